@@ -1,0 +1,35 @@
+# The two commands of the README:
+#   make demo   run the monitor's main job on the embedded default scenario
+#   make test   run the whole test suite
+# Each creates .venv and installs what it needs (system packages too when run as root).
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+OUT    ?= out/demo
+
+.PHONY: demo test bench lint clean setup
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml deploy/setup-dev.sh
+	bash deploy/setup-dev.sh "$(PYTHON)" "$(VENV)"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/gatewatch demo -o $(OUT)
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(VENV)/bin/gatewatch bench can
+
+lint: $(STAMP)
+	$(PY) -m pip install -q ruff mypy
+	$(PY) -m ruff check monitor tests
+	$(PY) -m mypy monitor
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

@@ -1,0 +1,166 @@
+"""``gatewatch bench can``: gatewatch's CAN path against python-can + cantools, in one run.
+
+The workload is a candump -L text file of N frames of the DBC's messages, with payloads that
+cantools itself encoded (random raw values, a random multiplexer branch), so every frame
+decodes without error on both sides. Each contender runs on the same file / frames:
+
+  cantools_decode             Database.decode_message(decode_choices=False) per frame
+  python_can_reader           can.CanutilsLogReader over the file
+  python_can_reader+cantools  the two together (what people loop over today)
+  gatewatch_parse             columnar candump parse
+  gatewatch_decode            vectorized decode of the parsed batch
+  gatewatch_end_to_end        parse + decode: candump text to decoded columns
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..canbus.candump import read_candump
+from ..canbus.dbc import load_dbc
+from ..canbus.decode import decode_batch
+from ..canbus.frames import FrameBatch
+from ..canbus.plan import compile_plan
+
+POOL = 64  # distinct cantools-encoded payloads per message
+
+
+@dataclass
+class Result:
+    name: str
+    frames: int
+    seconds: float
+
+    @property
+    def frames_per_s(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else float("inf")
+
+
+def make_workload(db, frames: int, seed: int = 0) -> bytes:
+    """candump -L text of ``frames`` frames cycling randomly over the DBC's messages."""
+    rng = np.random.default_rng(seed)
+    messages = [m for m in db.messages if not m.is_container]
+    pools = [_payload_pool(m, rng) for m in messages]
+    pick = rng.integers(0, len(messages), frames)
+    variant = rng.integers(0, POOL, frames)
+    lines = []
+    for i, (m, v) in enumerate(zip(pick.tolist(), variant.tolist())):
+        message = messages[m]
+        ident = f"{message.frame_id:08X}" if message.is_extended_frame else f"{message.frame_id:03X}"
+        sep = "##0" if message.length > 8 else "#"
+        lines.append(f"({1700000000 + i * 1e-4:.6f}) can0 {ident}{sep}{pools[m][v]}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _payload_pool(message, rng) -> list[str]:
+    pool = []
+    for _ in range(POOL):
+        raw = _random_raw_values(message._codecs, rng)
+        try:
+            data = message.encode(raw, scaling=False, padding=False, strict=False)
+        except Exception:  # noqa: BLE001 - a message cantools cannot encode gets zeros
+            data = bytes(message.length)
+        pool.append(data.hex().upper())
+    return pool
+
+
+def _random_raw_values(node, rng) -> dict:
+    values = {}
+    for signal in node["signals"]:
+        if signal.conversion.is_float:
+            values[signal.name] = float(rng.normal())
+        elif signal.is_signed:
+            values[signal.name] = int(rng.integers(-(1 << (signal.length - 1)), 1 << (signal.length - 1)))
+        else:
+            values[signal.name] = int(rng.integers(0, 1 << signal.length, dtype=np.uint64))
+    for name, children in node["multiplexers"].items():
+        mux_id = int(rng.choice(sorted(children)))
+        values[name] = mux_id
+        values.update(_random_raw_values(children[mux_id], rng))
+    return values
+
+
+def _timed(name: str, frames: int, action: Callable[[], object]) -> Result:
+    start = time.perf_counter()
+    action()
+    return Result(name, frames, time.perf_counter() - start)
+
+
+def run(dbc: Path, frames: int, log: Path | None = None) -> dict:
+    db = load_dbc(dbc)
+    plan = compile_plan([(db, str(dbc))])
+    with tempfile.TemporaryDirectory() as tmp:
+        path = log or Path(tmp) / "workload.log"
+        if log is None:
+            path.write_bytes(make_workload(db, frames))
+        return _run_on(db, plan, path, dbc)
+
+
+def _run_on(db, plan, path: Path, dbc: Path) -> dict:
+    import can
+
+    batch = FrameBatch.concat([b for b, _ in read_candump(path)])
+    n = len(batch)
+    ids = batch.arbitration_id.tolist()
+    ext = batch.is_extended.tolist()
+    payloads = [batch.payload(i) for i in range(n)]
+    logging.getLogger("cantools").setLevel(logging.ERROR)
+
+    def cantools_decode() -> None:
+        decode = db.decode_message
+        for frame_id, is_ext, data in zip(ids, ext, payloads):
+            decode(frame_id, data, decode_choices=False, force_extended_id=is_ext)
+
+    def python_can_reader() -> None:
+        for _ in can.CanutilsLogReader(str(path)):
+            pass
+
+    def python_can_cantools() -> None:
+        decode = db.decode_message
+        for msg in can.CanutilsLogReader(str(path)):
+            decode(msg.arbitration_id, msg.data, decode_choices=False, force_extended_id=msg.is_extended_id)
+
+    def gatewatch_parse() -> None:
+        for _ in read_candump(path):
+            pass
+
+    def gatewatch_end_to_end() -> None:
+        for chunk, _ in read_candump(path):
+            decode_batch(plan, chunk)
+
+    results = [
+        _timed("cantools_decode", n, cantools_decode),
+        _timed("python_can_reader", n, python_can_reader),
+        _timed("python_can_reader+cantools", n, python_can_cantools),
+        _timed("gatewatch_parse", n, gatewatch_parse),
+        _timed("gatewatch_decode", n, lambda: decode_batch(plan, batch)),
+        _timed("gatewatch_end_to_end", n, gatewatch_end_to_end),
+    ]
+    fps = {r.name: r.frames_per_s for r in results}
+    return {
+        "frames": n,
+        "dbc": str(dbc),
+        "results": {r.name: {"frames_per_s": r.frames_per_s, "seconds": r.seconds} for r in results},
+        "ratios": {
+            "decode_vs_cantools": fps["gatewatch_decode"] / fps["cantools_decode"],
+            "end_to_end_vs_python_can_cantools": fps["gatewatch_end_to_end"] / fps["python_can_reader+cantools"],
+        },
+    }
+
+
+def format_table(report: dict) -> str:
+    lines = [f"frames: {report['frames']}   dbc: {report['dbc']}", ""]
+    lines.append(f"{'contender':<30}{'frames/s':>14}{'seconds':>10}")
+    for name, r in report["results"].items():
+        lines.append(f"{name:<30}{r['frames_per_s']:>14,.0f}{r['seconds']:>10.3f}")
+    lines.append("")
+    for name, ratio in report["ratios"].items():
+        lines.append(f"{name:<40}{ratio:>8.1f}x")
+    return "\n".join(lines)

@@ -1,0 +1,230 @@
+"""Columnar parser for ``candump -L`` logs (``(ts) channel id#data``), plain or gzip.
+
+The text of a chunk is one uint8 array and no Python object is made per line. A candump file
+has one layout: the timestamp's digit counts and the channel name repeat on every line, and a
+classic frame's id is 3 or 8 hex digits. The first line gives that *template*; every line is
+checked against it at fixed offsets, and the fields of matching lines are decoded eight
+characters at a time (``swar``). Lines that do not match the template (another channel, CAN FD,
+remote frames, direction suffixes, anything malformed) go to the general parser in
+``candump_fields``, which finds fields by searching and names the reason a line is malformed.
+
+Accepted, as python-can's CanutilsLogReader and can-utils' candump write it:
+    (1436509052.249713) vcan0 1A3#DEADBEEF          classic, 3-digit id = 11-bit
+    (1436509052.249713) vcan0 0000013A#11           8-digit id = 29-bit
+    (1436509052.249713) can1 123##1112233           CAN FD: '##', flags nibble, data
+    (1436509052.249713) can0 123#R  / 123#R4        remote frame, optional length
+    (1436509052.249713) can0 20000080#0000000000000000   error frame (CAN_ERR_FLAG)
+    ... optional trailing " R" / " T" (received / transmitted)
+Deliberate difference from python-can: any id with CAN_ERR_FLAG is an error frame (the kernel's
+rule), and error frames keep their id bits, channel and data (python-can drops them).
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import swar
+from .candump_fields import CAN_ERR_FLAG, OK, REASONS, LineFields
+from .frames import FrameBatch
+
+# Spare bytes around the text: fixed-offset checks and 8-byte loads of a short last line stay
+# inside the buffer (the template prefix is at most 32 bytes).
+_PAD = 8
+_PAD_END = 64
+_TEMPLATE = re.compile(rb"\((\d{1,10})\.(\d{1,9})\) ([^ ]{1,8}) ")
+_U = np.uint64
+
+
+@dataclass
+class ParseStats:
+    """What a parse saw: frames kept, and every line skipped with its number and reason."""
+
+    lines: int = 0
+    frames: int = 0
+    malformed: int = 0
+    # (line number, reason) of the first `keep` malformed lines; `malformed` counts all of them.
+    examples: list[tuple[int, str]] = field(default_factory=list)
+    keep: int = 100
+
+    def add(self, other: ParseStats) -> None:
+        self.lines += other.lines
+        self.frames += other.frames
+        self.malformed += other.malformed
+        room = self.keep - len(self.examples)
+        self.examples.extend(other.examples[: max(room, 0)])
+
+
+def parse_candump(text: bytes, first_line: int = 1) -> tuple[FrameBatch, ParseStats]:
+    """Parse candump -L text into a FrameBatch; ``first_line`` numbers the first line."""
+    buf = np.zeros(_PAD + len(text) + 1 + _PAD_END, np.uint8)
+    buf[_PAD : _PAD + len(text)] = np.frombuffer(text, np.uint8)
+    if not text.endswith(b"\n"):
+        buf[_PAD + len(text)] = 10
+    starts, ends = _line_bounds(buf[: _PAD + len(text) + 1], _PAD)
+    stats = ParseStats(lines=len(starts))
+    line_no = first_line + np.arange(len(starts))
+    keep = ends > starts  # blank lines are not frames and not errors (python-can skips them)
+    starts, ends, line_no = starts[keep], ends[keep], line_no[keep]
+
+    batch = FrameBatch.empty(len(starts))
+    error = np.zeros(len(starts), np.uint8)
+    names: list[str] = []
+    rest = _parse_template_lines(buf, starts, ends, batch, names)
+    if len(rest):
+        _parse_other_lines(buf, starts[rest], ends[rest], rest, batch, error, names)
+    batch = FrameBatch(**{**vars(batch), "channel_names": tuple(names)})
+
+    bad = np.flatnonzero(error != OK)
+    stats.malformed = len(bad)
+    stats.examples = [(int(line_no[i]), REASONS[error[i]]) for i in bad[: stats.keep]]
+    if len(bad):
+        batch = batch.take(np.flatnonzero(error == OK))
+    stats.frames = len(batch)
+    return batch, stats
+
+
+def _line_bounds(buf: np.ndarray, begin: int) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end (exclusive) of every line, with surrounding blanks and CR stripped."""
+    newlines = np.flatnonzero(buf[begin:] == 10) + begin
+    starts = np.concatenate(([begin], newlines[:-1] + 1)).astype(np.int64)
+    ends = newlines.astype(np.int64)
+    blank = np.zeros(256, bool)
+    blank[[0, 9, 13, 32]] = True
+    for _ in range(8):  # a handful of trailing/leading blanks at most in practice
+        trail = (ends > starts) & blank[buf[ends - 1]]
+        lead = (ends > starts) & blank[buf[starts]]
+        if not (trail.any() or lead.any()):
+            break
+        ends -= trail
+        starts += lead
+    return starts, ends
+
+
+def _parse_template_lines(
+    buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, batch: FrameBatch, names: list[str]
+) -> np.ndarray:
+    """Fill ``batch`` for the lines that match the first line's layout; return the others."""
+    if len(starts) == 0:
+        return np.zeros(0, np.int64)
+    match = _TEMPLATE.match(buf[starts[0] : ends[0]].tobytes())
+    if match is None:
+        return np.arange(len(starts))
+    a, f, channel = len(match.group(1)), len(match.group(2)), match.group(3)
+    u64 = swar.loads(buf)
+    id_at = a + f + 4 + len(channel) + 1  # offset of the id's first digit
+    fits = (ends - starts >= id_at + 4) & _prefix_matches(buf, u64, starts, match.group(0))
+    hash_std = buf[np.minimum(starts + id_at + 3, len(buf) - 1)] == ord("#")
+    hash_ext = buf[np.minimum(starts + id_at + 8, len(buf) - 1)] == ord("#")
+    id_len = np.where(hash_std, 3, 8)
+    fits &= hash_std | hash_ext
+    data_at = starts + id_at + id_len + 1
+    nchars = ends - data_at
+    fits &= (nchars >= 0) & (nchars <= 16) & (nchars % 2 == 0)
+    rows = np.flatnonzero(fits)
+    good = _decode_template_rows(u64, starts[rows], id_at, data_at[rows], nchars[rows], id_len[rows], a, f, batch, rows)
+    names.append(channel.decode("utf-8", "replace"))
+    batch.channel[rows[good]] = 0
+    fits[rows[~good]] = False
+    return np.flatnonzero(~fits)
+
+
+def _prefix_matches(buf, u64, starts, prefix: bytes) -> np.ndarray:
+    """Lines whose first len(prefix) bytes have the template's punctuation and channel."""
+    a_end = prefix.index(b".")
+    f_end = prefix.index(b")")
+    ok = (buf[starts] == ord("(")) & (buf[starts + a_end] == ord(".")) & (buf[starts + f_end] == ord(")"))
+    ok &= buf[starts + f_end + 1] == ord(" ")
+    ok &= buf[starts + len(prefix) - 1] == ord(" ")
+    channel = prefix[f_end + 2 : -1]
+    expected = int.from_bytes(channel.ljust(8, b"\0"), "little")
+    loaded = swar.keep_low_bytes(u64[starts + f_end + 2], len(channel), 0)
+    return ok & (loaded == _U(expected))
+
+
+def _decode_template_rows(u64, starts, id_at, data_at, nchars, id_len, a, f, batch, rows) -> np.ndarray:
+    """Decode timestamp, id and payload of template lines; False where a field is not valid."""
+    whole, ok_whole = swar.decimal(u64, starts + 1 + a, a)
+    frac, ok_frac = swar.decimal(u64, starts + 2 + a + f, f)
+    total = whole * _U(10**f) + frac
+    # Below 2**53 both operands are exact doubles, so the quotient is the correctly rounded
+    # value of the decimal text: the same float as Python's float(). Larger ones go the slow way.
+    good = ok_whole & ok_frac & (total < _U(1 << 53))
+    ident = np.zeros(len(rows), np.uint64)
+    for width in (3, 8):
+        sel = id_len == width
+        if sel.any():
+            value, ok = swar.hex_value(u64, starts[sel] + id_at, width)
+            ident[sel], good[sel] = value, good[sel] & ok
+    low, low_ok = swar.hex_bytes4(u64[data_at])
+    high, high_ok = swar.hex_bytes4(u64[data_at + 8])
+    char_mask = _char_mask(nchars)
+    good &= ((low_ok & char_mask[0]) == char_mask[0]) & ((high_ok & char_mask[1]) == char_mask[1])
+    payload = (low | (high << _U(32))) & _byte_mask(nchars // 2)
+
+    batch.timestamp[rows] = total / float(10**f)
+    batch.arbitration_id[rows] = (ident & _U(0x1FFFFFFF)).astype(np.uint32)
+    batch.is_extended[rows] = id_len == 8
+    batch.is_error[rows] = (ident & _U(CAN_ERR_FLAG)) != 0
+    batch.dlc[rows] = nchars // 2
+    batch.data.view("<u8")[rows, 0] = payload
+    return good
+
+
+def _char_mask(nchars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each line, the 0x80 validity flags its first and second 8 data characters need."""
+    low = swar.keep_low_bytes(np.full(len(nchars), swar.HIGH), np.minimum(nchars, 8), 0)
+    high = swar.keep_low_bytes(np.full(len(nchars), swar.HIGH), np.clip(nchars - 8, 0, 8), 0)
+    return low, high
+
+
+def _byte_mask(nbytes: np.ndarray) -> np.ndarray:
+    return swar.keep_low_bytes(np.full(len(nbytes), _U(0xFFFFFFFFFFFFFFFF)), nbytes, 0)
+
+
+def _parse_other_lines(buf, starts, ends, rows, batch: FrameBatch, error, names: list[str]) -> None:
+    """Parse lines off the template with the general parser and merge them into ``batch``."""
+    fields = LineFields(buf, starts, ends)
+    fields.locate()
+    sub = fields.parse_values()
+    error[rows] = fields.error
+    for column in ("timestamp", "arbitration_id", "is_extended", "is_remote", "is_error", "is_fd",
+                   "bitrate_switch", "error_state_indicator", "is_rx", "dlc", "data"):
+        getattr(batch, column)[rows] = getattr(sub, column)
+    recode = np.array([_intern(names, n) for n in sub.channel_names] or [0], np.uint16)
+    batch.channel[rows] = recode[sub.channel]
+
+
+def _intern(names: list[str], name: str) -> int:
+    if name not in names:
+        names.append(name)
+    return names.index(name)
+
+
+def read_candump(path: str | Path, chunk_bytes: int = 32 << 20) -> Iterator[tuple[FrameBatch, ParseStats]]:
+    """Parse a candump -L file (``.gz`` too) in chunks of whole lines."""
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    line = 1
+    rest = b""
+    with opener(path, "rb") as fh:
+        while True:
+            chunk = fh.read(chunk_bytes)
+            if not chunk:
+                break
+            text = rest + chunk
+            cut = text.rfind(b"\n") + 1
+            if cut == 0:
+                rest = text
+                continue
+            text, rest = text[:cut], text[cut:]
+            batch, stats = parse_candump(text, first_line=line)
+            line += stats.lines
+            yield batch, stats
+    if rest:
+        yield parse_candump(rest, first_line=line)
