@@ -57,6 +57,9 @@ class FrameBatch:
         return self.channel_names[int(self.channel[index])]
 
     def payload(self, index: int) -> bytes:
+        """The data bytes of one frame (none for a remote frame, whose dlc is only requested)."""
+        if self.is_remote[index]:
+            return b""
         return self.data[index, : int(self.dlc[index])].tobytes()
 
     def take(self, rows: np.ndarray) -> FrameBatch:
@@ -201,9 +204,27 @@ class BatchBuilder:
         b.bitrate_switch[i] = bool(getattr(msg, "bitrate_switch", False))
         b.error_state_indicator[i] = bool(getattr(msg, "error_state_indicator", False))
         b.is_rx[i] = bool(getattr(msg, "is_rx", True))
-        b.dlc[i] = min(int(getattr(msg, "dlc", len(data))), MAX_DATA)
+        # dlc here is the payload length in bytes. For data frames that is the bytes present:
+        # python-can reports a classic frame's raw DLC code 9..15 as 12..64 with only 8 bytes.
+        remote = b.is_remote[i]
+        b.dlc[i] = min(int(getattr(msg, "dlc", 0)), MAX_DATA) if remote else len(data)
         b.data[i, : len(data)] = np.frombuffer(data, np.uint8)
         self._n += 1
+
+    def add_batch(self, batch: FrameBatch) -> None:
+        """Append a whole batch column by column (sources that decode records in bulk)."""
+        while self._n + len(batch) > self._capacity:
+            self._grow()
+        end = self._n + len(batch)
+        recode = np.array([_intern(self._names, n) for n in batch.channel_names] or [0], np.uint16)
+        for name in _COLUMNS:
+            column = recode[batch.channel] if name == "channel" else getattr(batch, name)
+            getattr(self._batch, name)[self._n : end] = column
+        self._n = end
+
+    @property
+    def room(self) -> int:
+        return self._capacity - self._n
 
     def _grow(self) -> None:
         old = self._batch

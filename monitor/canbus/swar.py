@@ -33,7 +33,8 @@ def _in_range(x: np.ndarray, lo: int, hi: int) -> np.ndarray:
 def keep_low_bytes(x: np.ndarray, count: np.ndarray | int, fill: int) -> np.ndarray:
     """Replace all but the first ``count`` characters (low bytes) with ``fill``."""
     count = np.asarray(count, np.uint64)
-    keep = np.where(count >= 8, _U(0xFFFFFFFFFFFFFFFF), (_U(1) << (count * _U(8))) - _U(1))
+    partial = (_U(1) << (np.minimum(count, _U(7)) * _U(8))) - _U(1)  # never shifts by 64
+    keep = np.where(count >= 8, _U(0xFFFFFFFFFFFFFFFF), partial)
     return (x & keep) | (_U(fill * 0x0101010101010101) & ~keep)
 
 

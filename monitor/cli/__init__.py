@@ -1,0 +1,77 @@
+"""The ``gatewatch`` command: a thin shell of subcommands over the library.
+
+Logging is configured here and nowhere else. Every deliberate error (MonitorError) becomes one
+line on stderr and a non-zero exit status; a traceback means a bug in gatewatch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from enum import IntEnum
+from typing import TextIO
+
+from .. import __version__
+from ..errors import MonitorError
+
+#: name -> (module, one-line help). Modules are small; heavy imports happen inside run().
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "decode": ("monitor.cli.decode", "decode CAN logs with DBC files (JSON lines or CSV)"),
+    "demo": ("monitor.cli.demo", "run the embedded default scenario and check its results"),
+    "bench": ("monitor.cli.bench", "benchmark gatewatch against the reference tools"),
+}
+
+
+class Exit(IntEnum):
+    OK = 0
+    ERROR = 1  # a MonitorError: bad input file, unloadable DBC, failed check
+    USAGE = 2  # argparse's own status for bad arguments
+    INTERRUPTED = 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gatewatch",
+        description="Monitor what data leaves a connected vehicle: CAN buses and IP uplinks.",
+    )
+    parser.add_argument("--version", action="version", version=f"gatewatch {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output on stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module, help_text) in SUBCOMMANDS.items():
+        sub_parser = sub.add_parser(name, help=help_text, description=help_text)
+        importlib.import_module(module).add_arguments(sub_parser)
+        sub_parser.set_defaults(module=module)
+    return parser
+
+
+def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    _configure_logging(args.verbose, stderr)
+    try:
+        return int(importlib.import_module(args.module).run(args, stdout, stderr))
+    except MonitorError as error:
+        print(f"gatewatch {args.command}: error: {error}", file=stderr)
+        return Exit.ERROR
+    except KeyboardInterrupt:
+        return Exit.INTERRUPTED
+    except BrokenPipeError:  # e.g. `gatewatch decode ... | head`
+        return Exit.OK
+
+
+def _configure_logging(verbosity: int, stream: TextIO) -> None:
+    level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("gatewatch: %(levelname)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    if verbosity < 2:
+        logging.getLogger("cantools").setLevel(logging.ERROR)  # per-message overwrite chatter

@@ -1,0 +1,89 @@
+"""CAN log files to FrameBatches, by suffix, through a registry of lazily imported readers.
+
+candump ``.log`` / ``.log.gz`` is parsed columnar by gatewatch itself; Vector ASC and BLF, PCAN
+TRC (every version python-can reads) and ASAM MF4 (with the optional ``asammdf`` extra) go
+through python-can's own readers, whose frames are written straight into batch columns.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..errors import ConfigError, SourceError
+from .candump import ParseStats
+from .frames import BatchBuilder, FrameBatch
+
+#: suffix -> (module, function) producing (FrameBatch, ParseStats) pairs
+LOG_READERS: dict[str, tuple[str, str]] = {
+    ".log": ("monitor.canbus.candump", "read_candump"),
+    ".log.gz": ("monitor.canbus.candump", "read_candump"),
+    ".asc": ("monitor.canbus.logs", "read_with_python_can"),
+    ".blf": ("monitor.canbus.logs", "read_with_python_can"),
+    ".trc": ("monitor.canbus.logs", "read_with_python_can"),
+    ".mf4": ("monitor.canbus.logs", "read_with_python_can"),
+}
+
+
+def log_suffix(path: Path) -> str:
+    name = path.name.lower()
+    for suffix in sorted(LOG_READERS, key=len, reverse=True):
+        if name.endswith(suffix):
+            return suffix
+    return path.suffix.lower()
+
+
+def read_log(path: str | Path, batch_size: int = 1 << 16) -> Iterator[tuple[FrameBatch, ParseStats]]:
+    """Batches of the frames in a CAN log, with what the parse skipped."""
+    path = Path(path)
+    suffix = log_suffix(path)
+    if suffix not in LOG_READERS:
+        known = ", ".join(sorted(LOG_READERS))
+        raise ConfigError(f"{path}: unknown CAN log format {suffix!r} (known: {known})")
+    if not path.is_file():
+        raise SourceError(f"{path}: no such CAN log")
+    module, function = LOG_READERS[suffix]
+    reader = getattr(importlib.import_module(module), function)
+    if function == "read_candump":
+        return reader(path)
+    return reader(path, batch_size)
+
+
+def read_with_python_can(path: Path, batch_size: int = 1 << 16) -> Iterator[tuple[FrameBatch, ParseStats]]:
+    """Read ASC/BLF/TRC/MF4 with python-can. Its readers stop at the first line they cannot
+    parse; that is reported as one malformed entry and the frames before it are kept."""
+    import can
+
+    builder = BatchBuilder(batch_size)
+    stats = ParseStats()
+    try:
+        reader = can.LogReader(str(path))
+    except ImportError as error:
+        raise SourceError(f"{path}: reading this format needs an optional package: {error}") from error
+    except Exception as error:  # noqa: BLE001 - python-can raises many kinds on open
+        raise SourceError(f"{path}: python-can cannot open it: {error}") from error
+    try:
+        for message in reader:
+            builder.add_message(message)
+            if builder.full:
+                yield _finish(builder, stats)
+                stats = ParseStats()
+    except Exception as error:  # noqa: BLE001 - report and keep what was read
+        stats.malformed += 1
+        read = stats.frames + len(builder)
+        # python-can does not tell the line; 0 means "no line number" to the reporters.
+        stats.examples.append((0, f"python-can stopped reading after frame {read}: {error}"))
+    finally:
+        stop = getattr(reader, "stop", None)
+        if stop:
+            stop()
+    if len(builder) or stats.malformed:
+        yield _finish(builder, stats)
+
+
+def _finish(builder: BatchBuilder, stats: ParseStats) -> tuple[FrameBatch, ParseStats]:
+    batch = builder.finish()
+    stats.frames += len(batch)
+    stats.lines += len(batch)
+    return batch, stats

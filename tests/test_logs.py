@@ -1,0 +1,89 @@
+"""ASC/BLF/TRC go through python-can's readers into batches; every flag survives the trip."""
+
+from __future__ import annotations
+
+import can
+import pytest
+
+from monitor.canbus.frames import FrameBatch
+from monitor.canbus.logs import read_log
+from monitor.errors import ConfigError, SourceError
+
+from .conftest import corpus_files, ids
+from .test_candump import assert_same_as_python_can
+
+FIXTURES = [p for p in corpus_files("can/logs/python-can/*") if p.suffix in (".asc", ".blf", ".trc")]
+FIXTURES += corpus_files("can/logs/eldominio-canbuslogs/*/*.trc")
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=ids(FIXTURES))
+def test_python_can_formats_arrive_as_python_can_reads_them(path):
+    parts = list(read_log(path))
+    batch = FrameBatch.concat([b for b, _ in parts])
+    messages = [m for m in can.LogReader(str(path))]
+    assert len(batch) == len(messages) > 0
+    for i, msg in enumerate(messages):
+        assert batch.timestamp[i] == msg.timestamp
+        assert batch.arbitration_id[i] == msg.arbitration_id
+        assert batch.is_extended[i] == msg.is_extended_id
+        assert batch.is_remote[i] == msg.is_remote_frame
+        assert batch.is_error[i] == msg.is_error_frame
+        assert batch.is_fd[i] == msg.is_fd
+        assert batch.bitrate_switch[i] == msg.bitrate_switch
+        if msg.is_remote_frame:
+            assert batch.dlc[i] == msg.dlc
+        else:  # payload length in bytes (issue_1299.asc: DLC code 0xD on a classic frame = 8 bytes)
+            assert batch.dlc[i] == len(msg.data)
+            assert batch.payload(i) == bytes(msg.data)
+
+
+def test_fixture_set_covers_fd_remote_and_error_frames():
+    if not FIXTURES:
+        pytest.skip("needs the shared corpus (../shared/corpus/can/logs), absent on this machine")
+    batch = FrameBatch.concat([b for path in FIXTURES for b, _ in read_log(path)])
+    assert batch.is_fd.any() and batch.is_remote.any() and batch.is_error.any() and batch.is_extended.any()
+    assert (batch.dlc > 8).any()
+
+
+def test_round_trip_through_python_can_writers(tmp_path):
+    """Frames written by python-can's ASC/BLF/TRC writers come back unchanged."""
+    messages = [
+        can.Message(timestamp=10 + i, arbitration_id=0x100 + i, is_extended_id=i % 2 == 0,
+                    data=bytes(range(i % 9)), channel=0)
+        for i in range(20)
+    ]
+    for suffix in (".asc", ".blf", ".trc", ".log"):
+        path = tmp_path / f"out{suffix}"
+        with can.Logger(str(path)) as writer:
+            for msg in messages:
+                writer.on_message_received(msg)
+        batch = FrameBatch.concat([b for b, _ in read_log(path)])
+        assert_same_as_python_can(batch, list(can.LogReader(str(path))))
+        assert batch.arbitration_id.tolist() == [m.arbitration_id for m in messages], suffix
+
+
+def test_unknown_suffix_names_the_known_formats(tmp_path):
+    path = tmp_path / "frames.xyz"
+    path.write_text("")
+    with pytest.raises(ConfigError, match=r"frames.xyz: unknown CAN log format '.xyz' \(known: .*\.asc"):
+        list(read_log(path))
+
+
+def test_missing_file_is_a_source_error(tmp_path):
+    with pytest.raises(SourceError, match="nothere.log: no such CAN log"):
+        list(read_log(tmp_path / "nothere.log"))
+
+
+def test_a_broken_asc_keeps_the_frames_before_the_break_and_reports_it(tmp_path):
+    path = tmp_path / "broken.asc"
+    path.write_text(
+        "date Sam Sep 30 15:06:13.191 2017\nbase hex  timestamps absolute\nno internal events logged\n"
+        "   0.015991 1  123             Rx   d 2 01 02\n"
+        "   0.025991 1  124             Rx   d 2 0G 02\n"
+        "   0.035991 1  125             Rx   d 1 01\n"
+    )
+    parts = list(read_log(path))
+    batch = FrameBatch.concat([b for b, _ in parts])
+    stats = parts[-1][1]
+    assert len(batch) == 1 and batch.arbitration_id.tolist() == [0x123]
+    assert stats.malformed == 1 and "python-can stopped reading after frame 1" in stats.examples[0][1]

@@ -1,0 +1,77 @@
+"""The SocketCAN fast path: kernel records to batch columns. CI kernels may lack AF_CAN and
+vcan, so the records travel over a SOCK_SEQPACKET socketpair, which keeps record boundaries
+exactly as a raw CAN socket does."""
+
+from __future__ import annotations
+
+import socket
+import struct
+import time
+
+import numpy as np
+
+from monitor.canbus.frames import FrameBatch
+from monitor.canbus.rawsocket import (
+    CAN_EFF_FLAG,
+    CAN_ERR_FLAG,
+    CAN_RTR_FLAG,
+    CANFD_BRS,
+    CANFD_ESI,
+    RawSocketCanSource,
+    records_to_batch,
+)
+
+
+def can_frame(can_id: int, data: bytes, dlc: int | None = None) -> bytes:
+    return struct.pack("=IB3x8s", can_id, len(data) if dlc is None else dlc, data.ljust(8, b"\xee"))
+
+
+def canfd_frame(can_id: int, data: bytes, flags: int = 0) -> bytes:
+    return struct.pack("=IBB2x64s", can_id, len(data), flags, data.ljust(64, b"\xee"))
+
+
+RECORDS = [
+    can_frame(0x123, b"\x01\x02\x03"),
+    can_frame(0x1ABCDE | CAN_EFF_FLAG, bytes(range(8))),
+    can_frame(0x456 | CAN_RTR_FLAG, b"", dlc=4),
+    can_frame(0x004 | CAN_ERR_FLAG, bytes([0, 4, 0, 0, 0, 0, 0, 0])),
+    canfd_frame(0x7FF, bytes(range(64)), CANFD_BRS),
+    canfd_frame(0x10 | CAN_EFF_FLAG, bytes(range(12)), CANFD_BRS | CANFD_ESI),
+]
+
+
+def test_records_arrive_as_batch_columns_over_a_seqpacket_socket():
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    for record in RECORDS:
+        theirs.send(record)
+    clock = iter(np.arange(100, 200, 1.0).tolist())
+    source = RawSocketCanSource(ours, "vcan0", block=4, wall_clock=lambda: next(clock), max_latency=0.2)
+    batches = list(source.batches(max_frames=len(RECORDS), idle_timeout=1.0))
+    source.close()
+    theirs.close()
+    batch = FrameBatch.concat(batches)
+    assert len(batch) == 6 and source.stats.frames == 6
+    assert batch.arbitration_id.tolist() == [0x123, 0x1ABCDE, 0x456, 0x004, 0x7FF, 0x10]
+    assert batch.is_extended.tolist() == [False, True, False, False, False, True]
+    assert batch.is_remote.tolist() == [False, False, True, False, False, False]
+    assert batch.is_error.tolist() == [False, False, False, True, False, False]
+    assert batch.is_fd.tolist() == [False, False, False, False, True, True]
+    assert batch.bitrate_switch.tolist() == [False, False, False, False, True, True]
+    assert batch.error_state_indicator.tolist() == [False, False, False, False, False, True]
+    assert batch.dlc.tolist() == [3, 8, 4, 8, 64, 12]
+    assert batch.payload(0) == b"\x01\x02\x03"
+    assert batch.payload(2) == b""
+    assert batch.payload(4) == bytes(range(64)) and batch.payload(5) == bytes(range(12))
+    # SO_TIMESTAMPNS is honoured on AF_UNIX too: the stamps are the kernel's receive times,
+    # not the injected fallback clock.
+    assert np.all(np.diff(batch.timestamp) >= 0)
+    assert abs(batch.timestamp[0] - time.time()) < 60 and batch.timestamp[0] > 1e9
+    assert batch.channel_names == ("vcan0",)
+
+
+def test_bytes_past_the_length_are_zeroed_not_leaked_from_the_buffer():
+    raw = np.frombuffer(b"".join(r.ljust(72, b"\xee") for r in RECORDS), np.uint8).reshape(-1, 72)
+    sizes = np.array([len(r) for r in RECORDS])
+    batch = records_to_batch(raw, sizes, np.zeros(len(RECORDS)), "can0")
+    for i in range(len(batch)):
+        assert not batch.data[i, batch.dlc[i] if not batch.is_remote[i] else 0 :].any()
