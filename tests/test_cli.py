@@ -8,8 +8,8 @@ import json
 import subprocess
 import sys
 
-import cantools
 import can
+import cantools
 import pytest
 
 from monitor.cli import SUBCOMMANDS, main
@@ -106,7 +106,7 @@ def test_malformed_lines_are_reported_with_file_and_line_and_the_rest_decoded(tm
     (["bench", "can", "--frames", "0"], "--frames and --repeat must be positive"),
 ])
 def test_bad_input_is_one_line_on_stderr_without_traceback(argv, needle):
-    code, out, err = run(*argv)
+    code, _, err = run(*argv)
     assert code == 1
     assert needle in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
@@ -143,7 +143,7 @@ def test_demo_decodes_the_seed_and_checks_it(tmp_path):
 
 
 def test_demo_fails_when_results_differ(tmp_path, monkeypatch):
-    import monitor.cli.demo as demo
+    from monitor.cli import demo
 
     monkeypatch.setattr(demo, "DBC", "dbc/opendbc/tesla_model3_party.dbc")
     code, _, err = run("demo", "-o", str(tmp_path))

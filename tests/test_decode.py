@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 import cantools
-import numpy as np
 import pytest
 from cantools.database.can import Database, Message, Signal
 from cantools.database.conversion import BaseConversion
@@ -17,7 +16,13 @@ from monitor.canbus.decode import decode_batch
 from monitor.canbus.frames import FrameBatch
 from monitor.canbus.logs import read_log
 from monitor.canbus.plan import compile_plan
-from monitor.testing import cantools_results, differences, gatewatch_results, random_frames, valid_frames
+from monitor.testing import (
+    cantools_results,
+    differences,
+    gatewatch_results,
+    random_frames,
+    valid_frames,
+)
 
 from .conftest import corpus, corpus_files, ids
 

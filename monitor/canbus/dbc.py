@@ -27,7 +27,7 @@ def load_dbc(path: str | Path):
     except Exception as strict_error:  # noqa: BLE001 - cantools raises many kinds; we retry leniently
         try:
             db = cantools.database.load_file(str(path), database_format="dbc", strict=False)
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             raise DecodeError(f"{path}: cantools cannot load this DBC: {_one_line(error)}") from error
         log.warning("%s: loaded with strict=False (%s)", path, _one_line(strict_error))
         return db

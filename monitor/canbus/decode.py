@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .frames import FrameBatch
-from .plan import EXTENDED_KEY, DecodePlan, MessagePlan, NodePlan, SignalPlan
+from .plan import DecodePlan, MessagePlan, NodePlan, SignalPlan
 
 E_OK, E_SIZE, E_UNPACK, E_MUX = 0, 1, 2, 3
 

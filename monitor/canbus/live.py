@@ -141,7 +141,7 @@ class PythonCanSource(CanSource):
             return can.Bus(**self.config.kwargs())
         except (ValueError, TypeError, NotImplementedError) as error:
             raise ConfigError(f"CAN bus {self.config.interface}:{self.config.channel}: {error}") from error
-        except Exception as error:  # noqa: BLE001 - python-can raises many kinds
+        except Exception as error:  # python-can raises many kinds
             raise SourceError(f"CAN bus {self.config.interface}:{self.config.channel}: {error}") from error
 
     def _fill(self, builder: BatchBuilder, timeout: float) -> None:
@@ -160,8 +160,8 @@ class PythonCanSource(CanSource):
     def close(self) -> None:
         try:
             self.bus.shutdown()
-        except Exception:  # noqa: BLE001 - closing a broken bus may fail; nothing to do
-            pass
+        except Exception as error:  # noqa: BLE001 - closing a broken bus may fail; nothing to do
+            log.debug("%s: shutdown failed: %s", self, error)
 
     def __str__(self) -> str:
         return f"{self.config.interface}:{self.config.channel}"

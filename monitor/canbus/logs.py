@@ -61,7 +61,7 @@ def read_with_python_can(path: Path, batch_size: int = 1 << 16) -> Iterator[tupl
         reader = can.LogReader(str(path))
     except ImportError as error:
         raise SourceError(f"{path}: reading this format needs an optional package: {error}") from error
-    except Exception as error:  # noqa: BLE001 - python-can raises many kinds on open
+    except Exception as error:  # python-can raises many kinds on open
         raise SourceError(f"{path}: python-can cannot open it: {error}") from error
     try:
         for message in reader:

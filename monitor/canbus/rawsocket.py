@@ -109,7 +109,7 @@ class RawSocketCanSource(CanSource):
                 self._stamps[n] = self._timestamp(ancillary)
                 n += 1
                 self.sock.settimeout(0)
-        except (BlockingIOError, TimeoutError, socket.timeout):
+        except (BlockingIOError, TimeoutError):
             pass
         return n
 

@@ -92,9 +92,9 @@ class _Track:
 def _format(result: dict, path: Path) -> str:
     position = result["position"]
     lines = [
-        f"scenario {SCENARIO}: {result['frames']} CAN frames, "
-        f"{sum(result['decoded_by_message'].values())} decoded with {DBC}, "
-        f"{result['decode_errors']} decode errors, {result['no_dbc_entry']} frames with no DBC entry",
+        (f"scenario {SCENARIO}: {result['frames']} CAN frames, "
+         f"{sum(result['decoded_by_message'].values())} decoded with {DBC}, "
+         f"{result['decode_errors']} decode errors, {result['no_dbc_entry']} frames with no DBC entry"),
     ]
     for name, count in result["decoded_by_message"].items():
         lines.append(f"  {name:<16}{count:>6}")
