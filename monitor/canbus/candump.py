@@ -31,7 +31,7 @@ import numpy as np
 
 from . import swar
 from .candump_fields import CAN_ERR_FLAG, OK, REASONS, LineFields
-from .frames import FrameBatch
+from .frames import FrameBatch, recode_channels
 
 # Spare bytes around the text: fixed-offset checks and 8-byte loads of a short last line stay
 # inside the buffer (the template prefix is at most 32 bytes).
@@ -196,14 +196,7 @@ def _parse_other_lines(buf, starts, ends, rows, batch: FrameBatch, error, names:
     for column in ("timestamp", "arbitration_id", "is_extended", "is_remote", "is_error", "is_fd",
                    "bitrate_switch", "error_state_indicator", "is_rx", "dlc", "data"):
         getattr(batch, column)[rows] = getattr(sub, column)
-    recode = np.array([_intern(names, n) for n in sub.channel_names] or [0], np.uint16)
-    batch.channel[rows] = recode[sub.channel]
-
-
-def _intern(names: list[str], name: str) -> int:
-    if name not in names:
-        names.append(name)
-    return names.index(name)
+    batch.channel[rows] = recode_channels(names, sub)
 
 
 def read_candump(path: str | Path, chunk_bytes: int = 32 << 20) -> Iterator[tuple[FrameBatch, ParseStats]]:

@@ -105,10 +105,7 @@ class FrameBatch:
         if not batches:
             return FrameBatch.empty()
         names: list[str] = []
-        recoded = []
-        for batch in batches:
-            codes = np.array([_intern(names, n) for n in batch.channel_names] or [0], np.uint16)
-            recoded.append(codes[batch.channel] if len(batch) else batch.channel)
+        recoded = [recode_channels(names, batch) for batch in batches]
         return FrameBatch(
             timestamp=np.concatenate([b.timestamp for b in batches]),
             channel=np.concatenate(recoded).astype(np.uint16),
@@ -165,6 +162,12 @@ def _intern(names: list[str], name: str) -> int:
     return names.index(name)
 
 
+def recode_channels(names: list[str], batch: FrameBatch) -> np.ndarray:
+    """The batch's channel codes re-based onto ``names`` (extended with any new names)."""
+    codes = np.array([_intern(names, n) for n in batch.channel_names] or [0], np.uint16)
+    return codes[batch.channel] if len(batch) else batch.channel.astype(np.uint16)
+
+
 class BatchBuilder:
     """Fills preallocated columns one frame at a time, then hands out a FrameBatch.
 
@@ -216,9 +219,9 @@ class BatchBuilder:
         while self._n + len(batch) > self._capacity:
             self._grow()
         end = self._n + len(batch)
-        recode = np.array([_intern(self._names, n) for n in batch.channel_names] or [0], np.uint16)
+        channel = recode_channels(self._names, batch)
         for name in _COLUMNS:
-            column = recode[batch.channel] if name == "channel" else getattr(batch, name)
+            column = channel if name == "channel" else getattr(batch, name)
             getattr(self._batch, name)[self._n : end] = column
         self._n = end
 

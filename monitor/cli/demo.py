@@ -27,12 +27,11 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ..canbus.decode import decode_batch
     from ..canbus.export import iter_records
     from ..canbus.logs import read_log
+    from ..canbus.plan import compile_plan
     from ..errors import MonitorError
     from ..resources import shipped
 
     scenario = shipped(SCENARIO)
-    from ..canbus.plan import compile_plan
-
     plan = compile_plan([(load_dbc(shipped(DBC)), DBC)])
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
