@@ -6,8 +6,9 @@ set -euo pipefail
 python=${1:-python3}
 venv=${2:-.venv}
 
-# Debian packages: venv support, and the tools later stages test against for real.
-system_packages=(python3-venv)
+# Debian packages: venv support; libpcap (scapy compiles BPF filters with it); iproute2
+# (the live-capture test builds network namespaces with `ip netns`).
+system_packages=(python3-venv libpcap0.8 iproute2)
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then

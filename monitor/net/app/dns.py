@@ -1,0 +1,162 @@
+"""DNS messages (RFC 1035) from bytes: questions and answer records with TTLs.
+
+Written for hostile input: every read is bounds-checked, compression pointers may only point
+backwards and at most 64 of them are followed, so a crafted message costs microseconds and
+raises DnsError rather than looping or crashing.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import struct
+from dataclasses import dataclass, field
+
+TYPE_NAMES = {1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 12: "PTR", 15: "MX", 16: "TXT", 28: "AAAA",
+              33: "SRV", 41: "OPT", 43: "DS", 46: "RRSIG", 47: "NSEC", 48: "DNSKEY", 64: "SVCB", 65: "HTTPS",
+              255: "ANY"}
+NAME_RDATA = {2, 5, 12}  # NS, CNAME, PTR: the rdata is one domain name
+MAX_POINTERS = 64
+MAX_NAME = 255  # RFC 1035 2.3.4: octets in a name, length bytes included
+
+
+class DnsError(ValueError):
+    pass
+
+
+class NameTooLong(DnsError):
+    """A name over the RFC 1035 limit; ``end`` is where it ends, so parsing can go on."""
+
+    def __init__(self, message: str, end: int) -> None:
+        super().__init__(message)
+        self.end = end
+
+
+@dataclass
+class Record:
+    name: str
+    rtype: int
+    ttl: int
+    rdata: str | None  # text form for A, AAAA, CNAME, NS, PTR, MX (exchange), TXT; else None
+    strings: tuple[str, ...] = ()  # TXT: the separate character-strings (rdata joins them)
+
+    @property
+    def type_name(self) -> str:
+        return TYPE_NAMES.get(self.rtype, str(self.rtype))
+
+
+@dataclass
+class Message:
+    id: int
+    is_response: bool
+    rcode: int
+    questions: list[tuple[str, int]] = field(default_factory=list)
+    answers: list[Record] = field(default_factory=list)
+    malformed_records: int = 0  # questions/answers skipped: name over the RFC 1035 limit
+
+
+def parse_message(data: bytes) -> Message:
+    if len(data) < 12:
+        raise DnsError(f"message of {len(data)} bytes is shorter than the 12-byte header")
+    ident, flags, qdcount, ancount = struct.unpack_from("!HHHH", data)
+    message = Message(id=ident, is_response=bool(flags & 0x8000), rcode=flags & 0xF)
+    pos = 12
+    for _ in range(qdcount):
+        try:
+            name, pos = read_name(data, pos)
+        except NameTooLong as error:
+            name, pos = None, error.end
+        if pos + 4 > len(data):
+            raise DnsError("question runs past the end of the message")
+        if name is None:
+            message.malformed_records += 1
+        else:
+            message.questions.append((name, struct.unpack_from("!H", data, pos)[0]))
+        pos += 4
+    for _ in range(ancount):
+        record, pos = _read_record(data, pos)
+        if record is not None:
+            message.answers.append(record)
+        else:
+            message.malformed_records += 1
+    return message
+
+
+def _read_record(data: bytes, pos: int) -> tuple[Record | None, int]:
+    """The record at pos; None (and where it ends) when its owner name is over-long."""
+    try:
+        name, pos = read_name(data, pos)
+    except NameTooLong as error:
+        name, pos = None, error.end
+    if pos + 10 > len(data):
+        raise DnsError("answer record header runs past the end of the message")
+    rtype, _rclass, ttl, rdlength = struct.unpack_from("!HHIH", data, pos)
+    pos += 10
+    end = pos + rdlength
+    if end > len(data):
+        raise DnsError("answer rdata runs past the end of the message")
+    if name is None:
+        return None, end
+    try:
+        text = _rdata_text(data, rtype, pos, end)
+    except DnsError:  # a bad name inside one record's data spoils that record only
+        text = None
+    if isinstance(text, tuple):
+        return Record(name, rtype, ttl, "".join(text), text), end
+    return Record(name, rtype, ttl, text), end
+
+
+def _rdata_text(data: bytes, rtype: int, pos: int, end: int) -> str | tuple[str, ...] | None:
+    length = end - pos
+    if rtype == 1 and length == 4:
+        return str(ipaddress.IPv4Address(data[pos:end]))
+    if rtype == 28 and length == 16:
+        return str(ipaddress.IPv6Address(data[pos:end]))
+    if rtype in NAME_RDATA:
+        return read_name(data, pos)[0]
+    if rtype == 15 and length >= 3:
+        return read_name(data, pos + 2)[0]
+    if rtype == 16:
+        parts, cursor = [], pos
+        while cursor < end:
+            size = data[cursor]
+            parts.append(data[cursor + 1 : min(cursor + 1 + size, end)].decode("utf-8", "replace"))
+            cursor += 1 + size
+        return tuple(parts)
+    return None
+
+
+def read_name(data: bytes, pos: int) -> tuple[str, int]:
+    """(dotted name, position after the name in the original record)."""
+    labels: list[str] = []
+    after = -1
+    pointers = 0
+    octets = 1
+    while True:
+        if pos >= len(data):
+            raise DnsError("name runs past the end of the message")
+        size = data[pos]
+        if size == 0:
+            pos += 1
+            break
+        if size & 0xC0 == 0xC0:
+            if pos + 1 >= len(data):
+                raise DnsError("compression pointer cut off")
+            target = ((size & 0x3F) << 8) | data[pos + 1]
+            if after < 0:
+                after = pos + 2
+            pointers += 1
+            if target >= pos or pointers > MAX_POINTERS:
+                raise DnsError("compression pointer loops or points forward")
+            pos = target
+            continue
+        if size & 0xC0:
+            raise DnsError(f"label type {size >> 6} is not supported")
+        if pos + 1 + size > len(data):
+            raise DnsError("label runs past the end of the message")
+        octets += 1 + size
+        labels.append(data[pos + 1 : pos + 1 + size].decode("ascii", "backslashreplace"))
+        pos += 1 + size
+    end = after if after >= 0 else pos
+    if octets > MAX_NAME:
+        raise NameTooLong(f"name longer than {MAX_NAME} octets", end)
+    return ".".join(labels), end

@@ -1,0 +1,290 @@
+"""Application-layer inspection of the few packets that name a flow's destination.
+
+Selection is vectorized: from a parsed batch, only DNS packets (port 53), the first client
+payloads of undecided TCP flows, client QUIC long-header datagrams, request starts in HTTP
+flows and the continuation of a cut-off ClientHello or request head reach Python. A flow's
+mode (in FlowRecorder.mode) moves NEW -> TLS/HTTP/QUIC -> DONE or IGNORE, so a bulk transfer
+stops costing anything after its first segments.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..flowrecord import DONE, HTTP, HTTP_PENDING, IGNORE, NEW, QUIC, TLS, FlowRecorder
+from ..flows import SYN, FlowTable
+from ..headers import IPPROTO_TCP, IPPROTO_UDP, Headers
+from ..packets import PacketBatch
+from . import dns, gquic, http, quic, tls
+from .streams import Stream
+
+log = logging.getLogger(__name__)
+
+DNS_PORT = 53
+NEW_BUDGET = 4  # client payload segments to look at before giving up on naming a TCP flow
+QUIC_BUDGET = 8
+QUIC_VERSIONS = tuple(quic.SALTS)
+
+
+@dataclass
+class InspectStats:
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, name: str, n: int = 1) -> None:
+        self.counts[name] = self.counts.get(name, 0) + n
+
+
+@dataclass
+class AppEvent:
+    """One application-layer observation, for consumers that want more than flow records."""
+
+    kind: str  # dns_query, dns_answer, tls_client_hello, http_request, quic_client_hello, gquic_client_hello
+    slot: int
+    community_id: str | None
+    ts_ns: int
+    detail: object
+
+
+class AppInspector:
+    def __init__(self, recorder: FlowRecorder, flows: FlowTable, keep_events: bool = False) -> None:
+        self.recorder = recorder
+        self.flows = flows
+        self.stats = InspectStats()
+        self.keep_events = keep_events
+        self.events: list[AppEvent] = []
+        self.budget: dict[int, int] = {}
+
+    def inspect(self, batch: PacketBatch, h: Headers, rows: np.ndarray, slots: np.ndarray, is_orig: np.ndarray) -> None:
+        picked, kinds = self._select(batch, h, rows, slots, is_orig)
+        data = batch.data
+        self.swapped: set[int] = set()  # flows whose direction was corrected during this batch
+        for i, kind in zip(picked.tolist(), kinds.tolist()):
+            row = int(rows[i])
+            start = int(h.payload[row])
+            payload = data[start : start + int(h.captured_len[row])].tobytes()
+            slot, ts = int(slots[i]), int(batch.ts_ns[row])
+            orig = bool(is_orig[i]) != (slot in self.swapped)
+            if kind == 1:
+                self._dns(slot, orig, ts, payload, h.proto[row] == IPPROTO_TCP, int(h.tcp_seq[row]))
+            elif kind == 2:
+                self._quic(slot, ts, payload)
+            elif kind == 4:
+                self._gquic(slot, ts, payload)
+            elif orig or self._client_found_late(slot, payload):
+                self._tcp(slot, ts, payload, int(h.tcp_seq[row]))
+
+    def _select(self, batch, h, rows, slots, is_orig):
+        """Indexes (into rows) of packets worth Python's time, and which handler takes each."""
+        proto = h.proto[rows]
+        has = h.captured_len[rows] > 0
+        tcp, udp = has & (proto == IPPROTO_TCP), has & (proto == IPPROTO_UDP)
+        is_dns = (tcp | udp) & ((h.sport[rows] == DNS_PORT) | (h.dport[rows] == DNS_PORT))
+        mode = self.recorder.mode[slots]
+        first = batch.data[np.minimum(h.payload[rows], batch.data.size - 5)[:, None] + np.arange(5)].astype(np.int64)
+        first4 = (first[:, 0] << 24) | (first[:, 1] << 16) | (first[:, 2] << 8) | first[:, 3]
+        client = is_orig & ~is_dns
+        is_quic = udp & client & ((first[:, 0] & 0xC0) == 0xC0) & ((mode == NEW) | (mode == QUIC))
+        is_quic &= np.isin((first[:, 1] << 24) | (first[:, 2] << 16) | (first[:, 3] << 8) | first[:, 4], QUIC_VERSIONS)
+        # Google QUIC: public flags with the version bit, version "Q0.." after an 8-byte CID.
+        gq = batch.data[np.minimum(h.payload[rows] + 9, batch.data.size - 2)[:, None] + np.arange(2)]
+        is_gquic = udp & client & ((first[:, 0] & 0x09) == 0x09) & (gq[:, 0] == 0x51) & (gq[:, 1] == 0x30)
+        is_gquic &= (mode == NEW) | (mode == QUIC)
+        wanted_tcp = (mode == NEW) | (mode == TLS) | (mode == HTTP_PENDING)
+        wanted_tcp |= (mode == HTTP) & np.isin(first4, http.METHOD_PREFIXES)
+        # A flow picked up mid-stream (no SYN from its first sender) may have been started by
+        # the server: its responder's first payload is looked at too.
+        midstream = ~is_orig & ~is_dns & (mode == NEW) & ((self.flows.flags[slots, 0] & SYN) == 0)
+        is_tcp = tcp & (client | midstream) & wanted_tcp
+        picked = np.flatnonzero(is_dns | is_quic | is_gquic | is_tcp)
+        kinds = np.select([is_dns[picked], is_quic[picked], is_gquic[picked]], [1, 2, 4], 3)
+        return picked, kinds
+
+    def _event(self, kind: str, slot: int, ts: int, detail: object) -> None:
+        if self.keep_events:
+            self.events.append(AppEvent(kind, slot, self.recorder.community.get(slot), ts, detail))
+
+    def _client_found_late(self, slot: int, payload: bytes) -> bool:
+        """A mid-stream flow's responder sent a ClientHello or a request: it is the client."""
+        if self.recorder.mode[slot] != NEW or slot in self.swapped:
+            return False
+        if not (tls.looks_like_client_hello(payload[:6]) or http.starts_request(payload[:16])):
+            return False
+        self.flows.swap_direction(slot)
+        self.recorder.app_state.pop(slot, None)
+        self.swapped.add(slot)
+        self.stats.add("midstream_direction_corrected")
+        return True
+
+    # -------------------------------------------------------------- DNS
+
+    def _dns(self, slot: int, orig: bool, ts: int, payload: bytes, over_tcp: bool, seq: int) -> None:
+        self.recorder.set_app(slot, "dns")
+        if not over_tcp:
+            self._dns_message(slot, ts, payload)
+            return
+        streams = self.recorder.app_state.setdefault(slot, {})
+        stream = streams.setdefault(orig, Stream())
+        if not stream.add(seq, payload):
+            return
+        buf = stream.data
+        while len(buf) >= 2 and len(buf) >= 2 + int.from_bytes(buf[:2], "big"):
+            size = int.from_bytes(buf[:2], "big")
+            self._dns_message(slot, ts, bytes(buf[2 : 2 + size]))
+            stream.consume(2 + size)
+
+    def _dns_message(self, slot: int, ts: int, payload: bytes) -> None:
+        try:
+            message = dns.parse_message(payload)
+        except dns.DnsError as error:
+            self.stats.add("dns_malformed")
+            log.debug("flow %s: malformed DNS message: %s", self.recorder.community.get(slot), error)
+            return
+        self.stats.add("dns_responses" if message.is_response else "dns_queries")
+        if message.is_response:
+            self.recorder.name_cache.learn(message, ts)
+        self._event("dns_answer" if message.is_response else "dns_query", slot, ts, message)
+
+    # -------------------------------------------------------------- TCP: TLS and HTTP
+
+    def _tcp(self, slot: int, ts: int, payload: bytes, seq: int) -> None:
+        rec = self.recorder
+        mode = rec.mode[slot]
+        if mode in (DONE, IGNORE):
+            return
+        if mode == HTTP:
+            self._http(slot, ts, payload, fresh=True)
+            return
+        stream = rec.app_state.get(slot)
+        if not isinstance(stream, Stream):
+            stream = rec.app_state[slot] = Stream()
+        if not stream.add(seq, payload):
+            self._spend(slot)
+            return
+        head = bytes(stream.data)
+        if mode == HTTP_PENDING:
+            self._http(slot, ts, head, fresh=False)
+        elif tls.looks_like_client_hello(head[:6]) or mode == TLS:
+            self._tls(slot, ts, head)
+        elif len(head) >= 6 and http.starts_request(head[:16]):
+            rec.set_app(slot, http.protocol_of(head))
+            self._http(slot, ts, head, fresh=False)
+        elif len(head) < 16:
+            self._spend(slot)  # too short to tell yet
+        elif self.flows.flags[slot, 0] & SYN:
+            self._stop(slot, IGNORE)  # the client's first bytes are neither TLS nor HTTP
+        elif self._spend(slot):
+            # Mid-stream: these may be the server's bytes; wait for the other side's.
+            rec.app_state.pop(slot, None)
+
+    def _spend(self, slot: int) -> bool:
+        left = self.budget.get(slot, NEW_BUDGET) - 1
+        self.budget[slot] = left
+        if left <= 0:
+            self._stop(slot, IGNORE)
+        return left > 0
+
+    def _stop(self, slot: int, mode: int) -> None:
+        self.recorder.mode[slot] = mode
+        self.recorder.app_state.pop(slot, None)
+        self.budget.pop(slot, None)
+
+    def _tls(self, slot: int, ts: int, head: bytes) -> None:
+        self.recorder.mode[slot] = TLS
+        try:
+            hello = tls.client_hello_from_records(head)
+        except tls.NeedMore:
+            if len(head) >= 65_536:
+                self.stats.add("tls_hello_too_long")
+                self._stop(slot, IGNORE)
+            return
+        except tls.NotTls:
+            self.stats.add("tls_malformed")
+            self._stop(slot, IGNORE)
+            return
+        self.stats.add("tls_client_hellos")
+        self.recorder.set_app(slot, "tls")
+        if hello.sni:
+            self.recorder.learn_name(slot, hello.sni, "tls_sni")
+        self._event("tls_client_hello", slot, ts, hello)
+        self._stop(slot, DONE)
+
+    def _http(self, slot: int, ts: int, data: bytes, fresh: bool) -> None:
+        rec = self.recorder
+        if fresh:  # a segment starting a new request in a known HTTP flow
+            rec.app_state[slot] = Stream(limit=http.MAX_HEAD)
+            rec.app_state[slot].data += data
+            data = bytes(rec.app_state[slot].data)
+        requests, used = http.parse_requests(data)
+        for request in requests:
+            self.stats.add("http_requests")
+            host = http.host_of(request)
+            if host:
+                rec.learn_name(slot, host, "http_host")
+            self._event("http_request", slot, ts, request)
+        remainder = data[used:]
+        if remainder and http.starts_request(remainder[:16]) and len(remainder) < http.MAX_HEAD:
+            stream = rec.app_state.get(slot)
+            if isinstance(stream, Stream):  # keep only the unfinished head, continue with the next segment
+                stream.consume(len(stream.data) - len(remainder))
+            rec.mode[slot] = HTTP_PENDING
+            return
+        rec.app_state.pop(slot, None)
+        rec.mode[slot] = HTTP
+
+    # -------------------------------------------------------------- QUIC
+
+    def _quic(self, slot: int, ts: int, datagram: bytes) -> None:
+        rec = self.recorder
+        if rec.mode[slot] not in (NEW, QUIC):
+            return
+        state = rec.app_state.get(slot)
+        if not isinstance(state, _QuicState):
+            state = rec.app_state[slot] = _QuicState()
+        rec.mode[slot] = QUIC
+        rec.set_app(slot, "quic")
+        try:
+            packets = quic.initial_packets(datagram, state.dcids)
+            for packet in packets:
+                if packet.dcid not in state.dcids:
+                    state.dcids.append(packet.dcid)
+                for offset, chunk in quic.crypto_frames(packet.frames_payload):
+                    hello = state.crypto.add(offset, chunk)
+                    if hello is not None:
+                        self._quic_named(slot, ts, hello)
+                        return
+        except (quic.QuicError, tls.NotTls) as error:
+            self.stats.add("quic_malformed")
+            log.debug("flow %s: unreadable QUIC Initial: %s", rec.community.get(slot), error)
+        state.seen += 1
+        if state.seen >= QUIC_BUDGET:
+            self._stop(slot, IGNORE)
+
+    def _gquic(self, slot: int, ts: int, datagram: bytes) -> None:
+        rec = self.recorder
+        if rec.mode[slot] not in (NEW, QUIC) or not gquic.looks_like_gquic(datagram):
+            return
+        rec.mode[slot] = QUIC
+        rec.set_app(slot, "gquic")
+        tags = gquic.client_hello_tags(datagram)
+        if tags is None:
+            self._spend(slot)
+            return
+        sni = gquic.server_name(tags)
+        self._quic_named(slot, ts, tls.ClientHello(version=0, sni=sni), "gquic_client_hello")
+
+    def _quic_named(self, slot: int, ts: int, hello: tls.ClientHello, kind: str = "quic_client_hello") -> None:
+        self.stats.add("quic_client_hellos")
+        if hello.sni:
+            self.recorder.learn_name(slot, hello.sni, "quic_sni")
+        self._event(kind, slot, ts, hello)
+        self._stop(slot, DONE)
+
+
+@dataclass
+class _QuicState:
+    crypto: quic.CryptoAssembler = field(default_factory=quic.CryptoAssembler)
+    dcids: list[bytes] = field(default_factory=list)
+    seen: int = 0

@@ -1,0 +1,130 @@
+"""Per-flow annotations (Community ID, names, application protocol) and finished flow records.
+
+The FlowTable owns counters; FlowRecorder owns what is known *about* a flow: it is told when
+a slot opens and closes, collects names as the application parsers learn them, and turns a
+finished slot into a record like a line of Zeek's conn.log with the names joined in.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .community_id import community_id
+from .direction import VehicleNetworks
+from .names import NameCache
+
+if TYPE_CHECKING:
+    from .flows import FlowTable
+
+PROTO_NAMES = {1: "icmp", 2: "igmp", 6: "tcp", 17: "udp", 58: "ipv6-icmp", 132: "sctp", 47: "gre", 50: "esp"}
+
+# Inspection modes of a flow (see app/inspect.py).
+NEW, IGNORE, TLS, HTTP, HTTP_PENDING, QUIC, DONE = range(7)
+
+
+class FlowRecorder:
+    def __init__(self, networks: VehicleNetworks | None = None, names: NameCache | None = None,
+                 sink: Callable[[dict], None] | None = None) -> None:
+        self.networks = networks or VehicleNetworks()
+        self.name_cache = names or NameCache()
+        self.sink = sink or self.records_append
+        self.records: list[dict] = []
+        self.mode = np.zeros(1024, dtype=np.uint8)
+        self.community: dict[int, str] = {}
+        self.learned: dict[int, dict[str, list[str]]] = {}  # slot -> name -> how it was learned
+        self.app: dict[int, str] = {}
+        self.app_state: dict[int, object] = {}
+        self.next_flow_id = 1
+        self.flow_id: dict[int, int] = {}
+        self.icmp: dict[int, tuple[int, int]] = {}
+
+    def records_append(self, record: dict) -> None:
+        self.records.append(record)
+
+    def drain(self) -> list[dict]:
+        records, self.records = self.records, []
+        return records
+
+    # -------------------------------------------------- called by the FlowTable
+
+    def opened(self, slot: int, key, a_initiates: bool, first_packet: tuple[bool, int, int]) -> None:
+        if slot >= len(self.mode):
+            self.mode = np.concatenate([self.mode, np.zeros(max(slot + 1, 2 * len(self.mode)) - len(self.mode), np.uint8)])
+        self.mode[slot] = NEW
+        self.closed(slot)  # nothing of an earlier flow in this slot may leak into this one
+        a, b = _packed(key, "a"), _packed(key, "b")
+        a_is_src, sport, dport = first_packet
+        src, dst = (a, b) if a_is_src else (b, a)
+        self.community[slot] = community_id(src, dst, int(key["proto"]), sport, dport)
+        if int(key["proto"]) in (1, 58):  # Zeek's convention: ICMP type and code stand in for ports
+            self.icmp[slot] = (sport, dport)  # type and code of the first packet seen
+        self.flow_id[slot] = self.next_flow_id
+        self.next_flow_id += 1
+
+    def closed(self, slot: int) -> None:
+        for table in (self.community, self.learned, self.app, self.app_state, self.flow_id, self.icmp):
+            table.pop(slot, None)
+
+    # -------------------------------------------------- called by the app parsers
+
+    def learn_name(self, slot: int, name: str, how: str) -> None:
+        ways = self.learned.setdefault(slot, {}).setdefault(name.lower(), [])
+        if how not in ways:
+            ways.append(how)
+
+    def set_app(self, slot: int, app: str) -> None:
+        self.app.setdefault(slot, app)
+
+    # -------------------------------------------------- records
+
+    def report(self, table: FlowTable, slot: int, reason: str) -> None:
+        key = table.key[slot]
+        a, b = _address(key, "a"), _address(key, "b")
+        a_first = bool(table.a_initiates[slot])
+        orig, resp = (a, b) if a_first else (b, a)
+        orig_port, resp_port = (int(key["a_port"]), int(key["b_port"]))[:: 1 if a_first else -1]
+        if slot in self.icmp:
+            orig_port, resp_port = self.icmp[slot]
+        first, last = int(table.first_ns[slot]), int(table.last_ns[slot])
+        proto = int(key["proto"])
+        record = {
+            "ts": first / 1e9,
+            "flow_id": self.flow_id.get(slot, 0),
+            "community_id": self.community.get(slot),
+            "proto": PROTO_NAMES.get(proto, str(proto)),
+            "orig_h": orig, "orig_p": orig_port, "resp_h": resp, "resp_p": resp_port,
+            "vlan": int(key["vlan"]) or None,
+            "direction": self.networks.direction(orig, resp),
+            "orig_pkts": int(table.packets[slot, 0]), "orig_ip_bytes": int(table.bytes[slot, 0]),
+            "resp_pkts": int(table.packets[slot, 1]), "resp_ip_bytes": int(table.bytes[slot, 1]),
+            "first_seen": first / 1e9, "last_seen": last / 1e9, "duration": (last - first) / 1e9,
+            "app_proto": self.app.get(slot),
+            "names": self._names(slot, resp, first),
+            "reason": reason,
+        }
+        if proto == 6:
+            record["tcp_flags_orig"] = f"{int(table.flags[slot, 0]):02x}"
+            record["tcp_flags_resp"] = f"{int(table.flags[slot, 1]):02x}"
+        self.sink(record)
+
+    def _names(self, slot: int, responder: str, first_ns: int) -> list[dict]:
+        learned = {name: list(ways) for name, ways in self.learned.get(slot, {}).items()}
+        for name in self.name_cache.names_at(responder, first_ns):
+            ways = learned.setdefault(name, [])
+            if "dns" not in ways:
+                ways.append("dns")
+        return [{"name": name, "learned_from": ways} for name, ways in learned.items()]
+
+
+def _packed(key, side: str) -> bytes:
+    hi, lo = int(key[f"{side}_hi"]), int(key[f"{side}_lo"])
+    return lo.to_bytes(4, "big") if int(key["version"]) == 4 else ((hi << 64) | lo).to_bytes(16, "big")
+
+
+def _address(key, side: str) -> str:
+    hi, lo = int(key[f"{side}_hi"]), int(key[f"{side}_lo"])
+    return str(ipaddress.IPv4Address(lo)) if int(key["version"]) == 4 else str(ipaddress.IPv6Address((hi << 64) | lo))

@@ -1,0 +1,301 @@
+"""FlowTable: every bidirectional flow, its initiator, and what it carried each way.
+
+State is columnar (numpy arrays indexed by slot); the only per-flow Python work happens once
+per flow and batch (a dict lookup of the key), never per packet. Counters are IP-level: a
+packet counts its IP total length, a reassembled datagram counts once with its full length.
+(Suricata counts whole captured frames, link-layer header included; see docs/architecture.md.)
+
+A flow ends on an idle timeout (TCP after FIN both ways or RST: a short one), when the same
+5-tuple starts again with a bare SYN after the flow closed, on eviction when the table is
+full, or at the end of the input. An active timeout reports long flows at intervals and goes
+on counting from zero, as NetFlow exporters do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .flowkeys import KEY_DTYPE, canonical_keys, group_keys
+from .flowrecord import FlowRecorder
+from .headers import IPPROTO_TCP, IPPROTO_UDP, Headers
+
+NS = 1_000_000_000
+FIN, SYN, RST, ACK = 0x01, 0x02, 0x04, 0x10
+ORIG, RESP = 0, 1
+
+
+@dataclass
+class FlowConfig:
+    """Idle timeouts in whole seconds by protocol and state, with Suricata's built-in defaults.
+
+    A flow is "new" until both sides have sent, "closed" after a TCP RST or FIN from both
+    sides. As in Suricata, a flow has timed out when the whole seconds between its last packet
+    and now exceed the timeout (so replays split flows where Suricata does).
+    """
+
+    tcp_new: int = 30
+    tcp_established: int = 300
+    tcp_closed: int = 10
+    udp_new: int = 30
+    udp_established: int = 300
+    other_new: int = 30
+    other_established: int = 300
+    active_timeout: int = 3600
+    max_flows: int = 262_144
+
+    def idle_s(self, proto: np.ndarray, established: np.ndarray, closed: np.ndarray | bool = False) -> np.ndarray:
+        tcp = np.where(closed, self.tcp_closed, np.where(established, self.tcp_established, self.tcp_new))
+        udp = np.where(established, self.udp_established, self.udp_new)
+        other = np.where(established, self.other_established, self.other_new)
+        seconds = np.where(proto == IPPROTO_TCP, tcp, np.where(proto == IPPROTO_UDP, udp, other))
+        return np.asarray(seconds, dtype=np.int64)
+
+
+@dataclass
+class FlowStats:
+    created: int = 0
+    finished: int = 0
+    evicted: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+
+class FlowTable:
+    def __init__(self, config: FlowConfig | None = None, recorder: FlowRecorder | None = None) -> None:
+        self.config = config or FlowConfig()
+        self.recorder = recorder or FlowRecorder()
+        self.stats = FlowStats()
+        self.lookup: dict[bytes, int] = {}
+        self.free: list[int] = []
+        self.size = 0  # slots ever used (the high-water mark)
+        self._allocate(1024)
+
+    # ------------------------------------------------------------ storage
+
+    def _allocate(self, capacity: int) -> None:
+        def grow(old, shape, dtype):
+            new = np.zeros(shape, dtype=dtype)
+            if old is not None:
+                new[: len(old)] = old
+            return new
+
+        get = lambda name: getattr(self, name, None)  # noqa: E731 - first call has no arrays
+        self.key = grow(get("key"), capacity, KEY_DTYPE)
+        self.a_initiates = grow(get("a_initiates"), capacity, bool)
+        self.packets = grow(get("packets"), (capacity, 2), np.int64)
+        self.bytes = grow(get("bytes"), (capacity, 2), np.int64)
+        self.flags = grow(get("flags"), (capacity, 2), np.uint8)
+        self.first_ns = grow(get("first_ns"), capacity, np.int64)
+        self.last_ns = grow(get("last_ns"), capacity, np.int64)
+        self.active = grow(get("active"), capacity, bool)
+        self.isn = grow(get("isn"), (capacity, 2), np.uint32)  # sequence numbers of the last SYN, SYN/ACK
+        self.capacity = capacity
+
+    @property
+    def active_count(self) -> int:
+        return len(self.lookup)
+
+    # ------------------------------------------------------------ packets in
+
+    def update(self, h: Headers, rows: np.ndarray, ts_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Account the given rows of h; returns (slot, is_orig) per row."""
+        if len(rows) == 0:
+            return np.zeros(0, np.int64), np.zeros(0, bool)
+        keys, a_is_src = canonical_keys(h, rows)
+        flags, seq = h.tcp_flags[rows], h.tcp_seq[rows]
+        order, unit, starts = self._units(keys, a_is_src, ts_ns, flags, seq)
+        first_rows = order[starts]
+        ports = (h.sport[rows][first_rows], h.dport[rows][first_rows])
+        slots, close_after = self._slots_for_units(keys, first_rows, a_is_src, flags, seq, ts_ns, ports)
+        slot_of_row = np.empty(len(rows), dtype=np.int64)
+        slot_of_row[order] = slots[unit]
+        is_orig = a_is_src == self.a_initiates[slot_of_row]
+        self._accumulate(slots, unit, order, is_orig, h.ip_bytes[rows], flags, ts_ns)
+        for side, opening in enumerate((_bare_syn(keys, flags), _syn_ack(keys, flags))):
+            rows_ = np.flatnonzero(opening)
+            self.isn[slot_of_row[rows_], side] = seq[rows_]
+        for slot in close_after:
+            self._finish(slot, "idle_timeout")
+        return slot_of_row, is_orig
+
+    def _units(self, keys, a_is_src, ts_ns, flags, seq):
+        """Sort rows into units: runs of one key not broken by an idle gap or a port reuse."""
+        group = group_keys(keys)
+        order = np.argsort(group, kind="stable")  # time order kept within a key
+        g, t, f = group[order], ts_ns[order], flags[order]
+        proto = keys["proto"][order]
+        new_key = np.ones(len(order), dtype=bool)
+        new_key[1:] = g[1:] != g[:-1]
+        a_sent = a_is_src[order]
+        established = _before_in_group(a_sent, new_key) & _before_in_group(~a_sent, new_key)
+        gap = np.zeros(len(order), dtype=bool)
+        gap[1:] = (t[1:] // NS - t[:-1] // NS) > self.config.idle_s(proto[1:], established[1:])
+        reuse = np.zeros(len(order), dtype=bool)
+        ended_before = None
+        for opening in (_bare_syn(keys[order], f), _syn_ack(keys[order], f)):
+            if opening.any():
+                # After the flow ended (FIN/RST), a SYN or SYN/ACK with a sequence number not
+                # seen before starts a new flow (port reuse); retransmissions do not.
+                if ended_before is None:
+                    ended_before = _before_in_group((f & (FIN | RST)) != 0, new_key)
+                reuse |= opening & ended_before & _new_isn(opening, seq[order], new_key)
+        unit_start = new_key | gap | reuse
+        unit = np.cumsum(unit_start) - 1
+        return order, unit, np.flatnonzero(unit_start)
+
+    def _slots_for_units(self, keys, first_rows, a_is_src, flags, seq, ts_ns, ports):
+        key_bytes = keys[first_rows].tobytes()
+        size = KEY_DTYPE.itemsize
+        first_ts = ts_ns[first_rows]
+        opening = np.where(_bare_syn(keys[first_rows], flags[first_rows]), 0,
+                           np.where(_syn_ack(keys[first_rows], flags[first_rows]), 1, -1))
+        first_seq = seq[first_rows]
+        # A clean SYN/ACK first means the SYN was missed: its receiver started the flow.
+        syn_ack = (flags[first_rows] & (SYN | ACK | FIN | RST)) == (SYN | ACK)
+        slots = np.empty(len(first_rows), dtype=np.int64)
+        close_after: list[int] = []
+        lookup = self.lookup
+        for u in range(len(first_rows)):
+            k = key_bytes[u * size : (u + 1) * size]
+            slot = lookup.get(k)
+            if slot is not None:
+                if u > 0 and slots[u - 1] == slot:  # a second unit of this key in this batch
+                    close_after.append(slot)
+                    slot = None
+                elif first_ts[u] // NS - self.last_ns[slot] // NS > self._idle_of(slot) or (
+                    opening[u] >= 0 and self._closed(slot) and first_seq[u] != self.isn[slot, opening[u]]
+                ):
+                    self._finish(slot, "idle_timeout" if opening[u] < 0 else "port_reuse")
+                    slot = None
+            if slot is None:
+                row = first_rows[u]
+                slot = self._create(k, keys[row], bool(a_is_src[row]) != bool(syn_ack[u]), int(first_ts[u]),
+                                    (bool(a_is_src[row]), int(ports[0][u]), int(ports[1][u])))
+            slots[u] = slot
+        return slots, close_after
+
+    def _idle_of(self, slot: int) -> int:
+        established = bool(self.packets[slot, 0]) and bool(self.packets[slot, 1])
+        return int(self.config.idle_s(self.key["proto"][slot], established, self._closed(slot)))
+
+    def _closed(self, slot: int) -> bool:
+        f = self.flags[slot]
+        return bool((f[0] | f[1]) & RST) or bool(f[0] & f[1] & FIN)
+
+    def _create(self, key_bytes: bytes, key, a_initiates: bool, ts: int, first_packet: tuple[bool, int, int]) -> int:
+        if len(self.lookup) >= self.config.max_flows:
+            self._evict()
+        if self.free:
+            slot = self.free.pop()
+        else:
+            if self.size == self.capacity:
+                self._allocate(self.capacity * 2)
+            slot = self.size
+            self.size += 1
+        self.lookup[key_bytes] = slot
+        self.key[slot] = key
+        self.a_initiates[slot] = a_initiates
+        self.packets[slot] = 0
+        self.bytes[slot] = 0
+        self.flags[slot] = 0
+        self.isn[slot] = 0  # both sides
+        self.first_ns[slot] = self.last_ns[slot] = ts
+        self.active[slot] = True
+        self.recorder.opened(slot, key, a_initiates, first_packet)
+        self.stats.created += 1
+        return slot
+
+    def _accumulate(self, slots, unit, order, is_orig, ip_bytes, flags, ts_ns) -> None:
+        n_units = len(slots)
+        index = unit * 2 + (~is_orig[order]).astype(np.int64)
+        self.packets[slots] += np.bincount(index, minlength=2 * n_units).reshape(n_units, 2)
+        self.bytes[slots] += np.bincount(index, weights=ip_bytes[order], minlength=2 * n_units).reshape(n_units, 2).astype(np.int64)
+        seen = np.zeros(2 * n_units, dtype=np.uint8)
+        np.bitwise_or.at(seen, index, flags[order])
+        self.flags[slots] |= seen.reshape(n_units, 2)
+        last = np.empty(n_units, dtype=np.int64)
+        last[:-1] = np.flatnonzero(np.diff(unit)) if n_units > 1 else []
+        last[-1] = len(order) - 1
+        self.last_ns[slots] = np.maximum(self.last_ns[slots], ts_ns[order][last])
+
+    def swap_direction(self, slot: int) -> None:
+        """The responder turned out to be the client (a flow picked up mid-stream)."""
+        self.a_initiates[slot] = not self.a_initiates[slot]
+        for column in (self.packets, self.bytes, self.flags):
+            column[slot] = column[slot, ::-1].copy()
+
+    # ------------------------------------------------------------ flows out
+
+    def expire(self, now_ns: int) -> None:
+        """Finish idle flows and report (then restart) flows past the active timeout."""
+        live = np.flatnonzero(self.active[: self.size])
+        if len(live) == 0:
+            return
+        closed = ((self.flags[live, 0] | self.flags[live, 1]) & RST != 0) | ((self.flags[live, 0] & self.flags[live, 1] & FIN) != 0)
+        established = (self.packets[live, 0] > 0) & (self.packets[live, 1] > 0)
+        idle = now_ns // NS - self.last_ns[live] // NS > self.config.idle_s(self.key["proto"][live], established, closed)
+        for slot in live[idle]:
+            self._finish(int(slot), "idle_timeout")
+        long_running = live[~idle & (now_ns - self.first_ns[live] > self.config.active_timeout * NS)]
+        for slot in long_running:
+            self._report(int(slot), "active_timeout")
+            self.packets[slot] = self.bytes[slot] = 0
+            self.first_ns[slot] = self.last_ns[slot]
+
+    def flush(self) -> None:
+        """End of input: finish every flow still open."""
+        for slot in np.flatnonzero(self.active[: self.size]):
+            self._finish(int(slot), "end_of_input")
+
+    def _evict(self) -> None:
+        """The table is full: finish the least recently seen sixteenth of it."""
+        live = np.flatnonzero(self.active[: self.size])
+        count = max(1, len(live) // 16)
+        oldest = live[np.argpartition(self.last_ns[live], count - 1)[:count]]
+        for slot in oldest:
+            self._finish(int(slot), "evicted")
+        self.stats.evicted += count
+
+    def _finish(self, slot: int, reason: str) -> None:
+        self._report(slot, reason)
+        key_bytes = self.key[slot : slot + 1].tobytes()
+        if self.lookup.get(key_bytes) == slot:
+            del self.lookup[key_bytes]
+        self.active[slot] = False
+        self.free.append(slot)
+        self.recorder.closed(slot)
+        self.stats.finished += 1
+
+    def _report(self, slot: int, reason: str) -> None:
+        self.stats.reasons[reason] = self.stats.reasons.get(reason, 0) + 1
+        self.recorder.report(self, slot, reason)
+
+
+def _before_in_group(flag: np.ndarray, group_start: np.ndarray) -> np.ndarray:
+    """For rows sorted by group: did ``flag`` hold on an earlier row of the same group?"""
+    count = np.cumsum(flag)
+    before = count - flag
+    base = np.maximum.accumulate(np.where(group_start, before, 0))
+    return before > base
+
+
+def _bare_syn(keys: np.ndarray, flags: np.ndarray) -> np.ndarray:
+    return (keys["proto"] == IPPROTO_TCP) & ((flags & (SYN | ACK)) == SYN)
+
+
+def _syn_ack(keys: np.ndarray, flags: np.ndarray) -> np.ndarray:
+    return (keys["proto"] == IPPROTO_TCP) & ((flags & (SYN | ACK)) == (SYN | ACK))
+
+
+def _new_isn(bare_syn: np.ndarray, seq: np.ndarray, group_start: np.ndarray) -> np.ndarray:
+    """For sorted rows: an opening packet (SYN or SYN/ACK) whose sequence number differs from
+    the one of the same kind before it in the group."""
+    n = len(seq)
+    index = np.arange(n)
+    last_syn = np.maximum.accumulate(np.where(bare_syn, index, -1))
+    previous = np.full(n, -1)
+    previous[1:] = last_syn[:-1]
+    start = np.maximum.accumulate(np.where(group_start, index, 0))
+    has_previous = previous >= start
+    return ~has_previous | (seq[np.maximum(previous, 0)] != seq)

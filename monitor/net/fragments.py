@@ -1,0 +1,156 @@
+"""IP fragment reassembly (IPv4 and IPv6) for the rare packets that need it.
+
+Fragments are keyed by (addresses, protocol, identification). Where fragments overlap, the
+bytes that arrived first win (and the overlap is counted): garbage or malicious fragments
+can neither crash this code nor make it allocate more than one 64 KiB datagram per key, and
+the number of datagrams waiting is bounded. A datagram counts in its flow once, with its
+full length, when it is complete; fragments of datagrams that never complete are counted in
+ReassemblyStats with their bytes, so nothing vanishes from the totals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .headers import Headers
+from .packets import LINKTYPE_RAW, PacketBatch, from_packets
+
+MAX_DATAGRAM = 65_535
+NS = 1_000_000_000
+
+
+@dataclass
+class ReassemblyStats:
+    fragments: int = 0
+    reassembled: int = 0
+    overlaps: int = 0
+    invalid: int = 0  # beyond 64 KiB, inconsistent ends, or not captured whole
+    incomplete_datagrams: int = 0
+    incomplete_fragments: int = 0
+    incomplete_bytes: int = 0
+
+
+@dataclass
+class _Datagram:
+    first_ns: int
+    header: bytes | None = None  # the first fragment's IP header (offset 0)
+    end: int | None = None  # payload length, known once the last fragment arrived
+    pieces: list[tuple[int, bytes]] = field(default_factory=list)  # in arrival order
+    count: int = 0
+    ip_bytes: int = 0
+
+
+class Reassembler:
+    def __init__(self, timeout: float = 60.0, max_pending: int = 4096) -> None:
+        self.timeout_ns = int(timeout * NS)
+        self.max_pending = max_pending
+        self.pending: dict[tuple, _Datagram] = {}
+        self.stats = ReassemblyStats()
+
+    def add(self, batch: PacketBatch, h: Headers, rows: np.ndarray) -> PacketBatch | None:
+        """Take fragment rows; returns the datagrams they completed as a raw-IP batch."""
+        done: list[bytes] = []
+        times: list[int] = []
+        for row in rows.tolist():
+            self.stats.fragments += 1
+            ts = int(batch.ts_ns[row])
+            datagram = self._fragment(batch, h, row, ts)
+            if datagram is not None:
+                done.append(datagram)
+                times.append(ts)
+        if rows.size:
+            self.expire(int(batch.ts_ns[rows[-1]]))
+        return from_packets(done, times, LINKTYPE_RAW, "reassembled") if done else None
+
+    def _fragment(self, batch: PacketBatch, h: Headers, row: int, ts: int) -> bytes | None:
+        l3, start = int(h.l3[row]), int(h.payload[row])
+        length = int(h.payload_len[row])
+        end_captured = int(batch.offset[row]) + int(batch.caplen[row])
+        offset, more = int(h.frag_offset[row]), bool(h.frag_more[row])
+        key = (int(h.version[row]), int(h.src[row, 0]), int(h.src[row, 1]), int(h.dst[row, 0]),
+               int(h.dst[row, 1]), int(h.proto[row]), int(h.frag_id[row]))
+        datagram = self.pending.get(key)
+        if datagram is None:
+            datagram = self._new(key, ts)
+        datagram.count += 1
+        datagram.ip_bytes += int(h.ip_bytes[row])
+        if start + length > end_captured or offset + length > MAX_DATAGRAM or (more and length % 8):
+            return self._drop(key, invalid=True)
+        if not more:
+            if datagram.end is not None and datagram.end != offset + length:
+                return self._drop(key, invalid=True)
+            datagram.end = offset + length
+        if offset == 0:
+            datagram.header = self._header(batch, h, row, l3, start)
+        datagram.pieces.append((offset, batch.data[start : start + length].tobytes()))
+        if datagram.header is None or datagram.end is None or not _covers(datagram.pieces, datagram.end):
+            return None
+        del self.pending[key]
+        self.stats.reassembled += 1
+        return self._rebuild(datagram)
+
+    def _new(self, key: tuple, ts: int) -> _Datagram:
+        if len(self.pending) >= self.max_pending:
+            oldest = min(self.pending, key=lambda k: self.pending[k].first_ns)
+            self._drop(oldest, invalid=False)
+        datagram = self.pending[key] = _Datagram(first_ns=ts)
+        return datagram
+
+    def _rebuild(self, datagram: _Datagram) -> bytes:
+        payload = bytearray(datagram.end)
+        covered = bytearray(datagram.end)
+        for offset, data in datagram.pieces:  # first arrival wins where pieces overlap
+            data = data[: max(datagram.end - offset, 0)]
+            span = slice(offset, offset + len(data))
+            if covered[span].count(0) == len(data):
+                payload[span] = data
+            else:
+                self.stats.overlaps += 1
+                for i, byte in enumerate(data):
+                    if not covered[offset + i]:
+                        payload[offset + i] = byte
+            covered[span] = b"\x01" * len(data)
+        header = bytearray(datagram.header)
+        if header[0] >> 4 == 4:
+            header[2:4] = min(len(header) + len(payload), 0xFFFF).to_bytes(2, "big")
+            header[6:8] = b"\x00\x00"  # no longer a fragment
+        else:
+            header[4:6] = len(payload).to_bytes(2, "big")
+        return bytes(header) + bytes(payload)
+
+    @staticmethod
+    def _header(batch: PacketBatch, h: Headers, row: int, l3: int, start: int) -> bytes:
+        if h.version[row] == 4:
+            return batch.data[l3:start].tobytes()
+        # IPv6: the base header; the next header becomes the fragment header's next header.
+        base = bytearray(batch.data[l3 : l3 + 40].tobytes())
+        base[6] = int(h.proto[row])
+        return bytes(base)
+
+    def _drop(self, key: tuple, invalid: bool) -> None:
+        datagram = self.pending.pop(key)
+        if invalid:
+            self.stats.invalid += 1
+        self.stats.incomplete_datagrams += 1
+        self.stats.incomplete_fragments += datagram.count
+        self.stats.incomplete_bytes += datagram.ip_bytes
+        return None
+
+    def expire(self, now_ns: int) -> None:
+        for key in [k for k, d in self.pending.items() if now_ns - d.first_ns > self.timeout_ns]:
+            self._drop(key, invalid=False)
+
+    def flush(self) -> None:
+        for key in list(self.pending):
+            self._drop(key, invalid=False)
+
+
+def _covers(pieces: list[tuple[int, bytes]], end: int) -> bool:
+    reach = 0
+    for offset, data in sorted(pieces):
+        if offset > reach:
+            return False
+        reach = max(reach, offset + len(data))
+    return reach >= end

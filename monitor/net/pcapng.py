@@ -1,0 +1,143 @@
+"""The pcapng block walk: sections, interfaces (link type, name, timestamp resolution) and the
+three packet block kinds. Other blocks (name resolution, statistics, custom) are skipped."""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+
+from .packets import PacketBatch
+
+SHB, IDB, PB, SPB, EPB = 0x0A0D0D0A, 1, 2, 3, 6
+BYTE_ORDER_MAGIC = 0x1A2B3C4D
+OPT_IF_NAME, OPT_IF_TSRESOL, OPT_IF_TSOFFSET = 2, 9, 14
+
+
+@dataclass
+class Interface:
+    linktype: int
+    name: str
+    units_per_s: int = 1_000_000  # pcapng's default resolution: microseconds
+    offset_s: int = 0
+
+
+class PcapngWalker:
+    def __init__(self, path: str, stats) -> None:
+        self.path, self.stats = path, stats
+        self.endian = "<"
+        self.interfaces: list[Interface] = []  # every interface of every section, in order
+        self.section_base = 0  # index in self.interfaces of this section's interface 0
+
+    def walk(self, buf: bytes, file_pos: int, at_eof: bool):
+        rows: list[tuple[int, int, int, int, int]] = []  # data pos, caplen, wirelen, raw ts, interface
+        pos, end = 0, len(buf)
+        append = rows.append
+        while pos + 12 <= end:
+            btype, blen = struct.unpack_from(self.endian + "II", buf, pos)
+            if btype == SHB:
+                if pos + 12 > end:
+                    break
+                magic = struct.unpack_from("<I", buf, pos + 8)[0]
+                self.endian = "<" if magic == BYTE_ORDER_MAGIC else ">"
+                blen = struct.unpack_from(self.endian + "I", buf, pos + 4)[0]
+            if blen < 12 or blen % 4:
+                self.stats.damaged += 1
+                self.stats.warn(f"{self.path}: damaged block at byte {file_pos + pos} (length {blen}); replay stopped there")
+                return _columns(rows), end
+            if pos + blen > end:
+                break
+            e = self.endian
+            if btype == EPB:
+                ifid, ts_hi, ts_lo, caplen, wirelen = struct.unpack_from(e + "IIIII", buf, pos + 8)
+                if 28 + caplen > blen or ifid + self.section_base >= len(self.interfaces):
+                    self._damaged(file_pos + pos, "enhanced packet block")
+                else:
+                    append((pos + 28, caplen, wirelen, (ts_hi << 32) | ts_lo, self.section_base + ifid))
+            elif btype == SPB:
+                wirelen = struct.unpack_from(e + "I", buf, pos + 8)[0]
+                if self.section_base >= len(self.interfaces):
+                    self._damaged(file_pos + pos, "simple packet block")
+                else:
+                    append((pos + 12, min(wirelen, blen - 16), wirelen, -1, self.section_base))
+            elif btype == PB:
+                ifid, _drops, ts_hi, ts_lo, caplen, wirelen = struct.unpack_from(e + "HHIIII", buf, pos + 8)
+                if 28 + caplen > blen or ifid + self.section_base >= len(self.interfaces):
+                    self._damaged(file_pos + pos, "packet block")
+                else:
+                    append((pos + 28, caplen, wirelen, (ts_hi << 32) | ts_lo, self.section_base + ifid))
+            elif btype == IDB:
+                self._interface(buf, pos, blen)
+            elif btype == SHB:
+                self.section_base = len(self.interfaces)
+            pos += blen
+        return _columns(rows), pos
+
+    def _damaged(self, at: int, what: str) -> None:
+        self.stats.damaged += 1
+        self.stats.warn(f"{self.path}: damaged {what} at byte {at}; skipped")
+
+    def _interface(self, buf: bytes, pos: int, blen: int) -> None:
+        e = self.endian
+        linktype = struct.unpack_from(e + "H", buf, pos + 8)[0]
+        iface = Interface(linktype=linktype, name=f"if{len(self.interfaces)}")
+        opt, end = pos + 16, pos + blen - 4
+        while opt + 4 <= end:
+            code, length = struct.unpack_from(e + "HH", buf, opt)
+            if code == 0:
+                break
+            value = buf[opt + 4 : opt + 4 + length]
+            if code == OPT_IF_NAME:
+                iface.name = value.decode("utf-8", "replace").rstrip("\0") or iface.name
+            elif code == OPT_IF_TSRESOL and value:
+                r = value[0]
+                iface.units_per_s = 2 ** (r & 0x7F) if r & 0x80 else 10**r
+            elif code == OPT_IF_TSOFFSET and length == 8:
+                iface.offset_s = struct.unpack(e + "q", value)[0]
+            opt += 4 + length + (-length % 4)
+        self.interfaces.append(iface)
+
+    def to_batch(self, data: np.ndarray, rows: np.ndarray) -> PacketBatch:
+        ifaces = rows[:, 4]
+        raw_ts = rows[:, 3]
+        ts_ns = np.zeros(len(rows), dtype=np.int64)
+        linktype = np.zeros(len(rows), dtype=np.uint16)
+        for index in np.unique(ifaces):
+            iface = self.interfaces[int(index)]
+            mine = ifaces == index
+            linktype[mine] = iface.linktype
+            ts_ns[mine] = _to_ns(raw_ts[mine], iface)
+        _fill_missing_times(ts_ns, raw_ts < 0)
+        return PacketBatch(
+            data=data,
+            offset=rows[:, 0].copy(),
+            caplen=rows[:, 1].astype(np.int32),
+            wirelen=np.maximum(rows[:, 2], rows[:, 1]).astype(np.int32),
+            ts_ns=ts_ns,
+            linktype=linktype,
+            interface=ifaces.astype(np.uint16),
+            interface_names=tuple(i.name for i in self.interfaces),
+        )
+
+
+def _columns(rows: list) -> np.ndarray:
+    return np.array(rows, dtype=np.int64).reshape(-1, 5)
+
+
+def _to_ns(raw: np.ndarray, iface: Interface) -> np.ndarray:
+    units = iface.units_per_s
+    if 1_000_000_000 % units == 0:
+        ns = raw * (1_000_000_000 // units)
+    else:  # binary or finer-than-ns resolutions: exact to well under a nanosecond in float
+        ns = (raw.astype(np.float64) * (1e9 / units)).astype(np.int64)
+    return ns + iface.offset_s * 1_000_000_000
+
+
+def _fill_missing_times(ts_ns: np.ndarray, missing: np.ndarray) -> None:
+    """Simple packet blocks carry no time: give them the time of the packet before them."""
+    if not missing.any():
+        return
+    index = np.where(~missing, np.arange(len(ts_ns)), 0)
+    np.maximum.accumulate(index, out=index)
+    ts_ns[missing] = np.where(index[missing] > 0, ts_ns[index[missing]], 0)
