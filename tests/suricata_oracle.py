@@ -13,8 +13,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from monitor.net.community_id import community_id
 from monitor.net.capture import ReplayStats, read_capture
+from monitor.net.community_id import community_id
 from monitor.net.pipeline import NetConfig, NetPipeline
 
 

@@ -19,6 +19,7 @@ from ..errors import MonitorError
 #: name -> (module, one-line help). Modules are small; heavy imports happen inside run().
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "decode": ("monitor.cli.decode", "decode CAN logs with DBC files (JSON lines or CSV)"),
+    "flows": ("monitor.cli.flows", "flow records (Zeek conn.log-like, with names) from captures or live interfaces"),
     "demo": ("monitor.cli.demo", "run the embedded default scenario and check its results"),
     "bench": ("monitor.cli.bench", "benchmark gatewatch against the reference tools"),
 }

@@ -18,9 +18,43 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     can_parser.add_argument("--log", help="time this candump log instead of a generated workload (needs --dbc)")
     can_parser.add_argument("--repeat", type=int, default=3, help="best of N runs for every contender (default 3)")
     can_parser.add_argument("--json", action="store_true", help="print one JSON object for scripts")
+    net_parser = targets.add_parser("net", help="IP: capture to named flow records vs scapy's full dissection")
+    net_parser.add_argument("capture", nargs="?", help="time this pcap/pcapng instead of a built workload")
+    net_parser.add_argument("--packets", type=int, default=1_000_000,
+                            help="size of the workload built from the corpus captures (default 1000000)")
+    net_parser.add_argument("--corpus", default=None, help="corpus folder with pcap/ (default ../shared/corpus)")
+    net_parser.add_argument("--scapy-packets", type=int, default=20_000,
+                            help="scapy is timed on this many packets of the same file (default 20000)")
+    net_parser.add_argument("--json", action="store_true", help="print one JSON object for scripts")
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    return _run_net(args, out) if args.target == "net" else _run_can(args, out)
+
+
+def _run_net(args: argparse.Namespace, out: TextIO) -> int:
+    from ..bench import net as bench_net
+    from ..errors import ConfigError, SourceError
+    from ..resources import PROJECT_ROOT
+
+    if args.packets <= 0 or args.scapy_packets <= 0:
+        raise ConfigError("--packets and --scapy-packets must be positive")
+    if args.capture:
+        capture = Path(args.capture)
+    else:
+        corpus = Path(args.corpus) if args.corpus else PROJECT_ROOT.parent / "shared" / "corpus"
+        sources = bench_net.corpus_sources(corpus)
+        if not sources:
+            raise SourceError(f"no captures under {corpus / 'pcap'}: give a CAPTURE or --corpus")
+        capture = PROJECT_ROOT / "out" / "bench" / f"net-mix-{args.packets}.pcap"
+        if not capture.exists():
+            bench_net.build_capture(sources, args.packets, capture)
+    report = bench_net.run(capture, args.scapy_packets)
+    print(json.dumps(report) if args.json else bench_net.format_table(report), file=out)
+    return 0
+
+
+def _run_can(args: argparse.Namespace, out: TextIO) -> int:
     from ..bench import can as bench_can
     from ..errors import ConfigError
     from ..resources import shipped

@@ -150,16 +150,24 @@ class PcapWalker:
         return np.array(starts, dtype=np.int64), pos
 
     def _resync(self, buf: bytes, pos: int, file_pos: int, limit: int) -> int:
-        """Skip a damaged record: find the next header whose lengths and time look sane."""
+        """Skip a damaged record: find the next place where two headers in a row look sane."""
         self.stats.damaged += 1
         self.stats.warn(f"{self.path}: damaged record at byte {file_pos + pos} (length field out of range); skipped")
-        unpack = struct.Struct(self.endian + "IIII").unpack_from
-        prev_sec = unpack(buf, pos)[0]
+        prev_sec = struct.unpack_from(self.endian + "I", buf, pos)[0]
         for cand in range(pos + 1, len(buf) - 16):
-            sec, usec, caplen, wirelen = unpack(buf, cand)
-            if caplen <= limit and caplen <= wirelen <= MAX_RECORD and abs(sec - prev_sec) < 86_400 and usec < 1_000_000_000:
+            following = self._plausible(buf, cand, prev_sec, limit)
+            if following and (following == len(buf) or self._plausible(buf, following, prev_sec, limit)):
                 return cand
         return -1
+
+    def _plausible(self, buf: bytes, at: int, prev_sec: int, limit: int) -> int:
+        """End of the record at ``at`` if its header looks like one, else 0."""
+        if at + 16 > len(buf):
+            return 0
+        sec, frac, caplen, wirelen = struct.unpack_from(self.endian + "IIII", buf, at)
+        sane = 0 < caplen <= min(limit, wirelen) and wirelen <= MAX_RECORD and abs(sec - prev_sec) < 86_400
+        end = at + 16 + caplen
+        return end if sane and frac < 1_000_000_000 and end <= len(buf) else 0
 
     def to_batch(self, data: np.ndarray, starts: np.ndarray) -> PacketBatch:
         e = self.endian

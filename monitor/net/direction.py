@@ -22,13 +22,23 @@ class VehicleNetworks:
             except ValueError as error:
                 raise ConfigError(f"vehicle network {cidr!r}: {error}") from None
 
+        # (version, first, last) as integers: membership is two comparisons per network.
+        self.ranges = [(n.version, int(n.network_address), int(n.broadcast_address)) for n in self.networks]
+
     def contains(self, address: str) -> bool:
         ip = ipaddress.ip_address(address)
-        return any(ip.version == net.version and ip in net for net in self.networks)
+        return self.contains_int(ip.version, int(ip))
+
+    def contains_int(self, version: int, value: int) -> bool:
+        return any(v == version and first <= value <= last for v, first, last in self.ranges)
 
     def direction(self, orig: str, resp: str) -> str:
         """outbound: vehicle to outside; inbound: outside to vehicle; internal; external."""
-        inside_orig, inside_resp = self.contains(orig), self.contains(resp)
+        return self.direction_int(*_as_int(orig), *_as_int(resp))
+
+    def direction_int(self, orig_version: int, orig: int, resp_version: int, resp: int) -> str:
+        inside_orig = self.contains_int(orig_version, orig)
+        inside_resp = self.contains_int(resp_version, resp)
         if inside_orig and inside_resp:
             return "internal"
         if inside_orig:
@@ -36,3 +46,8 @@ class VehicleNetworks:
         if inside_resp:
             return "inbound"
         return "external"
+
+
+def _as_int(address: str) -> tuple[int, int]:
+    ip = ipaddress.ip_address(address)
+    return ip.version, int(ip)

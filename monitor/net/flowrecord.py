@@ -7,7 +7,7 @@ finished slot into a record like a line of Zeek's conn.log with the names joined
 
 from __future__ import annotations
 
-import ipaddress
+import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -83,9 +83,11 @@ class FlowRecorder:
 
     def report(self, table: FlowTable, slot: int, reason: str) -> None:
         key = table.key[slot]
-        a, b = _address(key, "a"), _address(key, "b")
+        version = int(key["version"])
+        a_int, b_int = _int(key, "a"), _int(key, "b")
         a_first = bool(table.a_initiates[slot])
-        orig, resp = (a, b) if a_first else (b, a)
+        orig_int, resp_int = (a_int, b_int) if a_first else (b_int, a_int)
+        orig, resp = _text(version, orig_int), _text(version, resp_int)
         orig_port, resp_port = (int(key["a_port"]), int(key["b_port"]))[:: 1 if a_first else -1]
         if slot in self.icmp:
             orig_port, resp_port = self.icmp[slot]
@@ -98,7 +100,7 @@ class FlowRecorder:
             "proto": PROTO_NAMES.get(proto, str(proto)),
             "orig_h": orig, "orig_p": orig_port, "resp_h": resp, "resp_p": resp_port,
             "vlan": int(key["vlan"]) or None,
-            "direction": self.networks.direction(orig, resp),
+            "direction": self.networks.direction_int(version, orig_int, version, resp_int),
             "orig_pkts": int(table.packets[slot, 0]), "orig_ip_bytes": int(table.bytes[slot, 0]),
             "resp_pkts": int(table.packets[slot, 1]), "resp_ip_bytes": int(table.bytes[slot, 1]),
             "first_seen": first / 1e9, "last_seen": last / 1e9, "duration": (last - first) / 1e9,
@@ -120,11 +122,15 @@ class FlowRecorder:
         return [{"name": name, "learned_from": ways} for name, ways in learned.items()]
 
 
+def _int(key, side: str) -> int:
+    return (int(key[f"{side}_hi"]) << 64) | int(key[f"{side}_lo"])
+
+
 def _packed(key, side: str) -> bytes:
-    hi, lo = int(key[f"{side}_hi"]), int(key[f"{side}_lo"])
-    return lo.to_bytes(4, "big") if int(key["version"]) == 4 else ((hi << 64) | lo).to_bytes(16, "big")
+    return _int(key, side).to_bytes(4 if int(key["version"]) == 4 else 16, "big")
 
 
-def _address(key, side: str) -> str:
-    hi, lo = int(key[f"{side}_hi"]), int(key[f"{side}_lo"])
-    return str(ipaddress.IPv4Address(lo)) if int(key["version"]) == 4 else str(ipaddress.IPv6Address((hi << 64) | lo))
+def _text(version: int, value: int) -> str:
+    if version == 4:
+        return socket.inet_ntop(socket.AF_INET, value.to_bytes(4, "big"))
+    return socket.inet_ntop(socket.AF_INET6, value.to_bytes(16, "big"))

@@ -80,7 +80,7 @@ class FlowTable:
                 new[: len(old)] = old
             return new
 
-        get = lambda name: getattr(self, name, None)  # noqa: E731 - first call has no arrays
+        get = lambda name: getattr(self, name, None)
         self.key = grow(get("key"), capacity, KEY_DTYPE)
         self.a_initiates = grow(get("a_initiates"), capacity, bool)
         self.packets = grow(get("packets"), (capacity, 2), np.int64)

@@ -136,7 +136,6 @@ class Reassembler:
         self.stats.incomplete_datagrams += 1
         self.stats.incomplete_fragments += datagram.count
         self.stats.incomplete_bytes += datagram.ip_bytes
-        return None
 
     def expire(self, now_ns: int) -> None:
         for key in [k for k, d in self.pending.items() if now_ns - d.first_ns > self.timeout_ns]:

@@ -127,7 +127,7 @@ def _rdata_text(data: bytes, rtype: int, pos: int, end: int) -> str | tuple[str,
 
 def read_name(data: bytes, pos: int) -> tuple[str, int]:
     """(dotted name, position after the name in the original record)."""
-    labels: list[str] = []
+    labels: list[bytes] = []
     after = -1
     pointers = 0
     octets = 1
@@ -154,9 +154,11 @@ def read_name(data: bytes, pos: int) -> tuple[str, int]:
         if pos + 1 + size > len(data):
             raise DnsError("label runs past the end of the message")
         octets += 1 + size
-        labels.append(data[pos + 1 : pos + 1 + size].decode("ascii", "backslashreplace"))
+        if octets > MAX_NAME and after >= 0:  # where the name ends is known: stop walking
+            raise NameTooLong(f"name longer than {MAX_NAME} octets", after)
+        labels.append(data[pos + 1 : pos + 1 + size])
         pos += 1 + size
     end = after if after >= 0 else pos
     if octets > MAX_NAME:
         raise NameTooLong(f"name longer than {MAX_NAME} octets", end)
-    return ".".join(labels), end
+    return b".".join(labels).decode("ascii", "backslashreplace"), end

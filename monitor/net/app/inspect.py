@@ -160,6 +160,8 @@ class AppInspector:
         stream = rec.app_state.get(slot)
         if not isinstance(stream, Stream):
             stream = rec.app_state[slot] = Stream()
+            if self.flows.flags[slot, 0] & SYN:  # the client's SYN fixes where its bytes start
+                stream.next_seq = (int(self.flows.isn[slot, 0]) + 1) % (1 << 32)
         if not stream.add(seq, payload):
             self._spend(slot)
             return

@@ -224,5 +224,13 @@ def _length_prefixed(data: bytes, pos: int) -> tuple[bytes, int]:
     return data[pos + 1 : pos + 1 + size], pos + 1 + size
 
 
-__all__ = ["ClientHello", "CryptoAssembler", "NotTls", "QuicError", "initial_packets", "crypto_frames",
-           "is_long_header_initial", "client_initial_keys"]
+__all__ = [
+    "ClientHello",
+    "CryptoAssembler",
+    "NotTls",
+    "QuicError",
+    "client_initial_keys",
+    "crypto_frames",
+    "initial_packets",
+    "is_long_header_initial",
+]

@@ -13,7 +13,7 @@ MAX_WAITING = 16
 
 
 class Stream:
-    __slots__ = ("next_seq", "data", "waiting", "limit")
+    __slots__ = ("data", "limit", "next_seq", "waiting")
 
     def __init__(self, limit: int = 65_536) -> None:
         self.next_seq: int | None = None

@@ -1,0 +1,115 @@
+"""``gatewatch flows``: one record per flow (Zeek conn.log-like, names joined in), from pcap or
+pcapng replay or from live capture on interfaces."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+from typing import TextIO
+
+TABLE_COLUMNS = ("proto", "orig_h", "orig_p", "resp_h", "resp_p", "direction", "orig_pkts", "orig_ip_bytes",
+                 "resp_pkts", "resp_ip_bytes", "app_proto", "names")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("captures", nargs="*", metavar="CAPTURE", help="pcap or pcapng files, replayed in order")
+    parser.add_argument("-i", "--interface", action="append", default=[], metavar="IF",
+                        help="capture live on this interface (repeatable; needs root or CAP_NET_RAW)")
+    parser.add_argument("--filter", metavar="BPF", help="live capture: kernel BPF filter in tcpdump syntax")
+    parser.add_argument("--snaplen", type=int, default=2048, help="live capture: bytes kept per packet (default 2048)")
+    parser.add_argument("--count", type=int, help="live capture: stop after this many packets")
+    parser.add_argument("--duration", type=float, help="live capture: stop after this many seconds")
+    parser.add_argument("--vehicle-net", action="append", metavar="CIDR",
+                        help="an in-vehicle network (repeatable); default: private and link-local ranges")
+    parser.add_argument("--format", choices=("jsonl", "table"), default="jsonl")
+    parser.add_argument("--strict-length", action="store_true",
+                        help="drop datagrams the snap length cut (Suricata's behaviour) instead of counting them")
+    parser.add_argument("-o", "--output", help="write records here instead of stdout")
+
+
+def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ..errors import ConfigError
+    from ..net.capture import ReplayStats, read_capture
+    from ..net.pipeline import NetConfig, NetPipeline
+
+    if bool(args.captures) == bool(args.interface):
+        raise ConfigError("give capture files or --interface, not both and not neither")
+    config = NetConfig(vehicle_networks=args.vehicle_net, strict_length=args.strict_length)
+    with contextlib.ExitStack() as stack:
+        handle = stack.enter_context(open(args.output, "w", encoding="utf-8")) if args.output else out
+        writer = _Writer(handle, args.format)
+        pipeline = NetPipeline(config, sink=writer.write)
+        replays: list[ReplayStats] = []
+        capture = None
+        try:
+            if args.captures:
+                for path in args.captures:
+                    replays.append(ReplayStats())
+                    for batch in read_capture(path, stats=replays[-1]):
+                        pipeline.process(batch)
+            else:
+                capture = stack.enter_context(_live(args))
+                for batch in capture.batches(max_packets=args.count, duration=args.duration):
+                    pipeline.process(batch)
+        except KeyboardInterrupt:
+            pass  # finish the flows seen so far
+        finally:
+            pipeline.finish()
+            writer.close()
+    _summary(pipeline, replays, capture, err)
+    return 0
+
+
+def _live(args):
+    from ..net.live import CaptureConfig, LiveCapture
+
+    return LiveCapture(CaptureConfig(interfaces=args.interface, bpf_filter=args.filter, snaplen=args.snaplen))
+
+
+class _Writer:
+    def __init__(self, handle: TextIO, fmt: str) -> None:
+        self.handle, self.fmt = handle, fmt
+        self.rows: list[dict] = []
+
+    def write(self, record: dict) -> None:
+        if self.fmt == "jsonl":
+            self.handle.write(json.dumps(record) + "\n")
+        else:
+            self.rows.append(record)
+
+    def close(self) -> None:
+        if self.fmt == "table":
+            self.rows.sort(key=lambda r: r["first_seen"])
+            cells = [[_cell(r, c) for c in TABLE_COLUMNS] for r in self.rows]
+            widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(TABLE_COLUMNS)]
+            self.handle.write("  ".join(c.ljust(w) for c, w in zip(TABLE_COLUMNS, widths)).rstrip() + "\n")
+            for row in cells:
+                self.handle.write("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() + "\n")
+        self.handle.flush()
+
+
+def _cell(record: dict, column: str) -> str:
+    value = record.get(column)
+    if column == "names":
+        return ",".join(f"{n['name']}({'+'.join(n['learned_from'])})" for n in value) or "-"
+    return "-" if value is None else str(value)
+
+
+def _summary(pipeline, replays, capture, err: TextIO) -> None:
+    summary = pipeline.summary()
+    status = ", ".join(f"{k} {v}" for k, v in sorted(summary["packets_by_status"].items()))
+    flows = summary["flows"]
+    print(f"packets: {summary['packets']} ({status or 'none'}); flows: {flows['finished']} "
+          f"(evicted {flows['evicted']})", file=err)
+    frag = summary["fragments"]
+    if frag["fragments"]:
+        print(f"fragments: {frag['fragments']}, reassembled datagrams {frag['reassembled']}, "
+              f"incomplete {frag['incomplete_datagrams']} ({frag['incomplete_fragments']} fragments, "
+              f"{frag['incomplete_bytes']} bytes), overlaps {frag['overlaps']}", file=err)
+    for replay in replays:
+        if replay.damaged or replay.truncated_file:
+            print(f"{replay.path}: damaged records skipped {replay.damaged}"
+                  f"{'; file truncated' if replay.truncated_file else ''}", file=err)
+    if capture is not None:
+        print(f"live: {capture.stats.packets} packets captured, kernel drops {capture.stats.kernel_drops}", file=err)
