@@ -103,7 +103,7 @@ def gatewatch_results(decoded: DecodedBatch) -> list:
             if reason is not None:
                 out[row] = ("error", reason)
             else:
-                out[row] = {name: lists[name][i] for name in lists if present[name] is None or present[name][i]}
+                out[row] = {name: lists[name][i] for name in lists if _present(present[name], i)}
     return out
 
 
@@ -130,3 +130,8 @@ def _same(want, have) -> bool:
         if value != other and not (isinstance(value, float) and math.isnan(value) and math.isnan(other)):
             return False
     return True
+
+
+def _present(mask: list | None, i: int) -> bool:
+    """A signal without a presence mask is in every frame; otherwise the mask says."""
+    return mask is None or bool(mask[i])

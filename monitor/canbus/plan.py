@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 
@@ -119,7 +120,7 @@ class DecodePlan:
         return next((m for m in self.messages if m.name == name), None)
 
 
-def compile_plan(databases: Iterable[tuple[object, str]]) -> DecodePlan:
+def compile_plan(databases: Iterable[tuple[Any, str]]) -> DecodePlan:
     """Compile (cantools Database, source name) pairs. A later DBC's message replaces an
     earlier one with the same id, as cantools' ``add_dbc_file`` does."""
     by_key: dict[int, MessagePlan] = {}

@@ -92,7 +92,7 @@ class _Writer:
 def _cell(record: dict, column: str) -> str:
     value = record.get(column)
     if column == "names":
-        return ",".join(f"{n['name']}({'+'.join(n['learned_from'])})" for n in value) or "-"
+        return ",".join(f"{n['name']}({'+'.join(n['learned_from'])})" for n in value or ()) or "-"
     return "-" if value is None else str(value)
 
 

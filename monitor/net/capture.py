@@ -63,6 +63,7 @@ def read_capture(path: str | Path, batch_size: int = 65_536, stats: ReplayStats 
     with handle:
         magic = handle.read(4)
         handle.seek(0)
+        walker: PcapWalker | PcapngWalker
         if magic == PCAPNG_MAGIC:
             walker = PcapngWalker(str(path), stats)
         elif magic in PCAP_MAGICS:

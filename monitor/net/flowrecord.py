@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -37,7 +37,7 @@ class FlowRecorder:
         self.community: dict[int, str] = {}
         self.learned: dict[int, dict[str, list[str]]] = {}  # slot -> name -> how it was learned
         self.app: dict[int, str] = {}
-        self.app_state: dict[int, object] = {}
+        self.app_state: dict[int, Any] = {}  # the parser's own state per flow (stream, QUIC keys)
         self.next_flow_id = 1
         self.flow_id: dict[int, int] = {}
         self.icmp: dict[int, tuple[int, int]] = {}

@@ -45,7 +45,8 @@ class FlowConfig:
     active_timeout: int = 3600
     max_flows: int = 262_144
 
-    def idle_s(self, proto: np.ndarray, established: np.ndarray, closed: np.ndarray | bool = False) -> np.ndarray:
+    def idle_s(self, proto, established, closed=False) -> np.ndarray:
+        """Timeout per element (arguments are arrays or scalars, broadcast together)."""
         tcp = np.where(closed, self.tcp_closed, np.where(established, self.tcp_established, self.tcp_new))
         udp = np.where(established, self.udp_established, self.udp_new)
         other = np.where(established, self.other_established, self.other_new)

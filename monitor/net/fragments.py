@@ -77,10 +77,12 @@ class Reassembler:
         datagram.count += 1
         datagram.ip_bytes += int(h.ip_bytes[row])
         if start + length > end_captured or offset + length > MAX_DATAGRAM or (more and length % 8):
-            return self._drop(key, invalid=True)
+            self._drop(key, invalid=True)
+            return None
         if not more:
             if datagram.end is not None and datagram.end != offset + length:
-                return self._drop(key, invalid=True)
+                self._drop(key, invalid=True)
+                return None
             datagram.end = offset + length
         if offset == 0:
             datagram.header = self._header(batch, h, row, l3, start)
@@ -99,6 +101,7 @@ class Reassembler:
         return datagram
 
     def _rebuild(self, datagram: _Datagram) -> bytes:
+        assert datagram.end is not None and datagram.header is not None  # checked by the caller
         payload = bytearray(datagram.end)
         covered = bytearray(datagram.end)
         for offset, data in datagram.pieces:  # first arrival wins where pieces overlap

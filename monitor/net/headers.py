@@ -133,7 +133,7 @@ def _link_layer(batch: PacketBatch, r: _Reader, status: np.ndarray):
     l3 = batch.offset.copy()
     ethertype = np.zeros(n, dtype=np.int64)
     vlan = np.zeros(n, dtype=np.uint32)
-    linktypes = np.unique(batch.linktype) if n else []
+    linktypes: np.ndarray = np.unique(batch.linktype)
     for linktype in linktypes:
         mine = np.flatnonzero(batch.linktype == linktype) if len(linktypes) > 1 else slice(None)
         start = batch.offset[mine]

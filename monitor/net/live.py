@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from typing_extensions import Self
 
 from ..errors import ConfigError, SourceError
 from .packets import LINKTYPE_ETHERNET, LINKTYPE_RAW, PAD, PacketBatch
@@ -94,7 +93,7 @@ class LiveCapture:
             sock.close()
         self.sockets.clear()
 
-    def __enter__(self) -> Self:
+    def __enter__(self):  # -> LiveCapture
         return self.open()
 
     def __exit__(self, *exc) -> None:
@@ -122,8 +121,12 @@ class LiveCapture:
     def _one_batch(self, budget: int, deadline: float | None) -> PacketBatch:
         snap = self.config.snaplen
         buffer = np.zeros(budget * snap + PAD, dtype=np.uint8)
-        view = memoryview(buffer)
-        offsets, caplens, wirelens, times, ifaces = [], [], [], [], []
+        view = buffer.data
+        offsets: list[int] = []
+        caplens: list[int] = []
+        wirelens: list[int] = []
+        times: list[int] = []
+        ifaces: list[int] = []
         flush_at = time.monotonic() + self.config.max_latency
         while len(offsets) < budget and not self.stopped:
             wait = flush_at - time.monotonic()

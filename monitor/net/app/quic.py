@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -87,7 +88,7 @@ def is_long_header_initial(datagram: bytes) -> bool:
     return version in SALTS and (datagram[0] >> 4) & 3 == INITIAL_TYPE[version]
 
 
-def initial_packets(datagram: bytes, extra_dcids: list[bytes] = ()) -> list[InitialPacket]:
+def initial_packets(datagram: bytes, extra_dcids: Sequence[bytes] = ()) -> list[InitialPacket]:
     """Every decryptable client Initial packet coalesced in one UDP datagram."""
     packets = []
     pos = 0

@@ -16,14 +16,14 @@ class Stream:
     __slots__ = ("data", "limit", "next_seq", "waiting")
 
     def __init__(self, limit: int = 65_536) -> None:
-        self.next_seq: int | None = None
+        self.next_seq = -1  # unknown until the first segment (or the SYN) says
         self.data = bytearray()
         self.waiting: dict[int, bytes] = {}
         self.limit = limit
 
     def add(self, seq: int, payload: bytes) -> bool:
         """Add a segment; True when it brought new in-order bytes."""
-        if self.next_seq is None:
+        if self.next_seq < 0:
             self.next_seq = seq
         grew = self._place(seq, payload)
         while grew and self.waiting:
