@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from monitor.net.app.http import host_of
 from monitor.net.capture import ReplayStats, read_capture
 from monitor.net.community_id import community_id
 from monitor.net.pipeline import NetConfig, NetPipeline
@@ -95,7 +96,7 @@ def gatewatch_facts(capture: Path, strict_length: bool = False) -> tuple[Facts, 
         elif event.kind == "gquic_client_hello" and detail.sni:
             facts.gquic_sni.add(detail.sni)
         elif event.kind == "http_request":
-            facts.http.add((_http_host(detail), detail.uri))
+            facts.http.add((host_of(detail), detail.uri))
     for record in pipeline.drain():
         if not suricata_logs_flow(record):
             continue
@@ -116,12 +117,6 @@ def _community_id(event: dict) -> str:
         return event["community_id"]
     proto = {"TCP": 6, "UDP": 17, "SCTP": 132}[event["proto"]]
     return community_id(src.packed, dst.packed, proto, event["src_port"], event["dest_port"])
-
-
-def _http_host(request) -> str | None:
-    from monitor.net.app.http import host_of
-
-    return host_of(request)
 
 
 def _rdata(value):

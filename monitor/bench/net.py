@@ -18,8 +18,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import SourceError
 from ..net.capture import read_capture
 from ..net.headers import Status, parse_headers
@@ -153,5 +151,3 @@ def format_table(report: dict) -> str:
 def corpus_sources(corpus: Path) -> list[Path]:
     return sorted(p for p in (corpus / "pcap").glob("*.pcap*"))
 
-
-__all__ = ["build_capture", "corpus_sources", "format_table", "np", "run"]

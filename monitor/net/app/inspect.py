@@ -56,11 +56,12 @@ class AppInspector:
         self.keep_events = keep_events
         self.events: list[AppEvent] = []
         self.budget: dict[int, int] = {}
+        self.swapped: set[int] = set()  # flows whose direction was corrected in the current batch
 
     def inspect(self, batch: PacketBatch, h: Headers, rows: np.ndarray, slots: np.ndarray, is_orig: np.ndarray) -> None:
         picked, kinds = self._select(batch, h, rows, slots, is_orig)
         data = batch.data
-        self.swapped: set[int] = set()  # flows whose direction was corrected during this batch
+        self.swapped.clear()
         for i, kind in zip(picked.tolist(), kinds.tolist()):
             row = int(rows[i])
             start = int(h.payload[row])
