@@ -284,7 +284,9 @@ def _scale(sig: SignalPlan, raw: np.ndarray) -> np.ndarray:
             return raw.astype(object) * sig.scale + sig.offset
         return raw.astype(np.int64) * np.int64(sig.scale) + np.int64(sig.offset)
     if raw.dtype.kind == "f" or not sig.int_product:
-        return raw.astype(np.float64) * sig.scale + sig.offset
+        # Python float arithmetic: inf * 0 is nan and overflow is inf, silently.
+        with np.errstate(invalid="ignore", over="ignore"):
+            return raw.astype(np.float64) * sig.scale + sig.offset
     # Python multiplies int by int exactly and only then converts to float for the offset.
     if sig.exact_in_int64:
         product = raw.astype(np.int64) * np.int64(sig.scale)
