@@ -177,12 +177,20 @@ class FlowTable:
         return slots, close_after
 
     def _idle_of(self, slot: int) -> int:
-        established = bool(self.packets[slot, 0]) and bool(self.packets[slot, 1])
-        return int(self.config.idle_s(self.key["proto"][slot], established, self._closed(slot)))
+        return int(self._idle_limits(np.array([slot]))[0])
 
     def _closed(self, slot: int) -> bool:
-        f = self.flags[slot]
-        return bool((f[0] | f[1]) & RST) or bool(f[0] & f[1] & FIN)
+        return bool(self._closed_mask(np.array([slot]))[0])
+
+    def _closed_mask(self, slots: np.ndarray) -> np.ndarray:
+        """TCP closed: a RST from either side, or a FIN from both."""
+        orig, resp = self.flags[slots, 0], self.flags[slots, 1]
+        return (((orig | resp) & RST) != 0) | ((orig & resp & FIN) != 0)
+
+    def _idle_limits(self, slots: np.ndarray) -> np.ndarray:
+        """Idle timeout in whole seconds of each slot, from its protocol and state."""
+        established = (self.packets[slots, 0] > 0) & (self.packets[slots, 1] > 0)
+        return self.config.idle_s(self.key["proto"][slots], established, self._closed_mask(slots))
 
     def _create(self, key_bytes: bytes, key, a_initiates: bool, ts: int, first_packet: tuple[bool, int, int]) -> int:
         if len(self.lookup) >= self.config.max_flows:
@@ -233,9 +241,7 @@ class FlowTable:
         live = np.flatnonzero(self.active[: self.size])
         if len(live) == 0:
             return
-        closed = ((self.flags[live, 0] | self.flags[live, 1]) & RST != 0) | ((self.flags[live, 0] & self.flags[live, 1] & FIN) != 0)
-        established = (self.packets[live, 0] > 0) & (self.packets[live, 1] > 0)
-        idle = now_ns // NS - self.last_ns[live] // NS > self.config.idle_s(self.key["proto"][live], established, closed)
+        idle = now_ns // NS - self.last_ns[live] // NS > self._idle_limits(live)
         for slot in live[idle]:
             self._finish(int(slot), "idle_timeout")
         long_running = live[~idle & (now_ns - self.first_ns[live] > self.config.active_timeout * NS)]

@@ -61,10 +61,7 @@ def parse_message(data: bytes) -> Message:
     message = Message(id=ident, is_response=bool(flags & 0x8000), rcode=flags & 0xF)
     pos = 12
     for _ in range(qdcount):
-        try:
-            name, pos = read_name(data, pos)
-        except NameTooLong as error:
-            name, pos = None, error.end
+        name, pos = _name_unless_too_long(data, pos)
         if pos + 4 > len(data):
             raise DnsError("question runs past the end of the message")
         if name is None:
@@ -83,10 +80,7 @@ def parse_message(data: bytes) -> Message:
 
 def _read_record(data: bytes, pos: int) -> tuple[Record | None, int]:
     """The record at pos; None (and where it ends) when its owner name is over-long."""
-    try:
-        name, pos = read_name(data, pos)
-    except NameTooLong as error:
-        name, pos = None, error.end
+    name, pos = _name_unless_too_long(data, pos)
     if pos + 10 > len(data):
         raise DnsError("answer record header runs past the end of the message")
     rtype, _rclass, ttl, rdlength = struct.unpack_from("!HHIH", data, pos)
@@ -103,6 +97,14 @@ def _read_record(data: bytes, pos: int) -> tuple[Record | None, int]:
     if isinstance(text, tuple):
         return Record(name, rtype, ttl, "".join(text), text), end
     return Record(name, rtype, ttl, text), end
+
+
+def _name_unless_too_long(data: bytes, pos: int) -> tuple[str | None, int]:
+    """A question's or record's name, or None for one over the RFC 1035 limit (parsing goes on)."""
+    try:
+        return read_name(data, pos)
+    except NameTooLong as error:
+        return None, error.end
 
 
 def _rdata_text(data: bytes, rtype: int, pos: int, end: int) -> str | tuple[str, ...] | None:
