@@ -1,0 +1,60 @@
+"""Finding: what a detector reports. One shape for every detector family.
+
+A finding says which category of data it is about (geolocation, video, mapping, identity, can),
+what was seen (a protocol or a pattern), where it came from (a flow, or CAN frames), the
+destination's names, a decoded position where there is one, a confidence in [0, 1], and the
+detector that made it. ``evidence`` holds the detector's own figures (measured bitrate, the
+matched encoding, the checksum verdict...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+CATEGORIES = ("geolocation", "video", "mapping", "identity", "can")
+
+
+@dataclass(frozen=True)
+class Position:
+    lat: float
+    lon: float
+    time: str | None = None  # ISO 8601 UTC, where the format carries a time
+
+    @property
+    def plausible(self) -> bool:
+        """In range and not the 0,0 devices send without a fix. Implausible fixes are still
+        reported (the message is a location report) but flagged and given less confidence."""
+        return -90.0 <= self.lat <= 90.0 and -180.0 <= self.lon <= 180.0 and (self.lat, self.lon) != (0.0, 0.0)
+
+    def as_dict(self) -> dict:
+        out: dict[str, Any] = {"lat": round(self.lat, 7), "lon": round(self.lon, 7)}
+        if self.time:
+            out["time"] = self.time
+        if not self.plausible:
+            out["plausible"] = False
+        return out
+
+
+@dataclass
+class Finding:
+    ts: float  # seconds, from the data
+    detector: str
+    category: str
+    seen: str
+    confidence: float
+    flow: dict | None = None  # flow_id, community_id, proto, src, sport, dst, dport, direction
+    names: list[str] = field(default_factory=list)
+    can: dict | None = None  # bus, ids, frames, first_ts, last_ts
+    position: Position | None = None
+    evidence: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.category not in CATEGORIES:
+            raise ValueError(f"unknown finding category {self.category!r}")
+        self.confidence = round(min(1.0, max(0.0, float(self.confidence))), 3)
+
+    def as_dict(self) -> dict:
+        out = asdict(self)
+        out["position"] = self.position.as_dict() if self.position else None
+        return {key: value for key, value in out.items() if value not in (None, [], {})}
