@@ -39,6 +39,8 @@ class SignalPlan:
     int_product: bool  # scale is a Python int: Python multiplies exactly, then adds offset
     exact_in_int64: bool  # the int arithmetic cannot overflow int64
     choices: Mapping[int, str] | None
+    minimum: float | None = None  # the DBC's [min|max]; None where it states none ([0|0])
+    maximum: float | None = None
 
     @property
     def width(self) -> int:
@@ -70,6 +72,7 @@ class MessagePlan:
     root: NodePlan
     width: int  # payload bytes the kernel gathers per frame
     source: str  # the DBC it came from
+    cycle_time_ms: int | None = None  # GenMsgCycleTime, where the DBC gives one
 
     @property
     def key(self) -> int:
@@ -154,6 +157,7 @@ def compile_message(message, source: str = "") -> MessagePlan:
         root=root,
         width=width,
         source=source,
+        cycle_time_ms=int(message.cycle_time) if message.cycle_time else None,
     )
 
 
@@ -209,7 +213,16 @@ def _compile_signal(signal) -> SignalPlan:
         int_product=int_product,
         exact_in_int64=_fits_int64(kind, length, scale, offset),
         choices=MappingProxyType({int(k): str(v) for k, v in choices.items()}) if choices else None,
+        **_range(signal),
     )
+
+
+def _range(signal) -> dict:
+    """The DBC's physical range; DBC writers put [0|0] to mean "none stated"."""
+    low, high = signal.minimum, signal.maximum
+    if low is None or high is None or (low == 0 and high == 0):
+        return {}
+    return {"minimum": float(low), "maximum": float(high)}
 
 
 def _locate(start: int, length: int, little_endian: bool) -> tuple[int, int, bool]:

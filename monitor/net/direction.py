@@ -5,7 +5,11 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 
+import numpy as np
+
 from ..errors import ConfigError
+
+MASK64 = (1 << 64) - 1
 
 #: Without configuration: private, shared and link-local ranges are inside the vehicle. A
 #: cellular uplink's carrier-grade NAT address (100.64/10) is *not*: it faces the network.
@@ -31,6 +35,20 @@ class VehicleNetworks:
 
     def contains_int(self, version: int, value: int) -> bool:
         return any(v == version and first <= value <= last for v, first, last in self.ranges)
+
+    def inside(self, version: np.ndarray, address: np.ndarray) -> np.ndarray:
+        """Vectorized membership: address is uint64 [N, 2] (high, low halves; IPv4 in low)."""
+        hi, lo = address[:, 0], address[:, 1]
+        out = np.zeros(len(version), dtype=bool)
+        for v, first, last in self.ranges:
+            if v == 4:
+                out |= (version == 4) & (lo >= first) & (lo <= last)
+            else:
+                f_hi, f_lo, l_hi, l_lo = first >> 64, first & MASK64, last >> 64, last & MASK64
+                above = (hi > f_hi) | ((hi == f_hi) & (lo >= f_lo))
+                below = (hi < l_hi) | ((hi == l_hi) & (lo <= l_lo))
+                out |= (version == 6) & above & below
+        return out
 
     def direction(self, orig: str, resp: str) -> str:
         """outbound: vehicle to outside; inbound: outside to vehicle; internal; external."""

@@ -34,6 +34,7 @@ class FlowRecorder:
         self.sink = sink or self.records_append
         self.records: list[dict] = []
         self.mode = np.zeros(1024, dtype=np.uint8)
+        self.flow_ids = np.zeros(1024, dtype=np.int64)  # flow_id per slot, for vectorized consumers
         self.community: dict[int, str] = {}
         self.learned: dict[int, dict[str, list[str]]] = {}  # slot -> name -> how it was learned
         self.app: dict[int, str] = {}
@@ -53,7 +54,9 @@ class FlowRecorder:
 
     def opened(self, slot: int, key, a_initiates: bool, first_packet: tuple[bool, int, int]) -> None:
         if slot >= len(self.mode):
-            self.mode = np.concatenate([self.mode, np.zeros(max(slot + 1, 2 * len(self.mode)) - len(self.mode), np.uint8)])
+            grow = max(slot + 1, 2 * len(self.mode)) - len(self.mode)
+            self.mode = np.concatenate([self.mode, np.zeros(grow, np.uint8)])
+            self.flow_ids = np.concatenate([self.flow_ids, np.zeros(grow, np.int64)])
         self.mode[slot] = NEW
         self.closed(slot)  # nothing of an earlier flow in this slot may leak into this one
         a, b = _packed(key, "a"), _packed(key, "b")
@@ -63,6 +66,7 @@ class FlowRecorder:
         if int(key["proto"]) in (1, 58):  # Zeek's convention: ICMP type and code stand in for ports
             self.icmp[slot] = (sport, dport)  # type and code of the first packet seen
         self.flow_id[slot] = self.next_flow_id
+        self.flow_ids[slot] = self.next_flow_id
         self.next_flow_id += 1
 
     def closed(self, slot: int) -> None:
@@ -81,33 +85,43 @@ class FlowRecorder:
 
     # -------------------------------------------------- records
 
-    def report(self, table: FlowTable, slot: int, reason: str) -> None:
+    def describe(self, table: FlowTable, slot: int) -> dict:
+        """Who talks to whom in a live or finishing flow: the identity part of its record."""
         key = table.key[slot]
         version = int(key["version"])
         a_int, b_int = _int(key, "a"), _int(key, "b")
         a_first = bool(table.a_initiates[slot])
         orig_int, resp_int = (a_int, b_int) if a_first else (b_int, a_int)
-        orig, resp = _text(version, orig_int), _text(version, resp_int)
         orig_port, resp_port = (int(key["a_port"]), int(key["b_port"]))[:: 1 if a_first else -1]
         if slot in self.icmp:
             orig_port, resp_port = self.icmp[slot]
-        first, last = int(table.first_ns[slot]), int(table.last_ns[slot])
         proto = int(key["proto"])
-        record = {
-            "ts": first / 1e9,
+        return {
             "flow_id": self.flow_id.get(slot, 0),
             "community_id": self.community.get(slot),
             "proto": PROTO_NAMES.get(proto, str(proto)),
-            "orig_h": orig, "orig_p": orig_port, "resp_h": resp, "resp_p": resp_port,
+            "orig_h": _text(version, orig_int), "orig_p": orig_port,
+            "resp_h": _text(version, resp_int), "resp_p": resp_port,
             "vlan": int(key["vlan"]) or None,
             "direction": self.networks.direction_int(version, orig_int, version, resp_int),
+        }
+
+    def names_of(self, table: FlowTable, slot: int, remote: str) -> list[dict]:
+        return self._names(slot, remote, int(table.first_ns[slot]))
+
+    def report(self, table: FlowTable, slot: int, reason: str) -> None:
+        first, last = int(table.first_ns[slot]), int(table.last_ns[slot])
+        record = {"ts": first / 1e9, **self.describe(table, slot)}
+        resp = record["resp_h"]
+        proto = int(table.key[slot]["proto"])
+        record.update({
             "orig_pkts": int(table.packets[slot, 0]), "orig_ip_bytes": int(table.bytes[slot, 0]),
             "resp_pkts": int(table.packets[slot, 1]), "resp_ip_bytes": int(table.bytes[slot, 1]),
             "first_seen": first / 1e9, "last_seen": last / 1e9, "duration": (last - first) / 1e9,
             "app_proto": self.app.get(slot),
             "names": self._names(slot, resp, first),
             "reason": reason,
-        }
+        })
         if proto == 6:
             record["tcp_flags_orig"] = f"{int(table.flags[slot, 0]):02x}"
             record["tcp_flags_resp"] = f"{int(table.flags[slot, 1]):02x}"

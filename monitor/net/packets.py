@@ -60,6 +60,11 @@ class PacketBatch:
         start = int(self.offset[index])
         return self.data[start : start + int(self.caplen[index])].tobytes()
 
+    def take(self, rows: np.ndarray | slice) -> PacketBatch:
+        """The given rows over the same byte buffer (no packet bytes are copied)."""
+        return PacketBatch(self.data, self.offset[rows], self.caplen[rows], self.wirelen[rows], self.ts_ns[rows],
+                           self.linktype[rows], self.interface[rows], self.interface_names)
+
     @property
     def timestamp(self) -> np.ndarray:
         """Seconds since the epoch as float64 (microsecond-exact for current dates)."""

@@ -46,10 +46,17 @@ class NetConfig:
     strict_length: bool = False  # drop datagrams the snap length cut, as Suricata does
 
 
+#: Called with every parsed batch after flow accounting: (batch, headers, rows, slots, is_orig).
+Observer = Callable[[PacketBatch, Headers, np.ndarray, np.ndarray, np.ndarray], None]
+
+
 class NetPipeline:
-    def __init__(self, config: NetConfig | None = None, sink: Callable[[dict], None] | None = None) -> None:
+    def __init__(self, config: NetConfig | None = None, sink: Callable[[dict], None] | None = None,
+                 observer: Observer | None = None) -> None:
         self.config = config or NetConfig()
         networks = VehicleNetworks(self.config.vehicle_networks) if self.config.vehicle_networks is not None else VehicleNetworks()
+        self.networks = networks
+        self.observer = observer
         self.names = NameCache()
         self.recorder = FlowRecorder(networks, self.names, sink)
         self.flows = FlowTable(self.config.flows, self.recorder)
@@ -79,6 +86,8 @@ class NetPipeline:
             return
         slots, is_orig = self.flows.update(h, rows, batch.ts_ns[rows])
         self.inspector.inspect(batch, h, rows, slots, is_orig)
+        if self.observer is not None:
+            self.observer(batch, h, rows, slots, is_orig)
 
     def finish(self) -> None:
         self.fragments.flush()

@@ -40,8 +40,8 @@ def containers(data: bytes, where: str) -> list[Match]:
     for magic, offset, what, category, confidence in MAGICS:
         if data[offset : offset + len(magic)] == magic:
             return [Match(category, "file", what, confidence, evidence={"found_in": where})]
-    if len(data) > TS_PACKET and data[0] == 0x47 and data[TS_PACKET] == 0x47 and (
-            len(data) <= 2 * TS_PACKET or data[2 * TS_PACKET] == 0x47):
+    if (len(data) > 2 * TS_PACKET and data[0] == data[TS_PACKET] == data[2 * TS_PACKET] == 0x47
+            and not data[:8].isascii()):  # "GET /..." also starts with 0x47
         return [Match("video", "file", "MPEG transport stream", 0.8, evidence={"found_in": where})]
     return []
 

@@ -1,0 +1,196 @@
+"""Layer 3: behaviour of flows whose payload cannot be read, against the vehicle's state.
+
+* video-like: uplink bitrate above ``min_kbps`` (over ``window_s``) sustained for
+  ``min_duration_s``; more confident while a camera signal is active;
+* beacon-like: small uploads at a regular period (median interval, coefficient of variation);
+* mapping-like: uplink bytes per km driven, and their correlation with the distance driven
+  per window, from the CAN odometer or speed.
+
+Per-flow figures are aggregated per batch with numpy (bytes per flow and second, bursts per
+flow); Python touches each active flow once per batch.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..state import CAMERA, LIDAR, VehicleState
+from .base import Detector
+from .finding import Finding
+from .memory import FlowMemory
+from .netview import NetView
+
+MAX_BURSTS = 64
+MAX_WINDOWS = 720
+
+
+@dataclass
+class Activity:
+    slot: int
+    seconds: deque = field(default_factory=deque)  # (second, bytes), increasing
+    run_start: float | None = None  # first second of the current above-threshold run
+    run_bytes: int = 0
+    burst: list = field(default_factory=list)  # [start, last, bytes] of the open burst
+    bursts: deque = field(default_factory=lambda: deque(maxlen=MAX_BURSTS))  # (start, bytes)
+    windows: dict = field(default_factory=dict)  # window index -> bytes
+    distances: dict = field(default_factory=dict)  # window index -> km (cached)
+    reported: dict = field(default_factory=dict)  # kind -> last finding ts
+
+
+class Behaviour(Detector):
+    name = "behaviour"
+    consumes = "net"
+
+    def configure(self, thresholds) -> None:
+        self.video, self.beacon, self.mapping = thresholds.video, thresholds.beacon, thresholds.mapping
+        self.repeat_s = max(thresholds.wire.repeat_s, 60.0)
+        self.flows: FlowMemory[Activity] = FlowMemory()
+        self.counts: Counter = Counter()
+
+    def observe(self, view: NetView, state: VehicleState) -> list[Finding]:
+        rows = np.flatnonzero(view.outbound & (view.length > 0))
+        if not len(rows):
+            return []
+        fids = view.flow_id[rows]
+        order = np.argsort(fids, kind="stable")
+        rows, fids = rows[order], fids[order]
+        bounds = np.flatnonzero(np.diff(fids)) + 1
+        found: list[Finding] = []
+        for group in np.split(rows, bounds):
+            fid = int(view.flow_id[group[0]])
+            act = self.flows.get(fid) or self.flows.remember(fid, Activity(int(view.slot[group[0]])))
+            act.slot = int(view.slot[group[-1]])
+            ts, sizes = view.ts[group], view.length[group]
+            found += self._video(view, act, ts, sizes, state)
+            found += self._beacon(view, act, ts, sizes)
+            found += self._mapping(view, act, ts, sizes, state)
+        return found
+
+    # ------------------------------------------------------------------ video
+
+    def _video(self, view, act: Activity, ts, sizes, state) -> list[Finding]:
+        t = self.video
+        secs, per_sec = np.unique(np.floor(ts), return_inverse=True)
+        byte_sums = np.bincount(per_sec, weights=sizes)
+        act.seconds.extend(zip(secs.tolist(), byte_sums.tolist()))
+        while act.seconds and act.seconds[0][0] <= secs[-1] - t.window_s - 1:
+            act.seconds.popleft()
+        need = t.min_kbps * 1000 / 8 * t.window_s
+        for sec, _ in zip(secs.tolist(), byte_sums.tolist()):
+            in_window = sum(b for s, b in act.seconds if sec - t.window_s < s <= sec)
+            if in_window >= need:
+                if act.run_start is None:
+                    act.run_start, act.run_bytes = sec - t.window_s + 1, 0
+                act.run_bytes += int(sum(b for s, b in act.seconds if s == sec))
+            else:
+                act.run_start = None
+        if act.run_start is None:
+            return []
+        duration = float(secs[-1]) + 1 - act.run_start
+        if duration < t.min_duration_s or not self._due(act, "video", float(ts[-1])):
+            return []
+        camera = state.active(CAMERA, float(ts[-1]))
+        kbps = act.run_bytes * 8 / 1000 / duration
+        evidence = {"uplink_kbps": round(kbps, 1), "duration_s": round(duration, 1),
+                    "threshold_kbps": t.min_kbps, "camera_active": camera, "lidar_active": state.active(LIDAR, float(ts[-1]))}
+        return [self._finding(view, act, float(ts[-1]), "video", "video", "sustained uplink bitrate (video-like)",
+                              0.5 + (t.camera_bonus if camera else 0.0), evidence)]
+
+    # ------------------------------------------------------------------ beacon
+
+    def _beacon(self, view, act: Activity, ts, sizes) -> list[Finding]:
+        t = self.beacon
+        gaps = np.diff(ts) >= t.gap_s
+        starts = np.concatenate(([0], np.flatnonzero(gaps) + 1))
+        sums = np.add.reduceat(sizes, starts)
+        for start, size in zip(ts[starts].tolist(), sums.tolist()):
+            if act.burst and start - act.burst[1] < t.gap_s:
+                act.burst[2] += size
+            else:
+                if act.burst:
+                    act.bursts.append((act.burst[0], act.burst[2]))
+                act.burst = [start, start, size]
+        act.burst[1] = float(ts[-1])
+        if len(act.bursts) < t.min_uploads:
+            return []
+        starts_, sizes_ = np.array([b[0] for b in act.bursts]), np.array([b[1] for b in act.bursts])
+        starts_, sizes_ = starts_[-t.min_uploads * 4 :], sizes_[-t.min_uploads * 4 :]
+        intervals = np.diff(starts_)
+        period = float(np.median(intervals))
+        jitter = float(np.std(intervals) / period) if period > 0 else np.inf
+        small = bool((sizes_ <= t.max_upload_bytes).all())
+        if not (small and t.min_period_s <= period <= t.max_period_s and jitter <= t.max_jitter):
+            return []
+        if not self._due(act, "beacon", float(ts[-1])):
+            return []
+        evidence = {"period_s": round(period, 3), "jitter": round(jitter, 4), "uploads": len(starts_),
+                    "mean_upload_bytes": round(float(sizes_.mean()), 1)}
+        confidence = 0.5 + 0.3 * (1 - jitter / t.max_jitter) if t.max_jitter else 0.5
+        return [self._finding(view, act, float(ts[-1]), "beacon", "geolocation", "periodic small uploads (location-beacon-like)",
+                              confidence, evidence)]
+
+    # ------------------------------------------------------------------ mapping
+
+    def _mapping(self, view, act: Activity, ts, sizes, state: VehicleState) -> list[Finding]:
+        t = self.mapping
+        index = np.floor(ts / t.window_s).astype(np.int64)
+        uniq, inverse = np.unique(index, return_inverse=True)
+        for w, b in zip(uniq.tolist(), np.bincount(inverse, weights=sizes).tolist()):
+            act.windows[w] = act.windows.get(w, 0) + b
+        if len(act.windows) > MAX_WINDOWS:
+            for old in sorted(act.windows)[: len(act.windows) - MAX_WINDOWS]:
+                act.windows.pop(old)
+                act.distances.pop(old, None)
+        first, current = min(act.windows), int(uniq[-1])
+        spans = range(first, current)  # complete windows only; quiet ones count as zero bytes
+        if len(spans) < 3:
+            return []
+        distance = np.array([self._distance(act, w, state) for w in spans])
+        volume = np.array([act.windows.get(w, 0) for w in spans], dtype=float)
+        known = ~np.isnan(distance)
+        km = float(distance[known].sum())
+        moving = distance[known] * 3600 / t.window_s >= t.min_speed_kmh
+        if km < t.min_km or moving.sum() < 3:
+            return []
+        per_km = float(volume[known].sum() / km)
+        corr = _correlation(volume[known], distance[known])
+        if per_km < t.min_bytes_per_km or corr < t.min_correlation or not self._due(act, "mapping", float(ts[-1])):
+            return []
+        evidence = {"bytes_per_km": round(per_km, 1), "km": round(km, 3), "correlation": round(corr, 3),
+                    "windows": int(known.sum()), "window_s": t.window_s}
+        return [self._finding(view, act, float(ts[-1]), "mapping", "mapping",
+                              "upload volume grows with distance driven (mapping-like)",
+                              0.4 + 0.4 * corr, evidence)]
+
+    def _distance(self, act: Activity, w: int, state: VehicleState) -> float:
+        if w not in act.distances:
+            km = state.distance_km(w * self.mapping.window_s, (w + 1) * self.mapping.window_s)
+            act.distances[w] = np.nan if km is None else km
+        return act.distances[w]
+
+    # ------------------------------------------------------------------ shared
+
+    def _due(self, act: Activity, kind: str, ts: float) -> bool:
+        last = act.reported.get(kind)
+        if last is not None and ts - last < self.repeat_s:
+            self.counts[f"{kind}_suppressed_repeats"] += 1
+            return False
+        act.reported[kind] = ts
+        return True
+
+    def _finding(self, view: NetView, act: Activity, ts: float, kind: str, category: str, seen: str,
+                 confidence: float, evidence: dict) -> Finding:
+        flow, names = view.flows.describe(act.slot)
+        return Finding(ts, f"behaviour.{kind}", category, seen, confidence, flow=flow, names=names, evidence=evidence)
+
+    def stats(self) -> dict:
+        return dict(self.counts)
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    if len(a) < 3 or a.std() == 0 or b.std() == 0:
+        return 0.0
+    return float(np.corrcoef(a, b)[0, 1])

@@ -1,0 +1,212 @@
+"""CAN-side detectors: unknown arbitration ids, DBC range violations, timing anomalies.
+
+Timing is judged per window (``window_s``), not per frame: bus jitter makes single
+inter-arrival checks noisy. The expected count per id and window comes from the DBC cycle
+time, or is learned during the first ``learn_s`` seconds of each bus (the largest count seen
+in a window). Ids seen while learning also become known to the unknown-id check.
+
+Masquerade (the attacker replaces a sender's frames at the same rate) is invisible to both:
+the ids are known and the rate unchanged. Range checks against the DBC catch it only when the
+forged values leave the DBC's stated ranges.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..canbus.plan import EXTENDED_KEY
+from .base import Detector
+from .canview import CanView, can_ref
+from .finding import Finding
+
+ID_BITS = 30  # room for 29-bit ids and the extended flag in one int64 key
+
+
+@dataclass
+class BusState:
+    t0: float
+    learned_max: Counter = field(default_factory=Counter)  # key -> largest count per window while learning
+    learned_ids: set = field(default_factory=set)
+    pending_window: int = -1
+    pending: Counter = field(default_factory=Counter)  # key -> count in the open window
+    pending_first: dict = field(default_factory=dict)
+
+
+def frame_keys(batch, rows: np.ndarray) -> np.ndarray:
+    return batch.arbitration_id[rows].astype(np.int64) | (batch.is_extended[rows].astype(np.int64) << (ID_BITS - 1))
+
+
+def key_id(key: int) -> int:
+    return key & ((1 << (ID_BITS - 1)) - 1)
+
+
+class CanRules(Detector):
+    name = "can"
+    consumes = "can"
+
+    def configure(self, thresholds) -> None:
+        self.t = thresholds.can
+        self.buses: dict[str, BusState] = {}
+        self.seen_unknown: set = set()
+        self.range_seen: Counter = Counter()
+        self.counts: Counter = Counter()
+        self.flagged_cells: list[tuple[str, int, int]] = []  # (bus, window, key): for benchmarks
+        self.keep_cells = False
+        self.last_timing: dict = {}
+        self.repeat_s = thresholds.wire.repeat_s
+        self._known_extra = {bus: {int(i) for i in ids} for bus, ids in self.t.known_ids.items()}
+
+    def observe(self, view: CanView, state) -> list[Finding]:
+        found: list[Finding] = []
+        batch = view.batch
+        for bus, rows in view.bus_rows():
+            if not len(rows):
+                continue
+            bs = self.buses.get(bus) or self.buses.setdefault(bus, BusState(float(batch.timestamp[rows[0]])))
+            keys = frame_keys(batch, rows)
+            ts = batch.timestamp[rows]
+            found += self._unknown(view, bus, bs, rows, keys, ts)
+            found += self._timing(view, bus, bs, keys, ts)
+        found += self._ranges(view)
+        return found
+
+    def finish(self, state) -> list[Finding]:
+        found: list[Finding] = []
+        for bus, bs in self.buses.items():
+            if bs.pending:
+                found += self._judge(bus, bs, bs.pending_window, bs.pending, bs.pending_first, None)
+        return found
+
+    # ------------------------------------------------------------------ unknown ids
+
+    def _known(self, view: CanView, keys: np.ndarray) -> np.ndarray:
+        dbc = np.isin(_plan_keys(keys), view.plan.keys)
+        return dbc
+
+    def _unknown(self, view, bus, bs: BusState, rows, keys, ts) -> list[Finding]:
+        learning = ts < bs.t0 + self.t.learn_s
+        if learning.any():
+            bs.learned_ids.update(np.unique(keys[learning]).tolist())
+        known = self._known(view, keys) | learning
+        if bs.learned_ids:
+            known |= np.isin(keys, np.fromiter(bs.learned_ids, np.int64))
+        if bus in self._known_extra:
+            known |= np.isin(key_id_array(keys), np.fromiter(self._known_extra[bus], np.int64))
+        checked = self.t.learn_s > 0 or bus in self._known_extra or self._known(view, keys).any()
+        if not checked:
+            return []
+        unknown = np.flatnonzero(~known)
+        self.counts["unknown_id_frames"] += len(unknown)
+        if self.keep_cells and len(unknown):
+            windows = ((ts[unknown] - bs.t0) // self.t.window_s).astype(np.int64)
+            self.flagged_cells += [(bus, w, k) for w, k in set(zip(windows.tolist(), keys[unknown].tolist()))]
+        found = []
+        for key in np.unique(keys[unknown]).tolist():
+            if (bus, key) in self.seen_unknown:
+                continue
+            self.seen_unknown.add((bus, key))
+            mine = unknown[keys[unknown] == key]
+            found.append(Finding(float(ts[mine[0]]), "can.unknown_id", "can", "arbitration id in no DBC or policy",
+                                 0.7, can=can_ref(bus, [key_id(key)], len(mine), ts[mine[0]], ts[mine[-1]]),
+                                 evidence={"payload_hex": view.batch.payload(int(rows[mine[0]])).hex()}))
+        return found
+
+    # ------------------------------------------------------------------ timing
+
+    def _timing(self, view, bus, bs: BusState, keys, ts) -> list[Finding]:
+        windows = ((ts - bs.t0) // self.t.window_s).astype(np.int64)
+        found: list[Finding] = []
+        combined = (windows << ID_BITS) | keys
+        uniq, first, counts = np.unique(combined, return_index=True, return_counts=True)
+        for cell, start, n in zip(uniq.tolist(), first.tolist(), counts.tolist()):
+            window, key = cell >> ID_BITS, cell & ((1 << ID_BITS) - 1)
+            if window != bs.pending_window:
+                if bs.pending:
+                    found += self._judge(bus, bs, bs.pending_window, bs.pending, bs.pending_first, view)
+                bs.pending_window, bs.pending, bs.pending_first = window, Counter(), {}
+            bs.pending[key] += n
+            bs.pending_first.setdefault(key, float(ts[start]))
+        return found
+
+    def _judge(self, bus, bs: BusState, window: int, counts: Counter, firsts: dict, view) -> list[Finding]:
+        learning = bs.t0 + (window + 1) * self.t.window_s <= bs.t0 + self.t.learn_s
+        if learning:
+            for key, n in counts.items():
+                bs.learned_max[key] = max(bs.learned_max[key], n)
+            return []
+        found = []
+        for key, n in counts.items():
+            limit = self._limit(bus, bs, key, view)
+            if limit is None or n <= limit:
+                continue
+            self.counts["timing_windows_flagged"] += 1
+            if self.keep_cells:
+                self.flagged_cells.append((bus, window, key))
+            start = bs.t0 + window * self.t.window_s
+            if start - self.last_timing.get((bus, key), -np.inf) >= self.repeat_s:
+                self.last_timing[(bus, key)] = start
+                found.append(Finding(firsts[key], "can.timing", "can", "more frames than the id's rate allows",
+                                     0.6, can=can_ref(bus, [key_id(key)], n, start, start + self.t.window_s),
+                                     evidence={"frames_in_window": n, "expected_at_most": limit,
+                                               "window_s": self.t.window_s}))
+        return found
+
+    def _limit(self, bus, bs: BusState, key: int, view) -> float | None:
+        if key in bs.learned_max:
+            return bs.learned_max[key] + self.t.rate_margin
+        message = view.plan.lookup(key_id(key), bool(key >> (ID_BITS - 1))) if view is not None else None
+        if message is not None and message.cycle_time_ms:
+            expected = self.t.window_s / (message.cycle_time_ms / 1000)
+            return expected * (1 + self.t.cycle_tolerance) + self.t.rate_margin
+        return None
+
+    # ------------------------------------------------------------------ ranges
+
+    def _ranges(self, view: CanView) -> list[Finding]:
+        found = []
+        batch = view.batch
+        for cols in view.decoded.messages:
+            for sig in (s for node in cols.message.root.walk() for s in node.signals):
+                if sig.minimum is None or sig.name not in cols.values:
+                    continue
+                values = cols.values[sig.name]
+                present = cols.present.get(sig.name)
+                with np.errstate(invalid="ignore"):
+                    bad = (values < sig.minimum) | (values > sig.maximum)
+                if present is not None:
+                    bad &= present
+                n = int(np.count_nonzero(bad))
+                if not n:
+                    continue
+                self.counts["range_violations"] += n
+                key = (cols.message.name, sig.name)
+                self.range_seen[key] += n
+                if self.range_seen[key] == n:  # first violations of this signal
+                    at = cols.rows[np.flatnonzero(bad)]
+                    found.append(Finding(float(batch.timestamp[at[0]]), "can.range", "can",
+                                         f"{cols.message.name}.{sig.name} outside its DBC range", 0.6,
+                                         can=can_ref(batch.channel_of(int(at[0])), [cols.message.frame_id], n,
+                                                     batch.timestamp[at[0]], batch.timestamp[at[-1]]),
+                                         evidence={"value": _plain(values[np.flatnonzero(bad)[0]]),
+                                                   "range": [sig.minimum, sig.maximum]}))
+        return found
+
+    def stats(self) -> dict:
+        return dict(self.counts)
+
+
+def key_id_array(keys: np.ndarray) -> np.ndarray:
+    return keys & ((1 << (ID_BITS - 1)) - 1)
+
+
+def _plan_keys(keys: np.ndarray) -> np.ndarray:
+    """Our keys (extended flag at bit 29) as the plan's keys (cantools' flag at bit 31)."""
+    extended = (keys >> (ID_BITS - 1)) & 1
+    return (key_id_array(keys) | (extended * EXTENDED_KEY)).astype(np.uint64)
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else value

@@ -1,0 +1,22 @@
+"""Per-flow detector state with a bound: flow ids only grow, so the oldest are the smallest."""
+
+from __future__ import annotations
+
+from typing import Generic, TypeVar
+
+V = TypeVar("V")
+
+
+class FlowMemory(dict, Generic[V]):
+    def __init__(self, limit: int = 65_536) -> None:
+        super().__init__()
+        self.limit = limit
+        self.forgotten = 0
+
+    def remember(self, flow_id: int, value: V) -> V:
+        self[flow_id] = value
+        if len(self) > self.limit:
+            for old in sorted(self)[: self.limit // 2]:
+                del self[old]
+                self.forgotten += 1
+        return value

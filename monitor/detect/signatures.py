@@ -1,0 +1,141 @@
+"""Layer 1: wire signatures of known formats in plaintext payloads (see wire/).
+
+Vectorized selection first: only payloads whose first byte can open a known format reach
+Python, and a flow that has shown nothing after ``max_scan_packets`` payloads stops being
+scanned (counted). UDP flows are also followed for RTP (one SSRC, sequential numbers) and
+WebRTC (STUN, then DTLS on the same flow). Uplink payloads count; downlink ones only for the
+commands that send video somewhere (JT/T 1078 0x9101/0x9201/0x9206/0x9208).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from .base import Detector
+from .finding import Finding
+from .memory import FlowMemory
+from .netview import NetView
+from .wire.match import Match
+from .wire.scan import FIRST_BYTES, scan_payload
+
+UDP_FIRST = np.zeros(256, dtype=bool)
+UDP_FIRST[[0x00, 0x01, 0x16]] = True  # STUN, DTLS
+UDP_FIRST[0x80:0xC0] = True  # RTP/SRTP
+RTP_VIDEO_PT = set(range(96, 128)) | {26, 32, 33, 34}  # dynamic, JPEG, MPV, MP2T, H.263
+H264_TYPES = {1: "non-IDR slice", 5: "IDR slice", 7: "SPS", 8: "PPS", 24: "STAP-A", 28: "FU-A"}
+H265_TYPES = {1: "slice", 19: "IDR", 20: "IDR", 21: "CRA", 32: "VPS", 33: "SPS", 34: "PPS", 48: "AP", 49: "FU"}
+
+
+class WireSignatures(Detector):
+    name = "wire"
+    consumes = "net"
+
+    def configure(self, thresholds) -> None:
+        self.t = thresholds.wire
+        self.budget: FlowMemory[int] = FlowMemory()
+        self.udp: FlowMemory[dict] = FlowMemory()
+        self.last: dict[tuple, list] = {}  # (flow_id, protocol, seen) -> [last emitted ts, suppressed]
+        self.counts: Counter = Counter()
+        self.parser_errors: Counter = Counter()
+
+    def observe(self, view: NetView, state) -> list[Finding]:
+        has = view.length > 0
+        first = view.data[np.where(has, view.start, 0)]
+        wanted = has & (view.outbound | view.inbound) & (FIRST_BYTES[first] | (view.udp & UDP_FIRST[first]))
+        found: list[Finding] = []
+        described: dict[int, tuple[dict, list[str]]] = {}
+        for i in np.flatnonzero(wanted).tolist():
+            fid = int(view.flow_id[i])
+            left = self.budget.get(fid, self.t.max_scan_packets)
+            if left <= 0:
+                self.counts["payloads_not_scanned_budget"] += 1
+                continue
+            payload = view.payload(i)
+            self.counts["payloads_scanned"] += 1
+            matches = scan_payload(payload, self.parser_errors)
+            if view.udp[i]:
+                matches += self._udp_media(fid, payload)
+            matches = [m for m in matches if view.outbound[i] or "video_destination" in m.evidence]
+            self.budget.remember(fid, self.t.max_scan_packets if matches else left - 1)
+            for match in matches:
+                if self._throttled(fid, match, float(view.ts[i])):
+                    continue
+                slot = int(view.slot[i])
+                if slot not in described:
+                    described[slot] = view.flows.describe(slot)
+                found.append(self._finding(match, float(view.ts[i]), *described[slot]))
+        return found
+
+    def _throttled(self, fid: int, match: Match, ts: float) -> bool:
+        key = (fid, match.protocol, match.seen)
+        last = self.last.get(key)
+        if last is not None and ts - last[0] < self.t.repeat_s:
+            last[1] += 1
+            self.counts["suppressed_repeats"] += 1
+            return True
+        match.evidence["repeats_since_last"] = last[1] if last else 0
+        self.last[key] = [ts, 0]
+        if len(self.last) > 200_000:
+            self.last.clear()  # bounded: a repeat may then be reported once more, never lost silently
+        return False
+
+    def _finding(self, match: Match, ts: float, flow: dict, names: list[str]) -> Finding:
+        position = next((p for p in match.positions if p.plausible), match.positions[0] if match.positions else None)
+        evidence = {**match.evidence, "protocol": match.protocol}
+        if match.identity:
+            evidence["identity"] = match.identity
+        if len(match.positions) > 1:
+            evidence["positions"] = [p.as_dict() for p in match.positions[:32]]
+        return Finding(ts, f"wire.{match.protocol}", match.category, match.seen, match.confidence,
+                       flow=flow, names=names, position=position, evidence=evidence)
+
+    def _udp_media(self, fid: int, p: bytes) -> list[Match]:
+        st = self.udp.get(fid) or self.udp.remember(fid, {"count": 0})
+        if st.get("done") or len(p) < 12:
+            return []
+        if p[0] in (0, 1) and p[4:8] == b"\x21\x12\xa4\x42":
+            st["stun"] = True
+        elif p[0] == 0x16 and p[1:3] in (b"\xfe\xfd", b"\xfe\xff"):
+            if st.get("stun"):
+                st["done"] = True
+                return [Match("video", "webrtc", "WebRTC media session (STUN, then DTLS-SRTP)", 0.55)]
+        elif p[0] & 0xC0 == 0x80:
+            return self._rtp(st, p)
+        return []
+
+    def _rtp(self, st: dict, p: bytes) -> list[Match]:
+        pt, seq, ssrc = p[1] & 0x7F, int.from_bytes(p[2:4], "big"), p[8:12]
+        if pt not in RTP_VIDEO_PT:
+            return []
+        step = (seq - st.get("seq", seq - 1)) & 0xFFFF
+        st["count"] = st["count"] + 1 if ssrc == st.get("ssrc") and 1 <= step <= 16 else 1
+        st["ssrc"], st["seq"] = ssrc, seq
+        header = 12 + 4 * (p[0] & 0x0F)
+        if p[0] & 0x10 and len(p) >= header + 4:  # header extension
+            header += 4 + 4 * int.from_bytes(p[header + 2 : header + 4], "big")
+        if header < len(p):
+            st.setdefault("nal", Counter())[p[header]] += 1
+        if st["count"] < self.t.rtp_min_packets:
+            return []
+        st["done"] = True
+        codec, confidence = _codec(st.get("nal", Counter()))
+        srtp = " (SRTP: payload encrypted)" if st.get("stun") else ""
+        return [Match("video", "rtp", f"RTP stream, payload type {pt}{codec}{srtp}", confidence,
+                      evidence={"payload_type": pt, "ssrc": ssrc.hex(), "packets": st["count"]})]
+
+    def stats(self) -> dict:
+        return {**self.counts, "parser_errors": dict(self.parser_errors)} if self.counts else {}
+
+
+def _codec(first_bytes: Counter) -> tuple[str, float]:
+    """H.264 or H.265 from the first payload byte of the packets seen, if they look like NAL units."""
+    total = sum(first_bytes.values()) or 1
+    h264 = sum(n for b, n in first_bytes.items() if not b & 0x80 and (b & 0x1F) in H264_TYPES)
+    h265 = sum(n for b, n in first_bytes.items() if not b & 0x80 and ((b >> 1) & 0x3F) in H265_TYPES)
+    if h264 >= 0.8 * total and any((b & 0x1F) in (5, 7, 28) for b in first_bytes):
+        return ", H.264 NAL units", 0.85
+    if h265 >= 0.8 * total:
+        return ", H.265 NAL units", 0.8
+    return "", 0.6

@@ -1,0 +1,216 @@
+"""Layer 2: CAN-to-network taint. The gateway knows where the vehicle is and its VIN from the
+CAN bus; an outbound payload that carries those values leaks them, whatever the protocol.
+
+The batch's uplink payloads are joined into one buffer (zero gaps between packets) and every
+encoding is tested at every offset at once with numpy: int32 x1e6 / x1e7 (signed, or
+magnitude with a hemisphere flag) and float32 / float64 in both byte orders, the J1939 offset
+encoding (x1e-7 - 210), decimal text and NMEA ddmm.mmmm. A hit needs a latitude and a
+longitude of the same recent CAN position, close together in the same packet.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import numpy as np
+
+from ..state import VehicleState
+from .base import Detector
+from .finding import Finding, Position
+from .memory import FlowMemory
+from .netview import NetView
+
+GAP = 8  # zero bytes between joined payloads: no value straddles two packets
+BINARY_NEAR = 32  # bytes between a latitude and its longitude
+TEXT_NEAR = 64
+DECIMAL = re.compile(rb"-?\d{1,3}\.\d{4,}")
+NMEA_DM = re.compile(rb"(\d{4,5}\.\d{2,}),([NSEW])")
+MAX_POSITIONS = 512
+
+
+class Taint(Detector):
+    name = "taint"
+    consumes = "net"
+
+    def configure(self, thresholds) -> None:
+        self.t = thresholds.taint
+        self.repeat_s = thresholds.wire.repeat_s
+        self.last: FlowMemory[float] = FlowMemory()  # (flow_id, encoding) -> last finding time
+        self.counts: Counter = Counter()
+
+    def observe(self, view: NetView, state: VehicleState) -> list[Finding]:
+        rows = np.flatnonzero(view.outbound & (view.length >= 8))
+        if not len(rows) or (not state.vin and not state.series):
+            return []
+        t0, t1 = float(view.ts[rows].min()), float(view.ts[rows].max())
+        _, lats, lons = state.positions(t0 - self.t.history_s, t1)
+        if len(lats):
+            lats, lons = _unique_recent(lats, lons)
+        vin = state.vin if self.t.vin else None
+        if not len(lats) and not vin:
+            return []
+        found: list[Finding] = []
+        for chunk in _chunks(view.length[rows]):  # bounded buffers: the encodings cost ~100 bytes per byte
+            part = rows[chunk]
+            buf, starts = _join(view, part)
+            hits = []
+            if len(lats):
+                hits += _binary_hits(buf, lats, lons, self.t.position_tolerance_deg)
+                hits += _text_hits(buf, lats, lons, self.t.position_tolerance_deg)
+            if vin:
+                hits += _vin_hits(buf, vin)
+            self.counts["payload_bytes_searched"] += len(buf)
+            found += [f for f in (self._finding(view, part, starts, hit, state) for hit in hits) if f]
+        return found
+
+    def _finding(self, view: NetView, rows, starts, hit, state: VehicleState) -> Finding | None:
+        offset, encoding, position = hit
+        packet = int(np.searchsorted(starts, offset, side="right")) - 1
+        i = int(rows[packet])
+        fid, ts = int(view.flow_id[i]), float(view.ts[i])
+        key = (fid, encoding)
+        if ts - self.last.get(key, -np.inf) < self.repeat_s:
+            self.counts["suppressed_repeats"] += 1
+            return None
+        self.last.remember(key, ts)
+        flow, names = view.flows.describe(int(view.slot[i]))
+        evidence = {"encoding": encoding, "offset": int(offset - starts[packet])}
+        if position is None:
+            evidence["can_signal"] = state.vin_source
+            return Finding(ts, "taint.vin", "identity", f"vehicle VIN from CAN in an outbound payload ({encoding})",
+                           0.9, flow=flow, names=names, evidence=evidence)
+        evidence["can_signal"] = state.position_source()
+        confidence = 0.9 if encoding in ("decimal text", "NMEA ddmm.mmmm") else 0.8
+        return Finding(ts, "taint.position", "geolocation",
+                       f"vehicle position from CAN in an outbound payload ({encoding})", confidence,
+                       flow=flow, names=names, position=position, evidence=evidence)
+
+    def stats(self) -> dict:
+        return dict(self.counts)
+
+
+def _chunks(lengths: np.ndarray, limit: int = 1 << 20):
+    """Slices of consecutive rows whose payloads add up to about ``limit`` bytes."""
+    group = (np.cumsum(lengths + GAP) - 1) // limit
+    bounds = np.flatnonzero(np.diff(group)) + 1
+    edges = np.concatenate(([0], bounds, [len(lengths)]))
+    return [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
+
+
+def _join(view: NetView, rows: np.ndarray) -> tuple[bytes, np.ndarray]:
+    lengths = view.length[rows] + GAP
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    total = int(lengths.sum())
+    index = np.arange(total) - np.repeat(starts, lengths) + np.repeat(view.start[rows], lengths)
+    keep = (np.arange(total) - np.repeat(starts, lengths)) < np.repeat(view.length[rows], lengths)
+    buf = np.where(keep, view.data[np.where(keep, index, 0)], 0).astype(np.uint8)
+    return buf.tobytes(), starts
+
+
+def _unique_recent(lats: np.ndarray, lons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    pairs = np.unique(np.round(np.stack([lats, lons], 1), 6), axis=0)
+    return pairs[-MAX_POSITIONS:, 0], pairs[-MAX_POSITIONS:, 1]
+
+
+def _words(b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """uint32 at every offset, big- and little-endian."""
+    n = len(b) - 3
+    w = [b[k : k + n].astype(np.uint32) for k in range(4)]
+    return (w[0] << 24) | (w[1] << 16) | (w[2] << 8) | w[3], (w[3] << 24) | (w[2] << 16) | (w[1] << 8) | w[0]
+
+
+def _encodings(buf: bytes):
+    """(name, width, values at every offset) for each binary encoding."""
+    b = np.frombuffer(buf + bytes(8), dtype=np.uint8)
+    be, le = _words(b)
+    for order, w in (("big-endian", be), ("little-endian", le)):
+        signed = w.view(np.int32).astype(np.float64)
+        yield f"int32 x1e6 {order}", 4, signed / 1e6, False
+        yield f"int32 x1e7 {order}", 4, signed / 1e7, False
+        yield f"uint32 x1e6 magnitude {order}", 4, w / 1e6, True
+        yield f"float32 {order}", 4, w.view(np.float32).astype(np.float64), False
+    yield "J1939 x1e-7 - 210 little-endian", 4, le * 1e-7 - 210.0, False
+    hi_be, lo_be = be[:-4].astype(np.uint64), be[4:].astype(np.uint64)
+    yield "float64 big-endian", 8, ((hi_be << np.uint64(32)) | lo_be).view(np.float64), False
+    hi_le, lo_le = le[4:].astype(np.uint64), le[:-4].astype(np.uint64)
+    yield "float64 little-endian", 8, ((hi_le << np.uint64(32)) | lo_le).view(np.float64), False
+
+
+def _binary_hits(buf: bytes, lats, lons, tol: float) -> list:
+    out = []
+    for name, width, values, magnitude in _encodings(buf):
+        want_lat, want_lon = (np.abs(lats), np.abs(lons)) if magnitude else (lats, lons)
+        lat_at = _near(values, want_lat, tol)
+        if not len(lat_at):
+            continue
+        lon_at = _near(values, want_lon, tol)
+        hit = _pair(lat_at, lon_at, values, want_lat, want_lon, tol, BINARY_NEAR, width)
+        if hit is not None:
+            at_lat, at_lon = hit
+            lat, lon = float(values[at_lat]), float(values[at_lon])
+            out.append((min(at_lat, at_lon), name, Position(lat, lon)))
+    return out
+
+
+def _near(values: np.ndarray, wanted: np.ndarray, tol: float) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        coarse = np.flatnonzero((values >= wanted.min() - tol) & (values <= wanted.max() + tol))
+    if not len(coarse) or len(coarse) > 100_000:
+        return coarse[:0]
+    close = np.abs(values[coarse][:, None] - wanted[None, :]) <= tol
+    return coarse[close.any(1)]
+
+
+def _pair(lat_at, lon_at, values, lats, lons, tol, near, width):
+    """First latitude offset with a longitude of the same position within ``near`` bytes."""
+    if not len(lon_at):
+        return None
+    for a in lat_at.tolist():
+        close = lon_at[(np.abs(lon_at - a) <= near) & (np.abs(lon_at - a) >= width)]
+        for b in close.tolist():
+            same = (np.abs(values[a] - lats) <= tol) & (np.abs(values[b] - lons) <= tol)
+            if same.any():
+                return a, b
+    return None
+
+
+def _text_hits(buf: bytes, lats, lons, tol: float) -> list:
+    out = []
+    numbers = [(m.start(), float(m.group())) for m in DECIMAL.finditer(buf)]
+    hit = _text_pair(numbers, numbers, lats, lons, tol)
+    if hit:
+        out.append((hit[0], "decimal text", hit[1]))
+    dm = [(m.start(), m.group(1), m.group(2)) for m in NMEA_DM.finditer(buf)]
+    lat_dm = [(at, _dm(text, 2) * (-1 if h == b"S" else 1)) for at, text, h in dm if h in (b"N", b"S")]
+    lon_dm = [(at, _dm(text, 3) * (-1 if h == b"W" else 1)) for at, text, h in dm if h in (b"E", b"W")]
+    hit = _text_pair(lat_dm, lon_dm, lats, lons, tol)
+    if hit:
+        out.append((hit[0], "NMEA ddmm.mmmm", hit[1]))
+    return out
+
+
+def _text_pair(lat_candidates, lon_candidates, lats, lons, tol):
+    for at, lat in lat_candidates:
+        lat_ok = np.abs(lats - lat) <= tol
+        if not lat_ok.any():
+            continue
+        for at2, lon in lon_candidates:
+            if at2 != at and abs(at2 - at) <= TEXT_NEAR and (lat_ok & (np.abs(lons - lon) <= tol)).any():
+                return min(at, at2), Position(lat, lon)
+    return None
+
+
+def _dm(text: bytes, width: int) -> float:
+    whole, _, fraction = text.partition(b".")
+    return int(whole[:width]) + float(whole[width:] + b"." + fraction) / 60
+
+
+def _vin_hits(buf: bytes, vin: str) -> list:
+    out = []
+    for encoding, needle in (("ASCII", vin.encode()), ("UTF-16LE", vin.encode("utf-16-le")),
+                             ("hex text", vin.encode().hex().encode())):
+        at = buf.find(needle)
+        if at >= 0:
+            out.append((at, encoding, None))
+    return out

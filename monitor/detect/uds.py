@@ -1,0 +1,84 @@
+"""UDS data transfers over ISO-TP: what a diagnostic session pulls out of the ECUs.
+
+Frames on diagnostic ids (0x7DF, 0x7E0-0x7EF, 29-bit 0x18DA/0x18DB, plus the policy's
+``uds_ids``) are reassembled (canbus/isotp.py) and the services that move data or unlock an
+ECU become findings: RequestUpload 0x35, TransferData 0x36, ReadMemoryByAddress 0x23,
+ReadDataByIdentifier 0x22 of the VIN (0xF190), SecurityAccess 0x27, OBD-II mode 09 VIN.
+Repeats of a service on one id are counted, with the bytes moved, and reported again after
+``repeat_s``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from ..canbus.isotp import Message, Reassembler
+from .base import Detector
+from .canview import CanView, can_ref
+from .finding import Finding
+
+SERVICES = {0x35: "RequestUpload", 0x36: "TransferData", 0x23: "ReadMemoryByAddress",
+            0x22: "ReadDataByIdentifier", 0x27: "SecurityAccess", 0x09: "OBD-II request vehicle information"}
+CONFIDENCE = {0x35: 0.9, 0x36: 0.8, 0x23: 0.85, 0x22: 0.8, 0x27: 0.7, 0x09: 0.7}
+VIN_DID = 0xF190
+
+
+class UdsTransfers(Detector):
+    name = "uds"
+    consumes = "can"
+
+    def configure(self, thresholds) -> None:
+        self.extra = np.array(sorted(int(i) for i in thresholds.can.uds_ids), np.int64)
+        self.repeat_s = thresholds.wire.repeat_s
+        self.isotp = Reassembler()
+        self.totals: Counter = Counter()  # (bus, id, service) -> bytes since last finding
+        self.last: dict = {}
+        self.counts: Counter = Counter()
+
+    def observe(self, view: CanView, state) -> list[Finding]:
+        batch = view.batch
+        ids = batch.arbitration_id.astype(np.int64)
+        standard = ~batch.is_extended & ((ids == 0x7DF) | ((ids >= 0x7E0) & (ids <= 0x7EF)))
+        extended = batch.is_extended & (((ids >> 16) == 0x18DA) | ((ids >> 16) == 0x18DB))
+        rows = np.flatnonzero((standard | extended | np.isin(ids, self.extra)) & batch.is_data)
+        found = []
+        for i in rows.tolist():
+            message = self.isotp.add(batch.channel_of(i), int(ids[i]), float(batch.timestamp[i]), batch.payload(i))
+            if message is not None:
+                self.counts["isotp_messages"] += 1
+                finding = self._service(message)
+                if finding:
+                    found.append(finding)
+        return found
+
+    def _service(self, m: Message) -> Finding | None:
+        sid = m.data[0]
+        request = sid if sid in SERVICES else sid - 0x40 if sid - 0x40 in SERVICES else None
+        if request is None:
+            return None
+        response = request != sid
+        if request == 0x22 and m.data[1:3] != VIN_DID.to_bytes(2, "big"):
+            return None
+        if request == 0x09 and m.data[1:2] != b"\x02":
+            return None
+        key = (m.bus, m.arbitration_id, request, response)
+        self.totals[key] += len(m.data)
+        self.counts[f"{SERVICES[request]}{' response' if response else ''}"] += 1
+        if m.first_ts - self.last.get(key, -np.inf) < self.repeat_s:
+            return None
+        self.last[key] = m.first_ts
+        what = f"UDS {SERVICES[request]} 0x{request:02X} {'response' if response else 'request'}"
+        evidence = {"service": f"0x{request:02X}", "bytes": len(m.data), "bytes_since_last_finding": self.totals.pop(key),
+                    "isotp_frames": m.frames, "head_hex": m.data[:16].hex()}
+        if request in (0x22, 0x09) and response:
+            text = m.data[3:].lstrip(b"\x00\x01")
+            if len(text) >= 17:
+                evidence["vin"] = text[-17:].decode("ascii", "replace")
+        category_confidence = CONFIDENCE[request] + (0.05 if response else 0.0)
+        return Finding(m.first_ts, "can.uds", "can", what, category_confidence,
+                       can=can_ref(m.bus, [m.arbitration_id], m.frames, m.first_ts, m.last_ts), evidence=evidence)
+
+    def stats(self) -> dict:
+        return {**self.counts, **{f"isotp_{k}": v for k, v in self.isotp.counts.items()}}

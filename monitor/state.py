@@ -1,0 +1,207 @@
+"""VehicleState: what the CAN buses say about the vehicle, named in COVESA VSS terms.
+
+Decoded DBC signals reach the state through a signal map (policy/model.SignalSource: a DBC
+signal, an optional ``math`` or ``mapping`` transform, as Eclipse Kuksa's dbc2vss does; a VIN
+assembled from multiplexed frames). The state keeps a bounded history of every mapped signal
+so detectors can ask what was true at a packet's time: the recent positions, the distance
+driven between two times, whether a camera was active.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .canbus.decode import DecodedBatch, MessageColumns
+from .canbus.plan import DecodePlan
+from .errors import PolicyError
+from .policy.model import SignalSource, VinSource
+
+LAT, LON = "Vehicle.CurrentLocation.Latitude", "Vehicle.CurrentLocation.Longitude"
+SPEED, DISTANCE = "Vehicle.Speed", "Vehicle.TraveledDistance"
+VIN = "Vehicle.VehicleIdentification.VIN"
+CAMERA, LIDAR = "Vehicle.ADAS.Camera.IsActive", "Vehicle.ADAS.Lidar.IsActive"
+VIN_CHARS = frozenset(b"ABCDEFGHJKLMNPRSTUVWXYZ0123456789")
+
+
+class Series:
+    """A time series kept for ``horizon_s`` seconds, in chunks appended per batch."""
+
+    def __init__(self, horizon_s: float) -> None:
+        self.horizon_s = horizon_s
+        self.chunks: deque[tuple[np.ndarray, np.ndarray]] = deque()
+        self.source = ""
+
+    def add(self, ts: np.ndarray, values: np.ndarray, source: str) -> None:
+        if len(ts):
+            self.chunks.append((ts, values))
+            self.source = source
+            while len(self.chunks) > 1 and self.chunks[0][0][-1] < ts[-1] - self.horizon_s:
+                self.chunks.popleft()
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        if not self.chunks:
+            return np.zeros(0), np.zeros(0)
+        if len(self.chunks) > 1:
+            ts = np.concatenate([c[0] for c in self.chunks])
+            values = np.concatenate([c[1] for c in self.chunks])
+            order = np.argsort(ts, kind="stable")
+            self.chunks = deque([(ts[order], values[order])])
+        return self.chunks[0]
+
+    def at(self, t: float):
+        ts, values = self.arrays()
+        i = int(np.searchsorted(ts, t, side="right")) - 1
+        return values[i] if i >= 0 else None
+
+    def between(self, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
+        ts, values = self.arrays()
+        lo, hi = np.searchsorted(ts, [t0, t1], side="right")
+        return ts[lo:hi], values[lo:hi]
+
+
+@dataclass
+class VehicleState:
+    horizon_s: float = 900.0
+    series: dict[str, Series] = field(default_factory=dict)
+    vin: str | None = None
+    vin_source: str = ""
+    updates: int = 0
+
+    def _series(self, name: str) -> Series:
+        if name not in self.series:
+            self.series[name] = Series(self.horizon_s)
+        return self.series[name]
+
+    def add(self, name: str, ts: np.ndarray, values: np.ndarray, source: str) -> None:
+        self._series(name).add(np.asarray(ts, float), np.asarray(values), source)
+        self.updates += len(ts)
+
+    def positions(self, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(times, latitudes, longitudes) known between t0 and t1; longitude as of each latitude."""
+        ts, lats = self._series(LAT).between(t0, t1)
+        lon_ts, lons = self._series(LON).arrays()
+        if not len(ts) or not len(lon_ts):
+            return np.zeros(0), np.zeros(0), np.zeros(0)
+        at = np.searchsorted(lon_ts, ts, side="right") - 1
+        keep = at >= 0
+        return ts[keep], lats[keep].astype(float), lons[at[keep]].astype(float)
+
+    def position_source(self) -> str:
+        return " / ".join(s for s in (self._series(LAT).source, self._series(LON).source) if s)
+
+    def distance_km(self, t0: float, t1: float) -> float | None:
+        """Distance driven between t0 and t1: from the odometer, else by integrating speed."""
+        odo = self._series(DISTANCE)
+        if odo.chunks:
+            start, end = odo.at(t0), odo.at(t1)
+            if start is not None and end is not None:
+                return max(0.0, float(end) - float(start))
+        ts, speeds = self._series(SPEED).between(t0 - 1.0, t1)
+        if len(ts) < 2:
+            return None
+        clipped = np.clip(ts, t0, t1)
+        return float(np.sum(np.diff(clipped) * speeds[:-1].astype(float)) / 3600.0)
+
+    def active(self, name: str, t: float) -> bool:
+        value = self._series(name).at(t)
+        return bool(value) if value is not None else False
+
+    def latest(self, name: str):
+        return self._series(name).at(np.inf)
+
+
+class SignalMap:
+    """The compiled map: for each DBC message name, which signals feed which VSS names."""
+
+    def __init__(self, signals: dict, plan: DecodePlan) -> None:
+        self.by_message: dict[str, list[tuple[str, SignalSource]]] = {}
+        self.vin_sources: dict[str, VinSource] = {}
+        self.vin_parts: dict[int, bytes] = {}
+        names = {m.name: m for m in plan.messages}
+        for vss, sources in signals.items():
+            for source in sources:
+                message = names.get(source.message)
+                if message is None:
+                    raise PolicyError(f"{source.where}: no DBC message {source.message!r} (for {vss})")
+                if isinstance(source, VinSource):
+                    self.vin_sources[source.message] = source
+                    continue
+                if source.signal not in message.signal_names:
+                    raise PolicyError(f"{source.where}: message {source.message} has no signal {source.signal!r}")
+                _compile_math(source.math, source.where)
+                self.by_message.setdefault(source.message, []).append((vss, source))
+
+    def apply(self, decoded: DecodedBatch, state: VehicleState) -> None:
+        ts_all = decoded.batch.timestamp
+        for cols in decoded.messages:
+            name = cols.message.name
+            for vss, source in self.by_message.get(name, ()):
+                rows, values = _present(cols, source.signal)
+                if len(rows):
+                    state.add(vss, ts_all[cols.rows[rows]], _transform(values, source),
+                              f"{name}.{source.signal}")
+            if name in self.vin_sources:
+                self._vin(cols, decoded, self.vin_sources[name], state)
+
+    def _vin(self, cols: MessageColumns, decoded: DecodedBatch, source: VinSource, state: VehicleState) -> None:
+        rows, index = _present(cols, source.index)
+        data = decoded.batch.data[cols.rows[rows], source.first_byte : source.first_byte + source.chars_per_frame]
+        for i, chars in zip(index.tolist(), data):
+            self.vin_parts[int(i)] = chars.tobytes()
+            frames = -(-17 // source.chars_per_frame)
+            text = b"".join(self.vin_parts.get(k, b"?" * source.chars_per_frame) for k in range(frames))[:17]
+            if len(text) == 17 and all(c in VIN_CHARS for c in text):
+                state.vin, state.vin_source = text.decode(), f"{source.message} ({source.index} 0-2)"
+
+
+def _present(cols: MessageColumns, signal: str) -> tuple[np.ndarray, np.ndarray]:
+    values = cols.values.get(signal)
+    if values is None:
+        return np.zeros(0, np.int64), np.zeros(0)
+    mask = cols.present.get(signal)
+    rows = np.flatnonzero(mask) if mask is not None else np.arange(len(values))
+    return rows, values[rows]
+
+
+def _transform(values: np.ndarray, source: SignalSource) -> np.ndarray:
+    if source.mapping:
+        out = np.full(len(values), None, object)
+        for frm, to in source.mapping:
+            out[values == frm] = to
+        return out
+    if source.math:
+        return _compile_math(source.math, source.where)(values.astype(float))
+    return values
+
+
+_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
+
+
+def _compile_math(text: str | None, where: str):
+    """A transform over x with + - * / and numbers only (no names, no calls)."""
+    if text is None:
+        return lambda x: x
+    try:
+        tree = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        raise PolicyError(f"{where}: transform math {text!r} is not an expression") from None
+
+    def build(node):
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+            left, right, op = build(node.left), build(node.right), _OPS[type(node.op)]
+            return lambda x: op(left(x), right(x))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            inner = build(node.operand)
+            return lambda x: -inner(x)
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+            return lambda x, v=node.value: v
+        if isinstance(node, ast.Name) and node.id == "x":
+            return lambda x: x
+        raise PolicyError(f"{where}: transform math {text!r}: only x, numbers and + - * / are allowed")
+
+    return build(tree)
