@@ -12,6 +12,7 @@ state the CAN bus showed up to that slice: the same recordings give the same fin
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -132,4 +133,4 @@ def _slices(ts: np.ndarray) -> list[slice]:
         return []
     bucket = np.floor(ts / SLICE_S)
     edges = np.concatenate(([0], np.flatnonzero(np.diff(bucket)) + 1, [len(ts)]))
-    return [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
+    return [slice(int(a), int(b)) for a, b in itertools.pairwise(edges)]

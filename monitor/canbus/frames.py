@@ -62,7 +62,7 @@ class FrameBatch:
             return b""
         return self.data[index, : int(self.dlc[index])].tobytes()
 
-    def take(self, rows: np.ndarray) -> FrameBatch:
+    def take(self, rows: np.ndarray | slice) -> FrameBatch:
         """A new batch with the given rows (indices or a boolean mask), in that order."""
         return FrameBatch(
             timestamp=self.timestamp[rows],

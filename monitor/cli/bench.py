@@ -1,4 +1,5 @@
-"""``gatewatch bench can``: timing against the reference tools, in one run (never in tests)."""
+"""``gatewatch bench can|net|road``: speed against the reference tools, and detection quality on
+labelled data, in one run (never in tests)."""
 
 from __future__ import annotations
 
@@ -26,10 +27,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     net_parser.add_argument("--scapy-packets", type=int, default=20_000,
                             help="scapy is timed on this many packets of the same file (default 20000)")
     net_parser.add_argument("--json", action="store_true", help="print one JSON object for scripts")
+    road_parser = targets.add_parser("road", help="CAN IDS: precision/recall of the timing and unknown-id rules on ROAD")
+    road_parser.add_argument("captures", nargs="*", help="ROAD CSV(.gz) files (default: the corpus' can-ids captures)")
+    road_parser.add_argument("--corpus", default=None, help="corpus folder with can-ids/ (default ../shared/corpus)")
+    road_parser.add_argument("--learn", type=float, default=4.0, help="seconds of benign traffic to learn from (default 4)")
+    road_parser.add_argument("--json", action="store_true", help="print one JSON object for scripts")
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    return _run_net(args, out) if args.target == "net" else _run_can(args, out)
+    runners = {"net": _run_net, "can": _run_can, "road": _run_road}
+    return runners[args.target](args, out)
+
+
+def _run_road(args: argparse.Namespace, out: TextIO) -> int:
+    from ..bench import road
+    from ..errors import SourceError
+    from ..resources import PROJECT_ROOT
+
+    corpus = Path(args.corpus) if args.corpus else PROJECT_ROOT.parent / "shared" / "corpus"
+    captures = [Path(c) for c in args.captures] or sorted((corpus / "can-ids" / "road-processed").glob("*.csv.gz"))
+    if not captures:
+        raise SourceError(f"no ROAD captures under {corpus / 'can-ids' / 'road-processed'}: give CAPTURES or --corpus")
+    results = [road.evaluate(path, learn_s=args.learn) for path in captures]
+    print(json.dumps(results) if args.json else road.format_table(results), file=out)
+    return 0
 
 
 def _run_net(args: argparse.Namespace, out: TextIO) -> int:

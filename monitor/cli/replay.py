@@ -28,7 +28,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ..policy.load import load_config
 
     config = load_config(args.config)
-    can_logs, captures = [], []
+    can_logs: list[Path] = []
+    captures: list[Path] = []
     for name in args.inputs:
         path = Path(name)
         if not path.is_file():

@@ -73,7 +73,7 @@ class DetectorRunner:
     def _guarded(self, detector: Detector, call, view, state) -> list[Finding]:
         try:
             found = list(call(view, state))
-        except Exception as error:  # noqa: BLE001 - isolation is the point: one bad detector never stops the rest
+        except Exception as error:
             self.stats.errors[detector.name] += 1
             key = (detector.name, type(error).__name__)
             if key not in self._logged:

@@ -79,14 +79,15 @@ class Behaviour(Detector):
         while act.seconds and act.seconds[0][0] <= secs[-1] - t.window_s - 1:
             act.seconds.popleft()
         need = t.min_kbps * 1000 / 8 * t.window_s
-        for sec, _ in zip(secs.tolist(), byte_sums.tolist()):
+        for sec, sec_bytes in zip(secs.tolist(), byte_sums.tolist()):
             in_window = sum(b for s, b in act.seconds if sec - t.window_s < s <= sec)
-            if in_window >= need:
-                if act.run_start is None:
-                    act.run_start, act.run_bytes = sec - t.window_s + 1, 0
-                act.run_bytes += int(sum(b for s, b in act.seconds if s == sec))
-            else:
+            if in_window < need:
                 act.run_start = None
+            elif act.run_start is None:  # the run starts with the data of the window that crossed the threshold
+                act.run_start = min(s for s, b in act.seconds if sec - t.window_s < s <= sec and b > 0)
+                act.run_bytes = int(in_window)
+            else:
+                act.run_bytes += int(sec_bytes)
         if act.run_start is None:
             return []
         duration = float(secs[-1]) + 1 - act.run_start

@@ -53,7 +53,7 @@ class CanRules(Detector):
         self.seen_unknown: set = set()
         self.range_seen: Counter = Counter()
         self.counts: Counter = Counter()
-        self.flagged_cells: list[tuple[str, int, int]] = []  # (bus, window, key): for benchmarks
+        self.flagged_cells: list[tuple[str, str, int, int]] = []  # (rule, bus, window, key): for benchmarks
         self.keep_cells = False
         self.last_timing: dict = {}
         self.repeat_s = thresholds.wire.repeat_s
@@ -102,7 +102,7 @@ class CanRules(Detector):
         self.counts["unknown_id_frames"] += len(unknown)
         if self.keep_cells and len(unknown):
             windows = ((ts[unknown] - bs.t0) // self.t.window_s).astype(np.int64)
-            self.flagged_cells += [(bus, w, k) for w, k in set(zip(windows.tolist(), keys[unknown].tolist()))]
+            self.flagged_cells += [("unknown_id", bus, w, k) for w, k in set(zip(windows.tolist(), keys[unknown].tolist()))]
         found = []
         for key in np.unique(keys[unknown]).tolist():
             if (bus, key) in self.seen_unknown:
@@ -144,7 +144,7 @@ class CanRules(Detector):
                 continue
             self.counts["timing_windows_flagged"] += 1
             if self.keep_cells:
-                self.flagged_cells.append((bus, window, key))
+                self.flagged_cells.append(("timing", bus, window, key))
             start = bs.t0 + window * self.t.window_s
             if start - self.last_timing.get((bus, key), -np.inf) >= self.repeat_s:
                 self.last_timing[(bus, key)] = start

@@ -24,6 +24,7 @@ UDP_FIRST = np.zeros(256, dtype=bool)
 UDP_FIRST[[0x00, 0x01, 0x16]] = True  # STUN, DTLS
 UDP_FIRST[0x80:0xC0] = True  # RTP/SRTP
 RTP_VIDEO_PT = set(range(96, 128)) | {26, 32, 33, 34}  # dynamic, JPEG, MPV, MP2T, H.263
+VIDEO_RTP_MIN_BYTES = 400  # mean packet size below which an RTP stream without video NAL units is audio
 H264_TYPES = {1: "non-IDR slice", 5: "IDR slice", 7: "SPS", 8: "PPS", 24: "STAP-A", 28: "FU-A"}
 H265_TYPES = {1: "slice", 19: "IDR", 20: "IDR", 21: "CRA", 32: "VPS", 33: "SPS", 34: "PPS", 48: "AP", 49: "FU"}
 
@@ -117,10 +118,14 @@ class WireSignatures(Detector):
             header += 4 + 4 * int.from_bytes(p[header + 2 : header + 4], "big")
         if header < len(p):
             st.setdefault("nal", Counter())[p[header]] += 1
+        st["bytes"] = st.get("bytes", 0) + len(p)
         if st["count"] < self.t.rtp_min_packets:
             return []
         st["done"] = True
         codec, confidence = _codec(st.get("nal", Counter()))
+        if not codec and st["bytes"] / st["count"] < VIDEO_RTP_MIN_BYTES:
+            self.counts["rtp_audio_like_flows"] += 1  # small packets, no video NAL units: a voice stream
+            return []
         srtp = " (SRTP: payload encrypted)" if st.get("stun") else ""
         return [Match("video", "rtp", f"RTP stream, payload type {pt}{codec}{srtp}", confidence,
                       evidence={"payload_type": pt, "ssrc": ssrc.hex(), "packets": st["count"]})]

@@ -10,6 +10,7 @@ longitude of the same recent CAN position, close together in the same packet.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 
@@ -95,7 +96,7 @@ def _chunks(lengths: np.ndarray, limit: int = 1 << 20):
     group = (np.cumsum(lengths + GAP) - 1) // limit
     bounds = np.flatnonzero(np.diff(group)) + 1
     edges = np.concatenate(([0], bounds, [len(lengths)]))
-    return [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
+    return [slice(int(a), int(b)) for a, b in itertools.pairwise(edges)]
 
 
 def _join(view: NetView, rows: np.ndarray) -> tuple[bytes, np.ndarray]:

@@ -17,7 +17,7 @@ POSITION_ITEM = 0x05
 
 
 def parse(payload: bytes) -> list[Match]:
-    out = []
+    out: list[Match] = []
     at = _start(payload, 0)
     while at >= 0 and len(out) < 16:
         match = _frame(payload[at:])
@@ -65,7 +65,10 @@ def _walk(unit: bytes, edition: str) -> tuple[tuple[float, float] | None, bool]:
         kind = unit[at]
         if kind == POSITION_ITEM:
             return _position(unit, at + 1, edition), True
-        size = _item_size(unit, at, edition)
+        try:
+            size = _item_size(unit, at, edition)
+        except IndexError:  # an item's count runs past the data: the walk cannot go on
+            size = None
         if size is None:
             return None, False
         at += size

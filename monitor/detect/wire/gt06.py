@@ -14,7 +14,7 @@ LOGIN = 0x01
 
 
 def parse(payload: bytes) -> list[Match]:
-    out = []
+    out: list[Match] = []
     at = _start(payload, 0)
     while at >= 0 and len(out) < 16:
         match = _packet(payload[at:])

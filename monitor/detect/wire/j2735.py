@@ -15,9 +15,11 @@ def parse(payload: bytes) -> list[Match]:
         return []
     size, at = payload[2], 3
     if size & 0x80:  # long form length (two bytes, top bits 10)
+        if len(payload) < 4:
+            return []
         size, at = ((payload[2] & 0x3F) << 8) | payload[3], 4
     body = payload[at : at + size]
-    if len(body) < 14 or len(body) != size:
+    if len(body) < 16 or len(body) != size:  # the core data up to the longitude needs 121 bits
         return []
     bits = int.from_bytes(body, "big")
     total = len(body) * 8

@@ -13,7 +13,7 @@ from ..finding import Position
 LAT_KEYS = ("lat", "latitude", "position.latitude", "gps_lat", "gpslat")
 LON_KEYS = ("lon", "lng", "long", "longitude", "position.longitude", "gps_lon", "gpslon", "gps_lng")
 # For text that is not valid JSON (cut off by the segment end): "lat": 1.5 ... "lon": "2.5"
-LOOSE = re.compile(rb'"(lat|latitude|lon|lng|long|longitude)"\s*:\s*"?(-?\d{1,3}(?:\.\d+)?)"?', re.I)
+LOOSE = re.compile(rb'"(lat|latitude|lon|lng|long|longitude)"\s*:\s*"?(-?\d{1,3}(?:\.\d+)?)"?', re.IGNORECASE)
 MAX_NODES = 5000
 
 
@@ -44,7 +44,7 @@ def _walk(node, found: list[Position], budget: list[int]) -> bool:
             if lat is not None and lon is not None:
                 found.append(Position(lat, lon))
                 geo = True
-        children = node.values()
+        children: list = list(node.values())
     elif isinstance(node, list):
         children = node
     else:

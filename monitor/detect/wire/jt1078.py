@@ -12,7 +12,7 @@ DATA_TYPES = ("I-frame", "P-frame", "B-frame", "audio", "pass-through")
 
 
 def parse(payload: bytes) -> list[Match]:
-    out = []
+    out: list[Match] = []
     at = payload.find(MAGIC)
     while 0 <= at and len(out) < 16:
         match = _packet(payload[at:])

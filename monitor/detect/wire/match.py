@@ -43,7 +43,7 @@ def iso_time(year: int, month: int, day: int, hour: int, minute: int, second: fl
     """ISO 8601 UTC text, or None when the fields are not a real date (devices send zeros)."""
     try:
         whole = int(second)
-        moment = datetime(year, month, day, hour, minute, whole, int(round((second - whole) * 1e6)), tzinfo=tz)
+        moment = datetime(year, month, day, hour, minute, whole, round((second - whole) * 1e6), tzinfo=tz)
     except (ValueError, OverflowError):
         return None
     return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")

@@ -9,7 +9,7 @@ from urllib.parse import unquote_plus, urlsplit
 
 METHODS = (b"GET ", b"POST ", b"PUT ", b"PATCH ")
 REQUEST_LINE = re.compile(rb"^(GET|POST|PUT|PATCH) (\S{1,8192}) HTTP/\d\.\d\r?\n")
-BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.I)
+BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)
 
 
 @dataclass

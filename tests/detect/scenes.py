@@ -1,0 +1,64 @@
+"""Building test recordings: candump logs written line by line, pcaps built with scapy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cantools
+
+from ..conftest import PROJECT
+
+GATEWAY_DBC = PROJECT / "dbc" / "gateway-telematics.dbc"
+VEHICLE, SERVER = "192.168.50.2", "203.0.113.9"
+
+
+def gateway_db():
+    return cantools.database.load_file(str(GATEWAY_DBC))
+
+
+def candump_line(ts: float, bus: str, frame_id: int, data: bytes, extended: bool = False) -> str:
+    ident = f"{frame_id:08X}" if extended else f"{frame_id:03X}"
+    return f"({ts:.6f}) {bus} {ident}#{data.hex().upper()}\n"
+
+
+def encode(db, message: str, ts: float, bus: str = "can0", **signals) -> str:
+    m = db.get_message_by_name(message)
+    return candump_line(ts, bus, m.frame_id, m.encode(signals), m.is_extended_frame)
+
+
+def vin_lines(db, vin: str, ts: float) -> list[str]:
+    m = db.get_message_by_name("GW_VIN")
+    chunks = [vin[i : i + 7].ljust(7, "\0").encode() for i in range(0, 17, 7)]
+    return [candump_line(ts + 0.01 * k, "can0", m.frame_id, bytes([k]) + chunk) for k, chunk in enumerate(chunks)]
+
+
+def write_log(path: Path, lines: list[str]) -> Path:
+    path.write_text("".join(sorted(lines, key=lambda line: float(line[1:line.index(")")]))))
+    return path
+
+
+def packet(ts: float, payload: bytes, dport: int = 5000, sport: int = 40000, udp: bool = False,
+           src: str = VEHICLE, dst: str = SERVER, seq: int = 1):
+    from scapy.layers.inet import IP, TCP, UDP
+    from scapy.layers.l2 import Ether
+
+    l4 = UDP(sport=sport, dport=dport) if udp else TCP(sport=sport, dport=dport, flags="PA", seq=seq)
+    p = Ether() / IP(src=src, dst=dst) / l4 / payload
+    p.time = ts
+    return p
+
+
+def stream(ts: float, payloads: list[bytes], dport: int, interval: float = 0.01, **kw) -> list:
+    """TCP segments of one connection with consecutive sequence numbers."""
+    out, seq = [], 1
+    for i, payload in enumerate(payloads):
+        out.append(packet(ts + i * interval, payload, dport=dport, seq=seq, **kw))
+        seq += len(payload)
+    return out
+
+
+def write_pcap(path: Path, packets: list) -> Path:
+    from scapy.utils import wrpcap
+
+    wrpcap(str(path), sorted(packets, key=lambda p: float(p.time)))
+    return path
