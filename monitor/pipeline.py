@@ -88,13 +88,16 @@ def replay(monitor: Monitor, can_logs: Iterable[Path], captures: Iterable[Path])
     """Run recordings through the monitor in time order; returns per-file read statistics."""
     files: dict[str, dict] = {}
     streams: list[Iterator] = []
+    can_logs, captures = list(can_logs), list(captures)
+    # Slices only matter when CAN and IP interleave; alone, each source keeps its large batches.
+    slice_s = SLICE_S if can_logs and captures else float("inf")
     for path in can_logs:
         files[str(path)] = {"kind": "can", "frames": 0, "malformed": 0, "examples": []}
-        streams.append(_can_slices(path, files[str(path)]))
+        streams.append(_can_slices(path, files[str(path)], slice_s))
     for path in captures:
         stats = ReplayStats()
         files[str(path)] = {"kind": "capture", "stats": stats}
-        streams.append(_net_slices(path, stats))
+        streams.append(_net_slices(path, stats, slice_s))
     for _, kind, _, batch in heapq.merge(*streams, key=lambda item: item[:3]):
         if kind == 0:
             monitor.can_batch(batch)
@@ -108,29 +111,31 @@ def replay(monitor: Monitor, can_logs: Iterable[Path], captures: Iterable[Path])
     return files
 
 
-def _can_slices(path: Path, tally: dict):
+def _can_slices(path: Path, tally: dict, slice_s: float):
     order = 0
     for batch, stats in read_log(path):
         tally["frames"] += len(batch)
         tally["malformed"] += stats.malformed
         tally["examples"] += [f"{path}:{line}: {reason}" if line else f"{path}: {reason}" for line, reason in stats.examples]
-        for rows in _slices(batch.timestamp):
+        for rows in _slices(batch.timestamp, slice_s):
             order += 1
             yield float(batch.timestamp[rows.start]), 0, order, batch.take(rows)
 
 
-def _net_slices(path: Path, stats: ReplayStats):
+def _net_slices(path: Path, stats: ReplayStats, slice_s: float):
     order = 0
     for batch in read_capture(path, stats=stats):
-        for rows in _slices(batch.timestamp):
+        for rows in _slices(batch.timestamp, slice_s):
             order += 1
             yield float(batch.timestamp[rows.start]), 1, order, batch.take(rows)
 
 
-def _slices(ts: np.ndarray) -> list[slice]:
-    """Row ranges of a time-ordered batch, one per SLICE_S of time."""
+def _slices(ts: np.ndarray, slice_s: float) -> list[slice]:
+    """Row ranges of a time-ordered batch, one per slice_s of time."""
     if not len(ts):
         return []
-    bucket = np.floor(ts / SLICE_S)
+    if slice_s == float("inf"):
+        return [slice(0, len(ts))]
+    bucket = np.floor(ts / slice_s)
     edges = np.concatenate(([0], np.flatnonzero(np.diff(bucket)) + 1, [len(ts)]))
     return [slice(int(a), int(b)) for a, b in itertools.pairwise(edges)]
