@@ -21,6 +21,7 @@ from .base import Detector
 from .finding import Finding, Position
 from .memory import FlowMemory
 from .netview import NetView
+from .wire.text import degrees_minutes
 
 GAP = 8  # zero bytes between joined payloads: no value straddles two packets
 BINARY_NEAR = 32  # bytes between a latitude and its longitude
@@ -183,8 +184,8 @@ def _text_hits(buf: bytes, lats, lons, tol: float) -> list:
     if hit:
         out.append((hit[0], "decimal text", hit[1]))
     dm = [(m.start(), m.group(1), m.group(2)) for m in NMEA_DM.finditer(buf)]
-    lat_dm = [(at, _dm(text, 2) * (-1 if h == b"S" else 1)) for at, text, h in dm if h in (b"N", b"S")]
-    lon_dm = [(at, _dm(text, 3) * (-1 if h == b"W" else 1)) for at, text, h in dm if h in (b"E", b"W")]
+    lat_dm = [(at, degrees_minutes(text.decode(), h.decode(), "S", 2)) for at, text, h in dm if h in (b"N", b"S")]
+    lon_dm = [(at, degrees_minutes(text.decode(), h.decode(), "W", 3)) for at, text, h in dm if h in (b"E", b"W")]
     hit = _text_pair(lat_dm, lon_dm, lats, lons, tol)
     if hit:
         out.append((hit[0], "NMEA ddmm.mmmm", hit[1]))
@@ -200,11 +201,6 @@ def _text_pair(lat_candidates, lon_candidates, lats, lons, tol):
             if at2 != at and abs(at2 - at) <= TEXT_NEAR and (lat_ok & (np.abs(lons - lon) <= tol)).any():
                 return min(at, at2), Position(lat, lon)
     return None
-
-
-def _dm(text: bytes, width: int) -> float:
-    whole, _, fraction = text.partition(b".")
-    return int(whole[:width]) + float(whole[width:] + b"." + fraction) / 60
 
 
 def _vin_hits(buf: bytes, vin: str) -> list:

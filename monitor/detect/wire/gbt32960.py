@@ -9,7 +9,7 @@ the walk stops at the first item it cannot size. If the walk never reaches the p
 from __future__ import annotations
 
 from ..finding import Position
-from .match import CHINA, Match, binary_time, checked, u16, u32
+from .match import CHINA, Match, binary_time, checked, each_frame, u16, u32
 
 COMMANDS = {0x01: "vehicle login", 0x02: "real-time report", 0x03: "reissue report", 0x04: "vehicle logout",
             0x07: "heartbeat", 0x08: "time sync"}
@@ -17,19 +17,7 @@ POSITION_ITEM = 0x05
 
 
 def parse(payload: bytes) -> list[Match]:
-    out: list[Match] = []
-    at = _start(payload, 0)
-    while at >= 0 and len(out) < 16:
-        match = _frame(payload[at:])
-        if match:
-            out.append(match)
-        at = _start(payload, at + 2)
-    return out
-
-
-def _start(payload: bytes, at: int) -> int:
-    hits = [i for i in (payload.find(b"##", at), payload.find(b"$$", at)) if i >= 0]
-    return min(hits) if hits else -1
+    return each_frame(payload, (b"##", b"$$"), _frame)
 
 
 def _frame(f: bytes) -> Match | None:

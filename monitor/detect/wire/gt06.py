@@ -6,7 +6,16 @@ byte: binary UTC date-time, GPS-length/satellites, latitude and longitude in deg
 from __future__ import annotations
 
 from ..finding import Position
-from .match import Match, binary_time, checked, position_confidence, u16, u32
+from .match import (
+    Match,
+    binary_time,
+    checked,
+    crc16_reflected,
+    each_frame,
+    position_confidence,
+    u16,
+    u32,
+)
 
 GPS_PROTOCOLS = {0x10, 0x11, 0x12, 0x16, 0x18, 0x19, 0x1A, 0x22, 0x26, 0x27, 0x28, 0x2D, 0x31, 0x32, 0x37, 0x38,
                  0xA0, 0xA2}
@@ -14,19 +23,7 @@ LOGIN = 0x01
 
 
 def parse(payload: bytes) -> list[Match]:
-    out: list[Match] = []
-    at = _start(payload, 0)
-    while at >= 0 and len(out) < 16:
-        match = _packet(payload[at:])
-        if match:
-            out.append(match)
-        at = _start(payload, at + 2)
-    return out
-
-
-def _start(payload: bytes, at: int) -> int:
-    hits = [i for i in (payload.find(b"\x78\x78", at), payload.find(b"\x79\x79", at)) if i >= 0]
-    return min(hits) if hits else -1
+    return each_frame(payload, (b"\x78\x78", b"\x79\x79"), _packet)
 
 
 def _packet(p: bytes) -> Match | None:
@@ -38,7 +35,7 @@ def _packet(p: bytes) -> Match | None:
     proto = p[head]
     end = head + size  # index of the first stop byte
     framed = p[end : end + 2] == b"\r\n"
-    crc_ok = framed and _crc_itu(p[2:end - 2]) == u16(p, end - 2) if framed else None
+    crc_ok = framed and crc16_reflected(p[2:end - 2], 0x8408, 0xFFFF, 0xFFFF) == u16(p, end - 2) if framed else None
     evidence = {"protocol_number": f"0x{proto:02x}", "stop_ok": framed, "crc_ok": crc_ok}
     if proto == LOGIN and size >= 13:
         imei = p[head + 1 : head + 9].hex().lstrip("0")
@@ -56,11 +53,3 @@ def _packet(p: bytes) -> Match | None:
     confidence = position_confidence(positions, 0.95 if framed else 0.7, crc_ok)
     return Match("geolocation", "gt06", f"location 0x{proto:02x}", confidence, positions, {}, evidence)
 
-
-def _crc_itu(raw: bytes) -> int:
-    crc = 0xFFFF
-    for b in raw:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
-    return crc ^ 0xFFFF

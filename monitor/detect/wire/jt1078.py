@@ -3,7 +3,7 @@ both opening with the frame header ``30 31 63 64`` ("01cd")."""
 
 from __future__ import annotations
 
-from .match import Match, bcd, u16
+from .match import Match, bcd, each_frame, u16
 
 MAGIC = b"01cd"
 VIDEO_PT = {98: "H.264", 99: "H.265", 100: "AVS", 101: "SVAC"}
@@ -12,14 +12,7 @@ DATA_TYPES = ("I-frame", "P-frame", "B-frame", "audio", "pass-through")
 
 
 def parse(payload: bytes) -> list[Match]:
-    out: list[Match] = []
-    at = payload.find(MAGIC)
-    while 0 <= at and len(out) < 16:
-        match = _packet(payload[at:])
-        if match:
-            out.append(match)
-        at = payload.find(MAGIC, at + 4)
-    return out
+    return each_frame(payload, (MAGIC,), _packet)
 
 
 def _packet(p: bytes) -> Match | None:

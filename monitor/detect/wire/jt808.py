@@ -54,7 +54,12 @@ def _frame_size(content: bytes) -> int:
     if len(content) < 4:
         return 13
     props = u16(content, 2)
-    return (17 if props & 0x4000 else 12) + (4 if props & 0x2000 else 0) + (props & 0x3FF) + 1
+    return _header_size(props) + (props & 0x3FF) + 1
+
+
+def _header_size(props: int) -> int:
+    """12 bytes (2019 edition, bit 14: 17), plus 4 when sub-packaged (bit 13)."""
+    return (17 if props & 0x4000 else 12) + (4 if props & 0x2000 else 0)
 
 
 def parse(payload: bytes) -> list[Match]:
@@ -70,7 +75,7 @@ def _frame(raw: bytes) -> list[Match]:
         return []  # bit 15 is reserved: not a 808 header
     v2019 = bool(props & 0x4000)
     phone = raw[5:15] if v2019 else raw[4:10]
-    header = (17 if v2019 else 12) + (4 if props & 0x2000 else 0)
+    header = _header_size(props)
     body_len = props & 0x3FF
     body = raw[header : header + body_len] if header + body_len <= len(raw) - 1 else raw[header:-1]
     check_ok = reduce(lambda a, b: a ^ b, raw[:-1], 0) == raw[-1]

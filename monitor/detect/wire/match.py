@@ -65,6 +65,34 @@ def binary_time(raw: bytes, tz=timezone.utc) -> str | None:
     return iso_time(2000 + raw[0], raw[1], raw[2], raw[3], raw[4], raw[5], tz)
 
 
+def each_frame(payload: bytes, markers: tuple[bytes, ...], parse_one, limit: int = 16) -> list[Match]:
+    """``parse_one`` at every place a frame marker starts, stepping over the marker each time
+    (frames may be back to back or behind garbage); at most ``limit`` matches per payload."""
+    out: list[Match] = []
+    at = _first(payload, markers, 0)
+    while at >= 0 and len(out) < limit:
+        match = parse_one(payload[at:])
+        if match:
+            out.append(match)
+        at = _first(payload, markers, at + len(markers[0]))
+    return out
+
+
+def _first(payload: bytes, markers: tuple[bytes, ...], at: int) -> int:
+    hits = [i for i in (payload.find(m, at) for m in markers) if i >= 0]
+    return min(hits) if hits else -1
+
+
+def crc16_reflected(raw: bytes, poly: int, init: int = 0, xorout: int = 0) -> int:
+    """A reflected CRC-16 (Teltonika's CRC-16/IBM: 0xA001; GT06's CRC-16/X-25: 0x8408, 0xFFFF, 0xFFFF)."""
+    crc = init
+    for b in raw:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ poly if crc & 1 else crc >> 1
+    return crc ^ xorout
+
+
 def u16(raw: bytes, at: int) -> int:
     return int.from_bytes(raw[at : at + 2], "big")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from ..finding import Position
-from .match import Match, position_confidence, u16, u32
+from .match import Match, crc16_reflected, position_confidence, u16, u32
 
 CODECS = {0x08: "codec 8", 0x8E: "codec 8 extended", 0x10: "codec 16"}
 VIN_IO = (256, 325)
@@ -23,7 +23,7 @@ def parse(payload: bytes) -> list[Match]:
         return [Match("identity", "teltonika", "IMEI login", 0.8, [], {"imei": payload[2:].decode()})]
     if payload[:4] == b"\x00\x00\x00\x00" and len(payload) >= 12:
         size = u32(payload, 4)
-        crc_ok = len(payload) >= 12 + size and _crc16(payload[8 : 8 + size]) == u32(payload, 8 + size) & 0xFFFF
+        crc_ok = len(payload) >= 12 + size and crc16_reflected(payload[8 : 8 + size], 0xA001) == u32(payload, 8 + size) & 0xFFFF
         return _avl(payload[8:], {}, {"frame": "tcp", "crc_ok": crc_ok})
     imei_len = u16(payload, 6)
     if len(payload) > 8 + imei_len and imei_len == 15 and payload[8:23].isdigit():
@@ -77,11 +77,3 @@ def _skip_io(data: bytes, at: int, codec: int) -> tuple[int, str | None]:
             at += 4 + size
     return (at if at <= len(data) else -1), vin
 
-
-def _crc16(raw: bytes) -> int:
-    crc = 0
-    for b in raw:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-    return crc

@@ -60,13 +60,13 @@ def _nmea_position(sentence: str, f: list[str]) -> Position | None:
     at = {"RMC": 2, "GGA": 1, "GLL": 0, "GNS": 1}[sentence]
     if len(f) < at + 4:
         return None
-    lat, lon = _dm(f[at], f[at + 1], "S", 2), _dm(f[at + 2], f[at + 3], "W", 3)
+    lat, lon = degrees_minutes(f[at], f[at + 1], "S", 2), degrees_minutes(f[at + 2], f[at + 3], "W", 3)
     if lat is None or lon is None:
         return None
     return Position(lat, lon, _nmea_time(sentence, f))
 
 
-def _dm(value: str, hemisphere: str, negative: str, width: int) -> float | None:
+def degrees_minutes(value: str, hemisphere: str, negative: str, width: int) -> float | None:
     """llmm.mmmm / yyymm.mmmm to degrees. NMEA fixes the degree digits (2 for latitude, 3 for
     longitude); like traccar and pynmea2 we take them by position, so a sender that drops a
     leading zero is read as NMEA says, not guessed at."""
