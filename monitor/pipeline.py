@@ -112,22 +112,28 @@ def replay(monitor: Monitor, can_logs: Iterable[Path], captures: Iterable[Path])
 
 
 def _can_slices(path: Path, tally: dict, slice_s: float):
-    order = 0
+    return _sliced(_counted(path, tally), 0, slice_s)
+
+
+def _net_slices(path: Path, stats: ReplayStats, slice_s: float):
+    return _sliced(read_capture(path, stats=stats), 1, slice_s)
+
+
+def _counted(path: Path, tally: dict) -> Iterator[FrameBatch]:
     for batch, stats in read_log(path):
         tally["frames"] += len(batch)
         tally["malformed"] += stats.malformed
         tally["examples"] += [f"{path}:{line}: {reason}" if line else f"{path}: {reason}" for line, reason in stats.examples]
-        for rows in _slices(batch.timestamp, slice_s):
-            order += 1
-            yield float(batch.timestamp[rows.start]), 0, order, batch.take(rows)
+        yield batch
 
 
-def _net_slices(path: Path, stats: ReplayStats, slice_s: float):
+def _sliced(batches: Iterable, kind: int, slice_s: float):
+    """(first time, kind, order, batch) per time slice: heapq.merge keys for the replay."""
     order = 0
-    for batch in read_capture(path, stats=stats):
+    for batch in batches:
         for rows in _slices(batch.timestamp, slice_s):
             order += 1
-            yield float(batch.timestamp[rows.start]), 1, order, batch.take(rows)
+            yield float(batch.timestamp[rows.start]), kind, order, batch.take(rows)
 
 
 def _slices(ts: np.ndarray, slice_s: float) -> list[slice]:

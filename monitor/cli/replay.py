@@ -13,8 +13,6 @@ from collections import Counter
 from pathlib import Path
 from typing import TextIO
 
-CAPTURE_MAGICS = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d", b"\x0a\x0d\x0d\x0a")
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="+", metavar="RECORDING", help="CAN logs and pcap/pcapng captures")
@@ -24,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ..errors import SourceError
+    from ..net.capture import PCAP_MAGICS, PCAPNG_MAGIC
     from ..pipeline import Monitor, replay
     from ..policy.load import load_config
 
@@ -35,7 +34,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if not path.is_file():
             raise SourceError(f"{path}: no such recording")
         with path.open("rb") as handle:
-            (captures if handle.read(4) in CAPTURE_MAGICS else can_logs).append(path)
+            magic = handle.read(4)
+            (captures if magic in PCAP_MAGICS or magic == PCAPNG_MAGIC else can_logs).append(path)
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
     tally: Counter = Counter()

@@ -39,7 +39,8 @@ def frame_keys(batch, rows: np.ndarray) -> np.ndarray:
     return batch.arbitration_id[rows].astype(np.int64) | (batch.is_extended[rows].astype(np.int64) << (ID_BITS - 1))
 
 
-def key_id(key: int) -> int:
+def key_id(key):
+    """The arbitration id of a key (an int or an int64 array)."""
     return key & ((1 << (ID_BITS - 1)) - 1)
 
 
@@ -82,20 +83,17 @@ class CanRules(Detector):
 
     # ------------------------------------------------------------------ unknown ids
 
-    def _known(self, view: CanView, keys: np.ndarray) -> np.ndarray:
-        dbc = np.isin(_plan_keys(keys), view.plan.keys)
-        return dbc
-
     def _unknown(self, view, bus, bs: BusState, rows, keys, ts) -> list[Finding]:
         learning = ts < bs.t0 + self.t.learn_s
         if learning.any():
             bs.learned_ids.update(np.unique(keys[learning]).tolist())
-        known = self._known(view, keys) | learning
+        in_dbc = np.isin(_plan_keys(keys), view.plan.keys)
+        known = in_dbc | learning
         if bs.learned_ids:
             known |= np.isin(keys, np.fromiter(bs.learned_ids, np.int64))
         if bus in self._known_extra:
-            known |= np.isin(key_id_array(keys), np.fromiter(self._known_extra[bus], np.int64))
-        checked = self.t.learn_s > 0 or bus in self._known_extra or self._known(view, keys).any()
+            known |= np.isin(key_id(keys), np.fromiter(self._known_extra[bus], np.int64))
+        checked = self.t.learn_s > 0 or bus in self._known_extra or in_dbc.any()
         if not checked:
             return []
         unknown = np.flatnonzero(~known)
@@ -198,14 +196,10 @@ class CanRules(Detector):
         return dict(self.counts)
 
 
-def key_id_array(keys: np.ndarray) -> np.ndarray:
-    return keys & ((1 << (ID_BITS - 1)) - 1)
-
-
 def _plan_keys(keys: np.ndarray) -> np.ndarray:
     """Our keys (extended flag at bit 29) as the plan's keys (cantools' flag at bit 31)."""
     extended = (keys >> (ID_BITS - 1)) & 1
-    return (key_id_array(keys) | (extended * EXTENDED_KEY)).astype(np.uint64)
+    return (key_id(keys) | (extended * EXTENDED_KEY)).astype(np.uint64)
 
 
 def _plain(value):
