@@ -20,7 +20,7 @@ import numpy as np
 from ..state import CAMERA, LIDAR, VehicleState
 from .base import Detector
 from .finding import Finding
-from .memory import FlowMemory
+from .memory import FlowMemory, Repeats
 from .netview import NetView
 
 MAX_BURSTS = 64
@@ -29,6 +29,7 @@ MAX_WINDOWS = 720
 
 @dataclass
 class Activity:
+    flow_id: int
     slot: int
     seconds: deque = field(default_factory=deque)  # (second, bytes), increasing
     run_start: float | None = None  # first second of the current above-threshold run
@@ -37,7 +38,6 @@ class Activity:
     bursts: deque = field(default_factory=lambda: deque(maxlen=MAX_BURSTS))  # (start, bytes)
     windows: dict = field(default_factory=dict)  # window index -> bytes
     distances: dict = field(default_factory=dict)  # window index -> km (cached)
-    reported: dict = field(default_factory=dict)  # kind -> last finding ts
 
 
 class Behaviour(Detector):
@@ -46,7 +46,7 @@ class Behaviour(Detector):
 
     def configure(self, thresholds) -> None:
         self.video, self.beacon, self.mapping = thresholds.video, thresholds.beacon, thresholds.mapping
-        self.repeat_s = max(thresholds.wire.repeat_s, 60.0)
+        self.repeats = Repeats(max(thresholds.wire.repeat_s, 60.0))  # per (flow_id, kind)
         self.flows: FlowMemory[Activity] = FlowMemory()
         self.counts: Counter = Counter()
 
@@ -61,7 +61,7 @@ class Behaviour(Detector):
         found: list[Finding] = []
         for group in np.split(rows, bounds):
             fid = int(view.flow_id[group[0]])
-            act = self.flows.get(fid) or self.flows.remember(fid, Activity(int(view.slot[group[0]])))
+            act = self.flows.get(fid) or self.flows.remember(fid, Activity(fid, int(view.slot[group[0]])))
             act.slot = int(view.slot[group[-1]])
             ts, sizes = view.ts[group], view.length[group]
             found += self._video(view, act, ts, sizes, state)
@@ -175,12 +175,7 @@ class Behaviour(Detector):
     # ------------------------------------------------------------------ shared
 
     def _due(self, act: Activity, kind: str, ts: float) -> bool:
-        last = act.reported.get(kind)
-        if last is not None and ts - last < self.repeat_s:
-            self.counts[f"{kind}_suppressed_repeats"] += 1
-            return False
-        act.reported[kind] = ts
-        return True
+        return self.repeats.due((act.flow_id, kind), ts, f"{kind}_suppressed_repeats") is not None
 
     def _finding(self, view: NetView, act: Activity, ts: float, kind: str, category: str, seen: str,
                  confidence: float, evidence: dict) -> Finding:
@@ -188,7 +183,7 @@ class Behaviour(Detector):
         return Finding(ts, f"behaviour.{kind}", category, seen, confidence, flow=flow, names=names, evidence=evidence)
 
     def stats(self) -> dict:
-        return dict(self.counts)
+        return dict(self.counts + self.repeats.suppressed)
 
 
 def _correlation(a: np.ndarray, b: np.ndarray) -> float:

@@ -21,6 +21,7 @@ from ..canbus.plan import EXTENDED_KEY
 from .base import Detector
 from .canview import CanView, can_ref
 from .finding import Finding
+from .memory import Repeats
 
 ID_BITS = 30  # room for 29-bit ids and the extended flag in one int64 key
 
@@ -56,8 +57,7 @@ class CanRules(Detector):
         self.counts: Counter = Counter()
         self.flagged_cells: list[tuple[str, str, int, int]] = []  # (rule, bus, window, key): for benchmarks
         self.keep_cells = False
-        self.last_timing: dict = {}
-        self.repeat_s = thresholds.wire.repeat_s
+        self.timing_repeats = Repeats(thresholds.wire.repeat_s)  # per (bus, key)
         self._known_extra = {bus: {int(i) for i in ids} for bus, ids in self.t.known_ids.items()}
 
     def observe(self, view: CanView, state) -> list[Finding]:
@@ -144,8 +144,7 @@ class CanRules(Detector):
             if self.keep_cells:
                 self.flagged_cells.append(("timing", bus, window, key))
             start = bs.t0 + window * self.t.window_s
-            if start - self.last_timing.get((bus, key), -np.inf) >= self.repeat_s:
-                self.last_timing[(bus, key)] = start
+            if self.timing_repeats.due((bus, key), start, "timing_suppressed_repeats") is not None:
                 found.append(Finding(firsts[key], "can.timing", "can", "more frames than the id's rate allows",
                                      0.6, can=can_ref(bus, [key_id(key)], n, start, start + self.t.window_s),
                                      evidence={"frames_in_window": n, "expected_at_most": limit,
@@ -193,7 +192,7 @@ class CanRules(Detector):
         return found
 
     def stats(self) -> dict:
-        return dict(self.counts)
+        return dict(self.counts + self.timing_repeats.suppressed)
 
 
 def _plan_keys(keys: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ import numpy as np
 
 from .base import Detector
 from .finding import Finding
-from .memory import FlowMemory
+from .memory import FlowMemory, Repeats
 from .netview import NetView
 from .wire.match import Match
 from .wire.scan import FIRST_BYTES, scan_payload
@@ -37,7 +37,7 @@ class WireSignatures(Detector):
         self.t = thresholds.wire
         self.budget: FlowMemory[int] = FlowMemory()
         self.udp: FlowMemory[dict] = FlowMemory()
-        self.last: dict[tuple, list] = {}  # (flow_id, protocol, seen) -> [last emitted ts, suppressed]
+        self.repeats = Repeats(self.t.repeat_s)  # per (flow_id, protocol, seen)
         self.counts: Counter = Counter()
         self.parser_errors: Counter = Counter()
 
@@ -70,16 +70,10 @@ class WireSignatures(Detector):
         return found
 
     def _throttled(self, fid: int, match: Match, ts: float) -> bool:
-        key = (fid, match.protocol, match.seen)
-        last = self.last.get(key)
-        if last is not None and ts - last[0] < self.t.repeat_s:
-            last[1] += 1
-            self.counts["suppressed_repeats"] += 1
+        repeats = self.repeats.due((fid, match.protocol, match.seen), ts)
+        if repeats is None:
             return True
-        match.evidence["repeats_since_last"] = last[1] if last else 0
-        self.last[key] = [ts, 0]
-        if len(self.last) > 200_000:
-            self.last.clear()  # bounded: a repeat may then be reported once more, never lost silently
+        match.evidence["repeats_since_last"] = repeats
         return False
 
     def _finding(self, match: Match, ts: float, flow: dict, names: list[str]) -> Finding:
@@ -131,7 +125,8 @@ class WireSignatures(Detector):
                       evidence={"payload_type": pt, "ssrc": ssrc.hex(), "packets": st["count"]})]
 
     def stats(self) -> dict:
-        return {**self.counts, "parser_errors": dict(self.parser_errors)} if self.counts else {}
+        counts = self.counts + self.repeats.suppressed
+        return {**counts, "parser_errors": dict(self.parser_errors)} if counts else {}
 
 
 def _codec(first_bytes: Counter) -> tuple[str, float]:

@@ -19,7 +19,7 @@ import numpy as np
 from ..state import VehicleState
 from .base import Detector
 from .finding import Finding, Position
-from .memory import FlowMemory
+from .memory import Repeats
 from .netview import NetView
 from .wire.text import degrees_minutes
 
@@ -38,7 +38,7 @@ class Taint(Detector):
     def configure(self, thresholds) -> None:
         self.t = thresholds.taint
         self.repeat_s = thresholds.wire.repeat_s
-        self.last: FlowMemory[float] = FlowMemory()  # (flow_id, encoding) -> last finding time
+        self.repeats = Repeats(self.repeat_s)  # per (flow_id, encoding)
         self.counts: Counter = Counter()
 
     def observe(self, view: NetView, state: VehicleState) -> list[Finding]:
@@ -71,11 +71,8 @@ class Taint(Detector):
         packet = int(np.searchsorted(starts, offset, side="right")) - 1
         i = int(rows[packet])
         fid, ts = int(view.flow_id[i]), float(view.ts[i])
-        key = (fid, encoding)
-        if ts - self.last.get(key, -np.inf) < self.repeat_s:
-            self.counts["suppressed_repeats"] += 1
+        if self.repeats.due((fid, encoding), ts) is None:
             return None
-        self.last.remember(key, ts)
         flow, names = view.flows.describe(int(view.slot[i]))
         evidence = {"encoding": encoding, "offset": int(offset - starts[packet])}
         if position is None:
@@ -89,7 +86,7 @@ class Taint(Detector):
                        flow=flow, names=names, position=position, evidence=evidence)
 
     def stats(self) -> dict:
-        return dict(self.counts)
+        return dict(self.counts + self.repeats.suppressed)
 
 
 def _chunks(lengths: np.ndarray, limit: int = 1 << 20):

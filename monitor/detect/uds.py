@@ -18,6 +18,7 @@ from ..canbus.isotp import Message, Reassembler
 from .base import Detector
 from .canview import CanView, can_ref
 from .finding import Finding
+from .memory import Repeats
 
 SERVICES = {0x35: "RequestUpload", 0x36: "TransferData", 0x23: "ReadMemoryByAddress",
             0x22: "ReadDataByIdentifier", 0x27: "SecurityAccess", 0x09: "OBD-II request vehicle information"}
@@ -31,10 +32,9 @@ class UdsTransfers(Detector):
 
     def configure(self, thresholds) -> None:
         self.extra = np.array(sorted(int(i) for i in thresholds.can.uds_ids), np.int64)
-        self.repeat_s = thresholds.wire.repeat_s
+        self.repeats = Repeats(thresholds.wire.repeat_s)  # per (bus, id, service, response)
         self.isotp = Reassembler()
         self.totals: Counter = Counter()  # (bus, id, service) -> bytes since last finding
-        self.last: dict = {}
         self.counts: Counter = Counter()
 
     def observe(self, view: CanView, state) -> list[Finding]:
@@ -66,9 +66,8 @@ class UdsTransfers(Detector):
         key = (m.bus, m.arbitration_id, request, response)
         self.totals[key] += len(m.data)
         self.counts[f"{SERVICES[request]}{' response' if response else ''}"] += 1
-        if m.first_ts - self.last.get(key, -np.inf) < self.repeat_s:
+        if self.repeats.due(key, m.first_ts) is None:
             return None
-        self.last[key] = m.first_ts
         what = f"UDS {SERVICES[request]} 0x{request:02X} {'response' if response else 'request'}"
         evidence = {"service": f"0x{request:02X}", "bytes": len(m.data), "bytes_since_last_finding": self.totals.pop(key),
                     "isotp_frames": m.frames, "head_hex": m.data[:16].hex()}
@@ -81,4 +80,4 @@ class UdsTransfers(Detector):
                        can=can_ref(m.bus, [m.arbitration_id], m.frames, m.first_ts, m.last_ts), evidence=evidence)
 
     def stats(self) -> dict:
-        return {**self.counts, **{f"isotp_{k}": v for k, v in self.isotp.counts.items()}}
+        return {**self.counts, **self.repeats.suppressed, **{f"isotp_{k}": v for k, v in self.isotp.counts.items()}}
