@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote_plus, urlsplit
 
+from ...net.app.http import header_fields
+
 METHODS = (b"GET ", b"POST ", b"PUT ", b"PATCH ")
 REQUEST_LINE = re.compile(rb"^(GET|POST|PUT|PATCH) (\S{1,8192}) HTTP/\d\.\d\r?\n")
 BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)
@@ -45,12 +47,7 @@ def parse_request(payload: bytes) -> Request | None:
 
 
 def _headers(head: bytes) -> dict[str, str]:
-    out = {}
-    for line in head.split(b"\r\n"):
-        name, colon, value = line.partition(b":")
-        if colon:
-            out[name.strip().lower().decode("latin-1")] = value.strip().decode("latin-1")
-    return out
+    return header_fields(head.decode("latin-1").replace("\r\n", "\n").split("\n"))
 
 
 def multipart(body: bytes, content_type: str) -> list[Part]:

@@ -56,11 +56,7 @@ def _parse_head(head: bytes) -> tuple[Request | None, int]:
     parts = lines[0].split(" ")
     if len(parts) < 2:
         return None, 0
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        name, colon, value = line.partition(":")
-        if colon:
-            headers.setdefault(name.strip().lower(), value.strip())
+    headers = header_fields(lines[1:])
     try:
         body = int(headers.get("content-length", "0"))
     except ValueError:
@@ -69,6 +65,16 @@ def _parse_head(head: bytes) -> tuple[Request | None, int]:
                       host=headers.get("host"), user_agent=headers.get("user-agent"),
                       content_type=headers.get("content-type"))
     return request, max(body, 0)
+
+
+def header_fields(lines: list[str]) -> dict[str, str]:
+    """Header lines as lower-case name -> value; the first of a repeated name wins."""
+    headers: dict[str, str] = {}
+    for line in lines:
+        name, colon, value = line.partition(":")
+        if colon:
+            headers.setdefault(name.strip().lower(), value.strip())
+    return headers
 
 
 def protocol_of(head: bytes) -> str:
