@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .finding import Finding
@@ -61,19 +63,19 @@ class DetectorRunner:
         found: list[Finding] = []
         for detector in self.detectors:
             if detector.consumes == kind:
-                found += self._guarded(detector, detector.observe, view, state)
+                found += self._guarded(detector, partial(detector.observe, view, state))
         return found
 
     def finish(self, state: VehicleState) -> list[Finding]:
         found: list[Finding] = []
         for detector in self.detectors:
-            found += self._guarded(detector, lambda _view, st, d=detector: d.finish(st), None, state)
+            found += self._guarded(detector, partial(detector.finish, state))
         return found
 
-    def _guarded(self, detector: Detector, call, view, state) -> list[Finding]:
+    def _guarded(self, detector: Detector, call: Callable[[], list[Finding]]) -> list[Finding]:
         try:
-            found = list(call(view, state))
-        except Exception as error:
+            found = list(call())
+        except Exception as error:  # isolation is the point: one bad detector never stops the rest
             self.stats.errors[detector.name] += 1
             key = (detector.name, type(error).__name__)
             if key not in self._logged:
