@@ -2,7 +2,7 @@
 
     CAN FrameBatch -> DBC decode -> VehicleState (signal map) -> CAN detectors
     PacketBatch -> NetPipeline (headers, flows, names) -> NetView -> network detectors
-                                                 findings -> sink
+                                     findings -> policy verdict -> sink
 
 ``Monitor`` takes batches from any source in time order. ``replay`` merges recordings (CAN
 logs and captures) by time in slices, so the vehicle state a packet is judged against is the
@@ -29,10 +29,13 @@ from .detect.base import Detector, DetectorRunner
 from .detect.canview import CanView
 from .detect.finding import Finding
 from .detect.netview import NetView
-from .net.capture import ReplayStats, read_capture
+from .errors import SourceError
+from .net.capture import PCAP_MAGICS, PCAPNG_MAGIC, ReplayStats, read_capture
 from .net.packets import PacketBatch
 from .net.pipeline import NetConfig, NetPipeline
+from .policy.decide import Decider
 from .policy.model import Config
+from .policy.unknown import UnknownDestinations
 from .state import SignalMap, VehicleState
 
 SLICE_S = 1.0  # replay interleaves CAN and IP in slices this long
@@ -46,6 +49,8 @@ class Monitor:
         self.state = VehicleState(horizon_s=max(900.0, 2 * config.thresholds.taint.history_s))
         self.runner = DetectorRunner(detectors if detectors is not None else build_detectors(), config.thresholds)
         self.sink = sink
+        self.decider = Decider(config.policy)
+        self.unknown = UnknownDestinations(self.decider)
         self.counts: Counter = Counter()
         networks = config.vehicle_networks
         self.net = NetPipeline(NetConfig(vehicle_networks=networks), sink=self._flow_finished, observer=self._packets)
@@ -69,19 +74,39 @@ class Monitor:
     def _packets(self, batch, h, rows, slots, is_orig) -> None:
         view = NetView.build(self.net, batch, h, rows, slots, is_orig)
         self._emit(self.runner.observe("net", view, self.state))
+        self._emit(self.unknown.observe(view))
 
     def _flow_finished(self, record: dict) -> None:
         self.counts["flows_finished"] += 1
 
     def _emit(self, findings: list[Finding]) -> None:
         for finding in findings:
+            if finding.verdict is None:
+                finding.verdict = self.decider.decide(finding).as_dict()
             self.counts[f"findings_{finding.category}"] += 1
+            self.counts[f"verdicts_{finding.verdict['action']}"] += 1
             self.sink(finding)
 
     def summary(self) -> dict:
         return {"counts": dict(self.counts), "net": self.net.summary(), **self.runner.summary(),
+                "rules": dict(sorted(self.decider.counts.items())),
                 "vehicle": {"vin": self.state.vin, "signals": sorted(self.state.series),
                             "signal_updates": self.state.updates}}
+
+
+def sort_recordings(names: Iterable[str | Path]) -> tuple[list[Path], list[Path]]:
+    """(CAN logs, captures), told apart by content: pcap/pcapng by their magic, anything else
+    is a CAN log (candump, ASC, BLF, TRC, MF4 by suffix)."""
+    can_logs: list[Path] = []
+    captures: list[Path] = []
+    for name in names:
+        path = Path(name)
+        if not path.is_file():
+            raise SourceError(f"{path}: no such recording")
+        with path.open("rb") as handle:
+            magic = handle.read(4)
+        (captures if magic in PCAP_MAGICS or magic == PCAPNG_MAGIC else can_logs).append(path)
+    return can_logs, captures
 
 
 def replay(monitor: Monitor, can_logs: Iterable[Path], captures: Iterable[Path]) -> dict:

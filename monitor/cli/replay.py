@@ -1,6 +1,7 @@
 """``gatewatch replay``: run CAN logs and captures through the pipeline and the detectors.
 
-Findings go to DIR/alerts.jsonl (one JSON object per finding); a summary goes to stdout.
+Findings the policy does not allow go to DIR/alerts.jsonl (one JSON object per finding, with
+the verdict and the id of the rule that made it); a summary goes to stdout.
 Inputs are told apart by content: pcap/pcapng by their magic, anything else is a CAN log
 (candump, ASC, BLF, TRC, MF4 by suffix). Recordings are interleaved by time.
 """
@@ -21,28 +22,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ..errors import SourceError
-    from ..net.capture import PCAP_MAGICS, PCAPNG_MAGIC
-    from ..pipeline import Monitor, replay
+    from ..pipeline import Monitor, replay, sort_recordings
     from ..policy.load import load_config
 
     config = load_config(args.config)
-    can_logs: list[Path] = []
-    captures: list[Path] = []
-    for name in args.inputs:
-        path = Path(name)
-        if not path.is_file():
-            raise SourceError(f"{path}: no such recording")
-        with path.open("rb") as handle:
-            magic = handle.read(4)
-            (captures if magic in PCAP_MAGICS or magic == PCAPNG_MAGIC else can_logs).append(path)
+    can_logs, captures = sort_recordings(args.inputs)
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
     tally: Counter = Counter()
     with open(output / "alerts.jsonl", "w") as sink:
         def write(finding) -> None:
-            tally[(finding.category, finding.detector, finding.seen)] += 1
-            sink.write(json.dumps(finding.as_dict(), separators=(",", ":"), default=str) + "\n")
+            action = finding.verdict["action"]
+            tally[(action, finding.category, finding.detector, finding.seen)] += 1
+            if action != "allow":  # allowed findings are counted per rule, not alerted
+                sink.write(json.dumps(finding.as_dict(), separators=(",", ":"), default=str) + "\n")
 
         monitor = Monitor(config, write)
         files = replay(monitor, can_logs, captures)
@@ -66,10 +59,11 @@ def _format(files: dict, summary: dict, tally: Counter, path: Path) -> str:
     vehicle = summary["vehicle"]
     lines.append(f"vehicle state: {vehicle['signal_updates']} signal values ({', '.join(vehicle['signals']) or 'none'})"
                  + (f", VIN {vehicle['vin']}" if vehicle["vin"] else ""))
-    total = sum(tally.values())
-    lines.append(f"findings: {total} written to {path}")
-    for (category, detector, seen), n in sorted(tally.items()):
-        lines.append(f"  {n:>6}  {category:<12} {detector:<18} {seen}")
+    alerts = sum(n for (action, *_), n in tally.items() if action != "allow")
+    lines.append(f"findings: {sum(tally.values())}, {alerts} alerts written to {path}")
+    for (action, category, detector, seen), n in sorted(tally.items()):
+        lines.append(f"  {n:>6}  {action:<6} {category:<12} {detector:<18} {seen}")
+    lines.append("rules: " + (", ".join(f"{rule} {n}" for rule, n in summary["rules"].items()) or "none decided"))
     if summary["detector_errors"]:
         lines.append(f"detector errors (batches skipped, see log): {summary['detector_errors']}")
     for name, stats in summary["detectors"].items():

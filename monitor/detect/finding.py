@@ -1,6 +1,7 @@
 """Finding: what a detector reports. One shape for every detector family.
 
-A finding says which category of data it is about (geolocation, video, mapping, identity, can),
+A finding says which category of data it is about (geolocation, video, mapping, identity, can;
+"unknown" for a flow to a destination the policy names nowhere),
 what was seen (a protocol or a pattern), where it came from (a flow, or CAN frames), the
 destination's names, a decoded position where there is one, a confidence in [0, 1], and the
 detector that made it. ``evidence`` holds the detector's own figures (measured bitrate, the
@@ -12,7 +13,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-CATEGORIES = ("geolocation", "video", "mapping", "identity", "can")
+CATEGORIES = ("geolocation", "video", "mapping", "identity", "can", "unknown")
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class Finding:
     can: dict | None = None  # bus, ids, frames, first_ts, last_ts
     position: Position | None = None
     evidence: dict = field(default_factory=dict)
+    verdict: dict | None = None  # the policy's: action and the id of the deciding rule
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:

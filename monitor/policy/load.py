@@ -1,4 +1,5 @@
-"""Load a configuration file: DBCs, the DBC -> VSS signal map, detector thresholds.
+"""Load a configuration file: DBCs, the DBC -> VSS signal map, detector thresholds, and the
+policy (mode, uplinks, destination sets, rules: see sections.py).
 
 Unknown keys and wrong types stop start-up with ``file:line: what is wrong``.
 """
@@ -6,21 +7,25 @@ Unknown keys and wrong types stop start-up with ``file:line: what is wrong``.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 from pathlib import Path
 
 from ..errors import PolicyError
 from ..resources import shipped
 from . import model
+from .sections import POLICY_KEYS, load_policy
 from .yamlfile import Located, load_yaml
 
 DEFAULT = "policies/default.yaml"
-TOP_KEYS = ("version", "dbc", "vehicle_networks", "signals", "detectors")
+TOP_KEYS = ("version", "extends", "dbc", "vehicle_networks", "signals", "detectors", *POLICY_KEYS)
+MAX_EXTENDS = 4
 
 
 def load_config(path: str | Path | None = None) -> model.Config:
     path = Path(path) if path else shipped(DEFAULT)
-    doc = load_yaml(path)
-    _known(doc, TOP_KEYS, "the top level")
+    doc = _with_base(load_yaml(path), path, MAX_EXTENDS)
+    if "vehicle_networks" in doc:
+        _vehicle_networks(doc)
     if doc.get("version", 1) != 1:
         raise PolicyError(f"{doc.at('version')}: unsupported version {doc['version']!r} (this gatewatch reads 1)")
     return model.Config(
@@ -29,7 +34,32 @@ def load_config(path: str | Path | None = None) -> model.Config:
         vehicle_networks=tuple(_strings(doc, "vehicle_networks")) if "vehicle_networks" in doc else None,
         signals=_signals(doc.get("signals") or Located(), doc),
         thresholds=_section(model.Thresholds, doc.get("detectors"), doc, "detectors"),
+        policy=load_policy(doc, path),
     )
+
+
+def _with_base(doc: Located, path: Path, depth: int) -> Located:
+    """``extends: default.yaml``: top-level keys this file does not set come from that file
+    (found next to this one, then among the shipped policies)."""
+    _known(doc, TOP_KEYS, "the top level")
+    if "extends" not in doc:
+        return doc
+    name = doc["extends"]
+    candidates = [path.parent / str(name), shipped("policies") / str(name)]
+    base_path = next((c for c in candidates if c.is_file()), None)
+    if not isinstance(name, str) or base_path is None:
+        raise PolicyError(f"{doc.at('extends')}: extends {name!r}: no such policy next to {path} or shipped")
+    if depth == 0:
+        raise PolicyError(f"{doc.at('extends')}: extends chains deeper than {MAX_EXTENDS} files (a loop?)")
+    merged = _with_base(load_yaml(base_path), base_path, depth - 1)
+    merged.pop("extends", None)
+    merged.key_paths = dict(merged.key_paths)
+    for key, value in doc.items():
+        if key != "extends":
+            merged[key] = value
+            merged.marks[key] = doc.marks[key]
+            merged.key_paths[key] = doc.path
+    return merged
 
 
 def _known(node: Located, keys, what: str) -> None:
@@ -43,6 +73,15 @@ def _strings(doc: Located, key: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise PolicyError(f"{doc.at(key)}: {key} must be a list of strings")
     return value
+
+
+def _vehicle_networks(doc: Located) -> None:
+    items = doc["vehicle_networks"]
+    for i, value in enumerate(items if isinstance(items, list) else []):
+        try:
+            ipaddress.ip_network(str(value), strict=False)
+        except ValueError as error:
+            raise PolicyError(f"{items.at(i)}: vehicle network {value!r} is not a CIDR: {error}") from None
 
 
 def _dbc_paths(doc: Located, config_path: Path) -> list[str]:

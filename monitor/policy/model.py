@@ -3,7 +3,15 @@ behaviour; every threshold a detector uses lives here, so a policy file can chan
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
+
+#: What a rule can be about: the finding categories, "unknown" (a flow to a destination in no
+#: named set) and "any". Actions, mildest first.
+RULE_CATEGORIES = ("geolocation", "video", "mapping", "identity", "can", "unknown", "any")
+ACTIONS = ("allow", "alert", "block")
+MODES = ("monitor", "enforce")
+ON_STOP = ("fail-open", "fail-closed")
 
 
 @dataclass(frozen=True)
@@ -90,9 +98,83 @@ class VinSource:
 
 
 @dataclass(frozen=True)
+class PortRange:
+    proto: str | None  # "tcp", "udp", or None for both
+    first: int
+    last: int
+
+    def __str__(self) -> str:
+        span = str(self.first) if self.first == self.last else f"{self.first}-{self.last}"
+        return f"{self.proto}/{span}" if self.proto else span
+
+
+@dataclass(frozen=True)
+class DestinationSet:
+    """A named set of destinations. A destination belongs to it when it matches one of the
+    address criteria (CIDRs, domain names, countries, ASNs; none given: any address) and,
+    if ports are listed, one of the ports."""
+
+    name: str
+    domains: tuple[str, ...] = ()  # lower case; "*.example.com" is every name under example.com
+    cidrs: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    ports: tuple[PortRange, ...] = ()
+    countries: tuple[str, ...] = ()  # ISO 3166-1 alpha-2, through the GeoIP country database
+    asns: tuple[int, ...] = ()  # through the GeoIP ASN database
+    where: str = ""
+
+    @property
+    def any_address(self) -> bool:
+        return not (self.domains or self.cidrs or self.countries or self.asns)
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    category: str  # one of RULE_CATEGORIES
+    action: str  # one of ACTIONS
+    to: tuple[str, ...] | None = None  # destination set names; None: any destination
+    where: str = ""
+
+
+@dataclass(frozen=True)
+class GeoIp:
+    """MaxMind DB files the user provides (GeoLite2-Country / GeoLite2-ASN or compatible)."""
+
+    country: str | None = None
+    asn: str | None = None
+
+
+@dataclass(frozen=True)
+class Dns:
+    """The enforcer's DNS forwarder: answers for names in destination sets fill the kernel
+    sets, each address for its answer's TTL (capped by max_ttl)."""
+
+    listen: tuple[str, ...] = ()  # "address" or "address:port" on the in-vehicle side
+    upstream: tuple[str, ...] = ()  # resolvers to forward to
+    max_ttl: int = 86400
+    timeout_s: float = 2.0
+
+
+@dataclass(frozen=True)
+class Policy:
+    mode: str = "monitor"
+    on_stop: str = "fail-open"  # what the kernel does while the daemon is not running
+    uplinks: tuple[str, ...] = ()  # interfaces towards the outside (cellular, Wi-Fi client)
+    destinations: tuple[DestinationSet, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    default: str = "alert"  # the action for a finding no rule matched
+    geoip: GeoIp = GeoIp()
+    dns: Dns = Dns()
+
+    def destination(self, name: str) -> DestinationSet:
+        return next(d for d in self.destinations if d.name == name)
+
+
+@dataclass(frozen=True)
 class Config:
     path: str
     dbc: tuple[str, ...] = ()
     vehicle_networks: tuple[str, ...] | None = None
     signals: dict = field(default_factory=dict)  # VSS path -> tuple[SignalSource | VinSource, ...]
     thresholds: Thresholds = Thresholds()
+    policy: Policy = Policy()

@@ -1,4 +1,5 @@
-"""YAML loading that remembers where each mapping key was, for file:line error messages."""
+"""YAML loading that remembers where each mapping key and list item was, for file:line:column
+error messages."""
 
 from __future__ import annotations
 
@@ -10,17 +11,39 @@ from ..errors import PolicyError, where
 
 
 class Located(dict):
-    """A mapping from a YAML file; ``line_of(key)`` is the 1-based line the key is on."""
+    """A mapping from a YAML file; ``at(key)`` is "file:line:column" of the key (1-based)."""
 
-    lines: dict
-    line: int
+    marks: dict  # key -> (line, column)
+    mark: tuple[int, int]
     path: str
+    key_paths: dict = {}  # key -> another file it came from (a policy's ``extends``); set per instance
+
+    @property
+    def line(self) -> int:
+        return self.mark[0]
 
     def line_of(self, key) -> int:
-        return self.lines.get(key, self.line)
+        return self.marks.get(key, self.mark)[0]
 
     def at(self, key=None) -> str:
-        return where(self.path, self.line_of(key) if key is not None else self.line)
+        if key is None:
+            return where(self.path, *self.mark)
+        return where(self.key_paths.get(key, self.path), *self.marks.get(key, self.mark))
+
+
+class LocatedList(list):
+    """A sequence from a YAML file; ``at(i)`` is "file:line:column" of item i."""
+
+    marks: list
+    mark: tuple[int, int]
+    path: str
+
+    def at(self, index: int | None = None) -> str:
+        return where(self.path, *(self.marks[index] if index is not None else self.mark))
+
+
+def _mark(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
 
 
 class _Loader(yaml.SafeLoader):
@@ -30,17 +53,24 @@ class _Loader(yaml.SafeLoader):
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Located:
     loader.flatten_mapping(node)
     out = Located()
-    out.lines, out.line, out.path = {}, node.start_mark.line + 1, loader.path
+    out.marks, out.mark, out.path = {}, _mark(node), loader.path
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         if key in out:
-            raise PolicyError(f"{where(loader.path, key_node.start_mark.line + 1)}: duplicate key {key!r}")
+            raise PolicyError(f"{where(loader.path, *_mark(key_node))}: duplicate key {key!r}")
         out[key] = loader.construct_object(value_node, deep=True)
-        out.lines[key] = key_node.start_mark.line + 1
+        out.marks[key] = _mark(key_node)
+    return out
+
+
+def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LocatedList:
+    out = LocatedList(loader.construct_object(item, deep=True) for item in node.value)
+    out.marks, out.mark, out.path = [_mark(item) for item in node.value], _mark(node), loader.path
     return out
 
 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
 def load_yaml(path: str | Path) -> Located:
@@ -55,12 +85,12 @@ def load_yaml(path: str | Path) -> Located:
         document = loader.get_single_data()
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
-        line = mark.line + 1 if mark else None
-        raise PolicyError(f"{where(path, line)}: {error.problem or error}") from None
+        position = (mark.line + 1, mark.column + 1) if mark else ()
+        raise PolicyError(f"{where(path, *position)}: {error.problem or error}") from None
     except yaml.YAMLError as error:
         raise PolicyError(f"{path}: {error}") from None
     finally:
         loader.dispose()
     if not isinstance(document, Located):
-        raise PolicyError(f"{path}:1: expected a mapping at the top level")
+        raise PolicyError(f"{path}:1:1: expected a mapping at the top level")
     return document

@@ -1,0 +1,87 @@
+"""``gatewatch policy check FILE...`` and ``gatewatch policy test FILE --replay RECORDING...``.
+
+check: load each file as the daemon would (every error names file:line:column) and say what it
+holds. test: run recordings through the detectors under that policy and show, for each
+finding, the verdict and the rule that made it, so a policy can be tried before it goes on a
+vehicle. Both exit non-zero if a file does not load.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+from typing import TextIO
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    check = sub.add_parser("check", help="validate policy files", description="validate policy files")
+    check.add_argument("files", nargs="+", metavar="FILE")
+    test = sub.add_parser("test", help="show which rule decides each finding in recordings",
+                          description="show which rule decides each finding in recordings")
+    test.add_argument("file", metavar="FILE")
+    test.add_argument("--replay", nargs="+", required=True, metavar="RECORDING",
+                      help="CAN logs and pcap/pcapng captures")
+
+
+def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    return _check(args.files, out, err) if args.action == "check" else _test(args.file, args.replay, out)
+
+
+def _check(files: list[str], out: TextIO, err: TextIO) -> int:
+    from ..errors import MonitorError
+    from ..policy.load import load_config
+
+    failed = 0
+    for name in files:
+        try:
+            policy = load_config(name).policy
+        except MonitorError as error:
+            print(f"gatewatch policy check: error: {error}", file=err)
+            failed += 1
+            continue
+        print(f"{name}: ok: {policy.mode} mode, {len(policy.destinations)} destination sets, "
+              f"{len(policy.rules)} rules, default {policy.default}, on stop {policy.on_stop}"
+              + (f", uplinks {', '.join(policy.uplinks)}" if policy.uplinks else ""), file=out)
+    return 1 if failed else 0
+
+
+def _test(file: str, recordings: list[str], out: TextIO) -> int:
+    from ..pipeline import Monitor, replay, sort_recordings
+    from ..policy.load import load_config
+
+    config = load_config(file)
+    lines: list[str] = []
+    decided: Counter = Counter()
+
+    def show(finding) -> None:
+        verdict = finding.verdict
+        decided[(verdict["rule"], verdict["action"])] += 1
+        lines.append(f"{finding.ts:14.3f}  {verdict['action']:<6} {verdict['rule']:<24} {finding.category:<12} "
+                     f"{finding.seen}  {_where_to(finding)}")
+
+    monitor = Monitor(config, show)
+    replay(monitor, *sort_recordings(recordings))
+    print(f"{'time':>14}  {'action':<6} {'rule':<24} {'category':<12} seen  destination", file=out)
+    print("\n".join(lines) if lines else "(no findings)", file=out)
+    where = {rule.id: rule.where for rule in config.policy.rules}
+    print("\nrules:", file=out)
+    for rule in config.policy.rules:
+        counts = [f"{n} {action}" for (rule_id, action), n in decided.items() if rule_id == rule.id]
+        print(f"  {rule.id:<24} {', '.join(counts) or 'never matched':<14} {where[rule.id]}", file=out)
+    defaulted = sum(n for (rule_id, _), n in decided.items() if rule_id == "default")
+    print(f"  {'default':<24} {defaulted} {config.policy.default}", file=out)
+    return 0
+
+
+def _where_to(finding) -> str:
+    if finding.flow:
+        flow = finding.flow
+        inbound = flow.get("direction") == "inbound"
+        host, port = (flow["orig_h"], flow["orig_p"]) if inbound else (flow["resp_h"], flow["resp_p"])
+        host = f"[{host}]" if ":" in host else host
+        names = f" ({', '.join(finding.names)})" if finding.names else ""
+        return f"{flow.get('proto', '')} {host}:{port}{names}"
+    if finding.can:
+        return f"CAN {finding.can.get('bus', '')}"
+    return ""

@@ -1,0 +1,137 @@
+"""Deciding: a finding (or a flow to a destination in no named set) -> a verdict with the id
+of the rule that made it.
+
+Rules are tried in file order and the first that matches decides; a finding no rule matches
+gets the policy's ``default`` action, a flow no rule matches is allowed. The same policy and
+the same input give the same verdicts: nothing here depends on time or arrival order.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from ..detect.finding import Finding
+from .geoip import GeoIpLookup
+from .model import DestinationSet, Policy, Rule
+
+DEFAULT_RULE = "default"
+
+
+@dataclass(frozen=True)
+class Destination:
+    address: str | None
+    port: int | None = None
+    proto: str | None = None  # "tcp", "udp", ...
+    names: tuple[str, ...] = ()
+
+    @staticmethod
+    def of(finding: Finding) -> Destination | None:
+        """The remote side of the finding's flow (the server, for a vehicle-initiated flow)."""
+        flow = finding.flow
+        if not flow:
+            return None
+        inbound = flow.get("direction") == "inbound"
+        address = flow.get("orig_h" if inbound else "resp_h")
+        port = flow.get("orig_p" if inbound else "resp_p")
+        return Destination(address, port, flow.get("proto"), tuple(n.lower() for n in finding.names))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    action: str
+    rule: str  # the deciding rule's id, or "default"
+    where: str = ""  # file:line:column of that rule
+    matched_set: str | None = None  # the destination set through which the rule matched
+
+    def as_dict(self) -> dict:
+        out = {"action": self.action, "rule": self.rule}
+        if self.matched_set:
+            out["destination_set"] = self.matched_set
+        return out
+
+
+class Decider:
+    def __init__(self, policy: Policy, geoip: GeoIpLookup | None = None) -> None:
+        self.policy = policy
+        self.geoip = geoip or GeoIpLookup(policy.geoip)
+        self.sets = {d.name: d for d in policy.destinations}
+        self.counts: dict[str, int] = {}
+        # Flows to unknown destinations are only worth looking at if some rule acts on them.
+        self.watches_unknown = any(r.action != "allow" for r in self._rules_for("unknown"))
+
+    def decide(self, finding: Finding) -> Verdict:
+        destination = Destination.of(finding)
+        for rule in self._rules_for(finding.category):
+            matched = self._rule_matches(rule, destination)
+            if matched is not False:
+                return self._count(Verdict(rule.action, rule.id, rule.where, matched if isinstance(matched, str) else None))
+        return self._count(Verdict(self.policy.default, DEFAULT_RULE))
+
+    def decide_unknown(self, destination: Destination) -> Verdict | None:
+        """The verdict on a flow to a destination that is in no named set; None if it is in one."""
+        if self.sets_of(destination):
+            return None
+        for rule in self._rules_for("unknown"):
+            if rule.to is None:
+                return self._count(Verdict(rule.action, rule.id, rule.where))
+        return None
+
+    def sets_of(self, destination: Destination) -> list[str]:
+        return [name for name, dest in self.sets.items() if self.in_set(dest, destination)]
+
+    def in_set(self, dest: DestinationSet, destination: Destination) -> bool:
+        if dest.ports and not any(_port_matches(p, destination) for p in dest.ports):
+            return False
+        if dest.any_address:
+            return True
+        address = _address(destination.address)
+        if address is not None and any(address in network for network in dest.cidrs):
+            return True
+        if any(name_matches(pattern, name) for pattern in dest.domains for name in destination.names):
+            return True
+        if address is not None and (dest.countries or dest.asns):
+            country, asn = self.geoip.lookup(str(address))
+            return country in dest.countries or asn in dest.asns
+        return False
+
+    def _rules_for(self, category: str) -> list[Rule]:
+        return [r for r in self.policy.rules if r.category in (category, "any")
+                and not (r.category == "any" and r.to is not None and category in ("can", "unknown"))]
+
+    def _rule_matches(self, rule: Rule, destination: Destination | None) -> str | bool:
+        """False, True (any destination), or the name of the set that matched."""
+        if rule.to is None:
+            return True
+        if destination is None:
+            return False
+        return next((name for name in rule.to if self.in_set(self.sets[name], destination)), False)
+
+    def _count(self, verdict: Verdict) -> Verdict:
+        key = f"{verdict.rule}:{verdict.action}"
+        self.counts[key] = self.counts.get(key, 0) + 1
+        return verdict
+
+
+def name_matches(pattern: str, name: str) -> bool:
+    """"*.example.com" matches names under example.com (not example.com itself); anything else
+    matches only itself. Names compare case-insensitively, without a trailing dot."""
+    name = name.lower().rstrip(".")
+    if pattern.startswith("*."):
+        return name.endswith(pattern[1:])
+    return name == pattern
+
+
+def _port_matches(ports, destination: Destination) -> bool:
+    if destination.port is None:
+        return False
+    if ports.proto and ports.proto != destination.proto:
+        return False
+    return ports.first <= destination.port <= ports.last
+
+
+def _address(text: str | None):
+    try:
+        return ipaddress.ip_address(text) if text else None
+    except ValueError:
+        return None

@@ -1,0 +1,266 @@
+"""The policy part of a configuration file: mode, uplinks, named destination sets, rules.
+
+Every check names file:line:column of the offending key or list item: unknown keys, wrong
+types, bad CIDRs, wildcards anywhere but the front of a name, bad ports, duplicate rule ids,
+rules naming sets that do not exist, and rules that can never match because one above them
+takes everything they would.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from pathlib import Path
+
+from ..errors import PolicyError
+from . import model
+from .yamlfile import Located, LocatedList
+
+POLICY_KEYS = ("mode", "on_stop", "uplinks", "geoip", "dns", "destinations", "rules", "default")
+SET_KEYS = ("domains", "cidrs", "ports", "countries", "asns")
+RULE_KEYS = ("id", "category", "action", "to")
+NOT_ADDRESSED = ("can", "unknown")  # rule categories without a destination: no "to"
+
+_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
+_PORT = re.compile(r"^(?:(tcp|udp)/)?(\d{1,5})(?:-(\d{1,5}))?$")
+_RULE_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def load_policy(doc: Located, config_path: Path) -> model.Policy:
+    return model.Policy(
+        mode=_choice(doc, "mode", model.MODES, "monitor"),
+        on_stop=_choice(doc, "on_stop", model.ON_STOP, "fail-open"),
+        uplinks=tuple(_string_list(doc, "uplinks")),
+        destinations=(sets := _destination_sets(doc)),
+        rules=_rules(doc, {s.name for s in sets}),
+        default=_choice(doc, "default", model.ACTIONS, "alert"),
+        geoip=_geoip(doc, config_path, sets),
+        dns=_dns(doc),
+    )
+
+
+# ------------------------------------------------------------------ scalars and lists
+
+def _choice(node: Located, key: str, allowed: tuple, default: str) -> str:
+    value = node.get(key, default)
+    if value not in allowed:
+        raise PolicyError(f"{node.at(key)}: {key} must be one of {', '.join(allowed)}, not {value!r}")
+    return value
+
+
+def _string_list(node: Located, key: str) -> LocatedList:
+    value = node.get(key)
+    if value is None:
+        return LocatedList()
+    if not isinstance(value, list):
+        raise PolicyError(f"{node.at(key)}: {key} must be a list")
+    for i, item in enumerate(value):
+        if not isinstance(item, str | int) or isinstance(item, bool):
+            raise PolicyError(f"{value.at(i)}: {key} entries must be strings, not {item!r}")
+    return value
+
+
+def _mapping(node: Located, key: str) -> Located:
+    value = node.get(key)
+    if value is None:
+        return Located()
+    if not isinstance(value, Located):
+        raise PolicyError(f"{node.at(key)}: {key} must be a mapping")
+    return value
+
+
+def _known(node: Located, keys: tuple, what: str) -> None:
+    for key in node:
+        if key not in keys:
+            raise PolicyError(f"{node.at(key)}: unknown key {key!r} in {what} (known: {', '.join(keys)})")
+
+
+# ------------------------------------------------------------------ destination sets
+
+def _destination_sets(doc: Located) -> tuple[model.DestinationSet, ...]:
+    sets = _mapping(doc, "destinations")
+    out = []
+    for name, body in sets.items():
+        if not isinstance(name, str) or not _RULE_ID.match(name):
+            raise PolicyError(f"{sets.at(name)}: destination set name {name!r} must be letters, digits, . _ -")
+        if not isinstance(body, Located):
+            raise PolicyError(f"{sets.at(name)}: destination set {name!r} must be a mapping of {', '.join(SET_KEYS)}")
+        _known(body, SET_KEYS, f"destination set {name!r}")
+        out.append(model.DestinationSet(
+            name=name,
+            domains=tuple(_domain(v, items.at(i)) for items in [_string_list(body, "domains")] for i, v in enumerate(items)),
+            cidrs=tuple(_cidr(v, items.at(i)) for items in [_string_list(body, "cidrs")] for i, v in enumerate(items)),
+            ports=tuple(_ports(v, items.at(i)) for items in [_string_list(body, "ports")] for i, v in enumerate(items)),
+            countries=tuple(_country(v, items.at(i)) for items in [_string_list(body, "countries")] for i, v in enumerate(items)),
+            asns=tuple(_asn(v, items.at(i)) for items in [_string_list(body, "asns")] for i, v in enumerate(items)),
+            where=sets.at(name),
+        ))
+    return tuple(out)
+
+
+def _domain(value, at: str) -> str:
+    """A host name, or "*.name" for every name below it. The wildcard only stands first and
+    alone in its label: "*.example.com" yes; "*example.com", "a.*.com", "*" no."""
+    text = str(value).lower().rstrip(".")
+    rest = text[2:] if text.startswith("*.") else text
+    labels = rest.split(".")
+    if "*" in rest or len(rest) > 253 or not all(_LABEL.match(label) for label in labels) or (
+            text.startswith("*.") and len(labels) < 2):
+        raise PolicyError(f"{at}: {value!r} is not a domain name or a leading wildcard like '*.example.com'")
+    return text
+
+
+def _cidr(value, at: str):
+    try:
+        return ipaddress.ip_network(str(value), strict=True)
+    except ValueError as error:
+        raise PolicyError(f"{at}: {value!r} is not a CIDR: {error}") from None
+
+
+def _ports(value, at: str) -> model.PortRange:
+    match = _PORT.match(str(value).lower())
+    if match:
+        proto, first, last = match.group(1), int(match.group(2)), int(match.group(3) or match.group(2))
+        if 0 < first <= last <= 65535:
+            return model.PortRange(proto, first, last)
+    raise PolicyError(f"{at}: {value!r} is not a port: use 443, tcp/443, udp/5000-5010 (1-65535)")
+
+
+def _country(value, at: str) -> str:
+    if not (isinstance(value, str) and re.fullmatch(r"[A-Za-z]{2}", value)):
+        raise PolicyError(f"{at}: {value!r} is not an ISO 3166-1 alpha-2 country code (like DE)")
+    return value.upper()
+
+
+def _asn(value, at: str) -> int:
+    text = str(value).upper().removeprefix("AS")
+    if not text.isdigit() or not 0 < int(text) < 2**32:
+        raise PolicyError(f"{at}: {value!r} is not an AS number (like 16509 or AS16509)")
+    return int(text)
+
+
+# ------------------------------------------------------------------ rules
+
+def _rules(doc: Located, set_names: set[str]) -> tuple[model.Rule, ...]:
+    entries = doc.get("rules")
+    if entries is None:
+        return ()
+    if not isinstance(entries, list):
+        raise PolicyError(f"{doc.at('rules')}: rules must be a list")
+    rules: list[model.Rule] = []
+    for i, entry in enumerate(entries):
+        rule = _rule(entry, entries.at(i), set_names)
+        for earlier in rules:
+            if earlier.id == rule.id:
+                raise PolicyError(f"{rule.where}: duplicate rule id {rule.id!r} (first at {earlier.where})")
+            if _shadows(earlier, rule):
+                raise PolicyError(f"{rule.where}: rule {rule.id!r} can never match: rule {earlier.id!r} "
+                                  f"at {earlier.where} comes first and takes everything it would")
+        rules.append(rule)
+    return tuple(rules)
+
+
+def _rule(entry, at: str, set_names: set[str]) -> model.Rule:
+    if not isinstance(entry, Located):
+        raise PolicyError(f"{at}: a rule is a mapping with {', '.join(RULE_KEYS)}")
+    _known(entry, RULE_KEYS, "a rule")
+    for key in ("id", "category", "action"):
+        if key not in entry:
+            raise PolicyError(f"{entry.at()}: rule needs {key!r}")
+    rule_id = entry["id"]
+    if not isinstance(rule_id, str) or not _RULE_ID.match(rule_id):
+        raise PolicyError(f"{entry.at('id')}: rule id {rule_id!r} must be 1-64 letters, digits, . _ -")
+    category = _choice(entry, "category", model.RULE_CATEGORIES, "")
+    action = _choice(entry, "action", model.ACTIONS, "")
+    to = None
+    if "to" in entry:
+        if category in NOT_ADDRESSED:
+            raise PolicyError(f"{entry.at('to')}: a {category!r} rule has no destination: remove 'to'")
+        items = _one_or_list(entry, "to")
+        to = tuple(items)
+        if not to:
+            raise PolicyError(f"{entry.at('to')}: 'to' lists no destination set (leave it out to mean any)")
+        for i, name in enumerate(to):
+            if name not in set_names:
+                raise PolicyError(f"{items.at(i)}: rule {rule_id!r} names destination set {name!r}, "
+                                  f"which is not defined under destinations")
+    return model.Rule(id=rule_id, category=category, action=action, to=to, where=entry.at())
+
+
+def _one_or_list(node: Located, key: str) -> LocatedList:
+    """``to: fleet`` is ``to: [fleet]``."""
+    value = node[key]
+    if not isinstance(value, str):
+        return _string_list(node, key)
+    out = LocatedList([value])
+    out.marks, out.mark, out.path = [node.marks[key]], node.marks[key], node.path
+    return out
+
+
+def _shadows(earlier: model.Rule, later: model.Rule) -> bool:
+    """Does every finding or flow that ``later`` matches meet ``earlier`` first?"""
+    covers_destinations = earlier.to is None or (later.to is not None and set(later.to) <= set(earlier.to))
+    if earlier.category == "any":
+        if earlier.to is None:
+            return True
+        return later.category not in NOT_ADDRESSED and covers_destinations
+    return earlier.category == later.category and covers_destinations
+
+
+# ------------------------------------------------------------------ geoip and dns
+
+def _geoip(doc: Located, config_path: Path, sets: tuple[model.DestinationSet, ...]) -> model.GeoIp:
+    node = _mapping(doc, "geoip")
+    _known(node, ("country", "asn"), "geoip")
+    paths = {}
+    for key in ("country", "asn"):
+        if key in node:
+            path = Path(str(node[key]))
+            path = path if path.is_absolute() else config_path.parent / path
+            if not path.is_file():
+                raise PolicyError(f"{node.at(key)}: GeoIP {key} database {str(path)!r} not found")
+            paths[key] = str(path)
+    for dest in sets:
+        for key, used in (("country", dest.countries), ("asn", dest.asns)):
+            if used and key not in paths:
+                raise PolicyError(f"{dest.where}: destination set {dest.name!r} lists {key} values, "
+                                  f"which need geoip: {{{key}: FILE.mmdb}}")
+    return model.GeoIp(**paths)
+
+
+def _dns(doc: Located) -> model.Dns:
+    node = _mapping(doc, "dns")
+    _known(node, ("listen", "upstream", "max_ttl", "timeout_s"), "dns")
+    for key in ("listen", "upstream"):
+        items = _string_list(node, key)
+        for i, value in enumerate(items):
+            _endpoint(str(value), items.at(i))
+    max_ttl, timeout = node.get("max_ttl", 86400), node.get("timeout_s", 2.0)
+    if not isinstance(max_ttl, int) or isinstance(max_ttl, bool) or max_ttl < 1:
+        raise PolicyError(f"{node.at('max_ttl')}: max_ttl must be a whole number of seconds >= 1")
+    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
+        raise PolicyError(f"{node.at('timeout_s')}: timeout_s must be a positive number of seconds")
+    return model.Dns(listen=tuple(map(str, node.get("listen", ()))), upstream=tuple(map(str, node.get("upstream", ()))),
+                     max_ttl=max_ttl, timeout_s=float(timeout))
+
+
+def endpoint(text: str, default_port: int = 53) -> tuple[str, int]:
+    """ "192.0.2.1", "192.0.2.1:5353", "2001:db8::1", "[2001:db8::1]:5353" -> (address, port)."""
+    host, port = text, default_port
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else -1
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+        port = int(port_text) if port_text.isdigit() else -1
+    ipaddress.ip_address(host)
+    if not 0 < port < 65536:
+        raise ValueError(f"bad port in {text!r}")
+    return host, port
+
+
+def _endpoint(text: str, at: str) -> None:
+    try:
+        endpoint(text)
+    except ValueError:
+        raise PolicyError(f"{at}: {text!r} is not an address or address:port") from None
