@@ -31,7 +31,7 @@ def _rows(out: str) -> list[dict]:
     """The finding lines of `policy test`: time, action, rule, category, ..., destination."""
     rows = []
     for line in out.splitlines():
-        match = re.match(r"^\s+(\d+\.\d{3})  (\w+)\s+(\S+)\s+(\w+)\s+.*?(?:tcp (\S+):(\d+)|CAN (\S+))", line)
+        match = re.match(r"^\s+(\d+\.\d{3})  (\w+)\s+(\S+)\s+(\w+)\s+.*?(?:tcp (\S+):(\d+)(?: \(.*\))?|CAN (\S+))$", line)
         if match:
             ts, action, rule, category, host, port, bus = match.groups()
             rows.append({"ts": float(ts), "action": action, "rule": rule, "category": category,
