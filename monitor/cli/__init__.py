@@ -21,6 +21,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "decode": ("monitor.cli.decode", "decode CAN logs with DBC files (JSON lines or CSV)"),
     "flows": ("monitor.cli.flows", "flow records (Zeek conn.log-like, with names) from captures or live interfaces"),
     "replay": ("monitor.cli.replay", "run CAN logs and captures through the detectors; findings to DIR/alerts.jsonl"),
+    "run": ("monitor.cli.run", "the live daemon: capture on the uplinks, detect, alert; enforce the policy with nftables"),
     "policy": ("monitor.cli.policy", "check policy files; try a policy on recordings (which rule decides what)"),
     "demo": ("monitor.cli.demo", "run the embedded default scenario and check its results"),
     "bench": ("monitor.cli.bench", "benchmark gatewatch against the reference tools"),

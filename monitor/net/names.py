@@ -32,17 +32,12 @@ class NameCache:
 
     def learn(self, message: Message, now_ns: int) -> int:
         """Take the A/AAAA answers of a response; returns how many address names were learned."""
-        aliases: dict[str, set[str]] = {}  # CNAME target -> names that point to it
-        for record in message.answers:
-            if record.rtype == 5 and record.rdata:
-                aliases.setdefault(record.rdata.lower(), set()).add(record.name.lower())
         learned = 0
-        for record in message.answers:
-            if record.rtype in (1, 28) and record.rdata:
-                expires = now_ns + max(record.ttl * NS, self.min_ttl_ns)
-                for name in _chain(record.name.lower(), aliases):
-                    self._add(record.rdata, name, now_ns, expires)
-                    learned += 1
+        for address, ttl, names in addresses_answered(message):
+            expires = now_ns + max(ttl * NS, self.min_ttl_ns)
+            for name in names:
+                self._add(address, name, now_ns, expires)
+                learned += 1
         return learned
 
     def _add(self, address: str, name: str, now_ns: int, expires_ns: int) -> None:
@@ -65,7 +60,18 @@ class NameCache:
         return [n for n, e in names.items() if e.learned_ns <= at_ns <= e.expires_ns]
 
 
-def _chain(name: str, aliases: dict[str, set[str]]) -> list[str]:
+def addresses_answered(message: Message) -> list[tuple[str, int, list[str]]]:
+    """(address, TTL, names) per A/AAAA answer: the owner name and every name whose CNAME
+    chain led to it."""
+    aliases: dict[str, set[str]] = {}  # CNAME target -> names that point to it
+    for record in message.answers:
+        if record.rtype == 5 and record.rdata:
+            aliases.setdefault(record.rdata.lower(), set()).add(record.name.lower())
+    return [(record.rdata, record.ttl, cname_chain(record.name.lower(), aliases))
+            for record in message.answers if record.rtype in (1, 28) and record.rdata]
+
+
+def cname_chain(name: str, aliases: dict[str, set[str]]) -> list[str]:
     """The name and everything that points to it through CNAMEs (cycle-safe)."""
     seen, todo = [name], [name]
     while todo:

@@ -1,0 +1,118 @@
+"""The DNS forwarder in front of the in-vehicle hosts: it relays each query to the upstream
+resolver and, before the answer goes back, admits every address that answers a name in a
+destination set into that set's kernel set for the answer's TTL.
+
+Admitting before replying closes the race a passive snooper has (the host's first SYN can
+beat the set update); keeping each answer's TTL as the element's timeout is what dnsmasq's
+--nftset does not do. Names match through CNAME chains; addresses also match sets by country
+or AS number. UDP only: a truncated answer reaches the host as it is (its TCP retry to the
+gateway is not served), counted as ``truncated``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import select
+import socket
+import threading
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from ..net.app.dns import DnsError, parse_message
+from ..net.names import addresses_answered
+from ..policy.decide import Decider, Destination
+from ..policy.sections import endpoint
+
+log = logging.getLogger(__name__)
+MAX_DNS = 4096
+
+
+class DnsForwarder:
+    def __init__(self, decider: Decider, admit: Callable[[str, str, int], None]) -> None:
+        self.decider = decider
+        self.admit = admit
+        config = decider.policy.dns
+        self.listen = [endpoint(text) for text in config.listen]
+        self.upstream = [endpoint(text) for text in config.upstream]
+        self.timeout = config.timeout_s
+        self.sets = [d for d in decider.policy.destinations if d.domains or d.countries or d.asns]
+        self.counts: Counter = Counter()
+        self.sockets: list[socket.socket] = []
+        self.pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="dns")
+        self.running = False
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        for host, port in self.listen:
+            sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+            self.sockets.append(sock)
+        self.running = True
+        self.thread = threading.Thread(target=self._serve, name="dns-listen", daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.running = False
+        if self.thread:
+            self.thread.join(timeout=2)
+        self.pool.shutdown(wait=True)
+        for sock in self.sockets:
+            sock.close()
+
+    def _serve(self) -> None:
+        while self.running:
+            ready, _, _ = select.select(self.sockets, [], [], 0.2)
+            for sock in ready:
+                query, client = sock.recvfrom(MAX_DNS)
+                self.counts["queries"] += 1
+                self.pool.submit(self._answer, sock, query, client)
+
+    def _answer(self, sock: socket.socket, query: bytes, client) -> None:
+        try:
+            reply = self._forward(query)
+            if reply is None:
+                self.counts["upstream_timeouts"] += 1
+                return  # the host retries, as it would with a lost packet
+            self._learn(reply)
+            sock.sendto(reply, client)
+        except Exception:  # noqa: BLE001 - one bad exchange must not stop the forwarder
+            self.counts["errors"] += 1
+            log.exception("DNS exchange with %s failed", client)
+
+    def _forward(self, query: bytes) -> bytes | None:
+        for host, port in self.upstream:
+            with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM) as upstream:
+                upstream.settimeout(self.timeout)
+                upstream.connect((host, port))
+                upstream.send(query)
+                try:
+                    while True:
+                        reply = upstream.recv(MAX_DNS)
+                        if reply[:2] == query[:2]:  # the same message id, or keep waiting
+                            return reply
+                except (TimeoutError, OSError):
+                    continue
+        return None
+
+    def _learn(self, reply: bytes) -> None:
+        try:
+            message = parse_message(reply)
+        except DnsError as error:
+            self.counts["unparsable_answers"] += 1
+            log.warning("answer from upstream not parsed (%s): relayed, nothing admitted", error)
+            return
+        if len(reply) >= 3 and reply[2] & 0x02:
+            self.counts["truncated"] += 1
+        for address, ttl, names in addresses_answered(message):
+            destination = Destination(address, names=tuple(names))
+            for dest in self.sets:
+                if self._named_in(dest, destination):
+                    self.admit(dest.name, address, ttl)
+                    self.counts["admitted"] += 1
+
+    def _named_in(self, dest, destination: Destination) -> bool:
+        """Ports are left to the kernel rule: here only the address side of the set counts."""
+        return self.decider.in_set(dataclasses.replace(dest, cidrs=(), ports=()), destination)
