@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import TextIO
 
 from ..detect.finding import Finding
-from ..net.live import CaptureConfig, LiveCapture
 from ..net.direction import DEFAULT_VEHICLE_NETWORKS
+from ..net.live import CaptureConfig, LiveCapture
 from ..pipeline import Monitor
 from ..policy.decide import Destination
 from ..policy.model import Config

@@ -25,7 +25,7 @@ class Nft:
             raise EnforceError("nft not found: install Debian's nftables package (deploy/setup-dev.sh does)")
         self.calls += 1
         result = subprocess.run([self.binary, "-j", "-f", "-"], input=json.dumps({"nftables": commands}),
-                                capture_output=True, text=True, timeout=30)
+                                capture_output=True, text=True, timeout=30, check=False)
         if result.returncode != 0:
             reason = " ".join(result.stderr.split())[:400] or f"exit status {result.returncode}"
             raise EnforceError(f"nft refused the change: {reason}")
@@ -33,7 +33,7 @@ class Nft:
     def table(self, family: str, name: str) -> list[dict] | None:
         """The table's objects as nft lists them in JSON, or None if there is no such table."""
         result = subprocess.run([self.binary, "-j", "list", "table", family, name], capture_output=True, text=True,
-                                timeout=30)
+                                timeout=30, check=False)
         if result.returncode != 0:
             return None
         return json.loads(result.stdout)["nftables"]

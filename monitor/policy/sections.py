@@ -52,7 +52,7 @@ def _string_list(node: Located, key: str) -> LocatedList:
     value = node.get(key)
     if value is None:
         return LocatedList()
-    if not isinstance(value, list):
+    if not isinstance(value, LocatedList):
         raise PolicyError(f"{node.at(key)}: {key} must be a list")
     for i, item in enumerate(value):
         if not isinstance(item, str | int) or isinstance(item, bool):
@@ -102,7 +102,7 @@ def _domain(value, at: str) -> str:
     """A host name, or "*.name" for every name below it. The wildcard only stands first and
     alone in its label: "*.example.com" yes; "*example.com", "a.*.com", "*" no."""
     text = str(value).lower().rstrip(".")
-    rest = text[2:] if text.startswith("*.") else text
+    rest = text.removeprefix("*.")
     labels = rest.split(".")
     if "*" in rest or len(rest) > 253 or not all(_LABEL.match(label) for label in labels) or (
             text.startswith("*.") and len(labels) < 2):
@@ -145,7 +145,7 @@ def _rules(doc: Located, set_names: set[str]) -> tuple[model.Rule, ...]:
     entries = doc.get("rules")
     if entries is None:
         return ()
-    if not isinstance(entries, list):
+    if not isinstance(entries, LocatedList):
         raise PolicyError(f"{doc.at('rules')}: rules must be a list")
     rules: list[model.Rule] = []
     for i, entry in enumerate(entries):

@@ -13,10 +13,12 @@ from ..errors import PolicyError, where
 class Located(dict):
     """A mapping from a YAML file; ``at(key)`` is "file:line:column" of the key (1-based)."""
 
-    marks: dict  # key -> (line, column)
-    mark: tuple[int, int]
-    path: str
-    key_paths: dict = {}  # key -> another file it came from (a policy's ``extends``); set per instance
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.marks: dict = {}  # key -> (line, column)
+        self.mark: tuple[int, int] = (1, 1)
+        self.path = "<config>"
+        self.key_paths: dict = {}  # key -> the file it came from, where not this one (``extends``)
 
     @property
     def line(self) -> int:

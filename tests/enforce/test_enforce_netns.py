@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import textwrap
 import time
 
 import pytest
@@ -78,7 +77,7 @@ def test_allowlisted_addresses_pass_and_unlisted_ones_get_no_byte_through(lab, g
         before = len(lab.received(CLOUD[allowed]))
         ok = lab.send(CLOUD[allowed], chunks=3, size=700)
         assert ok == {"sent": 2100, "connected": True, "error": None}
-        assert wait_until(lambda a=allowed: lab.received(CLOUD[a])[before:] == [2100])
+        assert wait_until(lambda a=allowed, b=before: lab.received(CLOUD[a])[b:] == [2100])
         refused = lab.send(CLOUD[unlisted], chunks=3, size=700)
         assert refused["connected"] is False and refused["sent"] == 0
         assert lab.received(CLOUD[unlisted]) == []  # counted where it would have arrived

@@ -52,7 +52,7 @@ def test_policy_test_shows_the_rule_that_decides_each_flow_of_the_trial():
     assert unknown == {("203.0.113.9", 6000), ("192.0.2.44", 80), ("192.0.2.45", 80), ("192.0.2.46", 443),
                        ("192.0.2.47", 443)}
     policy = load_config(TRIAL / "policy.yaml").policy
-    listed = re.findall(r"^  (\S+)\s+(?:\d+ \w+|never matched)\s+(\S+:\d+:\d+)$", out, re.M)
+    listed = re.findall(r"^  (\S+)\s+(?:\d+ \w+|never matched)\s+(\S+:\d+:\d+)$", out, re.MULTILINE)
     assert [rule_id for rule_id, _ in listed] == [r.id for r in policy.rules]
     assert "mapping-elsewhere" not in {r["rule"] for r in rows if r["host"] == "203.0.113.88"}
 
@@ -103,7 +103,11 @@ rules:
 default: allow
 """)
     decider = Decider(load_config(path).policy)
-    decide = lambda *a, **k: (lambda v: (v.action, v.rule, v.matched_set))(decider.decide(_finding(*a, **k)))  # noqa: E731
+
+    def decide(*args, **kwargs) -> tuple:
+        verdict = decider.decide(_finding(*args, **kwargs))
+        return verdict.action, verdict.rule, verdict.matched_set
+
     assert decide("video", "2001:db8:1::5", 443) == ("allow", "video-cloud", "cloud")
     assert decide("video", "2001:db8:1::5", 80) == ("block", "video-other", None)
     assert decide("video", "198.51.100.1", 80, names=["cam.example.com"]) == ("allow", "video-cloud", "names")

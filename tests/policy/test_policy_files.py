@@ -63,15 +63,15 @@ BROKEN = {
     "bad ASN": ("destinations:\n  x:\n    asns: [ASX]\n", "not an AS number", "3:12"),
     "country without a database": ("destinations:\n  x:\n    countries: [DE]\n", "need geoip: {country: FILE.mmdb}", "2:3"),
     "missing database": ("geoip: {asn: /nonexistent/asn.mmdb}\n", "GeoIP asn database", "1:9"),
-    "duplicate rule id": ("rules:\n  - {id: a, category: video, to: [x], action: alert}\n"
-                          "  - {id: a, category: mapping, action: alert}\ndestinations: {x: {cidrs: [192.0.2.0/24]}}\n",
+    "duplicate rule id": (("rules:\n  - {id: a, category: video, to: [x], action: alert}\n"
+                           "  - {id: a, category: mapping, action: alert}\ndestinations: {x: {cidrs: [192.0.2.0/24]}}\n"),
                           "duplicate rule id 'a' (first at", "3:5"),
-    "unreachable rule": ("rules:\n  - {id: all-video, category: video, action: alert}\n"
-                         "  - {id: some-video, category: video, to: x, action: block}\n"
-                         "destinations: {x: {cidrs: [192.0.2.0/24]}}\n",
+    "unreachable rule": (("rules:\n  - {id: all-video, category: video, action: alert}\n"
+                          "  - {id: some-video, category: video, to: x, action: block}\n"
+                          "destinations: {x: {cidrs: [192.0.2.0/24]}}\n"),
                          "rule 'some-video' can never match: rule 'all-video' at", "3:5"),
-    "unreachable behind any": ("rules:\n  - {id: everything, category: any, action: alert}\n"
-                               "  - {id: cans, category: can, action: block}\n", "rule 'cans' can never match", "3:5"),
+    "unreachable behind any": (("rules:\n  - {id: everything, category: any, action: alert}\n"
+                                "  - {id: cans, category: can, action: block}\n"), "rule 'cans' can never match", "3:5"),
     "rule names no such set": ("rules:\n  - {id: a, category: video, to: [nowhere], action: alert}\n",
                                "names destination set 'nowhere', which is not defined", "2:35"),
     "destination on a CAN rule": ("rules:\n  - {id: a, category: can, to: x, action: alert}\n",
@@ -105,7 +105,7 @@ def test_policy_check_reports_every_file_and_fails_if_any_is_broken(tmp_path):
     bad.write_text("mode: enforce\non_stop: fail-sideways\n")
     code, out, err = run("policy", "check", str(PROJECT / SHIPPED[0]), str(bad), str(PROJECT / SHIPPED[1]))
     assert code == 1
-    assert re.findall(r"^.*: ok: (\w+) mode", out, re.M) == ["monitor", "enforce"]
+    assert re.findall(r"^.*: ok: (\w+) mode", out, re.MULTILINE) == ["monitor", "enforce"]
     assert f"{bad}:2:1: on_stop must be one of fail-open, fail-closed" in err
 
 
