@@ -64,11 +64,10 @@ def _test(file: str, recordings: list[str], out: TextIO) -> int:
     replay(monitor, *sort_recordings(recordings))
     print(f"{'time':>14}  {'action':<6} {'rule':<24} {'category':<12} seen  destination", file=out)
     print("\n".join(lines) if lines else "(no findings)", file=out)
-    where = {rule.id: rule.where for rule in config.policy.rules}
     print("\nrules:", file=out)
     for rule in config.policy.rules:
         counts = [f"{n} {action}" for (rule_id, action), n in decided.items() if rule_id == rule.id]
-        print(f"  {rule.id:<24} {', '.join(counts) or 'never matched':<14} {where[rule.id]}", file=out)
+        print(f"  {rule.id:<24} {', '.join(counts) or 'never matched':<14} {rule.where}", file=out)
     defaulted = sum(n for (rule_id, _), n in decided.items() if rule_id == "default")
     print(f"  {'default':<24} {defaulted} {config.policy.default}", file=out)
     return 0

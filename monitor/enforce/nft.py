@@ -17,23 +17,13 @@ class EnforceError(MonitorError):
 class Nft:
     def __init__(self, binary: str | None = None) -> None:
         self.binary = binary or shutil.which("nft") or ""
-        self.calls = 0
 
     def apply(self, commands: list[dict]) -> None:
         """Run the commands as one transaction: all of them happen, or none."""
         if not self.binary:
             raise EnforceError("nft not found: install Debian's nftables package (deploy/setup-dev.sh does)")
-        self.calls += 1
         result = subprocess.run([self.binary, "-j", "-f", "-"], input=json.dumps({"nftables": commands}),
                                 capture_output=True, text=True, timeout=30, check=False)
         if result.returncode != 0:
             reason = " ".join(result.stderr.split())[:400] or f"exit status {result.returncode}"
             raise EnforceError(f"nft refused the change: {reason}")
-
-    def table(self, family: str, name: str) -> list[dict] | None:
-        """The table's objects as nft lists them in JSON, or None if there is no such table."""
-        result = subprocess.run([self.binary, "-j", "list", "table", family, name], capture_output=True, text=True,
-                                timeout=30, check=False)
-        if result.returncode != 0:
-            return None
-        return json.loads(result.stdout)["nftables"]

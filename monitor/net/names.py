@@ -67,11 +67,11 @@ def addresses_answered(message: Message) -> list[tuple[str, int, list[str]]]:
     for record in message.answers:
         if record.rtype == 5 and record.rdata:
             aliases.setdefault(record.rdata.lower(), set()).add(record.name.lower())
-    return [(record.rdata, record.ttl, cname_chain(record.name.lower(), aliases))
+    return [(record.rdata, record.ttl, _cname_chain(record.name.lower(), aliases))
             for record in message.answers if record.rtype in (1, 28) and record.rdata]
 
 
-def cname_chain(name: str, aliases: dict[str, set[str]]) -> list[str]:
+def _cname_chain(name: str, aliases: dict[str, set[str]]) -> list[str]:
     """The name and everything that points to it through CNAMEs (cycle-safe)."""
     seen, todo = [name], [name]
     while todo:

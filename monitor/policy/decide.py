@@ -41,7 +41,6 @@ class Destination:
 class Verdict:
     action: str
     rule: str  # the deciding rule's id, or "default"
-    where: str = ""  # file:line:column of that rule
     matched_set: str | None = None  # the destination set through which the rule matched
 
     def as_dict(self) -> dict:
@@ -65,7 +64,7 @@ class Decider:
         for rule in self._rules_for(finding.category):
             matched = self._rule_matches(rule, destination)
             if matched is not False:
-                return self._count(Verdict(rule.action, rule.id, rule.where, matched if isinstance(matched, str) else None))
+                return self._count(Verdict(rule.action, rule.id, matched if isinstance(matched, str) else None))
         return self._count(Verdict(self.policy.default, DEFAULT_RULE))
 
     def decide_unknown(self, destination: Destination) -> Verdict | None:
@@ -74,7 +73,7 @@ class Decider:
             return None
         for rule in self._rules_for("unknown"):
             if rule.to is None:
-                return self._count(Verdict(rule.action, rule.id, rule.where))
+                return self._count(Verdict(rule.action, rule.id))
         return None
 
     def sets_of(self, destination: Destination) -> list[str]:

@@ -14,7 +14,7 @@ from ..errors import PolicyError
 from ..resources import shipped
 from . import model
 from .sections import POLICY_KEYS, load_policy
-from .yamlfile import Located, load_yaml
+from .yamlfile import Located, known_keys, load_yaml
 
 DEFAULT = "policies/default.yaml"
 TOP_KEYS = ("version", "extends", "dbc", "vehicle_networks", "signals", "detectors", *POLICY_KEYS)
@@ -41,7 +41,7 @@ def load_config(path: str | Path | None = None) -> model.Config:
 def _with_base(doc: Located, path: Path, depth: int) -> Located:
     """``extends: default.yaml``: top-level keys this file does not set come from that file
     (found next to this one, then among the shipped policies)."""
-    _known(doc, TOP_KEYS, "the top level")
+    known_keys(doc, TOP_KEYS, "the top level")
     if "extends" not in doc:
         return doc
     name = doc["extends"]
@@ -53,19 +53,12 @@ def _with_base(doc: Located, path: Path, depth: int) -> Located:
         raise PolicyError(f"{doc.at('extends')}: extends chains deeper than {MAX_EXTENDS} files (a loop?)")
     merged = _with_base(load_yaml(base_path), base_path, depth - 1)
     merged.pop("extends", None)
-    merged.key_paths = dict(merged.key_paths)
     for key, value in doc.items():
         if key != "extends":
             merged[key] = value
             merged.marks[key] = doc.marks[key]
             merged.key_paths[key] = doc.path
     return merged
-
-
-def _known(node: Located, keys, what: str) -> None:
-    for key in node:
-        if key not in keys:
-            raise PolicyError(f"{node.at(key)}: unknown key {key!r} in {what} (known: {', '.join(keys)})")
 
 
 def _strings(doc: Located, key: str) -> list[str]:
@@ -103,7 +96,7 @@ def _section(cls, node, parent: Located, key: str):
     if not isinstance(node, Located):
         raise PolicyError(f"{parent.at(key)}: {key} must be a mapping")
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    _known(node, tuple(fields), key)
+    known_keys(node, tuple(fields), key)
     values = {}
     for name, value in node.items():
         default = getattr(cls(), name)
@@ -151,23 +144,23 @@ def _source(entry, at: str) -> model.SignalSource | model.VinSource:
         raise PolicyError(f"{at}: each source is a mapping with 'signal: Message.Signal' or 'vin: {{...}}'")
     at = entry.at()
     if "vin" in entry:
-        _known(entry, ("vin",), "a VIN source")
+        known_keys(entry, ("vin",), "a VIN source")
         vin = entry["vin"]
         if not isinstance(vin, Located):
             raise PolicyError(f"{at}: vin needs message, index, first_byte, chars_per_frame")
-        _known(vin, ("message", "index", "first_byte", "chars_per_frame"), "vin")
+        known_keys(vin, ("message", "index", "first_byte", "chars_per_frame"), "vin")
         try:
             return model.VinSource(message=str(vin["message"]), index=str(vin["index"]),
                                    first_byte=int(vin.get("first_byte", 1)),
                                    chars_per_frame=int(vin.get("chars_per_frame", 7)), where=at)
         except KeyError as missing:
             raise PolicyError(f"{at}: vin needs {missing}") from None
-    _known(entry, ("signal", "transform"), "a signal source")
+    known_keys(entry, ("signal", "transform"), "a signal source")
     name = entry.get("signal")
     if not isinstance(name, str) or name.count(".") != 1:
         raise PolicyError(f"{at}: signal must be 'Message.Signal', not {name!r}")
     message, signal = name.split(".")
     transform = entry.get("transform") or Located()
-    _known(transform, ("math", "mapping"), "transform")
+    known_keys(transform, ("math", "mapping"), "transform")
     mapping = tuple((m["from"], m["to"]) for m in transform.get("mapping", []))
     return model.SignalSource(message, signal, transform.get("math"), mapping, at)

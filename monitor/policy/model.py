@@ -103,10 +103,6 @@ class PortRange:
     first: int
     last: int
 
-    def __str__(self) -> str:
-        span = str(self.first) if self.first == self.last else f"{self.first}-{self.last}"
-        return f"{self.proto}/{span}" if self.proto else span
-
 
 @dataclass(frozen=True)
 class DestinationSet:
@@ -165,9 +161,6 @@ class Policy:
     default: str = "alert"  # the action for a finding no rule matched
     geoip: GeoIp = GeoIp()
     dns: Dns = Dns()
-
-    def destination(self, name: str) -> DestinationSet:
-        return next(d for d in self.destinations if d.name == name)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import PolicyError
 from . import model
-from .yamlfile import Located, LocatedList
+from .yamlfile import Located, LocatedList, known_keys
 
 POLICY_KEYS = ("mode", "on_stop", "uplinks", "geoip", "dns", "destinations", "rules", "default")
 SET_KEYS = ("domains", "cidrs", "ports", "countries", "asns")
@@ -69,12 +69,6 @@ def _mapping(node: Located, key: str) -> Located:
     return value
 
 
-def _known(node: Located, keys: tuple, what: str) -> None:
-    for key in node:
-        if key not in keys:
-            raise PolicyError(f"{node.at(key)}: unknown key {key!r} in {what} (known: {', '.join(keys)})")
-
-
 # ------------------------------------------------------------------ destination sets
 
 def _destination_sets(doc: Located) -> tuple[model.DestinationSet, ...]:
@@ -85,7 +79,7 @@ def _destination_sets(doc: Located) -> tuple[model.DestinationSet, ...]:
             raise PolicyError(f"{sets.at(name)}: destination set name {name!r} must be letters, digits, . _ -")
         if not isinstance(body, Located):
             raise PolicyError(f"{sets.at(name)}: destination set {name!r} must be a mapping of {', '.join(SET_KEYS)}")
-        _known(body, SET_KEYS, f"destination set {name!r}")
+        known_keys(body, SET_KEYS, f"destination set {name!r}")
         out.append(model.DestinationSet(
             name=name,
             domains=tuple(_domain(v, items.at(i)) for items in [_string_list(body, "domains")] for i, v in enumerate(items)),
@@ -163,7 +157,7 @@ def _rules(doc: Located, set_names: set[str]) -> tuple[model.Rule, ...]:
 def _rule(entry, at: str, set_names: set[str]) -> model.Rule:
     if not isinstance(entry, Located):
         raise PolicyError(f"{at}: a rule is a mapping with {', '.join(RULE_KEYS)}")
-    _known(entry, RULE_KEYS, "a rule")
+    known_keys(entry, RULE_KEYS, "a rule")
     for key in ("id", "category", "action"):
         if key not in entry:
             raise PolicyError(f"{entry.at()}: rule needs {key!r}")
@@ -211,7 +205,7 @@ def _shadows(earlier: model.Rule, later: model.Rule) -> bool:
 
 def _geoip(doc: Located, config_path: Path, sets: tuple[model.DestinationSet, ...]) -> model.GeoIp:
     node = _mapping(doc, "geoip")
-    _known(node, ("country", "asn"), "geoip")
+    known_keys(node, ("country", "asn"), "geoip")
     paths = {}
     for key in ("country", "asn"):
         if key in node:
@@ -230,7 +224,7 @@ def _geoip(doc: Located, config_path: Path, sets: tuple[model.DestinationSet, ..
 
 def _dns(doc: Located) -> model.Dns:
     node = _mapping(doc, "dns")
-    _known(node, ("listen", "upstream", "max_ttl", "timeout_s"), "dns")
+    known_keys(node, ("listen", "upstream", "max_ttl", "timeout_s"), "dns")
     for key in ("listen", "upstream"):
         items = _string_list(node, key)
         for i, value in enumerate(items):

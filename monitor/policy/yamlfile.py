@@ -33,6 +33,13 @@ class Located(dict):
         return where(self.key_paths.get(key, self.path), *self.marks.get(key, self.mark))
 
 
+def known_keys(node: Located, keys, what: str) -> None:
+    """Unknown keys are errors naming file:line:column and the keys that are known."""
+    for key in node:
+        if key not in keys:
+            raise PolicyError(f"{node.at(key)}: unknown key {key!r} in {what} (known: {', '.join(keys)})")
+
+
 class LocatedList(list):
     """A sequence from a YAML file; ``at(i)`` is "file:line:column" of item i."""
 
