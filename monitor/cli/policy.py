@@ -74,13 +74,13 @@ def _test(file: str, recordings: list[str], out: TextIO) -> int:
 
 
 def _where_to(finding) -> str:
-    if finding.flow:
-        flow = finding.flow
-        inbound = flow.get("direction") == "inbound"
-        host, port = (flow["orig_h"], flow["orig_p"]) if inbound else (flow["resp_h"], flow["resp_p"])
-        host = f"[{host}]" if ":" in host else host
+    from ..policy.decide import Destination
+
+    destination = Destination.of(finding)
+    if destination and destination.address:
+        host = f"[{destination.address}]" if ":" in destination.address else destination.address
         names = f" ({', '.join(finding.names)})" if finding.names else ""
-        return f"{flow.get('proto', '')} {host}:{port}{names}"
+        return f"{destination.proto or ''} {host}:{destination.port}{names}"
     if finding.can:
         return f"CAN {finding.can.get('bus', '')}"
     return ""

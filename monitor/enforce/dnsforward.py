@@ -11,7 +11,7 @@ gateway is not served), counted as ``truncated``.
 
 from __future__ import annotations
 
-import dataclasses
+import ipaddress
 import logging
 import select
 import socket
@@ -22,8 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ..net.app.dns import DnsError, parse_message
 from ..net.names import addresses_answered
-from ..policy.decide import Decider, Destination
-from ..policy.sections import endpoint
+from ..policy.decide import Decider
 
 log = logging.getLogger(__name__)
 MAX_DNS = 4096
@@ -34,8 +33,7 @@ class DnsForwarder:
         self.decider = decider
         self.admit = admit
         config = decider.policy.dns
-        self.listen = [endpoint(text) for text in config.listen]
-        self.upstream = [endpoint(text) for text in config.upstream]
+        self.listen, self.upstream = config.listen, config.upstream
         self.timeout = config.timeout_s
         self.sets = [d for d in decider.policy.destinations if d.domains or d.countries or d.asns]
         self.counts: Counter = Counter()
@@ -107,12 +105,7 @@ class DnsForwarder:
         if len(reply) >= 3 and reply[2] & 0x02:
             self.counts["truncated"] += 1
         for address, ttl, names in addresses_answered(message):
-            destination = Destination(address, names=tuple(names))
-            for dest in self.sets:
-                if self._named_in(dest, destination):
+            for dest in self.sets:  # ports are the kernel rule's to check
+                if self.decider.named_or_placed(dest, names, ipaddress.ip_address(address)):
                     self.admit(dest.name, address, ttl)
                     self.counts["admitted"] += 1
-
-    def _named_in(self, dest, destination: Destination) -> bool:
-        """Ports are left to the kernel rule: here only the address side of the set counts."""
-        return self.decider.in_set(dataclasses.replace(dest, cidrs=(), ports=()), destination)

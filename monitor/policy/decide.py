@@ -69,15 +69,12 @@ class Decider:
 
     def decide_unknown(self, destination: Destination) -> Verdict | None:
         """The verdict on a flow to a destination that is in no named set; None if it is in one."""
-        if self.sets_of(destination):
+        if any(self.in_set(dest, destination) for dest in self.sets.values()):
             return None
         for rule in self._rules_for("unknown"):
             if rule.to is None:
                 return self._count(Verdict(rule.action, rule.id))
         return None
-
-    def sets_of(self, destination: Destination) -> list[str]:
-        return [name for name, dest in self.sets.items() if self.in_set(dest, destination)]
 
     def in_set(self, dest: DestinationSet, destination: Destination) -> bool:
         if dest.ports and not any(_port_matches(p, destination) for p in dest.ports):
@@ -87,7 +84,12 @@ class Decider:
         address = _address(destination.address)
         if address is not None and any(address in network for network in dest.cidrs):
             return True
-        if any(name_matches(pattern, name) for pattern in dest.domains for name in destination.names):
+        return self.named_or_placed(dest, destination.names, address)
+
+    def named_or_placed(self, dest: DestinationSet, names, address) -> bool:
+        """In the set by one of its domain names, or by the address's country or AS number
+        (what a DNS answer can put an address into a set by; CIDRs and ports aside)."""
+        if any(name_matches(pattern, name) for pattern in dest.domains for name in names):
             return True
         if address is not None and (dest.countries or dest.asns):
             country, asn = self.geoip.lookup(str(address))

@@ -145,8 +145,8 @@ class Dns:
     """The enforcer's DNS forwarder: answers for names in destination sets fill the kernel
     sets, each address for its answer's TTL (capped by max_ttl)."""
 
-    listen: tuple[str, ...] = ()  # "address" or "address:port" on the in-vehicle side
-    upstream: tuple[str, ...] = ()  # resolvers to forward to
+    listen: tuple[tuple[str, int], ...] = ()  # (address, port) on the in-vehicle side
+    upstream: tuple[tuple[str, int], ...] = ()  # resolvers to forward to
     max_ttl: int = 86400
     timeout_s: float = 2.0
 

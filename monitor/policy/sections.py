@@ -60,6 +60,12 @@ def _string_list(node: Located, key: str) -> LocatedList:
     return value
 
 
+def _each(node: Located, key: str, parse) -> tuple:
+    """parse(item, "file:line:column" of the item) for every item of the list under key."""
+    items = _string_list(node, key)
+    return tuple(parse(value, items.at(i)) for i, value in enumerate(items))
+
+
 def _mapping(node: Located, key: str) -> Located:
     value = node.get(key)
     if value is None:
@@ -82,11 +88,11 @@ def _destination_sets(doc: Located) -> tuple[model.DestinationSet, ...]:
         known_keys(body, SET_KEYS, f"destination set {name!r}")
         out.append(model.DestinationSet(
             name=name,
-            domains=tuple(_domain(v, items.at(i)) for items in [_string_list(body, "domains")] for i, v in enumerate(items)),
-            cidrs=tuple(_cidr(v, items.at(i)) for items in [_string_list(body, "cidrs")] for i, v in enumerate(items)),
-            ports=tuple(_ports(v, items.at(i)) for items in [_string_list(body, "ports")] for i, v in enumerate(items)),
-            countries=tuple(_country(v, items.at(i)) for items in [_string_list(body, "countries")] for i, v in enumerate(items)),
-            asns=tuple(_asn(v, items.at(i)) for items in [_string_list(body, "asns")] for i, v in enumerate(items)),
+            domains=_each(body, "domains", _domain),
+            cidrs=_each(body, "cidrs", _cidr),
+            ports=_each(body, "ports", _ports),
+            countries=_each(body, "countries", _country),
+            asns=_each(body, "asns", _asn),
             where=sets.at(name),
         ))
     return tuple(out)
@@ -225,20 +231,15 @@ def _geoip(doc: Located, config_path: Path, sets: tuple[model.DestinationSet, ..
 def _dns(doc: Located) -> model.Dns:
     node = _mapping(doc, "dns")
     known_keys(node, ("listen", "upstream", "max_ttl", "timeout_s"), "dns")
-    for key in ("listen", "upstream"):
-        items = _string_list(node, key)
-        for i, value in enumerate(items):
-            _endpoint(str(value), items.at(i))
     max_ttl, timeout = node.get("max_ttl", 86400), node.get("timeout_s", 2.0)
     if not isinstance(max_ttl, int) or isinstance(max_ttl, bool) or max_ttl < 1:
         raise PolicyError(f"{node.at('max_ttl')}: max_ttl must be a whole number of seconds >= 1")
     if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
         raise PolicyError(f"{node.at('timeout_s')}: timeout_s must be a positive number of seconds")
-    return model.Dns(listen=tuple(map(str, node.get("listen", ()))), upstream=tuple(map(str, node.get("upstream", ()))),
-                     max_ttl=max_ttl, timeout_s=float(timeout))
+    return model.Dns(listen=_each(node, "listen", _endpoint), upstream=_each(node, "upstream", _endpoint), max_ttl=max_ttl, timeout_s=float(timeout))
 
 
-def endpoint(text: str, default_port: int = 53) -> tuple[str, int]:
+def _parse_endpoint(text: str, default_port: int = 53) -> tuple[str, int]:
     """ "192.0.2.1", "192.0.2.1:5353", "2001:db8::1", "[2001:db8::1]:5353" -> (address, port)."""
     host, port = text, default_port
     if text.startswith("["):
@@ -253,8 +254,9 @@ def endpoint(text: str, default_port: int = 53) -> tuple[str, int]:
     return host, port
 
 
-def _endpoint(text: str, at: str) -> None:
+def _endpoint(value, at: str) -> tuple[str, int]:
+    text = str(value)
     try:
-        endpoint(text)
+        return _parse_endpoint(text)
     except ValueError:
         raise PolicyError(f"{at}: {text!r} is not an address or address:port") from None
