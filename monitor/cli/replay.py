@@ -9,7 +9,6 @@ Inputs are told apart by content: pcap/pcapng by their magic, anything else is a
 from __future__ import annotations
 
 import argparse
-import json
 from collections import Counter
 from pathlib import Path
 from typing import TextIO
@@ -32,10 +31,9 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     tally: Counter = Counter()
     with open(output / "alerts.jsonl", "w") as sink:
         def write(finding) -> None:
-            action = finding.verdict["action"]
-            tally[(action, finding.category, finding.detector, finding.seen)] += 1
-            if action != "allow":  # allowed findings are counted per rule, not alerted
-                sink.write(json.dumps(finding.as_dict(), separators=(",", ":"), default=str) + "\n")
+            tally[(finding.action, finding.category, finding.detector, finding.seen)] += 1
+            if finding.is_alert:  # allowed findings are counted per rule, not alerted
+                sink.write(finding.json_line())
 
         monitor = Monitor(config, write)
         files = replay(monitor, can_logs, captures)

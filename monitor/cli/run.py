@@ -26,13 +26,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ..enforce import ruleset
     from ..errors import ConfigError
-    from ..net.direction import DEFAULT_VEHICLE_NETWORKS
     from ..policy.load import load_config
 
     config = load_config(args.config)
-    networks = list(config.vehicle_networks or DEFAULT_VEHICLE_NETWORKS)
     if args.dry_run:
-        commands = ruleset.build(config.policy, networks) if config.policy.mode == "enforce" else []
+        commands = ruleset.build(config.policy, config.vehicle_networks) if config.policy.mode == "enforce" else []
         print(json.dumps({"nftables": commands}, indent=1), file=out)
         note = "enforce mode: these commands would replace table inet gatewatch" if commands else \
             "monitor mode: nothing would be applied to the kernel"

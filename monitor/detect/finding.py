@@ -10,6 +10,7 @@ matched encoding, the checksum verdict...).
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -55,6 +56,19 @@ class Finding:
         if self.category not in CATEGORIES:
             raise ValueError(f"unknown finding category {self.category!r}")
         self.confidence = round(min(1.0, max(0.0, float(self.confidence))), 3)
+
+    @property
+    def action(self) -> str | None:
+        """The policy's action (allow, alert, block); None before the policy has decided."""
+        return self.verdict["action"] if self.verdict else None
+
+    @property
+    def is_alert(self) -> bool:
+        """What the alert log gets: every finding the policy does not allow."""
+        return self.action != "allow"
+
+    def json_line(self) -> str:
+        return json.dumps(self.as_dict(), separators=(",", ":"), default=str) + "\n"
 
     def as_dict(self) -> dict:
         out = asdict(self)

@@ -4,30 +4,24 @@ enforce mode the enforcer (nftables) and the DNS forwarder beside it.
 A finding whose verdict is block cuts its flow's remote address off (enforce mode only).
 Capture on the in-vehicle interfaces (--interface) to see what the hosts attempt, the kernel's
 refusals included; on the uplinks (the default) to see what leaves, the gateway's own traffic
-included. In
-monitor mode the kernel is never touched. SIGTERM and SIGINT stop it cleanly; the kernel is
-then left as the policy's on_stop says.
+included. In monitor mode the kernel is never touched. SIGTERM and SIGINT stop it cleanly;
+the kernel is then left as the policy's on_stop says.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
 from ..detect.finding import Finding
-from ..net.direction import DEFAULT_VEHICLE_NETWORKS
 from ..net.live import CaptureConfig, LiveCapture
 from ..pipeline import Monitor
 from ..policy.decide import Destination
 from ..policy.model import Config
 from .dnsforward import DnsForwarder
 from .enforcer import Enforcer
-
-log = logging.getLogger(__name__)
 
 
 class Daemon:
@@ -36,8 +30,7 @@ class Daemon:
         self.policy = config.policy
         self.output = output
         self.interfaces = interfaces or list(self.policy.uplinks)
-        networks = list(config.vehicle_networks or DEFAULT_VEHICLE_NETWORKS)
-        self.enforcer = Enforcer(self.policy, networks) if self.policy.mode == "enforce" else None
+        self.enforcer = Enforcer(self.policy, config.vehicle_networks) if self.policy.mode == "enforce" else None
         self.capture = LiveCapture(CaptureConfig(interfaces=self.interfaces))
         self.alerts: TextIO | None = None
         self.monitor = Monitor(config, self._on_finding)
@@ -68,12 +61,12 @@ class Daemon:
         assert self.alerts is not None
         # Unknown destinations are the kernel's to refuse (default deny); a run-time block would
         # outlive the DNS answer that may list the address later.
-        if finding.verdict and finding.verdict["action"] == "block" and self.enforcer and finding.category != "unknown":
+        if self.enforcer and finding.action == "block" and finding.category != "unknown":
             destination = Destination.of(finding)
             if destination and destination.address:
                 finding.evidence["enforced"] = "cut off" if self.enforcer.block(destination.address) else "already blocked"
-        if finding.verdict and finding.verdict["action"] != "allow":
-            self.alerts.write(json.dumps(finding.as_dict(), separators=(",", ":"), default=str) + "\n")
+        if finding.is_alert:
+            self.alerts.write(finding.json_line())
             self.alerts.flush()
 
     def summary(self) -> dict:

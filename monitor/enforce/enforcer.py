@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 import shutil
 import subprocess
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterable
 
 from ..policy.model import Policy
 from . import ruleset
@@ -23,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 class Enforcer:
-    def __init__(self, policy: Policy, vehicle_networks: list[str], nft: Nft | None = None) -> None:
+    def __init__(self, policy: Policy, vehicle_networks: Iterable[str] | None, nft: Nft | None = None) -> None:
         self.policy = policy
         self.vehicle_networks = vehicle_networks
         self.nft = nft or Nft()
@@ -88,5 +90,5 @@ def _cut_flows(address: str, version: int) -> int:
     result = subprocess.run([binary, "-D", "-f", "ipv4" if version == 4 else "ipv6", "-d", address],
                             capture_output=True, text=True, timeout=10, check=False)
     # conntrack says "N flow entries have been deleted" on stderr, exit 1 when N is 0.
-    words = result.stderr.split()
-    return int(words[words.index("flow") - 1]) if "flow" in words and words[words.index("flow") - 1].isdigit() else 0
+    deleted = re.search(r"(\d+) flow entr", result.stderr)
+    return int(deleted.group(1)) if deleted else 0

@@ -18,8 +18,10 @@ N4dns/N6dns (addresses from DNS answers, with per-element timeouts).
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ..net.direction import DEFAULT_VEHICLE_NETWORKS
 from ..policy.model import DestinationSet, Policy
 
 FAMILY, TABLE = "inet", "gatewatch"
@@ -43,7 +45,7 @@ def kernel_sets(policy: Policy) -> list[KernelSet]:
             for i, dest in enumerate(policy.destinations)]
 
 
-def build(policy: Policy, vehicle_networks: list[str]) -> list[dict]:
+def build(policy: Policy, vehicle_networks: Iterable[str] | None) -> list[dict]:
     """Commands that replace gatewatch's table atomically (add, delete, add: one transaction)."""
     sets = kernel_sets(policy)
     commands = _fresh_table()
@@ -57,11 +59,9 @@ def build(policy: Policy, vehicle_networks: list[str]) -> list[dict]:
     return commands
 
 
-def closed(policy: Policy, vehicle_networks: list[str]) -> list[dict]:
+def closed(policy: Policy, vehicle_networks: Iterable[str] | None) -> list[dict]:
     """fail-closed while the daemon is not running: nothing leaves from the in-vehicle networks."""
-    commands = _fresh_table()
-    commands.append(_add({"chain": {**_base(), "name": "forward", "type": "filter", "hook": "forward",
-                                    "prio": 0, "policy": "accept"}}))
+    commands = [*_fresh_table(), _add({"chain": _forward_chain()})]
     for version, networks in _by_version(vehicle_networks).items():
         commands.append(_add({"rule": {**_base(), "chain": "forward", "comment": "gatewatch stopped: fail-closed",
                                        "expr": [_uplinks(policy), _match(_addr(version, "saddr"), _anonymous(networks)),
@@ -110,11 +110,15 @@ def _set_definitions(sets: list[KernelSet]) -> list[dict]:
 
 
 def _chains() -> list[dict]:
-    return [{**_base(), "name": "forward", "type": "filter", "hook": "forward", "prio": 0, "policy": "accept"},
-            {**_base(), "name": "egress"}, {**_base(), "name": "refuse"}]
+    return [_forward_chain(), {**_base(), "name": "egress"}, {**_base(), "name": "refuse"}]
 
 
-def _egress_rules(policy: Policy, sets: list[KernelSet], vehicle_networks: list[str]) -> list[dict]:
+def _forward_chain() -> dict:
+    """The base chain on the forward hook: accepts by default, only the egress jump judges."""
+    return {**_base(), "name": "forward", "type": "filter", "hook": "forward", "prio": 0, "policy": "accept"}
+
+
+def _egress_rules(policy: Policy, sets: list[KernelSet], vehicle_networks: Iterable[str] | None) -> list[dict]:
     rules: list[dict] = []
     networks = _by_version(vehicle_networks)
     for version in (4, 6):  # only traffic from the in-vehicle networks is ours to judge
@@ -184,9 +188,10 @@ def _prefix(network) -> dict:
     return {"prefix": {"addr": str(network.network_address), "len": network.prefixlen}}
 
 
-def _by_version(cidrs: list[str]) -> dict[int, list]:
+def _by_version(cidrs: Iterable[str] | None) -> dict[int, list]:
+    """The in-vehicle networks by IP version; None: the monitor's defaults."""
     out: dict[int, list] = {}
-    for cidr in cidrs:
+    for cidr in DEFAULT_VEHICLE_NETWORKS if cidrs is None else cidrs:
         network = ipaddress.ip_network(cidr, strict=False)
         out.setdefault(network.version, []).append(network)
     return out
