@@ -1,80 +1,108 @@
-"""The one place where the stages are wired:
+"""The one place where the stages are wired, for replay and live alike:
 
-    CAN FrameBatch -> DBC decode -> VehicleState (signal map) -> CAN detectors
-    PacketBatch -> NetPipeline (headers, flows, names) -> NetView -> network detectors
+    sources (threads) -> Timeline (bounded lanes, merged by time) -> Monitor:
+      CAN FrameBatch -> DBC decode -> VehicleState (signal map) -> CAN detectors
+      PacketBatch -> NetPipeline (headers, flows, names) -> NetView -> network detectors
                                      findings -> policy verdict -> sink
 
-``Monitor`` takes batches from any source in time order. ``replay`` merges recordings (CAN
-logs and captures) by time in slices, so the vehicle state a packet is judged against is the
-state the CAN bus showed up to that slice: the same recordings give the same findings.
+``run`` drives a Monitor from a Timeline until its sources end or it is stopped. ``replay``
+builds the timeline from recordings (CAN logs and captures, cut into time slices so CAN and IP
+interleave), the daemon from live buses and interfaces: the same objects otherwise, so the
+same recordings give the same findings, live or replayed.
 """
 
 from __future__ import annotations
 
-import heapq
-import itertools
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
 
-from .canbus.dbc import load_dbc
 from .canbus.decode import decode_batch
 from .canbus.frames import FrameBatch
-from .canbus.logs import read_log
-from .canbus.plan import compile_plan
-from .detect import build_detectors
+from .canbus.logs import CanLogSource
+from .canbus.plan import DecodePlan
+from .config.load import load_config as _load_config
+from .config.model import Config
+from .detect import build_detectors, threshold_sections
 from .detect.base import Detector, DetectorRunner
 from .detect.canview import CanView
 from .detect.finding import Finding
-from .detect.netview import NetView
+from .detect.unknown import UnknownDestinations
 from .errors import SourceError
-from .net.capture import PCAP_MAGICS, PCAPNG_MAGIC, ReplayStats, read_capture
+from .net.capture import PCAP_MAGICS, PCAPNG_MAGIC, CaptureSource
 from .net.packets import PacketBatch
 from .net.pipeline import NetConfig, NetPipeline
 from .policy.decide import Decider
-from .policy.model import Config
-from .policy.unknown import UnknownDestinations
-from .state import SignalMap, VehicleState
+from .source import Source
+from .state import VehicleState, apply_signals
+from .timeline import Timeline
 
 SLICE_S = 1.0  # replay interleaves CAN and IP in slices this long
 
 
+def load_config(path: str | Path | None = None) -> Config:
+    """A configuration file with the registered detectors' threshold sections."""
+    return _load_config(path, threshold_sections())
+
+
 class Monitor:
     def __init__(self, config: Config, sink: Callable[[Finding], None], detectors: list[Detector] | None = None) -> None:
-        self.config = config
-        self.plan = compile_plan([(load_dbc(path), path) for path in config.dbc])
-        self.signal_map = SignalMap(config.signals, self.plan)
-        self.state = VehicleState(horizon_s=max(900.0, 2 * config.thresholds.taint.history_s))
-        self.runner = DetectorRunner(detectors if detectors is not None else build_detectors(), config.thresholds)
         self.sink = sink
-        self.decider = Decider(config.policy)
-        self.unknown = UnknownDestinations(self.decider)
         self.counts: Counter = Counter()
-        networks = config.vehicle_networks
-        self.net = NetPipeline(NetConfig(vehicle_networks=networks), sink=self._flow_finished, observer=self._packets)
+        self.state = VehicleState(horizon_s=max(900.0, 2 * config.thresholds.taint.history_s))
+        self.net = NetPipeline(NetConfig(vehicle_networks=config.vehicle_networks), sink=self._flow_finished)
+        self._take(config, detectors)
+
+    def configure(self, config: Config, detectors: list[Detector] | None = None) -> None:
+        """Take a new configuration (a reload): decode plans, signal map, policy and detectors
+        are swapped; the vehicle state, the flows and the counts stay. Detector state starts
+        afresh. The in-vehicle networks are read at start only."""
+        runner_stats, rule_counts = self.runner.stats, self.decider.counts
+        self._take(config, detectors)
+        self.runner.stats, self.decider.counts = runner_stats, rule_counts
+
+    def _take(self, config: Config, detectors: list[Detector] | None) -> None:
+        assert config.plan is not None and config.signal_map is not None, "a Config from load_config"
+        self.config, self.plan, self.signal_map = config, config.plan, config.signal_map
+        self.decider = Decider(config.policy)
+        chosen = detectors if detectors is not None else build_detectors()
+        if self.decider.watches_unknown:
+            chosen = [*chosen, UnknownDestinations(self.decider.decide_unknown)]
+        self.runner = DetectorRunner(chosen, config.thresholds)
 
     def can_batch(self, batch: FrameBatch) -> None:
         if not len(batch):
             return
         self.counts["can_frames"] += len(batch)
-        decoded = decode_batch(self.plan, batch)
-        self.counts["can_decode_errors"] += decoded.errors
-        self.signal_map.apply(decoded, self.state)
-        self._emit(self.runner.observe("can", CanView(batch, decoded, self.plan), self.state))
+        for plan, part in self._by_plan(batch):
+            decoded = decode_batch(plan, part)
+            self.counts["can_decode_errors"] += decoded.errors
+            apply_signals(self.signal_map, decoded, self.state)
+            self._emit(self.runner.on_can(CanView(part, decoded, plan), self.state))
+
+    def _by_plan(self, batch: FrameBatch) -> list[tuple[DecodePlan, FrameBatch]]:
+        """Buses with DBCs of their own decode with their plan; the rest with the common one."""
+        plans: dict[str, DecodePlan] = self.config.bus_plans
+        default = self.plan
+        if not plans or not any(name in plans for name in batch.channel_names):
+            return [(default, batch)]
+        out = []
+        for code, name in enumerate(batch.channel_names):
+            rows = np.flatnonzero(batch.channel == code)
+            if len(rows):
+                out.append((plans.get(name, default), batch.take(rows)))
+        return out
 
     def net_batch(self, batch: PacketBatch) -> None:
-        self.net.process(batch)
+        view = self.net.process(batch)
+        if view is not None:
+            self._emit(self.runner.on_net(view, self.state))
 
     def finish(self) -> None:
         self.net.finish()
         self._emit(self.runner.finish(self.state))
-
-    def _packets(self, batch, h, rows, slots, is_orig) -> None:
-        view = NetView.build(self.net, batch, h, rows, slots, is_orig)
-        self._emit(self.runner.observe("net", view, self.state))
-        self._emit(self.unknown.observe(view))
 
     def _flow_finished(self, record: dict) -> None:
         self.counts["flows_finished"] += 1
@@ -94,6 +122,32 @@ class Monitor:
                             "signal_updates": self.state.updates}}
 
 
+def run(monitor: Monitor, timeline: Timeline, tick: Callable[[], None] | None = None,
+        dispatched: Callable[[Source, object], None] | None = None) -> None:
+    """Feed the monitor from the timeline in time order until every source has ended (after
+    ``timeline.stop()`` too: what was delivered is drained first), then finish it. ``tick``
+    runs between batches and at least every half second (watchdog, stats, reload)."""
+    try:
+        while True:
+            try:
+                item = timeline.get(timeout=0.5)
+            except EOFError:
+                break
+            if item is not None:
+                source, batch = item
+                if source.kind == "can":
+                    monitor.can_batch(batch)
+                else:
+                    monitor.net_batch(batch)
+                if dispatched is not None:
+                    dispatched(source, batch)
+            if tick is not None:
+                tick()
+    finally:
+        timeline.stop()
+    monitor.finish()
+
+
 def sort_recordings(names: Iterable[str | Path]) -> tuple[list[Path], list[Path]]:
     """(CAN logs, captures), told apart by content: pcap/pcapng by their magic, anything else
     is a CAN log (candump, ASC, BLF, TRC, MF4 by suffix)."""
@@ -109,64 +163,23 @@ def sort_recordings(names: Iterable[str | Path]) -> tuple[list[Path], list[Path]
     return can_logs, captures
 
 
-def replay(monitor: Monitor, can_logs: Iterable[Path], captures: Iterable[Path]) -> dict:
-    """Run recordings through the monitor in time order; returns per-file read statistics."""
-    files: dict[str, dict] = {}
-    streams: list[Iterator] = []
+def recording_sources(can_logs: Iterable[Path], captures: Iterable[Path]) -> list[Source]:
     can_logs, captures = list(can_logs), list(captures)
     # Slices only matter when CAN and IP interleave; alone, each source keeps its large batches.
     slice_s = SLICE_S if can_logs and captures else float("inf")
-    for path in can_logs:
-        files[str(path)] = {"kind": "can", "frames": 0, "malformed": 0, "examples": []}
-        streams.append(_can_slices(path, files[str(path)], slice_s))
-    for path in captures:
-        stats = ReplayStats()
-        files[str(path)] = {"kind": "capture", "stats": stats}
-        streams.append(_net_slices(path, stats, slice_s))
-    for _, kind, _, batch in heapq.merge(*streams, key=lambda item: item[:3]):
-        if kind == 0:
-            monitor.can_batch(batch)
-        else:
-            monitor.net_batch(batch)
-    monitor.finish()
-    for entry in files.values():
-        stats = entry.pop("stats", None)
-        if stats is not None:
-            entry.update(packets=stats.records, damaged=stats.damaged, truncated_file=stats.truncated_file)
-    return files
+    return [*(CanLogSource(path, slice_s) for path in can_logs), *(CaptureSource(path, slice_s) for path in captures)]
 
 
-def _can_slices(path: Path, tally: dict, slice_s: float):
-    return _sliced(_counted(path, tally), 0, slice_s)
+def replay(monitor: Monitor, can_logs: Iterable[Path], captures: Iterable[Path]) -> dict:
+    """Run recordings through the monitor in time order; returns per-file read statistics."""
+    sources = recording_sources(can_logs, captures)
+    run(monitor, Timeline(sources).start())
+    return {source.name: recording_stats(source) for source in sources}
 
 
-def _net_slices(path: Path, stats: ReplayStats, slice_s: float):
-    return _sliced(read_capture(path, stats=stats), 1, slice_s)
-
-
-def _counted(path: Path, tally: dict) -> Iterator[FrameBatch]:
-    for batch, stats in read_log(path):
-        tally["frames"] += len(batch)
-        tally["malformed"] += stats.malformed
-        tally["examples"] += [f"{path}:{line}: {reason}" if line else f"{path}: {reason}" for line, reason in stats.examples]
-        yield batch
-
-
-def _sliced(batches: Iterable, kind: int, slice_s: float):
-    """(first time, kind, order, batch) per time slice: heapq.merge keys for the replay."""
-    order = 0
-    for batch in batches:
-        for rows in _slices(batch.timestamp, slice_s):
-            order += 1
-            yield float(batch.timestamp[rows.start]), kind, order, batch.take(rows)
-
-
-def _slices(ts: np.ndarray, slice_s: float) -> list[slice]:
-    """Row ranges of a time-ordered batch, one per slice_s of time."""
-    if not len(ts):
-        return []
-    if slice_s == float("inf"):
-        return [slice(0, len(ts))]
-    bucket = np.floor(ts / slice_s)
-    edges = np.concatenate(([0], np.flatnonzero(np.diff(bucket)) + 1, [len(ts)]))
-    return [slice(int(a), int(b)) for a, b in itertools.pairwise(edges)]
+def recording_stats(source: Source) -> dict:
+    if isinstance(source, CaptureSource):
+        return {"kind": "capture", "packets": source.replay.records, "damaged": source.replay.damaged,
+                "truncated_file": source.replay.truncated_file}
+    return {"kind": "can", "frames": source.stats.items, "malformed": source.stats.extra["malformed"],
+            "examples": source.stats.extra["examples"]}

@@ -1,25 +1,22 @@
 """VehicleState: what the CAN buses say about the vehicle, named in COVESA VSS terms.
 
-Decoded DBC signals reach the state through a signal map (policy/model.SignalSource: a DBC
-signal, an optional ``math`` or ``mapping`` transform, as Eclipse Kuksa's dbc2vss does; a VIN
-assembled from multiplexed frames). The state keeps a bounded history of every mapped signal
+Decoded DBC signals reach the state through the signal map compiled with the configuration
+(config/signals.py: a DBC signal, an optional ``math`` or ``mapping`` transform, as Eclipse
+Kuksa's dbc2vss does; a VIN assembled from multiplexed frames). The state keeps a bounded history of every mapped signal
 so detectors can ask what was true at a packet's time: the recent positions, the distance
 driven between two times, whether a camera was active.
 """
 
 from __future__ import annotations
 
-import ast
-import operator
 from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .canbus.decode import DecodedBatch, MessageColumns
-from .canbus.plan import DecodePlan
-from .errors import PolicyError
-from .policy.model import SignalSource, VinSource
+from .config.model import VinSource
+from .config.signals import SignalMap
 
 LAT, LON = "Vehicle.CurrentLocation.Latitude", "Vehicle.CurrentLocation.Longitude"
 SPEED, DISTANCE = "Vehicle.Speed", "Vehicle.TraveledDistance"
@@ -70,6 +67,7 @@ class VehicleState:
     series: dict[str, Series] = field(default_factory=dict)
     vin: str | None = None
     vin_source: str = ""
+    vin_parts: dict[int, bytes] = field(default_factory=dict)  # VIN frame index -> its characters
     updates: int = 0
 
     def _series(self, name: str) -> Series:
@@ -111,52 +109,29 @@ class VehicleState:
         value = self._series(name).at(t)
         return bool(value) if value is not None else False
 
-    def latest(self, name: str):
-        return self._series(name).at(np.inf)
+
+def apply_signals(signal_map: SignalMap, decoded: DecodedBatch, state: VehicleState) -> None:
+    """Feed the decoded columns of the mapped messages into the state."""
+    ts_all = decoded.batch.timestamp
+    for cols in decoded.messages:
+        name = cols.message.name
+        for mapped in signal_map.by_message.get(name, ()):
+            rows, values = _present(cols, mapped.source.signal)
+            if len(rows):
+                state.add(mapped.vss, ts_all[cols.rows[rows]], mapped.transform(values), f"{name}.{mapped.source.signal}")
+        if name in signal_map.vin_sources:
+            _vin(cols, decoded, signal_map.vin_sources[name], state)
 
 
-class SignalMap:
-    """The compiled map: for each DBC message name, which signals feed which VSS names."""
-
-    def __init__(self, signals: dict, plan: DecodePlan) -> None:
-        self.by_message: dict[str, list[tuple[str, SignalSource]]] = {}
-        self.vin_sources: dict[str, VinSource] = {}
-        self.vin_parts: dict[int, bytes] = {}
-        names = {m.name: m for m in plan.messages}
-        for vss, sources in signals.items():
-            for source in sources:
-                message = names.get(source.message)
-                if message is None:
-                    raise PolicyError(f"{source.where}: no DBC message {source.message!r} (for {vss})")
-                if isinstance(source, VinSource):
-                    self.vin_sources[source.message] = source
-                    continue
-                if source.signal not in message.signal_names:
-                    raise PolicyError(f"{source.where}: message {source.message} has no signal {source.signal!r}")
-                _compile_math(source.math, source.where)
-                self.by_message.setdefault(source.message, []).append((vss, source))
-
-    def apply(self, decoded: DecodedBatch, state: VehicleState) -> None:
-        ts_all = decoded.batch.timestamp
-        for cols in decoded.messages:
-            name = cols.message.name
-            for vss, source in self.by_message.get(name, ()):
-                rows, values = _present(cols, source.signal)
-                if len(rows):
-                    state.add(vss, ts_all[cols.rows[rows]], _transform(values, source),
-                              f"{name}.{source.signal}")
-            if name in self.vin_sources:
-                self._vin(cols, decoded, self.vin_sources[name], state)
-
-    def _vin(self, cols: MessageColumns, decoded: DecodedBatch, source: VinSource, state: VehicleState) -> None:
-        rows, index = _present(cols, source.index)
-        data = decoded.batch.data[cols.rows[rows], source.first_byte : source.first_byte + source.chars_per_frame]
-        for i, chars in zip(index.tolist(), data):
-            self.vin_parts[int(i)] = chars.tobytes()
-            frames = -(-17 // source.chars_per_frame)
-            text = b"".join(self.vin_parts.get(k, b"?" * source.chars_per_frame) for k in range(frames))[:17]
-            if len(text) == 17 and all(c in VIN_CHARS for c in text):
-                state.vin, state.vin_source = text.decode(), f"{source.message} ({source.index} 0-2)"
+def _vin(cols: MessageColumns, decoded: DecodedBatch, source: VinSource, state: VehicleState) -> None:
+    rows, index = _present(cols, source.index)
+    data = decoded.batch.data[cols.rows[rows], source.first_byte : source.first_byte + source.chars_per_frame]
+    frames = -(-17 // source.chars_per_frame)
+    for i, chars in zip(index.tolist(), data):
+        state.vin_parts[int(i)] = chars.tobytes()
+        text = b"".join(state.vin_parts.get(k, b"?" * source.chars_per_frame) for k in range(frames))[:17]
+        if len(text) == 17 and all(c in VIN_CHARS for c in text):
+            state.vin, state.vin_source = text.decode(), f"{source.message} ({source.index} 0-2)"
 
 
 def _present(cols: MessageColumns, signal: str) -> tuple[np.ndarray, np.ndarray]:
@@ -166,42 +141,3 @@ def _present(cols: MessageColumns, signal: str) -> tuple[np.ndarray, np.ndarray]
     mask = cols.present.get(signal)
     rows = np.flatnonzero(mask) if mask is not None else np.arange(len(values))
     return rows, values[rows]
-
-
-def _transform(values: np.ndarray, source: SignalSource) -> np.ndarray:
-    if source.mapping:
-        out = np.full(len(values), None, object)
-        for frm, to in source.mapping:
-            out[values == frm] = to
-        return out
-    if source.math:
-        return _compile_math(source.math, source.where)(values.astype(float))
-    return values
-
-
-_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
-
-
-def _compile_math(text: str | None, where: str):
-    """A transform over x with + - * / and numbers only (no names, no calls)."""
-    if text is None:
-        return lambda x: x
-    try:
-        tree = ast.parse(text, mode="eval").body
-    except SyntaxError:
-        raise PolicyError(f"{where}: transform math {text!r} is not an expression") from None
-
-    def build(node):
-        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
-            left, right, op = build(node.left), build(node.right), _OPS[type(node.op)]
-            return lambda x: op(left(x), right(x))
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            inner = build(node.operand)
-            return lambda x: -inner(x)
-        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
-            return lambda x, v=node.value: v
-        if isinstance(node, ast.Name) and node.id == "x":
-            return lambda x: x
-        raise PolicyError(f"{where}: transform math {text!r}: only x, numbers and + - * / are allowed")
-
-    return build(tree)

@@ -41,11 +41,15 @@ def test_flows_jsonl(capture) -> None:
 
 
 def test_flows_table_and_vehicle_net_changes_direction(capture) -> None:
-    code, out, _ = run("flows", str(capture), "--format", "table", "--vehicle-net", "10.0.0.0/8")
+    # The servers' network named as the vehicle's: the flows now come *into* the vehicle.
+    code, out, _ = run("flows", str(capture), "--format", "table", "--vehicle-net", "203.0.113.0/24")
     assert code == 0
     header, *rows = out.splitlines()
     assert header.split()[:3] == ["proto", "orig_h", "orig_p"]
-    assert len(rows) == 2 and all("external" in row for row in rows)
+    assert len(rows) == 2 and all(" inbound " in row for row in rows)
+    # Neither side inside (a capture on the uplink): the originator is the vehicle, as detectors see it.
+    code, out, _ = run("flows", str(capture), "--format", "table", "--vehicle-net", "10.0.0.0/8")
+    assert code == 0 and all(" outbound " in row for row in out.splitlines()[1:])
     assert any("video.example.com(tls_sni)" in row for row in rows)
 
 

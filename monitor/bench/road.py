@@ -18,12 +18,24 @@ import numpy as np
 from ..canbus.decode import decode_batch
 from ..canbus.frames import MAX_DATA, FrameBatch
 from ..canbus.plan import compile_plan
-from ..detect.canside import CanRules, frame_keys
+from ..config.model import Thresholds
+from ..detect import threshold_sections
+from ..detect.canside import CanRules, CanThresholds, frame_keys
 from ..detect.canview import CanView
-from ..policy.model import CanThresholds, Thresholds
 from ..state import VehicleState
 
 RULES = ("timing", "unknown_id", "either")
+
+
+class CellRecorder(CanRules):
+    """The production CAN rules, keeping every (rule, bus, window, id) cell they flag."""
+
+    def configure(self, thresholds) -> None:
+        super().configure(thresholds)
+        self.flagged_cells: list[tuple[str, str, int, int]] = []
+
+    def flagged(self, rule: str, bus: str, windows: np.ndarray, keys: np.ndarray) -> None:
+        self.flagged_cells += [(rule, bus, w, k) for w, k in set(zip(windows.tolist(), keys.tolist()))]
 
 
 def read_road(path: Path) -> tuple[FrameBatch, np.ndarray, list[str]]:
@@ -46,15 +58,15 @@ def read_road(path: Path) -> tuple[FrameBatch, np.ndarray, list[str]]:
 
 def evaluate(path: Path, learn_s: float = 4.0, window_s: float = 0.5, batch_size: int = 8192) -> dict:
     batch, attack, labels = read_road(path)
-    thresholds = Thresholds(can=CanThresholds(learn_s=learn_s, window_s=window_s))
-    rules = CanRules()
+    thresholds = Thresholds({**Thresholds.defaults(threshold_sections())._sections,
+                             "can": CanThresholds(learn_s=learn_s, window_s=window_s)})
+    rules = CellRecorder()
     rules.configure(thresholds)
-    rules.keep_cells = True
     plan = compile_plan([])
     state = VehicleState()
     for start in range(0, len(batch), batch_size):
         part = batch.take(np.arange(start, min(start + batch_size, len(batch))))
-        rules.observe(CanView(part, decode_batch(plan, part), plan), state)
+        rules.on_can(CanView(part, decode_batch(plan, part), plan), state)
     rules.finish(state)
     windows = (batch.timestamp // window_s).astype(np.int64)
     keys = frame_keys(batch, np.arange(len(batch)))

@@ -2,13 +2,14 @@
 
 Every CAN source (live bus, raw socket, log file) delivers FrameBatch objects, and every
 consumer (decoder, detectors) works on whole columns. Per-frame objects exist only at the
-edges: ``to_messages`` / ``from_messages`` convert to and from python-can for tests and for
-log formats whose reader python-can owns.
+edges: ``BatchBuilder.add_message`` takes python-can Messages from buses and from the log
+formats whose reader python-can owns.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,6 +62,10 @@ class FrameBatch:
         if self.is_remote[index]:
             return b""
         return self.data[index, : int(self.dlc[index])].tobytes()
+
+    def relabel(self, name: str) -> FrameBatch:
+        """The same frames, all on the bus called ``name`` (a live bus's configured name)."""
+        return dataclasses.replace(self, channel=np.zeros(len(self), np.uint16), channel_names=(name,))
 
     def take(self, rows: np.ndarray | slice) -> FrameBatch:
         """A new batch with the given rows (indices or a boolean mask), in that order."""
@@ -121,40 +126,6 @@ class FrameBatch:
             dlc=np.concatenate([b.dlc for b in batches]),
             data=np.concatenate([b.data for b in batches]),
         )
-
-    @staticmethod
-    def from_messages(messages: Iterable[object]) -> FrameBatch:
-        """Build a batch from python-can Messages (edges only: tests, python-can log readers)."""
-        builder = BatchBuilder(1024)
-        for message in messages:
-            builder.add_message(message)
-        return builder.finish()
-
-    def to_messages(self) -> list:
-        """python-can Messages for each frame (edges only: tests and log writers)."""
-        import can
-
-        out = []
-        for i in range(len(self)):
-            out.append(
-                can.Message(
-                    timestamp=float(self.timestamp[i]),
-                    arbitration_id=int(self.arbitration_id[i]),
-                    is_extended_id=bool(self.is_extended[i]),
-                    is_remote_frame=bool(self.is_remote[i]),
-                    is_error_frame=bool(self.is_error[i]),
-                    is_fd=bool(self.is_fd[i]),
-                    bitrate_switch=bool(self.bitrate_switch[i]),
-                    error_state_indicator=bool(self.error_state_indicator[i]),
-                    is_rx=bool(self.is_rx[i]),
-                    channel=self.channel_of(i),
-                    dlc=int(self.dlc[i]),
-                    data=None if self.is_remote[i] else self.payload(i),
-                    check=False,
-                )
-            )
-        return out
-
 
 def _intern(names: list[str], name: str) -> int:
     if name not in names:

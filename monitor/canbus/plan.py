@@ -119,9 +119,6 @@ class DecodePlan:
         i = int(np.searchsorted(self.keys, key))
         return self.messages[i] if i < len(self.keys) and self.keys[i] == key else None
 
-    def by_name(self, name: str) -> MessagePlan | None:
-        return next((m for m in self.messages if m.name == name), None)
-
 
 def compile_plan(databases: Iterable[tuple[Any, str]]) -> DecodePlan:
     """Compile (cantools Database, source name) pairs. A later DBC's message replaces an

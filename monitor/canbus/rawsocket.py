@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import SourceError
 from .frames import MAX_DATA, BatchBuilder, FrameBatch
-from .live import CanSource
+from .live import CanBusSource
 
 CAN_MTU, CANFD_MTU = 16, 72
 CAN_EFF_FLAG, CAN_RTR_FLAG, CAN_ERR_FLAG = 0x80000000, 0x40000000, 0x20000000
@@ -63,52 +63,65 @@ def records_to_batch(records: np.ndarray, sizes: np.ndarray, timestamps: np.ndar
     )
 
 
-class RawSocketCanSource(CanSource):
-    """Reads a raw CAN socket (or, in tests, any SOCK_SEQPACKET socket carrying records)."""
+class RawSocketCanSource(CanBusSource):
+    """Reads a raw CAN socket (or, in tests, any SOCK_SEQPACKET socket carrying records: pass
+    ``connect`` that returns it)."""
 
-    def __init__(self, sock: socket.socket, channel: str, block: int = 256,
-                 wall_clock: Callable[[], float] = time.time, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.sock, self.channel, self.wall_clock = sock, channel, wall_clock
+    def __init__(self, name: str, channel: str, fd: bool = True, block: int = 256,
+                 wall_clock: Callable[[], float] = time.time,
+                 connect: Callable[[], socket.socket] | None = None, **kwargs) -> None:
+        super().__init__(name, **kwargs)
+        self.channel, self.fd, self.wall_clock = channel, fd, wall_clock
+        self.connect = connect or self._raw_socket
+        self.sock: socket.socket | None = None
         self._records = np.zeros((block, CANFD_MTU), np.uint8)
         self._rows = [memoryview(self._records[i]) for i in range(block)]  # made once, reused
         self._sizes = np.zeros(block, np.int64)
         self._stamps = np.zeros(block, np.float64)
+
+    @classmethod
+    def from_kwargs(cls, name: str, bus_kwargs: dict, **kwargs) -> RawSocketCanSource:
+        return cls(name, str(bus_kwargs.get("channel")), fd=bool(bus_kwargs.get("fd", True)), **kwargs)
+
+    def open(self) -> None:
+        sock = self.connect()
         for option in (SO_TIMESTAMPNS, SO_RXQ_OVFL):
             try:
                 sock.setsockopt(socket.SOL_SOCKET, option, 1)
             except OSError:
                 pass  # not on this socket type (tests use AF_UNIX): wall clock, no drop count
+        self.sock = sock
 
-    @classmethod
-    def open(cls, channel: str, fd: bool = True, **kwargs) -> RawSocketCanSource:
+    def _raw_socket(self) -> socket.socket:
         try:
             sock = socket.socket(socket.AF_CAN, socket.SOCK_RAW, socket.CAN_RAW)
-            if fd:
+            if self.fd:
                 sock.setsockopt(SOL_CAN_RAW, CAN_RAW_FD_FRAMES, 1)
-            sock.bind((channel,))
+            sock.bind((self.channel,))
         except (OSError, AttributeError) as error:
-            raise SourceError(f"SocketCAN {channel}: cannot open a raw CAN socket: {error}") from error
-        return cls(sock, channel, **kwargs)
+            raise SourceError(f"SocketCAN {self.channel}: cannot open a raw CAN socket: {error}") from error
+        return sock
 
     def _fill(self, builder: BatchBuilder, timeout: float) -> None:
         n = self._receive(min(builder.room, len(self._rows)), timeout)
         if n:
-            builder.add_batch(records_to_batch(self._records[:n], self._sizes[:n], self._stamps[:n], self.channel))
+            builder.add_batch(records_to_batch(self._records[:n], self._sizes[:n], self._stamps[:n], self.name))
 
     def _receive(self, limit: int, timeout: float) -> int:
         """Receive up to ``limit`` records: wait ``timeout`` for the first, then drain."""
-        self.sock.settimeout(timeout)
+        sock = self.sock
+        assert sock is not None, "read before open"
+        sock.settimeout(timeout)
         n = 0
         try:
             while n < limit:
-                size, ancillary, _, _ = self.sock.recvmsg_into([self._rows[n]], _ANCILLARY)
+                size, ancillary, _, _ = sock.recvmsg_into([self._rows[n]], _ANCILLARY)
                 if size not in (CAN_MTU, CANFD_MTU):
                     continue  # not a CAN record; the kernel never sends these
                 self._sizes[n] = size
                 self._stamps[n] = self._timestamp(ancillary)
                 n += 1
-                self.sock.settimeout(0)
+                sock.settimeout(0)
         except (BlockingIOError, TimeoutError):
             pass
         return n
@@ -126,7 +139,9 @@ class RawSocketCanSource(CanSource):
         return self.wall_clock() if stamp is None else stamp
 
     def close(self) -> None:
-        self.sock.close()
+        sock, self.sock = self.sock, None
+        if sock is not None:
+            sock.close()
 
     def __str__(self) -> str:
-        return f"socketcan-raw:{self.channel}"
+        return f"can:{self.name} (socketcan {self.channel}, raw)"

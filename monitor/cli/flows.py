@@ -50,7 +50,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                         pipeline.process(batch)
             else:
                 capture = stack.enter_context(_live(args))
-                for batch in capture.batches(max_packets=args.count, duration=args.duration):
+                for batch in capture.take(max_packets=args.count, duration=args.duration):
                     pipeline.process(batch)
         except KeyboardInterrupt:
             pass  # finish the flows seen so far
@@ -112,4 +112,4 @@ def _summary(pipeline, replays, capture, err: TextIO) -> None:
             print(f"{replay.path}: damaged records skipped {replay.damaged}"
                   f"{'; file truncated' if replay.truncated_file else ''}", file=err)
     if capture is not None:
-        print(f"live: {capture.stats.packets} packets captured, kernel drops {capture.stats.kernel_drops}", file=err)
+        print(f"live: {capture.capture.packets} packets captured, kernel drops {capture.capture.kernel_drops}", file=err)

@@ -30,7 +30,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _check(files: list[str], out: TextIO, err: TextIO) -> int:
     from ..errors import MonitorError
-    from ..policy.load import load_config
+    from ..pipeline import load_config
 
     failed = 0
     for name in files:
@@ -47,8 +47,7 @@ def _check(files: list[str], out: TextIO, err: TextIO) -> int:
 
 
 def _test(file: str, recordings: list[str], out: TextIO) -> int:
-    from ..pipeline import Monitor, replay, sort_recordings
-    from ..policy.load import load_config
+    from ..pipeline import Monitor, load_config, replay, sort_recordings
 
     config = load_config(file)
     lines: list[str] = []

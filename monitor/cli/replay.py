@@ -21,8 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ..pipeline import Monitor, replay, sort_recordings
-    from ..policy.load import load_config
+    from ..pipeline import Monitor, load_config, replay, sort_recordings
 
     config = load_config(args.config)
     can_logs, captures = sort_recordings(args.inputs)

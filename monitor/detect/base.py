@@ -1,10 +1,11 @@
 """The one detector interface, and the runner that keeps detectors apart.
 
-A detector is configured once from the policy's thresholds, then sees batches in time order:
-``observe(view, state)`` returns findings. ``view`` is a CanView (decoded CAN frames) or a
-NetView (packets with their flows); a detector says which it consumes. ``finish(state)``
-flushes what is pending at the end of input. Detectors are pure over their inputs and their
-own state and take time from the data.
+A detector declares the threshold sections it owns (``sections``: name -> frozen dataclass;
+the configuration loader collects them from the registry), is configured once, then sees
+batches in time order through typed methods: ``on_can(view: CanView, state)`` and
+``on_net(view: NetView, state)`` return findings; a detector overrides the ones it consumes.
+``finish(state)`` flushes what is pending at the end of input. Detectors are pure over their
+inputs and their own state and take time from the data.
 
 The runner calls each detector inside its own try/except: a detector that raises is logged
 (once per detector and exception type), counted, and skipped for that batch; the others run.
@@ -22,21 +23,33 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from .finding import Finding
 
 if TYPE_CHECKING:
-    from ..policy.model import Thresholds
+    from ..config.model import Thresholds
+    from ..net.view import NetView
     from ..state import VehicleState
+    from .canview import CanView
 
 log = logging.getLogger(__name__)
 
 
 class Detector:
     name: ClassVar[str] = "detector"
-    consumes: ClassVar[str] = "net"  # "net" or "can"
+    sections: ClassVar[dict[str, type]] = {}  # threshold sections this detector owns
 
     def configure(self, thresholds: Thresholds) -> None:
-        """Take the thresholds from the policy. Called once, before the first batch."""
+        """Take the thresholds from the configuration. Called once, before the first batch."""
 
-    def observe(self, view: Any, state: VehicleState) -> list[Finding]:
-        raise NotImplementedError
+    def on_can(self, view: CanView, state: VehicleState) -> list[Finding]:
+        """Decoded CAN frames of one batch (only called where a detector overrides it)."""
+        return []
+
+    def on_net(self, view: NetView, state: VehicleState) -> list[Finding]:
+        """Parsed packets of one batch with their flows (only where overridden)."""
+        return []
+
+    @classmethod
+    def consumes(cls, kind: str) -> bool:
+        """Does this detector override ``on_<kind>``?"""
+        return getattr(cls, f"on_{kind}") is not getattr(Detector, f"on_{kind}")
 
     def finish(self, state: VehicleState) -> list[Finding]:
         return []
@@ -56,14 +69,25 @@ class DetectorRunner:
         self.detectors = detectors
         self.stats = RunnerStats()
         self._logged: set[tuple[str, str]] = set()
-        for detector in detectors:
+        self._can = [d for d in detectors if d.consumes("can")]
+        self._net = [d for d in detectors if d.consumes("net")]
+        self.configure(thresholds)
+
+    def configure(self, thresholds: Thresholds) -> None:
+        """(Re)configure every detector; a reload calls this with the new thresholds."""
+        for detector in self.detectors:
             detector.configure(thresholds)
 
-    def observe(self, kind: str, view: Any, state: VehicleState) -> list[Finding]:
+    def on_can(self, view: CanView, state: VehicleState) -> list[Finding]:
+        return self._each(self._can, "on_can", view, state)
+
+    def on_net(self, view: NetView, state: VehicleState) -> list[Finding]:
+        return self._each(self._net, "on_net", view, state)
+
+    def _each(self, detectors: list[Detector], method: str, view: Any, state: VehicleState) -> list[Finding]:
         found: list[Finding] = []
-        for detector in self.detectors:
-            if detector.consumes == kind:
-                found += self._guarded(detector, partial(detector.observe, view, state))
+        for detector in detectors:
+            found += self._guarded(detector, partial(getattr(detector, method), view, state))
         return found
 
     def finish(self, state: VehicleState) -> list[Finding]:

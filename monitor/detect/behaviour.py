@@ -14,14 +14,15 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
+from ..net.view import NetView
 from ..state import CAMERA, LIDAR, VehicleState
 from .base import Detector
 from .finding import Finding
 from .memory import FlowMemory, Repeats
-from .netview import NetView
 
 MAX_BURSTS = 64
 MAX_WINDOWS = 720
@@ -40,9 +41,36 @@ class Activity:
     distances: dict = field(default_factory=dict)  # window index -> km (cached)
 
 
+@dataclass(frozen=True)
+class VideoThresholds:
+    min_kbps: float = 250.0  # sub-streams run from tens to hundreds of kbit/s, main streams Mbit/s
+    window_s: float = 5.0
+    min_duration_s: float = 20.0
+    camera_bonus: float = 0.3  # added confidence while a camera signal is active
+
+
+@dataclass(frozen=True)
+class BeaconThresholds:
+    min_uploads: int = 6
+    max_upload_bytes: int = 4096
+    min_period_s: float = 1.0
+    max_period_s: float = 900.0
+    max_jitter: float = 0.2  # coefficient of variation of the intervals
+    gap_s: float = 0.5  # uploads closer than this are one burst
+
+
+@dataclass(frozen=True)
+class MappingThresholds:
+    min_km: float = 0.3
+    min_bytes_per_km: float = 8000.0  # semantic map harvesting runs near 10 KB/km
+    min_correlation: float = 0.5  # between per-window upload bytes and distance driven
+    window_s: float = 10.0
+    min_speed_kmh: float = 3.0
+
+
 class Behaviour(Detector):
     name = "behaviour"
-    consumes = "net"
+    sections: ClassVar[dict[str, type]] = {"video": VideoThresholds, "beacon": BeaconThresholds, "mapping": MappingThresholds}
 
     def configure(self, thresholds) -> None:
         self.video, self.beacon, self.mapping = thresholds.video, thresholds.beacon, thresholds.mapping
@@ -50,7 +78,7 @@ class Behaviour(Detector):
         self.flows: FlowMemory[Activity] = FlowMemory()
         self.counts: Counter = Counter()
 
-    def observe(self, view: NetView, state: VehicleState) -> list[Finding]:
+    def on_net(self, view: NetView, state: VehicleState) -> list[Finding]:
         rows = np.flatnonzero(view.outbound & (view.length > 0))
         if not len(rows):
             return []
@@ -179,7 +207,7 @@ class Behaviour(Detector):
 
     def _finding(self, view: NetView, act: Activity, ts: float, kind: str, category: str, seen: str,
                  confidence: float, evidence: dict) -> Finding:
-        flow, names = view.flows.describe(act.slot)
+        flow, names = view.describe_slot(act.slot)
         return Finding(ts, f"behaviour.{kind}", category, seen, confidence, flow=flow, names=names, evidence=evidence)
 
     def stats(self) -> dict:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
@@ -45,9 +46,19 @@ def key_id(key):
     return key & ((1 << (ID_BITS - 1)) - 1)
 
 
+@dataclass(frozen=True)
+class CanThresholds:
+    known_ids: dict = field(default_factory=dict)  # bus -> ids allowed beyond the DBCs
+    learn_s: float = 0.0  # seconds at the start of each bus to learn ids and rates from (0: DBC only)
+    window_s: float = 0.5  # timing is judged per window, not per frame (bus jitter)
+    rate_margin: int = 1  # frames a window may exceed the expected count by
+    cycle_tolerance: float = 0.5  # DBC cycle time: flag windows with more than (1+this) x expected
+    uds_ids: tuple = ()  # extra diagnostic ids (beyond 0x7DF, 0x7E0-0x7EF, 29-bit 0x18DA/0x18DB)
+
+
 class CanRules(Detector):
     name = "can"
-    consumes = "can"
+    sections: ClassVar[dict[str, type]] = {"can": CanThresholds}
 
     def configure(self, thresholds) -> None:
         self.t = thresholds.can
@@ -55,12 +66,13 @@ class CanRules(Detector):
         self.seen_unknown: set = set()
         self.range_seen: Counter = Counter()
         self.counts: Counter = Counter()
-        self.flagged_cells: list[tuple[str, str, int, int]] = []  # (rule, bus, window, key): for benchmarks
-        self.keep_cells = False
         self.timing_repeats = Repeats(thresholds.wire.repeat_s)  # per (bus, key)
         self._known_extra = {bus: {int(i) for i in ids} for bus, ids in self.t.known_ids.items()}
 
-    def observe(self, view: CanView, state) -> list[Finding]:
+    def flagged(self, rule: str, bus: str, windows: np.ndarray, keys: np.ndarray) -> None:
+        """Each (window, id) cell a rule flags; a hook for evaluations (bench road), no-op here."""
+
+    def on_can(self, view: CanView, state) -> list[Finding]:
         found: list[Finding] = []
         batch = view.batch
         for bus, rows in view.bus_rows():
@@ -98,9 +110,8 @@ class CanRules(Detector):
             return []
         unknown = np.flatnonzero(~known)
         self.counts["unknown_id_frames"] += len(unknown)
-        if self.keep_cells and len(unknown):
-            windows = ((ts[unknown] - bs.t0) // self.t.window_s).astype(np.int64)
-            self.flagged_cells += [("unknown_id", bus, w, k) for w, k in set(zip(windows.tolist(), keys[unknown].tolist()))]
+        if len(unknown):
+            self.flagged("unknown_id", bus, ((ts[unknown] - bs.t0) // self.t.window_s).astype(np.int64), keys[unknown])
         found = []
         for key in np.unique(keys[unknown]).tolist():
             if (bus, key) in self.seen_unknown:
@@ -141,8 +152,7 @@ class CanRules(Detector):
             if limit is None or n <= limit:
                 continue
             self.counts["timing_windows_flagged"] += 1
-            if self.keep_cells:
-                self.flagged_cells.append(("timing", bus, window, key))
+            self.flagged("timing", bus, np.array([window]), np.array([key]))
             start = bs.t0 + window * self.t.window_s
             if self.timing_repeats.due((bus, key), start, "timing_suppressed_repeats") is not None:
                 found.append(Finding(firsts[key], "can.timing", "can", "more frames than the id's rate allows",

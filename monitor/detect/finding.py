@@ -14,7 +14,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-CATEGORIES = ("geolocation", "video", "mapping", "identity", "can", "unknown")
+from ..config.model import CATEGORIES
+from ..net.direction import remote_side
 
 
 @dataclass(frozen=True)
@@ -74,3 +75,24 @@ class Finding:
         out = asdict(self)
         out["position"] = self.position.as_dict() if self.position else None
         return {key: value for key, value in out.items() if value not in (None, [], {})}
+
+
+@dataclass(frozen=True)
+class Destination:
+    address: str | None
+    port: int | None = None
+    proto: str | None = None  # "tcp", "udp", ...
+    names: tuple[str, ...] = ()
+
+    @staticmethod
+    def of(finding: Finding) -> Destination | None:
+        """The remote side of the finding's flow (the server, for a vehicle-initiated flow)."""
+        flow = finding.flow
+        if not flow:
+            return None
+        return Destination.of_flow(flow, finding.names)
+
+    @staticmethod
+    def of_flow(flow: dict, names) -> Destination:
+        side = remote_side(flow.get("direction"))
+        return Destination(flow.get(f"{side}_h"), flow.get(f"{side}_p"), flow.get("proto"), tuple(n.lower() for n in names))

@@ -10,13 +10,15 @@ commands that send video somewhere (JT/T 1078 0x9101/0x9201/0x9206/0x9208).
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
+from ..net.view import NetView
 from .base import Detector
 from .finding import Finding
 from .memory import FlowMemory, Repeats
-from .netview import NetView
 from .wire.match import Match
 from .wire.scan import FIRST_BYTES, scan_payload
 
@@ -29,9 +31,16 @@ H264_TYPES = {1: "non-IDR slice", 5: "IDR slice", 7: "SPS", 8: "PPS", 24: "STAP-
 H265_TYPES = {1: "slice", 19: "IDR", 20: "IDR", 21: "CRA", 32: "VPS", 33: "SPS", 34: "PPS", 48: "AP", 49: "FU"}
 
 
+@dataclass(frozen=True)
+class WireThresholds:
+    repeat_s: float = 60.0  # one finding per flow and signature per this many seconds; the rest counted
+    max_scan_packets: int = 64  # payloads scanned per flow after its last match before giving up
+    rtp_min_packets: int = 10  # packets of one SSRC with sequential numbers before calling a flow RTP
+
+
 class WireSignatures(Detector):
     name = "wire"
-    consumes = "net"
+    sections: ClassVar[dict[str, type]] = {"wire": WireThresholds}
 
     def configure(self, thresholds) -> None:
         self.t = thresholds.wire
@@ -41,7 +50,7 @@ class WireSignatures(Detector):
         self.counts: Counter = Counter()
         self.parser_errors: Counter = Counter()
 
-    def observe(self, view: NetView, state) -> list[Finding]:
+    def on_net(self, view: NetView, state) -> list[Finding]:
         has = view.length > 0
         first = view.data[np.where(has, view.start, 0)]
         wanted = has & (view.outbound | view.inbound) & (FIRST_BYTES[first] | (view.udp & UDP_FIRST[first]))
@@ -65,7 +74,7 @@ class WireSignatures(Detector):
                     continue
                 slot = int(view.slot[i])
                 if slot not in described:
-                    described[slot] = view.flows.describe(slot)
+                    described[slot] = view.describe_slot(slot)
                 found.append(self._finding(match, float(view.ts[i]), *described[slot]))
         return found
 

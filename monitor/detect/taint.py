@@ -13,14 +13,16 @@ from __future__ import annotations
 import itertools
 import re
 from collections import Counter
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
+from ..net.view import NetView
 from ..state import VehicleState
 from .base import Detector
 from .finding import Finding, Position
 from .memory import Repeats
-from .netview import NetView
 from .wire.text import degrees_minutes
 
 GAP = 8  # zero bytes between joined payloads: no value straddles two packets
@@ -31,9 +33,16 @@ NMEA_DM = re.compile(rb"(\d{4,5}\.\d{2,}),([NSEW])")
 MAX_POSITIONS = 512
 
 
+@dataclass(frozen=True)
+class TaintThresholds:
+    position_tolerance_deg: float = 0.0005  # about 50 m: GNSS jitter between the CAN read and the send
+    history_s: float = 300.0  # positions this old still count (batched uploads send the past)
+    vin: bool = True
+
+
 class Taint(Detector):
     name = "taint"
-    consumes = "net"
+    sections: ClassVar[dict[str, type]] = {"taint": TaintThresholds}
 
     def configure(self, thresholds) -> None:
         self.t = thresholds.taint
@@ -41,7 +50,7 @@ class Taint(Detector):
         self.repeats = Repeats(self.repeat_s)  # per (flow_id, encoding)
         self.counts: Counter = Counter()
 
-    def observe(self, view: NetView, state: VehicleState) -> list[Finding]:
+    def on_net(self, view: NetView, state: VehicleState) -> list[Finding]:
         rows = np.flatnonzero(view.outbound & (view.length >= 8))
         if not len(rows) or (not state.vin and not state.series):
             return []
@@ -73,7 +82,7 @@ class Taint(Detector):
         fid, ts = int(view.flow_id[i]), float(view.ts[i])
         if self.repeats.due((fid, encoding), ts) is None:
             return None
-        flow, names = view.flows.describe(int(view.slot[i]))
+        flow, names = view.describe(int(i))
         evidence = {"encoding": encoding, "offset": int(offset - starts[packet])}
         if position is None:
             evidence["can_signal"] = state.vin_source

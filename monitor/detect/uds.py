@@ -28,7 +28,6 @@ VIN_DID = 0xF190
 
 class UdsTransfers(Detector):
     name = "uds"
-    consumes = "can"
 
     def configure(self, thresholds) -> None:
         self.extra = np.array(sorted(int(i) for i in thresholds.can.uds_ids), np.int64)
@@ -37,7 +36,7 @@ class UdsTransfers(Detector):
         self.totals: Counter = Counter()  # (bus, id, service) -> bytes since last finding
         self.counts: Counter = Counter()
 
-    def observe(self, view: CanView, state) -> list[Finding]:
+    def on_can(self, view: CanView, state) -> list[Finding]:
         batch = view.batch
         ids = batch.arbitration_id.astype(np.int64)
         standard = ~batch.is_extended & ((ids == 0x7DF) | ((ids >= 0x7E0) & (ids <= 0x7EF)))

@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 
-from ..policy.model import Policy
+from ..config.model import Policy
 from . import ruleset
 from .nft import EnforceError, Nft
 
@@ -38,6 +38,18 @@ class Enforcer:
     def start(self) -> None:
         self.nft.apply(ruleset.build(self.policy, self.vehicle_networks))
         log.info("nftables table inet %s applied (%d destination sets)", ruleset.TABLE, len(self.sets))
+
+    def reload(self, policy: Policy) -> None:
+        """Swap in a new policy's table in one transaction. Run-time blocks carry over;
+        DNS-admitted addresses do not (the next lookup admits them under the new sets)."""
+        with self.lock:
+            blocks = [ruleset.element(ruleset.BLOCK4 if ipaddress.ip_address(a).version == 4 else ruleset.BLOCK6, a)
+                      for a in sorted(self.blocked)]
+            self.nft.apply(ruleset.build(policy, self.vehicle_networks) + blocks)
+            self.policy = policy
+            self.sets = {k.destination.name: k for k in ruleset.kernel_sets(policy)}
+            self.expiry.clear()
+            self.counts["reloads"] += 1
 
     def admit(self, set_name: str, address: str, ttl: int) -> None:
         """Let ``address`` (an answer for a name in the set) through for ``ttl`` seconds."""

@@ -21,8 +21,8 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ..config.model import DestinationSet, Policy
 from ..net.direction import DEFAULT_VEHICLE_NETWORKS
-from ..policy.model import DestinationSet, Policy
 
 FAMILY, TABLE = "inet", "gatewatch"
 BLOCK4, BLOCK6 = "block4", "block6"

@@ -1,4 +1,11 @@
-"""Which side of a flow is the vehicle: from the configured in-vehicle networks."""
+"""Which side of a flow is the vehicle: from the configured in-vehicle networks.
+
+The one rule, used for packets (detectors), flows (records, findings) and destinations (the
+decider): the side inside the vehicle networks is the vehicle. When neither side is inside
+(a capture on the uplink, whose own address is public or carrier NAT), the flow's originator
+is the vehicle: the flow is outbound. Both inside: internal. The remote destination is the
+responder of an outbound flow and the originator of an inbound one.
+"""
 
 from __future__ import annotations
 
@@ -51,19 +58,31 @@ class VehicleNetworks:
         return out
 
     def direction(self, orig: str, resp: str) -> str:
-        """outbound: vehicle to outside; inbound: outside to vehicle; internal; external."""
+        """outbound: the vehicle started it; inbound: outside started it; internal."""
         return self.direction_int(*_as_int(orig), *_as_int(resp))
 
     def direction_int(self, orig_version: int, orig: int, resp_version: int, resp: int) -> str:
         inside_orig = self.contains_int(orig_version, orig)
         inside_resp = self.contains_int(resp_version, resp)
-        if inside_orig and inside_resp:
-            return "internal"
-        if inside_orig:
-            return "outbound"
-        if inside_resp:
-            return "inbound"
-        return "external"
+        return flow_direction(inside_orig, inside_resp)
+
+
+def flow_direction(orig_inside: bool, resp_inside: bool) -> str:
+    if orig_inside and resp_inside:
+        return "internal"
+    return "inbound" if resp_inside and not orig_inside else "outbound"
+
+
+def sent_by_vehicle(src_inside: np.ndarray, dst_inside: np.ndarray, from_orig: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(outbound, inbound) per packet by the same rule as ``flow_direction``: a packet leaves
+    when its sender is the vehicle side; where neither side is inside, the originator's side."""
+    neither = ~src_inside & ~dst_inside
+    return (src_inside & ~dst_inside) | (neither & from_orig), (~src_inside & dst_inside) | (neither & ~from_orig)
+
+
+def remote_side(direction: str | None) -> str:
+    """Which end of a flow record ("orig" or "resp") is the remote destination."""
+    return "orig" if direction == "inbound" else "resp"
 
 
 def _as_int(address: str) -> tuple[int, int]:

@@ -93,10 +93,6 @@ class FlowTable:
         self.isn = grow(get("isn"), (capacity, 2), np.uint32)  # sequence numbers of the last SYN, SYN/ACK
         self.capacity = capacity
 
-    @property
-    def active_count(self) -> int:
-        return len(self.lookup)
-
     # ------------------------------------------------------------ packets in
 
     def update(self, h: Headers, rows: np.ndarray, ts_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

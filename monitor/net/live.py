@@ -6,6 +6,10 @@ Packets are received straight into one preallocated buffer with ``recv_into`` (M
 gives the wire length of packets cut to the snap length) and handed on as a batch when it is
 full or ``max_latency`` has passed. Receive times come from the clock at receipt. Kernel
 packet and drop counts come from PACKET_STATISTICS.
+
+``LiveCapture`` is a live source (monitor/source.py): the daemon's timeline runs it, and an
+interface that goes away (a modem reset) is reopened with back-off; ``take`` serves
+``gatewatch flows -i``.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError, SourceError
+from ..source import LiveSource
 from .packets import LINKTYPE_ETHERNET, LINKTYPE_RAW, PAD, PacketBatch
 
 log = logging.getLogger(__name__)
@@ -55,22 +60,41 @@ class CaptureStats:
     per_interface: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
-class LiveCapture:
-    def __init__(self, config: CaptureConfig) -> None:
+class LiveCapture(LiveSource):
+    kind = "ip"
+
+    def __init__(self, config: CaptureConfig, **kwargs) -> None:
         if not config.interfaces:
             raise ConfigError("live capture needs at least one interface")
+        super().__init__(",".join(config.interfaces), **kwargs)
         self.config = config
-        self.stats = CaptureStats()
+        self.capture = CaptureStats()
         self.sockets: list[socket.socket] = []
         self.linktypes: list[int] = []
         self.stopped = False
 
-    def open(self) -> LiveCapture:
-        for name in self.config.interfaces:
-            self.sockets.append(self._open_one(name))
-            self.linktypes.append(_linktype_of(name))
-            self.stats.per_interface[name] = {"packets": 0, "drops": 0}
+    def open(self) -> LiveCapture:  # type: ignore[override]  # returns itself for ``with`` use
+        try:
+            for name in self.config.interfaces:
+                self.linktypes.append(_linktype_of(name))
+                self.sockets.append(self._open_one(name))
+                self.capture.per_interface.setdefault(name, {"packets": 0, "drops": 0})
+        except Exception:
+            self.close()
+            raise
         return self
+
+    def transient_errors(self) -> tuple[type[BaseException], ...]:
+        return (OSError, SourceError)
+
+    def read(self, timeout: float) -> PacketBatch | None:
+        batch = self._one_batch(self.config.batch_size, time.monotonic() + min(timeout, self.config.max_latency))
+        self.read_kernel_stats()
+        if not len(batch):
+            return None
+        self.capture.packets += len(batch)
+        self.capture.batches += 1
+        return batch
 
     def _open_one(self, name: str) -> socket.socket:
         try:
@@ -92,6 +116,7 @@ class LiveCapture:
         for sock in self.sockets:
             sock.close()
         self.sockets.clear()
+        self.linktypes.clear()
 
     def __enter__(self):  # -> LiveCapture
         return self.open()
@@ -102,23 +127,25 @@ class LiveCapture:
     def stop(self) -> None:
         self.stopped = True
 
-    def batches(self, max_packets: int | None = None, duration: float | None = None) -> Iterator[PacketBatch]:
-        """Batches until stop(), ``max_packets`` packets, or ``duration`` seconds."""
+    def take(self, max_packets: int | None = None, duration: float | None = None) -> Iterator[PacketBatch]:
+        """Batches until stop(), ``max_packets`` packets, or ``duration`` seconds (an opened
+        capture; ``gatewatch flows -i``)."""
         deadline = time.monotonic() + duration if duration is not None else None
         while not self.stopped:
-            budget = self.config.batch_size if max_packets is None else min(self.config.batch_size, max_packets - self.stats.packets)
+            budget = self.config.batch_size if max_packets is None else min(self.config.batch_size, max_packets - self.capture.packets)
             if budget <= 0:
                 return
             batch = self._one_batch(budget, deadline)
             if len(batch):
-                self.stats.packets += len(batch)
-                self.stats.batches += 1
+                self.capture.packets += len(batch)
+                self.capture.batches += 1
                 yield batch
             self.read_kernel_stats()
             if deadline is not None and time.monotonic() >= deadline:
                 return
 
     def _one_batch(self, budget: int, deadline: float | None) -> PacketBatch:
+        """Packets until ``budget``, ``max_latency`` after the first wait, or ``deadline``."""
         snap = self.config.snaplen
         buffer = np.zeros(budget * snap + PAD, dtype=np.uint8)
         view = buffer.data
@@ -161,9 +188,10 @@ class LiveCapture:
         """Add the kernel's counters since the last read (reading resets them)."""
         for name, sock in zip(self.config.interfaces, self.sockets):
             packets, drops = struct.unpack("II", sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8))
-            self.stats.kernel_packets += packets
+            self.capture.kernel_packets += packets
+            self.capture.kernel_drops += drops
             self.stats.kernel_drops += drops
-            counters = self.stats.per_interface[name]
+            counters = self.capture.per_interface[name]
             counters["packets"] += packets
             counters["drops"] += drops
 

@@ -2,7 +2,8 @@
 application parsers -> finished flow records.
 
 ``NetPipeline.process`` takes batches from any source (pcap replay, live capture) in time
-order; ``finish`` ends the input. Finished flow records go to the sink (a list by default).
+order and returns a NetView of the parsed packets for the detectors (None when no packet of
+the batch parsed); ``finish`` ends the input. Finished flow records go to the sink (a list by default).
 Every packet is accounted for in NetStats: parsed into a flow, waiting in or completed by
 fragment reassembly, or counted under the reason it could not be parsed.
 """
@@ -15,13 +16,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .app.inspect import AppInspector
-from .direction import VehicleNetworks
+from .direction import VehicleNetworks, remote_side
 from .flowrecord import FlowRecorder
 from .flows import FlowConfig, FlowTable
 from .fragments import Reassembler
-from .headers import Headers, Status, parse_headers
+from .headers import Status, parse_headers
 from .names import NameCache
 from .packets import PacketBatch, concat
+from .view import NetView
 
 
 @dataclass
@@ -46,17 +48,12 @@ class NetConfig:
     strict_length: bool = False  # drop datagrams the snap length cut, as Suricata does
 
 
-#: Called with every parsed batch after flow accounting: (batch, headers, rows, slots, is_orig).
-Observer = Callable[[PacketBatch, Headers, np.ndarray, np.ndarray, np.ndarray], None]
-
-
 class NetPipeline:
-    def __init__(self, config: NetConfig | None = None, sink: Callable[[dict], None] | None = None,
-                 observer: Observer | None = None) -> None:
+    def __init__(self, config: NetConfig | None = None, sink: Callable[[dict], None] | None = None) -> None:
         self.config = config or NetConfig()
         networks = VehicleNetworks(self.config.vehicle_networks) if self.config.vehicle_networks is not None else VehicleNetworks()
         self.networks = networks
-        self.observer = observer
+        self._expire_ns: int | None = None  # the last batch's time: flows idle since then end next
         self.names = NameCache()
         self.recorder = FlowRecorder(networks, self.names, sink)
         self.flows = FlowTable(self.config.flows, self.recorder)
@@ -64,9 +61,13 @@ class NetPipeline:
         self.fragments = Reassembler()
         self.stats = NetStats()
 
-    def process(self, batch: PacketBatch) -> None:
+    def process(self, batch: PacketBatch) -> NetView | None:
         if len(batch) == 0:
-            return
+            return None
+        # Expiry waits for the next batch, so the slots of the view returned last stayed valid
+        # while the detectors looked at it.
+        if self._expire_ns is not None:
+            self.flows.expire(self._expire_ns)
         h = parse_headers(batch, self.config.strict_length)
         self.stats.count(h.status)
         fragment_rows = np.flatnonzero(h.status == Status.FRAGMENT)
@@ -78,16 +79,18 @@ class NetPipeline:
         rows = np.flatnonzero(h.status == Status.OK)
         if whole is not None:
             rows = rows[np.argsort(batch.ts_ns[rows], kind="stable")]
-        self._account(batch, h, rows)
-        self.flows.expire(int(batch.ts_ns.max()))
-
-    def _account(self, batch: PacketBatch, h: Headers, rows: np.ndarray) -> None:
+        self._expire_ns = int(batch.ts_ns.max())
         if len(rows) == 0:
-            return
+            return None
         slots, is_orig = self.flows.update(h, rows, batch.ts_ns[rows])
         self.inspector.inspect(batch, h, rows, slots, is_orig)
-        if self.observer is not None:
-            self.observer(batch, h, rows, slots, is_orig)
+        return NetView.build(self.networks, self.recorder.flow_ids, self.describe, batch, h, rows, slots, is_orig)
+
+    def describe(self, slot: int) -> tuple[dict, list[str]]:
+        """A live flow as a finding shows it, and the remote side's names."""
+        flow = {k: v for k, v in self.recorder.describe(self.flows, slot).items() if v is not None}
+        remote = flow[f"{remote_side(flow.get('direction'))}_h"]
+        return flow, [entry["name"] for entry in self.recorder.names_of(self.flows, slot, remote)]
 
     def finish(self) -> None:
         self.fragments.flush()

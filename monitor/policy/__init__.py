@@ -1,1 +1,1 @@
-"""Configuration and policy: YAML files with file:line errors, compiled into frozen models."""
+"""Deciding: each finding gets a verdict and the rule that made it (the configuration model lives in monitor.config)."""

@@ -11,30 +11,11 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from ..detect.finding import Finding
+from ..config.model import DestinationSet, Policy, Rule
+from ..detect.finding import Destination, Finding
 from .geoip import GeoIpLookup
-from .model import DestinationSet, Policy, Rule
 
 DEFAULT_RULE = "default"
-
-
-@dataclass(frozen=True)
-class Destination:
-    address: str | None
-    port: int | None = None
-    proto: str | None = None  # "tcp", "udp", ...
-    names: tuple[str, ...] = ()
-
-    @staticmethod
-    def of(finding: Finding) -> Destination | None:
-        """The remote side of the finding's flow (the server, for a vehicle-initiated flow)."""
-        flow = finding.flow
-        if not flow:
-            return None
-        inbound = flow.get("direction") == "inbound"
-        address = flow.get("orig_h" if inbound else "resp_h")
-        port = flow.get("orig_p" if inbound else "resp_p")
-        return Destination(address, port, flow.get("proto"), tuple(n.lower() for n in finding.names))
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from ..config.model import GeoIp
 from ..errors import PolicyError
-from .model import GeoIp
 
 
 class GeoIpLookup:

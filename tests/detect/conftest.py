@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.pipeline import Monitor, replay
-from monitor.policy.load import load_config
+from monitor.pipeline import Monitor, load_config, replay
 
 from ..conftest import PROJECT
 

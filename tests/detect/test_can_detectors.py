@@ -6,13 +6,12 @@ import threading
 
 import can
 
+from monitor.canbus.buses import open_bus
 from monitor.canbus.frames import FrameBatch
-from monitor.canbus.live import BusConfig, PythonCanSource
-from monitor.pipeline import Monitor
-from monitor.policy.load import load_config
+from monitor.pipeline import Monitor, load_config
 
+from ..builders import collect, gateway_db
 from .conftest import run_monitor
-from .scenes import gateway_db
 
 
 def _log(path, messages):
@@ -68,11 +67,12 @@ def test_uds_vin_read_security_access_and_upload_over_a_virtual_bus():
     frames = [can.Message(arbitration_id=i, is_extended_id=False, data=f.ljust(8, b"\xaa"))
               for i, payload in exchanges for f in _isotp(i, payload)]
     channel = "gw-uds-test"
-    source = PythonCanSource(BusConfig("virtual", channel), batch_size=256, max_latency=0.05)
+    source = open_bus("diag", {"interface": "virtual", "channel": channel}, batch_size=256, max_latency=0.05)
+    source.open()
     with can.Bus(interface="virtual", channel=channel) as sender:
         thread = threading.Thread(target=lambda: [sender.send(f) for f in frames])
         thread.start()
-        batches = list(source.batches(max_frames=len(frames), idle_timeout=2.0))
+        batches = collect(source, len(frames))
         thread.join()
     source.close()
     findings: list = []

@@ -13,10 +13,10 @@ from monitor.detect.base import Detector
 from monitor.detect.signatures import WireSignatures
 from monitor.detect.wire import scan, text
 from monitor.errors import PolicyError
-from monitor.policy.load import load_config
+from monitor.pipeline import load_config
 
+from ..builders import packet, write_pcap
 from .conftest import run_monitor
-from .scenes import packet, write_pcap
 
 JT808_LOCATION = bytes.fromhex("7e0200003301705156418900" "0c00000000000c00020158ff7206cd1f4c000000000123201122115639"
                                "01040000000030011f310109" "937e")
@@ -26,9 +26,8 @@ class Boom(Detector):
     """Raises on a crafted payload, as a buggy detector would."""
 
     name = "boom"
-    consumes = "net"
 
-    def observe(self, view, state):
+    def on_net(self, view, state):
         if any(b"BOOM" in view.payload(i) for i in range(len(view))):
             raise ValueError("crafted payload")
         return []

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import struct
 
+from ..builders import encode, gateway_db, packet, stream, vin_lines, write_log, write_pcap
 from ..conftest import corpus, corpus_files
 from .conftest import run_monitor
-from .scenes import encode, gateway_db, packet, stream, vin_lines, write_log, write_pcap
 
 GNSS_LOG = ("can", "logs", "css-electronics", "gnss_2F6913DB_00000001-63BEF5CD.derived.log")
 

@@ -8,8 +8,8 @@ import json
 from monitor.bench import road
 from monitor.cli import main
 
+from ..builders import encode, gateway_db, packet, write_log, write_pcap
 from ..conftest import corpus
-from .scenes import encode, gateway_db, packet, write_log, write_pcap
 
 FIELDS = {"ts", "detector", "category", "seen", "confidence"}
 

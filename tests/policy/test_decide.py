@@ -10,8 +10,8 @@ import re
 import pytest
 
 from monitor.detect.finding import Finding
+from monitor.pipeline import load_config
 from monitor.policy.decide import Decider, Destination, name_matches
-from monitor.policy.load import load_config
 
 from ..conftest import PROJECT
 from ..test_cli import run

@@ -1,4 +1,5 @@
-"""Building test recordings: candump logs written line by line, pcaps built with scapy."""
+"""Shared test builders: candump logs written line by line, pcaps built with scapy, frames
+collected from live sources. Every test module takes them from here."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from pathlib import Path
 
 import cantools
 
-from ..conftest import PROJECT
+from .conftest import PROJECT
 
 GATEWAY_DBC = PROJECT / "dbc" / "gateway-telematics.dbc"
 VEHICLE, SERVER = "192.168.50.2", "203.0.113.9"
@@ -62,3 +63,25 @@ def write_pcap(path: Path, packets: list) -> Path:
 
     wrpcap(str(path), sorted(packets, key=lambda p: float(p.time)))
     return path
+
+
+def collect(source, count: int, idle_s: float = 2.0) -> list:
+    """Batches from an opened live source until ``count`` items arrived or nothing came for
+    ``idle_s`` seconds (the caller sends from another thread)."""
+    batches: list = []
+    for batch in _until_idle(source, idle_s):
+        batches.append(batch)
+        if sum(len(b) for b in batches) >= count:
+            break
+    return batches
+
+
+def _until_idle(source, idle_s: float):
+    import time
+
+    last = time.monotonic()
+    while time.monotonic() - last < idle_s:
+        batch = source.read(0.1)
+        if batch is not None and len(batch):
+            last = time.monotonic()
+            yield batch

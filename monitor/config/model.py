@@ -1,78 +1,51 @@
 """The configuration model: frozen dataclasses, one per section. Defaults are the shipped
-behaviour; every threshold a detector uses lives here, so a policy file can change it."""
+behaviour. Detector thresholds are sections the detector modules own (``Thresholds``)."""
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from .sources import Sources
+
+if TYPE_CHECKING:
+    from ..canbus.plan import DecodePlan
+    from .signals import SignalMap
 
 #: What a rule can be about: the finding categories, "unknown" (a flow to a destination in no
 #: named set) and "any". Actions, mildest first.
-RULE_CATEGORIES = ("geolocation", "video", "mapping", "identity", "can", "unknown", "any")
+CATEGORIES = ("geolocation", "video", "mapping", "identity", "can", "unknown")  # of findings
+RULE_CATEGORIES = (*CATEGORIES, "any")
 ACTIONS = ("allow", "alert", "block")
 MODES = ("monitor", "enforce")
 ON_STOP = ("fail-open", "fail-closed")
 
 
-@dataclass(frozen=True)
-class WireThresholds:
-    repeat_s: float = 60.0  # one finding per flow and signature per this many seconds; the rest counted
-    max_scan_packets: int = 64  # payloads scanned per flow after its last match before giving up
-    rtp_min_packets: int = 10  # packets of one SSRC with sequential numbers before calling a flow RTP
-
-
-@dataclass(frozen=True)
-class TaintThresholds:
-    position_tolerance_deg: float = 0.0005  # about 50 m: GNSS jitter between the CAN read and the send
-    history_s: float = 300.0  # positions this old still count (batched uploads send the past)
-    vin: bool = True
-
-
-@dataclass(frozen=True)
-class VideoThresholds:
-    min_kbps: float = 250.0  # sub-streams run from tens to hundreds of kbit/s, main streams Mbit/s
-    window_s: float = 5.0
-    min_duration_s: float = 20.0
-    camera_bonus: float = 0.3  # added confidence while a camera signal is active
-
-
-@dataclass(frozen=True)
-class BeaconThresholds:
-    min_uploads: int = 6
-    max_upload_bytes: int = 4096
-    min_period_s: float = 1.0
-    max_period_s: float = 900.0
-    max_jitter: float = 0.2  # coefficient of variation of the intervals
-    gap_s: float = 0.5  # uploads closer than this are one burst
-
-
-@dataclass(frozen=True)
-class MappingThresholds:
-    min_km: float = 0.3
-    min_bytes_per_km: float = 8000.0  # semantic map harvesting runs near 10 KB/km
-    min_correlation: float = 0.5  # between per-window upload bytes and distance driven
-    window_s: float = 10.0
-    min_speed_kmh: float = 3.0
-
-
-@dataclass(frozen=True)
-class CanThresholds:
-    known_ids: dict = field(default_factory=dict)  # bus -> ids allowed beyond the DBCs
-    learn_s: float = 0.0  # seconds at the start of each bus to learn ids and rates from (0: DBC only)
-    window_s: float = 0.5  # timing is judged per window, not per frame (bus jitter)
-    rate_margin: int = 1  # frames a window may exceed the expected count by
-    cycle_tolerance: float = 0.5  # DBC cycle time: flag windows with more than (1+this) x expected
-    uds_ids: tuple = ()  # extra diagnostic ids (beyond 0x7DF, 0x7E0-0x7EF, 29-bit 0x18DA/0x18DB)
-
-
-@dataclass(frozen=True)
 class Thresholds:
-    wire: WireThresholds = WireThresholds()
-    taint: TaintThresholds = TaintThresholds()
-    video: VideoThresholds = VideoThresholds()
-    beacon: BeaconThresholds = BeaconThresholds()
-    mapping: MappingThresholds = MappingThresholds()
-    can: CanThresholds = CanThresholds()
+    """Detector threshold sections by name (``thresholds.video.min_kbps``). Each section is a
+    frozen dataclass owned by its detector module; the loader gets the section types from the
+    detector registry, so this module knows none of them."""
+
+    def __init__(self, sections: Mapping[str, object]) -> None:
+        object.__setattr__(self, "_sections", dict(sections))
+
+    @classmethod
+    def defaults(cls, types: Mapping[str, type]) -> Thresholds:
+        return cls({name: kind() for name, kind in types.items()})
+
+    def __getattr__(self, name: str):
+        try:
+            return self._sections[name]
+        except KeyError:
+            raise AttributeError(f"no detector threshold section {name!r}") from None
+
+    def __setattr__(self, name: str, value) -> None:
+        raise AttributeError("thresholds are frozen")
+
+    def names(self) -> list[str]:
+        return list(self._sections)
 
 
 @dataclass(frozen=True)
@@ -169,5 +142,9 @@ class Config:
     dbc: tuple[str, ...] = ()
     vehicle_networks: tuple[str, ...] | None = None
     signals: dict = field(default_factory=dict)  # VSS path -> tuple[SignalSource | VinSource, ...]
-    thresholds: Thresholds = Thresholds()
+    thresholds: Thresholds = field(default_factory=lambda: Thresholds({}))
     policy: Policy = Policy()
+    sources: Sources = field(default_factory=lambda: Sources())
+    plan: DecodePlan | None = None  # the DBCs compiled once, at load
+    bus_plans: dict = field(default_factory=dict)  # bus name -> DecodePlan, for buses with their own DBCs
+    signal_map: SignalMap | None = None  # ``signals`` checked against the plan and compiled

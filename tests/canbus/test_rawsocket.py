@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 
+from monitor.canbus.buses import open_bus
 from monitor.canbus.frames import FrameBatch
 from monitor.canbus.rawsocket import (
     CAN_EFF_FLAG,
@@ -20,6 +21,8 @@ from monitor.canbus.rawsocket import (
     RawSocketCanSource,
     records_to_batch,
 )
+
+from ..builders import collect
 
 
 def can_frame(can_id: int, data: bytes, dlc: int | None = None) -> bytes:
@@ -45,12 +48,14 @@ def test_records_arrive_as_batch_columns_over_a_seqpacket_socket():
     for record in RECORDS:
         theirs.send(record)
     clock = iter(np.arange(100, 200, 1.0).tolist())
-    source = RawSocketCanSource(ours, "vcan0", block=4, wall_clock=lambda: next(clock), max_latency=0.2)
-    batches = list(source.batches(max_frames=len(RECORDS), idle_timeout=1.0))
+    source = RawSocketCanSource("body", "vcan0", block=4, wall_clock=lambda: next(clock), max_latency=0.2,
+                                connect=lambda: ours)
+    source.open()
+    batches = collect(source, len(RECORDS), idle_s=1.0)
     source.close()
     theirs.close()
     batch = FrameBatch.concat(batches)
-    assert len(batch) == 6 and source.stats.frames == 6
+    assert len(batch) == 6
     assert batch.arbitration_id.tolist() == [0x123, 0x1ABCDE, 0x456, 0x004, 0x7FF, 0x10]
     assert batch.is_extended.tolist() == [False, True, False, False, False, True]
     assert batch.is_remote.tolist() == [False, False, True, False, False, False]
@@ -66,7 +71,14 @@ def test_records_arrive_as_batch_columns_over_a_seqpacket_socket():
     # not the injected fallback clock.
     assert np.all(np.diff(batch.timestamp) >= 0)
     assert abs(batch.timestamp[0] - time.time()) < 60 and batch.timestamp[0] > 1e9
-    assert batch.channel_names == ("vcan0",)
+    assert batch.channel_names == ("body",)  # labelled with the configured bus name
+
+
+def test_socketcan_is_served_by_the_raw_path_and_others_by_python_can():
+    raw = open_bus("body", {"interface": "socketcan", "channel": "can0", "fd": False})
+    assert isinstance(raw, RawSocketCanSource) and raw.channel == "can0" and not raw.fd
+    assert type(open_bus("body", {"interface": "socketcan", "channel": "can0"}, raw_socketcan=False)).__name__ == "PythonCanSource"
+    assert type(open_bus("x", {"interface": "virtual", "channel": "c"})).__name__ == "PythonCanSource"
 
 
 def test_bytes_past_the_length_are_zeroed_not_leaked_from_the_buffer():

@@ -1,54 +1,92 @@
 """Load a configuration file: DBCs, the DBC -> VSS signal map, detector thresholds, and the
-policy (mode, uplinks, destination sets, rules: see sections.py).
+policy (mode, uplinks, destination sets, rules: see policy.py), and the live sources.
 
-Unknown keys and wrong types stop start-up with ``file:line: what is wrong``.
+Unknown keys and wrong types stop start-up with ``file:line: what is wrong``. The DBCs are
+loaded and compiled into one decode plan here, and the signal map is checked against it and
+compiled, once. Relative paths resolve against the file that names them. The detector
+threshold sections are handed in (``sections``: name -> frozen dataclass), collected from the
+detector registry by the caller, so this package knows no detector.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
+from ..canbus.dbc import load_dbc
+from ..canbus.plan import DecodePlan, compile_plan
 from ..errors import PolicyError
-from ..resources import shipped
+from ..resources import shipped, shipped_policies, shipped_policy
 from . import model
-from .sections import POLICY_KEYS, load_policy
-from .yamlfile import Located, known_keys, load_yaml
+from .policy import POLICY_KEYS, load_policy
+from .signals import compile_signal_map
+from .sources import load_sources
+from .yamlfile import Located, LocatedList, known_keys, load_yaml
 
-DEFAULT = "policies/default.yaml"
-TOP_KEYS = ("version", "extends", "dbc", "vehicle_networks", "signals", "detectors", *POLICY_KEYS)
+DEFAULT = "default"  # the shipped policy a run without --config uses
+TOP_KEYS = ("version", "extends", "dbc", "vehicle_networks", "signals", "detectors", "sources", *POLICY_KEYS)
 MAX_EXTENDS = 4
 
 
-def load_config(path: str | Path | None = None) -> model.Config:
-    path = Path(path) if path else shipped(DEFAULT)
+def load_config(path: str | Path | None = None, sections: Mapping[str, type] | None = None) -> model.Config:
+    """``sections``: the detector threshold sections (``monitor.detect.threshold_sections()``);
+    None accepts no ``detectors`` keys."""
+    path = Path(path) if path else shipped_policy(DEFAULT)
+    if not path.is_file():
+        raise PolicyError(f"{path}: no such configuration file")
     doc = _with_base(load_yaml(path), path, MAX_EXTENDS)
     if "vehicle_networks" in doc:
         _vehicle_networks(doc)
     if doc.get("version", 1) != 1:
         raise PolicyError(f"{doc.at('version')}: unsupported version {doc['version']!r} (this gatewatch reads 1)")
+    dbc = tuple(_dbc_paths(doc))
+    plan = _plan(dbc)
+    sources = load_sources(doc, path)
+    bus_plans = {bus.name: _plan(bus.dbc) for bus in sources.can if bus.dbc is not None}
+    signals = _signals(doc.get("signals") or Located(), doc)
     return model.Config(
         path=str(path),
-        dbc=tuple(_dbc_paths(doc, path)),
+        dbc=dbc,
         vehicle_networks=tuple(_strings(doc, "vehicle_networks")) if "vehicle_networks" in doc else None,
-        signals=_signals(doc.get("signals") or Located(), doc),
-        thresholds=_section(model.Thresholds, doc.get("detectors"), doc, "detectors"),
+        signals=signals,
+        thresholds=_thresholds(doc, sections or {}),
         policy=load_policy(doc, path),
+        sources=sources,
+        plan=plan,
+        bus_plans=bus_plans,
+        signal_map=compile_signal_map(signals, [plan, *bus_plans.values()]),
     )
 
 
+def _plan(paths) -> DecodePlan:
+    return compile_plan([(load_dbc(name), name) for name in paths])
+
+
+def _thresholds(doc: Located, sections: Mapping[str, type]) -> model.Thresholds:
+    node = doc.get("detectors")
+    if node is None:
+        return model.Thresholds.defaults(sections)
+    if not isinstance(node, Located):
+        raise PolicyError(f"{doc.at('detectors')}: detectors must be a mapping")
+    known_keys(node, tuple(sections), "detectors")
+    return model.Thresholds({name: _section(kind, node.get(name), node, name) for name, kind in sections.items()})
+
+
 def _with_base(doc: Located, path: Path, depth: int) -> Located:
-    """``extends: default.yaml``: top-level keys this file does not set come from that file
-    (found next to this one, then among the shipped policies)."""
+    """``extends``: top-level keys this file does not set come from that file: a shipped policy
+    by its bare name (``extends: default``), or a file relative to this one."""
     known_keys(doc, TOP_KEYS, "the top level")
+    _resolve_paths(doc, path)
     if "extends" not in doc:
         return doc
     name = doc["extends"]
-    candidates = [path.parent / str(name), shipped("policies") / str(name)]
-    base_path = next((c for c in candidates if c.is_file()), None)
-    if not isinstance(name, str) or base_path is None:
-        raise PolicyError(f"{doc.at('extends')}: extends {name!r}: no such policy next to {path} or shipped")
+    base_path = _base_policy(name, path)
+    if base_path is None:
+        raise PolicyError(f"{doc.at('extends')}: extends {name!r}: no such policy next to {path} "
+                          f"and none shipped by that name (shipped: {', '.join(shipped_policies())})")
     if depth == 0:
         raise PolicyError(f"{doc.at('extends')}: extends chains deeper than {MAX_EXTENDS} files (a loop?)")
     merged = _with_base(load_yaml(base_path), base_path, depth - 1)
@@ -77,16 +115,44 @@ def _vehicle_networks(doc: Located) -> None:
             raise PolicyError(f"{items.at(i)}: vehicle network {value!r} is not a CIDR: {error}") from None
 
 
-def _dbc_paths(doc: Located, config_path: Path) -> list[str]:
-    """DBC paths relative to the config file, then to the gatewatch install."""
-    out = []
-    for name in _strings(doc, "dbc") if "dbc" in doc else []:
-        candidates = [config_path.parent / name, config_path.parent.parent / name, shipped(name)]
-        found = next((c for c in candidates if c.exists()), None)
-        if found is None:
-            raise PolicyError(f"{doc.at('dbc')}: DBC file {name!r} not found next to {config_path} or in gatewatch")
-        out.append(str(found))
-    return out
+def _base_policy(name, path: Path) -> Path | None:
+    """A file of that name next to ``path``, else a shipped policy (``default``, ``strict``;
+    ``default.yaml`` too)."""
+    if not isinstance(name, str) or not name:
+        return None
+    candidate = path.parent / name
+    if candidate.is_file():
+        return candidate
+    if "/" in name:
+        return None
+    try:
+        return shipped_policy(name.removesuffix(".yaml"))
+    except PolicyError:
+        return None
+
+
+def _resolve_paths(doc: Located, path: Path) -> None:
+    """DBC paths as the file that names them wrote them, resolved against that file (an
+    ``extends`` chain keeps each file's own); ``dbc/...`` names a shipped DBC when no such file
+    is next to it. A missing file is an error at the line that names it."""
+    if "dbc" not in doc:
+        return
+    names = doc["dbc"]
+    if not isinstance(names, LocatedList) or not all(isinstance(n, str) for n in names):
+        raise PolicyError(f"{doc.at('dbc')}: dbc must be a list of file names")
+    resolved = []
+    for i, name in enumerate(names):
+        candidate = Path(name) if Path(name).is_absolute() else path.parent / name
+        if not candidate.is_file() and name.startswith("dbc/"):
+            candidate = shipped(name, must_exist=False)
+        if not candidate.is_file():
+            raise PolicyError(f"{names.at(i)}: DBC file {name!r} not found (resolved against {path.parent})")
+        resolved.append(os.path.normpath(candidate))
+    doc["dbc"] = resolved  # plain paths from here on
+
+
+def _dbc_paths(doc: Located) -> list[str]:
+    return list(doc["dbc"]) if "dbc" in doc else []
 
 
 def _section(cls, node, parent: Located, key: str):

@@ -1,0 +1,169 @@
+"""``gatewatch run``: live sources -> Timeline -> Monitor -> alert log, and in enforce mode the
+enforcer (nftables) and the DNS forwarder beside it.
+
+The pipeline runs in the thread that calls ``run`` (the main thread under ``gatewatch run``);
+each source reads in a thread of its own. Signals: SIGTERM/SIGINT stop the sources, drain what
+they delivered, flush the sinks, leave the kernel as ``on_stop`` says and return; SIGHUP
+reloads the configuration and policy between two batches (a file that fails to load is
+refused with its file:line message and the old configuration keeps running; the nftables
+table is swapped in one transaction). A finding whose verdict is block cuts its flow's remote
+address off (enforce mode only).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+from ..detect.finding import Destination, Finding
+from ..enforce.dnsforward import DnsForwarder
+from ..enforce.enforcer import Enforcer
+from ..errors import MonitorError
+from ..pipeline import Monitor, load_config, run
+from ..source import LiveSource
+from ..timeline import Timeline
+from .notify import Notifier
+from .sources import live_sources
+from .status import status_line, write_stats
+
+log = logging.getLogger(__name__)
+
+STATS_EVERY_S = 2.0
+OPEN_WAIT_S = 5.0  # READY waits this long at most for every source's first open attempt
+
+
+class Daemon:
+    def __init__(self, config_path: str | None, output: Path, interfaces: list[str] | None = None,
+                 sources: list[LiveSource] | None = None, notifier: Notifier | None = None) -> None:
+        self.config_path = config_path
+        self.config = load_config(config_path)
+        self.policy = self.config.policy
+        self.output = output
+        self.interfaces = interfaces
+        self.sources = sources if sources is not None else live_sources(self.config, interfaces)
+        self.timeline = Timeline(self.sources, reorder_s=self.config.sources.reorder_ms / 1000,
+                                 bound=self.config.sources.queue_batches)
+        self.notifier = notifier or Notifier.from_environment()
+        self.enforcer = Enforcer(self.policy, self.config.vehicle_networks) if self.policy.mode == "enforce" else None
+        self.monitor = Monitor(self.config, self._on_finding)
+        self.dns = DnsForwarder(self.monitor.decider, self.enforcer.admit) if self.enforcer and self.policy.dns.listen else None
+        self.alerts: TextIO | None = None
+        self.counts: Counter = Counter()
+        self.reload_requested = threading.Event()
+        self.state = "starting"
+        self.started = time.monotonic()
+        self._next_stats = 0.0
+
+    # ------------------------------------------------------------ life
+
+    def run(self, ready: Callable[[], None] = lambda: None) -> dict:
+        self.output.mkdir(parents=True, exist_ok=True)
+        self._install_signals()
+        with open(self.output / "alerts.jsonl", "a") as self.alerts:
+            if self.enforcer:
+                self.enforcer.start()
+            try:
+                if self.dns:
+                    self.dns.start()
+                self.timeline.start()
+                self._wait_for_sources()
+                self.state = "running"
+                self.counts["ready_after_ms"] = round((time.monotonic() - self.started) * 1000)
+                self.notifier.ready(status_line(self.stats()))
+                ready()
+                run(self.monitor, self.timeline, tick=self._tick)
+            finally:
+                self.state = "stopped"
+                self.notifier.stopping()
+                self.timeline.stop()
+                if self.dns:
+                    self.dns.stop()
+                if self.enforcer:
+                    self.enforcer.stop()
+                write_stats(self.output, self.stats())
+                self.notifier.close()
+        return self.stats()
+
+    def stop(self) -> None:
+        """Stop reading; what the sources delivered is still processed."""
+        self.state = "stopping"
+        self.timeline.stop()
+
+    def request_reload(self) -> None:
+        self.reload_requested.set()
+
+    def _install_signals(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return  # embedded (tests): the caller calls stop() and request_reload()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: self.stop())
+        signal.signal(signal.SIGHUP, lambda *_: self.request_reload())
+
+    def _wait_for_sources(self) -> None:
+        deadline = time.monotonic() + OPEN_WAIT_S
+        for source in self.sources:
+            source.tried_open.wait(max(0.0, deadline - time.monotonic()))
+        self.timeline.raise_source_errors()
+
+    def _tick(self) -> None:
+        self.notifier.tick()
+        if self.reload_requested.is_set():
+            self.reload_requested.clear()
+            self._reload()
+        now = time.monotonic()
+        if now >= self._next_stats:
+            self._next_stats = now + STATS_EVERY_S
+            stats = self.stats()
+            write_stats(self.output, stats)
+            self.notifier.status(status_line(stats))
+
+    def _reload(self) -> None:
+        try:
+            config = load_config(self.config_path)
+            if self.enforcer:
+                self.enforcer.reload(config.policy)
+        except MonitorError as error:
+            self.counts["reloads_refused"] += 1
+            log.error("reload refused, the running configuration stays: %s", error)
+            return
+        self.config, self.policy = config, config.policy
+        self.monitor.configure(config)
+        if self.dns:
+            self.dns.decider = self.monitor.decider
+        self.counts["reloads"] += 1
+        log.warning("configuration reloaded from %s", config.path)
+
+    # ------------------------------------------------------------ sinks
+
+    def _on_finding(self, finding: Finding) -> None:
+        assert self.alerts is not None
+        # Unknown destinations are the kernel's to refuse (default deny); a run-time block would
+        # outlive the DNS answer that may list the address later.
+        if self.enforcer and finding.action == "block" and finding.category != "unknown":
+            destination = Destination.of(finding)
+            if destination and destination.address:
+                finding.evidence["enforced"] = "cut off" if self.enforcer.block(destination.address) else "already blocked"
+        if finding.is_alert:
+            self.counts["alerts"] += 1
+            self.alerts.write(finding.json_line())
+            self.alerts.flush()
+
+    # ------------------------------------------------------------ counters
+
+    def stats(self) -> dict:
+        out = {"state": self.state, "mode": self.policy.mode, "config": self.config.path,
+               "uptime_s": round(time.monotonic() - self.started, 3), "alerts": self.counts["alerts"],
+               "daemon": dict(self.counts),
+               "sources": {str(s): {**s.stats.as_dict(), **self.timeline.lane_stats(s)} for s in self.sources},
+               **self.monitor.summary()}
+        if self.enforcer:
+            out["enforcer"] = dict(self.enforcer.counts)
+        if self.dns:
+            out["dns"] = dict(self.dns.counts)
+        return out

@@ -1,0 +1,73 @@
+"""NetView: what the net stage returns for one parsed packet batch, and what network detectors
+see of it.
+
+Columns per packet (time, flow, direction relative to the vehicle, where the L4 payload is),
+and ``describe(i)``: the packet's flow as a finding shows it (addresses, ports, Community ID,
+direction) with the remote side's names. A view is valid while its batch is processed: flow
+slots are reused after a flow ends, so detectors key their state by ``flow_id``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .direction import VehicleNetworks, sent_by_vehicle
+from .headers import IPPROTO_UDP, Headers
+from .packets import PacketBatch
+
+#: slot -> (the flow as a finding shows it, the remote side's names)
+Describe = Callable[[int], tuple[dict, list[str]]]
+
+
+@dataclass(eq=False)
+class NetView:
+    data: np.ndarray  # the batch's byte buffer
+    ts: np.ndarray  # float64 seconds
+    slot: np.ndarray  # flow slot (reused after a flow ends: key state by flow_id)
+    flow_id: np.ndarray  # int64, unique per flow
+    outbound: np.ndarray  # bool: sent by the vehicle side to outside the vehicle
+    inbound: np.ndarray  # bool: sent from outside to the vehicle side
+    udp: np.ndarray  # bool
+    start: np.ndarray  # int64 payload offset in data
+    length: np.ndarray  # int64 captured payload bytes
+    describe_slot: Describe
+
+    def __len__(self) -> int:
+        return int(self.ts.shape[0])
+
+    def payload(self, i: int) -> bytes:
+        start = int(self.start[i])
+        return self.data[start : start + int(self.length[i])].tobytes()
+
+    def describe(self, i: int) -> tuple[dict, list[str]]:
+        """Row i's flow as a finding shows it, and the remote side's names."""
+        return self.describe_slot(int(self.slot[i]))
+
+    @staticmethod
+    def build(networks: VehicleNetworks, flow_ids: np.ndarray, describe: Describe, batch: PacketBatch,
+              h: Headers, rows: np.ndarray, slots: np.ndarray, is_orig: np.ndarray) -> NetView:
+        version = h.version[rows]
+        outbound, inbound = sent_by_vehicle(networks.inside(version, h.src[rows]),
+                                            networks.inside(version, h.dst[rows]), is_orig)
+        local = _multicast_or_broadcast(version, h.dst[rows])  # stays on the segment: never "leaves"
+        return NetView(
+            data=batch.data,
+            ts=batch.ts_ns[rows] / 1e9,
+            slot=slots,
+            flow_id=flow_ids[slots],
+            outbound=outbound & ~local,
+            inbound=inbound,
+            udp=h.proto[rows] == IPPROTO_UDP,
+            start=h.payload[rows],
+            length=h.captured_len[rows],
+            describe_slot=describe,
+        )
+
+
+def _multicast_or_broadcast(version: np.ndarray, address: np.ndarray) -> np.ndarray:
+    hi, lo = address[:, 0], address[:, 1]
+    v4 = (version == 4) & (((lo >> np.uint64(28)) == 0xE) | (lo == 0xFFFFFFFF))
+    return v4 | ((version == 6) & ((hi >> np.uint64(56)) == 0xFF))
