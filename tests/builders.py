@@ -3,6 +3,7 @@ collected from live sources. Every test module takes them from here."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import cantools
@@ -85,3 +86,51 @@ def _until_idle(source, idle_s: float):
         if batch is not None and len(batch):
             last = time.monotonic()
             yield batch
+
+
+def netns_unavailable() -> str | None:
+    """Why this machine cannot build network namespaces for a test (None: it can)."""
+    import os
+    import shutil
+    import sys
+
+    if sys.platform != "linux":
+        return "network namespaces are Linux"
+    if os.geteuid() != 0:
+        return "needs root to create network namespaces (CI runs as root)"
+    if shutil.which("ip") is None:
+        return "needs iproute2's ip command"
+    return None
+
+
+@contextlib.contextmanager
+def veth_to_namespace():
+    """A veth pair: one end here (yielded first), the other in a network namespace made for the
+    test (yielded second, with the namespace's name). Both quiet (no IPv6 chatter). Skips with
+    the reason where namespaces cannot be made."""
+    import subprocess
+    import uuid
+
+    import pytest
+
+    reason = netns_unavailable()
+    if reason:
+        pytest.skip(reason)
+    tag = uuid.uuid4().hex[:6]
+    namespace, inside, outside = f"gwns{tag}", f"gwi{tag}", f"gwo{tag}"
+    commands = [
+        ["ip", "netns", "add", namespace],
+        ["ip", "link", "add", inside, "type", "veth", "peer", "name", outside, "netns", namespace],
+        ["sysctl", "-qw", f"net.ipv6.conf.{inside}.disable_ipv6=1"],
+        ["ip", "netns", "exec", namespace, "sysctl", "-qw", f"net.ipv6.conf.{outside}.disable_ipv6=1"],
+        ["ip", "link", "set", inside, "up"], ["ip", "-n", namespace, "link", "set", outside, "up"],
+    ]
+    try:
+        for command in commands:
+            done = subprocess.run(command, check=False, capture_output=True, text=True)
+            if done.returncode:
+                pytest.skip(f"cannot build the veth pair here: {' '.join(command)}: {done.stderr.strip()}")
+        yield inside, outside, namespace
+    finally:
+        subprocess.run(["ip", "link", "del", inside], check=False, capture_output=True)
+        subprocess.run(["ip", "netns", "del", namespace], check=False, capture_output=True)
