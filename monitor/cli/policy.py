@@ -35,12 +35,13 @@ def _check(files: list[str], out: TextIO, err: TextIO) -> int:
     failed = 0
     for name in files:
         try:
-            policy = load_config(name).policy
+            config = load_config(name)
         except MonitorError as error:
             print(f"gatewatch policy check: error: {error}", file=err)
             failed += 1
             continue
-        print(f"{name}: ok: {policy.mode} mode, {len(policy.destinations)} destination sets, "
+        policy = config.policy
+        print(f"{config.path}: ok: {policy.mode} mode, {len(policy.destinations)} destination sets, "
               f"{len(policy.rules)} rules, default {policy.default}, on stop {policy.on_stop}"
               + (f", uplinks {', '.join(policy.uplinks)}" if policy.uplinks else ""), file=out)
     return 1 if failed else 0

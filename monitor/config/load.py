@@ -34,7 +34,7 @@ MAX_EXTENDS = 4
 def load_config(path: str | Path | None = None, sections: Mapping[str, type] | None = None) -> model.Config:
     """``sections``: the detector threshold sections (``monitor.detect.threshold_sections()``);
     None accepts no ``detectors`` keys."""
-    path = Path(path) if path else shipped_policy(DEFAULT)
+    path = _config_path(path)
     if not path.is_file():
         raise PolicyError(f"{path}: no such configuration file")
     doc = _with_base(load_yaml(path), path, MAX_EXTENDS)
@@ -63,6 +63,16 @@ def load_config(path: str | Path | None = None, sections: Mapping[str, type] | N
 
 def _plan(paths) -> DecodePlan:
     return compile_plan([(load_dbc(name), name) for name in paths])
+
+
+def _config_path(name: str | Path | None) -> Path:
+    """A file, or a shipped policy by its bare name (``default``, ``strict``); none: default."""
+    if not name:
+        return shipped_policy(DEFAULT)
+    path = Path(name)
+    if not path.exists() and "/" not in str(name) and path.suffix == "":
+        return shipped_policy(str(name))
+    return path
 
 
 def _thresholds(doc: Located, sections: Mapping[str, type]) -> model.Thresholds:
