@@ -36,8 +36,9 @@ def log_suffix(path: Path) -> str:
     return path.suffix.lower()
 
 
-def read_log(path: str | Path, batch_size: int = 1 << 16) -> Iterator[tuple[FrameBatch, ParseStats]]:
-    """Batches of the frames in a CAN log, with what the parse skipped."""
+def read_log(path: str | Path, batch_size: int = 1 << 16, chunk_bytes: int = 32 << 20) -> Iterator[tuple[FrameBatch, ParseStats]]:
+    """Batches of the frames in a CAN log, with what the parse skipped. ``chunk_bytes``: how
+    much candump text is parsed at once (memory against speed)."""
     path = Path(path)
     suffix = log_suffix(path)
     if suffix not in LOG_READERS:
@@ -48,7 +49,7 @@ def read_log(path: str | Path, batch_size: int = 1 << 16) -> Iterator[tuple[Fram
     module, function = LOG_READERS[suffix]
     reader = getattr(importlib.import_module(module), function)
     if function == "read_candump":
-        return reader(path)
+        return reader(path, chunk_bytes)
     return reader(path, batch_size)
 
 
@@ -97,9 +98,9 @@ class CanLogSource(Source):
 
     kind = "can"
 
-    def __init__(self, path: str | Path, slice_s: float = float("inf")) -> None:
+    def __init__(self, path: str | Path, slice_s: float = float("inf"), chunk_bytes: int = 32 << 20) -> None:
         super().__init__(str(path))
-        self.path, self.slice_s = Path(path), slice_s
+        self.path, self.slice_s, self.chunk_bytes = Path(path), slice_s, chunk_bytes
         self.stats.extra.update(malformed=0, examples=[])
 
     def batches(self, stop: threading.Event) -> Iterator[FrameBatch]:
@@ -110,7 +111,7 @@ class CanLogSource(Source):
             yield batch
 
     def _counted(self) -> Iterator[FrameBatch]:
-        for batch, stats in read_log(self.path):
+        for batch, stats in read_log(self.path, chunk_bytes=self.chunk_bytes):
             self.stats.items += len(batch)
             self.stats.extra["malformed"] += stats.malformed
             self.stats.extra["examples"] += [f"{self.path}:{line}: {reason}" if line else f"{self.path}: {reason}"

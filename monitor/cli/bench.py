@@ -1,4 +1,4 @@
-"""``gatewatch bench can|net|road``: speed against the reference tools, and detection quality on
+"""``gatewatch bench can|net|road|daemon``: speed against the reference tools, and detection quality on
 labelled data, in one run (never in tests)."""
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     net_parser.add_argument("--scapy-packets", type=int, default=20_000,
                             help="scapy is timed on this many packets of the same file (default 20000)")
     net_parser.add_argument("--json", action="store_true", help="print one JSON object for scripts")
+    daemon_parser = targets.add_parser("daemon", help="the daemon's start-up, memory and CPU on a recorded drive")
+    daemon_parser.add_argument("--seconds", type=int, default=600, help="length of the recorded drive (default 600)")
+    daemon_parser.add_argument("--json", action="store_true", help="print one JSON object for scripts")
     road_parser = targets.add_parser("road", help="CAN IDS: precision/recall of the timing and unknown-id rules on ROAD")
     road_parser.add_argument("captures", nargs="*", help="ROAD CSV(.gz) files (default: the corpus' can-ids captures)")
     road_parser.add_argument("--corpus", default=None, help="corpus folder with can-ids/ (default ../shared/corpus)")
@@ -35,8 +38,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    runners = {"net": _run_net, "can": _run_can, "road": _run_road}
+    runners = {"net": _run_net, "can": _run_can, "road": _run_road, "daemon": _run_daemon}
     return runners[args.target](args, out)
+
+
+def _run_daemon(args: argparse.Namespace, out: TextIO) -> int:
+    from ..bench import daemon
+    from ..errors import ConfigError
+    from ..resources import PROJECT_ROOT
+
+    if args.seconds < 60:
+        raise ConfigError("--seconds must be at least 60")
+    report = daemon.run(PROJECT_ROOT / "out" / "bench", args.seconds)
+    print(json.dumps(report) if args.json else daemon.format_table(report), file=out)
+    return 0
 
 
 def _run_road(args: argparse.Namespace, out: TextIO) -> int:

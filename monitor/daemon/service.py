@@ -26,7 +26,7 @@ from ..enforce.dnsforward import DnsForwarder
 from ..enforce.enforcer import Enforcer
 from ..errors import MonitorError
 from ..pipeline import Monitor, load_config, run
-from ..source import LiveSource
+from ..source import LiveSource, Source
 from ..timeline import Timeline
 from .notify import Notifier
 from .sources import live_sources
@@ -40,7 +40,7 @@ OPEN_WAIT_S = 5.0  # READY waits this long at most for every source's first open
 
 class Daemon:
     def __init__(self, config_path: str | None, output: Path, interfaces: list[str] | None = None,
-                 sources: list[LiveSource] | None = None, notifier: Notifier | None = None) -> None:
+                 sources: list[Source] | None = None, notifier: Notifier | None = None) -> None:
         self.config_path = config_path
         self.config = load_config(config_path)
         self.policy = self.config.policy
@@ -108,7 +108,8 @@ class Daemon:
     def _wait_for_sources(self) -> None:
         deadline = time.monotonic() + OPEN_WAIT_S
         for source in self.sources:
-            source.tried_open.wait(max(0.0, deadline - time.monotonic()))
+            if isinstance(source, LiveSource):  # recordings (bench, tests) open as they read
+                source.tried_open.wait(max(0.0, deadline - time.monotonic()))
         self.timeline.raise_source_errors()
 
     def _tick(self) -> None:

@@ -53,7 +53,8 @@ class ReplayStats:
         log.warning("%s", message)
 
 
-def read_capture(path: str | Path, batch_size: int = 65_536, stats: ReplayStats | None = None) -> Iterator[PacketBatch]:
+def read_capture(path: str | Path, batch_size: int = 65_536, stats: ReplayStats | None = None,
+                 chunk_bytes: int = CHUNK) -> Iterator[PacketBatch]:
     """PacketBatches from a pcap or pcapng file (format found from its magic, not its name)."""
     path = Path(path)
     stats = stats if stats is not None else ReplayStats()
@@ -72,14 +73,14 @@ def read_capture(path: str | Path, batch_size: int = 65_536, stats: ReplayStats 
             walker = PcapWalker(str(path), stats)
         else:
             raise SourceError(f"{path}: not a pcap or pcapng file (magic {magic.hex() or 'empty'})")
-        yield from _batches(handle, walker, batch_size, stats)
+        yield from _batches(handle, walker, batch_size, stats, chunk_bytes)
 
 
-def _batches(handle, walker, batch_size: int, stats: ReplayStats) -> Iterator[PacketBatch]:
+def _batches(handle, walker, batch_size: int, stats: ReplayStats, chunk_bytes: int = CHUNK) -> Iterator[PacketBatch]:
     pending = b""
     consumed = 0  # file offset of pending[0], for error locations
     while True:
-        chunk = handle.read(CHUNK)
+        chunk = handle.read(chunk_bytes)
         buf = pending + chunk if pending else chunk
         at_eof = not chunk
         if not buf:
@@ -196,13 +197,13 @@ class CaptureSource(Source):
 
     kind = "ip"
 
-    def __init__(self, path: str | Path, slice_s: float = float("inf")) -> None:
+    def __init__(self, path: str | Path, slice_s: float = float("inf"), chunk_bytes: int = CHUNK) -> None:
         super().__init__(str(path))
-        self.path, self.slice_s = Path(path), slice_s
+        self.path, self.slice_s, self.chunk_bytes = Path(path), slice_s, chunk_bytes
         self.replay = ReplayStats()
 
     def batches(self, stop: threading.Event) -> Iterator[PacketBatch]:
-        for batch in time_slices(read_capture(self.path, stats=self.replay), self.slice_s):
+        for batch in time_slices(read_capture(self.path, stats=self.replay, chunk_bytes=self.chunk_bytes), self.slice_s):
             if stop.is_set():
                 return
             self.stats.batches += 1

@@ -15,13 +15,20 @@ import uuid
 from pathlib import Path
 
 import can
-import pytest
 
 from monitor.canbus.logs import read_log
 from monitor.daemon import Daemon
 from monitor.pipeline import Monitor, load_config, replay, sort_recordings
 
-from ..builders import encode, gateway_db, stream, veth_to_namespace, vin_lines, write_log, write_pcap
+from ..builders import (
+    encode,
+    gateway_db,
+    stream,
+    veth_to_namespace,
+    vin_lines,
+    write_log,
+    write_pcap,
+)
 
 HERE = Path(__file__).parent
 VIN = "WVWZZZ1JZXW000001"

@@ -5,8 +5,8 @@ configuration, SIGTERM draining and exiting 0; and a CAN-only gateway never impo
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import signal
 import socket
 import subprocess

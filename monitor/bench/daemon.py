@@ -1,0 +1,148 @@
+"""``gatewatch bench daemon``: the daemon's footprint on a recorded drive.
+
+Start-up: ``gatewatch run`` with the default configuration is started and timed until it
+sends READY=1 over a notify socket the bench listens on (capturing on ``lo`` as root, else
+reading a python-can virtual bus). Steady state: the drive (bench/drive.py, ten minutes of two
+CAN buses and the uplink) runs through the daemon's own path (source threads, bounded lanes,
+the time merge, the pipeline, the alert sink) as fast as it goes, in a child process, with
+batches cut as live sources cut them (100 ms); RSS is sampled throughout, CPU is counted per
+second of drive and per frame and packet.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+LIVE_BATCH_S = 0.1  # what CanBusSource.max_latency and the daemon's capture latency give
+READ_BYTES = 256 << 10
+
+
+def run(directory: Path, seconds: int = 600) -> dict:
+    from .drive import config_text, write_drive
+
+    log, capture = write_drive(directory, seconds)
+    config = directory / "bench-daemon.yaml"
+    config.write_text(config_text(directory))
+    child = subprocess.run([sys.executable, "-m", "monitor.bench.daemon", str(config), str(log), str(capture), str(seconds)],
+                           capture_output=True, text=True)
+    if child.returncode:
+        raise RuntimeError(f"bench daemon child failed: {child.stderr.strip()[-2000:]}")
+    report = json.loads(child.stdout.splitlines()[-1])
+    report["startup_to_ready_s"] = startup_to_ready()
+    return report
+
+
+def startup_to_ready(timeout: float = 30.0) -> float:
+    with tempfile.TemporaryDirectory() as tmp, socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener:
+        address = f"{tmp}/notify"
+        listener.bind(address)
+        args = ["-i", "lo"]
+        if os.geteuid() != 0:
+            config = Path(tmp, "virtual.yaml")
+            config.write_text("version: 1\nextends: default\nsources:\n  can: [{name: bench, interface: virtual, channel: bench}]\n")
+            args = ["--config", str(config)]
+        env = {**os.environ, "NOTIFY_SOCKET": address}
+        start = time.perf_counter()
+        daemon = subprocess.Popen([sys.executable, "-m", "monitor", "run", *args, "-o", f"{tmp}/out"], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            listener.settimeout(timeout)
+            while b"READY=1" not in listener.recv(4096):
+                pass
+            return round(time.perf_counter() - start, 3)
+        finally:
+            daemon.terminate()
+            daemon.wait(10)
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def measure(config: str, log: str, capture: str, seconds: int) -> dict:
+    """In the child: the daemon over the drive, with RSS sampled every 100 ms."""
+    from ..canbus.logs import CanLogSource
+    from ..daemon import Daemon
+    from ..net.capture import CaptureSource
+
+    base_rss = _rss_mb()
+    samples: list[float] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.1):
+            samples.append(_rss_mb())
+
+    # Small reads, as a live source makes: a recording parsed 32 MiB at a time measures the log
+    # parser's working set, which a gateway reading its buses never has.
+    sources = [CanLogSource(log, LIVE_BATCH_S, chunk_bytes=READ_BYTES), CaptureSource(capture, LIVE_BATCH_S, chunk_bytes=READ_BYTES)]
+    with tempfile.TemporaryDirectory() as out:
+        daemon = Daemon(config, Path(out), sources=sources)
+        cost = {"can": 0.0, "ip": 0.0}
+        for kind, name in (("can", "can_batch"), ("ip", "net_batch")):
+            setattr(daemon.monitor, name, _timed(getattr(daemon.monitor, name), cost, kind))
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        stats = daemon.run()
+        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+        done.set()
+    frames, packets = stats["counts"].get("can_frames", 0), stats["net"]["packets"]
+    steady = samples[len(samples) // 5 :] or samples
+    quarter = max(1, len(steady) // 4)
+    return {
+        "drive_s": seconds, "can_frames": frames, "packets": packets, "can_buses": 2,
+        "findings": sum(v for k, v in stats["counts"].items() if k.startswith("findings_")), "alerts": stats["alerts"],
+        "queue_drops": sum(s["queue_drops"] for s in stats["sources"].values()),
+        "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
+        "cpu_share_of_one_core": round(cpu / seconds, 4),
+        "cpu_us_per_frame": round(cost["can"] / max(frames, 1) * 1e6, 2),
+        "cpu_us_per_packet": round(cost["ip"] / max(packets, 1) * 1e6, 2),
+        "rss_after_imports_mb": round(base_rss, 1),
+        "rss_peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "rss_steady_median_mb": round(statistics.median(steady), 1) if steady else None,
+        "rss_growth_mb": round(statistics.mean(steady[-quarter:]) - statistics.mean(steady[:quarter]), 1) if steady else None,
+        "rss_samples": len(samples),
+    }
+
+
+def _timed(call, cost: dict, kind: str):
+    def timed(batch) -> None:
+        start = time.thread_time()
+        call(batch)
+        cost[kind] += time.thread_time() - start
+
+    return timed
+
+
+TARGETS = {"startup_to_ready_s": 1.0, "rss_steady_median_mb": 90.0, "cpu_share_of_one_core": 0.05}
+
+
+def format_table(report: dict) -> str:
+    lines = [f"drive: {report['drive_s']} s, {report['can_frames']} CAN frames on {report['can_buses']} buses, "
+             f"{report['packets']} packets; {report['findings']} findings, {report['alerts']} alerts, "
+             f"{report['queue_drops']} queue drops"]
+    for key, label in (("startup_to_ready_s", "start-up to READY (s)"), ("rss_after_imports_mb", "RSS after imports (MB)"),
+                       ("rss_steady_median_mb", "steady RSS, median (MB)"), ("rss_growth_mb", "RSS growth over the drive (MB)"),
+                       ("rss_peak_mb", "peak RSS (MB)"), ("cpu_s", "CPU (s)"), ("wall_s", "wall (s)"),
+                       ("cpu_share_of_one_core", "CPU per second of drive (share of one core)"),
+                       ("cpu_us_per_frame", "CPU per CAN frame (us)"), ("cpu_us_per_packet", "CPU per packet (us)")):
+        target = TARGETS.get(key)
+        verdict = "" if target is None else ("   target <= %s: %s" % (target, "met" if report[key] <= target else "MISSED"))
+        lines.append(f"  {label:<46} {report[key]}{verdict}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]))))
