@@ -34,7 +34,7 @@ def run(directory: Path, seconds: int = 600) -> dict:
     config = directory / "bench-daemon.yaml"
     config.write_text(config_text(directory))
     child = subprocess.run([sys.executable, "-m", "monitor.bench.daemon", str(config), str(log), str(capture), str(seconds)],
-                           capture_output=True, text=True)
+                           capture_output=True, text=True, check=False)
     if child.returncode:
         raise RuntimeError(f"bench daemon child failed: {child.stderr.strip()[-2000:]}")
     report = json.loads(child.stdout.splitlines()[-1])
@@ -130,16 +130,16 @@ TARGETS = {"startup_to_ready_s": 1.0, "rss_steady_median_mb": 90.0, "cpu_share_o
 
 
 def format_table(report: dict) -> str:
-    lines = [f"drive: {report['drive_s']} s, {report['can_frames']} CAN frames on {report['can_buses']} buses, "
-             f"{report['packets']} packets; {report['findings']} findings, {report['alerts']} alerts, "
-             f"{report['queue_drops']} queue drops"]
+    lines = [(f"drive: {report['drive_s']} s, {report['can_frames']} CAN frames on {report['can_buses']} buses, "
+              f"{report['packets']} packets; {report['findings']} findings, {report['alerts']} alerts, "
+              f"{report['queue_drops']} queue drops")]
     for key, label in (("startup_to_ready_s", "start-up to READY (s)"), ("rss_after_imports_mb", "RSS after imports (MB)"),
                        ("rss_steady_median_mb", "steady RSS, median (MB)"), ("rss_growth_mb", "RSS growth over the drive (MB)"),
                        ("rss_peak_mb", "peak RSS (MB)"), ("cpu_s", "CPU (s)"), ("wall_s", "wall (s)"),
                        ("cpu_share_of_one_core", "CPU per second of drive (share of one core)"),
                        ("cpu_us_per_frame", "CPU per CAN frame (us)"), ("cpu_us_per_packet", "CPU per packet (us)")):
         target = TARGETS.get(key)
-        verdict = "" if target is None else ("   target <= %s: %s" % (target, "met" if report[key] <= target else "MISSED"))
+        verdict = "" if target is None else f"   target <= {target}: {'met' if report[key] <= target else 'MISSED'}"
         lines.append(f"  {label:<46} {report[key]}{verdict}")
     return "\n".join(lines)
 

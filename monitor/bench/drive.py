@@ -112,7 +112,7 @@ def _jt808(lat: float, lon: float, serial: int) -> bytes:
 
 def _write_uplink(path: Path, seconds: int, t0: float) -> None:
     records: list[tuple[float, bytes]] = []
-    ts, _, lat, lon = _track(seconds, t0, 10)
+    _, _, lat, lon = _track(seconds, t0, 10)
     seq_up, seq_down = 1000, 5000
     for s in range(seconds):
         t = t0 + s + 0.5
@@ -126,11 +126,9 @@ def _write_uplink(path: Path, seconds: int, t0: float) -> None:
         if s % 30 == 0:
             query = struct.pack(">HHHHHH", s, 0x0100, 1, 0, 0, 0) + b"\x05fleet\x07example\x00\x00\x01\x00\x01"
             records.append((t + 0.2, _udp(VEHICLE, bytes([192, 168, 50, 1]), 40000 + s, 53, query)))
-    rtp_seq = 0
     for k in range(120 * 100):  # 100 packets/s of 1200 bytes while the camera is on (t0+120 .. t0+240)
         t = t0 + 120 + k / 100
-        header = struct.pack(">BBHII", 0x80, 96, rtp_seq & 0xFFFF, k * 1800, 0x1234)
+        header = struct.pack(">BBHII", 0x80, 96, k & 0xFFFF, k * 1800, 0x1234)
         records.append((t, _udp(VEHICLE, VIDEO, 42000, 5004, header + bytes([0x41]) + bytes(1199))))
-        rtp_seq += 1
     records.sort(key=lambda r: r[0])
     write_pcap(path, ((int(t * 1e9), data, len(data)) for t, data in records), LINKTYPE_ETHERNET)

@@ -68,7 +68,7 @@ def replayed(log: Path, capture: Path, config: Path) -> list[tuple]:
 
 
 def play_can(log: Path, channel: str, start: float) -> None:
-    frames = [batch for batch, _ in read_log(log)][0]
+    frames = next(batch for batch, _ in read_log(log))
     first = float(frames.timestamp[0])
     with can.Bus(interface="virtual", channel=channel) as bus:
         for i in range(len(frames)):
