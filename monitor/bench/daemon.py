@@ -5,7 +5,7 @@ sends READY=1 over a notify socket the bench listens on (capturing on ``lo`` as 
 reading a python-can virtual bus). Steady state: the drive (bench/drive.py, ten minutes of two
 CAN buses and the uplink) runs through the daemon's own path (source threads, bounded lanes,
 the time merge, the pipeline, the alert sink) as fast as it goes, in a child process, with
-batches cut as live sources cut them (100 ms); RSS is sampled throughout, CPU is counted per
+batches cut as live sources cut them (250 ms of CAN, 100 ms of packets); RSS is sampled throughout, CPU is counted per
 second of drive and per frame and packet.
 """
 
@@ -23,7 +23,8 @@ import threading
 import time
 from pathlib import Path
 
-LIVE_BATCH_S = 0.1  # what CanBusSource.max_latency and the daemon's capture latency give
+from ..canbus.live import BATCH_S as CAN_BATCH_S
+from ..daemon.sources import IP_BATCH_S
 READ_BYTES = 256 << 10
 
 
@@ -86,7 +87,7 @@ def measure(config: str, log: str, capture: str, seconds: int) -> dict:
 
     # Small reads, as a live source makes: a recording parsed 32 MiB at a time measures the log
     # parser's working set, which a gateway reading its buses never has.
-    sources = [CanLogSource(log, LIVE_BATCH_S, chunk_bytes=READ_BYTES), CaptureSource(capture, LIVE_BATCH_S, chunk_bytes=READ_BYTES)]
+    sources = [CanLogSource(log, CAN_BATCH_S, chunk_bytes=READ_BYTES), CaptureSource(capture, IP_BATCH_S, chunk_bytes=READ_BYTES)]
     with tempfile.TemporaryDirectory() as out:
         daemon = Daemon(config, Path(out), sources=sources)
         cost = {"can": 0.0, "ip": 0.0}

@@ -126,7 +126,7 @@ def _write_uplink(path: Path, seconds: int, t0: float) -> None:
         if s % 30 == 0:
             query = struct.pack(">HHHHHH", s, 0x0100, 1, 0, 0, 0) + b"\x05fleet\x07example\x00\x00\x01\x00\x01"
             records.append((t + 0.2, _udp(VEHICLE, bytes([192, 168, 50, 1]), 40000 + s, 53, query)))
-    for k in range(120 * 100):  # 100 packets/s of 1200 bytes while the camera is on (t0+120 .. t0+240)
+    for k in range(max(0, min(seconds - 120, 120)) * 100):  # 100/s of 1200 bytes while the camera is on (t0+120 ..)
         t = t0 + 120 + k / 100
         header = struct.pack(">BBHII", 0x80, 96, k & 0xFFFF, k * 1800, 0x1234)
         records.append((t, _udp(VEHICLE, VIDEO, 42000, 5004, header + bytes([0x41]) + bytes(1199))))

@@ -12,7 +12,7 @@
         - interface: wwan0              # an uplink (or an in-vehicle interface)
           filter: "not port 22"         # BPF, tcpdump syntax, runs in the kernel
           snaplen: 2048
-      reorder_ms: 200                   # how long the merge waits for a late source
+      reorder_ms: 300                   # how long the merge waits for a late source
       queue_batches: 64                 # bound of each source's queue; drops are counted
 
 Without a ``sources`` section the daemon captures on the policy's ``uplinks`` and reads no
@@ -66,7 +66,7 @@ class IpSource:
 class Sources:
     can: tuple[CanBusSource, ...] = ()
     ip: tuple[IpSource, ...] = ()
-    reorder_ms: int = 200
+    reorder_ms: int = 300
     queue_batches: int = 64
     configured: bool = False  # False: no sources section (the daemon uses the policy's uplinks)
 
@@ -84,7 +84,7 @@ def load_sources(doc: Located, config_path: Path) -> Sources:
         if names.index(name) != i:
             raise PolicyError(f"{buses[i].where}: CAN bus name {name!r} is used twice")
     return Sources(can=buses, ip=tuple(_ip(entry, _list(node, "ip"), i) for i, entry in enumerate(_list(node, "ip"))),
-                   reorder_ms=_whole(node, "reorder_ms", 200, 0), queue_batches=_whole(node, "queue_batches", 64, 1),
+                   reorder_ms=_whole(node, "reorder_ms", 300, 0), queue_batches=_whole(node, "queue_batches", 64, 1),
                    configured=True)
 
 

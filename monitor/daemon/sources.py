@@ -8,6 +8,8 @@ from ..config.model import Config
 from ..errors import ConfigError
 from ..source import LiveSource
 
+IP_BATCH_S = 0.1  # packets wait at most this long for their batch (an enforced cut-off waits on it)
+
 
 def live_sources(config: Config, interfaces: list[str] | None = None) -> list[LiveSource]:
     """``interfaces`` (``gatewatch run -i``) replace the configured IP sources. Without a
@@ -25,7 +27,7 @@ def live_sources(config: Config, interfaces: list[str] | None = None) -> list[Li
     if ip:
         from ..net.live import CaptureConfig, LiveCapture
 
-        sources += [LiveCapture(CaptureConfig(interfaces=[name], bpf_filter=bpf, snaplen=snaplen, max_latency=0.1))
+        sources += [LiveCapture(CaptureConfig(interfaces=[name], bpf_filter=bpf, snaplen=snaplen, max_latency=IP_BATCH_S))
                     for name, bpf, snaplen in ip]
     if not sources:
         raise ConfigError(f"{config.path}: nothing to read: no sources (can, ip), no uplinks in the policy, no --interface")

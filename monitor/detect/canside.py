@@ -65,6 +65,7 @@ class CanRules(Detector):
         self.buses: dict[str, BusState] = {}
         self.seen_unknown: set = set()
         self.range_seen: Counter = Counter()
+        self._ranged_signals: dict[int, list] = {}  # id(message plan) -> signals with a range
         self.counts: Counter = Counter()
         self.timing_repeats = Repeats(thresholds.wire.repeat_s)  # per (bus, key)
         self._known_extra = {bus: {int(i) for i in ids} for bus, ids in self.t.known_ids.items()}
@@ -176,8 +177,8 @@ class CanRules(Detector):
         found = []
         batch = view.batch
         for cols in view.decoded.messages:
-            for sig in (s for node in cols.message.root.walk() for s in node.signals):
-                if sig.minimum is None or sig.name not in cols.values:
+            for sig in self._ranged(cols.message):
+                if sig.name not in cols.values:
                     continue
                 values = cols.values[sig.name]
                 present = cols.present.get(sig.name)
@@ -199,6 +200,14 @@ class CanRules(Detector):
                                                      batch.timestamp[at[0]], batch.timestamp[at[-1]]),
                                          evidence={"value": _plain(values[np.flatnonzero(bad)[0]]),
                                                    "range": [sig.minimum, sig.maximum]}))
+        return found
+
+    def _ranged(self, message) -> list:
+        """The message's signals that have a DBC range (found once per message plan)."""
+        found = self._ranged_signals.get(id(message))
+        if found is None:
+            found = [s for node in message.root.walk() for s in node.signals if s.minimum is not None]
+            self._ranged_signals[id(message)] = found
         return found
 
     def stats(self) -> dict:
