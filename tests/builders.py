@@ -134,3 +134,44 @@ def veth_to_namespace():
     finally:
         subprocess.run(["ip", "link", "del", inside], check=False, capture_output=True)
         subprocess.run(["ip", "netns", "del", namespace], check=False, capture_output=True)
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    """``gatewatch ARGV...`` in-process: (exit status, stdout, stderr)."""
+    import io
+
+    from monitor.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def assert_same_as_python_can(batch, messages: list) -> None:
+    """Every column of a FrameBatch equals what python-can's reader made of the same log."""
+    assert len(batch) == len(messages)
+    for i, msg in enumerate(messages):
+        assert batch.timestamp[i] == msg.timestamp, i
+        assert batch.arbitration_id[i] == msg.arbitration_id, i
+        assert batch.is_extended[i] == msg.is_extended_id, i
+        assert batch.is_remote[i] == msg.is_remote_frame, i
+        assert batch.is_fd[i] == msg.is_fd, i
+        assert batch.bitrate_switch[i] == msg.bitrate_switch, i
+        assert batch.error_state_indicator[i] == msg.error_state_indicator, i
+        assert batch.is_rx[i] == msg.is_rx, i
+        assert batch.dlc[i] == msg.dlc, i
+        assert batch.payload(i) == (b"" if msg.is_remote_frame else bytes(msg.data)), i
+        assert batch.channel_of(i) == str(msg.channel), i
+
+
+def client_hello(server_name: str) -> bytes:
+    """A TLS 1.3 ClientHello record naming ``server_name`` (SNI) with ALPN h2 and padding."""
+    name = server_name.encode()
+    sni = b"\x00\x00" + (len(name) + 5).to_bytes(2, "big") + (len(name) + 3).to_bytes(2, "big") + b"\x00" + len(name).to_bytes(2, "big") + name
+    alpn = b"\x00\x10\x00\x05\x00\x03\x02h2"
+    padding = b"\x00\x15" + (300).to_bytes(2, "big") + bytes(300)
+    extensions = sni + alpn + padding
+    body = b"\x03\x03" + bytes(32) + b"\x00" + b"\x00\x02\x13\x01" + b"\x01\x00" + len(extensions).to_bytes(2, "big") + extensions
+    handshake = b"\x01" + len(body).to_bytes(3, "big") + body
+    return b"\x16\x03\x01" + len(handshake).to_bytes(2, "big") + handshake
+

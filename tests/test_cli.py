@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
 import subprocess
 import sys
@@ -14,16 +13,11 @@ import pytest
 
 from monitor.cli import SUBCOMMANDS, main
 
+from .builders import run
 from .conftest import PROJECT, corpus
 
 SEED_LOG = PROJECT / "seeds" / "gnss-drive" / "can.log"
 GNSS_DBC = PROJECT / "dbc" / "css-electronics" / "gnss.dbc"
-
-
-def run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), stdout=out, stderr=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_help_lists_every_subcommand_and_each_has_help(capsys):

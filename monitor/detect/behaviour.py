@@ -22,7 +22,7 @@ from ..net.view import NetView
 from ..state import CAMERA, LIDAR, VehicleState
 from .base import Detector
 from .finding import Finding
-from .memory import FlowMemory, Repeats
+from .memory import FlowMemory, Repeats, forgotten
 
 MAX_BURSTS = 64
 MAX_WINDOWS = 720
@@ -211,7 +211,7 @@ class Behaviour(Detector):
         return Finding(ts, f"behaviour.{kind}", category, seen, confidence, flow=flow, names=names, evidence=evidence)
 
     def stats(self) -> dict:
-        return dict(self.counts + self.repeats.suppressed)
+        return {**(self.counts + self.repeats.suppressed), **forgotten(activity=self.flows)}
 
 
 def _correlation(a: np.ndarray, b: np.ndarray) -> float:

@@ -24,6 +24,11 @@ class FlowMemory(dict, Generic[V]):  # keys: flow ids, or tuples that start with
         return value
 
 
+def forgotten(**memories: FlowMemory) -> dict[str, int]:
+    """Flows each memory had to forget to stay bounded, for a detector's stats (zeros left out)."""
+    return {f"{name}_flows_forgotten": m.forgotten for name, m in memories.items() if m.forgotten}
+
+
 class Repeats:
     """At most one finding per key (flow and signature, bus and id, ...) per ``window_s`` of
     data time; the repeats in between are counted under a label, and told to the next finding."""

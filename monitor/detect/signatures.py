@@ -18,7 +18,7 @@ import numpy as np
 from ..net.view import NetView
 from .base import Detector
 from .finding import Finding
-from .memory import FlowMemory, Repeats
+from .memory import FlowMemory, Repeats, forgotten
 from .wire.match import Match
 from .wire.scan import FIRST_BYTES, scan_payload
 
@@ -134,7 +134,7 @@ class WireSignatures(Detector):
                       evidence={"payload_type": pt, "ssrc": ssrc.hex(), "packets": st["count"]})]
 
     def stats(self) -> dict:
-        counts = self.counts + self.repeats.suppressed
+        counts = {**(self.counts + self.repeats.suppressed), **forgotten(scan_budget=self.budget, udp=self.udp)}
         return {**counts, "parser_errors": dict(self.parser_errors)} if counts else {}
 
 

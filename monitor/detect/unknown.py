@@ -17,7 +17,7 @@ import numpy as np
 from ..net.view import NetView
 from .base import Detector
 from .finding import Destination, Finding
-from .memory import FlowMemory
+from .memory import FlowMemory, forgotten
 
 #: destination -> a verdict (with ``action`` and ``as_dict()``), or None when it is in a set
 Judge = Callable[[Destination], Any]
@@ -55,4 +55,4 @@ class UnknownDestinations(Detector):
                        verdict=verdict.as_dict())
 
     def stats(self) -> dict:
-        return {"flows_forgotten": self.judged.forgotten} if self.judged.forgotten else {}
+        return forgotten(judged=self.judged)

@@ -13,8 +13,8 @@ from monitor.detect.finding import Finding
 from monitor.pipeline import load_config
 from monitor.policy.decide import Decider, Destination, name_matches
 
+from ..builders import run
 from ..conftest import PROJECT
-from ..test_cli import run
 
 TRIAL = PROJECT / "seeds" / "policy-trial"
 RECORDINGS = [str(TRIAL / "can.log"), str(TRIAL / "capture.pcap")]

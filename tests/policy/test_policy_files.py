@@ -17,8 +17,8 @@ from monitor.detect import threshold_sections
 from monitor.errors import PolicyError
 from monitor.pipeline import load_config
 
+from ..builders import run
 from ..conftest import PROJECT
-from ..test_cli import run
 
 SHIPPED = ["policies/default.yaml", "policies/strict.yaml", "seeds/policy-trial/policy.yaml"]
 SCHEMA = json.loads((PROJECT / "policies" / "policy.schema.json").read_text())

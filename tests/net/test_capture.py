@@ -16,7 +16,7 @@ from monitor.net.headers import Status, parse_headers
 from monitor.net.packets import LINKTYPE_ETHERNET, LINKTYPE_RAW
 from monitor.net.pcapwriter import write_pcap
 
-from .conftest import corpus
+from ..conftest import corpus
 
 UDP_PACKET = Ether() / IP(src="10.0.0.2", dst="8.8.8.8") / UDP(sport=1234, dport=53) / (b"x" * 20)
 

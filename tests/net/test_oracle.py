@@ -17,7 +17,7 @@ import pytest
 from monitor.net.capture import read_capture
 from monitor.net.headers import Status, parse_headers
 
-from .conftest import corpus, corpus_files, ids
+from ..conftest import corpus, corpus_files, ids
 from .suricata_oracle import Facts, gatewatch_facts, suricata_facts
 
 CAPTURES = corpus_files("pcap/*.pcap*")

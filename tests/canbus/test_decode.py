@@ -24,7 +24,7 @@ from monitor.testing import (
     valid_frames,
 )
 
-from .conftest import corpus, corpus_files, ids
+from ..conftest import corpus, corpus_files, ids
 
 DBCS = corpus_files("can/dbc/*/*.dbc")
 FRAMES_PER_MESSAGE = 2000

@@ -9,8 +9,8 @@ from monitor.canbus.frames import FrameBatch
 from monitor.canbus.logs import read_log
 from monitor.errors import ConfigError, SourceError
 
-from .conftest import corpus_files, ids
-from .test_candump import assert_same_as_python_can
+from ..builders import assert_same_as_python_can
+from ..conftest import corpus_files, ids
 
 FIXTURES = [p for p in corpus_files("can/logs/python-can/*") if p.suffix in (".asc", ".blf", ".trc")]
 FIXTURES += corpus_files("can/logs/eldominio-canbuslogs/*/*.trc")

@@ -11,8 +11,7 @@ from scapy.layers.l2 import Ether
 from monitor.net.packets import LINKTYPE_ETHERNET
 from monitor.net.pcapwriter import write_pcap
 
-from .test_cli import run
-from .test_net_protocols import _client_hello
+from ..builders import client_hello, run
 
 
 @pytest.fixture
@@ -20,7 +19,7 @@ def capture(tmp_path):
     base = Ether() / IP(src="192.168.7.2", dst="203.0.113.50")
     packets = [base / TCP(sport=50000, dport=443, flags="S", seq=0),
                Ether() / IP(src="203.0.113.50", dst="192.168.7.2") / TCP(sport=443, dport=50000, flags="SA", ack=1),
-               base / TCP(sport=50000, dport=443, flags="PA", seq=1) / _client_hello("video.example.com"),
+               base / TCP(sport=50000, dport=443, flags="PA", seq=1) / client_hello("video.example.com"),
                base / UDP(sport=6000, dport=7000) / b"beacon"]
     path = tmp_path / "drive.pcap"
     write_pcap(path, [(1_700_000_000_000_000_000 + i * 1_000_000, bytes(p), len(p)) for i, p in enumerate(packets)],

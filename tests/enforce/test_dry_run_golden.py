@@ -10,7 +10,7 @@ import pytest
 
 from monitor.cli import main
 
-from .conftest import PROJECT
+from ..conftest import PROJECT
 
 GOLDEN = PROJECT / "tests" / "data" / "dry-run"
 

@@ -14,25 +14,10 @@ from monitor.canbus.candump import parse_candump, read_candump
 from monitor.canbus.candump_fields import LineFields
 from monitor.canbus.frames import FrameBatch
 
-from .conftest import corpus_files, ids
+from ..builders import assert_same_as_python_can
+from ..conftest import corpus_files, ids
 
 REAL_LOGS = corpus_files("can/logs/**/*.log")
-
-
-def assert_same_as_python_can(batch: FrameBatch, messages: list) -> None:
-    assert len(batch) == len(messages)
-    for i, msg in enumerate(messages):
-        assert batch.timestamp[i] == msg.timestamp, i
-        assert batch.arbitration_id[i] == msg.arbitration_id, i
-        assert batch.is_extended[i] == msg.is_extended_id, i
-        assert batch.is_remote[i] == msg.is_remote_frame, i
-        assert batch.is_fd[i] == msg.is_fd, i
-        assert batch.bitrate_switch[i] == msg.bitrate_switch, i
-        assert batch.error_state_indicator[i] == msg.error_state_indicator, i
-        assert batch.is_rx[i] == msg.is_rx, i
-        assert batch.dlc[i] == msg.dlc, i
-        assert batch.payload(i) == (b"" if msg.is_remote_frame else bytes(msg.data)), i
-        assert batch.channel_of(i) == str(msg.channel), i
 
 
 @pytest.mark.parametrize("path", REAL_LOGS, ids=ids(REAL_LOGS))

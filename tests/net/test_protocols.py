@@ -20,6 +20,8 @@ from monitor.net.headers import Status, parse_headers
 from monitor.net.packets import LINKTYPE_ETHERNET, from_packets
 from monitor.net.pipeline import NetConfig, NetPipeline
 
+from ..builders import client_hello
+
 NS = 1_000_000_000
 
 
@@ -118,7 +120,7 @@ def test_dns_names_later_flows_through_cname_chain_but_not_earlier_ones() -> Non
 
 
 def test_client_hello_split_over_segments_out_of_order() -> None:
-    hello = _client_hello("uploads.example.org")
+    hello = client_hello("uploads.example.org")
     seq = 1000
     syn = Ether() / IP(src="10.1.0.2", dst="198.51.100.9") / TCP(sport=40000, dport=443, flags="S", seq=seq - 1)
     pieces = [hello[i : i + 100] for i in range(0, len(hello), 100)]
@@ -181,12 +183,3 @@ def test_random_frames_never_crash_the_pipeline(frames: list[bytes]) -> None:
     assert pipeline.stats.packets == len(frames)
 
 
-def _client_hello(server_name: str) -> bytes:
-    name = server_name.encode()
-    sni = b"\x00\x00" + (len(name) + 5).to_bytes(2, "big") + (len(name) + 3).to_bytes(2, "big") + b"\x00" + len(name).to_bytes(2, "big") + name
-    alpn = b"\x00\x10\x00\x05\x00\x03\x02h2"
-    padding = b"\x00\x15" + (300).to_bytes(2, "big") + bytes(300)
-    extensions = sni + alpn + padding
-    body = b"\x03\x03" + bytes(32) + b"\x00" + b"\x00\x02\x13\x01" + b"\x01\x00" + len(extensions).to_bytes(2, "big") + extensions
-    handshake = b"\x01" + len(body).to_bytes(3, "big") + body
-    return b"\x16\x03\x01" + len(handshake).to_bytes(2, "big") + handshake

@@ -17,7 +17,7 @@ import pytest
 from monitor.errors import ConfigError, SourceError
 from monitor.net.live import CaptureConfig, LiveCapture, compile_filter
 
-from .conftest import PROJECT
+from ..conftest import PROJECT
 
 
 def _can_make_namespaces() -> str | None:
