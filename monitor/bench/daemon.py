@@ -25,6 +25,7 @@ from pathlib import Path
 
 from ..canbus.live import BATCH_S as CAN_BATCH_S
 from ..daemon.sources import IP_BATCH_S
+
 READ_BYTES = 256 << 10
 
 
@@ -33,7 +34,7 @@ def run(directory: Path, seconds: int = 600) -> dict:
 
     log, capture = write_drive(directory, seconds)
     config = directory / "bench-daemon.yaml"
-    config.write_text(config_text(directory))
+    config.write_text(config_text())
     child = subprocess.run([sys.executable, "-m", "monitor.bench.daemon", str(config), str(log), str(capture), str(seconds)],
                            capture_output=True, text=True, check=False)
     if child.returncode:

@@ -28,7 +28,7 @@ VEHICLE, CLOUD, VIDEO = bytes([192, 168, 50, 2]), bytes([203, 0, 113, 9]), bytes
 VIN = "WVWZZZ1JZXW000001"
 
 
-def config_text(out: Path) -> str:
+def config_text() -> str:
     """The bench's configuration: the shipped default plus the two buses (chassis with its own DBC)."""
     return (f"version: 1\nextends: default\nsources:\n"
             f"  can:\n    - {{name: telematics, interface: virtual, channel: bench-telematics}}\n"

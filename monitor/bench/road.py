@@ -58,8 +58,7 @@ def read_road(path: Path) -> tuple[FrameBatch, np.ndarray, list[str]]:
 
 def evaluate(path: Path, learn_s: float = 4.0, window_s: float = 0.5, batch_size: int = 8192) -> dict:
     batch, attack, labels = read_road(path)
-    thresholds = Thresholds({**Thresholds.defaults(threshold_sections())._sections,
-                             "can": CanThresholds(learn_s=learn_s, window_s=window_s)})
+    thresholds = Thresholds.defaults(threshold_sections()).with_sections(can=CanThresholds(learn_s=learn_s, window_s=window_s))
     rules = CellRecorder()
     rules.configure(thresholds)
     plan = compile_plan([])

@@ -47,6 +47,10 @@ class Thresholds:
     def names(self) -> list[str]:
         return list(self._sections)
 
+    def with_sections(self, **sections: object) -> Thresholds:
+        """A copy with some sections replaced (evaluations that tune one detector)."""
+        return Thresholds({**self._sections, **sections})
+
 
 @dataclass(frozen=True)
 class SignalSource:

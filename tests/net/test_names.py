@@ -1,0 +1,46 @@
+"""NameCache: addresses named by the DNS answers seen before a flow, through CNAME chains, with
+a TTL floor and a bound."""
+
+from __future__ import annotations
+
+from monitor.net.app.dns import Message, Record
+from monitor.net.names import NS, NameCache
+
+ANSWER = Message(id=1, is_response=True, rcode=0, answers=[
+    Record("maps.example.com", 5, 60, "edge.cdn.example.net"),
+    Record("edge.cdn.example.net", 5, 60, "a1.cdn.example.net"),
+    Record("a1.cdn.example.net", 1, 30, "203.0.113.7"),
+    Record("a1.cdn.example.net", 28, 30, "2001:db8::7"),
+])
+
+
+def test_an_address_carries_every_name_on_its_cname_chain():
+    cache = NameCache()
+    assert cache.learn(ANSWER, 10 * NS) == 6
+    assert set(cache.names_at("203.0.113.7", 11 * NS)) == {"a1.cdn.example.net", "edge.cdn.example.net", "maps.example.com"}
+    assert set(cache.names_at("2001:db8::7", 11 * NS)) == set(cache.names_at("203.0.113.7", 11 * NS))
+
+
+def test_only_answers_learned_before_the_flow_started_name_it_and_ttls_have_a_floor():
+    cache = NameCache(min_ttl=300)
+    cache.learn(ANSWER, 10 * NS)
+    assert cache.names_at("203.0.113.7", 9 * NS) == []  # the flow started before the answer
+    assert cache.names_at("203.0.113.7", (10 + 299) * NS)  # TTL 30 s, kept for the 300 s floor
+    assert cache.names_at("203.0.113.7", (10 + 301) * NS) == []
+
+
+def test_the_cache_is_bounded_and_counts_what_it_evicts():
+    cache = NameCache(max_addresses=2)
+    for i in range(5):
+        cache.learn(Message(id=i, is_response=True, rcode=0, answers=[Record(f"h{i}.example", 1, 60, f"192.0.2.{i}")]), NS)
+    assert len(cache.entries) == 2 and cache.evicted == 3
+    assert cache.names_at("192.0.2.4", NS) == ["h4.example"] and cache.names_at("192.0.2.0", NS) == []
+
+
+def test_a_cname_loop_ends():
+    loop = Message(id=2, is_response=True, rcode=0, answers=[
+        Record("a.example", 5, 60, "b.example"), Record("b.example", 5, 60, "a.example"),
+        Record("a.example", 1, 60, "198.51.100.1")])
+    cache = NameCache()
+    cache.learn(loop, NS)
+    assert set(cache.names_at("198.51.100.1", NS)) == {"a.example", "b.example"}
