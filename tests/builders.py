@@ -66,6 +66,21 @@ def write_pcap(path: Path, packets: list) -> Path:
     return path
 
 
+def send_and_collect(source, channel: str, messages: list) -> list:
+    """Send python-can Messages on the virtual bus ``channel`` from a thread while an opened
+    live source collects them; the batches it delivered."""
+    import threading
+
+    import can
+
+    with can.Bus(interface="virtual", channel=channel) as sender:
+        thread = threading.Thread(target=lambda: [sender.send(m) for m in messages])
+        thread.start()
+        batches = collect(source, len(messages))
+        thread.join()
+    return batches
+
+
 def collect(source, count: int, idle_s: float = 2.0) -> list:
     """Batches from an opened live source until ``count`` items arrived or nothing came for
     ``idle_s`` seconds (the caller sends from another thread)."""

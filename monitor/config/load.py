@@ -12,19 +12,18 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-import os
 from collections.abc import Mapping
 from pathlib import Path
 
 from ..canbus.dbc import load_dbc
 from ..canbus.plan import DecodePlan, compile_plan
 from ..errors import PolicyError
-from ..resources import shipped, shipped_policies, shipped_policy
+from ..resources import shipped_policies, shipped_policy
 from . import model
 from .policy import POLICY_KEYS, load_policy
 from .signals import compile_signal_map
 from .sources import load_sources
-from .yamlfile import Located, LocatedList, known_keys, load_yaml
+from .yamlfile import Located, dbc_files, known_keys, load_yaml
 
 DEFAULT = "default"  # the shipped policy a run without --config uses
 TOP_KEYS = ("version", "extends", "dbc", "vehicle_networks", "signals", "detectors", "sources", *POLICY_KEYS)
@@ -142,23 +141,10 @@ def _base_policy(name, path: Path) -> Path | None:
 
 
 def _resolve_paths(doc: Located, path: Path) -> None:
-    """DBC paths as the file that names them wrote them, resolved against that file (an
-    ``extends`` chain keeps each file's own); ``dbc/...`` names a shipped DBC when no such file
-    is next to it. A missing file is an error at the line that names it."""
-    if "dbc" not in doc:
-        return
-    names = doc["dbc"]
-    if not isinstance(names, LocatedList) or not all(isinstance(n, str) for n in names):
-        raise PolicyError(f"{doc.at('dbc')}: dbc must be a list of file names")
-    resolved = []
-    for i, name in enumerate(names):
-        candidate = Path(name) if Path(name).is_absolute() else path.parent / name
-        if not candidate.is_file() and name.startswith("dbc/"):
-            candidate = shipped(name, must_exist=False)
-        if not candidate.is_file():
-            raise PolicyError(f"{names.at(i)}: DBC file {name!r} not found (resolved against {path.parent})")
-        resolved.append(os.path.normpath(candidate))
-    doc["dbc"] = resolved  # plain paths from here on
+    """DBC paths resolved against the file that names them, before an ``extends`` merge (so
+    each file keeps its own)."""
+    if "dbc" in doc:
+        doc["dbc"] = dbc_files(doc, "dbc", path)  # plain paths from here on
 
 
 def _dbc_paths(doc: Located) -> list[str]:

@@ -44,9 +44,6 @@ class Thresholds:
     def __setattr__(self, name: str, value) -> None:
         raise AttributeError("thresholds are frozen")
 
-    def names(self) -> list[str]:
-        return list(self._sections)
-
     def with_sections(self, **sections: object) -> Thresholds:
         """A copy with some sections replaced (evaluations that tune one detector)."""
         return Thresholds({**self._sections, **sections})

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import PolicyError
 from . import model
-from .yamlfile import Located, LocatedList, known_keys
+from .yamlfile import Located, LocatedList, child, known_keys
 
 POLICY_KEYS = ("mode", "on_stop", "uplinks", "geoip", "dns", "destinations", "rules", "default")
 SET_KEYS = ("domains", "cidrs", "ports", "countries", "asns")
@@ -49,11 +49,7 @@ def _choice(node: Located, key: str, allowed: tuple, default: str) -> str:
 
 
 def _string_list(node: Located, key: str) -> LocatedList:
-    value = node.get(key)
-    if value is None:
-        return LocatedList()
-    if not isinstance(value, LocatedList):
-        raise PolicyError(f"{node.at(key)}: {key} must be a list")
+    value = child(node, key, LocatedList, "a list")
     for i, item in enumerate(value):
         if not isinstance(item, str | int) or isinstance(item, bool):
             raise PolicyError(f"{value.at(i)}: {key} entries must be strings, not {item!r}")
@@ -67,12 +63,7 @@ def _each(node: Located, key: str, parse) -> tuple:
 
 
 def _mapping(node: Located, key: str) -> Located:
-    value = node.get(key)
-    if value is None:
-        return Located()
-    if not isinstance(value, Located):
-        raise PolicyError(f"{node.at(key)}: {key} must be a mapping")
-    return value
+    return child(node, key, Located, "a mapping")
 
 
 # ------------------------------------------------------------------ destination sets

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import PolicyError
-from .yamlfile import Located, LocatedList, known_keys
+from .yamlfile import Located, LocatedList, child, dbc_files, known_keys
 
 CAN_KEYS = ("name", "interface", "channel", "bitrate", "fd", "data_bitrate", "receive_own_messages", "dbc", "options")
 IP_KEYS = ("interface", "filter", "snaplen")
@@ -89,12 +89,7 @@ def load_sources(doc: Located, config_path: Path) -> Sources:
 
 
 def _list(node: Located, key: str) -> LocatedList:
-    value = node.get(key)
-    if value is None:
-        return LocatedList()
-    if not isinstance(value, LocatedList):
-        raise PolicyError(f"{node.at(key)}: sources.{key} must be a list")
-    return value
+    return child(node, key, LocatedList, "a list")
 
 
 def _whole(node: Located, key: str, default: int, least: int) -> int:
@@ -127,18 +122,7 @@ def _can(entry, items: LocatedList, i: int, config_path: Path) -> CanBusSource:
 
 
 def _dbc_list(entry: Located, config_path: Path) -> tuple[str, ...] | None:
-    if "dbc" not in entry:
-        return None
-    names = entry["dbc"]
-    if not isinstance(names, LocatedList) or not all(isinstance(n, str) for n in names):
-        raise PolicyError(f"{entry.at('dbc')}: dbc must be a list of file names")
-    out = []
-    for i, name in enumerate(names):
-        path = Path(name) if Path(name).is_absolute() else config_path.parent / name
-        if not path.is_file():
-            raise PolicyError(f"{names.at(i)}: DBC file {name!r} not found (resolved against {config_path.parent})")
-        out.append(str(path))
-    return tuple(out)
+    return tuple(dbc_files(entry, "dbc", config_path)) if "dbc" in entry else None
 
 
 def _ip(entry, items: LocatedList, i: int) -> IpSource:

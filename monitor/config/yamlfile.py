@@ -3,6 +3,7 @@ error messages."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import yaml
@@ -38,6 +39,37 @@ def known_keys(node: Located, keys, what: str) -> None:
     for key in node:
         if key not in keys:
             raise PolicyError(f"{node.at(key)}: unknown key {key!r} in {what} (known: {', '.join(keys)})")
+
+
+def child(node: Located, key: str, kind: type, what: str):
+    """``node[key]`` when it is a ``kind`` (an empty one when absent), else a file:line error
+    saying it must be ``what``."""
+    value = node.get(key)
+    if value is None:
+        return kind()
+    if not isinstance(value, kind):
+        raise PolicyError(f"{node.at(key)}: {key} must be {what}")
+    return value
+
+
+def dbc_files(node: Located, key: str, config_path: Path) -> list[str]:
+    """The DBC list under ``key``, each resolved against the file that names it; ``dbc/NAME``
+    with no such file there names a DBC shipped with gatewatch. A missing file is an error at
+    the line that names it, with the path as written."""
+    from ..resources import shipped
+
+    names = child(node, key, LocatedList, "a list of DBC file names")
+    out = []
+    for i, name in enumerate(names):
+        if not isinstance(name, str):
+            raise PolicyError(f"{names.at(i)}: a DBC file name must be a string, not {name!r}")
+        path = Path(name) if Path(name).is_absolute() else config_path.parent / name
+        if not path.is_file() and name.startswith("dbc/"):
+            path = shipped(name, must_exist=False)
+        if not path.is_file():
+            raise PolicyError(f"{names.at(i)}: DBC file {name!r} not found (resolved against {config_path.parent})")
+        out.append(os.path.normpath(path))
+    return out
 
 
 class LocatedList(list):

@@ -11,7 +11,7 @@ from monitor.canbus.buses import open_bus
 from monitor.canbus.frames import FrameBatch
 from monitor.errors import ConfigError
 
-from ..builders import collect
+from ..builders import send_and_collect
 
 
 def test_frames_sent_on_a_virtual_bus_arrive_in_batches_labelled_with_the_bus_name():
@@ -22,11 +22,7 @@ def test_frames_sent_on_a_virtual_bus_arrive_in_batches_labelled_with_the_bus_na
         can.Message(arbitration_id=i, is_extended_id=i % 3 == 0, data=bytes([i % 256] * (i % 9)))
         for i in range(200)
     ] + [can.Message(arbitration_id=0x7FF, is_fd=True, data=bytes(range(64)))]
-    with can.Bus(interface="virtual", channel=channel) as sender:
-        thread = threading.Thread(target=lambda: [sender.send(m) for m in sent])
-        thread.start()
-        batches = collect(source, len(sent))
-        thread.join()
+    batches = send_and_collect(source, channel, sent)
     source.close()
     batch = FrameBatch.concat(batches)
     assert len(batch) == len(sent)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-
 import can
 
 from monitor.canbus.buses import open_bus
 from monitor.canbus.frames import FrameBatch
 from monitor.pipeline import Monitor, load_config
 
-from ..builders import collect, gateway_db
+from ..builders import gateway_db, send_and_collect
 from .conftest import run_monitor
 
 
@@ -69,11 +67,7 @@ def test_uds_vin_read_security_access_and_upload_over_a_virtual_bus():
     channel = "gw-uds-test"
     source = open_bus("diag", {"interface": "virtual", "channel": channel}, batch_size=256, max_latency=0.05)
     source.open()
-    with can.Bus(interface="virtual", channel=channel) as sender:
-        thread = threading.Thread(target=lambda: [sender.send(f) for f in frames])
-        thread.start()
-        batches = collect(source, len(frames))
-        thread.join()
+    batches = send_and_collect(source, channel, frames)
     source.close()
     findings: list = []
     monitor = Monitor(load_config(), findings.append)

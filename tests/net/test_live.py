@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -17,22 +16,13 @@ import pytest
 from monitor.errors import ConfigError, SourceError
 from monitor.net.live import CaptureConfig, LiveCapture, compile_filter
 
+from ..builders import netns_unavailable
 from ..conftest import PROJECT
-
-
-def _can_make_namespaces() -> str | None:
-    if sys.platform != "linux":
-        return "live capture is Linux AF_PACKET"
-    if os.geteuid() != 0:
-        return "needs root to create network namespaces (CI runs as root)"
-    if shutil.which("ip") is None:
-        return "needs iproute2's ip command"
-    return None
 
 
 @pytest.fixture
 def veth_pair():
-    reason = _can_make_namespaces()
+    reason = netns_unavailable()
     if reason:
         pytest.skip(reason)
     tag = uuid.uuid4().hex[:6]
