@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .alerts.log import AlertLog
 from .canbus.decode import decode_batch
 from .canbus.frames import FrameBatch
 from .canbus.logs import CanLogSource
@@ -48,11 +49,17 @@ def load_config(path: str | Path | None = None) -> Config:
 
 
 class Monitor:
-    def __init__(self, config: Config, sink: Callable[[Finding], None], detectors: list[Detector] | None = None) -> None:
+    def __init__(self, config: Config, sink: Callable[[Finding], None], detectors: list[Detector] | None = None,
+                 log: AlertLog | None = None) -> None:
+        """``sink`` gets every finding with its verdict; ``log`` (the alert, flow and DNS logs)
+        gets finished flows, DNS messages and the data time, to close flows' and quiet episodes."""
         self.sink = sink
+        self.log = log
         self.counts: Counter = Counter()
         self.state = VehicleState(horizon_s=max(900.0, 2 * config.thresholds.taint.history_s))
         self.net = NetPipeline(NetConfig(vehicle_networks=config.vehicle_networks), sink=self._flow_finished)
+        if log is not None:
+            self.net.inspector.on_dns = self._dns
         self._take(config, detectors)
 
     def configure(self, config: Config, detectors: list[Detector] | None = None) -> None:
@@ -81,6 +88,7 @@ class Monitor:
             self.counts["can_decode_errors"] += decoded.errors
             apply_signals(self.signal_map, decoded, self.state)
             self._emit(self.runner.on_can(CanView(part, decoded, plan), self.state))
+        self._tick(float(batch.timestamp[-1]))
 
     def _by_plan(self, batch: FrameBatch) -> list[tuple[DecodePlan, FrameBatch]]:
         """Buses with DBCs of their own decode with their plan; the rest with the common one."""
@@ -99,6 +107,17 @@ class Monitor:
         view = self.net.process(batch)
         if view is not None:
             self._emit(self.runner.on_net(view, self.state))
+        if len(batch):
+            self._tick(float(batch.ts_ns[-1]) / 1e9)
+
+    def _tick(self, now: float) -> None:
+        if self.log is not None:
+            self.log.tick(now)
+
+    def _dns(self, slot: int, ts_ns: int, message) -> None:
+        assert self.log is not None
+        flow, _ = self.net.describe(slot)
+        self.log.dns(flow, ts_ns, message)
 
     def finish(self) -> None:
         self.net.finish()
@@ -106,6 +125,8 @@ class Monitor:
 
     def _flow_finished(self, record: dict) -> None:
         self.counts["flows_finished"] += 1
+        if self.log is not None:
+            self.log.flow_finished(record)
 
     def _emit(self, findings: list[Finding]) -> None:
         for finding in findings:

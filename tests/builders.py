@@ -190,3 +190,18 @@ def client_hello(server_name: str) -> bytes:
     handshake = b"\x01" + len(body).to_bytes(3, "big") + body
     return b"\x16\x03\x01" + len(handshake).to_bytes(2, "big") + handshake
 
+
+
+def alerts_in(directory, activity: str | None = "Create") -> list[dict]:
+    """The alert log in ``directory`` as finding-shaped dicts (``unmapped.gatewatch`` with the
+    names flattened and the whole record under "record"), one per episode by default."""
+    from monitor.alerts.read import gatewatch, records
+
+    out = []
+    for record in records([Path(directory)]) if Path(directory).exists() else []:
+        if activity and record["activity_name"] != activity:
+            continue
+        found = gatewatch(record)
+        names = [n["name"] for n in (found.get("destination") or {}).get("names", [])]
+        out.append({**found, "names": names, "record": record})
+    return out

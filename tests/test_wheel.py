@@ -52,5 +52,6 @@ def test_the_wheel_carries_dbc_and_policies_and_runs_outside_the_checkout(tmp_pa
                              "--config", str(seed / "policy.yaml"), "-o", str(work / "out")],
                             cwd=work, capture_output=True, text=True, check=False)
     assert replay.returncode == 0, replay.stderr
-    alerts = [json.loads(line) for line in (work / "out" / "alerts.jsonl").read_text().splitlines()]
-    assert {"wire.nmea", "taint.vin", "policy"} <= {a["detector"] for a in alerts}
+    alerts = [json.loads(line) for path in sorted((work / "out").glob("alerts-*.jsonl")) for line in path.read_text().splitlines()]
+    assert {"wire.nmea", "taint.vin", "policy"} <= {a["unmapped"]["gatewatch"]["detector"] for a in alerts}
+    assert all(a["class_uid"] == 2004 for a in alerts)

@@ -1,9 +1,11 @@
 """``gatewatch replay``: run CAN logs and captures through the pipeline and the detectors.
 
-Findings the policy does not allow go to DIR/alerts.jsonl (one JSON object per finding, with
-the verdict and the id of the rule that made it); a summary goes to stdout.
-Inputs are told apart by content: pcap/pcapng by their magic, anything else is a CAN log
-(candump, ASC, BLF, TRC, MF4 by suffix). Recordings are interleaved by time.
+Writes into DIR the chained alert log (OCSF Detection Findings in episodes,
+``alerts-<vehicle>-<first seq>.jsonl``), the flow log and the DNS log, and ``stats.json``; a
+summary goes to stdout. Inputs are told apart by content: pcap/pcapng by their magic,
+anything else is a CAN log (candump, ASC, BLF, TRC, MF4 by suffix). Recordings are merged by
+time. A DIR that holds an earlier run's logs is refused unless --force (replace) or --append
+(continue the chain).
 """
 
 from __future__ import annotations
@@ -13,37 +15,61 @@ from collections import Counter
 from pathlib import Path
 from typing import TextIO
 
+from . import gating
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="+", metavar="RECORDING", help="CAN logs and pcap/pcapng captures")
-    parser.add_argument("--config", metavar="FILE", help="configuration (default: the shipped policies/default.yaml)")
-    parser.add_argument("-o", "--output", required=True, metavar="DIR", help="where alerts.jsonl goes")
+    parser.add_argument("--config", metavar="FILE", help="configuration (default: the shipped default)")
+    parser.add_argument("-o", "--output", required=True, metavar="DIR", help="where the logs and stats.json go")
+    parser.add_argument("--vehicle-id", metavar="ID", help="the vehicle the recordings are of (default: alerts.vehicle_id)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--force", action="store_true", help="replace an earlier run's logs in DIR")
+    mode.add_argument("--append", action="store_true", help="continue the alert chain in DIR")
+    gating.add_arguments(parser)
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ..alerts.log import AlertLog, prepare
+    from ..daemon.status import write_stats
     from ..pipeline import Monitor, load_config, replay, sort_recordings
 
+    gating.check_arguments(args)
     config = load_config(args.config)
     can_logs, captures = sort_recordings(args.inputs)
     output = Path(args.output)
-    output.mkdir(parents=True, exist_ok=True)
+    prepare(output, force=args.force, append=args.append)
     tally: Counter = Counter()
-    with open(output / "alerts.jsonl", "w") as sink:
-        def write(finding) -> None:
-            tally[(finding.action, finding.category, finding.detector, finding.seen)] += 1
-            if finding.is_alert:  # allowed findings are counted per rule, not alerted
-                sink.write(finding.json_line())
+    monitor: Monitor | None = None
+    log = AlertLog(output, config.alerts, vin=lambda: monitor.state.vin if monitor else None, vehicle_id=args.vehicle_id)
 
-        monitor = Monitor(config, write)
+    def write(finding) -> None:
+        tally[(finding.action, finding.category, finding.detector, finding.seen)] += 1
+        log.finding(finding)
+
+    monitor = Monitor(config, write, log=log)
+    try:
         files = replay(monitor, can_logs, captures)
-    print(_format(files, monitor.summary(), tally, output / "alerts.jsonl"), file=out)
+    finally:
+        log.close()
+    summary = {"state": "replayed", "files": files, "alert_log": log.summary(), **monitor.summary()}
+    write_stats(output, summary)
+    decided = Counter()
+    for (action, category, *_), n in tally.items():
+        decided[(action, category)] += n
+    status, reasons = gating.exit_status(args, decided)
+    gating.write_summary(args, {**summary, "exit_status": status, "fail_on": reasons,
+                                "findings": {f"{a}/{c}": n for (a, c), n in decided.items()}})
+    print(_format(files, monitor.summary(), tally, log.summary(), output), file=out)
     for entry in files.values():
         for example in entry.get("examples", []):
             print(f"gatewatch replay: skipped {example}", file=err)
-    return 0
+    for reason in reasons:
+        print(f"gatewatch replay: failing: {reason} (--fail-on)", file=err)
+    return status
 
 
-def _format(files: dict, summary: dict, tally: Counter, path: Path) -> str:
+def _format(files: dict, summary: dict, tally: Counter, log: dict, output: Path) -> str:
     lines = []
     for name, entry in files.items():
         if entry["kind"] == "can":
@@ -57,7 +83,9 @@ def _format(files: dict, summary: dict, tally: Counter, path: Path) -> str:
     lines.append(f"vehicle state: {vehicle['signal_updates']} signal values ({', '.join(vehicle['signals']) or 'none'})"
                  + (f", VIN {vehicle['vin']}" if vehicle["vin"] else ""))
     alerts = sum(n for (action, *_), n in tally.items() if action != "allow")
-    lines.append(f"findings: {sum(tally.values())}, {alerts} alerts written to {path}")
+    lines.append(f"findings: {sum(tally.values())}, {alerts} alerts in {log['episodes']} episodes, "
+                 f"{log['records']} records (seq up to {log['last_seq']}) in {output}/{', '.join(log['alert_files']) or '-'}")
+    lines.append(f"flow log: {log['flows_logged']} flows; DNS log: {log['dns']['queries']} queries leaving the vehicle")
     for (action, category, detector, seen), n in sorted(tally.items()):
         lines.append(f"  {n:>6}  {action:<6} {category:<12} {detector:<18} {seen}")
     lines.append("rules: " + (", ".join(f"{rule} {n}" for rule, n in summary["rules"].items()) or "none decided"))

@@ -21,6 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where alerts.jsonl and stats.json go")
     parser.add_argument("-i", "--interface", action="append", metavar="IF",
                         help="capture here instead of the configured IP sources or uplinks (repeatable)")
+    parser.add_argument("--vehicle-id", metavar="ID", help="the vehicle's id in records and file names (default: alerts.vehicle_id)")
     parser.add_argument("--dry-run", action="store_true",
                         help="print the nftables commands (JSON) enforce mode would apply; change nothing")
 
@@ -39,7 +40,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 0
     from ..daemon import Daemon
 
-    daemon = Daemon(args.config, Path(args.output), args.interface)
+    daemon = Daemon(args.config, Path(args.output), args.interface, vehicle_id=args.vehicle_id)
     names = ", ".join(str(source) for source in daemon.sources)
     summary = daemon.run(ready=lambda: print(f"gatewatch run: ready ({daemon.policy.mode} mode, reading {names})",
                                              file=out, flush=True))

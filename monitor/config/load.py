@@ -20,13 +20,14 @@ from ..canbus.plan import DecodePlan, compile_plan
 from ..errors import PolicyError
 from ..resources import shipped_policies, shipped_policy
 from . import model
+from .alerts import load_alerts
 from .policy import POLICY_KEYS, load_policy
 from .signals import compile_signal_map
 from .sources import load_sources
 from .yamlfile import Located, dbc_files, known_keys, load_yaml
 
 DEFAULT = "default"  # the shipped policy a run without --config uses
-TOP_KEYS = ("version", "extends", "dbc", "vehicle_networks", "signals", "detectors", "sources", *POLICY_KEYS)
+TOP_KEYS = ("version", "extends", "dbc", "vehicle_networks", "signals", "detectors", "sources", "alerts", *POLICY_KEYS)
 MAX_EXTENDS = 4
 
 
@@ -54,6 +55,7 @@ def load_config(path: str | Path | None = None, sections: Mapping[str, type] | N
         thresholds=_thresholds(doc, sections or {}),
         policy=load_policy(doc, path),
         sources=sources,
+        alerts=load_alerts(doc, path),
         plan=plan,
         bus_plans=bus_plans,
         signal_map=compile_signal_map(signals, [plan, *bus_plans.values()]),

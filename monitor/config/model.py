@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from .alerts import AlertSettings
 from .sources import Sources
 
 if TYPE_CHECKING:
@@ -146,6 +147,7 @@ class Config:
     thresholds: Thresholds = field(default_factory=lambda: Thresholds({}))
     policy: Policy = Policy()
     sources: Sources = field(default_factory=lambda: Sources())
+    alerts: AlertSettings = field(default_factory=lambda: AlertSettings())
     plan: DecodePlan | None = None  # the DBCs compiled once, at load
     bus_plans: dict = field(default_factory=dict)  # bus name -> DecodePlan, for buses with their own DBCs
     signal_map: SignalMap | None = None  # ``signals`` checked against the plan and compiled

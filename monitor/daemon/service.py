@@ -19,8 +19,8 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
 
+from ..alerts.log import AlertLog, prepare
 from ..detect.finding import Destination, Finding
 from ..enforce.dnsforward import DnsForwarder
 from ..enforce.enforcer import Enforcer
@@ -40,7 +40,8 @@ OPEN_WAIT_S = 5.0  # READY waits this long at most for every source's first open
 
 class Daemon:
     def __init__(self, config_path: str | None, output: Path, interfaces: list[str] | None = None,
-                 sources: list[Source] | None = None, notifier: Notifier | None = None) -> None:
+                 sources: list[Source] | None = None, notifier: Notifier | None = None,
+                 vehicle_id: str | None = None) -> None:
         self.config_path = config_path
         self.config = load_config(config_path)
         self.policy = self.config.policy
@@ -51,9 +52,10 @@ class Daemon:
                                  bound=self.config.sources.queue_batches)
         self.notifier = notifier or Notifier.from_environment()
         self.enforcer = Enforcer(self.policy, self.config.vehicle_networks) if self.policy.mode == "enforce" else None
-        self.monitor = Monitor(self.config, self._on_finding)
+        prepare(output, append=True)
+        self.log = AlertLog(output, self.config.alerts, vin=lambda: self.monitor.state.vin, vehicle_id=vehicle_id)
+        self.monitor = Monitor(self.config, self._on_finding, log=self.log)
         self.dns = DnsForwarder(self.monitor.decider, self.enforcer.admit) if self.enforcer and self.policy.dns.listen else None
-        self.alerts: TextIO | None = None
         self.counts: Counter = Counter()
         self.reload_requested = threading.Event()
         self.state = "starting"
@@ -63,9 +65,8 @@ class Daemon:
     # ------------------------------------------------------------ life
 
     def run(self, ready: Callable[[], None] = lambda: None) -> dict:
-        self.output.mkdir(parents=True, exist_ok=True)
         self._install_signals()
-        with open(self.output / "alerts.jsonl", "a") as self.alerts:
+        try:
             if self.enforcer:
                 self.enforcer.start()
             try:
@@ -86,8 +87,10 @@ class Daemon:
                     self.dns.stop()
                 if self.enforcer:
                     self.enforcer.stop()
-                write_stats(self.output, self.stats())
-                self.notifier.close()
+        finally:
+            self.log.close("shutdown")
+            write_stats(self.output, self.stats())
+            self.notifier.close()
         return self.stats()
 
     def stop(self) -> None:
@@ -120,6 +123,7 @@ class Daemon:
         now = time.monotonic()
         if now >= self._next_stats:
             self._next_stats = now + STATS_EVERY_S
+            self.log.flush()
             stats = self.stats()
             write_stats(self.output, stats)
             self.notifier.status(status_line(stats))
@@ -143,23 +147,20 @@ class Daemon:
     # ------------------------------------------------------------ sinks
 
     def _on_finding(self, finding: Finding) -> None:
-        assert self.alerts is not None
         # Unknown destinations are the kernel's to refuse (default deny); a run-time block would
         # outlive the DNS answer that may list the address later.
         if self.enforcer and finding.action == "block" and finding.category != "unknown":
             destination = Destination.of(finding)
             if destination and destination.address:
                 finding.evidence["enforced"] = "cut off" if self.enforcer.block(destination.address) else "already blocked"
-        if finding.is_alert:
-            self.counts["alerts"] += 1
-            self.alerts.write(finding.json_line())
-            self.alerts.flush()
+        self.log.finding(finding)
 
     # ------------------------------------------------------------ counters
 
     def stats(self) -> dict:
         out = {"state": self.state, "mode": self.policy.mode, "config": self.config.path,
-               "uptime_s": round(time.monotonic() - self.started, 3), "alerts": self.counts["alerts"],
+               "uptime_s": round(time.monotonic() - self.started, 3), "alerts": self.log.counts["alerts"],
+               "alert_log": self.log.summary(),
                "daemon": dict(self.counts),
                "sources": {str(s): {**s.stats.as_dict(), **self.timeline.lane_stats(s)} for s in self.sources},
                **self.monitor.summary()}

@@ -51,6 +51,7 @@ class Finding:
     can: dict | None = None  # bus, ids, frames, first_ts, last_ts
     position: Position | None = None
     evidence: dict = field(default_factory=dict)
+    track: list[Position] = field(default_factory=list)  # every position of a batch upload (position: the first plausible)
     verdict: dict | None = None  # the policy's: action and the id of the deciding rule
 
     def __post_init__(self) -> None:
@@ -74,6 +75,7 @@ class Finding:
     def as_dict(self) -> dict:
         out = asdict(self)
         out["position"] = self.position.as_dict() if self.position else None
+        out["track"] = [p.as_dict() for p in self.track]
         return {key: value for key, value in out.items() if value not in (None, [], {})}
 
 

@@ -33,7 +33,7 @@ H265_TYPES = {1: "slice", 19: "IDR", 20: "IDR", 21: "CRA", 32: "VPS", 33: "SPS",
 
 @dataclass(frozen=True)
 class WireThresholds:
-    repeat_s: float = 60.0  # one finding per flow and signature per this many seconds; the rest counted
+    repeat_s: float = 60.0  # findings without a position: one per flow and signature per this long; the rest counted
     max_scan_packets: int = 64  # payloads scanned per flow after its last match before giving up
     rtp_min_packets: int = 10  # packets of one SSRC with sequential numbers before calling a flow RTP
 
@@ -70,7 +70,8 @@ class WireSignatures(Detector):
             matches = [m for m in matches if view.outbound[i] or "video_destination" in m.evidence]
             self.budget.remember(fid, self.t.max_scan_packets if matches else left - 1)
             for match in matches:
-                if self._throttled(fid, match, float(view.ts[i])):
+                # A decoded position is never held back: the alert log keeps every one (episodes).
+                if not match.positions and self._throttled(fid, match, float(view.ts[i])):
                     continue
                 slot = int(view.slot[i])
                 if slot not in described:
@@ -90,10 +91,9 @@ class WireSignatures(Detector):
         evidence = {**match.evidence, "protocol": match.protocol}
         if match.identity:
             evidence["identity"] = match.identity
-        if len(match.positions) > 1:
-            evidence["positions"] = [p.as_dict() for p in match.positions[:32]]
         return Finding(ts, f"wire.{match.protocol}", match.category, match.seen, match.confidence,
-                       flow=flow, names=names, position=position, evidence=evidence)
+                       flow=flow, names=names, position=position, evidence=evidence,
+                       track=list(match.positions) if len(match.positions) > 1 else [])
 
     def _udp_media(self, fid: int, p: bytes) -> list[Match]:
         st = self.udp.get(fid) or self.udp.remember(fid, {"count": 0})

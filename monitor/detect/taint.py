@@ -80,8 +80,8 @@ class Taint(Detector):
         packet = int(np.searchsorted(starts, offset, side="right")) - 1
         i = int(rows[packet])
         fid, ts = int(view.flow_id[i]), float(view.ts[i])
-        if self.repeats.due((fid, encoding), ts) is None:
-            return None
+        if position is None and self.repeats.due((fid, encoding), ts) is None:
+            return None  # a VIN repeat is counted; a position is always reported (the log keeps every one)
         flow, names = view.describe(int(i))
         evidence = {"encoding": encoding, "offset": int(offset - starts[packet])}
         if position is None:

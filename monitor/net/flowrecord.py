@@ -117,6 +117,7 @@ class FlowRecorder:
         record.update({
             "orig_pkts": int(table.packets[slot, 0]), "orig_ip_bytes": int(table.bytes[slot, 0]),
             "resp_pkts": int(table.packets[slot, 1]), "resp_ip_bytes": int(table.bytes[slot, 1]),
+            "orig_bytes": int(table.payload[slot, 0]), "resp_bytes": int(table.payload[slot, 1]),
             "first_seen": first / 1e9, "last_seen": last / 1e9, "duration": (last - first) / 1e9,
             "app_proto": self.app.get(slot),
             "names": self._names(slot, resp, first),

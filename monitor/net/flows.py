@@ -86,6 +86,7 @@ class FlowTable:
         self.a_initiates = grow(get("a_initiates"), capacity, bool)
         self.packets = grow(get("packets"), (capacity, 2), np.int64)
         self.bytes = grow(get("bytes"), (capacity, 2), np.int64)
+        self.payload = grow(get("payload"), (capacity, 2), np.int64)  # L4 payload bytes each way (Zeek's orig_bytes)
         self.flags = grow(get("flags"), (capacity, 2), np.uint8)
         self.first_ns = grow(get("first_ns"), capacity, np.int64)
         self.last_ns = grow(get("last_ns"), capacity, np.int64)
@@ -108,7 +109,7 @@ class FlowTable:
         slot_of_row = np.empty(len(rows), dtype=np.int64)
         slot_of_row[order] = slots[unit]
         is_orig = a_is_src == self.a_initiates[slot_of_row]
-        self._accumulate(slots, unit, order, is_orig, h.ip_bytes[rows], flags, ts_ns)
+        self._accumulate(slots, unit, order, is_orig, h.ip_bytes[rows], h.payload_len[rows], flags, ts_ns)
         for side, opening in enumerate((_bare_syn(keys, flags), _syn_ack(keys, flags))):
             rows_ = np.flatnonzero(opening)
             self.isn[slot_of_row[rows_], side] = seq[rows_]
@@ -203,6 +204,7 @@ class FlowTable:
         self.a_initiates[slot] = a_initiates
         self.packets[slot] = 0
         self.bytes[slot] = 0
+        self.payload[slot] = 0
         self.flags[slot] = 0
         self.isn[slot] = 0  # both sides
         self.first_ns[slot] = self.last_ns[slot] = ts
@@ -211,11 +213,12 @@ class FlowTable:
         self.stats.created += 1
         return slot
 
-    def _accumulate(self, slots, unit, order, is_orig, ip_bytes, flags, ts_ns) -> None:
+    def _accumulate(self, slots, unit, order, is_orig, ip_bytes, payload_bytes, flags, ts_ns) -> None:
         n_units = len(slots)
         index = unit * 2 + (~is_orig[order]).astype(np.int64)
         self.packets[slots] += np.bincount(index, minlength=2 * n_units).reshape(n_units, 2)
-        self.bytes[slots] += np.bincount(index, weights=ip_bytes[order], minlength=2 * n_units).reshape(n_units, 2).astype(np.int64)
+        for column, weights in ((self.bytes, ip_bytes), (self.payload, payload_bytes)):
+            column[slots] += np.bincount(index, weights=weights[order], minlength=2 * n_units).reshape(n_units, 2).astype(np.int64)
         seen = np.zeros(2 * n_units, dtype=np.uint8)
         np.bitwise_or.at(seen, index, flags[order])
         self.flags[slots] |= seen.reshape(n_units, 2)
@@ -227,7 +230,7 @@ class FlowTable:
     def swap_direction(self, slot: int) -> None:
         """The responder turned out to be the client (a flow picked up mid-stream)."""
         self.a_initiates[slot] = not self.a_initiates[slot]
-        for column in (self.packets, self.bytes, self.flags):
+        for column in (self.packets, self.bytes, self.payload, self.flags):
             column[slot] = column[slot, ::-1].copy()
 
     # ------------------------------------------------------------ flows out
@@ -243,7 +246,7 @@ class FlowTable:
         long_running = live[~idle & (now_ns - self.first_ns[live] > self.config.active_timeout * NS)]
         for slot in long_running:
             self._report(int(slot), "active_timeout")
-            self.packets[slot] = self.bytes[slot] = 0
+            self.packets[slot] = self.bytes[slot] = self.payload[slot] = 0
             self.first_ns[slot] = self.last_ns[slot]
 
     def flush(self) -> None:

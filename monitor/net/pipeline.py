@@ -90,7 +90,10 @@ class NetPipeline:
         """A live flow as a finding shows it, and the remote side's names."""
         flow = {k: v for k, v in self.recorder.describe(self.flows, slot).items() if v is not None}
         remote = flow[f"{remote_side(flow.get('direction'))}_h"]
-        return flow, [entry["name"] for entry in self.recorder.names_of(self.flows, slot, remote)]
+        entries = self.recorder.names_of(self.flows, slot, remote)
+        if entries:
+            flow["names"] = entries  # with how each was learned
+        return flow, [entry["name"] for entry in entries]
 
     def finish(self) -> None:
         self.fragments.flush()

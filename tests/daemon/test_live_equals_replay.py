@@ -18,11 +18,12 @@ import can
 
 from monitor.canbus.logs import read_log
 from monitor.daemon import Daemon
-from monitor.pipeline import Monitor, load_config, replay, sort_recordings
 
 from ..builders import (
+    alerts_in,
     encode,
     gateway_db,
+    run,
     stream,
     veth_to_namespace,
     vin_lines,
@@ -60,11 +61,10 @@ def essentials(alert: dict) -> tuple:
             round(position.get("lat", 0), 5), round(position.get("lon", 0), 5), alert["verdict"]["action"])
 
 
-def replayed(log: Path, capture: Path, config: Path) -> list[tuple]:
-    findings: list = []
-    monitor = Monitor(load_config(config), findings.append)
-    replay(monitor, *sort_recordings([log, capture]))
-    return sorted(essentials(f.as_dict()) for f in findings if f.is_alert)
+def replayed(log: Path, capture: Path, config: Path, out: Path) -> list[tuple]:
+    code, _, err = run("replay", str(log), str(capture), "--config", str(config), "-o", str(out))
+    assert code == 0, err
+    return sorted(essentials(alert) for alert in alerts_in(out))
 
 
 def play_can(log: Path, channel: str, start: float) -> None:
@@ -88,7 +88,7 @@ def test_the_daemon_finds_live_what_replay_finds_in_the_recording(tmp_path):
         config.write_text(f"version: 1\nextends: default\nsources:\n"
                           f"  can: [{{name: can0, interface: virtual, channel: {channel}}}]\n"
                           f"  ip: [{{interface: {inside}}}]\n")
-        expected = replayed(log, capture, config)
+        expected = replayed(log, capture, config, tmp_path / "replayed")
         assert {e[0] for e in expected} >= {"wire.jt808", "taint.position", "taint.vin"}, expected
 
         ready = threading.Event()
@@ -107,7 +107,7 @@ def test_the_daemon_finds_live_what_replay_finds_in_the_recording(tmp_path):
             daemon.stop()
             runner.join(30)
     assert not runner.is_alive()
-    live = sorted(essentials(json.loads(line)) for line in (tmp_path / "out" / "alerts.jsonl").read_text().splitlines())
+    live = sorted(essentials(alert) for alert in alerts_in(tmp_path / "out"))
     assert live == expected
     stats = json.loads((tmp_path / "out" / "stats.json").read_text())
     sources = stats["sources"]

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import io
-import json
 
 from monitor.bench import road
 from monitor.cli import main
 
-from ..builders import encode, gateway_db, packet, write_log, write_pcap
+from ..builders import alerts_in, encode, gateway_db, packet, write_log, write_pcap
 from ..conftest import corpus
 
-FIELDS = {"ts", "detector", "category", "seen", "confidence"}
+FIELDS = {"detector", "category", "seen", "confidence", "episode", "vehicle", "verdict"}
 
 
 def test_replay_writes_findings_and_reports_bad_lines_with_file_and_line(tmp_path):
@@ -24,7 +23,7 @@ def test_replay_writes_findings_and_reports_bad_lines_with_file_and_line(tmp_pat
     pcap = write_pcap(tmp_path / "up.pcap", [packet(t0 + 3, request, dport=80)])
     out, err = io.StringIO(), io.StringIO()
     assert main(["replay", str(log), str(pcap), "-o", str(tmp_path / "out")], out, err) == 0
-    records = [json.loads(line) for line in (tmp_path / "out" / "alerts.jsonl").read_text().splitlines()]
+    records = alerts_in(tmp_path / "out")
     assert records and all(FIELDS <= set(r) for r in records)
     detectors = {r["detector"] for r in records}
     assert {"wire.json", "taint.position"} <= detectors

@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..builders import alerts_in
 from ..conftest import PROJECT
 
 GATEWAY_IN, GATEWAY_UP = "v-gwin", "v-gwup"
@@ -123,8 +124,7 @@ class Gatewatch:
         return json.loads(out.strip().splitlines()[-1])
 
     def alerts(self) -> list[dict]:
-        path = self.output / "alerts.jsonl"
-        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+        return alerts_in(self.output)
 
 
 def wait_until(condition, timeout: float = 5.0, step: float = 0.05) -> bool:

@@ -4,7 +4,6 @@ verdicts name their rule, and allowed findings stay out of the alert log."""
 from __future__ import annotations
 
 import importlib.util
-import json
 import re
 
 import pytest
@@ -13,7 +12,7 @@ from monitor.detect.finding import Finding
 from monitor.pipeline import load_config
 from monitor.policy.decide import Decider, Destination, name_matches
 
-from ..builders import run
+from ..builders import alerts_in, run
 from ..conftest import PROJECT
 
 TRIAL = PROJECT / "seeds" / "policy-trial"
@@ -60,7 +59,7 @@ def test_policy_test_shows_the_rule_that_decides_each_flow_of_the_trial():
 def test_replay_alert_log_has_verdicts_and_leaves_allowed_findings_out(tmp_path):
     code, out, err = run("replay", *RECORDINGS, "--config", str(TRIAL / "policy.yaml"), "-o", str(tmp_path))
     assert code == 0, err
-    alerts = [json.loads(line) for line in (tmp_path / "alerts.jsonl").read_text().splitlines()]
+    alerts = alerts_in(tmp_path)
     assert alerts and all(a["verdict"]["action"] in ("alert", "block") for a in alerts)
     allowed = {(h, p) for _, h, p, _, rule in _trial_flows() if rule in ("position-to-fleet", "map-tiles",
                                                                            "identity-to-fleet")}

@@ -10,6 +10,7 @@ stops costing anything after its first segments.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -57,6 +58,7 @@ class AppInspector:
         self.events: list[AppEvent] = []
         self.budget: dict[int, int] = {}
         self.swapped: set[int] = set()  # flows whose direction was corrected in the current batch
+        self.on_dns: Callable[[int, int, dns.Message], None] | None = None  # (slot, ts_ns, message): the DNS log
 
     def inspect(self, batch: PacketBatch, h: Headers, rows: np.ndarray, slots: np.ndarray, is_orig: np.ndarray) -> None:
         picked, kinds = self._select(batch, h, rows, slots, is_orig)
@@ -146,6 +148,8 @@ class AppInspector:
         self.stats.add("dns_responses" if message.is_response else "dns_queries")
         if message.is_response:
             self.recorder.name_cache.learn(message, ts)
+        if self.on_dns is not None:
+            self.on_dns(slot, ts, message)
         self._event("dns_answer" if message.is_response else "dns_query", slot, ts, message)
 
     # -------------------------------------------------------------- TCP: TLS and HTTP

@@ -1,0 +1,1 @@
+"""The alert log operators trust: OCSF Detection Finding records in episodes, hash-chained files with rotation and fsync, the flow and DNS logs, and the readers, verifier, summaries and report over them."""

@@ -1,0 +1,118 @@
+"""The outputs of a run, in one folder: the chained alert log (episodes as OCSF records), the
+flow log and the DNS log, named after the vehicle. ``gatewatch replay`` and ``gatewatch run``
+both write through this one object."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+from ..config.alerts import AlertSettings
+from ..detect.finding import Finding
+from ..errors import SourceError
+from .chain import read_key
+from .dnslog import DnsLog
+from .episodes import Episodes
+from .files import ChainedWriter, WriterSettings, chain_files, safe_name
+from .flowlog import zeek_record
+
+OUTPUT_GLOBS = ("alerts-*.jsonl", "alerts-*.head", "flows-*.jsonl", "dns-*.jsonl", "stats.json", "summary.json")
+
+
+def earlier_outputs(directory: Path) -> list[Path]:
+    return sorted(p for pattern in OUTPUT_GLOBS for p in directory.glob(pattern))
+
+
+def prepare(directory: Path, force: bool = False, append: bool = False) -> None:
+    """Make the output folder; refuse one holding an earlier run's logs unless ``force`` (they
+    are removed) or ``append`` (the chain continues)."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / ".gatewatch-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as error:
+        raise SourceError(f"{directory}: cannot write the output folder: {error.strerror or error}") from None
+    earlier = earlier_outputs(directory)
+    if earlier and not (force or append):
+        raise SourceError(f"{directory}: holds an earlier run's logs ({earlier[0].name}, ...): "
+                          "--force replaces them, --append continues the chain")
+    if force and not append:
+        for path in earlier:
+            path.unlink()
+
+
+class AlertLog:
+    def __init__(self, directory: Path, settings: AlertSettings, vin: Callable[[], str | None] = lambda: None,
+                 vehicle_id: str | None = None) -> None:
+        self.directory = directory
+        self.settings = settings
+        self.vehicle_id = vehicle_id or settings.vehicle()
+        self.vin = vin
+        self.writer = ChainedWriter(directory, self.vehicle_id, WriterSettings(
+            rotate_bytes=int(settings.rotate_mb * (1 << 20)), rotate_s=settings.rotate_hours * 3600,
+            keep_files=settings.keep_files, fsync=settings.fsync, key=read_key(settings.hmac_key_file)))
+        self.episodes = Episodes(self.writer.append, self.vehicle, settings.episode_quiet_s, settings.track_points,
+                                 settings.position_decimals)
+        name = safe_name(self.vehicle_id)
+        # Kept open for the run, closed in close().
+        self._flows: TextIO = open(directory / f"flows-{name}.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+        self._dns_file: TextIO = open(directory / f"dns-{name}.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+        self.dns_log = DnsLog(self._line(self._dns_file), lambda: self.vehicle_id)
+        self.counts: Counter = Counter()
+
+    def vehicle(self) -> dict:
+        vin = self.vin()
+        return {"id": self.vehicle_id, **({"vin": vin} if vin else {})}
+
+    @staticmethod
+    def _line(handle: TextIO) -> Callable[[dict], None]:
+        def write(entry: dict) -> None:
+            handle.write(json.dumps(entry, separators=(",", ":"), default=str) + "\n")
+
+        return write
+
+    # ------------------------------------------------------------ what the pipeline hands in
+
+    def finding(self, finding: Finding) -> None:
+        if finding.is_alert:
+            self.counts["alerts"] += 1
+            self.episodes.finding(finding)
+        else:
+            self.counts["allowed"] += 1
+
+    def flow_finished(self, record: dict) -> None:
+        self.counts["flows"] += 1
+        self._line(self._flows)(zeek_record(record, self.vehicle_id))
+        self.episodes.flow_ended(record)
+
+    def dns(self, flow: dict, ts_ns: int, message) -> None:
+        self.dns_log.message(flow, ts_ns, message)
+
+    def tick(self, now: float) -> None:
+        self.episodes.tick(now)
+
+    # ------------------------------------------------------------ end
+
+    def flush(self) -> None:
+        self._flows.flush()
+        self._dns_file.flush()
+        self.writer.sync()
+
+    def close(self, reason: str = "end of input") -> None:
+        self.episodes.finish(reason)
+        self.dns_log.finish()
+        self.writer.close()
+        self._flows.close()
+        self._dns_file.close()
+
+    def summary(self) -> dict:
+        return {"vehicle": self.vehicle(), "alert_files": [p.name for p in chain_files(self.directory, self.writer.stem)],
+                "records": self.writer.stats.records, "last_seq": self.writer.seq,
+                "resumed_at": self.writer.stats.resumed_at, "files_deleted": self.writer.stats.files_deleted,
+                "findings_alerted": self.counts["alerts"], "findings_allowed": self.counts["allowed"],
+                "episodes": self.episodes.counts["episodes"], "flows_logged": self.counts["flows"],
+                "dns": dict(self.dns_log.counts)}

@@ -1,0 +1,157 @@
+"""A finding episode as an OCSF Detection Finding (class_uid 2004, OCSF schema 1.2.0).
+
+One record per episode event: Create when the episode opens (written at once), Update when its
+position track is full (so every position lands in a record), Close when its flow ends, it
+goes quiet, or the input ends. OCSF's own attributes carry what OCSF has words for (time,
+severity, confidence, finding_info with the detector as analytic, the endpoints with names,
+observables, the vehicle as device); gatewatch's evidence sits in ``unmapped.gatewatch`` and
+the hash chain in ``unmapped.chain`` (schema: alerts/detection-finding.schema.json).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import __version__
+from ..detect.finding import Destination
+
+OCSF_VERSION = "1.2.0"
+CLASS_UID, CATEGORY_UID = 2004, 2
+ACTIVITIES = {1: "Create", 2: "Update", 3: "Close"}
+SEVERITIES = {1: "Informational", 2: "Low", 3: "Medium", 4: "High", 5: "Critical"}
+CATEGORY_SEVERITY = {"geolocation": 3, "video": 3, "mapping": 3, "identity": 3, "can": 2, "unknown": 2}
+OBSERVABLE_TYPES = {"hostname": (1, "Hostname"), "ip": (2, "IP Address"), "port": (11, "Port")}
+COORDINATE_KEYS = frozenset({"lat", "lon", "latitude", "longitude"})
+
+
+def ms(seconds: float) -> int:
+    return round(seconds * 1000)
+
+
+def severity_id(category: str, action: str | None) -> int:
+    base = CATEGORY_SEVERITY.get(category, 2)
+    return min(5, base + 1) if action == "block" else base
+
+
+def build(episode: Any, activity_id: int, vehicle: dict, decimals: int | None) -> dict:
+    """The record of one episode event, without the chain (the writer adds it)."""
+    finding = episode.first
+    action = finding.action
+    sev = severity_id(finding.category, action)
+    confidence = episode.confidence
+    gatewatch = {
+        "vehicle": vehicle,
+        "category": finding.category,
+        "detector": finding.detector,
+        "seen": finding.seen,
+        "confidence": confidence,
+        "verdict": finding.verdict,
+        "rule": (finding.verdict or {}).get("rule"),
+        "action_taken": episode.action_taken(),
+        "episode": episode.summary(activity_id),
+        "evidence": _rounded(finding.evidence, decimals),
+    }
+    if finding.flow:
+        gatewatch["flow"] = {k: v for k, v in finding.flow.items() if k != "names"}
+        gatewatch["destination"] = {"names": _names(finding)}
+    if finding.can:
+        gatewatch["can"] = finding.can
+    track = episode.track_record(activity_id, decimals)
+    if track:
+        gatewatch["track"] = track
+    if finding.position:
+        gatewatch["position"] = _rounded(finding.position.as_dict(), decimals)
+    record: dict = {
+        "activity_id": activity_id, "activity_name": ACTIVITIES[activity_id],
+        "category_uid": CATEGORY_UID, "category_name": "Findings",
+        "class_uid": CLASS_UID, "class_name": "Detection Finding",
+        "type_uid": CLASS_UID * 100 + activity_id, "type_name": f"Detection Finding: {ACTIVITIES[activity_id]}",
+        "time": ms(episode.event_time(activity_id)),
+        "start_time": ms(episode.first_ts), "end_time": ms(episode.last_ts),
+        "count": episode.count,
+        "severity_id": sev, "severity": SEVERITIES[sev],
+        "confidence_score": round(confidence * 100),
+        "confidence_id": 3 if confidence >= 0.8 else 2 if confidence >= 0.5 else 1,
+        "message": _message(finding),
+        "metadata": {"version": OCSF_VERSION, "log_name": "alerts",
+                     "product": {"name": "gatewatch", "vendor_name": "gatewatch", "version": __version__}},
+        "finding_info": {"uid": episode.uid, "title": finding.seen, "types": [finding.category],
+                         "analytic": {"name": finding.detector, "uid": finding.detector, "type_id": 1, "type": "Rule"},
+                         "first_seen_time": ms(episode.first_ts), "last_seen_time": ms(episode.last_ts)},
+        "device": {"type_id": 99, "type": "Vehicle", "uid": vehicle["id"], "name": vehicle["id"]},
+        "unmapped": {"gatewatch": gatewatch},
+    }
+    if finding.flow:
+        record["evidences"] = [_evidence(finding)]
+        record["observables"] = _observables(finding)
+    return record
+
+
+def _message(finding) -> str:
+    where = ""
+    destination = Destination.of(finding)
+    if destination is not None:
+        name = destination.names[0] if destination.names else destination.address
+        where = f" to {name}" + (f":{destination.port}" if destination.port is not None else "")
+    elif finding.can:
+        where = f" on {finding.can.get('bus')}"
+    return f"{finding.category}: {finding.seen}{where}"
+
+
+def _names(finding) -> list[dict]:
+    """The destination's names with how each was learned (DNS answer, TLS/QUIC SNI, HTTP Host)."""
+    entries = (finding.flow or {}).get("names")
+    if entries:
+        return entries
+    return [{"name": name, "learned_from": []} for name in finding.names]
+
+
+def _evidence(finding) -> dict:
+    flow = finding.flow
+    inbound = flow.get("direction") == "inbound"
+    vehicle_side, remote_side = ("resp", "orig") if inbound else ("orig", "resp")
+    remote: dict = {"ip": flow.get(f"{remote_side}_h"), "port": flow.get(f"{remote_side}_p")}
+    if finding.names:
+        remote["hostname"] = finding.names[0]
+    direction_id = {"inbound": 1, "outbound": 2, "internal": 3}.get(flow.get("direction"), 0)
+    return {
+        "src_endpoint": {"ip": flow.get(f"{vehicle_side}_h"), "port": flow.get(f"{vehicle_side}_p")},
+        "dst_endpoint": {k: v for k, v in remote.items() if v is not None},
+        "connection_info": {"protocol_name": flow.get("proto"), "direction_id": direction_id,
+                            "direction": {0: "Unknown", 1: "Inbound", 2: "Outbound", 3: "Lateral"}[direction_id],
+                            "uid": flow.get("community_id")},
+    }
+
+
+def _observables(finding) -> list[dict]:
+    destination = Destination.of(finding)
+    out = []
+    if destination is not None and destination.address:
+        out.append(_observable("dst_endpoint.ip", "ip", destination.address))
+    if destination is not None and destination.port is not None:
+        out.append(_observable("dst_endpoint.port", "port", str(destination.port)))
+    out += [_observable("dst_endpoint.hostname", "hostname", name) for name in finding.names]
+    return out
+
+
+def _observable(name: str, kind: str, value: str) -> dict:
+    type_id, type_name = OBSERVABLE_TYPES[kind]
+    return {"name": name, "type_id": type_id, "type": type_name, "value": value}
+
+
+def rounded_position(lat: float, lon: float, decimals: int | None) -> tuple[float, float]:
+    if decimals is None:
+        return lat, lon
+    return round(lat, decimals), round(lon, decimals)
+
+
+def _rounded(value, decimals: int | None):
+    """Coordinates anywhere in the evidence rounded to the configured precision."""
+    if decimals is None:
+        return value
+    if isinstance(value, dict):
+        return {k: (round(v, decimals) if k in COORDINATE_KEYS and isinstance(v, float) else _rounded(v, decimals))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v, decimals) for v in value]
+    return value

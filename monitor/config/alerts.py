@@ -1,0 +1,80 @@
+"""The ``alerts`` section: the vehicle's identity in the alert log and how the log is kept.
+
+    alerts:
+      vehicle_id: fleet-0042       # in every record and file name (default: this host's name)
+      position_decimals: 3         # round every position in the log (default: full precision)
+      episode_quiet_s: 300         # an episode without hits this long (data time) is closed
+      track_points: 256            # positions per record; a full track is written as an Update
+      rotate_mb: 64                # start a new file past this size ...
+      rotate_hours: 24             # ... or this age
+      keep_files: 30               # delete the oldest files beyond this many (counted)
+      fsync: always                # or milliseconds between syncs
+      hmac_key_file: alert.key     # chain with HMAC-SHA-256 under this key instead of SHA-256
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import PolicyError
+from .yamlfile import Located, child, known_keys
+
+KEYS = ("vehicle_id", "position_decimals", "episode_quiet_s", "track_points", "rotate_mb", "rotate_hours",
+        "keep_files", "fsync", "hmac_key_file")
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    vehicle_id: str = ""
+    position_decimals: int | None = None
+    episode_quiet_s: float = 300.0
+    track_points: int = 256
+    rotate_mb: float = 64.0
+    rotate_hours: float = 24.0
+    keep_files: int = 30
+    fsync: str | float = "always"
+    hmac_key_file: str | None = None
+
+    def vehicle(self) -> str:
+        return self.vehicle_id or socket.gethostname() or "vehicle"
+
+
+def load_alerts(doc: Located, config_path: Path) -> AlertSettings:
+    node = child(doc, "alerts", Located, "a mapping")
+    known_keys(node, KEYS, "alerts")
+    values: dict = {}
+    if "vehicle_id" in node:
+        if not isinstance(node["vehicle_id"], str) or not node["vehicle_id"].strip():
+            raise PolicyError(f"{node.at('vehicle_id')}: vehicle_id must be a non-empty string")
+        values["vehicle_id"] = node["vehicle_id"].strip()
+    if node.get("position_decimals") is not None:
+        values["position_decimals"] = _number(node, "position_decimals", int, 0, 7)
+    for key, kind, least, most in (("episode_quiet_s", float, 1, 86400 * 30), ("track_points", int, 1, 100_000),
+                                   ("rotate_mb", float, 0.001, 1 << 20), ("rotate_hours", float, 0.001, 24 * 366),
+                                   ("keep_files", int, 1, 1 << 20)):
+        if key in node:
+            values[key] = _number(node, key, kind, least, most)
+    if "fsync" in node:
+        value = node["fsync"]
+        if value != "always" and (not isinstance(value, int | float) or isinstance(value, bool) or value <= 0):
+            raise PolicyError(f"{node.at('fsync')}: fsync must be 'always' or milliseconds between syncs, not {value!r}")
+        values["fsync"] = value if value == "always" else float(value)
+    if "hmac_key_file" in node:
+        path = Path(str(node["hmac_key_file"]))
+        path = path if path.is_absolute() else config_path.parent / path
+        if not path.is_file():
+            raise PolicyError(f"{node.at('hmac_key_file')}: HMAC key file {str(node['hmac_key_file'])!r} not found")
+        values["hmac_key_file"] = str(path)
+    return AlertSettings(**values)
+
+
+def _number(node: Located, key: str, kind: type, least: float, most: float):
+    value = node[key]
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and least <= value <= most
+    if kind is int:
+        ok = ok and float(value).is_integer()
+    if not ok:
+        raise PolicyError(f"{node.at(key)}: {key} must be a {'whole ' if kind is int else ''}number from {least} to {most}, not {value!r}")
+    return kind(value)
