@@ -31,3 +31,28 @@ def ids(paths: list[Path]) -> list[str]:
 @pytest.fixture
 def project() -> Path:
     return PROJECT
+
+
+RECORD_SCHEMA = PROJECT / "monitor" / "alerts" / "detection-finding.schema.json"
+
+
+@pytest.fixture(autouse=True)
+def every_alert_record_is_valid(request):
+    """After each test that used tmp_path: every alert record it left there validates against
+    the shipped JSON Schema of the record (lines a test damaged on purpose are not records)."""
+    root = request.getfixturevalue("tmp_path") if "tmp_path" in request.fixturenames else None
+    yield
+    if root is None:
+        return
+    import json
+
+    import jsonschema
+
+    from monitor.alerts.files import read_file
+
+    validator = jsonschema.Draft202012Validator(json.loads(RECORD_SCHEMA.read_text()))
+    for path in sorted(root.rglob("alerts-*.jsonl")):
+        for entry in read_file(path):
+            if entry.record is not None:
+                problems = sorted(validator.iter_errors(entry.record), key=str)
+                assert not problems, f"{path}:{entry.line}: {problems[0].message} at {list(problems[0].absolute_path)}"

@@ -78,7 +78,7 @@ class Episode:
                 "positions_total": self.positions_total}
 
 
-Emit = Callable[[dict], None]
+Emit = Callable[[dict], object]
 
 
 class Episodes:

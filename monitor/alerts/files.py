@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from ..errors import SourceError
 from .chain import GENESIS, chain_of, seal
@@ -60,7 +61,7 @@ class ChainedWriter:
         self.settings = settings or WriterSettings()
         self.clock = clock
         self.stats = WriterStats()
-        self.handle = None
+        self.handle: TextIO | None = None
         self.path: Path | None = None
         self.seq, self.prev = 0, GENESIS
         self._opened_at = 0.0
@@ -93,6 +94,7 @@ class ChainedWriter:
         self._roll_if_due()
         seal(record, self.seq + 1, self.prev, self.settings.key)
         line = json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n"
+        assert self.handle is not None
         self.handle.write(line)
         self.handle.flush()
         self.seq, self.prev = self.seq + 1, chain_of(record)["hash"]
@@ -111,10 +113,10 @@ class ChainedWriter:
     def _open(self, existing: Path | None) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         path = existing or self.directory / f"{self.stem}-{self.seq + 1:012d}.jsonl"
-        self.handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 - kept open across appends, closed in close()
+        handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 - kept open across appends, closed in close()
         if existing is not None and path.stat().st_size and not _ends_with_newline(path):
-            self.handle.write("\n")  # after a torn line: the next record starts a line of its own
-        self.path, self._opened_at = path, self.clock()
+            handle.write("\n")  # after a torn line: the next record starts a line of its own
+        self.handle, self.path, self._opened_at = handle, path, self.clock()
         self.stats.files_opened += 1
         self._retain()
 
@@ -171,8 +173,13 @@ class Entry:
 
 def chain_files(directory: Path, stem: str | None = None) -> list[Path]:
     """A folder's alert files in chain order (of one stem, or all)."""
-    found = [p for p in directory.glob("alerts-*.jsonl") if NAME.match(p.name) and (stem is None or NAME.match(p.name)["stem"] == stem)]
-    return sorted(found, key=lambda p: (NAME.match(p.name)["stem"], p.name))
+    found = [p for p in directory.glob("alerts-*.jsonl") if _stem(p) is not None and (stem is None or _stem(p) == stem)]
+    return sorted(found, key=lambda p: (_stem(p) or "", p.name))
+
+
+def _stem(path: Path) -> str | None:
+    match = NAME.match(path.name)
+    return match["stem"] if match else None
 
 
 def read_file(path: Path) -> Iterator[Entry]:

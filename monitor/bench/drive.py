@@ -100,7 +100,8 @@ def _udp(src: bytes, dst: bytes, sport: int, dport: int, payload: bytes) -> byte
     return _ether_ip(src, dst, 17, struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload)
 
 
-def _jt808(lat: float, lon: float, serial: int) -> bytes:
+def jt808_location(lat: float, lon: float, serial: int) -> bytes:
+    """A JT/T 808 0x0200 location report (escaped, with its check code) for this position."""
     body = struct.pack(">IIIIHHH", 0, 0x3, int(lat * 1e6), int(lon * 1e6), 120, 500, 90) + bytes.fromhex("231122115639")
     head = struct.pack(">HH", 0x0200, len(body)) + bytes.fromhex("017051564189") + struct.pack(">H", serial)
     frame = head + body
@@ -122,7 +123,7 @@ def _write_uplink(path: Path, seconds: int, t0: float) -> None:
         seq_up += len(payload)
         if s % 10 == 0:
             i = s * 10
-            records.append((t + 0.1, _tcp(VEHICLE, CLOUD, 41001, 5015, 1 + s, 1, 0x18, _jt808(lat[i], lon[i], s))))
+            records.append((t + 0.1, _tcp(VEHICLE, CLOUD, 41001, 5015, 1 + s, 1, 0x18, jt808_location(lat[i], lon[i], s))))
         if s % 30 == 0:
             query = struct.pack(">HHHHHH", s, 0x0100, 1, 0, 0, 0) + b"\x05fleet\x07example\x00\x00\x01\x00\x01"
             records.append((t + 0.2, _udp(VEHICLE, bytes([192, 168, 50, 1]), 40000 + s, 53, query)))

@@ -20,7 +20,9 @@ from ..errors import MonitorError
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "decode": ("monitor.cli.decode", "decode CAN logs with DBC files (JSON lines or CSV)"),
     "flows": ("monitor.cli.flows", "flow records (Zeek conn.log-like, with names) from captures or live interfaces"),
-    "replay": ("monitor.cli.replay", "run CAN logs and captures through the detectors; findings to DIR/alerts.jsonl"),
+    "replay": ("monitor.cli.replay", "run CAN logs and captures through the detectors; chained alert, flow and DNS logs to DIR"),
+    "alerts": ("monitor.cli.alerts", "read, filter, sum up (summary) and verify (verify) alert logs of one or many vehicles"),
+    "report": ("monitor.cli.report", "one self-contained HTML report of alert logs"),
     "run": ("monitor.cli.run", "the live daemon: CAN buses and interfaces on one timeline; detect, alert, enforce"),
     "status": ("monitor.cli.status", "the running daemon's counters (from DIR/stats.json)"),
     "policy": ("monitor.cli.policy", "check policy files; try a policy on recordings (which rule decides what)"),

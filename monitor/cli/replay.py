@@ -54,7 +54,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         log.close()
     summary = {"state": "replayed", "files": files, "alert_log": log.summary(), **monitor.summary()}
     write_stats(output, summary)
-    decided = Counter()
+    decided: Counter = Counter()
     for (action, category, *_), n in tally.items():
         decided[(action, category)] += n
     status, reasons = gating.exit_status(args, decided)

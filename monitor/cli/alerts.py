@@ -1,0 +1,125 @@
+"""``gatewatch alerts``: read, filter, sum up and verify alert logs of one or many vehicles.
+
+    gatewatch alerts [PATH...] [--since T --until T --category C --vehicle V --destination D
+                     --detector NAME --min-confidence X] [--format table|jsonl|csv] [--follow]
+    gatewatch alerts summary PATH... [--json]
+    gatewatch alerts verify PATH... [--key FILE]
+
+PATH is an alert file, a run's folder, or a folder of vehicles' folders (default: the current
+folder). verify exits 0 only when every chain holds, and names the first broken record and how.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from pathlib import Path
+from typing import TextIO
+
+from ..config.model import CATEGORIES
+
+COLUMNS = ("time", "vehicle", "seq", "activity", "category", "action", "detector", "destination", "port", "names",
+           "count", "confidence", "seen")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="*", metavar="[summary|verify] PATH",
+                        help="alert files or folders (default: .); 'summary' or 'verify' first for those actions")
+    parser.add_argument("--since", metavar="TIME", help="ISO 8601 or epoch seconds")
+    parser.add_argument("--until", metavar="TIME")
+    parser.add_argument("--category", action="append", choices=CATEGORIES)
+    parser.add_argument("--vehicle", action="append", metavar="ID")
+    parser.add_argument("--destination", action="append", metavar="ADDRESS|NAME", help="an address, or a name or its domain")
+    parser.add_argument("--detector", action="append", metavar="NAME", help="e.g. wire.jt808, or wire for all wire.*")
+    parser.add_argument("--min-confidence", type=float, metavar="X")
+    parser.add_argument("--format", choices=("table", "jsonl", "csv"), default="table")
+    parser.add_argument("--follow", action="store_true", help="keep printing records as they are appended")
+    parser.add_argument("--key", metavar="FILE", help="verify: the HMAC key file the log was written with")
+    parser.add_argument("--json", action="store_true", help="summary: print JSON")
+
+
+def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    action = args.paths[0] if args.paths and args.paths[0] in ("summary", "verify") else "list"
+    paths = [Path(p) for p in (args.paths[1:] if action != "list" else args.paths)] or [Path(".")]
+    if action == "verify":
+        return _verify(paths, args, out)
+    if action == "summary":
+        return _summary(paths, args, out, err)
+    return _list(paths, args, out, err)
+
+
+def _verify(paths: list[Path], args: argparse.Namespace, out: TextIO) -> int:
+    from ..alerts.chain import read_key
+    from ..alerts.verify import format_reports, verify_all
+
+    reports = verify_all(paths, read_key(args.key))
+    print(format_reports(reports), file=out)
+    return 0 if reports and all(r.ok for r in reports) else 1
+
+
+def _summary(paths: list[Path], args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ..alerts.read import Problems, records
+    from ..alerts.summary import format_summary, summarize
+
+    problems = Problems()
+    summary = summarize(records(paths, problems))
+    print(json.dumps(summary, indent=1) if args.json else format_summary(summary), file=out)
+    _report(problems, err)
+    return 0
+
+
+def _list(paths: list[Path], args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ..alerts.read import Problems, flat, follow, matcher, records
+
+    keep = matcher(args.since, args.until, args.category, args.vehicle, args.destination, args.detector, args.min_confidence)
+    problems = Problems()
+    writer = _Writer(out, args.format)
+    source = follow(paths) if args.follow else records(paths, problems)
+    try:
+        for record in source:
+            row = flat(record)
+            if keep(row):
+                writer.write(record, row)
+    except KeyboardInterrupt:
+        pass
+    writer.close()
+    _report(problems, err)
+    return 0
+
+
+def _report(problems, err: TextIO) -> None:
+    for line in problems.lines:
+        print(f"gatewatch alerts: skipped {line}", file=err)
+
+
+class _Writer:
+    def __init__(self, out: TextIO, fmt: str) -> None:
+        self.out, self.fmt = out, fmt
+        self.csv = csv.writer(out) if fmt == "csv" else None
+        if self.csv:
+            self.csv.writerow(COLUMNS)
+        elif fmt == "table":
+            print(f"{'time (UTC)':<20} {'vehicle':<14} {'seq':>5} {'activity':<7} {'category':<11} {'action':<6} "
+                  f"{'detector':<16} {'destination':<28} {'count':>5}  seen", file=out)
+
+    def write(self, record: dict, row: dict) -> None:
+        if self.fmt == "jsonl":
+            print(json.dumps(record, separators=(",", ":")), file=self.out, flush=True)
+        elif self.csv:
+            self.csv.writerow([_utc(row["time"]) if k == "time" else ";".join(row[k]) if k == "names" else row[k]
+                               for k in COLUMNS])
+        else:
+            where = (row["names"][0] if row["names"] else row["destination"] or "") + (f":{row['port']}" if row["port"] is not None else "")
+            print(f"{_utc(row['time']):<20} {row['vehicle'] or '':<14} {row['seq'] or 0:>5} {row['activity'] or '':<7} "
+                  f"{row['category'] or '':<11} {row['action'] or '':<6} {row['detector'] or '':<16} {where[:28]:<28} "
+                  f"{row['count'] or 0:>5}  {row['seen'] or ''}", file=self.out, flush=True)
+
+    def close(self) -> None:
+        self.out.flush()
+
+
+def _utc(seconds: float) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,58 @@
+"""``gatewatch report PATH... -o report.html``: one self-contained HTML file (inline CSS and
+SVG, nothing fetched) of the alert logs under PATH: timeline by category, top destinations
+(with countries when --config names a MaxMind country database), vehicles, the track of the
+positions that left, and the alert table."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+from pathlib import Path
+from typing import TextIO
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="alert files, run folders, or folders of vehicles' folders")
+    parser.add_argument("-o", "--output", required=True, metavar="FILE", help="the HTML file to write")
+    parser.add_argument("--config", metavar="FILE", help="a configuration whose geoip.country database names countries")
+    parser.add_argument("--title", default="gatewatch alert report")
+
+
+def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ..alerts.read import Problems, records
+    from ..alerts.report import build_report
+    from ..errors import SourceError
+
+    problems = Problems()
+    found = list(records([Path(p) for p in args.paths], problems))
+    country_of = _countries(args.config)
+    page = build_report(found, country_of, args.title)
+    try:
+        Path(args.output).write_text(page, encoding="utf-8")
+    except OSError as error:
+        raise SourceError(f"{args.output}: cannot write the report: {error.strerror or error}") from None
+    for line in problems.lines:
+        print(f"gatewatch report: skipped {line}", file=err)
+    print(f"gatewatch report: {len(found)} records -> {args.output}", file=out)
+    return 0
+
+
+def _countries(config_path: str | None):
+    if not config_path:
+        return lambda address: None
+    from ..pipeline import load_config
+    from ..policy.geoip import GeoIpLookup
+
+    geoip = load_config(config_path).policy.geoip
+    if not geoip.country:
+        return lambda address: None
+    lookup = GeoIpLookup(geoip)
+
+    def country(address: str) -> str | None:
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            return None  # a CAN bus, not an address
+        return lookup.lookup(address)[0]
+
+    return country
