@@ -37,8 +37,8 @@ def build_report(records: list[dict], country_of: Callable[[str], str | None] = 
                  title: str = "gatewatch alert report") -> str:
     episodes = _episodes(records)
     rows = sorted(episodes.values(), key=lambda e: e["time"])
-    parts = [f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title>"
-             f"<style>{CSS}</style></head><body>", f"<h1>{html.escape(title)}</h1>", _totals(rows),
+    parts = [(f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title>"
+             f"<style>{CSS}</style></head><body>"), f"<h1>{html.escape(title)}</h1>", _totals(rows),
              "<h2>Timeline</h2>", _legend(rows), _timeline(rows),
              "<h2>Top destinations</h2>", _destinations(rows, country_of),
              "<h2>Vehicles</h2>", _vehicles(rows),

@@ -12,6 +12,8 @@ import argparse
 from collections import Counter
 from typing import TextIO
 
+from . import gating
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -22,10 +24,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     test.add_argument("file", metavar="FILE")
     test.add_argument("--replay", nargs="+", required=True, metavar="RECORDING",
                       help="CAN logs and pcap/pcapng captures")
+    gating.add_arguments(test)
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    return _check(args.files, out, err) if args.action == "check" else _test(args.file, args.replay, out)
+    return _check(args.files, out, err) if args.action == "check" else _test(args, out, err)
 
 
 def _check(files: list[str], out: TextIO, err: TextIO) -> int:
@@ -47,21 +50,24 @@ def _check(files: list[str], out: TextIO, err: TextIO) -> int:
     return 1 if failed else 0
 
 
-def _test(file: str, recordings: list[str], out: TextIO) -> int:
+def _test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ..pipeline import Monitor, load_config, replay, sort_recordings
 
-    config = load_config(file)
+    gating.check_arguments(args)
+    config = load_config(args.file)
+    by_kind: Counter = Counter()
     lines: list[str] = []
     decided: Counter = Counter()
 
     def show(finding) -> None:
         verdict = finding.verdict
         decided[(verdict["rule"], verdict["action"])] += 1
+        by_kind[(verdict["action"], finding.category)] += 1
         lines.append(f"{finding.ts:14.3f}  {verdict['action']:<6} {verdict['rule']:<24} {finding.category:<12} "
                      f"{finding.seen}  {_where_to(finding)}")
 
     monitor = Monitor(config, show)
-    replay(monitor, *sort_recordings(recordings))
+    replay(monitor, *sort_recordings(args.replay))
     print(f"{'time':>14}  {'action':<6} {'rule':<24} {'category':<12} seen  destination", file=out)
     print("\n".join(lines) if lines else "(no findings)", file=out)
     print("\nrules:", file=out)
@@ -70,7 +76,13 @@ def _test(file: str, recordings: list[str], out: TextIO) -> int:
         print(f"  {rule.id:<24} {', '.join(counts) or 'never matched':<14} {rule.where}", file=out)
     defaulted = sum(n for (rule_id, _), n in decided.items() if rule_id == "default")
     print(f"  {'default':<24} {defaulted} {config.policy.default}", file=out)
-    return 0
+    status, reasons = gating.exit_status(args, by_kind)
+    gating.write_summary(args, {"policy": config.path, "exit_status": status, "fail_on": reasons,
+                                "rules": {f"{rule}:{action}": n for (rule, action), n in decided.items()},
+                                "findings": {f"{a}/{c}": n for (a, c), n in by_kind.items()}})
+    for reason in reasons:
+        print(f"gatewatch policy test: failing: {reason} (--fail-on)", file=err)
+    return status
 
 
 def _where_to(finding) -> str:

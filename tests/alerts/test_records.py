@@ -3,6 +3,7 @@ no position, vehicle identity, position precision, and the chain across rotation
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -22,7 +23,7 @@ def all_records(folder: Path) -> list[dict]:
 
 
 def test_every_position_of_many_reports_on_one_flow_is_in_the_records(tmp_path, drive):
-    code, out, err = replay_into(tmp_path / "out", *drive, extra=("--vehicle-id", "car-7"))
+    code, _out, err = replay_into(tmp_path / "out", *drive, extra=("--vehicle-id", "car-7"))
     assert code == 0, err
     records = [r for r in all_records(tmp_path / "out") if gatewatch(r)["detector"] == "wire.jt808"]
     assert [r["activity_name"] for r in records] == ["Create", "Update", "Close"]  # 300 points: 1 + 255 | 256 | 44
@@ -53,7 +54,7 @@ def test_records_are_ocsf_detection_findings_with_vehicle_destination_and_chain(
     assert {"name": "dst_endpoint.ip", "type_id": 2, "type": "IP Address", "value": "203.0.113.9"} in report["observables"]
     assert gatewatch(report)["flow"]["community_id"].startswith("1:")
     assert [r["unmapped"]["chain"]["seq"] for r in records] == list(range(1, len(records) + 1))
-    assert all(b["unmapped"]["chain"]["prev"] == a["unmapped"]["chain"]["hash"] for a, b in zip(records, records[1:]))
+    assert all(b["unmapped"]["chain"]["prev"] == a["unmapped"]["chain"]["hash"] for a, b in itertools.pairwise(records))
 
 
 def test_a_schema_violation_is_caught():
@@ -84,7 +85,7 @@ def test_the_chain_continues_across_rotated_files_and_an_appended_run(tmp_path, 
     both = all_records(tmp_path / "out")
     assert [r["unmapped"]["chain"]["seq"] for r in both] == list(range(1, 2 * len(first_run) + 1))
     assert both[len(first_run)]["unmapped"]["chain"]["prev"] == first_run[-1]["unmapped"]["chain"]["hash"]
-    code, out, _ = replay_into(tmp_path / "out", *drive, config=config, extra=("--force",))
+    code, _out, _ = replay_into(tmp_path / "out", *drive, config=config, extra=("--force",))
     assert code == 0 and len(all_records(tmp_path / "out")) == len(first_run)
 
 

@@ -4,6 +4,7 @@ verdicts name their rule, and allowed findings stay out of the alert log."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 
 import pytest
@@ -113,3 +114,15 @@ default: allow
     assert decide("mapping", "198.51.100.1", 80, names=["x.example.com"]) == ("alert", "anything-to-names", "names")
     assert decide("mapping", "198.51.100.1", 80) == ("allow", "default", None)
     assert decider.decide_unknown(Destination("203.0.113.7", 443, "tcp")) is None  # in a set: not unknown
+
+
+def test_policy_test_gates_a_pipeline(tmp_path):
+    summary = tmp_path / "s.json"
+    code, _, err = run("policy", "test", str(TRIAL / "policy.yaml"), "--replay", *RECORDINGS,
+                       "--fail-on", "block", "--summary-json", str(summary))
+    assert code == 3 and "finding(s) of block (--fail-on)" in err
+    written = json.loads(summary.read_text())
+    assert written["exit_status"] == 3 and written["rules"]["position-elsewhere:block"] == 1
+    assert written["findings"] == {**written["findings"], "allow/identity": 1, "alert/identity": 1}
+    code, _, err = run("policy", "test", str(TRIAL / "policy.yaml"), "--replay", *RECORDINGS, "--fail-on", "identity")
+    assert code == 3 and "1 finding(s) of identity" in err  # the allowed one does not count

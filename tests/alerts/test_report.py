@@ -1,0 +1,63 @@
+"""`gatewatch report`: one self-contained HTML file, opened in a real headless browser (Debian's
+chromium): its DOM holds one table row per episode, the legend names the categories present,
+nothing is fetched from the network, and the screenshot is a rendered page."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import struct
+import subprocess
+
+import pytest
+
+from ..builders import run
+from ..conftest import PROJECT
+from .conftest import replay_into
+
+TRIAL = PROJECT / "seeds" / "policy-trial"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def chromium() -> str:
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    if binary is None:
+        pytest.skip("needs Debian's chromium (deploy/setup-dev.sh installs it when run as root)")
+    return binary
+
+
+def browse(tmp_path, page, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run([chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *extra,
+                           page.as_uri()], capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_the_report_shows_every_episode_the_categories_and_the_track(tmp_path, drive):
+    assert replay_into(tmp_path / "fleet" / "trial", TRIAL / "can.log", TRIAL / "capture.pcap",
+                       config=TRIAL / "policy.yaml", extra=("--vehicle-id", "trial"))[0] == 0
+    assert replay_into(tmp_path / "fleet" / "reports", *drive, extra=("--vehicle-id", "reports"))[0] == 0
+    page = tmp_path / "report.html"
+    code, _out, err = run("report", str(tmp_path / "fleet"), "-o", str(page), "--config", str(TRIAL / "policy.yaml"))
+    assert code == 0, err
+    text = page.read_text()
+    assert "http://" not in text.replace("http://www.w3.org/2000/svg", "") and "https://" not in text and "<script" not in text
+    _, summary, _ = run("alerts", "summary", str(tmp_path / "fleet"), "--json")
+    expected = json.loads(summary)
+
+    dom = browse(tmp_path, page, "--dump-dom")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    rows = re.findall(r'<tr class="alert" data-category="(\w+)"', dom.stdout)
+    assert len(rows) == expected["episodes"]
+    legend = re.findall(r'<span class="legend-item" data-category="(\w+)"', dom.stdout)
+    assert sorted(legend) == sorted(expected["by_category"]) and set(rows) == set(legend)
+    assert len(re.findall(r'<tr class="vehicle">', dom.stdout)) == 2
+    assert dom.stdout.count('class="alert-point"') >= 2 and "<polyline" in dom.stdout
+    assert re.search(r"<td>198\.51\.100\.10</td><td>[^<]*</td><td>DE</td>", dom.stdout)  # country from the trial's MaxMind DB
+
+    shot = tmp_path / "report.png"
+    done = browse(tmp_path, page, f"--screenshot={shot}", "--window-size=1280,1600")
+    assert done.returncode == 0 and shot.exists(), done.stderr[-2000:]
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", data[16:24]) == (1280, 1600)
+    assert len(data) > 40_000  # a rendered page with text, tables and plots, not a blank one
