@@ -46,11 +46,13 @@ def test_alerts_lists_filters_and_formats_many_vehicles(tmp_path, drive):
 def test_summary_groups_by_category_destination_detector_and_vehicle(tmp_path, drive):
     fleet(tmp_path, drive)
     code, out, _ = run("alerts", "summary", str(tmp_path / "fleet"), "--json")
+    assert code == 0
     summary = json.loads(out)
     assert set(summary["by_vehicle"]) == {"van-1", "van-2"} and summary["by_vehicle"]["van-1"]["vin"]
     assert summary["by_detector"]["wire.jt808"]["episodes"] == 2 and summary["by_detector"]["wire.jt808"]["hits"] == 600
     assert "203.0.113.9:7018" in summary["by_destination"] and summary["positions"] == 600
-    _code, out, _ = run("alerts", "summary", str(tmp_path / "fleet"))
+    code, out, _ = run("alerts", "summary", str(tmp_path / "fleet"))
+    assert code == 0
     assert out.startswith(f"{summary['episodes']} episodes") and "by vehicle:" in out
 
 
