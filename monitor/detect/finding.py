@@ -10,7 +10,6 @@ matched encoding, the checksum verdict...).
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -68,9 +67,6 @@ class Finding:
     def is_alert(self) -> bool:
         """What the alert log gets: every finding the policy does not allow."""
         return self.action != "allow"
-
-    def json_line(self) -> str:
-        return json.dumps(self.as_dict(), separators=(",", ":"), default=str) + "\n"
 
     def as_dict(self) -> dict:
         out = asdict(self)

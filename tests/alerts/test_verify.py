@@ -114,8 +114,8 @@ def test_several_vehicles_are_verified_each_and_one_broken_fails_the_run(tmp_pat
 def test_retention_deletes_the_oldest_files_and_verify_says_where_the_chain_now_starts(tmp_path, drive):
     config = tmp_path / "keep2.yaml"
     config.write_text("version: 1\nextends: default\nalerts: {vehicle_id: kept, rotate_mb: 0.004, track_points: 16, keep_files: 2}\n")
-    code, out, _ = replay_into(tmp_path / "out", *drive, config=config)
-    assert code == 0
+    code, _, err = replay_into(tmp_path / "out", *drive, config=config)
+    assert code == 0, err
     files = sorted((tmp_path / "out").glob("alerts-kept-*.jsonl"))
     assert len(files) == 2
     stats = json.loads((tmp_path / "out" / "stats.json").read_text())
