@@ -129,16 +129,23 @@ def test_bench_can_json_has_the_documented_shape():
     assert set(report["ratios"]) == {"decode_vs_cantools", "end_to_end_vs_python_can_cantools"}
 
 
-def test_demo_decodes_the_seed_and_checks_it(tmp_path):
+def test_demo_shows_every_scenario_its_logs_report_and_summary(tmp_path):
     code, out, err = run("demo", "-o", str(tmp_path))
     assert code == 0, err
-    assert "check: OK" in out and "168 fixes" in out
-    assert len((tmp_path / "decoded.jsonl").read_text().splitlines()) == 3013
+    assert "check: OK" in out and "168 fixes" in out  # step 1: the decoder on a real drive
+    assert len((tmp_path / "decode" / "decoded.jsonl").read_text().splitlines()) == 3013
+    scenarios = sorted(p.parent.name for p in (PROJECT / "seeds").glob("*/expect.yaml"))
+    for name in scenarios:
+        assert f"-- {name}: " in out and any((tmp_path / "logs" / name).glob(f"alerts-{name}-*.jsonl")) != (name == "clean-drive")
+    assert f"expectations: {len(scenarios)} of {len(scenarios)} scenarios hold" in out
+    assert "block  geolocation  wire.jt808" in out and "[rule position-elsewhere]" in out
+    assert (tmp_path / "report.html").read_text().count('<tr class=alert ') >= 20
+    assert "by vehicle:" in out
 
 
 def test_demo_fails_when_results_differ(tmp_path, monkeypatch):
-    from monitor.cli import demo
+    from monitor.cli import decodecheck
 
-    monkeypatch.setattr(demo, "DBC", "dbc/opendbc/tesla_model3_party.dbc")
+    monkeypatch.setattr(decodecheck, "DBC", "dbc/opendbc/tesla_model3_party.dbc")
     code, _, err = run("demo", "-o", str(tmp_path))
     assert code == 1 and "results differ" in err

@@ -143,6 +143,6 @@ class Episodes:
 def _key(finding: Finding) -> Key:
     if finding.flow:
         return ("flow", int(finding.flow.get("flow_id", 0)), finding.detector)
-    if finding.can:
-        return ("can", finding.can.get("bus"), tuple(finding.can.get("ids", ())), finding.detector)
+    if finding.can:  # on CAN, what was seen (a UDS service, a rule) tells episodes apart
+        return ("can", finding.can.get("bus"), tuple(finding.can.get("ids", ())), finding.detector, finding.seen)
     return ("other", finding.detector, finding.seen)

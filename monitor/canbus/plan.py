@@ -78,6 +78,12 @@ class MessagePlan:
     def key(self) -> int:
         return self.frame_id | (EXTENDED_KEY if self.is_extended else 0)
 
+    @property
+    def frames_per_cycle(self) -> int:
+        """A multiplexed message sends one frame per multiplexer value each cycle (a VIN in
+        three frames every second); a plain one, one frame."""
+        return max([len(children) for _, children in self.root.muxes] or [1])
+
     def signal(self, name: str) -> SignalPlan:
         for node in self.root.walk():
             for sig in node.signals:

@@ -26,7 +26,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "run": ("monitor.cli.run", "the live daemon: CAN buses and interfaces on one timeline; detect, alert, enforce"),
     "status": ("monitor.cli.status", "the running daemon's counters (from DIR/stats.json)"),
     "policy": ("monitor.cli.policy", "check policy files; try a policy on recordings (which rule decides what)"),
-    "demo": ("monitor.cli.demo", "run the embedded default scenario and check its results"),
+    "demo": ("monitor.cli.demo", "the main job: every seed scenario's alerts, their logs, the report and the summary"),
     "bench": ("monitor.cli.bench", "benchmark gatewatch against the reference tools"),
 }
 

@@ -1,110 +1,68 @@
-"""``gatewatch demo``: the embedded default job, needing no hardware, root or network.
+"""``gatewatch demo``: the main job on the embedded default, needing no hardware, root or network.
 
-Decodes the shipped scenario seeds/gnss-drive (a real CSS Electronics CANedge drive log with
-GNSS frames) with the shipped DBC, writes the decoded frames to OUT/decoded.jsonl, prints a
-summary with the vehicle's position track, and checks it against the scenario's
-expected.json (made by python-can + cantools, not by gatewatch). Exit 1 if they differ.
+1. The decoder on a real drive (seeds/gnss-drive), checked against python-can + cantools.
+2. Every seed scenario (seeds/*/expect.yaml) replayed under its configuration: its alerts in a
+   compact table (what left the vehicle, to whom, the verdict and the rule), and whether its
+   expect.yaml holds.
+3. The chained alert logs of all scenarios (one vehicle each) in OUT/logs/, the HTML report
+   OUT/report.html, and the ``gatewatch alerts summary`` of OUT/logs.
+
+Exit 1 if the decode check or any expectation fails.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-from collections import Counter
 from pathlib import Path
 from typing import TextIO
 
-SCENARIO = "seeds/gnss-drive"
-DBC = "dbc/css-electronics/gnss.dbc"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-o", "--output", default="out/demo", metavar="DIR", help="where decoded.jsonl goes")
+    parser.add_argument("-o", "--output", default="out/demo", metavar="DIR", help="where the logs and the report go")
+    parser.add_argument("--seeds", metavar="DIR", help="the scenarios (default: the checkout's seeds/)")
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ..canbus.dbc import load_dbc
-    from ..canbus.decode import decode_batch
-    from ..canbus.export import iter_records
-    from ..canbus.logs import read_log
-    from ..canbus.plan import compile_plan
-    from ..errors import MonitorError
-    from ..resources import shipped
+    from ..alerts.read import records
+    from ..alerts.report import build_report
+    from ..alerts.summary import format_summary, summarize
+    from ..errors import SourceError
+    from ..resources import PROJECT_ROOT
+    from ..scenarios import load_scenario, run_scenario, scenario_folders
+    from .decodecheck import decode_check
 
-    scenario = shipped(SCENARIO)
-    plan = compile_plan([(load_dbc(shipped(DBC)), DBC)])
     output = Path(args.output)
-    output.mkdir(parents=True, exist_ok=True)
-    summary = _Track()
-    with open(output / "decoded.jsonl", "w") as sink:
-        for batch, stats in read_log(scenario / "can.log"):
-            summary.frames += len(batch)
-            summary.malformed += stats.malformed
-            decoded = decode_batch(plan, batch)
-            summary.no_dbc_entry += len(decoded.unknown)
-            for record in iter_records(decoded):
-                summary.add(record)
-                sink.write(json.dumps(record, separators=(",", ":")) + "\n")
-    result = summary.result()
-    print(_format(result, output / "decoded.jsonl"), file=out)
-    expected = json.loads((scenario / "expected.json").read_text())
-    differences = [f"{key}: expected {expected[key]!r}, got {result.get(key)!r}"
-                   for key in expected if result.get(key) != expected[key]]
-    if differences:
-        raise MonitorError(f"{scenario / 'expected.json'}: results differ: " + "; ".join(differences))
-    print(f"check: OK, matches {scenario / 'expected.json'} (python-can + cantools reference)", file=out)
-    return 0
+    seeds = Path(args.seeds) if args.seeds else PROJECT_ROOT / "seeds"
+    folders = scenario_folders(seeds)
+    if not folders:
+        raise SourceError(f"{seeds}: no seed scenarios (folders with expect.yaml); they ship with the source tree")
+    print("== 1. the decoder on a real drive", file=out)
+    decode_check(output / "decode", out)
+    print(f"\n== 2. {len(folders)} scenarios replayed (each under its config.yaml), alerts by episode", file=out)
+    failed = 0
+    for folder in folders:
+        outcome = run_scenario(load_scenario(folder), output / "logs" / folder.name)
+        failed += not outcome.ok
+        print(_scenario(outcome), file=out)
+    logs = output / "logs"
+    all_records = list(records([logs]))
+    (output / "report.html").write_text(build_report(all_records, title="gatewatch demo: what left the vehicles"))
+    print(f"\n== 3. alert logs in {logs}/ (one vehicle per scenario), report {output / 'report.html'}", file=out)
+    print(f"gatewatch alerts summary {logs}:", file=out)
+    print(format_summary(summarize(all_records)), file=out)
+    print(f"\nexpectations: {len(folders) - failed} of {len(folders)} scenarios hold"
+          + ("" if not failed else f"; {failed} FAILED (see above)"), file=out)
+    return 1 if failed else 0
 
 
-class _Track:
-    def __init__(self) -> None:
-        self.frames = self.malformed = self.no_dbc_entry = self.errors = 0
-        self.messages: Counter[str] = Counter()
-        self.fixes: list[tuple[float, float]] = []
-
-    def add(self, record: dict) -> None:
-        if "error" in record:
-            self.errors += 1
-            return
-        self.messages[record["message"]] += 1
-        if record["message"] == "gnss_pos":
-            self.fixes.append((record["signals"]["Latitude"], record["signals"]["Longitude"]))
-
-    def result(self) -> dict:
-        lats = [f[0] for f in self.fixes] or [0.0]
-        lons = [f[1] for f in self.fixes] or [0.0]
-        return {
-            "frames": self.frames,
-            "decoded_by_message": dict(sorted(self.messages.items())),
-            "decode_errors": self.errors,
-            "no_dbc_entry": self.no_dbc_entry,
-            "position": {
-                "fixes": len(self.fixes),
-                "first": list(self.fixes[0]) if self.fixes else None,
-                "last": list(self.fixes[-1]) if self.fixes else None,
-                "latitude_range": [min(lats), max(lats)],
-                "longitude_range": [min(lons), max(lons)],
-            },
-        }
-
-
-def _format(result: dict, path: Path) -> str:
-    position = result["position"]
-    lines = [
-        (f"scenario {SCENARIO}: {result['frames']} CAN frames, "
-         f"{sum(result['decoded_by_message'].values())} decoded with {DBC}, "
-         f"{result['decode_errors']} decode errors, {result['no_dbc_entry']} frames with no DBC entry"),
-    ]
-    for name, count in result["decoded_by_message"].items():
-        lines.append(f"  {name:<16}{count:>6}")
-    if position["fixes"]:
-        lines.append(
-            f"vehicle position: {position['fixes']} fixes from {_latlon(position['first'])} "
-            f"to {_latlon(position['last'])}"
-        )
-    lines.append(f"decoded frames written to {path}")
+def _scenario(outcome) -> str:
+    scenario = outcome.scenario
+    lines = [f"\n-- {scenario.name}: {len(outcome.rows)} alert episode(s); expect.yaml "
+             + ("holds" if outcome.ok else "FAILS")]
+    for row in outcome.rows:
+        where = ", ".join(row["names"]) or str(row["destination"])
+        where += f":{row['port']}" if row["port"] is not None else ""
+        lines.append(f"   {row['action']:<6} {row['category']:<12} {row['detector']:<18} {where[:30]:<30} "
+                     f"{row['count'] or 1:>4}x  {row['seen']}  [rule {row['rule']}]")
+    lines += [f"   ! {problem}" for problem in outcome.problems]
     return "\n".join(lines)
-
-
-def _latlon(pair: list[float]) -> str:
-    return f"({pair[0]:.6f}, {pair[1]:.6f})"

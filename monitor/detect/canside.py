@@ -54,6 +54,7 @@ class CanThresholds:
     rate_margin: int = 1  # frames a window may exceed the expected count by
     cycle_tolerance: float = 0.5  # DBC cycle time: flag windows with more than (1+this) x expected
     uds_ids: tuple = ()  # extra diagnostic ids (beyond 0x7DF, 0x7E0-0x7EF, 29-bit 0x18DA/0x18DB)
+    uds_invalid_keys: int = 3  # refused SecurityAccess keys within repeat_s that make a brute force
 
 
 class CanRules(Detector):
@@ -167,7 +168,7 @@ class CanRules(Detector):
             return bs.learned_max[key] + self.t.rate_margin
         message = view.plan.lookup(key_id(key), bool(key >> (ID_BITS - 1))) if view is not None else None
         if message is not None and message.cycle_time_ms:
-            expected = self.t.window_s / (message.cycle_time_ms / 1000)
+            expected = self.t.window_s / (message.cycle_time_ms / 1000) * message.frames_per_cycle
             return expected * (1 + self.t.cycle_tolerance) + self.t.rate_margin
         return None
 

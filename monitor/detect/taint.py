@@ -137,7 +137,9 @@ def _encodings(buf: bytes):
         yield f"int32 x1e6 {order}", 4, signed / 1e6, False
         yield f"int32 x1e7 {order}", 4, signed / 1e7, False
         yield f"uint32 x1e6 magnitude {order}", 4, w / 1e6, True
-        yield f"float32 {order}", 4, w.view(np.float32).astype(np.float64), False
+        with np.errstate(invalid="ignore"):  # signalling-NaN bit patterns are only bytes here
+            as_float = w.view(np.float32).astype(np.float64)
+        yield f"float32 {order}", 4, as_float, False
     yield "J1939 x1e-7 - 210 little-endian", 4, le * 1e-7 - 210.0, False
     hi_be, lo_be = be[:-4].astype(np.uint64), be[4:].astype(np.uint64)
     yield "float64 big-endian", 8, ((hi_be << np.uint64(32)) | lo_be).view(np.float64), False

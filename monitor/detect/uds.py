@@ -5,7 +5,9 @@ Frames on diagnostic ids (0x7DF, 0x7E0-0x7EF, 29-bit 0x18DA/0x18DB, plus the pol
 ECU become findings: RequestUpload 0x35, TransferData 0x36, ReadMemoryByAddress 0x23,
 ReadDataByIdentifier 0x22 of the VIN (0xF190), SecurityAccess 0x27, OBD-II mode 09 VIN.
 Repeats of a service on one id are counted, with the bytes moved, and reported again after
-``repeat_s``.
+``repeat_s``. Keys an ECU refuses (negative response to 0x27: invalidKey, exceededNumberOf-
+Attempts, requiredTimeDelayNotExpired) are counted per ECU; ``uds_invalid_keys`` of them within
+``repeat_s`` is a SecurityAccess brute force.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ SERVICES = {0x35: "RequestUpload", 0x36: "TransferData", 0x23: "ReadMemoryByAddr
             0x22: "ReadDataByIdentifier", 0x27: "SecurityAccess", 0x09: "OBD-II request vehicle information"}
 CONFIDENCE = {0x35: 0.9, 0x36: 0.8, 0x23: 0.85, 0x22: 0.8, 0x27: 0.7, 0x09: 0.7}
 VIN_DID = 0xF190
+REFUSED_KEY = frozenset({0x35, 0x36, 0x37})  # invalidKey, exceededNumberOfAttempts, requiredTimeDelayNotExpired
 
 
 class UdsTransfers(Detector):
@@ -35,6 +38,8 @@ class UdsTransfers(Detector):
         self.isotp = Reassembler()
         self.totals: Counter = Counter()  # (bus, id, service) -> bytes since last finding
         self.counts: Counter = Counter()
+        self.invalid_keys_needed = thresholds.can.uds_invalid_keys
+        self.refused: dict[tuple, list[float]] = {}  # (bus, ECU id) -> times of refused keys
 
     def on_can(self, view: CanView, state) -> list[Finding]:
         batch = view.batch
@@ -53,6 +58,8 @@ class UdsTransfers(Detector):
         return found
 
     def _service(self, m: Message) -> Finding | None:
+        if m.data[:2] == b"\x7f\x27" and len(m.data) >= 3 and m.data[2] in REFUSED_KEY:
+            return self._refused_key(m)
         sid = m.data[0]
         request = sid if sid in SERVICES else sid - 0x40 if sid - 0x40 in SERVICES else None
         if request is None:
@@ -65,11 +72,12 @@ class UdsTransfers(Detector):
         key = (m.bus, m.arbitration_id, request, response)
         self.totals[key] += len(m.data)
         self.counts[f"{SERVICES[request]}{' response' if response else ''}"] += 1
-        if self.repeats.due(key, m.first_ts) is None:
+        repeats = self.repeats.due(key, m.first_ts)
+        if repeats is None:
             return None
         what = f"UDS {SERVICES[request]} 0x{request:02X} {'response' if response else 'request'}"
         evidence = {"service": f"0x{request:02X}", "bytes": len(m.data), "bytes_since_last_finding": self.totals.pop(key),
-                    "isotp_frames": m.frames, "head_hex": m.data[:16].hex()}
+                    "isotp_frames": m.frames, "head_hex": m.data[:16].hex(), "repeats_since_last": repeats}
         if request in (0x22, 0x09) and response:
             text = m.data[3:].lstrip(b"\x00\x01")
             if len(text) >= 17:
@@ -77,6 +85,21 @@ class UdsTransfers(Detector):
         category_confidence = CONFIDENCE[request] + (0.05 if response else 0.0)
         return Finding(m.first_ts, "can.uds", "can", what, category_confidence,
                        can=can_ref(m.bus, [m.arbitration_id], m.frames, m.first_ts, m.last_ts), evidence=evidence)
+
+    def _refused_key(self, m: Message) -> Finding | None:
+        self.counts["SecurityAccess keys refused"] += 1
+        times = [t for t in self.refused.get((m.bus, m.arbitration_id), []) if m.first_ts - t < self.repeats.window_s]
+        times.append(m.first_ts)
+        self.refused[(m.bus, m.arbitration_id)] = times
+        if len(times) < self.invalid_keys_needed:
+            return None
+        repeats = self.repeats.due((m.bus, m.arbitration_id, "brute force"), m.first_ts)
+        if repeats is None:
+            return None
+        return Finding(m.first_ts, "can.uds", "can", "UDS SecurityAccess brute force (keys refused)", 0.9,
+                       can=can_ref(m.bus, [m.arbitration_id], m.frames, times[0], m.last_ts),
+                       evidence={"service": "0x27", "keys_refused": len(times), "within_s": round(m.first_ts - times[0], 3),
+                                 "negative_response": f"0x{m.data[2]:02X}", "repeats_since_last": repeats})
 
     def stats(self) -> dict:
         return {**self.counts, **self.repeats.suppressed, **{f"isotp_{k}": v for k, v in self.isotp.counts.items()}}

@@ -62,7 +62,8 @@ def rtmp(payload: bytes) -> list[Match]:
         name = payload[at + 10 + 3 : at + 10 + 3 + u16(payload, at + 11)] if payload[at + 10:at + 11] == b"\x02" else b""
         return [Match("video", "rtmp", "RTMP publish", 0.95,
                       evidence={"stream": name.decode("ascii", "replace")} if name else {})]
-    if payload[:1] == b"\x03" and len(payload) >= 1537 and payload[5:9] == b"\x00\x00\x00\x00":
+    # C0+C1 is 1537 bytes, more than one segment at a 1460 MSS: the first segment is enough.
+    if payload[:1] == b"\x03" and len(payload) >= 1200 and payload[5:9] == b"\x00\x00\x00\x00":
         return [Match("video", "rtmp", "RTMP handshake (C0+C1)", 0.5)]
     return []
 

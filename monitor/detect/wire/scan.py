@@ -20,6 +20,10 @@ from .upload import METHODS, mqtt_publish, parse_request
 #: (TLS records 0x14-0x17, most encrypted bytes) never reach Python.
 FIRST_BYTES = np.zeros(256, dtype=bool)
 FIRST_BYTES[[0x00, 0x03, 0x1A, 0x23, 0x24, 0x2B, 0x3E, 0x47, 0x5B, 0x7B, 0x7E, 0x78, 0x79, 0x89, 0xFF]] = True
+#: RTMP chunk basic headers an encoder's commands start with: fmt 0/1 on chunk streams 2, 3
+#: (connect) and 8 (FFmpeg and librtmp send publish there), and 20.
+RTMP_FIRST = frozenset(bytes([b]) for b in (0x02, 0x03, 0x08, 0x14, 0x43, 0x48))
+FIRST_BYTES[[b[0] for b in RTMP_FIRST]] = True
 FIRST_BYTES[0x30:0x40] = True  # "01cd" (JT/T 1078) and MQTT PUBLISH
 FIRST_BYTES[[ord(c) for c in "AGPRLpDSVF#"]] = True  # methods, ANNOUNCE/RECORD, LASF, ply, DRACO, SQLite, VERSION, FLV
 FIRST_BYTES[ord("0"):ord("9") + 1] = True  # NMEA behind an IMEI prefix
@@ -60,7 +64,7 @@ def _parsers_for(p: bytes) -> list[tuple[str, Callable[[bytes], list[Match]]]]:
         picks.append(("rtsp", media.rtsp))
     if 0x30 <= (p[0] if p else 0) <= 0x3F:
         picks.append(("mqtt", mqtt))
-    if first in (b"\x03", b"\x02", b"\x43", b"\x14"):
+    if first in RTMP_FIRST:
         picks.append(("rtmp", media.rtmp))
     picks.append(("containers", lambda b: media.containers(b, "payload")))
     return picks
