@@ -9,8 +9,9 @@ venv=${2:-.venv}
 # Debian packages: venv support; libpcap (scapy compiles BPF filters with it); iproute2
 # (the live-capture test builds network namespaces with `ip netns`); nftables and conntrack
 # (the enforcer applies its ruleset with `nft -j` and cuts blocked flows with `conntrack -D`);
-# chromium (the HTML report is checked in a real headless browser).
-system_packages=(python3-venv libpcap0.8 iproute2 nftables conntrack chromium)
+# chromium (the HTML report is checked in a real headless browser); systemd (systemd-analyze
+# checks the unit); passwd (useradd for the install-script test).
+system_packages=(python3-venv libpcap0.8 iproute2 nftables conntrack chromium systemd passwd)
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
