@@ -29,12 +29,13 @@ from .config.model import Config
 from .detect import build_detectors, threshold_sections
 from .detect.base import Detector, DetectorRunner
 from .detect.canview import CanView
-from .detect.finding import Finding
+from .detect.finding import Destination, Finding
 from .detect.unknown import UnknownDestinations
 from .errors import SourceError
 from .net.capture import PCAP_MAGICS, PCAPNG_MAGIC, CaptureSource
 from .net.packets import PacketBatch
 from .net.pipeline import NetConfig, NetPipeline
+from .policy import regulatory
 from .policy.decide import Decider
 from .source import Source
 from .state import VehicleState, apply_signals
@@ -126,12 +127,21 @@ class Monitor:
     def _flow_finished(self, record: dict) -> None:
         self.counts["flows_finished"] += 1
         if self.log is not None:
+            record.update(self._place(Destination.of_flow(record, ()).address))
             self.log.flow_finished(record)
+
+    def _place(self, address: str | None) -> dict:
+        """The destination's country and where that came from (cached per address)."""
+        return self.decider.countries.place(address).as_dict() if address else {}
 
     def _emit(self, findings: list[Finding]) -> None:
         for finding in findings:
             if finding.verdict is None:
                 finding.verdict = self.decider.decide(finding).as_dict()
+            destination = Destination.of(finding)
+            if destination is not None and finding.flow is not None:
+                finding.flow.update(self._place(destination.address))
+            finding.regulatory = regulatory.tags(finding)
             self.counts[f"findings_{finding.category}"] += 1
             self.counts[f"verdicts_{finding.verdict['action']}"] += 1
             self.sink(finding)

@@ -25,6 +25,7 @@ def zeek_record(flow: dict, vehicle_id: str) -> dict:
         "orig_pkts": flow["orig_pkts"], "orig_ip_bytes": flow["orig_ip_bytes"],
         "resp_pkts": flow["resp_pkts"], "resp_ip_bytes": flow["resp_ip_bytes"],
         "community_id": flow.get("community_id"), "direction": flow.get("direction"),
+        "resp_country": flow.get("country"), "resp_country_source": flow.get("country_source"),
         "names": flow.get("names", []), "end_reason": flow.get("reason"),
     }
     return {k: v for k, v in out.items() if v is not None}

@@ -52,8 +52,12 @@ def build(episode: Any, activity_id: int, vehicle: dict, decimals: int | None) -
         "evidence": _rounded(finding.evidence, decimals),
     }
     if finding.flow:
-        gatewatch["flow"] = {k: v for k, v in finding.flow.items() if k != "names"}
-        gatewatch["destination"] = {"names": _names(finding)}
+        gatewatch["flow"] = {k: v for k, v in finding.flow.items() if k not in ("names", "country", "country_source", "asn")}
+        gatewatch["destination"] = {"names": _names(finding), "country": finding.flow.get("country"),
+                                    "country_source": finding.flow.get("country_source")}
+        if finding.flow.get("asn") is not None:
+            gatewatch["destination"]["asn"] = finding.flow["asn"]
+    gatewatch["regulatory"] = finding.regulatory
     if finding.can:
         gatewatch["can"] = finding.can
     track = episode.track_record(activity_id, decimals)
@@ -113,6 +117,8 @@ def _evidence(finding) -> dict:
     remote: dict = {"ip": flow.get(f"{remote_side}_h"), "port": flow.get(f"{remote_side}_p")}
     if finding.names:
         remote["hostname"] = finding.names[0]
+    if flow.get("country"):
+        remote["location"] = {"country": flow["country"]}
     direction_id = {"inbound": 1, "outbound": 2, "internal": 3}.get(flow.get("direction"), 0)
     return {
         "src_endpoint": {"ip": flow.get(f"{vehicle_side}_h"), "port": flow.get(f"{vehicle_side}_p")},

@@ -6,7 +6,6 @@ positions that left, and the alert table."""
 from __future__ import annotations
 
 import argparse
-import ipaddress
 from pathlib import Path
 from typing import TextIO
 
@@ -38,21 +37,10 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _countries(config_path: str | None):
-    if not config_path:
-        return lambda address: None
+    """Countries by the built-in RIR table, or as the configuration's geoip section says."""
+    from ..config.model import GeoIp
     from ..pipeline import load_config
-    from ..policy.geoip import GeoIpLookup
+    from ..policy.countries import Countries
 
-    geoip = load_config(config_path).policy.geoip
-    if not geoip.country:
-        return lambda address: None
-    lookup = GeoIpLookup(geoip)
-
-    def country(address: str) -> str | None:
-        try:
-            ipaddress.ip_address(address)
-        except ValueError:
-            return None  # a CAN bus, not an address
-        return lookup.lookup(address)[0]
-
-    return country
+    geoip = load_config(config_path).policy.geoip if config_path else GeoIp()
+    return Countries(geoip).country

@@ -113,6 +113,7 @@ class GeoIp:
 
     country: str | None = None
     asn: str | None = None
+    overrides: str | None = None  # CSV cidr,country checked before anything else
 
 
 @dataclass(frozen=True)

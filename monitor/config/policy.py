@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from importlib import resources
 from pathlib import Path
+
+import yaml
 
 from ..errors import PolicyError
 from . import model
 from .yamlfile import Located, LocatedList, child, known_keys
 
-POLICY_KEYS = ("mode", "on_stop", "uplinks", "geoip", "dns", "destinations", "rules", "default")
+POLICY_KEYS = ("mode", "on_stop", "uplinks", "geoip", "dns", "destinations", "rules", "default", "country_lists")
 SET_KEYS = ("domains", "cidrs", "ports", "countries", "asns")
 RULE_KEYS = ("id", "category", "action", "to")
 NOT_ADDRESSED = ("can", "unknown")  # rule categories without a destination: no "to"
@@ -27,11 +30,12 @@ _RULE_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
 def load_policy(doc: Located, config_path: Path) -> model.Policy:
+    lists = _country_lists(doc)
     return model.Policy(
         mode=_choice(doc, "mode", model.MODES, "monitor"),
         on_stop=_choice(doc, "on_stop", model.ON_STOP, "fail-open"),
         uplinks=tuple(_string_list(doc, "uplinks")),
-        destinations=(sets := _destination_sets(doc)),
+        destinations=(sets := _destination_sets(doc, lists)),
         rules=_rules(doc, {s.name for s in sets}),
         default=_choice(doc, "default", model.ACTIONS, "alert"),
         geoip=_geoip(doc, config_path, sets),
@@ -68,7 +72,7 @@ def _mapping(node: Located, key: str) -> Located:
 
 # ------------------------------------------------------------------ destination sets
 
-def _destination_sets(doc: Located) -> tuple[model.DestinationSet, ...]:
+def _destination_sets(doc: Located, lists: dict[str, tuple[str, ...]]) -> tuple[model.DestinationSet, ...]:
     sets = _mapping(doc, "destinations")
     out = []
     for name, body in sets.items():
@@ -82,7 +86,8 @@ def _destination_sets(doc: Located) -> tuple[model.DestinationSet, ...]:
             domains=_each(body, "domains", _domain),
             cidrs=_each(body, "cidrs", _cidr),
             ports=_each(body, "ports", _ports),
-            countries=_each(body, "countries", _country),
+            countries=tuple(code for codes in _each(body, "countries", lambda v, at: _countries(v, at, lists))
+                            for code in codes),
             asns=_each(body, "asns", _asn),
             where=sets.at(name),
         ))
@@ -121,6 +126,36 @@ def _country(value, at: str) -> str:
     if not (isinstance(value, str) and re.fullmatch(r"[A-Za-z]{2}", value)):
         raise PolicyError(f"{at}: {value!r} is not an ISO 3166-1 alpha-2 country code (like DE)")
     return value.upper()
+
+
+def _countries(value, at: str, lists: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    """A country code, or a named list (countries-of-concern) standing for its codes."""
+    if isinstance(value, str) and value in lists:
+        return lists[value]
+    if isinstance(value, str) and len(value) > 2:
+        raise PolicyError(f"{at}: {value!r} is not an ISO 3166-1 alpha-2 country code (like DE) "
+                          f"or a named list ({', '.join(sorted(lists))})")
+    return (_country(value, at),)
+
+
+def shipped_country_lists() -> dict[str, dict]:
+    """The named lists shipped as data (config/data/country-lists.yaml), with their sources."""
+    text = resources.files("monitor.config").joinpath("data", "country-lists.yaml").read_text()
+    return yaml.safe_load(text)
+
+
+def _country_lists(doc: Located) -> dict[str, tuple[str, ...]]:
+    """Shipped lists, overridden or extended by the configuration's ``country_lists``."""
+    lists = {name: tuple(entry["countries"]) for name, entry in shipped_country_lists().items()}
+    node = _mapping(doc, "country_lists")
+    for name, codes in node.items():
+        if not isinstance(name, str) or not _LABEL.match(name) or len(name) <= 2:
+            raise PolicyError(f"{node.at(name)}: {name!r} is not a list name (letters, digits, - and _; longer than 2)")
+        items = codes if isinstance(codes, LocatedList) else None
+        if items is None:
+            raise PolicyError(f"{node.at(name)}: country list {name} must be a list of country codes")
+        lists[name] = tuple(_country(code, items.at(i)) for i, code in enumerate(items))
+    return lists
 
 
 def _asn(value, at: str) -> int:
@@ -201,21 +236,23 @@ def _shadows(earlier: model.Rule, later: model.Rule) -> bool:
 # ------------------------------------------------------------------ geoip and dns
 
 def _geoip(doc: Located, config_path: Path, sets: tuple[model.DestinationSet, ...]) -> model.GeoIp:
+    """Countries come from the built-in RIR table unless a MaxMind country database overrides
+    it; AS numbers need a MaxMind ASN database; ``overrides`` is a CSV of cidr,country."""
     node = _mapping(doc, "geoip")
-    known_keys(node, ("country", "asn"), "geoip")
+    known_keys(node, ("country", "asn", "overrides"), "geoip")
     paths = {}
-    for key in ("country", "asn"):
+    for key in ("country", "asn", "overrides"):
         if key in node:
             path = Path(str(node[key]))
             path = path if path.is_absolute() else config_path.parent / path
             if not path.is_file():
-                raise PolicyError(f"{node.at(key)}: GeoIP {key} database {str(path)!r} not found")
+                what = "override table" if key == "overrides" else "database"
+                raise PolicyError(f"{node.at(key)}: GeoIP {key} {what} {str(path)!r} not found")
             paths[key] = str(path)
     for dest in sets:
-        for key, used in (("country", dest.countries), ("asn", dest.asns)):
-            if used and key not in paths:
-                raise PolicyError(f"{dest.where}: destination set {dest.name!r} lists {key} values, "
-                                  f"which need geoip: {{{key}: FILE.mmdb}}")
+        if dest.asns and "asn" not in paths:
+            raise PolicyError(f"{dest.where}: destination set {dest.name!r} lists asn values, "
+                              "which need geoip: {asn: FILE.mmdb}")
     return model.GeoIp(**paths)
 
 

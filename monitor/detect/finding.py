@@ -51,6 +51,7 @@ class Finding:
     position: Position | None = None
     evidence: dict = field(default_factory=dict)
     track: list[Position] = field(default_factory=list)  # every position of a batch upload (position: the first plausible)
+    regulatory: list[dict] = field(default_factory=list)  # the rules' data categories it falls under, each with why
     verdict: dict | None = None  # the policy's: action and the id of the deciding rule
 
     def __post_init__(self) -> None:

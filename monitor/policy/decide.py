@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ..config.model import DestinationSet, Policy, Rule
 from ..detect.finding import Destination, Finding
-from .geoip import GeoIpLookup
+from .countries import Countries
 
 DEFAULT_RULE = "default"
 
@@ -32,9 +32,9 @@ class Verdict:
 
 
 class Decider:
-    def __init__(self, policy: Policy, geoip: GeoIpLookup | None = None) -> None:
+    def __init__(self, policy: Policy, countries: Countries | None = None) -> None:
         self.policy = policy
-        self.geoip = geoip or GeoIpLookup(policy.geoip)
+        self.countries = countries or Countries(policy.geoip)
         self.sets = {d.name: d for d in policy.destinations}
         self.counts: dict[str, int] = {}
         # Flows to unknown destinations are only worth looking at if some rule acts on them.
@@ -73,7 +73,8 @@ class Decider:
         if any(name_matches(pattern, name) for pattern in dest.domains for name in names):
             return True
         if address is not None and (dest.countries or dest.asns):
-            country, asn = self.geoip.lookup(str(address))
+            place = self.countries.place(str(address))
+            country, asn = place.country, place.asn
             return country in dest.countries or asn in dest.asns
         return False
 

@@ -62,7 +62,8 @@ BROKEN = {
     "bad protocol": ("destinations:\n  x:\n    ports: [icmp/1]\n", "'icmp/1' is not a port", "3:13"),
     "bad country": ("destinations:\n  x:\n    countries: [Germany]\n", "not an ISO 3166-1 alpha-2", "3:17"),
     "bad ASN": ("destinations:\n  x:\n    asns: [ASX]\n", "not an AS number", "3:12"),
-    "country without a database": ("destinations:\n  x:\n    countries: [DE]\n", "need geoip: {country: FILE.mmdb}", "2:3"),
+    "asn without a database": ("destinations:\n  x:\n    asns: [64496]\n", "need geoip: {asn: FILE.mmdb}", "2:3"),
+    "unknown country list": ("destinations:\n  x:\n    countries: [nowhere-land]\n", "or a named list (countries-of-concern)", "3:17"),
     "missing database": ("geoip: {asn: /nonexistent/asn.mmdb}\n", "GeoIP asn database", "1:9"),
     "duplicate rule id": (("rules:\n  - {id: a, category: video, to: [x], action: alert}\n"
                            "  - {id: a, category: mapping, action: alert}\ndestinations: {x: {cidrs: [192.0.2.0/24]}}\n"),
