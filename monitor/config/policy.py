@@ -140,7 +140,7 @@ def _countries(value, at: str, lists: dict[str, tuple[str, ...]]) -> tuple[str, 
 
 def shipped_country_lists() -> dict[str, dict]:
     """The named lists shipped as data (config/data/country-lists.yaml), with their sources."""
-    text = resources.files("monitor.config").joinpath("data", "country-lists.yaml").read_text()
+    text = resources.files("monitor.config").joinpath("data/country-lists.yaml").read_text()
     return yaml.safe_load(text)
 
 

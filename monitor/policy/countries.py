@@ -58,9 +58,9 @@ class Countries:
             if ip.version == network.version and ip in network:
                 return Place(country, "override", self._asn(address))
         if self.maxmind is not None and self.maxmind.country_db is not None:
-            country, asn = self.maxmind.lookup(address)
-            if country:  # the user's database, even for a range the registries do not assign
-                return Place(country, "maxmind", asn)
+            found, asn = self.maxmind.lookup(address)
+            if found:  # the user's database, even for a range the registries do not assign
+                return Place(found, "maxmind", asn)
         if not ip.is_global:
             return Place(None, SPECIAL, self._asn(address))
         return Place(_rir_country(address), "rir", self._asn(address))
@@ -101,7 +101,7 @@ def _overrides(path: str) -> list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Ne
 
 
 def _data(name: str):
-    return yaml.safe_load(resources.files("monitor.policy").joinpath("data", name).read_text())
+    return yaml.safe_load(resources.files("monitor.policy").joinpath(f"data/{name}").read_text())
 
 
 @lru_cache(maxsize=1)
@@ -110,4 +110,4 @@ def regulatory_categories() -> list[dict]:
 
 
 def data_path(name: str) -> Path:
-    return Path(str(resources.files("monitor.policy").joinpath("data", name)))
+    return Path(str(resources.files("monitor.policy").joinpath(f"data/{name}")))

@@ -43,7 +43,9 @@ def _precision_m(finding: Finding) -> float:
     for marker, degrees in (("x1e7", 1e-7), ("x1e6", 1e-6), ("float64", 1e-9), ("float32", 1e-6), ("J1939", 1e-7)):
         if marker in encoding:
             return round(degrees * METRES_PER_DEGREE, 3)
-    decimals = max(_decimals(finding.position.lat), _decimals(finding.position.lon))
+    position = finding.position
+    assert position is not None
+    decimals = max(_decimals(position.lat), _decimals(position.lon))
     return round(10 ** -decimals * METRES_PER_DEGREE, 3)
 
 
