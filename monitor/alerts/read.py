@@ -32,6 +32,7 @@ def flat(record: dict) -> dict:
         "proto": flow.get("proto"), "count": record.get("count"), "seen": g.get("seen"),
         "position": g.get("position"), "positions": (g.get("track") or {}).get("points", []),
         "episode": (g.get("episode") or {}).get("uid"),
+        "country": (g.get("destination") or {}).get("country"),
     }
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 
 from ..config.model import CATEGORIES
+from ..config.policy import shipped_country_lists
 from .read import flat, gatewatch
 
 COLOURS = {"geolocation": "#d62728", "video": "#9467bd", "mapping": "#2ca02c", "identity": "#ff7f0e",
@@ -25,7 +26,7 @@ table{border-collapse:collapse;width:100%;font-size:13px} th,td{text-align:left;
 th{background:#f6f6f6} .num{text-align:right} .totals span{display:inline-block;margin-right:24px}
 .legend{display:flex;gap:16px;margin:6px 0} .legend-item{display:flex;align-items:center;gap:6px}
 .swatch{width:12px;height:12px;border-radius:2px;display:inline-block} svg{background:#fbfbfb;border:1px solid #eee}
-.muted{color:#777}
+.muted{color:#777} .concern{color:#b00;font-size:11px;margin-left:6px}
 """
 
 
@@ -33,13 +34,15 @@ def _utc(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def build_report(records: list[dict], country_of: Callable[[str], str | None] = lambda address: None,
+def build_report(records: list[dict], country_of: Callable[[str], str | None] | None = None,
                  title: str = "gatewatch alert report") -> str:
     episodes = _episodes(records)
+    country_of = country_of or (lambda address: None)
     rows = sorted(episodes.values(), key=lambda e: e["time"])
     parts = [(f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title>"
              f"<style>{CSS}</style></head><body>"), f"<h1>{html.escape(title)}</h1>", _totals(rows),
              "<h2>Timeline</h2>", _legend(rows), _timeline(rows),
+             "<h2>Where the data went</h2>", _countries(rows),
              "<h2>Top destinations</h2>", _destinations(rows, country_of),
              "<h2>Vehicles</h2>", _vehicles(rows),
              "<h2>Track</h2>", _track(records, rows),
@@ -97,6 +100,7 @@ def _destinations(rows: list[dict], country_of) -> str:
     hits: Counter = Counter()
     names: dict[str, set] = defaultdict(set)
     categories: dict[str, set] = defaultdict(set)
+    recorded = {str(r["destination"]): r.get("country") for r in rows if r.get("country")}
     for r in rows:
         if r["destination"] is None:
             continue
@@ -104,10 +108,28 @@ def _destinations(rows: list[dict], country_of) -> str:
         names[r["destination"]].update(r["names"])
         categories[r["destination"]].add(r["category"])
     body = "".join(f"<tr><td>{html.escape(str(d))}</td><td>{html.escape(', '.join(sorted(names[d])) or '-')}</td>"
-                   f"<td>{html.escape(country_of(str(d)) or '-')}</td><td>{', '.join(sorted(categories[d]))}</td>"
+                   f"<td>{html.escape(country_of(str(d)) or recorded.get(d) or '-')}</td><td>{', '.join(sorted(categories[d]))}</td>"
                    f"<td class=num>{n}</td></tr>" for d, n in hits.most_common(20))
     return ("<table id=destinations><tr><th>destination</th><th>names</th><th>country</th><th>categories</th>"
             f"<th class=num>hits</th></tr>{body}</table>")
+
+
+def _countries(rows: list[dict]) -> str:
+    """Episodes by destination country and category, per vehicle; countries of concern marked."""
+    concern = set(shipped_country_lists()["countries-of-concern"]["countries"])
+    cells: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    for r in rows:
+        if r["destination"] is not None and r.get("proto"):
+            cells[(str(r["vehicle"]), r.get("country") or "-")][r["category"]] += 1
+    if not cells:
+        return "<p class=muted id=countries>No network findings.</p>"
+    head = "".join(f"<th class=num>{c}</th>" for c in CATEGORIES)
+    body = "".join(
+        f"<tr class=country data-country='{country}'{' data-concern=yes' if country in concern else ''}>"
+        f"<td>{html.escape(vehicle)}</td><td>{country}{' <b class=concern>country of concern</b>' if country in concern else ''}</td>"
+        + "".join(f"<td class=num>{counts[c] or ''}</td>" for c in CATEGORIES) + "</tr>"
+        for (vehicle, country), counts in sorted(cells.items()))
+    return f"<table id=countries><tr><th>vehicle</th><th>country</th>{head}</tr>{body}</table>"
 
 
 def _vehicles(rows: list[dict]) -> str:

@@ -24,11 +24,11 @@ def summarize(records) -> dict:
     out: dict = {"episodes": len(episodes), "hits": sum(e["hits"] for e in episodes.values()),
                  "positions": sum(e["positions"] for e in episodes.values())}
     for group, key in (("by_category", "category"), ("by_destination", "where"), ("by_detector", "detector"),
-                       ("by_vehicle", "vehicle"), ("by_action", "action")):
+                       ("by_vehicle", "vehicle"), ("by_action", "action"), ("by_country", "country")):
         episodes_by: Counter = Counter()
         hits_by: Counter = Counter()
         for e in episodes.values():
-            name = _where(e) if key == "where" else str(e[key])
+            name = _where(e) if key == "where" else str(e[key] or "-") if key == "country" else str(e[key])
             episodes_by[name] += 1
             hits_by[name] += e["hits"]
         out[group] = {name: {"episodes": n, "hits": hits_by[name]} for name, n in episodes_by.most_common()}
@@ -44,7 +44,7 @@ def _where(e: dict) -> str:
 
 def format_summary(summary: dict) -> str:
     lines = [f"{summary['episodes']} episodes, {summary['hits']} hits, {summary['positions']} positions"]
-    for group in ("by_category", "by_action", "by_destination", "by_detector", "by_vehicle"):
+    for group in ("by_category", "by_action", "by_country", "by_destination", "by_detector", "by_vehicle"):
         lines.append(group.replace("_", " ") + ":")
         for name, entry in list(summary[group].items())[:20]:
             vin = f"  VIN {entry['vin']}" if entry.get("vin") else ""

@@ -22,7 +22,9 @@ from .yamlfile import Located, LocatedList, child, known_keys
 POLICY_KEYS = ("mode", "on_stop", "uplinks", "geoip", "dns", "destinations", "rules", "default", "country_lists")
 SET_KEYS = ("domains", "cidrs", "ports", "countries", "asns")
 RULE_KEYS = ("id", "category", "action", "to")
-NOT_ADDRESSED = ("can", "unknown")  # rule categories without a destination: no "to"
+NOT_ADDRESSED = ("can", "unknown")  # rule categories about no finding's destination
+# An "unknown" rule without "to" judges flows to destinations in no set; with "to", flows to
+# destinations in those sets (every flow to a country of concern, say). A "can" rule has none.
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 _PORT = re.compile(r"^(?:(tcp|udp)/)?(\d{1,5})(?:-(\d{1,5}))?$")
@@ -200,8 +202,8 @@ def _rule(entry, at: str, set_names: set[str]) -> model.Rule:
     action = _choice(entry, "action", model.ACTIONS, "")
     to = None
     if "to" in entry:
-        if category in NOT_ADDRESSED:
-            raise PolicyError(f"{entry.at('to')}: a {category!r} rule has no destination: remove 'to'")
+        if category == "can":
+            raise PolicyError(f"{entry.at('to')}: a 'can' rule has no destination: remove 'to'")
         items = _one_or_list(entry, "to")
         to = tuple(items)
         if not to:
@@ -225,6 +227,8 @@ def _one_or_list(node: Located, key: str) -> LocatedList:
 
 def _shadows(earlier: model.Rule, later: model.Rule) -> bool:
     """Does every finding or flow that ``later`` matches meet ``earlier`` first?"""
+    if earlier.category == later.category == "unknown" and (earlier.to is None) != (later.to is None):
+        return False  # in no set vs in these sets: disjoint
     covers_destinations = earlier.to is None or (later.to is not None and set(later.to) <= set(earlier.to))
     if earlier.category == "any":
         if earlier.to is None:

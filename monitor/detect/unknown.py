@@ -50,9 +50,10 @@ class UnknownDestinations(Detector):
         verdict = self.judge(Destination.of_flow(flow, names))
         if verdict is None or verdict.action == "allow":
             return None
-        return Finding(ts=float(view.ts[i]), detector=self.name, category="unknown",
-                       seen="destination in no named set", confidence=1.0, flow=flow, names=names,
-                       verdict=verdict.as_dict())
+        matched = getattr(verdict, "matched_set", None)
+        seen = f"flow to a destination in set {matched}" if matched else "destination in no named set"
+        return Finding(ts=float(view.ts[i]), detector=self.name, category="unknown", seen=seen, confidence=1.0,
+                       flow=flow, names=names, verdict=verdict.as_dict())
 
     def stats(self) -> dict:
         return forgotten(judged=self.judged)

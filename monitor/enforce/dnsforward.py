@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ..net.app.dns import DnsError, parse_message
 from ..net.names import addresses_answered
 from ..policy.decide import Decider
+from .ruleset import kernel_sets
 
 log = logging.getLogger(__name__)
 MAX_DNS = 4096
@@ -36,6 +37,7 @@ class DnsForwarder:
         self.listen, self.upstream = config.listen, config.upstream
         self.timeout = config.timeout_s
         self.sets = [d for d in decider.policy.destinations if d.domains or d.countries or d.asns]
+        self.blocked = {k.destination.name for k in kernel_sets(decider.policy) if k.blocked}
         self.counts: Counter = Counter()
         self.sockets: list[socket.socket] = []
         self.pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="dns")
@@ -105,7 +107,12 @@ class DnsForwarder:
         if len(reply) >= 3 and reply[2] & 0x02:
             self.counts["truncated"] += 1
         for address, ttl, names in addresses_answered(message):
-            for dest in self.sets:  # ports are the kernel rule's to check
-                if self.decider.named_or_placed(dest, names, ipaddress.ip_address(address)):
-                    self.admit(dest.name, address, ttl)
-                    self.counts["admitted"] += 1
+            ip = ipaddress.ip_address(address)
+            matched = [dest for dest in self.sets if self.decider.named_or_placed(dest, names, ip)]
+            refused = [dest for dest in matched if dest.name in self.blocked]
+            if refused:  # a listed name answered with an address in a blocked set (a country of concern):
+                matched = refused  # it goes into the refusing set only, never into an allow set
+                self.counts["answers_in_blocked_sets"] += 1
+            for dest in matched:  # ports are the kernel rule's to check
+                self.admit(dest.name, address, ttl)
+                self.counts["admitted"] += 1

@@ -198,7 +198,11 @@ def _by_version(cidrs: Iterable[str] | None) -> dict[int, list]:
 
 
 def _any_rule_action(policy: Policy, set_name: str) -> str | None:
-    return next((r.action for r in policy.rules if r.category == "any" and (r.to is None or set_name in r.to)), None)
+    """The action of the first rule about every flow to this set: an "any" rule (with or
+    without "to"), or an "unknown" rule naming the set."""
+    return next((r.action for r in policy.rules
+                 if (r.category == "any" and (r.to is None or set_name in r.to))
+                 or (r.category == "unknown" and r.to is not None and set_name in r.to)), None)
 
 
 def _unknown_action(policy: Policy) -> str:

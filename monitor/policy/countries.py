@@ -61,7 +61,7 @@ class Countries:
             found, asn = self.maxmind.lookup(address)
             if found:  # the user's database, even for a range the registries do not assign
                 return Place(found, "maxmind", asn)
-        if not ip.is_global:
+        if not ip.is_global or ip.is_multicast or ip.is_reserved:
             return Place(None, SPECIAL, self._asn(address))
         return Place(_rir_country(address), "rir", self._asn(address))
 

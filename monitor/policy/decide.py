@@ -49,11 +49,19 @@ class Decider:
         return self._count(Verdict(self.policy.default, DEFAULT_RULE))
 
     def decide_unknown(self, destination: Destination) -> Verdict | None:
-        """The verdict on a flow to a destination that is in no named set; None if it is in one."""
-        if any(self.in_set(dest, destination) for dest in self.sets.values()):
-            return None
+        """The verdict of the "unknown" rules on a flow, judged by its destination alone: a rule
+        with "to" takes flows to destinations in those sets, one without takes flows to
+        destinations in no set. None when no unknown rule takes it."""
+        in_some_set = None
         for rule in self._rules_for("unknown"):
-            if rule.to is None:
+            if rule.to is not None:
+                matched = self._rule_matches(rule, destination)
+                if matched:
+                    return self._count(Verdict(rule.action, rule.id, matched if isinstance(matched, str) else None))
+                continue
+            if in_some_set is None:
+                in_some_set = any(self.in_set(dest, destination) for dest in self.sets.values())
+            if not in_some_set:
                 return self._count(Verdict(rule.action, rule.id))
         return None
 

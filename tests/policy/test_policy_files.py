@@ -20,7 +20,8 @@ from monitor.pipeline import load_config
 from ..builders import run
 from ..conftest import PROJECT
 
-SHIPPED = ["policies/default.yaml", "policies/strict.yaml", "seeds/policy-trial/policy.yaml"]
+SHIPPED = ["policies/default.yaml", "policies/strict.yaml", "seeds/policy-trial/policy.yaml",
+           "policies/countries-of-concern.yaml", "policies/countries-of-concern-enforce.yaml"]
 SCHEMA = json.loads((PROJECT / "policies" / "policy.schema.json").read_text())
 
 
