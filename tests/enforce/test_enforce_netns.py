@@ -5,6 +5,7 @@ Needs root, iproute2 and nftables (CI has all three; deploy/setup-dev.sh install
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -41,6 +42,31 @@ rules:
 """
 
 
+CONCERN_POLICY = """\
+version: 1
+extends: countries-of-concern-enforce
+on_stop: fail-open
+vehicle_networks: [192.0.2.0/24, "2001:db8:1::/64"]
+uplinks: [v-gwup]
+dns: {{listen: [192.0.2.1], upstream: [{resolver}], timeout_s: 1}}
+geoip: {{overrides: test-countries.csv}}
+destinations:
+  countries-of-concern:
+    countries: [countries-of-concern]
+  fleet-names:
+    domains: ["*.fleet.test"]
+    ports: [tcp/8000]
+  fleet:
+    cidrs: [{allowed}/32]
+    ports: [tcp/8000]
+rules:
+  - {{id: block-countries-of-concern, category: any, to: countries-of-concern, action: block}}
+  - {{id: block-flows-to-concern, category: unknown, to: countries-of-concern, action: block}}
+  - {{id: position-elsewhere, category: geolocation, action: block}}
+  - {{id: unlisted, category: unknown, action: block}}
+"""
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     lab = Lab(tmp_path_factory.mktemp("lab"))
@@ -57,9 +83,9 @@ def gatewatch(lab, tmp_path):
     """Start gatewatch with the test policy (mode and on_stop as given); stopped at the end."""
     started: list[Gatewatch] = []
 
-    def start(mode: str = "enforce", on_stop: str = "fail-closed") -> Gatewatch:
-        policy = tmp_path / f"{mode}-{on_stop}.yaml"
-        policy.write_text(POLICY.format(mode=mode, on_stop=on_stop, **CLOUD))
+    def start(mode: str = "enforce", on_stop: str = "fail-closed", template: str = POLICY) -> Gatewatch:
+        policy = tmp_path / f"{mode}-{on_stop}-{len(started)}.yaml"
+        policy.write_text(template.format(mode=mode, on_stop=on_stop, **CLOUD))
         daemon = Gatewatch(lab, policy, tmp_path / f"out-{len(started)}")
         started.append(daemon)
         return daemon
@@ -145,3 +171,18 @@ def _elements(ruleset: list[dict], set_name: str) -> list[dict]:
             return [e["elem"] if isinstance(e, dict) and "elem" in e else {"val": e} for e in item["set"].get("elem", [])]
     raise AssertionError(f"no set {set_name} in {ruleset}")
 
+
+
+def test_a_listed_name_resolving_into_a_country_of_concern_is_never_admitted(lab, gatewatch, tmp_path):
+    # The test's documentation-range servers get countries from an override table it writes.
+    (tmp_path / "test-countries.csv").write_text(f"{CLOUD['named']}/32,CN\n{CLOUD['cut']}/32,RU\n")
+    gatewatch(template=CONCERN_POLICY)
+    assert lab.send(CLOUD["allowed"])["connected"] is True  # an allowlisted address still passes
+    before = len(lab.received(CLOUD["named"]))
+    resolved = lab.send(resolve=NAME, resolver="192.0.2.1", chunks=2, size=500)
+    assert resolved["resolved"] == CLOUD["named"] and resolved["connected"] is False  # refused though listed by name
+    assert lab.received(CLOUD["named"])[before:] == []  # not a byte
+    assert lab.send(CLOUD["cut"])["connected"] is False  # a raw address in a blocked country: never admitted
+    holding = {item["set"]["name"] for item in lab.ruleset()
+               if "set" in item and CLOUD["named"] in json.dumps(item["set"].get("elem", []))}
+    assert holding == {"d0_4dns"}  # the countries-of-concern set (the first), which refuses; no allowlist
