@@ -290,3 +290,60 @@ def isotp(can_id: int, payload: bytes, pad: int = 0xAA) -> list[tuple[int, bytes
 __all__ = ["T0", "VEHICLE", "VIN", "CanLog", "Capture", "Track", "app_data", "client_hello", "drive", "gateway_frames",
            "gbt32960_realtime", "http_post", "isotp", "jt808_location", "rtmp_publish", "rtp_h264", "rtsp_push",
            "server_hello_flight"]
+
+
+# ------------------------------------------------------------------ pieces several scenarios use
+
+def drive_log(folder: Path, seconds: int, seed: int, stops: tuple = (), camera=lambda t: False) -> Track:
+    """A drive of ``seconds`` with its gateway CAN log written to folder/can.log."""
+    track = drive(seconds, stops=stops, seed=seed)
+    log = CanLog()
+    gateway_frames(log, track, camera=camera)
+    log.write(folder / "can.log")
+    return track
+
+
+def jt808_reports(track: Track, start: float, count: int, every: float = 10.0) -> list[tuple[str, bytes, float]]:
+    """A tracker's JT/T 808 location reports of the vehicle's position, one every ``every`` s."""
+    out = []
+    for k in range(count):
+        lat, lon = track.at(start + every * k)
+        out.append(("up", jt808_location(lat, lon, k), every if k else 0.01))
+    return out
+
+
+def rtp_video(cap: Capture, start: float, end: float, dst: str, sport: int, ssrc: int, rng: random.Random,
+              seq: int = 1000) -> None:
+    """RTP H.264 at 25 frames/s (about 1.5 Mbit/s): SPS/PPS and an IDR every 2 s, 5-10 packets a frame."""
+    frame, t = 0, start
+    while t < end:
+        idr = frame % 50 == 0
+        for n, nal in enumerate(([7, 8] if idr else []) + [5 if idr else 1] * (8 if idr else 5)):
+            cap.udp(t + n * 0.0008, VEHICLE, sport, dst, 5004,
+                    rtp_h264(seq, frame * 3600, ssrc, nal, 60 if nal in (7, 8) else 1200, rng))
+            seq += 1
+        frame, t = frame + 1, t + 0.04
+
+
+def mapping_uploads(track: Track, server_name: str, seed: int, rng: random.Random,
+                    bytes_per_km: int = 30_000) -> list[tuple[str, bytes, float]]:
+    """TLS to ``server_name``, then every 5 s an upload of what the last 5 s of driving mapped."""
+    out = [("up", client_hello(server_name, seed), 0.01), ("down", server_hello_flight(seed), 0.05)]
+    last, seconds = 0.0, int(track.ts[-1] - track.ts[0])
+    for second in range(10, seconds, 5):
+        i = second * 10
+        km = float(track.odometer_km[i] - track.odometer_km[max(0, i - 50)])
+        if km > 0.001:
+            out += [("up", app_data(int(km * bytes_per_km) + rng.randint(0, 200), seed + second), second - last),
+                    ("down", app_data(40, seed + 5000 + second), 0.07)]
+            last = second + 0.07
+    return out
+
+
+def tls_telemetry(server_name: str, seed: int, rng: random.Random, count: int, every: float = 30.0) -> list[tuple[str, bytes, float]]:
+    """A long-lived TLS connection with a telemetry upload every ``every`` s (with jitter)."""
+    out = [("up", client_hello(server_name, seed), 0.01), ("down", server_hello_flight(seed), 0.05)]
+    for k in range(count):
+        out += [("up", app_data(rng.randint(700, 1100), seed * 100 + k), every + rng.uniform(-2, 2)),
+                ("down", app_data(90, seed * 100 + 50 + k), 0.08)]
+    return out

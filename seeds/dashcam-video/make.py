@@ -11,17 +11,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from scenes import (
-    T0,
-    VEHICLE,
-    CanLog,
-    Capture,
-    drive,
-    gateway_frames,
-    rtmp_publish,
-    rtp_h264,
-    rtsp_push,
-)
+from scenes import T0, Capture, drive_log, rtmp_publish, rtp_video, rtsp_push
 
 RTP_SERVER, RTSP_SERVER, RTMP_SERVER = "198.51.100.70", "198.51.100.71", "198.51.100.72"
 CAMERA_ON = (20.0, 110.0)
@@ -29,21 +19,9 @@ CAMERA_ON = (20.0, 110.0)
 
 def main() -> None:
     rng = random.Random(31)
-    log = CanLog()
-    gateway_frames(log, drive(120, seed=31), camera=lambda t: CAMERA_ON[0] <= t - T0 < CAMERA_ON[1])
-    log.write(HERE / "can.log")
+    drive_log(HERE, 120, seed=31, camera=lambda t: CAMERA_ON[0] <= t - T0 < CAMERA_ON[1])
     cap = Capture()
-    seq, frame = 1000, 0
-    t = T0 + CAMERA_ON[0] + 1
-    while t < T0 + CAMERA_ON[1] - 1:  # 25 frames/s, an IDR every 2 s, 5-6 packets a frame
-        idr = frame % 50 == 0
-        nals = ([7, 8] if idr else []) + [5 if idr else 1] * (8 if idr else 5)
-        for n, nal in enumerate(nals):
-            size = 60 if nal in (7, 8) else 1200
-            cap.udp(t + n * 0.0008, VEHICLE, 40500, RTP_SERVER, 5004, rtp_h264(seq, frame * 3600, 0x5EED, nal, size, rng))
-            seq += 1
-        frame += 1
-        t += 0.04
+    rtp_video(cap, T0 + CAMERA_ON[0] + 1, T0 + CAMERA_ON[1] - 1, RTP_SERVER, 40500, 0x5EED, rng)
     cap.tcp_session(T0 + 30, RTSP_SERVER, 554, 50300, rtsp_push(f"rtsp://{RTSP_SERVER}:554/live/cam1", "8F3A21"), close=False)
     cap.tcp_session(T0 + 40, RTMP_SERVER, 1935, 50310, rtmp_publish("live", "cam1-front", rng), close=False)
     cap.write(HERE / "capture.pcap")

@@ -10,16 +10,13 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from scenes import T0, VIN, CanLog, Capture, drive, gateway_frames, gbt32960_realtime
+from scenes import T0, VIN, Capture, drive_log, gbt32960_realtime
 
 PLATFORM = "203.0.113.132"
 
 
 def main() -> None:
-    track = drive(150, seed=71)
-    log = CanLog()
-    gateway_frames(log, track)
-    log.write(HERE / "can.log")
+    track = drive_log(HERE, 150, seed=71)
     cap = Capture()
     exchanges = []
     for k in range(14):

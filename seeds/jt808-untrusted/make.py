@@ -9,23 +9,18 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from scenes import T0, CanLog, Capture, drive, gateway_frames, jt808_location
+from scenes import T0, Capture, drive_log, jt808_reports
 
 TRACKER_SERVER = "203.0.113.45"
+ACK = bytes.fromhex("7e8001000501705156418900")  # the platform's general response 0x8001, serial patched in
 
 
 def main() -> None:
-    track = drive(180, seed=21)
-    log = CanLog()
-    gateway_frames(log, track)
-    log.write(HERE / "can.log")
-    cap = Capture()
+    track = drive_log(HERE, 180, seed=21)
     exchanges = []
-    for k in range(18):
-        t = T0 + 5 + 10 * k
-        lat, lon = track.at(t)
-        exchanges += [("up", jt808_location(lat, lon, k), 10 if k else 0.01),
-                      ("down", bytes.fromhex("7e8001000501705156418900") + bytes([0, k, 0, k, 2, 0]) + b"\x00\x7e", 0.06)]
+    for k, report in enumerate(jt808_reports(track, T0 + 5, 18)):
+        exchanges += [report, ("down", ACK + bytes([0, k, 0, k, 2, 0]) + b"\x00\x7e", 0.06)]
+    cap = Capture()
     cap.tcp_session(T0 + 5, TRACKER_SERVER, 7018, 50200, exchanges)
     cap.write(HERE / "capture.pcap")
 

@@ -10,20 +10,13 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from scenes import T0, VIN, CanLog, Capture, drive, gateway_frames, http_post, jt808_location
+from scenes import T0, VIN, Capture, drive_log, http_post, jt808_reports
 
 
 def main() -> None:
-    track = drive(120, seed=91)
-    log = CanLog()
-    gateway_frames(log, track)
-    log.write(HERE / "can.log")
+    track = drive_log(HERE, 120, seed=91)
     cap = Capture()
-    exchanges = []
-    for k in range(6):
-        lat, lon = track.at(T0 + 10 + 10 * k)
-        exchanges.append(("up", jt808_location(lat, lon, k), 10 if k else 0.01))
-    cap.tcp_session(T0 + 10, "203.0.113.45", 7018, 50800, exchanges)
+    cap.tcp_session(T0 + 10, "203.0.113.45", 7018, 50800, jt808_reports(track, T0 + 10, 6))
     lat, lon = track.at(T0 + 40)
     body = json.dumps({"vin": VIN, "lat": round(lat, 6), "lon": round(lon, 6)}).encode()
     cap.tcp_session(T0 + 40, "203.0.113.77", 80, 50810, [("up", http_post("collect.adtrack.example", "/v1/e", body), 0.01)])

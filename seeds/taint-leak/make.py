@@ -13,16 +13,13 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from scenes import T0, VEHICLE, VIN, CanLog, Capture, drive, gateway_frames, http_post
+from scenes import T0, VEHICLE, VIN, Capture, drive_log, http_post
 
 ANALYTICS, PROBE = "203.0.113.77", "198.51.100.88"
 
 
 def main() -> None:
-    track = drive(120, seed=51)
-    log = CanLog()
-    gateway_frames(log, track)
-    log.write(HERE / "can.log")
+    track = drive_log(HERE, 120, seed=51)
     cap = Capture()
     cap.dns_lookup(T0 + 10, "collect.adtrack.example", [ANALYTICS], ttl=60)
     lat, lon = track.at(T0 + 30)
