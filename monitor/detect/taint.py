@@ -117,8 +117,12 @@ def _join(view: NetView, rows: np.ndarray) -> tuple[bytes, np.ndarray]:
 
 
 def _unique_recent(lats: np.ndarray, lons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    pairs = np.unique(np.round(np.stack([lats, lons], 1), 6), axis=0)
-    return pairs[-MAX_POSITIONS:, 0], pairs[-MAX_POSITIONS:, 1]
+    """The most recent distinct positions, at most MAX_POSITIONS (inputs are in time order).
+    Not np.unique's sorted order: that would keep the northernmost fixes, not the latest."""
+    newest_first = np.round(np.stack([lats, lons], 1), 6)[::-1]
+    _, first_seen = np.unique(newest_first, axis=0, return_index=True)  # each pair's newest occurrence
+    keep = newest_first[np.sort(first_seen)[:MAX_POSITIONS]]
+    return keep[:, 0], keep[:, 1]
 
 
 def _words(b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

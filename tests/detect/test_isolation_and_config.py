@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from collections import Counter
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.detect.base import Detector
 from monitor.detect.signatures import WireSignatures
-from monitor.detect.wire import scan, text
+from monitor.detect.wire import scan
 from monitor.errors import PolicyError
 from monitor.pipeline import load_config
 
@@ -49,10 +50,16 @@ def test_a_parser_that_raises_is_isolated(monkeypatch):
     def broken(payload):
         raise IndexError("crafted")
 
-    monkeypatch.setattr(text, "queclink", broken)
+    monkeypatch.setattr(scan, "PARSERS", (scan.Parser("broken", broken, frozenset(b"$")), *scan.PARSERS))
     errors: Counter = Counter()
     matches = scan.scan_payload(b"$GPRMC,123519.00,A,4807.038,N,01131.000,E,,,230394,,*33\r\n", errors)
-    assert [m.protocol for m in matches] == ["nmea"] and errors == Counter({"queclink": 1})
+    assert [m.protocol for m in matches] == ["nmea"] and errors == Counter({"broken": 1})
+
+
+def test_the_gate_admits_every_first_byte_a_parser_declares():
+    declared = set().union(*(parser.first for parser in scan.PARSERS))
+    assert set(np.flatnonzero(scan.FIRST_BYTES).tolist()) == declared
+    assert {0x02, 0x08, 0x14, 0x43, 0x48} <= declared  # RTMP chunk headers (they once disagreed)
 
 
 MAGICS = [b"", b"\x7e\x02\x00", b"01cd\x81", b"##\x02\xfe", b"$$\x02\xfe", b"\x00\x00\x00\x00", b"\x00\x0f",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -16,62 +17,75 @@ from .jsonpos import json_positions, query_positions
 from .match import Match, position_confidence
 from .upload import METHODS, mqtt_publish, parse_request
 
-#: First payload bytes that can open a format gatewatch parses. Payloads starting otherwise
-#: (TLS records 0x14-0x17, most encrypted bytes) never reach Python.
-FIRST_BYTES = np.zeros(256, dtype=bool)
-FIRST_BYTES[[0x00, 0x03, 0x1A, 0x23, 0x24, 0x2B, 0x3E, 0x47, 0x5B, 0x7B, 0x7E, 0x78, 0x79, 0x89, 0xFF]] = True
+
+@dataclass(frozen=True)
+class Parser:
+    """A wire parser and the first payload bytes that can open its format. ``accepts`` takes a
+    closer look once the first byte fits. The numpy gate (FIRST_BYTES) is the union of what the
+    parsers declare, so the gate and the choice of parsers cannot disagree."""
+
+    name: str
+    parse: Callable[[bytes], list[Match]]
+    first: frozenset[int]
+    accepts: Callable[[bytes], bool] = lambda p: True
+
+
+def _bytes(*values: int | str) -> frozenset[int]:
+    return frozenset(v if isinstance(v, int) else ord(v) for v in values)
+
+
+DIGITS = _bytes(*"0123456789")
 #: RTMP chunk basic headers an encoder's commands start with: fmt 0/1 on chunk streams 2, 3
 #: (connect) and 8 (FFmpeg and librtmp send publish there), and 20.
-RTMP_FIRST = frozenset(bytes([b]) for b in (0x02, 0x03, 0x08, 0x14, 0x43, 0x48))
-FIRST_BYTES[[b[0] for b in RTMP_FIRST]] = True
-FIRST_BYTES[0x30:0x40] = True  # "01cd" (JT/T 1078) and MQTT PUBLISH
-FIRST_BYTES[[ord(c) for c in "AGPRLpDSVF#"]] = True  # methods, ANNOUNCE/RECORD, LASF, ply, DRACO, SQLite, VERSION, FLV
-FIRST_BYTES[ord("0"):ord("9") + 1] = True  # NMEA behind an IMEI prefix
+RTMP_FIRST = _bytes(0x02, 0x03, 0x08, 0x14, 0x43, 0x48)
+HTTP_FIRST = frozenset(m[0] for m in METHODS)
+
+
+def _ascii(head: bytes) -> bool:
+    return bool(head) and all(32 <= b < 127 or b in (9, 10, 13) for b in head)
+
+
+PARSERS: tuple[Parser, ...] = (
+    Parser("jt808", jt808.parse, _bytes(0x7E)),
+    Parser("jt1078", jt1078.parse, _bytes(jt1078.MAGIC[0]), lambda p: p[:4] == jt1078.MAGIC),
+    Parser("gbt32960", gbt32960.parse, _bytes("#", "$"), lambda p: p[:2] in (b"##", b"$$")),
+    Parser("teltonika", teltonika.parse, _bytes(0x00)),
+    Parser("dualcam", media.dualcam, _bytes(0x00)),
+    Parser("gt06", gt06.parse, _bytes(0x78, 0x79), lambda p: p[:2] in (b"\x78\x78", b"\x79\x79")),
+    Parser("j2735", j2735.parse, _bytes(0x00), lambda p: p[:2] == b"\x00\x14"),
+    Parser("queclink", text.queclink, _bytes("+"), lambda p: _ascii(p[:32])),
+    Parser("nmea", text.nmea, _bytes("$") | DIGITS, lambda p: _ascii(p[:32])),  # digits: behind an IMEI prefix
+    Parser("taip", text.taip, _bytes(">"), lambda p: _ascii(p[:32])),
+    Parser("http", lambda b: http(b), HTTP_FIRST, lambda p: p.startswith(METHODS)),
+    Parser("json", lambda b: json_matches(b, "json"), _bytes("{", "[")),
+    Parser("rtsp", media.rtsp, _bytes("A", "R")),
+    Parser("mqtt", lambda b: mqtt(b), frozenset(range(0x30, 0x40))),
+    Parser("rtmp", media.rtmp, RTMP_FIRST),
+    Parser("containers", lambda b: media.containers(b, "payload"),
+           _bytes(0x00, 0x1A, 0x47, 0x89, 0xFF, "#", "F", "L", "p", "D", "S", "V")),
+)
+
+#: First payload bytes that can open a format gatewatch parses. Payloads starting otherwise
+#: (TLS records 0x14-0x17 aside from RTMP's, most encrypted bytes) never reach Python.
+FIRST_BYTES = np.zeros(256, dtype=bool)
+FIRST_BYTES[sorted(set().union(*(parser.first for parser in PARSERS)))] = True
 
 
 def scan_payload(payload: bytes, errors: Counter | None = None) -> list[Match]:
     errors = errors if errors is not None else Counter()
     out: list[Match] = []
-    for name, parser in _parsers_for(payload):
+    for parser in _parsers_for(payload):
         try:
-            out += parser(payload)
+            out += parser.parse(payload)
         except Exception:  # noqa: BLE001 - a crafted payload must not stop the other parsers
-            errors[name] += 1
+            errors[parser.name] += 1
     return out
 
 
-def _parsers_for(p: bytes) -> list[tuple[str, Callable[[bytes], list[Match]]]]:
-    first = p[:1]
-    picks: list[tuple[str, Callable[[bytes], list[Match]]]] = []
-    if first == b"\x7e":
-        picks.append(("jt808", jt808.parse))
-    if p[:4] == jt1078.MAGIC:
-        picks.append(("jt1078", jt1078.parse))
-    if p[:2] in (b"##", b"$$"):
-        picks.append(("gbt32960", gbt32960.parse))
-    if first == b"\x00" or int.from_bytes(p[:2], "big") == len(p) - 2:
-        picks += [("teltonika", teltonika.parse), ("dualcam", media.dualcam)]
-    if p[:2] in (b"\x78\x78", b"\x79\x79"):
-        picks.append(("gt06", gt06.parse))
-    if p[:2] == b"\x00\x14":
-        picks.append(("j2735", j2735.parse))
-    if _ascii(p[:32]):
-        picks += [("queclink", text.queclink), ("nmea", text.nmea), ("taip", text.taip)]
-        if p.startswith(METHODS):
-            picks.append(("http", http))
-        if first in (b"{", b"["):
-            picks.append(("json", lambda b: json_matches(b, "json")))
-        picks.append(("rtsp", media.rtsp))
-    if 0x30 <= (p[0] if p else 0) <= 0x3F:
-        picks.append(("mqtt", mqtt))
-    if first in RTMP_FIRST:
-        picks.append(("rtmp", media.rtmp))
-    picks.append(("containers", lambda b: media.containers(b, "payload")))
-    return picks
-
-
-def _ascii(head: bytes) -> bool:
-    return bool(head) and all(32 <= b < 127 or b in (9, 10, 13) for b in head)
+def _parsers_for(p: bytes) -> list[Parser]:
+    if not p:
+        return []
+    return [parser for parser in PARSERS if p[0] in parser.first and parser.accepts(p)]
 
 
 def json_matches(document: bytes, where: str) -> list[Match]:

@@ -78,12 +78,17 @@ def degrees_minutes(value: str, hemisphere: str, negative: str, width: int) -> f
     return -result if hemisphere == negative else result
 
 
+def century(two_digits: int) -> int:
+    """NMEA's ddmmyy: 80-99 are the 1900s (GPS began in 1980), 00-79 the 2000s."""
+    return two_digits + (1900 if two_digits >= 80 else 2000)
+
+
 def _nmea_time(sentence: str, f: list[str]) -> str | None:
     clock = f[0] if sentence in ("RMC", "GGA", "GNS") else (f[4] if len(f) > 4 else "")
     date = f[8] if sentence == "RMC" and len(f) > 8 else ""
     if len(clock) < 6 or len(date) != 6 or not (clock[:6] + date).isdigit():
         return None
-    return iso_time(2000 + int(date[4:6]), int(date[2:4]), int(date[0:2]),
+    return iso_time(century(int(date[4:6])), int(date[2:4]), int(date[0:2]),
                     int(clock[0:2]), int(clock[2:4]), float(clock[4:]) if clock[4:].replace(".", "", 1).isdigit() else 0)
 
 

@@ -1,0 +1,38 @@
+"""Regression tests for detection defects found in review (issue 15)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from monitor.detect.wire.scan import scan_payload
+
+from ..builders import encode, gateway_db, packet, write_log, write_pcap
+from .conftest import run_monitor
+
+
+def test_taint_searches_the_latest_positions_not_the_northernmost(tmp_path):
+    """Driving south for 1000 distinct fixes: the current one must still be searched."""
+    db, t0 = gateway_db(), 1_700_000_000.0
+    fixes = [(48.2 - k * 1e-4, 11.5) for k in range(1000)]
+    lines = [encode(db, "GW_GNSS_Position", t0 + 0.1 * k, Latitude=lat, Longitude=lon) for k, (lat, lon) in enumerate(fixes)]
+    log = write_log(tmp_path / "can.log", lines)
+    lat, lon = fixes[-1]
+    body = f"POST /p HTTP/1.1\r\nHost: x.example\r\n\r\nposition={lat:.5f};{lon:.5f}".encode()
+    findings, _ = run_monitor(can_logs=[log], captures=[write_pcap(tmp_path / "up.pcap", [packet(t0 + 100.5, body, dport=80)])])
+    hits = [f for f in findings if f.detector == "taint.position"]
+    assert hits and abs(hits[0].position.lat - lat) < 1e-4
+
+
+def test_an_nmea_date_in_the_nineties_is_not_2094():
+    sentence = b"$GPRMC,123519,A,4807.038,N,01131.000,E,022.4,084.4,230394,003.1,W*6A\r\n"
+    match = next(m for m in scan_payload(sentence, Counter()) if m.protocol == "nmea")
+    assert match.positions[0].time == "1994-03-23T12:35:19Z"
+    recent = b"$GPRMC,123519,A,4807.038,N,01131.000,E,022.4,084.4,230324,003.1,W*6A\r\n"
+    assert next(m for m in scan_payload(recent, Counter()) if m.protocol == "nmea").positions[0].time.startswith("2024-03-23")
+
+
+def test_rtmp_publish_on_any_chunk_stream_a_client_uses_is_seen():
+    publish = b"\x02\x00\x07publish\x00" + bytes(8) + b"\x05\x02\x00\x0acam1-front"
+    for first in (0x02, 0x03, 0x08, 0x14, 0x43, 0x48):
+        chunk = bytes([first]) + b"\x00\x00\x00\x00\x00\x20\x14\x01\x00\x00\x00" + publish
+        assert [m.seen for m in scan_payload(chunk, Counter())] == ["RTMP publish"], hex(first)
