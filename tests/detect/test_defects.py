@@ -36,3 +36,18 @@ def test_rtmp_publish_on_any_chunk_stream_a_client_uses_is_seen():
     for first in (0x02, 0x03, 0x08, 0x14, 0x43, 0x48):
         chunk = bytes([first]) + b"\x00\x00\x00\x00\x00\x20\x14\x01\x00\x00\x00" + publish
         assert [m.seen for m in scan_payload(chunk, Counter())] == ["RTMP publish"], hex(first)
+
+
+def test_a_vin_or_imei_in_plaintext_is_found_without_can(tmp_path):
+    t0 = 1_700_000_000.0
+    labelled = b'POST /d HTTP/1.1\r\nHost: a.example\r\n\r\n{"meta": {"deviceImei": "490154203237518", "vin": "WVWZZZ1JZXW000001"}}'
+    checked = b"GET /v?id=1M8GDM9AXKP042788&x=1 HTTP/1.1\r\nHost: b.example\r\n\r\n"
+    noise = b'POST /t HTTP/1.1\r\nHost: c.example\r\n\r\n{"token": "ABCDEFGH123456789", "n": "490154203237519"}'
+    pcap = write_pcap(tmp_path / "ids.pcap", [packet(t0, labelled, dport=80, sport=41000), packet(t0 + 1, checked, dport=80, sport=41001),
+                                              packet(t0 + 2, noise, dport=80, sport=41002)])
+    findings, monitor = run_monitor(captures=[pcap])
+    assert monitor.state.vin is None  # no CAN at all
+    found = {(f.evidence["identity"].get("vin") or f.evidence["identity"].get("imei"), f.flow["orig_p"])
+             for f in findings if f.detector == "wire.identifier"}
+    assert found == {("490154203237518", 41000), ("WVWZZZ1JZXW000001", 41000), ("1M8GDM9AXKP042788", 41001)}
+    assert all(f.category == "identity" for f in findings if f.detector == "wire.identifier")

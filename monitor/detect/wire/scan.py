@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import gbt32960, gt06, j2735, jt808, jt1078, media, teltonika, text
+from . import gbt32960, gt06, identifiers, j2735, jt808, jt1078, media, teltonika, text
 from .jsonpos import json_positions, query_positions
 from .match import Match, position_confidence
 from .upload import METHODS, mqtt_publish, parse_request
@@ -61,6 +61,9 @@ PARSERS: tuple[Parser, ...] = (
     Parser("rtsp", media.rtsp, _bytes("A", "R")),
     Parser("mqtt", lambda b: mqtt(b), frozenset(range(0x30, 0x40))),
     Parser("rtmp", media.rtmp, RTMP_FIRST),
+    # VINs and IMEIs in plaintext: JSON documents, forms and queries (HTTP), MQTT payloads.
+    Parser("identifiers", identifiers.identifiers, _bytes("{", "[") | HTTP_FIRST | frozenset(range(0x30, 0x40)),
+           lambda p: b"vin" in p.lower() or b"imei" in p.lower() or _ascii(p[:64])),
     Parser("containers", lambda b: media.containers(b, "payload"),
            _bytes(0x00, 0x1A, 0x47, 0x89, 0xFF, "#", "F", "L", "p", "D", "S", "V")),
 )
