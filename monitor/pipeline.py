@@ -13,6 +13,7 @@ same recordings give the same findings, live or replayed.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -47,6 +48,16 @@ SLICE_S = 1.0  # replay interleaves CAN and IP in slices this long
 def load_config(path: str | Path | None = None) -> Config:
     """A configuration file with the registered detectors' threshold sections."""
     return _load_config(path, threshold_sections())
+
+
+def with_vehicle_networks(config: Config, cidrs: list[str] | None) -> Config:
+    """The configuration with other in-vehicle networks (``--vehicle-net``), checked."""
+    if not cidrs:
+        return config
+    from .net.direction import VehicleNetworks
+
+    VehicleNetworks(cidrs)  # a ConfigError naming the bad CIDR
+    return dataclasses.replace(config, vehicle_networks=tuple(cidrs))
 
 
 class Monitor:
@@ -194,23 +205,47 @@ def sort_recordings(names: Iterable[str | Path]) -> tuple[list[Path], list[Path]
     return can_logs, captures
 
 
-def recording_sources(can_logs: Iterable[Path], captures: Iterable[Path]) -> list[Source]:
+def recording_sources(can_logs: Iterable[Path], captures: Iterable[Path], can_offset_s: float = 0.0) -> list[Source]:
     can_logs, captures = list(can_logs), list(captures)
     # Slices only matter when CAN and IP interleave; alone, each source keeps its large batches.
     slice_s = SLICE_S if can_logs and captures else float("inf")
-    return [*(CanLogSource(path, slice_s) for path in can_logs), *(CaptureSource(path, slice_s) for path in captures)]
+    return [*(CanLogSource(path, slice_s, offset_s=can_offset_s) for path in can_logs),
+            *(CaptureSource(path, slice_s) for path in captures)]
 
 
-def replay(monitor: Monitor, can_logs: Iterable[Path], captures: Iterable[Path]) -> dict:
+def replay(monitor: Monitor, can_logs: Iterable[Path], captures: Iterable[Path], can_offset_s: float = 0.0) -> dict:
     """Run recordings through the monitor in time order; returns per-file read statistics."""
-    sources = recording_sources(can_logs, captures)
+    sources = recording_sources(can_logs, captures, can_offset_s)
     run(monitor, Timeline(sources).start())
     return {source.name: recording_stats(source) for source in sources}
 
 
 def recording_stats(source: Source) -> dict:
+    span = {"first_ts": source.stats.extra.get("first_ts"), "last_ts": source.stats.extra.get("last_ts")}
     if isinstance(source, CaptureSource):
         return {"kind": "capture", "packets": source.replay.records, "damaged": source.replay.damaged,
-                "truncated_file": source.replay.truncated_file}
+                "truncated_file": source.replay.truncated_file, **span}
     return {"kind": "can", "frames": source.stats.items, "malformed": source.stats.extra["malformed"],
-            "examples": source.stats.extra["examples"]}
+            "examples": source.stats.extra["examples"], **span}
+
+
+def time_mismatch(files: dict) -> str | None:
+    """Why CAN and IP recordings cannot be judged together: their times do not overlap (a log
+    with relative times, another clock). Taint and behaviour need the CAN state of a packet's time."""
+    spans = {kind: [(e["first_ts"], e["last_ts"]) for e in files.values() if e["kind"] == kind and e["first_ts"] is not None]
+             for kind in ("can", "capture")}
+    if not spans["can"] or not spans["capture"]:
+        return None
+    can = (min(a for a, _ in spans["can"]), max(b for _, b in spans["can"]))
+    ip = (min(a for a, _ in spans["capture"]), max(b for _, b in spans["capture"]))
+    if can[0] <= ip[1] and ip[0] <= can[1]:
+        return None
+    return (f"the CAN logs ({_utc(can[0])} to {_utc(can[1])}) and the captures ({_utc(ip[0])} to {_utc(ip[1])}) "
+            f"do not overlap in time: packets are judged without the vehicle's state; --can-time-offset "
+            f"{ip[0] - can[0]:.3f} would align their starts")
+
+
+def _utc(seconds: float) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

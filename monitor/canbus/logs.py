@@ -7,6 +7,7 @@ through python-can's own readers, whose frames are written straight into batch c
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import threading
 from collections.abc import Iterator
@@ -98,10 +99,11 @@ class CanLogSource(Source):
 
     kind = "can"
 
-    def __init__(self, path: str | Path, slice_s: float = float("inf"), chunk_bytes: int = 32 << 20) -> None:
+    def __init__(self, path: str | Path, slice_s: float = float("inf"), chunk_bytes: int = 32 << 20,
+                 offset_s: float = 0.0) -> None:
         super().__init__(str(path))
-        self.path, self.slice_s, self.chunk_bytes = Path(path), slice_s, chunk_bytes
-        self.stats.extra.update(malformed=0, examples=[])
+        self.path, self.slice_s, self.chunk_bytes, self.offset_s = Path(path), slice_s, chunk_bytes, offset_s
+        self.stats.extra.update(malformed=0, examples=[], first_ts=None, last_ts=None)
 
     def batches(self, stop: threading.Event) -> Iterator[FrameBatch]:
         for batch in time_slices(self._counted(), self.slice_s):
@@ -112,6 +114,12 @@ class CanLogSource(Source):
 
     def _counted(self) -> Iterator[FrameBatch]:
         for batch, stats in read_log(self.path, chunk_bytes=self.chunk_bytes):
+            if self.offset_s and len(batch):  # a log whose clock was not the capture's (--can-time-offset)
+                batch = dataclasses.replace(batch, timestamp=batch.timestamp + self.offset_s)
+            if len(batch):
+                extra = self.stats.extra
+                extra["first_ts"] = float(batch.timestamp[0]) if extra["first_ts"] is None else extra["first_ts"]
+                extra["last_ts"] = float(batch.timestamp[-1])
             self.stats.items += len(batch)
             self.stats.extra["malformed"] += stats.malformed
             self.stats.extra["examples"] += [f"{self.path}:{line}: {reason}" if line else f"{self.path}: {reason}"

@@ -24,6 +24,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     test.add_argument("file", metavar="FILE")
     test.add_argument("--replay", nargs="+", required=True, metavar="RECORDING",
                       help="CAN logs and pcap/pcapng captures")
+    test.add_argument("--vehicle-net", action="append", metavar="CIDR",
+                      help="the in-vehicle networks (repeatable), instead of the configuration's")
+    test.add_argument("--can-time-offset", type=float, default=0.0, metavar="SECONDS",
+                      help="add this to every CAN log timestamp")
     gating.add_arguments(test)
 
 
@@ -51,10 +55,10 @@ def _check(files: list[str], out: TextIO, err: TextIO) -> int:
 
 
 def _test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ..pipeline import Monitor, load_config, replay, sort_recordings
+    from ..pipeline import Monitor, load_config, replay, sort_recordings, with_vehicle_networks
 
     gating.check_arguments(args)
-    config = load_config(args.file)
+    config = with_vehicle_networks(load_config(args.file), args.vehicle_net)
     by_kind: Counter = Counter()
     lines: list[str] = []
     decided: Counter = Counter()
@@ -67,7 +71,7 @@ def _test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                      f"{finding.seen}  {_where_to(finding)}")
 
     monitor = Monitor(config, show)
-    replay(monitor, *sort_recordings(args.replay))
+    replay(monitor, *sort_recordings(args.replay), args.can_time_offset)
     print(f"{'time':>14}  {'action':<6} {'rule':<24} {'category':<12} seen  destination", file=out)
     print("\n".join(lines) if lines else "(no findings)", file=out)
     print("\nrules:", file=out)

@@ -23,6 +23,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help="configuration (default: the shipped default)")
     parser.add_argument("-o", "--output", required=True, metavar="DIR", help="where the logs and stats.json go")
     parser.add_argument("--vehicle-id", metavar="ID", help="the vehicle the recordings are of (default: alerts.vehicle_id)")
+    parser.add_argument("--can-time-offset", type=float, default=0.0, metavar="SECONDS",
+                        help="add this to every CAN log timestamp (a log whose clock is not the capture's)")
+    parser.add_argument("--vehicle-net", action="append", metavar="CIDR",
+                        help="the in-vehicle networks (repeatable), instead of the configuration's")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--force", action="store_true", help="replace an earlier run's logs in DIR")
     mode.add_argument("--append", action="store_true", help="continue the alert chain in DIR")
@@ -32,10 +36,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ..alerts.log import AlertLog, prepare
     from ..daemon.status import write_stats
-    from ..pipeline import Monitor, load_config, replay, sort_recordings
+    from ..pipeline import (
+        Monitor,
+        load_config,
+        replay,
+        sort_recordings,
+        time_mismatch,
+        with_vehicle_networks,
+    )
 
     gating.check_arguments(args)
-    config = load_config(args.config)
+    config = with_vehicle_networks(load_config(args.config), args.vehicle_net)
     can_logs, captures = sort_recordings(args.inputs)
     output = Path(args.output)
     prepare(output, force=args.force, append=args.append)
@@ -49,7 +60,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     monitor = Monitor(config, write, log=log)
     try:
-        files = replay(monitor, can_logs, captures)
+        files = replay(monitor, can_logs, captures, args.can_time_offset)
     finally:
         log.close()
     summary = {"state": "replayed", "files": files, "alert_log": log.summary(), **monitor.summary()}
@@ -64,6 +75,9 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for entry in files.values():
         for example in entry.get("examples", []):
             print(f"gatewatch replay: skipped {example}", file=err)
+    mismatch = time_mismatch(files)
+    if mismatch:
+        print(f"gatewatch replay: warning: {mismatch}", file=err)
     for reason in reasons:
         print(f"gatewatch replay: failing: {reason} (--fail-on)", file=err)
     return status

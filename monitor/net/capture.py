@@ -206,6 +206,9 @@ class CaptureSource(Source):
         for batch in time_slices(read_capture(self.path, stats=self.replay, chunk_bytes=self.chunk_bytes), self.slice_s):
             if stop.is_set():
                 return
+            ts = batch.timestamp
+            self.stats.extra.setdefault("first_ts", float(ts[0]))
+            self.stats.extra["last_ts"] = float(ts[-1])
             self.stats.batches += 1
             self.stats.items += len(batch)
             yield batch

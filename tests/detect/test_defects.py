@@ -51,3 +51,32 @@ def test_a_vin_or_imei_in_plaintext_is_found_without_can(tmp_path):
              for f in findings if f.detector == "wire.identifier"}
     assert found == {("490154203237518", 41000), ("WVWZZZ1JZXW000001", 41000), ("1M8GDM9AXKP042788", 41001)}
     assert all(f.category == "identity" for f in findings if f.detector == "wire.identifier")
+
+
+def test_replay_warns_when_can_and_ip_do_not_overlap_and_an_offset_aligns_them(tmp_path):
+    from ..builders import run
+
+    db, t0 = gateway_db(), 1_700_000_000.0
+    lines = [encode(db, "GW_GNSS_Position", 0.1 * k, Latitude=48.137154, Longitude=11.576124) for k in range(50)]
+    log = write_log(tmp_path / "relative.log", lines)  # a log with times from its own start
+    body = b"POST /t HTTP/1.1\r\nHost: x.example\r\n\r\nat=48.137154,11.576124"
+    pcap = write_pcap(tmp_path / "up.pcap", [packet(t0 + 3, body, dport=80)])
+    code, out, err = run("replay", str(log), str(pcap), "-o", str(tmp_path / "a"))
+    assert code == 0 and "do not overlap in time" in err and f"--can-time-offset {t0 + 3:.3f} would align their starts" in err
+    assert "taint.position" not in out
+    code, out, err = run("replay", str(log), str(pcap), "-o", str(tmp_path / "b"), "--can-time-offset", str(t0))
+    assert code == 0 and "do not overlap" not in err and "taint.position" in out
+
+
+def test_vehicle_net_on_replay_decides_which_side_is_the_vehicle(tmp_path):
+    from ..builders import alerts_in, run
+
+    t0 = 1_700_000_000.0
+    report = b"$GPRMC,123519,A,4807.038,N,01131.000,E,022.4,084.4,230394,003.1,W*6A\r\n"
+    pcap = write_pcap(tmp_path / "p.pcap", [packet(t0, report, dport=6000, src="100.64.7.2", dst="198.51.100.9")])
+    assert run("replay", str(pcap), "-o", str(tmp_path / "a"))[0] == 0
+    assert alerts_in(tmp_path / "a")[0]["flow"]["direction"] == "outbound"  # neither inside: the originator
+    code, _, err = run("replay", str(pcap), "-o", str(tmp_path / "b"), "--vehicle-net", "198.51.100.0/24")
+    assert code == 0 and alerts_in(tmp_path / "b") == []  # now the server's side is the vehicle: nothing leaves
+    code, _, err = run("replay", str(pcap), "-o", str(tmp_path / "c"), "--vehicle-net", "not-a-cidr")
+    assert code == 1 and "not-a-cidr" in err
