@@ -23,7 +23,6 @@ import numpy as np
 from .alerts.log import AlertLog
 from .canbus.decode import decode_batch
 from .canbus.frames import FrameBatch
-from .canbus.logs import CanLogSource
 from .canbus.plan import DecodePlan
 from .config.load import load_config as _load_config
 from .config.model import Config
@@ -32,12 +31,12 @@ from .detect.base import Detector, DetectorRunner
 from .detect.canview import CanView
 from .detect.finding import Destination, Finding
 from .detect.unknown import UnknownDestinations
-from .errors import SourceError
-from .net.capture import PCAP_MAGICS, PCAPNG_MAGIC, CaptureSource
+from .net.capture import CaptureSource
 from .net.packets import PacketBatch
 from .net.pipeline import NetConfig, NetPipeline
 from .policy import regulatory
 from .policy.decide import Decider
+from .recordings import recording_sources
 from .source import Source
 from .state import VehicleState, apply_signals
 from .timeline import Timeline
@@ -190,39 +189,19 @@ def run(monitor: Monitor, timeline: Timeline, tick: Callable[[], None] | None = 
     monitor.finish()
 
 
-def sort_recordings(names: Iterable[str | Path]) -> tuple[list[Path], list[Path]]:
-    """(CAN logs, captures), told apart by content: pcap/pcapng by their magic, anything else
-    is a CAN log (candump, ASC, BLF, TRC, MF4 by suffix)."""
-    can_logs: list[Path] = []
-    captures: list[Path] = []
-    for name in names:
-        path = Path(name)
-        if not path.is_file():
-            raise SourceError(f"{path}: no such recording")
-        with path.open("rb") as handle:
-            magic = handle.read(4)
-        (captures if magic in PCAP_MAGICS or magic == PCAPNG_MAGIC else can_logs).append(path)
-    return can_logs, captures
-
-
-def recording_sources(can_logs: Iterable[Path], captures: Iterable[Path], can_offset_s: float = 0.0) -> list[Source]:
+def replay(monitor: Monitor, can_logs: Iterable[Path], captures: Iterable[Path], can_offset_s: float = 0.0) -> dict:
+    """Run recordings through the monitor in time order; returns per-file read statistics."""
     can_logs, captures = list(can_logs), list(captures)
     # Slices only matter when CAN and IP interleave; alone, each source keeps its large batches.
     slice_s = SLICE_S if can_logs and captures else float("inf")
-    return [*(CanLogSource(path, slice_s, offset_s=can_offset_s) for path in can_logs),
-            *(CaptureSource(path, slice_s) for path in captures)]
-
-
-def replay(monitor: Monitor, can_logs: Iterable[Path], captures: Iterable[Path], can_offset_s: float = 0.0) -> dict:
-    """Run recordings through the monitor in time order; returns per-file read statistics."""
-    sources = recording_sources(can_logs, captures, can_offset_s)
+    sources = recording_sources(can_logs, captures, slice_s, can_offset_s)
     run(monitor, Timeline(sources).start())
     return {source.name: recording_stats(source) for source in sources}
 
 
 def recording_stats(source: Source) -> dict:
     span = {"first_ts": source.stats.extra.get("first_ts"), "last_ts": source.stats.extra.get("last_ts")}
-    if isinstance(source, CaptureSource):
+    if isinstance(source, CaptureSource) and source.kind == "ip":
         return {"kind": "capture", "packets": source.replay.records, "damaged": source.replay.damaged,
                 "truncated_file": source.replay.truncated_file, **span}
     return {"kind": "can", "frames": source.stats.items, "malformed": source.stats.extra["malformed"],

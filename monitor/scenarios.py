@@ -26,7 +26,8 @@ from .alerts.log import AlertLog, prepare
 from .alerts.read import flat, records
 from .config.yamlfile import Located, LocatedList, child, known_keys, load_yaml
 from .errors import PolicyError
-from .pipeline import Monitor, load_config, replay, sort_recordings
+from .pipeline import Monitor, load_config, replay
+from .recordings import sort_recordings
 
 MATCH_KEYS = ("category", "detector", "destination", "port", "action", "rule", "seen")
 ENTRY_KEYS = (*MATCH_KEYS, "episodes", "min_hits")

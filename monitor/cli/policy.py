@@ -55,7 +55,8 @@ def _check(files: list[str], out: TextIO, err: TextIO) -> int:
 
 
 def _test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ..pipeline import Monitor, load_config, replay, sort_recordings, with_vehicle_networks
+    from ..pipeline import Monitor, load_config, replay, with_vehicle_networks
+    from ..recordings import sort_recordings
 
     gating.check_arguments(args)
     config = with_vehicle_networks(load_config(args.file), args.vehicle_net)

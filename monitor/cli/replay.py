@@ -36,14 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ..alerts.log import AlertLog, prepare
     from ..daemon.status import write_stats
-    from ..pipeline import (
-        Monitor,
-        load_config,
-        replay,
-        sort_recordings,
-        time_mismatch,
-        with_vehicle_networks,
-    )
+    from ..pipeline import Monitor, load_config, replay, time_mismatch, with_vehicle_networks
+    from ..recordings import sort_recordings
 
     gating.check_arguments(args)
     config = with_vehicle_networks(load_config(args.config), args.vehicle_net)

@@ -80,3 +80,23 @@ def test_vehicle_net_on_replay_decides_which_side_is_the_vehicle(tmp_path):
     assert code == 0 and alerts_in(tmp_path / "b") == []  # now the server's side is the vehicle: nothing leaves
     code, _, err = run("replay", str(pcap), "-o", str(tmp_path / "c"), "--vehicle-net", "not-a-cidr")
     assert code == 1 and "not-a-cidr" in err
+
+
+def test_a_socketcan_pcap_is_read_as_can(tmp_path):
+    import struct
+
+    from monitor.net.pcapwriter import write_pcap as write_raw
+
+    from ..builders import run
+
+    db, t0 = gateway_db(), 1_700_000_000.0
+    message = db.get_message_by_name("GW_GNSS_Position")
+    data = message.encode({"Latitude": 48.137154, "Longitude": 11.576124})
+    frames = [(int((t0 + 0.1 * k) * 1e9), struct.pack(">IB3x8s", message.frame_id, 8, data), 16) for k in range(30)]
+    write_raw(tmp_path / "can0.pcap", frames, 227)  # LINKTYPE_CAN_SOCKETCAN: the id in network byte order
+    body = b"POST /t HTTP/1.1\r\nHost: x.example\r\n\r\nat=48.137154,11.576124"
+    pcap = write_pcap(tmp_path / "up.pcap", [packet(t0 + 2, body, dport=80)])
+    code, out, err = run("replay", str(tmp_path / "can0.pcap"), str(pcap), "-o", str(tmp_path / "out"))
+    assert code == 0, err
+    assert "can0.pcap: 30 CAN frames" in out and "vehicle state: 60 signal values" in out
+    assert "taint.position" in out and "do not overlap" not in err
