@@ -66,6 +66,11 @@ class MappingThresholds:
     min_correlation: float = 0.5  # between per-window upload bytes and distance driven
     window_s: float = 10.0
     min_speed_kmh: float = 3.0
+    # At a steady speed the correlation is undefined; then uploads in most moving windows,
+    # none (or few) while standing, and a volume per km below video's is mapping-like too.
+    min_moving_coverage: float = 0.8
+    max_standing_share: float = 0.2
+    max_steady_bytes_per_km: float = 500_000.0
 
 
 class Behaviour(Detector):
@@ -186,13 +191,20 @@ class Behaviour(Detector):
             return []
         per_km = float(volume[known].sum() / km)
         corr = _correlation(volume[known], distance[known])
-        if per_km < t.min_bytes_per_km or corr < t.min_correlation or not self._due(act, "mapping", float(ts[-1])):
+        uploading = volume[known] > 0
+        coverage = float(uploading[moving].mean())
+        standing_share = float(uploading[~moving].mean()) if (~moving).any() else 0.0
+        steady = (coverage >= t.min_moving_coverage and standing_share <= t.max_standing_share
+                  and per_km <= t.max_steady_bytes_per_km)
+        judged_by = "correlation" if corr >= t.min_correlation else "uploads while moving" if steady else None
+        if per_km < t.min_bytes_per_km or judged_by is None or not self._due(act, "mapping", float(ts[-1])):
             return []
         evidence = {"bytes_per_km": round(per_km, 1), "km": round(km, 3), "correlation": round(corr, 3),
-                    "windows": int(known.sum()), "window_s": t.window_s}
+                    "moving_windows_with_uploads": round(coverage, 3), "standing_windows_with_uploads": round(standing_share, 3),
+                    "judged_by": judged_by, "windows": int(known.sum()), "window_s": t.window_s}
+        confidence = 0.4 + 0.4 * corr if judged_by == "correlation" else 0.4 + 0.3 * coverage * (1 - standing_share)
         return [self._finding(view, act, float(ts[-1]), "mapping", "mapping",
-                              "upload volume grows with distance driven (mapping-like)",
-                              0.4 + 0.4 * corr, evidence)]
+                              "upload volume grows with distance driven (mapping-like)", confidence, evidence)]
 
     def _distance(self, act: Activity, w: int, state: VehicleState) -> float:
         if w not in act.distances:

@@ -100,3 +100,18 @@ def test_a_socketcan_pcap_is_read_as_can(tmp_path):
     assert code == 0, err
     assert "can0.pcap: 30 CAN frames" in out and "vehicle state: 60 signal values" in out
     assert "taint.position" in out and "do not overlap" not in err
+
+
+def test_a_mapping_upload_at_a_steady_speed_is_judged_too(tmp_path):
+    """Constant speed: per-window distance never varies, so the correlation is undefined; the
+    uploads, in every moving window at tens of kB per km, still make it mapping-like."""
+    db, t0 = gateway_db(), 1_700_000_000.0
+    lines = [encode(db, "GW_VehicleMotion", t0 + 0.1 * k, VehicleSpeed=60, Odometer=round(1000 + k * 60 / 36000, 3), GearReverse=0)
+             for k in range(3000)]  # 300 s at exactly 60 km/h: 1 km per minute
+    log = write_log(tmp_path / "can.log", lines)
+    uploads = [packet(t0 + 5 + 5 * k + 0.2 * j, bytes(1200), dport=443, sport=42000, seq=1 + 1200 * (3 * k + j))
+               for k in range(58) for j in range(3)]  # 3.6 KB every 5 s = about 43 KB per km
+    findings, _ = run_monitor(can_logs=[log], captures=[write_pcap(tmp_path / "up.pcap", uploads)])
+    mapping = [f for f in findings if f.detector == "behaviour.mapping"]
+    assert mapping and mapping[0].evidence["judged_by"] == "uploads while moving"
+    assert 30_000 < mapping[0].evidence["bytes_per_km"] < 60_000
