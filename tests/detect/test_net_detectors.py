@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import struct
 
@@ -138,6 +139,6 @@ def test_upload_volume_growing_with_distance_is_mapping_like(tmp_path):
     # with the new figures, judged by the correlation once the stop made distance vary.
     assert len(mapping) == 3 and {f.category for f in mapping} == {"mapping"}
     assert mapping[0].evidence["judged_by"] == "uploads while moving" and mapping[0].ts - t0 < 60
-    assert all(b.ts - a.ts >= 60 and b.evidence["km"] > a.evidence["km"] for a, b in zip(mapping, mapping[1:]))
+    assert all(b.ts - a.ts >= 60 and b.evidence["km"] > a.evidence["km"] for a, b in itertools.pairwise(mapping))
     assert all(40_000 < f.evidence["bytes_per_km"] < 60_000 for f in mapping)  # 1 kB/s at 72 km/h = 50 kB/km
     assert mapping[-1].evidence["correlation"] > 0.9 and mapping[-1].flow["resp_p"] == 443
