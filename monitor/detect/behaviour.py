@@ -12,7 +12,7 @@ flow); Python touches each active flow once per batch.
 
 from __future__ import annotations
 
-from collections import Counter, deque
+from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -30,7 +30,7 @@ MAX_WINDOWS = 720
 
 @dataclass
 class Activity:
-    flow_id: int
+    flow_id: int | tuple  # a flow id, or ("destination", address) for the flows to one destination
     slot: int
     seconds: deque = field(default_factory=deque)  # (second, bytes), increasing
     run_start: float | None = None  # first second of the current above-threshold run
@@ -39,6 +39,12 @@ class Activity:
     bursts: deque = field(default_factory=lambda: deque(maxlen=MAX_BURSTS))  # (start, bytes)
     windows: dict = field(default_factory=dict)  # window index -> bytes
     distances: dict = field(default_factory=dict)  # window index -> km (cached)
+    destination: str | None = None  # the remote address (flow activities)
+    flows: set = field(default_factory=set)  # contributing flow ids (destination activities)
+    explained: set = field(default_factory=set)  # detectors a single flow to it already fired
+
+
+MAX_DESTINATIONS = 4096
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,8 @@ class Behaviour(Detector):
         self.video, self.beacon, self.mapping = thresholds.video, thresholds.beacon, thresholds.mapping
         self.repeats = Repeats(max(thresholds.wire.repeat_s, 60.0))  # per (flow_id, kind)
         self.flows: FlowMemory[Activity] = FlowMemory()
+        # Video and mapping summed per destination too: an upload spread over many connections.
+        self.destinations: OrderedDict[str, Activity] = OrderedDict()
         self.counts: Counter = Counter()
 
     def on_net(self, view: NetView, state: VehicleState) -> list[Finding]:
@@ -97,9 +105,34 @@ class Behaviour(Detector):
             act = self.flows.get(fid) or self.flows.remember(fid, Activity(fid, int(view.slot[group[0]])))
             act.slot = int(view.slot[group[-1]])
             ts, sizes = view.ts[group], view.length[group]
-            found += self._video(view, act, ts, sizes, state)
-            found += self._beacon(view, act, ts, sizes)
-            found += self._mapping(view, act, ts, sizes, state)
+            own = self._video(view, act, ts, sizes, state) + self._beacon(view, act, ts, sizes)
+            own += self._mapping(view, act, ts, sizes, state)
+            found += own + self._per_destination(view, act, ts, sizes, state, {f.detector for f in own})
+        return found
+
+    def _per_destination(self, view, act: Activity, ts, sizes, state, flow_found: set[str]) -> list[Finding]:
+        """The same video and mapping judgement over the flows to the flow's destination, from the
+        second flow on (a single flow is judged on its own; the first flow's data before the
+        second appears is not added)."""
+        if act.destination is None:
+            flow, _ = view.describe_slot(act.slot)
+            act.destination = flow.get("resp_h" if flow.get("direction") != "inbound" else "orig_h") or "?"
+        dest = self.destinations.get(act.destination)
+        if dest is None:
+            dest = self.destinations[act.destination] = Activity(("destination", act.destination), act.slot)
+            while len(self.destinations) > MAX_DESTINATIONS:
+                self.destinations.popitem(last=False)
+                self.counts["destinations_forgotten"] += 1
+        self.destinations.move_to_end(act.destination)
+        dest.slot = act.slot
+        dest.flows.add(act.flow_id)
+        dest.explained |= flow_found  # a single flow already showed it: the sum adds nothing
+        if len(dest.flows) < 2:
+            return []
+        found = [f for f in self._video(view, dest, ts, sizes, state) + self._mapping(view, dest, ts, sizes, state)
+                 if f.detector not in dest.explained]
+        for finding in found:
+            finding.evidence.update(aggregated_over="destination", flows=len(dest.flows))
         return found
 
     # ------------------------------------------------------------------ video

@@ -115,3 +115,22 @@ def test_a_mapping_upload_at_a_steady_speed_is_judged_too(tmp_path):
     mapping = [f for f in findings if f.detector == "behaviour.mapping"]
     assert mapping and mapping[0].evidence["judged_by"] == "uploads while moving"
     assert 30_000 < mapping[0].evidence["bytes_per_km"] < 60_000
+
+
+def test_a_mapping_upload_spread_over_many_connections_is_added_up_per_destination(tmp_path):
+    db, t0 = gateway_db(), 1_700_000_000.0
+    lines, odo = [], 1000.0
+    for k in range(3000):  # 300 s, speed varying between 30 and 90 km/h
+        speed = 60 + 30 * ((k // 300) % 2 * 2 - 1)
+        odo += speed * 0.1 / 3600
+        lines.append(encode(db, "GW_VehicleMotion", t0 + 0.1 * k, VehicleSpeed=speed, Odometer=round(odo, 3), GearReverse=0))
+    log = write_log(tmp_path / "can.log", lines)
+    uploads = []
+    for second in range(5, 300, 5):  # a new connection for every upload, sized by the distance just driven
+        speed = 60 + 30 * ((int(second * 10) // 300) % 2 * 2 - 1)
+        size = int(speed / 3600 * 5 * 40_000)  # 40 kB per km
+        uploads.append(packet(t0 + second, bytes(size), dport=443, sport=43000 + second, seq=1))
+    findings, _ = run_monitor(can_logs=[log], captures=[write_pcap(tmp_path / "up.pcap", uploads)])
+    mapping = [f for f in findings if f.detector == "behaviour.mapping"]
+    assert mapping and all(f.evidence.get("aggregated_over") == "destination" for f in mapping)
+    assert mapping[0].evidence["flows"] >= 3 and 30_000 < mapping[0].evidence["bytes_per_km"] < 50_000
