@@ -62,7 +62,9 @@ def read_with_python_can(path: Path, batch_size: int = 1 << 16) -> Iterator[tupl
     builder = BatchBuilder(batch_size)
     stats = ParseStats()
     try:
-        reader = can.LogReader(str(path))
+        # An ASC file's header gives its absolute start ("date ..."); python-can's default makes
+        # the times relative to it, which puts the CAN history in 1970, far from any capture.
+        reader = can.ASCReader(str(path), relative_timestamp=False) if log_suffix(path) == ".asc" else can.LogReader(str(path))
     except ImportError as error:
         raise SourceError(f"{path}: reading this format needs an optional package: {error}") from error
     except Exception as error:  # python-can raises many kinds on open

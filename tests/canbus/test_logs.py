@@ -20,7 +20,8 @@ FIXTURES += corpus_files("can/logs/eldominio-canbuslogs/*/*.trc")
 def test_python_can_formats_arrive_as_python_can_reads_them(path):
     parts = list(read_log(path))
     batch = FrameBatch.concat([b for b, _ in parts])
-    messages = [m for m in can.LogReader(str(path))]
+    reader = can.ASCReader(str(path), relative_timestamp=False) if path.suffix == ".asc" else can.LogReader(str(path))
+    messages = list(reader)
     assert len(batch) == len(messages) > 0
     for i, msg in enumerate(messages):
         assert batch.timestamp[i] == msg.timestamp
@@ -58,7 +59,8 @@ def test_round_trip_through_python_can_writers(tmp_path):
             for msg in messages:
                 writer.on_message_received(msg)
         batch = FrameBatch.concat([b for b, _ in read_log(path)])
-        assert_same_as_python_can(batch, list(can.LogReader(str(path))))
+        reader = can.ASCReader(str(path), relative_timestamp=False) if suffix == ".asc" else can.LogReader(str(path))
+        assert_same_as_python_can(batch, list(reader))
         assert batch.arbitration_id.tolist() == [m.arbitration_id for m in messages], suffix
 
 
@@ -87,3 +89,15 @@ def test_a_broken_asc_keeps_the_frames_before_the_break_and_reports_it(tmp_path)
     stats = parts[-1][1]
     assert len(batch) == 1 and batch.arbitration_id.tolist() == [0x123]
     assert stats.malformed == 1 and "python-can stopped reading after frame 1" in stats.examples[0][1]
+
+
+def test_an_asc_log_with_a_start_date_gives_absolute_times(tmp_path):
+    path = tmp_path / "bench.asc"
+    path.write_text("date Sam Sep 30 15:06:13.191 2017\nbase hex  timestamps absolute\ninternal events logged\n"
+                    "Begin Triggerblock Sam Sep 30 15:06:13.191 2017\n"
+                    "   0.015991 1  123             Rx   d 2 01 02\n"
+                    "   1.015991 1  124             Rx   d 1 03\n"
+                    "End TriggerBlock\n")
+    batch = FrameBatch.concat([b for b, _ in read_log(path)])
+    assert len(batch) == 2 and batch.timestamp[1] - batch.timestamp[0] == pytest.approx(1.0)
+    assert 1_506_700_000 < batch.timestamp[0] < 1_506_900_000  # 30 September 2017, not 1970
