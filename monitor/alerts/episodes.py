@@ -141,8 +141,9 @@ class Episodes:
 
 
 def _key(finding: Finding) -> Key:
-    if finding.flow:
-        return ("flow", int(finding.flow.get("flow_id", 0)), finding.detector)
+    if finding.flow:  # a remote command is its own episode: each carries its own parameters
+        seen = (finding.seen,) if finding.category == "remote" else ()
+        return ("flow", int(finding.flow.get("flow_id", 0)), finding.detector, *seen)
     if finding.can:  # on CAN, what was seen (a UDS service, a rule) tells episodes apart
         return ("can", finding.can.get("bus"), tuple(finding.can.get("ids", ())), finding.detector, finding.seen)
     return ("other", finding.detector, finding.seen)

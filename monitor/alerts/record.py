@@ -19,7 +19,7 @@ OCSF_VERSION = "1.2.0"
 CLASS_UID, CATEGORY_UID = 2004, 2
 ACTIVITIES = {1: "Create", 2: "Update", 3: "Close"}
 SEVERITIES = {1: "Informational", 2: "Low", 3: "Medium", 4: "High", 5: "Critical"}
-CATEGORY_SEVERITY = {"geolocation": 3, "video": 3, "mapping": 3, "identity": 3, "can": 2, "unknown": 2}
+CATEGORY_SEVERITY = {"geolocation": 3, "video": 3, "mapping": 3, "identity": 3, "can": 2, "remote": 4, "unknown": 2}
 OBSERVABLE_TYPES = {"hostname": (1, "Hostname"), "ip": (2, "IP Address"), "port": (11, "Port")}
 COORDINATE_KEYS = frozenset({"lat", "lon", "latitude", "longitude"})
 

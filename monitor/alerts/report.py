@@ -18,7 +18,7 @@ from ..config.policy import shipped_country_lists
 from .read import flat, gatewatch
 
 COLOURS = {"geolocation": "#d62728", "video": "#9467bd", "mapping": "#2ca02c", "identity": "#ff7f0e",
-           "can": "#1f77b4", "unknown": "#7f7f7f"}
+           "can": "#1f77b4", "remote": "#8c564b", "unknown": "#7f7f7f"}
 CSS = """
 body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1200px}
 h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd}

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 #: What a rule can be about: the finding categories, "unknown" (a flow to a destination in no
 #: named set) and "any". Actions, mildest first.
-CATEGORIES = ("geolocation", "video", "mapping", "identity", "can", "unknown")  # of findings
+CATEGORIES = ("geolocation", "video", "mapping", "identity", "can", "remote", "unknown")  # of findings
 RULE_CATEGORIES = (*CATEGORIES, "any")
 ACTIONS = ("allow", "alert", "block")
 MODES = ("monitor", "enforce")

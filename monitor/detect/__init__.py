@@ -11,12 +11,13 @@ from __future__ import annotations
 from .base import Detector
 from .behaviour import Behaviour
 from .canside import CanRules
+from .remote import RemoteAccess
 from .signatures import WireSignatures
 from .taint import Taint
 from .uds import UdsTransfers
 
 REGISTRY: dict[str, type[Detector]] = {
-    cls.name: cls for cls in (WireSignatures, Taint, Behaviour, CanRules, UdsTransfers)
+    cls.name: cls for cls in (WireSignatures, Taint, Behaviour, CanRules, UdsTransfers, RemoteAccess)
 }
 
 

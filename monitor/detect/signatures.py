@@ -67,7 +67,8 @@ class WireSignatures(Detector):
             matches = scan_payload(payload, self.parser_errors)
             if view.udp[i]:
                 matches += self._udp_media(fid, payload)
-            matches = [m for m in matches if view.outbound[i] or "video_destination" in m.evidence]
+            # Downlinks count too where they tell where video goes or control the vehicle.
+            matches = [m for m in matches if view.outbound[i] or "video_destination" in m.evidence or m.category == "remote"]
             self.budget.remember(fid, self.t.max_scan_packets if matches else left - 1)
             for match in matches:
                 # A decoded position is never held back: the alert log keeps every one (episodes).

@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import reduce
 
 from ..finding import Position
+from . import downlink
 from .match import Match, bcd, bcd_time, checked, position_confidence, u16, u32
 
 LOCATION_IDS = {0x0200: "location report", 0x0201: "position query reply", 0x0500: "vehicle control reply",
@@ -84,6 +85,8 @@ def _frame(raw: bytes) -> list[Match]:
                 "checksum_ok": check_ok, "length_ok": header + body_len == len(raw) - 1}
     if msg_id in VIDEO_COMMANDS:
         return _video_command(msg_id, body, identity, evidence)
+    if msg_id in downlink.COMMANDS:
+        return downlink.jt808_command(msg_id, body, identity, evidence)
     if msg_id not in LOCATION_IDS or props & 0x0400:  # RSA-encrypted bodies cannot be read
         return []
     packet_index = u16(raw, header - 2) if props & 0x2000 else 1
