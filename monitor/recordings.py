@@ -19,7 +19,7 @@ from .canbus.rawsocket import CAN_MTU, CANFD_MTU, records_to_batch
 from .errors import SourceError
 from .net.capture import PCAP_MAGICS, PCAPNG_MAGIC, CaptureSource, ReplayStats, read_capture
 from .net.packets import PacketBatch
-from .source import Source, time_slices
+from .source import Source
 
 LINKTYPE_CAN_SOCKETCAN = 227
 
@@ -37,21 +37,14 @@ class SocketCanCaptureSource(Source):
         self.stats.extra.update(malformed=0, examples=[], first_ts=None, last_ts=None)
 
     def batches(self, stop: threading.Event) -> Iterator[FrameBatch]:
-        for batch in time_slices(self._frames(), self.slice_s):
-            if stop.is_set():
-                return
-            self.stats.batches += 1
-            yield batch
+        return self.sliced(self._frames(), self.slice_s, stop)
 
     def _frames(self) -> Iterator[FrameBatch]:
         for packets in read_capture(self.path, stats=self.replay):
             frames = socketcan_frames(packets, self.bus)
             self.stats.extra["malformed"] += len(packets) - len(frames)
             if len(frames):
-                self.stats.items += len(frames)
-                extra = self.stats.extra
-                extra["first_ts"] = float(frames.timestamp[0]) if extra["first_ts"] is None else extra["first_ts"]
-                extra["last_ts"] = float(frames.timestamp[-1])
+                self.count(frames)
                 yield frames
 
 

@@ -59,6 +59,24 @@ class Source(ABC):
     def batches(self, stop: threading.Event) -> Iterator[Any]:
         """Batches in time order until the input ends or ``stop`` is set."""
 
+    def sliced(self, batches: Iterable[Any], slice_s: float, stop: threading.Event) -> Iterator[Any]:
+        """A recording's batches cut into time slices, until ``stop``; slices counted."""
+        for batch in time_slices(batches, slice_s):
+            if stop.is_set():
+                return
+            self.stats.batches += 1
+            yield batch
+
+    def count(self, batch: Any) -> None:
+        """Count a batch read: its items and the time span so far (``stats.extra`` first_ts,
+        last_ts; the replay compares the CAN and IP spans)."""
+        if len(batch):
+            extra = self.stats.extra
+            if extra.get("first_ts") is None:
+                extra["first_ts"] = float(batch.timestamp[0])
+            extra["last_ts"] = float(batch.timestamp[-1])
+            self.stats.items += len(batch)
+
     def close(self) -> None:
         """Release what the source holds."""
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import ConfigError, SourceError
-from ..source import Source, time_slices
+from ..source import Source
 from .candump import ParseStats
 from .frames import BatchBuilder, FrameBatch
 
@@ -108,21 +108,13 @@ class CanLogSource(Source):
         self.stats.extra.update(malformed=0, examples=[], first_ts=None, last_ts=None)
 
     def batches(self, stop: threading.Event) -> Iterator[FrameBatch]:
-        for batch in time_slices(self._counted(), self.slice_s):
-            if stop.is_set():
-                return
-            self.stats.batches += 1
-            yield batch
+        return self.sliced(self._counted(), self.slice_s, stop)
 
     def _counted(self) -> Iterator[FrameBatch]:
         for batch, stats in read_log(self.path, chunk_bytes=self.chunk_bytes):
             if self.offset_s and len(batch):  # a log whose clock was not the capture's (--can-time-offset)
                 batch = dataclasses.replace(batch, timestamp=batch.timestamp + self.offset_s)
-            if len(batch):
-                extra = self.stats.extra
-                extra["first_ts"] = float(batch.timestamp[0]) if extra["first_ts"] is None else extra["first_ts"]
-                extra["last_ts"] = float(batch.timestamp[-1])
-            self.stats.items += len(batch)
+            self.count(batch)
             self.stats.extra["malformed"] += stats.malformed
             self.stats.extra["examples"] += [f"{self.path}:{line}: {reason}" if line else f"{self.path}: {reason}"
                                              for line, reason in stats.examples]

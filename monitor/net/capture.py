@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SourceError
-from ..source import Source, time_slices
+from ..source import Source
 from .packets import PacketBatch, pad_buffer
 from .pcapng import PcapngWalker
 
@@ -203,12 +203,6 @@ class CaptureSource(Source):
         self.replay = ReplayStats()
 
     def batches(self, stop: threading.Event) -> Iterator[PacketBatch]:
-        for batch in time_slices(read_capture(self.path, stats=self.replay, chunk_bytes=self.chunk_bytes), self.slice_s):
-            if stop.is_set():
-                return
-            ts = batch.timestamp
-            self.stats.extra.setdefault("first_ts", float(ts[0]))
-            self.stats.extra["last_ts"] = float(ts[-1])
-            self.stats.batches += 1
-            self.stats.items += len(batch)
+        for batch in self.sliced(read_capture(self.path, stats=self.replay, chunk_bytes=self.chunk_bytes), self.slice_s, stop):
+            self.count(batch)
             yield batch
