@@ -69,10 +69,16 @@ def _live(args):
 
 class _Writer:
     def __init__(self, handle: TextIO, fmt: str) -> None:
+        from ..config.model import GeoIp
+        from ..policy.countries import Countries
+
         self.handle, self.fmt = handle, fmt
         self.rows: list[dict] = []
+        self.countries = Countries(GeoIp())  # the built-in table: the remote side's country
 
     def write(self, record: dict) -> None:
+        remote = record["orig_h"] if record.get("direction") == "inbound" else record["resp_h"]
+        record.update(self.countries.place(remote).as_dict())
         if self.fmt == "jsonl":
             self.handle.write(json.dumps(record) + "\n")
         else:
