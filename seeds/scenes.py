@@ -347,3 +347,17 @@ def tls_telemetry(server_name: str, seed: int, rng: random.Random, count: int, e
         out += [("up", app_data(rng.randint(700, 1100), seed * 100 + k), every + rng.uniform(-2, 2)),
                 ("down", app_data(90, seed * 100 + 50 + k), 0.08)]
     return out
+
+
+def jt808_frame(msg_id: int, body: bytes, serial: int = 1, phone: str = "017051564189") -> bytes:
+    """A JT/T 808 (2013) frame: header, body, XOR check code, escaped, between 7E delimiters."""
+    frame = struct.pack(">HH", msg_id, len(body)) + bytes.fromhex(phone) + struct.pack(">H", serial) + body
+    check = 0
+    for byte in frame:
+        check ^= byte
+    return b"\x7e" + (frame + bytes([check])).replace(b"\x7d", b"\x7d\x01").replace(b"\x7e", b"\x7d\x02") + b"\x7e"
+
+
+def doip(payload_type: int, body: bytes) -> bytes:
+    """A DoIP (ISO 13400-2, version 2) message."""
+    return b"\x02\xfd" + struct.pack(">HI", payload_type, len(body)) + body
