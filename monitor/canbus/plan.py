@@ -13,7 +13,7 @@ at their first byte, plus one spill byte when a wide unaligned signal covers 9 b
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -73,6 +73,11 @@ class MessagePlan:
     width: int  # payload bytes the kernel gathers per frame
     source: str  # the DBC it came from
     cycle_time_ms: int | None = None  # GenMsgCycleTime, where the DBC gives one
+    j1939: bool = False  # a J1939 parameter group (VFrameFormat J1939PG): matched by PGN too
+
+    @property
+    def pgn(self) -> int:
+        return int(pgn_of(np.array([self.frame_id], np.uint32))[0])
 
     @property
     def key(self) -> int:
@@ -103,6 +108,8 @@ class DecodePlan:
     messages: tuple[MessagePlan, ...]  # sorted by key
     keys: np.ndarray  # uint64, sorted
     standard_index: np.ndarray  # 2048 entries: message index of each 11-bit id, or len(messages)
+    pgn_keys: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint32))  # J1939 messages' PGNs, sorted
+    pgn_index: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # their message indices
 
     def index_of(self, arbitration_id: np.ndarray, is_extended: np.ndarray) -> np.ndarray:
         """Message index per frame (len(messages) where the DBC has no such id).
@@ -118,12 +125,20 @@ class DecodePlan:
             hit = found < n
             hit[hit] = self.keys[found[hit]] == keys[hit]
             index[extended] = np.where(hit, found, n)
+            if len(self.pgn_keys) and not hit.all():
+                index[extended[~hit]] = self._by_pgn(arbitration_id[extended[~hit]])
         return index
 
+    def _by_pgn(self, frame_ids: np.ndarray) -> np.ndarray:
+        """J1939 messages by PGN: the same parameter group from another source address or at
+        another priority is the same message (what cantools' J1939 frame id masking does)."""
+        pgns = pgn_of(frame_ids)
+        at = np.minimum(np.searchsorted(self.pgn_keys, pgns), len(self.pgn_keys) - 1)
+        return np.where(self.pgn_keys[at] == pgns, self.pgn_index[at], len(self.messages))
+
     def lookup(self, frame_id: int, is_extended: bool) -> MessagePlan | None:
-        key = frame_id | (EXTENDED_KEY if is_extended else 0)
-        i = int(np.searchsorted(self.keys, key))
-        return self.messages[i] if i < len(self.keys) and self.keys[i] == key else None
+        i = int(self.index_of(np.array([frame_id], np.uint32), np.array([is_extended]))[0])
+        return self.messages[i] if i < len(self.messages) else None
 
 
 def compile_plan(databases: Iterable[tuple[Any, str]]) -> DecodePlan:
@@ -142,8 +157,9 @@ def compile_plan(databases: Iterable[tuple[Any, str]]) -> DecodePlan:
     for i, m in enumerate(ordered):
         if not m.is_extended:
             standard[m.frame_id] = i
-    return DecodePlan(messages=ordered, keys=np.array([m.key for m in ordered], np.uint64),
-                      standard_index=standard)
+    j1939 = sorted((m.pgn, i) for i, m in enumerate(ordered) if m.is_extended and m.j1939)
+    return DecodePlan(messages=ordered, keys=np.array([m.key for m in ordered], np.uint64), standard_index=standard,
+                      pgn_keys=np.array([p for p, _ in j1939], np.uint32), pgn_index=np.array([i for _, i in j1939], np.int64))
 
 
 def compile_message(message, source: str = "") -> MessagePlan:
@@ -161,7 +177,16 @@ def compile_message(message, source: str = "") -> MessagePlan:
         width=width,
         source=source,
         cycle_time_ms=int(message.cycle_time) if message.cycle_time else None,
+        j1939=getattr(message, "protocol", None) == "j1939",
     )
+
+
+def pgn_of(frame_ids: np.ndarray) -> np.ndarray:
+    """SAE J1939 parameter group numbers of 29-bit ids: priority and source address dropped,
+    and for PDU1 (PF < 240) the destination address too."""
+    pgn = (frame_ids.astype(np.uint32) >> np.uint32(8)) & np.uint32(0x3FFFF)
+    pdu1 = ((pgn >> np.uint32(8)) & np.uint32(0xFF)) < 240
+    return np.where(pdu1, pgn & np.uint32(0x3FF00), pgn)
 
 
 def _compile_node(node: Mapping, length: int) -> NodePlan:

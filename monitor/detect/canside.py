@@ -18,7 +18,6 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..canbus.plan import EXTENDED_KEY
 from .base import Detector
 from .canview import CanView, can_ref
 from .finding import Finding
@@ -101,7 +100,8 @@ class CanRules(Detector):
         learning = ts < bs.t0 + self.t.learn_s
         if learning.any():
             bs.learned_ids.update(np.unique(keys[learning]).tolist())
-        in_dbc = np.isin(_plan_keys(keys), view.plan.keys)
+        batch = view.batch  # a J1939 group from another source address is in the DBC too (by PGN)
+        in_dbc = view.plan.index_of(batch.arbitration_id[rows], batch.is_extended[rows]) < len(view.plan.messages)
         known = in_dbc | learning
         if bs.learned_ids:
             known |= np.isin(keys, np.fromiter(bs.learned_ids, np.int64))
@@ -213,12 +213,6 @@ class CanRules(Detector):
 
     def stats(self) -> dict:
         return dict(self.counts + self.timing_repeats.suppressed)
-
-
-def _plan_keys(keys: np.ndarray) -> np.ndarray:
-    """Our keys (extended flag at bit 29) as the plan's keys (cantools' flag at bit 31)."""
-    extended = (keys >> (ID_BITS - 1)) & 1
-    return (key_id(keys) | (extended * EXTENDED_KEY)).astype(np.uint64)
 
 
 def _plain(value):
