@@ -59,6 +59,16 @@ def stream(ts: float, payloads: list[bytes], dport: int, interval: float = 0.01,
     return out
 
 
+def jt808(msg_id: int, body: bytes) -> bytes:
+    """A JT/T 808-2013 frame from terminal 017051564189 (serial 7): escaped, XOR-checked."""
+    import struct
+    from functools import reduce
+
+    frame = struct.pack(">HH", msg_id, len(body)) + bytes.fromhex("017051564189") + struct.pack(">H", 7) + body
+    frame += bytes([reduce(lambda a, b: a ^ b, frame, 0)])
+    return b"\x7e" + frame.replace(b"\x7d", b"\x7d\x01").replace(b"\x7e", b"\x7d\x02") + b"\x7e"
+
+
 def write_pcap(path: Path, packets: list) -> Path:
     from scapy.utils import wrpcap
 

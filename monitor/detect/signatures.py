@@ -22,6 +22,7 @@ from .memory import FlowMemory, Repeats, forgotten
 from .wire.match import Match
 from .wire.scan import FIRST_BYTES, scan_payload
 
+MAX_HELD_BYTES = 16_384  # a message start held for the next segment: at most this long
 UDP_FIRST = np.zeros(256, dtype=bool)
 UDP_FIRST[[0x00, 0x01, 0x16]] = True  # STUN, DTLS
 UDP_FIRST[0x80:0xC0] = True  # RTP/SRTP
@@ -49,11 +50,16 @@ class WireSignatures(Detector):
         self.repeats = Repeats(self.t.repeat_s)  # per (flow_id, protocol, seen)
         self.counts: Counter = Counter()
         self.parser_errors: Counter = Counter()
+        self.pending: FlowMemory[tuple[int, bytes]] = FlowMemory(limit=4096)  # (flow, outbound) -> (next seq, held bytes)
 
     def on_net(self, view: NetView, state) -> list[Finding]:
         has = view.length > 0
         first = view.data[np.where(has, view.start, 0)]
         wanted = has & (view.outbound | view.inbound) & (FIRST_BYTES[first] | (view.udp & UDP_FIRST[first]))
+        if view.seq is not None:  # TCP segments that may continue a message begun earlier or in this batch
+            tcp = has & ~view.udp
+            flows = np.union1d(view.flow_id[wanted & tcp], np.fromiter({k[0] for k in self.pending}, np.int64))
+            wanted |= tcp & np.isin(view.flow_id, flows)
         found: list[Finding] = []
         described: dict[int, tuple[dict, list[str]]] = {}
         for i in np.flatnonzero(wanted).tolist():
@@ -62,9 +68,9 @@ class WireSignatures(Detector):
             if left <= 0:
                 self.counts["payloads_not_scanned_budget"] += 1
                 continue
-            payload = view.payload(i)
-            self.counts["payloads_scanned"] += 1
-            matches = scan_payload(payload, self.parser_errors)
+            payload, matches = self._scan(view, i, fid)
+            if payload is None:
+                continue
             if view.udp[i]:
                 matches += self._udp_media(fid, payload)
             # Downlinks count too where they tell where video goes or control the vehicle.
@@ -79,6 +85,47 @@ class WireSignatures(Detector):
                     described[slot] = view.describe_slot(slot)
                 found.append(self._finding(match, float(view.ts[i]), *described[slot]))
         return found
+
+    def _scan(self, view: NetView, i: int, fid: int) -> tuple[bytes | None, list[Match]]:
+        """Scan segment ``i``, after the start of a message an earlier in-order segment of the
+        same TCP direction held back (a JSON body or telematics frame split by TCP), and on its
+        own where it opens a message itself. Returns what was scanned (None: nothing) and the
+        matches; an unmatched TCP message start is held for the next segment."""
+        segment = view.payload(i)
+        starts = bool(FIRST_BYTES[segment[0]]) or bool(view.udp[i])
+        joined = self._joined(view, i, fid, segment)
+        scanned, matches = None, []
+        for payload in ([joined] if joined else []) + ([segment] if starts else []):
+            self.counts["payloads_scanned"] += 1
+            scanned, matches = payload, scan_payload(payload, self.parser_errors)
+            if matches:
+                break
+        if scanned is not None and not matches and not view.udp[i] and view.seq is not None:
+            self._hold(view, i, fid, joined or segment)
+        return scanned, matches
+
+    def _joined(self, view: NetView, i: int, fid: int, segment: bytes) -> bytes | None:
+        """The held message start followed by this segment, if it continues it in sequence;
+        a segment out of sequence drops what was held (counted)."""
+        held = self.pending.pop((fid, bool(view.outbound[i])), None)
+        if held is None or view.seq is None:
+            return None
+        if int(view.seq[i]) != held[0]:
+            self.counts["stream_gaps"] += 1
+            return None
+        self.counts["segments_joined"] += 1
+        return held[1] + segment
+
+    def _hold(self, view: NetView, i: int, fid: int, payload: bytes) -> None:
+        """Keep an unmatched message start for the next in-order segment (bounded)."""
+        if not FIRST_BYTES[payload[0]]:
+            return
+        if len(payload) > MAX_HELD_BYTES:
+            self.counts["held_too_long"] += 1
+            return
+        assert view.seq is not None
+        next_seq = (int(view.seq[i]) + int(view.length[i])) & 0xFFFFFFFF
+        self.pending.remember((fid, bool(view.outbound[i])), (next_seq, payload))
 
     def _throttled(self, fid: int, match: Match, ts: float) -> bool:
         repeats = self.repeats.due((fid, match.protocol, match.seen), ts)
@@ -135,7 +182,8 @@ class WireSignatures(Detector):
                       evidence={"payload_type": pt, "ssrc": ssrc.hex(), "packets": st["count"]})]
 
     def stats(self) -> dict:
-        counts = {**(self.counts + self.repeats.suppressed), **forgotten(scan_budget=self.budget, udp=self.udp)}
+        counts = {**(self.counts + self.repeats.suppressed),
+                  **forgotten(scan_budget=self.budget, udp=self.udp, held_streams=self.pending)}
         return {**counts, "parser_errors": dict(self.parser_errors)} if counts else {}
 
 

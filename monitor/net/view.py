@@ -34,6 +34,7 @@ class NetView:
     start: np.ndarray  # int64 payload offset in data
     length: np.ndarray  # int64 captured payload bytes
     describe_slot: Describe
+    seq: np.ndarray | None = None  # uint32 TCP sequence numbers (stream continuation); None in hand-made views
 
     def __len__(self) -> int:
         return int(self.ts.shape[0])
@@ -64,6 +65,7 @@ class NetView:
             start=h.payload[rows],
             length=h.captured_len[rows],
             describe_slot=describe,
+            seq=h.tcp_seq[rows],
         )
 
 

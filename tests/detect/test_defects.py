@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from collections import Counter
 
 from monitor.detect.wire.scan import scan_payload
@@ -134,3 +135,36 @@ def test_a_mapping_upload_spread_over_many_connections_is_added_up_per_destinati
     mapping = [f for f in findings if f.detector == "behaviour.mapping"]
     assert mapping and all(f.evidence.get("aggregated_over") == "destination" for f in mapping)
     assert mapping[0].evidence["flows"] >= 3 and 30_000 < mapping[0].evidence["bytes_per_km"] < 50_000
+
+
+def test_a_message_split_across_tcp_segments_is_found(tmp_path):
+    """A JSON position body and a JT/T 808 location report, each cut in two by TCP: the
+    second segment continues the first in sequence, so the whole message is scanned."""
+    from ..builders import jt808, stream
+
+    t0 = 1_700_000_000.0
+    body = b'POST /p HTTP/1.1\r\nHost: fleet.example\r\n\r\n{"device": "tcu-7", "lat": 52.520008, "lon": 13.404954}'
+    cut = body.index(b'"lat"') + 3
+    location = struct.pack(">IIIIHHH", 0, 3, 31_230_000, 121_470_000, 20, 600, 90) + bytes.fromhex("261130120000")
+    frame = jt808(0x0200, location)
+    packets = stream(t0, [body[:cut], body[cut:]], dport=80, sport=41000) + stream(t0 + 1, [frame[:12], frame[12:]], dport=7018, sport=41001)
+    findings, monitor = run_monitor(captures=[write_pcap(tmp_path / "split.pcap", packets)])
+    found = {(f.flow["orig_p"], round(f.position.lat, 5), round(f.position.lon, 5)) for f in findings if f.position and f.detector.startswith("wire.")}
+    assert found == {(41000, 52.52001, 13.40495), (41001, 31.23, 121.47)}
+    assert wire_stats(monitor)["segments_joined"] == 2
+
+
+def test_a_segment_out_of_sequence_does_not_join_what_was_held(tmp_path):
+    from ..builders import packet
+
+    t0 = 1_700_000_000.0
+    body = b'POST /p HTTP/1.1\r\nHost: fleet.example\r\n\r\n{"lat": 52.520008, "lon": 13.404954}'
+    cut = body.index(b'"lat"') + 3
+    packets = [packet(t0, body[:cut], dport=80, seq=1), packet(t0 + 0.1, body[cut:], dport=80, seq=1 + cut + 500)]
+    findings, monitor = run_monitor(captures=[write_pcap(tmp_path / "gap.pcap", packets)])
+    assert not [f for f in findings if f.position and f.detector.startswith("wire.")]
+    assert wire_stats(monitor)["stream_gaps"] == 1
+
+
+def wire_stats(monitor) -> dict:
+    return next(d for d in monitor.runner.detectors if d.name == "wire").stats()

@@ -5,17 +5,10 @@ and written as alert records."""
 from __future__ import annotations
 
 import struct
-from functools import reduce
 
-from ..builders import VEHICLE, alerts_in, packet, run, write_pcap
+from ..builders import VEHICLE, alerts_in, jt808, packet, run, write_pcap
 
 SERVER = "203.0.113.9"
-
-
-def jt808(msg_id: int, body: bytes) -> bytes:
-    frame = struct.pack(">HH", msg_id, len(body)) + bytes.fromhex("017051564189") + struct.pack(">H", 7) + body
-    frame += bytes([reduce(lambda a, b: a ^ b, frame, 0)])
-    return b"\x7e" + frame.replace(b"\x7d", b"\x7d\x01").replace(b"\x7e", b"\x7d\x02") + b"\x7e"
 
 
 def doip(payload_type: int, body: bytes) -> bytes:
