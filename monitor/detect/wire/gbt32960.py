@@ -9,6 +9,7 @@ the walk stops at the first item it cannot size. If the walk never reaches the p
 from __future__ import annotations
 
 from ..finding import Position
+from . import downlink
 from .match import CHINA, Match, binary_time, checked, each_frame, u16, u32
 
 COMMANDS = {0x01: "vehicle login", 0x02: "real-time report", 0x03: "reissue report", 0x04: "vehicle logout",
@@ -33,6 +34,8 @@ def _frame(f: bytes) -> Match | None:
     identity = {"vin": vin.decode("ascii")}
     evidence = {"command": f"0x{command:02x}", "edition": edition, "encryption": f"0x{f[21]:02x}", "bcc_ok": bcc_ok,
                 "uplink": f[3] == 0xFE}
+    if command in downlink.GBT32960_COMMANDS:
+        return downlink.gbt32960_command(command, unit, identity, evidence)
     seen = f"{COMMANDS.get(command, 'command')} 0x{command:02x}"
     if command not in (0x02, 0x03) or f[21] != 0x01:
         return Match("identity", "gbt32960", seen, checked(0.9, bcc_ok), [], identity, evidence)

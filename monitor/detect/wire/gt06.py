@@ -6,6 +6,7 @@ byte: binary UTC date-time, GPS-length/satellites, latitude and longitude in deg
 from __future__ import annotations
 
 from ..finding import Position
+from . import downlink
 from .match import (
     Match,
     binary_time,
@@ -40,6 +41,8 @@ def _packet(p: bytes) -> Match | None:
     if proto == LOGIN and size >= 13:
         imei = p[head + 1 : head + 9].hex().lstrip("0")
         return Match("identity", "gt06", "login 0x01", checked(0.85, crc_ok), [], {"imei": imei}, evidence)
+    if proto == downlink.ONLINE_COMMAND:
+        return downlink.gt06_command(p[head + 1 : end - 4], evidence)
     if proto not in GPS_PROTOCOLS or len(p) < head + 18:
         return None
     gps = p[head + 1 :]

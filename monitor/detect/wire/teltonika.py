@@ -11,8 +11,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from ..finding import Position
+from . import downlink
 from .match import Match, crc16_reflected, position_confidence, u16, u32
 
+COMMAND_CODECS = (0x0C, 0x0E)  # GPRS commands: codec 12, codec 14 (with the IMEI)
 CODECS = {0x08: "codec 8", 0x8E: "codec 8 extended", 0x10: "codec 16"}
 VIN_IO = (256, 325)
 EPOCH_2000_MS, EPOCH_2100_MS = 946_684_800_000, 4_102_444_800_000
@@ -24,6 +26,8 @@ def parse(payload: bytes) -> list[Match]:
     if payload[:4] == b"\x00\x00\x00\x00" and len(payload) >= 12:
         size = u32(payload, 4)
         crc_ok = len(payload) >= 12 + size and crc16_reflected(payload[8 : 8 + size], 0xA001) == u32(payload, 8 + size) & 0xFFFF
+        if len(payload) > 8 and payload[8] in COMMAND_CODECS:
+            return downlink.teltonika_command(payload[8 : 8 + size], {"frame": "tcp", "crc_ok": crc_ok})
         return _avl(payload[8:], {}, {"frame": "tcp", "crc_ok": crc_ok})
     imei_len = u16(payload, 6)
     if len(payload) > 8 + imei_len and imei_len == 15 and payload[8:23].isdigit():
