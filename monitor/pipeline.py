@@ -117,7 +117,9 @@ class Monitor:
     def net_batch(self, batch: PacketBatch) -> None:
         view = self.net.process(batch)
         if view is not None:
-            self._emit(self.runner.on_net(view, self.state))
+            found = self.runner.on_net(view, self.state)
+            self.state.note_remote(found)  # on one timeline: CAN frames after it can name it
+            self._emit(found)
         if len(batch):
             self._tick(float(batch.ts_ns[-1]) / 1e9)
 

@@ -69,6 +69,18 @@ class VehicleState:
     vin_source: str = ""
     vin_parts: dict[int, bytes] = field(default_factory=dict)  # VIN frame index -> its characters
     updates: int = 0
+    remote_commands: deque = field(default_factory=lambda: deque(maxlen=64))  # recent control from outside
+
+    def note_remote(self, findings: list) -> None:
+        """Remember control reaching in from outside (category ``remote``), so that what it
+        causes on CAN a moment later can name it."""
+        for finding in findings:
+            if finding.category == "remote":
+                self.remote_commands.append(finding)
+
+    def remote_before(self, t: float, within_s: float):
+        """The latest remote finding at most ``within_s`` seconds before ``t``, or None."""
+        return next((f for f in reversed(self.remote_commands) if 0.0 <= t - f.ts <= within_s), None)
 
     def _series(self, name: str) -> Series:
         if name not in self.series:

@@ -54,6 +54,7 @@ class CanThresholds:
     cycle_tolerance: float = 0.5  # DBC cycle time: flag windows with more than (1+this) x expected
     uds_ids: tuple = ()  # extra diagnostic ids (beyond 0x7DF, 0x7E0-0x7EF, 29-bit 0x18DA/0x18DB)
     uds_invalid_keys: int = 3  # refused SecurityAccess keys within repeat_s that make a brute force
+    remote_join_s: float = 30.0  # a UDS finding this soon after control from outside names that command
 
 
 class CanRules(Detector):

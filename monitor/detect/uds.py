@@ -39,6 +39,7 @@ class UdsTransfers(Detector):
         self.totals: Counter = Counter()  # (bus, id, service) -> bytes since last finding
         self.counts: Counter = Counter()
         self.invalid_keys_needed = thresholds.can.uds_invalid_keys
+        self.remote_join_s = thresholds.can.remote_join_s
         self.refused: dict[tuple, list[float]] = {}  # (bus, ECU id) -> times of refused keys
 
     def on_can(self, view: CanView, state) -> list[Finding]:
@@ -54,7 +55,7 @@ class UdsTransfers(Detector):
                 self.counts["isotp_messages"] += 1
                 finding = self._service(message)
                 if finding:
-                    found.append(finding)
+                    found.append(self._joined(finding, state))
         return found
 
     def _service(self, m: Message) -> Finding | None:
@@ -100,6 +101,20 @@ class UdsTransfers(Detector):
                        can=can_ref(m.bus, [m.arbitration_id], m.frames, times[0], m.last_ts),
                        evidence={"service": "0x27", "keys_refused": len(times), "within_s": round(m.first_ts - times[0], 3),
                                  "negative_response": f"0x{m.data[2]:02X}", "repeats_since_last": repeats})
+
+    def _joined(self, finding: Finding, state) -> Finding:
+        """Name the control from outside (a DoIP request, a telematics downlink) that came
+        shortly before this diagnostic traffic: on a gateway the two are one event."""
+        command = state.remote_before(finding.ts, self.remote_join_s)
+        if command is None:
+            return finding
+        self.counts["after_remote_command"] += 1
+        flow = command.flow or {}
+        outside = flow.get("orig_h") if flow.get("direction") == "inbound" else flow.get("resp_h")
+        finding.evidence["after_remote_command"] = {"detector": command.detector, "seen": command.seen,
+                                                    "after_s": round(finding.ts - command.ts, 3), "from": outside}
+        finding.confidence = min(1.0, finding.confidence + 0.05)
+        return finding
 
     def stats(self) -> dict:
         return {**self.counts, **self.repeats.suppressed, **{f"isotp_{k}": v for k, v in self.isotp.counts.items()}}

@@ -1,7 +1,8 @@
 """remote-access: reaching into the vehicle from outside. The tracker's server sends JT/T 808
 downlink commands on the terminal's own connection (set a new main server address, then
 terminal control "connect to a specified server"); someone opens SSH to the gateway from the
-internet; a remote tester activates DoIP routing and sends UDS ECUReset.
+internet; a remote tester activates DoIP routing and sends UDS ECUReset, and two seconds later
+the gateway's diagnostic bus carries a SecurityAccess seed request and its answer.
 
     python seeds/remote-access/make.py
 """
@@ -12,13 +13,17 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from scenes import T0, VEHICLE, Capture, doip, drive_log, jt808_frame
+from scenes import T0, VEHICLE, CanLog, Capture, doip, drive, gateway_frames, jt808_frame
 
 TRACKER, SHELL_FROM, TESTER = "203.0.113.45", "198.51.100.66", "198.51.100.67"
 
 
 def main() -> None:
-    drive_log(HERE, 120, seed=111)
+    log = CanLog()
+    gateway_frames(log, drive(120, seed=111))
+    log.add(T0 + 62.0, 0x7E0, bytes.fromhex("0227010000000000"))  # SecurityAccess requestSeed, after the DoIP session
+    log.add(T0 + 62.01, 0x7E8, bytes.fromhex("0667011122334400"))  # the ECU's seed
+    log.write(HERE / "can.log")
     cap = Capture()
     set_server = jt808_frame(0x8103, b"\x02" + struct.pack(">IB", 0x0013, 13) + b"203.0.113.250"
                              + struct.pack(">IBI", 0x0018, 4, 9000), serial=5)

@@ -109,3 +109,23 @@ def test_a_teltonika_command_from_the_server_reaches_the_alert_log(tmp_path):
     [alert] = [a for a in alerts_in(tmp_path / "out") if a["category"] == "remote"]
     assert alert["detector"] == "wire.teltonika" and alert["evidence"]["command"] == "setdigout 1"
     assert alert["verdict"] == {"action": "alert", "rule": "remote-access"}
+
+
+def test_diagnostics_on_can_soon_after_a_remote_command_name_it(tmp_path):
+    """DoIP routing activation from outside, then a SecurityAccess seed request on CAN two
+    seconds later: the UDS finding names the command and where it came from. A memory read
+    before the command, and one long after it, name nothing."""
+    from ..builders import candump_line, write_log
+    from .conftest import run_monitor
+
+    t0 = 1_700_000_000.0
+    log = write_log(tmp_path / "diag.log", [candump_line(t0 - 5, "can0", 0x7E0, bytes.fromhex("0723000010000004")),
+                                            candump_line(t0 + 2, "can0", 0x7E0, bytes.fromhex("0227010000000000")),
+                                            candump_line(t0 + 90, "can0", 0x7E1, bytes.fromhex("0635000000100000"))])
+    doip_request = packet(t0, doip(0x0005, b"\x0e\x00\x00" + bytes(4)), sport=50400, dport=13400, src="198.51.100.67", dst=VEHICLE)
+    findings, _ = run_monitor(can_logs=[log], captures=[write_pcap(tmp_path / "doip.pcap", [doip_request])])
+    uds = {f.evidence["service"]: f.evidence.get("after_remote_command") for f in findings if f.detector == "can.uds"}
+    assert set(uds) == {"0x23", "0x27", "0x35"}
+    assert uds["0x23"] is None and uds["0x35"] is None
+    assert uds["0x27"] == {"detector": "remote.doip", "seen": "DoIP routing activation request from outside",
+                           "after_s": 2.0, "from": "198.51.100.67"}
