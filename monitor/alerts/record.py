@@ -14,6 +14,7 @@ from typing import Any
 
 from .. import __version__
 from ..detect.finding import Destination
+from ..net.direction import remote_side
 
 OCSF_VERSION = "1.2.0"
 CLASS_UID, CATEGORY_UID = 2004, 2
@@ -112,16 +113,16 @@ def _names(finding) -> list[dict]:
 
 def _evidence(finding) -> dict:
     flow = finding.flow
-    inbound = flow.get("direction") == "inbound"
-    vehicle_side, remote_side = ("resp", "orig") if inbound else ("orig", "resp")
-    remote: dict = {"ip": flow.get(f"{remote_side}_h"), "port": flow.get(f"{remote_side}_p")}
+    far = remote_side(flow.get("direction"))
+    near = "resp" if far == "orig" else "orig"  # the vehicle's end
+    remote: dict = {"ip": flow.get(f"{far}_h"), "port": flow.get(f"{far}_p")}
     if finding.names:
         remote["hostname"] = finding.names[0]
     if flow.get("country"):
         remote["location"] = {"country": flow["country"]}
     direction_id = {"inbound": 1, "outbound": 2, "internal": 3}.get(flow.get("direction"), 0)
     return {
-        "src_endpoint": {"ip": flow.get(f"{vehicle_side}_h"), "port": flow.get(f"{vehicle_side}_p")},
+        "src_endpoint": {"ip": flow.get(f"{near}_h"), "port": flow.get(f"{near}_p")},
         "dst_endpoint": {k: v for k, v in remote.items() if v is not None},
         "connection_info": {"protocol_name": flow.get("proto"), "direction_id": direction_id,
                             "direction": {0: "Unknown", 1: "Inbound", 2: "Outbound", 3: "Lateral"}[direction_id],

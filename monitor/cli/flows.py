@@ -8,6 +8,8 @@ import contextlib
 import json
 from typing import TextIO
 
+from ..net.direction import remote_side
+
 TABLE_COLUMNS = ("proto", "orig_h", "orig_p", "resp_h", "resp_p", "direction", "orig_pkts", "orig_ip_bytes",
                  "resp_pkts", "resp_ip_bytes", "app_proto", "names")
 
@@ -77,7 +79,7 @@ class _Writer:
         self.countries = Countries(GeoIp())  # the built-in table: the remote side's country
 
     def write(self, record: dict) -> None:
-        remote = record["orig_h"] if record.get("direction") == "inbound" else record["resp_h"]
+        remote = record[f"{remote_side(record.get('direction'))}_h"]
         record.update(self.countries.place(remote).as_dict())
         if self.fmt == "jsonl":
             self.handle.write(json.dumps(record) + "\n")

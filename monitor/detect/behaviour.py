@@ -21,7 +21,7 @@ import numpy as np
 from ..net.view import NetView
 from ..state import CAMERA, LIDAR, VehicleState
 from .base import Detector
-from .finding import Finding
+from .finding import Destination, Finding
 from .memory import FlowMemory, Repeats, forgotten
 
 MAX_BURSTS = 64
@@ -116,7 +116,7 @@ class Behaviour(Detector):
         second appears is not added)."""
         if act.destination is None:
             flow, _ = view.describe_slot(act.slot)
-            act.destination = flow.get("resp_h" if flow.get("direction") != "inbound" else "orig_h") or "?"
+            act.destination = Destination.of_flow(flow, ()).address or "?"
         dest = self.destinations.get(act.destination)
         if dest is None:
             dest = self.destinations[act.destination] = Activity(("destination", act.destination), act.slot)

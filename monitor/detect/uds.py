@@ -19,7 +19,7 @@ import numpy as np
 from ..canbus.isotp import Message, Reassembler
 from .base import Detector
 from .canview import CanView, can_ref
-from .finding import Finding
+from .finding import Destination, Finding
 from .memory import Repeats
 
 SERVICES = {0x35: "RequestUpload", 0x36: "TransferData", 0x23: "ReadMemoryByAddress",
@@ -109,10 +109,10 @@ class UdsTransfers(Detector):
         if command is None:
             return finding
         self.counts["after_remote_command"] += 1
-        flow = command.flow or {}
-        outside = flow.get("orig_h") if flow.get("direction") == "inbound" else flow.get("resp_h")
+        outside = Destination.of(command)
         finding.evidence["after_remote_command"] = {"detector": command.detector, "seen": command.seen,
-                                                    "after_s": round(finding.ts - command.ts, 3), "from": outside}
+                                                    "after_s": round(finding.ts - command.ts, 3),
+                                                    "from": outside.address if outside else None}
         finding.confidence = min(1.0, finding.confidence + 0.05)
         return finding
 

@@ -28,7 +28,7 @@ def jt808_command(msg_id: int, body: bytes, identity: dict, evidence: dict) -> l
     if msg_id == 0x8105 and body:
         params["command"] = TERMINAL_CONTROL.get(body[0], f"0x{body[0]:02x}")
         if len(body) > 1:
-            params["arguments"] = body[1:].decode("ascii", "replace")[:200]
+            params["arguments"] = body[1:].decode("ascii", "replace")[:MAX_TEXT]
     elif msg_id == 0x8103 and body:
         params["parameters"] = _parameters(body)
     elif msg_id == 0x8500 and body:
