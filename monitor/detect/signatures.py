@@ -56,10 +56,10 @@ class WireSignatures(Detector):
         has = view.length > 0
         first = view.data[np.where(has, view.start, 0)]
         wanted = has & (view.outbound | view.inbound) & (FIRST_BYTES[first] | (view.udp & UDP_FIRST[first]))
-        if view.seq is not None:  # TCP segments that may continue a message begun earlier or in this batch
-            tcp = has & ~view.udp
-            flows = np.union1d(view.flow_id[wanted & tcp], np.fromiter({k[0] for k in self.pending}, np.int64))
-            wanted |= tcp & np.isin(view.flow_id, flows)
+        # TCP segments that may continue a message begun earlier or in this batch
+        tcp = has & ~view.udp
+        flows = np.union1d(view.flow_id[wanted & tcp], np.fromiter({k[0] for k in self.pending}, np.int64))
+        wanted |= tcp & np.isin(view.flow_id, flows)
         found: list[Finding] = []
         described: dict[int, tuple[dict, list[str]]] = {}
         for i in np.flatnonzero(wanted).tolist():
@@ -100,7 +100,7 @@ class WireSignatures(Detector):
             scanned, matches = payload, scan_payload(payload, self.parser_errors)
             if matches:
                 break
-        if scanned is not None and not matches and not view.udp[i] and view.seq is not None:
+        if scanned is not None and not matches and not view.udp[i]:
             self._hold(view, i, fid, joined or segment)
         return scanned, matches
 
@@ -108,7 +108,7 @@ class WireSignatures(Detector):
         """The held message start followed by this segment, if it continues it in sequence;
         a segment out of sequence drops what was held (counted)."""
         held = self.pending.pop((fid, bool(view.outbound[i])), None)
-        if held is None or view.seq is None:
+        if held is None:
             return None
         if int(view.seq[i]) != held[0]:
             self.counts["stream_gaps"] += 1
@@ -123,7 +123,6 @@ class WireSignatures(Detector):
         if len(payload) > MAX_HELD_BYTES:
             self.counts["held_too_long"] += 1
             return
-        assert view.seq is not None
         next_seq = (int(view.seq[i]) + int(view.length[i])) & 0xFFFFFFFF
         self.pending.remember((fid, bool(view.outbound[i])), (next_seq, payload))
 

@@ -34,7 +34,7 @@ class NetView:
     start: np.ndarray  # int64 payload offset in data
     length: np.ndarray  # int64 captured payload bytes
     describe_slot: Describe
-    seq: np.ndarray | None = None  # uint32 TCP sequence numbers (stream continuation); None in hand-made views
+    seq: np.ndarray  # uint32 TCP sequence numbers (0 for UDP): where a segment continues a stream
 
     def __len__(self) -> int:
         return int(self.ts.shape[0])

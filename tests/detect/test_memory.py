@@ -26,7 +26,7 @@ def test_a_detector_reports_what_its_memory_forgot():
     view = NetView(data=np.zeros(64, np.uint8), ts=np.arange(n, dtype=float), slot=np.arange(n),
                    flow_id=np.arange(1, n + 1), outbound=np.ones(n, bool), inbound=np.zeros(n, bool),
                    udp=np.ones(n, bool), start=np.zeros(n, np.int64), length=np.full(n, 10),
-                   describe_slot=lambda slot: ({}, []))
+                   describe_slot=lambda slot: ({}, []), seq=np.zeros(n, np.uint32))
     detector.on_net(view, None)
     assert detector.stats()["activity_flows_forgotten"] >= n - 2
 
