@@ -14,7 +14,8 @@ class DnsLog:
     def __init__(self, write: Callable[[dict], None], vehicle_id: Callable[[], str]) -> None:
         self.write, self.vehicle_id = write, vehicle_id
         self.pending: dict[tuple[int, int], dict] = {}
-        self.counts = {"queries": 0, "answered": 0, "unanswered": 0, "not_leaving": 0}
+        self.counts = {"queries": 0, "answered": 0, "unanswered": 0, "not_leaving": 0,
+                       "responses_without_query": 0}
 
     def message(self, flow: dict, ts_ns: int, message) -> None:
         if flow.get("direction") != "outbound":
@@ -28,7 +29,8 @@ class DnsLog:
                 self._unanswered(next(iter(self.pending)))
             return
         entry = self.pending.pop(key, None)
-        if entry is None:
+        if entry is None:  # its query came before the capture or was already written unanswered
+            self.counts["responses_without_query"] += 1
             return
         entry.update(answered=True, rcode=message.rcode, rtt=round((ts_ns / 1e9) - entry["ts"], 6),
                      answers=[{"name": r.name, "type": QTYPES.get(r.rtype, str(r.rtype)), "ttl": r.ttl, "data": r.rdata}

@@ -52,7 +52,7 @@ def conn_state(flow: dict, orig: int, resp: int) -> str:
 
 
 def history(flow: dict, orig: int, resp: int) -> str:
-    letters = [("S", orig & SYN and not orig & ACK or orig & SYN), ("h", resp & SYN), ("A", orig & ACK),
+    letters = [("S", orig & SYN), ("h", resp & SYN), ("A", orig & ACK),
                ("D", flow.get("orig_bytes", 0) > 0), ("d", flow.get("resp_bytes", 0) > 0),
                ("F", orig & FIN), ("f", resp & FIN), ("R", orig & RST), ("r", resp & RST)]
     return "".join(letter for letter, seen in letters if seen)
