@@ -15,12 +15,10 @@ from ..net.view import NetView
 from .base import Detector
 from .finding import Finding
 from .memory import FlowMemory, forgotten
+from .uds import UDS_NAMES
 
 SERVICES = {22: "SSH", 23: "Telnet", 5555: "ADB (Android Debug Bridge)", 13400: "DoIP (ISO 13400)", 2323: "Telnet"}
 DOIP_TYPES = {0x0005: "routing activation request", 0x8001: "diagnostic message", 0x0001: "vehicle identification request"}
-UDS = {0x10: "DiagnosticSessionControl", 0x11: "ECUReset", 0x27: "SecurityAccess", 0x28: "CommunicationControl",
-       0x2E: "WriteDataByIdentifier", 0x31: "RoutineControl", 0x34: "RequestDownload", 0x35: "RequestUpload",
-       0x36: "TransferData", 0x22: "ReadDataByIdentifier", 0x3E: "TesterPresent"}
 
 
 @dataclass(frozen=True)
@@ -75,7 +73,7 @@ class RemoteAccess(Detector):
             sid = p[12]
             evidence.update(source_address=f"0x{int.from_bytes(p[8:10], 'big'):04x}",
                             target_address=f"0x{int.from_bytes(p[10:12], 'big'):04x}", uds_service=f"0x{sid:02x}")
-            what += f": UDS {UDS.get(sid, 'service')} 0x{sid:02x}"
+            what += f": UDS {UDS_NAMES.get(sid, 'service')} 0x{sid:02x}"
         flow, names = view.describe(i)
         return [Finding(float(view.ts[i]), "remote.doip", "remote", what, 0.9, flow=flow, names=names, evidence=evidence)]
 
