@@ -7,6 +7,7 @@ CAN; any other capture is IP; anything else is a CAN log (candump, ASC, BLF, TRC
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -30,9 +31,9 @@ class SocketCanCaptureSource(Source):
 
     kind = "can"
 
-    def __init__(self, path: Path, slice_s: float = float("inf"), bus: str | None = None) -> None:
+    def __init__(self, path: Path, slice_s: float = float("inf"), bus: str | None = None, offset_s: float = 0.0) -> None:
         super().__init__(str(path))
-        self.path, self.slice_s, self.bus = path, slice_s, bus or path.stem
+        self.path, self.slice_s, self.bus, self.offset_s = path, slice_s, bus or path.stem, offset_s
         self.replay = ReplayStats()
         self.stats.extra.update(malformed=0, examples=[], first_ts=None, last_ts=None)
 
@@ -42,6 +43,8 @@ class SocketCanCaptureSource(Source):
     def _frames(self) -> Iterator[FrameBatch]:
         for packets in read_capture(self.path, stats=self.replay):
             frames = socketcan_frames(packets, self.bus)
+            if self.offset_s and len(frames):  # a capture whose clock was not the IP capture's (--can-time-offset)
+                frames = dataclasses.replace(frames, timestamp=frames.timestamp + self.offset_s)
             self.stats.extra["malformed"] += len(packets) - len(frames)
             if len(frames):
                 self.count(frames)
@@ -77,9 +80,7 @@ def sort_recordings(names: Iterable[str | Path]) -> tuple[list[Path], list[Path]
         path = Path(name)
         if not path.is_file():
             raise SourceError(f"{path}: no such recording")
-        with path.open("rb") as handle:
-            magic = handle.read(4)
-        if magic in PCAP_MAGICS or magic == PCAPNG_MAGIC:
+        if _is_capture(path):
             (can if is_socketcan_capture(path) else captures).append(path)
         else:
             can.append(path)
@@ -89,10 +90,15 @@ def sort_recordings(names: Iterable[str | Path]) -> tuple[list[Path], list[Path]
 def recording_sources(can: Iterable[Path], captures: Iterable[Path], slice_s: float, can_offset_s: float = 0.0) -> list[Source]:
     out: list[Source] = []
     for path in can:
-        with path.open("rb") as handle:
-            magic = handle.read(4)
-        if magic in PCAP_MAGICS or magic == PCAPNG_MAGIC:
-            out.append(SocketCanCaptureSource(path, slice_s))
+        if _is_capture(path):
+            out.append(SocketCanCaptureSource(path, slice_s, offset_s=can_offset_s))
         else:
             out.append(CanLogSource(path, slice_s, offset_s=can_offset_s))
     return out + [CaptureSource(path, slice_s) for path in captures]
+
+
+def _is_capture(path: Path) -> bool:
+    """pcap or pcapng, by the first four bytes."""
+    with path.open("rb") as handle:
+        magic = handle.read(4)
+    return magic in PCAP_MAGICS or magic == PCAPNG_MAGIC

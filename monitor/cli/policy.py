@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     test.add_argument("--vehicle-net", action="append", metavar="CIDR",
                       help="the in-vehicle networks (repeatable), instead of the configuration's")
     test.add_argument("--can-time-offset", type=float, default=0.0, metavar="SECONDS",
-                      help="add this to every CAN log timestamp")
+                      help="add this to every CAN recording timestamp (logs and SocketCAN captures)")
     gating.add_arguments(test)
 
 

@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", required=True, metavar="DIR", help="where the logs and stats.json go")
     parser.add_argument("--vehicle-id", metavar="ID", help="the vehicle the recordings are of (default: alerts.vehicle_id)")
     parser.add_argument("--can-time-offset", type=float, default=0.0, metavar="SECONDS",
-                        help="add this to every CAN log timestamp (a log whose clock is not the capture's)")
+                        help="add this to every CAN recording timestamp, logs and SocketCAN captures (a clock that is not the IP capture's)")
     parser.add_argument("--vehicle-net", action="append", metavar="CIDR",
                         help="the in-vehicle networks (repeatable), instead of the configuration's")
     mode = parser.add_mutually_exclusive_group()

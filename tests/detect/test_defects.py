@@ -103,6 +103,27 @@ def test_a_socketcan_pcap_is_read_as_can(tmp_path):
     assert "taint.position" in out and "do not overlap" not in err
 
 
+def test_the_can_time_offset_moves_a_socketcan_capture_too(tmp_path):
+    import struct
+
+    from monitor.net.pcapwriter import write_pcap as write_raw
+
+    from ..builders import run
+
+    db, t0, skew = gateway_db(), 1_700_000_000.0, 3600.0
+    message = db.get_message_by_name("GW_GNSS_Position")
+    data = message.encode({"Latitude": 48.137154, "Longitude": 11.576124})
+    frames = [(int((t0 - skew + 0.1 * k) * 1e9), struct.pack(">IB3x8s", message.frame_id, 8, data), 16) for k in range(30)]
+    write_raw(tmp_path / "can0.pcap", frames, 227)  # the CAN logger's clock an hour behind
+    body = b"POST /t HTTP/1.1\r\nHost: x.example\r\n\r\nat=48.137154,11.576124"
+    pcap = write_pcap(tmp_path / "up.pcap", [packet(t0 + 2, body, dport=80)])
+    code, out, err = run("replay", str(tmp_path / "can0.pcap"), str(pcap), "-o", str(tmp_path / "a"))
+    assert code == 0 and "do not overlap in time" in err and "taint.position" not in out
+    code, out, err = run("replay", str(tmp_path / "can0.pcap"), str(pcap), "-o", str(tmp_path / "b"), "--can-time-offset", str(skew))
+    assert code == 0, err
+    assert "do not overlap" not in err and "taint.position" in out
+
+
 def test_a_mapping_upload_at_a_steady_speed_is_judged_too(tmp_path):
     """Constant speed: per-window distance never varies, so the correlation is undefined; the
     uploads, in every moving window at tens of kB per km, still make it mapping-like."""
