@@ -1,5 +1,5 @@
-"""Episodes, not dropped repeats: every finding of one (flow or CAN ids, detector) belongs to
-one episode.
+"""Episodes, not dropped repeats: every finding of one (flow or CAN ids, detector, category)
+belongs to one episode; findings summed over a destination's flows, to one per destination.
 
 The first finding opens the episode and its record (Create) is written at once. Later ones
 update it: the count (suppressed repeats a detector told of included), first and last time, the
@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..detect.finding import Finding, Position
+from ..detect.finding import Destination, Finding, Position
 from . import record
 
 Key = tuple
@@ -141,9 +141,14 @@ class Episodes:
 
 
 def _key(finding: Finding) -> Key:
+    if finding.evidence.get("aggregated_over") == "destination":  # one episode across the flows it summed
+        destination = Destination.of(finding)
+        return ("destination", destination.address if destination else None, finding.detector, finding.category)
     if finding.flow:  # a remote command is its own episode: each carries its own parameters
         seen = (finding.seen,) if finding.category == "remote" else ()
-        return ("flow", int(finding.flow.get("flow_id", 0)), finding.detector, *seen)
+        # The category too: a tracker's login (identity) and its position reports (geolocation)
+        # are one detector on one flow, and the position must not hide under the login's record.
+        return ("flow", int(finding.flow.get("flow_id", 0)), finding.detector, finding.category, *seen)
     if finding.can:  # on CAN, what was seen (a UDS service, a rule) tells episodes apart
         return ("can", finding.can.get("bus"), tuple(finding.can.get("ids", ())), finding.detector, finding.seen)
     return ("other", finding.detector, finding.seen)

@@ -3,6 +3,7 @@
 * video-like: uplink bitrate above ``min_kbps`` (over ``window_s``) sustained for
   ``min_duration_s``; more confident while a camera signal is active;
 * beacon-like: small uploads at a regular period (median interval, coefficient of variation);
+  flows of NTP and DNS requests are not judged (periodic by design);
 * mapping-like: uplink bytes per km driven, and their correlation with the distance driven
   per window, from the CAN odometer or speed.
 
@@ -42,6 +43,18 @@ class Activity:
     destination: str | None = None  # the remote address (flow activities)
     flows: set = field(default_factory=set)  # contributing flow ids (destination activities)
     explained: set = field(default_factory=set)  # detectors a single flow to it already fired
+    service: str = ""  # "ntp" or "dns": a flow of the network's own plumbing, not judged
+
+
+def infrastructure(payload: bytes, udp: bool, port: int | None) -> str:
+    """"ntp" for an NTP request to port 123 (mode 1 or 3, version 1-4, 48 bytes or 68/72 with a
+    MAC), "dns" for a DNS query (QR clear, one question) to port 53, else ""."""
+    if udp and port == 123 and len(payload) in (48, 68, 72) and payload[0] & 7 in (1, 3) and 1 <= (payload[0] >> 3) & 7 <= 4:
+        return "ntp"
+    head = payload if udp else payload[2:]  # DNS over TCP has a length prefix
+    if port == 53 and len(head) >= 12 and not head[2] & 0x80 and head[4:6] == b"\x00\x01":
+        return "dns"
+    return ""
 
 
 MAX_DESTINATIONS = 4096
@@ -87,7 +100,8 @@ class Behaviour(Detector):
         self.video, self.beacon, self.mapping = thresholds.video, thresholds.beacon, thresholds.mapping
         self.repeats = Repeats(max(thresholds.wire.repeat_s, 60.0))  # per (flow_id, kind)
         self.flows: FlowMemory[Activity] = FlowMemory()
-        # Video and mapping summed per destination too: an upload spread over many connections.
+        # Summed per destination too: an upload spread over many connections, or a UDP beacon
+        # whose period outlasts the flow table's idle timeout (a new flow per packet).
         self.destinations: OrderedDict[str, Activity] = OrderedDict()
         self.counts: Counter = Counter()
 
@@ -102,16 +116,25 @@ class Behaviour(Detector):
         found: list[Finding] = []
         for group in np.split(rows, bounds):
             fid = int(view.flow_id[group[0]])
-            act = self.flows.get(fid) or self.flows.remember(fid, Activity(fid, int(view.slot[group[0]])))
+            act = self.flows.get(fid) or self.flows.remember(fid, self._new_activity(view, fid, int(group[0])))
             act.slot = int(view.slot[group[-1]])
+            if act.service:
+                continue
             ts, sizes = view.ts[group], view.length[group]
             own = self._video(view, act, ts, sizes, state) + self._beacon(view, act, ts, sizes)
             own += self._mapping(view, act, ts, sizes, state)
             found += own + self._per_destination(view, act, ts, sizes, state, {f.detector for f in own})
         return found
 
+    def _new_activity(self, view: NetView, fid: int, row: int) -> Activity:
+        act = Activity(fid, int(view.slot[row]))
+        act.service = infrastructure(view.payload(row), bool(view.udp[row]), view.describe_slot(act.slot)[0].get("resp_p"))
+        if act.service:  # periodic small requests by design; taint and the signatures still read every byte
+            self.counts[f"{act.service}_flows_not_judged"] += 1
+        return act
+
     def _per_destination(self, view, act: Activity, ts, sizes, state, flow_found: set[str]) -> list[Finding]:
-        """The same video and mapping judgement over the flows to the flow's destination, from the
+        """The same video, beacon and mapping judgement over the flows to the flow's destination, from the
         second flow on (a single flow is judged on its own; the first flow's data before the
         second appears is not added)."""
         if act.destination is None:
@@ -129,8 +152,8 @@ class Behaviour(Detector):
         dest.explained |= flow_found  # a single flow already showed it: the sum adds nothing
         if len(dest.flows) < 2:
             return []
-        found = [f for f in self._video(view, dest, ts, sizes, state) + self._mapping(view, dest, ts, sizes, state)
-                 if f.detector not in dest.explained]
+        judged = self._video(view, dest, ts, sizes, state) + self._beacon(view, dest, ts, sizes)
+        found = [f for f in judged + self._mapping(view, dest, ts, sizes, state) if f.detector not in dest.explained]
         for finding in found:
             finding.evidence.update(aggregated_over="destination", flows=len(dest.flows))
         return found
@@ -183,7 +206,8 @@ class Behaviour(Detector):
         act.burst[1] = float(ts[-1])
         if len(act.bursts) < t.min_uploads:
             return []
-        starts_, sizes_ = np.array([b[0] for b in act.bursts]), np.array([b[1] for b in act.bursts])
+        bursts = sorted(act.bursts)  # a destination's bursts come flow by flow, not in time order
+        starts_, sizes_ = np.array([b[0] for b in bursts]), np.array([b[1] for b in bursts])
         starts_, sizes_ = starts_[-t.min_uploads * 4 :], sizes_[-t.min_uploads * 4 :]
         intervals = np.diff(starts_)
         period = float(np.median(intervals))

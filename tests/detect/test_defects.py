@@ -7,7 +7,7 @@ from collections import Counter
 
 from monitor.detect.wire.scan import scan_payload
 
-from ..builders import encode, gateway_db, packet, write_log, write_pcap
+from ..builders import encode, gateway_db, packet, stream, write_log, write_pcap
 from .conftest import run_monitor
 
 
@@ -189,3 +189,57 @@ def test_a_segment_out_of_sequence_does_not_join_what_was_held(tmp_path):
 
 def wire_stats(monitor) -> dict:
     return next(d for d in monitor.runner.detectors if d.name == "wire").stats()
+
+
+# Found by `gatewatch bench detect`'s generated drives.
+
+def test_a_trackers_positions_are_not_hidden_under_its_login_episode(tmp_path):
+    """A Teltonika login (identity) then AVL records (geolocation) on one flow: two alert episodes,
+    one per category. Keyed by (flow, detector) only, the positions were counted into the login's."""
+    from monitor.alerts.log import AlertLog, prepare
+    from monitor.bench.frames import teltonika
+    from monitor.pipeline import Monitor, load_config, replay
+    from monitor.scenarios import episodes
+
+    t0 = 1_700_000_000.0
+    login = struct.pack(">H", 15) + b"356307042441013"
+    payloads = [login] + [teltonika(54.6872 + k * 1e-3, 25.2797, t0 + 10 * k) for k in range(3)]
+    pcap = write_pcap(tmp_path / "t.pcap", stream(t0, payloads, dport=5027, interval=10.0))
+    config = load_config(None)
+    prepare(tmp_path / "alerts", force=True)
+    log = AlertLog(tmp_path / "alerts", config.alerts, vehicle_id="t")
+    replay(Monitor(config, log.finding, log=log), [], [pcap])
+    log.close()
+    rows = {(r["category"], r["detector"]): r["count"] for r in episodes(tmp_path / "alerts")}
+    assert rows == {("identity", "wire.teltonika"): 1, ("geolocation", "wire.teltonika"): 3}
+
+
+def test_ntp_and_dns_requests_at_a_steady_period_are_not_location_beacons(tmp_path):
+    from monitor.bench.scene import VEHICLE, Capture
+
+    t0, cap, other = 1_700_000_000.0, Capture(), Capture()
+    ntp = bytes([0x23]) + bytes(47)
+    dns = struct.pack("!HHHHHH", 7, 0x0100, 1, 0, 0, 0) + b"\x04time\x07example\x00\x00\x01\x00\x01"
+    for k in range(12):
+        cap.udp(t0 + 64 * k, VEHICLE, 123, "192.0.2.123", 123, ntp)
+        other.udp(t0 + 64 * k, VEHICLE, 4123, "192.0.2.123", 4123, ntp)
+    for k in range(30):
+        cap.udp(t0 + 20 * k, VEHICLE, 40000, "192.0.2.53", 53, dns)
+    cap.write(tmp_path / "n.pcap")
+    findings, monitor = run_monitor(captures=[tmp_path / "n.pcap"])
+    assert [f for f in findings if f.detector == "behaviour.beacon"] == []
+    stats = monitor.summary()["detectors"]["behaviour"]
+    assert stats["ntp_flows_not_judged"] >= 1 and stats["dns_flows_not_judged"] >= 1
+    other.write(tmp_path / "o.pcap")  # the same shape of traffic to another port is judged, and is a beacon
+    findings, _ = run_monitor(captures=[tmp_path / "o.pcap"])
+    assert {f.detector for f in findings} == {"behaviour.beacon"}
+
+
+def test_a_udp_beacon_slower_than_the_flow_timeout_is_judged_per_destination(tmp_path):
+    """One datagram every 50 s with no answer: each is a new flow (UDP times out after 30 s)."""
+    t0 = 1_700_000_000.0
+    packets = [packet(t0 + 50 * k + (k % 3) * 0.4, bytes(400), dport=9000, sport=41000, udp=True) for k in range(12)]
+    findings, _ = run_monitor(captures=[write_pcap(tmp_path / "b.pcap", packets)])
+    beacons = [f for f in findings if f.detector == "behaviour.beacon"]
+    assert beacons and all(f.evidence["aggregated_over"] == "destination" for f in beacons)
+    assert 49 <= beacons[0].evidence["period_s"] <= 51
