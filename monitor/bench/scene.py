@@ -15,9 +15,9 @@ import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cantools
 import numpy as np
 
+from ..canbus.dbc import load_dbc
 from ..net.packets import LINKTYPE_ETHERNET
 from ..net.pcapwriter import write_pcap
 from ..resources import shipped
@@ -76,7 +76,7 @@ class CanLog:
 
 def gateway_frames(log: CanLog, track: Track, camera=lambda t: False, vin: str | None = VIN) -> None:
     """Position and motion at 10 Hz, sensors at 5 Hz, the VIN once a second, as the DBC says."""
-    db = cantools.database.load_file(str(GATEWAY_DBC))
+    db = load_dbc(GATEWAY_DBC)
     position, motion = db.get_message_by_name("GW_GNSS_Position"), db.get_message_by_name("GW_VehicleMotion")
     sensors, vin_msg = db.get_message_by_name("GW_Sensors"), db.get_message_by_name("GW_VIN")
     for i, t in enumerate(track.ts.tolist()):

@@ -1,0 +1,221 @@
+"""The episodes of a generated drive: each one a kind of traffic to a destination of its own
+(random address, port and name), with the alert category it must raise, or none for the
+benign ones. Every builder takes the drive (track, capture, random source) and adds packets.
+"""
+
+from __future__ import annotations
+
+import random
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from . import frames
+from .scene import (
+    VEHICLE,
+    Capture,
+    Track,
+    app_data,
+    client_hello,
+    http_post,
+    mapping_uploads,
+    server_hello_flight,
+)
+
+RESERVED_FIRST_OCTETS = {0, 10, 100, 127, 169, 172, 192, 198, 203, 224}
+
+
+@dataclass
+class Episode:
+    kind: str
+    category: str | None  # the alert it must raise; None: benign, it must raise none
+    address: str
+    port: int
+    start: float
+    name: str | None = None
+
+
+@dataclass
+class Drive:
+    track: Track
+    cap: Capture
+    rng: random.Random
+    vin: str
+    camera: tuple[float, float]  # seconds from the start while a camera is on
+    fleet_domain: str  # the allowlisted telemetry backend's domain
+
+    @property
+    def t0(self) -> float:
+        return float(self.track.ts[0])
+
+    @property
+    def seconds(self) -> float:
+        return float(self.track.ts[-1] - self.track.ts[0])
+
+    def address(self) -> str:
+        rng = self.rng
+        first = rng.choice([o for o in range(1, 224) if o not in RESERVED_FIRST_OCTETS])
+        return f"{first}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+
+    def hostname(self, domain: str | None = None) -> str:
+        label = lambda: "".join(self.rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(self.rng.randint(3, 9)))
+        return f"{label()}.{domain or label() + '.' + self.rng.choice(('com', 'net', 'io', 'cn', 'ru', 'de'))}"
+
+    def port(self) -> int:
+        return self.rng.randint(1024, 65000)
+
+    def sport(self) -> int:
+        return self.rng.randint(32768, 60999)
+
+    def when(self, earliest: float = 30, latest_before_end: float = 40) -> float:
+        return self.t0 + self.rng.uniform(earliest, self.seconds - latest_before_end)
+
+    def named(self, at: float, domain: str | None = None) -> tuple[str, str]:
+        """A fresh address with a name the vehicle looks up just before ``at``."""
+        address, name = self.address(), self.hostname(domain)
+        self.cap.dns_lookup(at - 0.5, name, [address], ttl=self.rng.choice((60, 300, 3600)), sport=self.sport())
+        return address, name
+
+
+# ------------------------------------------------------------------ encrypted behaviour
+
+def video(d: Drive) -> Episode:
+    """Ciphertext at 0.4-2 Mbit/s while the camera is on: TLS over TCP, QUIC-like UDP, or spread
+    over three parallel TLS connections (each of them may stay below the per-flow threshold)."""
+    rng, (on, off) = d.rng, d.camera
+    start, end, kbps = d.t0 + on + 1, d.t0 + off - 1, rng.uniform(400, 2000)
+    address, name = d.named(start)
+    port, shape = rng.choice((443, d.port())), rng.choice(("tls", "udp", "split"))
+    connections = 3 if shape == "split" else 1
+    chunk = int(kbps * 1000 / 8 / 10 / connections)
+    if shape == "udp":
+        sport, t, size = d.sport(), start, min(chunk, 1350)
+        while t < end:
+            d.cap.udp(t, VEHICLE, sport, address, port, bytes([0x40 | rng.getrandbits(6)]) + rng.randbytes(size))
+            t += 0.1 * size / chunk
+    for k in range(connections if shape != "udp" else 0):
+        steps = [("up", client_hello(name, rng.getrandbits(16)), 0.01), ("down", server_hello_flight(), 0.05)]
+        steps += [("up", app_data(chunk, rng.getrandbits(32)), 0.1) for _ in range(int((end - start) * 10))]
+        d.cap.tcp_session(start + 0.03 * k, address, port, d.sport(), steps)
+    return Episode("video", "video", address, port, start, name)
+
+
+def beacon(d: Drive) -> Episode:
+    """Small uploads every 5-60 s with a few per cent of jitter, all drive long: TLS, or DTLS over UDP."""
+    rng = d.rng
+    start, period = d.t0 + rng.uniform(5, 60), rng.uniform(5, 60)
+    address, name = d.named(start)
+    port, size = rng.choice((443, 8883, d.port())), rng.randint(150, 900)
+    count = int((d.t0 + d.seconds - start - 10) / period)
+    if rng.random() < 0.3:
+        sport, t = d.sport(), start
+        for _ in range(count):
+            d.cap.udp(t, VEHICLE, sport, address, port, b"\x17\xfe\xfd" + rng.randbytes(10) + rng.randbytes(size))
+            t += period * rng.uniform(0.97, 1.03)
+        return Episode("beacon", "geolocation", address, port, start, name)
+    steps = [("up", client_hello(name, rng.getrandbits(16)), 0.01), ("down", server_hello_flight(), 0.05)]
+    for _ in range(count):
+        steps += [("up", app_data(size + rng.randint(-20, 20), rng.getrandbits(32)), period * rng.uniform(0.97, 1.03)),
+                  ("down", app_data(40, rng.getrandbits(32)), 0.06)]
+    d.cap.tcp_session(start, address, port, d.sport(), steps)
+    return Episode("beacon", "geolocation", address, port, start, name)
+
+
+def mapping(d: Drive) -> Episode:
+    """TLS uploads in proportion to the distance driven (15-150 kB per km), none while standing:
+    on one connection, or a new connection for every upload."""
+    rng = d.rng
+    address, name = d.named(d.t0 + 3)
+    port = rng.choice((443, d.port()))
+    steps = mapping_uploads(d.track, name, rng.getrandbits(16), rng, bytes_per_km=rng.randint(15_000, 150_000))
+    if rng.random() < 0.5:
+        d.cap.tcp_session(d.t0 + 4, address, port, d.sport(), steps)
+        return Episode("mapping", "mapping", address, port, d.t0 + 4, name)
+    t, hello = d.t0 + 4, steps[:2]
+    for side, payload, delay in steps[2:]:
+        t += delay
+        if side == "up":
+            d.cap.tcp_session(t, address, port, d.sport(), [*hello, ("up", payload, 0.01)])
+    return Episode("mapping", "mapping", address, port, d.t0 + 4, name)
+
+
+# ------------------------------------------------------------------ the position or the VIN in plaintext
+
+def _send(d: Drive, at: float, payloads: list[bytes], every: float = 0.0, http_host: str | None = None) -> tuple[str, int]:
+    """The payloads to a fresh destination, over TCP (raw or as HTTP POSTs) or UDP."""
+    address, port, rng = d.address(), d.port(), d.rng
+    if http_host is None and rng.random() < 0.3:
+        for k, payload in enumerate(payloads):
+            d.cap.udp(at + k * every, VEHICLE, d.sport(), address, port, payload)
+        return address, port
+    if http_host:
+        payloads = [http_post(http_host, "/" + d.hostname().split(".")[0], p, "application/octet-stream") for p in payloads]
+    d.cap.tcp_session(at, address, port, d.sport(), [("up", p, every if k else 0.01) for k, p in enumerate(payloads)])
+    return address, port
+
+
+def taint(encoding: str) -> Callable[[Drive], Episode]:
+    def build(d: Drive) -> Episode:
+        rng, at = d.rng, d.when()
+        lat, lon = d.track.at(at)
+        if encoding == "text":
+            body = frames.text_position(rng, lat, lon)
+        elif encoding == "nmea":
+            body = frames.vendor_nmea(rng, lat, lon)
+        else:
+            body = frames.binary_position(rng, encoding, lat, lon)
+        host = d.hostname() if encoding in ("text", "nmea") and rng.random() < 0.5 else None
+        address, port = _send(d, at, [body], http_host=host)
+        return Episode(f"taint:{encoding}", "geolocation", address, port, at)
+    return build
+
+
+def vin_leak(d: Drive) -> Episode:
+    rng, at = d.rng, d.when()
+    key = "".join(rng.choice("abcdefghkmnpqrstuvwxyz") for _ in range(rng.randint(2, 6)))
+    body = (f'{{"{key}":"{d.vin}","fw":"{rng.randint(1, 9)}.{rng.randint(0, 99)}"}}'.encode() if rng.random() < 0.5
+            else rng.randbytes(rng.randint(4, 30)) + d.vin.encode() + rng.randbytes(rng.randint(0, 30)))
+    address, port = _send(d, at, [body], http_host=d.hostname() if rng.random() < 0.5 else None)
+    return Episode("vin", "identity", address, port, at)
+
+
+def plaintext(protocol: str) -> Callable[[Drive], Episode]:
+    """A tracker's position reports in ``protocol``, 3-6 of them 10-30 s apart, on a random port."""
+    def build(d: Drive) -> Episode:
+        rng, at = d.rng, d.when(latest_before_end=200)
+        every, imei = rng.uniform(10, 30), str(rng.randint(10**14, 10**15 - 1))
+        host = d.hostname()
+        reports = []
+        for k in range(rng.randint(3, 6)):
+            t = at + k * every
+            reports.append(position_report(protocol, *d.track.at(t), t, k + 1, imei, host, d.vin))
+        if protocol == "teltonika":
+            reports.insert(0, struct.pack(">H", 15) + imei.encode())
+        address, port = d.address(), d.port()
+        if protocol in ("queclink", "taip", "nmea") and rng.random() < 0.5:
+            sport = d.sport()
+            for k, report in enumerate(reports):
+                d.cap.udp(at + k * every, VEHICLE, sport, address, port, report)
+        else:
+            d.cap.tcp_session(at, address, port, d.sport(), [("up", r, every if k else 0.01) for k, r in enumerate(reports)])
+        return Episode(f"plaintext:{protocol}", "geolocation", address, port, at)
+    return build
+
+
+def position_report(protocol: str, lat: float, lon: float, t: float, serial: int, imei: str, host: str, vin: str) -> bytes:
+    """One position report of a tracker speaking ``protocol``."""
+    if protocol == "jt808":
+        return frames.jt808(lat, lon, t, serial)
+    if protocol == "gbt32960":
+        return frames.gbt32960(lat, lon, t, vin, 50.0)
+    if protocol == "teltonika":
+        return frames.teltonika(lat, lon, t)
+    if protocol == "gt06":
+        return frames.gt06(lat, lon, t, serial)
+    if protocol == "queclink":
+        return frames.queclink(lat, lon, t, imei)
+    if protocol == "taip":
+        return frames.taip(lat, lon, t, imei[-4:])
+    if protocol == "osmand":
+        return frames.osmand(lat, lon, t, imei, host)
+    return frames.nmea_rmc(lat, lon, t)
