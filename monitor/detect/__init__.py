@@ -1,7 +1,8 @@
 """Detectors: one module per family, one interface (base.Detector), registered here.
 
 Families: wire signatures (layer 1), CAN-to-network taint (layer 2), flow behaviour
-(layer 3), CAN rules (unknown ids, DBC ranges, timing) and UDS transfers. The judge of flows
+(layer 3), CAN rules (unknown ids, DBC ranges, timing), payload models per CAN id, UDS
+transfers and remote access. The judge of flows
 to destinations in no named set (unknown.py) is built by the pipeline, which hands it the
 policy's judgement.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from .base import Detector
 from .behaviour import Behaviour
+from .canpayload import PayloadModels
 from .canside import CanRules
 from .remote import RemoteAccess
 from .signatures import WireSignatures
@@ -17,7 +19,7 @@ from .taint import Taint
 from .uds import UdsTransfers
 
 REGISTRY: dict[str, type[Detector]] = {
-    cls.name: cls for cls in (WireSignatures, Taint, Behaviour, CanRules, UdsTransfers, RemoteAccess)
+    cls.name: cls for cls in (WireSignatures, Taint, Behaviour, CanRules, PayloadModels, UdsTransfers, RemoteAccess)
 }
 
 

@@ -1,0 +1,215 @@
+"""Payload model per CAN id, for masquerade and fabrication on known ids (``can.payload``).
+
+The timing and unknown-id rules cannot see a masquerade: the attacker replaces a sender's
+frames at the sender's own rate. What changes is what the frames say. While a bus learns (the
+first ``can.learn_s`` seconds, as the timing rule), every id's frames are kept (at most
+``max_learning_frames`` each); when learning ends each id gets a model:
+
+- per byte, the values it took and whether it was *stable* (no new value in the second half
+  of learning: a constant, a flag, a slow state), and the lengths it was sent with;
+- per pair of low-cardinality bytes (at most ``pair_max_values`` values each, such as a gear
+  and a lamp), the combinations seen together.
+
+A frame scores the surprise of what it breaks, summed: a value a stable byte never took, a
+length never used, a combination of two known values never seen together (half weight when
+that pair still changed late in learning). The surprise of one break is log((n + 2) / (k + 1))
+for n learning frames and k values (or combinations) seen: a byte constant over a thousand
+frames that changes is far more surprising than a byte that took 200 values. A frame scoring
+``min_score`` or more is a finding. So is a frame that scores at least ``confirm_score`` (one
+stable byte broken) in a window where its id sends more frames than it ever did in a window
+while learning: an injected frame (fabrication) whose extra frame alone is within the timing
+rule's margin, confirmed by what it says.
+
+Only the first eight bytes are modelled (classic CAN; FD payloads beyond that are not). With
+``learn_s: 0`` (the default) the detector is idle. A short learning period misses slow states
+(a gear engaged for the first time later on): measured on ROAD by ``gatewatch bench detect``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+
+from .base import Detector
+from .canside import frame_keys, key_id
+from .canview import CanView, can_ref
+from .finding import Finding
+from .memory import Repeats
+
+BYTES = 8
+
+
+@dataclass(frozen=True)
+class PayloadThresholds:
+    min_score: float = 24.0  # summed surprise of a frame that is a finding (several stable bytes broken)
+    max_learning_frames: int = 8192  # per id; later learning frames are counted, not kept
+    pair_max_values: int = 16  # bytes with at most this many values are paired
+    confirm_score: float = 3.0  # enough in a window with more frames than the id ever sent in one
+
+
+@dataclass
+class IdModel:
+    frames: int
+    seen: np.ndarray  # (BYTES, 256) bool
+    weight: np.ndarray  # (BYTES,) surprise of a new value: 0 for bytes not stable
+    lengths: frozenset
+    length_weight: float
+    most_per_window: int  # frames in a window while learning, at most
+    pairs: list = field(default_factory=list)  # (a, b, sorted combos a*256+b, surprise)
+    window: int = -1  # the open window while judging, and its frames so far
+    in_window: int = 0
+
+
+@dataclass
+class BusLearning:
+    t0: float
+    kept: dict = field(default_factory=dict)  # key -> list of (ts array, data array, dlc array)
+    counts: Counter = field(default_factory=Counter)
+    models: dict | None = None  # key -> IdModel once learning ended
+
+
+def surprise(frames: int, known: int) -> float:
+    return float(np.log((frames + 2) / (known + 1)))
+
+
+def build_model(ts: np.ndarray, data: np.ndarray, dlc: np.ndarray, half: float, pair_max: int,
+                windows: np.ndarray) -> IdModel:
+    """The model of one id from its learning frames (``half``: the time learning was half over;
+    ``windows``: each frame's window index)."""
+    n = len(ts)
+    first = ts < half
+    seen = np.zeros((BYTES, 256), bool)
+    seen_early = np.zeros((BYTES, 256), bool)
+    cols = np.arange(BYTES)
+    seen[np.repeat(cols[None, :], n, 0), data] = True
+    seen_early[np.repeat(cols[None, :], int(first.sum()), 0), data[first]] = True
+    both_halves = bool(first.any() and (~first).any())
+    stable = (seen == seen_early).all(1) & both_halves
+    known = seen.sum(1)
+    weight = np.where(stable, np.log((n + 2) / (known + 1)), 0.0)
+    lengths = frozenset(np.unique(dlc).tolist())
+    pairs = []
+    low = [k for k in range(BYTES) if known[k] <= pair_max]
+    for i, a in enumerate(low):
+        for b in low[i + 1:]:
+            combos = np.unique(data[:, a].astype(np.int32) * 256 + data[:, b])
+            early = np.unique(data[first, a].astype(np.int32) * 256 + data[first, b])
+            settled = both_halves and len(early) == len(combos)
+            pairs.append((a, b, combos, surprise(n, len(combos)) * (1.0 if settled else 0.5)))
+    most = int(np.unique(windows, return_counts=True)[1].max())
+    return IdModel(n, seen, weight, lengths, surprise(n, len(lengths)), most, pairs)
+
+
+def frame_scores(model: IdModel, data: np.ndarray, dlc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Summed surprise per frame, and per frame the mask of stable bytes it broke."""
+    values_seen = model.seen[np.arange(BYTES)[None, :], data]  # (m, BYTES)
+    broke = ~values_seen & (model.weight > 0)
+    score = (broke * model.weight).sum(1)
+    score += np.where(np.isin(dlc, list(model.lengths)), 0.0, model.length_weight)
+    for a, b, combos, weight in model.pairs:
+        pair = data[:, a].astype(np.int32) * 256 + data[:, b]
+        score += np.where(values_seen[:, a] & values_seen[:, b] & ~np.isin(pair, combos), weight, 0.0)
+    return score, broke
+
+
+def window_counts(model: IdModel, windows: np.ndarray) -> np.ndarray:
+    """Each frame's count of its id's frames in its window: all of this batch's, plus those of the
+    previous batch when the window was already open (so the frame that crowds a window is judged
+    with the ones before it; frames of the earlier batch are not judged again)."""
+    uniq, inverse, counts = np.unique(windows, return_inverse=True, return_counts=True)
+    counts[uniq == model.window] += model.in_window
+    model.window, model.in_window = int(uniq[-1]), int(counts[-1])
+    return counts[inverse]
+
+
+class PayloadModels(Detector):
+    name = "can_payload"
+    sections: ClassVar[dict[str, type]] = {"can_payload": PayloadThresholds}
+
+    def configure(self, thresholds) -> None:
+        self.t, self.learn_s, self.window_s = thresholds.can_payload, thresholds.can.learn_s, thresholds.can.window_s
+        self.buses: dict[str, BusLearning] = {}
+        self.counts: Counter = Counter()
+        self.repeats = Repeats(thresholds.wire.repeat_s)  # per (bus, key)
+
+    def scored(self, bus: str, ts: np.ndarray, keys: np.ndarray, scores: np.ndarray, flagged: np.ndarray) -> None:
+        """Every judged frame's score and whether it was flagged; a hook for evaluations (bench), no-op here."""
+
+    def on_can(self, view: CanView, state) -> list[Finding]:
+        if self.learn_s <= 0:
+            return []
+        found: list[Finding] = []
+        batch = view.batch
+        for bus, rows in view.bus_rows():
+            if not len(rows):
+                continue
+            bl = self.buses.get(bus) or self.buses.setdefault(bus, BusLearning(float(batch.timestamp[rows[0]])))
+            ts = batch.timestamp[rows]
+            learning = ts < bl.t0 + self.learn_s
+            if learning.any():
+                self._keep(bl, batch, rows[learning])
+            if (~learning).any():
+                if bl.models is None:
+                    self._freeze(bl)
+                found += self._judge(view, bus, bl, rows[~learning])
+        return found
+
+    def _keep(self, bl: BusLearning, batch, rows: np.ndarray) -> None:
+        keys = frame_keys(batch, rows)
+        for key in np.unique(keys).tolist():
+            mine = rows[keys == key]
+            room = self.t.max_learning_frames - bl.counts[key]
+            bl.counts[key] += len(mine)
+            if room < len(mine):
+                self.counts["learning_frames_not_kept"] += len(mine) - max(room, 0)
+                mine = mine[: max(room, 0)]
+            if len(mine):
+                bl.kept.setdefault(key, []).append((batch.timestamp[mine], batch.data[mine, :BYTES], batch.dlc[mine]))
+
+    def _freeze(self, bl: BusLearning) -> None:
+        half = bl.t0 + self.learn_s / 2
+        bl.models = {}
+        for key, parts in bl.kept.items():
+            ts, data, dlc = (np.concatenate([p[i] for p in parts]) for i in range(3))
+            bl.models[key] = build_model(ts, data, dlc, half, self.t.pair_max_values, self._windows(bl, ts))
+        bl.kept = {}
+        self.counts["ids_modelled"] += len(bl.models)
+
+    def _windows(self, bl: BusLearning, ts: np.ndarray) -> np.ndarray:
+        return ((ts - bl.t0) // self.window_s).astype(np.int64)
+
+    def _judge(self, view: CanView, bus: str, bl: BusLearning, rows: np.ndarray) -> list[Finding]:
+        batch, found = view.batch, []
+        keys = frame_keys(batch, rows)
+        assert bl.models is not None
+        for key in np.unique(keys).tolist():
+            model = bl.models.get(key)
+            if model is None:
+                continue  # an id unseen while learning: the unknown-id rule's
+            mine = rows[keys == key]
+            scores, broke = frame_scores(model, batch.data[mine, :BYTES], batch.dlc[mine])
+            crowded = window_counts(model, self._windows(bl, batch.timestamp[mine])) > model.most_per_window
+            flagged = (scores >= self.t.min_score) | (crowded & (scores >= self.t.confirm_score))
+            self.scored(bus, batch.timestamp[mine], np.full(len(mine), key), scores, flagged)
+            over = np.flatnonzero(flagged)
+            self.counts["frames_judged"] += len(mine)
+            self.counts["frames_flagged"] += len(over)
+            if len(over) and self.repeats.due((bus, key), float(batch.timestamp[mine[over[0]]]), "suppressed_repeats") is not None:
+                found.append(self._finding(view, bus, key, model, mine, over, scores, broke))
+        return found
+
+    def _finding(self, view, bus, key, model: IdModel, mine, over, scores, broke) -> Finding:
+        batch, first = view.batch, int(mine[over[0]])
+        ts = batch.timestamp[mine[over]]
+        evidence = {"score": round(float(scores[over[0]]), 2), "min_score": self.t.min_score,
+                    "most_frames_per_window_learned": model.most_per_window,
+                    "payload_hex": batch.payload(first).hex(), "learning_frames": model.frames,
+                    "stable_bytes_changed": np.flatnonzero(broke[over[0]]).tolist(), "frames_over": len(over)}
+        return Finding(float(ts[0]), "can.payload", "can", "payload unlike what the id sent while learning (masquerade-like)",
+                       0.6, can=can_ref(bus, [key_id(key)], len(over), ts[0], ts[-1]), evidence=evidence)
+
+    def stats(self) -> dict:
+        return dict(self.counts + self.repeats.suppressed)

@@ -1,0 +1,102 @@
+"""The payload models per CAN id (can.payload): masquerade and fabrication on known ids."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from monitor.canbus.decode import decode_batch
+from monitor.canbus.frames import FrameBatch
+from monitor.canbus.plan import compile_plan
+from monitor.config.model import Thresholds
+from monitor.detect import threshold_sections
+from monitor.detect.canpayload import PayloadModels, PayloadThresholds
+from monitor.detect.canside import CanThresholds
+from monitor.detect.canview import CanView
+from monitor.state import VehicleState
+
+from ..builders import candump_line, write_log
+from .conftest import run_monitor
+
+
+def _frames(rows: list[tuple[float, int, bytes]]) -> FrameBatch:
+    batch = FrameBatch.empty(len(rows), ("can0",))
+    for i, (t, frame_id, data) in enumerate(rows):
+        batch.timestamp[i], batch.arbitration_id[i], batch.dlc[i] = t, frame_id, len(data)
+        batch.data[i, : len(data)] = np.frombuffer(data, np.uint8)
+    return batch
+
+
+def _detector(learn_s: float = 10.0, **payload) -> PayloadModels:
+    thresholds = Thresholds.defaults(threshold_sections()).with_sections(
+        can=CanThresholds(learn_s=learn_s), can_payload=PayloadThresholds(**payload))
+    detector = PayloadModels()
+    detector.configure(thresholds)
+    return detector
+
+
+def _run(detector: PayloadModels, batch: FrameBatch) -> list:
+    plan = compile_plan([])
+    return detector.on_can(CanView(batch, decode_batch(plan, batch), plan), VehicleState())
+
+
+def _speed_frame(t: float, speed: int, gear: int = 2, lamp: int = 0) -> tuple[float, int, bytes]:
+    """An id with a counter, a speed, a gear and a lamp that follows the gear, and a constant byte."""
+    counter = int(t * 10) & 0x0F
+    return t, 0x123, bytes([counter, speed & 0xFF, gear, 0x40 | lamp, 0x5A, 0, 0, 0])
+
+
+def _learning(seconds: float = 10.0) -> list:
+    rows = []
+    for k in range(int(seconds * 10)):
+        gear = 2 if k % 40 < 20 else 4  # both gears in both halves of learning
+        rows.append(_speed_frame(k / 10, 40 + k % 30, gear, lamp=int(gear == 4)))
+    return rows
+
+
+def test_a_masquerade_that_breaks_stable_bytes_is_flagged_and_the_genuine_sender_is_not():
+    detector = _detector(min_score=8)
+    assert _run(detector, _frames(_learning())) == []
+    genuine = [_speed_frame(10 + k / 10, 50 + k % 30, 2) for k in range(100)]
+    assert _run(detector, _frames(genuine)) == []
+    forged = [(t, i, bytes([d[0], 0, 9, 0x00, 0x00, 0, 0, 0])) for t, i, d in
+              (_speed_frame(20 + k / 10, 0) for k in range(20))]
+    found = _run(detector, _frames(forged))
+    assert [f.detector for f in found] == ["can.payload"]
+    assert set(found[0].evidence["stable_bytes_changed"]) >= {3, 4}
+    assert found[0].evidence["frames_over"] == 20
+
+
+def test_a_combination_never_seen_together_counts_and_so_does_an_extra_frame_in_a_window():
+    detector = _detector(min_score=100)  # only the confirmed path can flag here
+    _run(detector, _frames(_learning()))
+    odd = _speed_frame(12.05, 45, gear=4, lamp=0)  # both values known, never together
+    scores: list = []
+    detector.scored = lambda bus, ts, keys, s, flagged: scores.append((s.tolist(), flagged.tolist()))
+    genuine = [_speed_frame(12 + k / 10, 45) for k in range(5)]
+    _run(detector, _frames(sorted(genuine + [odd])))
+    (frame_scores, flagged), = scores
+    assert frame_scores[1] > 0 and sum(1 for s in frame_scores if s > 0) == 1
+    assert flagged == [False, True, False, False, False, False]  # the window now has 6 frames: learned at most 5
+
+
+def test_the_running_window_count_carries_over_batches():
+    detector = _detector(min_score=100, confirm_score=1.0)
+    _run(detector, _frames(_learning()))
+    flags: list = []
+    detector.scored = lambda bus, ts, keys, s, flagged: flags.extend(flagged.tolist())
+    window = [_speed_frame(13 + k / 10, 45) for k in range(5)] + [(13.45, 0x123, bytes(8))]
+    _run(detector, _frames(window[:3]))
+    _run(detector, _frames(window[3:]))
+    assert flags == [False] * 3 + [False, False, True]  # the earlier batch's frames are not judged again
+
+
+def test_idle_without_learning_and_through_the_pipeline_with_it(tmp_path, project):
+    assert _run(_detector(learn_s=0.0), _frames(_learning())) == []
+    lines = [candump_line(t, "can0", i, d) for t, i, d in _learning(30.0)]
+    lines += [candump_line(30 + k / 10, "can0", 0x123, bytes([0, 0, 9, 0, 0, 0, 0, 0])) for k in range(10)]
+    config = tmp_path / "config.yaml"
+    config.write_text(f"version: 1\nextends: {project / 'policies' / 'default.yaml'}\n"
+                      "detectors: {can: {learn_s: 30}, can_payload: {min_score: 8}}\n")
+    findings, monitor = run_monitor(can_logs=[write_log(tmp_path / "can.log", lines)], config=config)
+    assert [f.detector for f in findings] == ["can.payload"]
+    assert monitor.summary()["detectors"]["can_payload"]["ids_modelled"] == 1
