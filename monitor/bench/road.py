@@ -1,15 +1,23 @@
-"""Precision and recall of the CAN timing and unknown-id rules on the labelled ROAD captures.
+"""Precision, recall, F1 and AUROC of the CAN rules on the labelled ROAD captures.
 
 ROAD (Verma et al., PLoS ONE 2024) attack captures in the CSV conversion of the shared corpus:
-``Time,Id,Byte1..Byte8,Label``. No DBC exists for the ROAD vehicle, so both rules learn from
-the first ``learn_s`` seconds of each capture (benign in all eight) and judge 0.5 s windows.
-A (window, id) cell is an attack cell when it holds at least one attack frame; a rule's
-flagged cells are compared with them.
+``Time,Id,Byte1..Byte8,Label``. No DBC exists for the ROAD vehicle, so every rule learns from the
+benign traffic at the start of each capture: by default all of it before the first attack frame
+(floored to a window), else ``learn_s`` seconds. What is learned (rates, ids, payload models)
+and every threshold is fixed there, from benign frames only; the labels decide nothing but where
+learning stops. The rules then judge 0.5 s windows per id: a (window, id) cell is an attack cell
+when it holds at least one attack frame.
+
+Per rule: the cells it flags against the attack cells (precision, recall, F1), and the AUROC of
+its score over every judged cell (timing: frames / learned limit; unknown id: 0 or 1; payload:
+the largest frame score in the cell). ``either`` is the union of the timing and unknown-id rules;
+``all`` adds the payload models: every CAN rule as it runs once ``can.learn_s`` is set.
 """
 
 from __future__ import annotations
 
 import gzip
+from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,11 +28,13 @@ from ..canbus.frames import MAX_DATA, FrameBatch
 from ..canbus.plan import compile_plan
 from ..config.model import Thresholds
 from ..detect import threshold_sections
+from ..detect.canpayload import PayloadModels
 from ..detect.canside import CanRules, CanThresholds, frame_keys
 from ..detect.canview import CanView
 from ..state import VehicleState
 
-RULES = ("timing", "unknown_id", "either")
+RULES = ("timing", "unknown_id", "payload", "either", "all")
+WINDOW_S = 0.5
 
 
 class CellRecorder(CanRules):
@@ -36,6 +46,17 @@ class CellRecorder(CanRules):
 
     def flagged(self, rule: str, bus: str, windows: np.ndarray, keys: np.ndarray) -> None:
         self.flagged_cells += [(rule, bus, w, k) for w, k in set(zip(windows.tolist(), keys.tolist()))]
+
+
+class ScoreRecorder(PayloadModels):
+    """The production payload models, keeping every judged frame's score."""
+
+    def configure(self, thresholds) -> None:
+        super().configure(thresholds)
+        self.frame_scores: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def scored(self, bus: str, ts: np.ndarray, keys: np.ndarray, scores: np.ndarray, flagged: np.ndarray) -> None:
+        self.frame_scores.append((ts, keys, scores, flagged))
 
 
 def read_road(path: Path) -> tuple[FrameBatch, np.ndarray, list[str]]:
@@ -56,46 +77,103 @@ def read_road(path: Path) -> tuple[FrameBatch, np.ndarray, list[str]]:
     return batch, np.array([label != "Benign" for label in labels]), labels
 
 
-def evaluate(path: Path, learn_s: float = 4.0, window_s: float = 0.5, batch_size: int = 8192) -> dict:
+def benign_prefix_s(batch: FrameBatch, attack: np.ndarray) -> float:
+    """The benign time before the first attack frame, floored to a whole window."""
+    first = float(batch.timestamp[attack][0]) if attack.any() else float(batch.timestamp[-1])
+    return float(np.floor(first / WINDOW_S) * WINDOW_S)
+
+
+def evaluate(path: Path, learn_s: float | None = None, batch_size: int = 8192) -> dict:
     batch, attack, labels = read_road(path)
-    thresholds = Thresholds.defaults(threshold_sections()).with_sections(can=CanThresholds(learn_s=learn_s, window_s=window_s))
-    rules = CellRecorder()
-    rules.configure(thresholds)
-    plan = compile_plan([])
-    state = VehicleState()
-    for start in range(0, len(batch), batch_size):
-        part = batch.take(np.arange(start, min(start + batch_size, len(batch))))
-        rules.on_can(CanView(part, decode_batch(plan, part), plan), state)
-    rules.finish(state)
-    windows = (batch.timestamp // window_s).astype(np.int64)
+    learn_s = benign_prefix_s(batch, attack) if learn_s is None else learn_s
+    rules, payload = _run(batch, learn_s, batch_size)
+    windows = (batch.timestamp // WINDOW_S).astype(np.int64)
     keys = frame_keys(batch, np.arange(len(batch)))
-    truth = set(zip(windows[attack].tolist(), keys[attack].tolist()))
-    cells = {rule: {(w, k) for r, _, w, k in rules.flagged_cells if r == rule} for rule in RULES[:2]}
-    cells["either"] = cells["timing"] | cells["unknown_id"]
-    frame_cells = list(zip(windows.tolist(), keys.tolist()))
+    judged = batch.timestamp >= learn_s
+    truth = set(zip(windows[attack & judged].tolist(), keys[attack & judged].tolist()))
+    cells = sorted(set(zip(windows[judged].tolist(), keys[judged].tolist())))
+    scores = _scores(rules, payload, batch, windows, keys, judged)
+    flagged = {rule: {(w, k) for r, _, w, k in rules.flagged_cells if r == rule} for rule in ("timing", "unknown_id")}
+    flagged["payload"] = {(int(t // WINDOW_S), int(k)) for ts, ks, _, marks in payload.frame_scores
+                          for t, k in zip(ts[marks].tolist(), ks[marks].tolist())}
+    flagged["either"] = flagged["timing"] | flagged["unknown_id"]
+    flagged["all"] = flagged["either"] | flagged["payload"]
     kind = next((label for label in labels if label != "Benign"), "none")
-    out = {"capture": path.name.replace(".csv.gz", ""), "attack": kind, "frames": len(batch),
-           "attack_frames": int(attack.sum()), "attack_cells": len(truth)}
-    for rule, flagged in cells.items():
-        hit = len(flagged & truth)
-        caught = sum(1 for i in np.flatnonzero(attack).tolist() if frame_cells[i] in flagged)
-        out[rule] = {"flagged": len(flagged), "precision": hit / len(flagged) if flagged else None,
-                     "recall": hit / len(truth) if truth else None,
-                     "frame_recall": caught / int(attack.sum()) if attack.any() else None}
+    out: dict = {"capture": path.name.replace(".csv.gz", ""), "attack": kind, "frames": len(batch), "learn_s": learn_s,
+           "attack_frames": int(attack.sum()), "attack_cells": len(truth), "judged_cells": len(cells)}
+    is_attack = np.array([cell in truth for cell in cells])
+    for rule in RULES:
+        metrics: dict = _metrics(flagged[rule], truth)
+        out[rule] = metrics
+        if rule in scores:
+            metrics["auroc"] = auroc(np.array([scores[rule].get(c, 0.0) for c in cells]), is_attack)
     return out
 
 
+def _run(batch: FrameBatch, learn_s: float, batch_size: int) -> tuple[CellRecorder, ScoreRecorder]:
+    thresholds = Thresholds.defaults(threshold_sections()).with_sections(can=CanThresholds(learn_s=learn_s, window_s=WINDOW_S))
+    rules, payload = CellRecorder(), ScoreRecorder()
+    rules.configure(thresholds)
+    payload.configure(thresholds)
+    plan, state = compile_plan([]), VehicleState()
+    for start in range(0, len(batch), batch_size):
+        part = batch.take(np.arange(start, min(start + batch_size, len(batch))))
+        view = CanView(part, decode_batch(plan, part), plan)
+        rules.on_can(view, state)
+        payload.on_can(view, state)
+    rules.finish(state)
+    return rules, payload
+
+
+def _scores(rules: CellRecorder, payload: ScoreRecorder, batch, windows, keys, judged) -> dict[str, dict]:
+    """Each rule's score per judged cell, from what the rules learned (never from the labels)."""
+    bus = rules.buses["road"]
+    counts: dict = defaultdict(int)
+    for cell in zip(windows[judged].tolist(), keys[judged].tolist()):
+        counts[cell] += 1
+    margin = rules.t.rate_margin
+    timing = {c: n / (bus.learned_max[c[1]] + margin) if c[1] in bus.learned_max else 0.0 for c, n in counts.items()}
+    unknown = {c: 0.0 if c[1] in bus.learned_ids else 1.0 for c in counts}
+    frame_score: dict = defaultdict(float)
+    for ts, ks, ss, _ in payload.frame_scores:
+        for cell, s in zip(zip((ts // WINDOW_S).astype(np.int64).tolist(), ks.tolist()), ss.tolist()):
+            frame_score[cell] = max(frame_score[cell], s)
+    return {"timing": timing, "unknown_id": unknown, "payload": dict(frame_score)}
+
+
+def _metrics(flagged: set, truth: set) -> dict:
+    hit = len(flagged & truth)
+    precision = hit / len(flagged) if flagged else None
+    recall = hit / len(truth) if truth else None
+    f1 = 2 * precision * recall / (precision + recall) if precision and recall else (0.0 if truth else None)
+    return {"flagged": len(flagged), "precision": precision, "recall": recall, "f1": f1}
+
+
+def auroc(scores: np.ndarray, positive: np.ndarray) -> float | None:
+    """Area under the ROC curve (the Mann-Whitney statistic, ties counted half)."""
+    pos, neg = int(positive.sum()), int((~positive).sum())
+    if not pos or not neg:
+        return None
+    order = np.argsort(scores, kind="mergesort")
+    _, first, counts = np.unique(scores[order], return_index=True, return_counts=True)
+    ranks = np.empty(len(scores))
+    ranks[order] = np.repeat(first + (counts + 1) / 2, counts)
+    return float((ranks[positive].sum() - pos * (pos + 1) / 2) / (pos * neg))
+
+
 def format_table(results: list[dict]) -> str:
-    lines = ["ROAD attack captures: rules learn the first 4 s, judge 0.5 s windows per id",
-             f"{'capture':<46}{'attack':<12}" + "".join(f"{r + ' P/R':>18}" for r in RULES) + f"{'frame recall':>14}"]
+    lines = [("ROAD attack captures: rules learn the benign part before the attack, judge 0.5 s windows per id "
+             "(P/R/F1 of flagged cells; AUROC of each rule's score)"),
+             f"{'capture':<44}{'attack':<12}{'learn':>6}" + "".join(f"{r + ' P/R/F1':>21}" for r in RULES)
+             + "".join(f"{r[:7] + ' AUROC':>14}" for r in RULES[:3])]
     for r in results:
-        cols = "".join(f"{_pr(r[rule]):>18}" for rule in RULES)
-        lines.append(f"{r['capture']:<46}{r['attack']:<12}{cols}{_num(r['either']['frame_recall']):>14}")
+        cols = "".join(f"{_prf(r[rule]):>21}" for rule in RULES) + "".join(f"{_num(r[rule].get('auroc')):>14}" for rule in RULES[:3])
+        lines.append(f"{r['capture']:<44}{r['attack']:<12}{r['learn_s']:>6.1f}{cols}")
     return "\n".join(lines)
 
 
-def _pr(m: dict) -> str:
-    return f"{_num(m['precision'])}/{_num(m['recall'])}"
+def _prf(m: dict) -> str:
+    return f"{_num(m['precision'])}/{_num(m['recall'])}/{_num(m['f1'])}"
 
 
 def _num(x) -> str:

@@ -49,6 +49,8 @@ def test_road_rules_catch_fuzzing_and_cannot_see_masquerade():
     assert fabrication["timing"]["recall"] >= 0.9 and fabrication["timing"]["precision"] >= 0.9
     masquerade = road.evaluate(corpus("can-ids", "road-processed", "correlated_signal_attack_3_masquerade.csv.gz"))
     assert masquerade["either"]["recall"] <= 0.1
+    # what the forged frames say gives them away: the payload models rank them above the benign cells
+    assert masquerade["payload"]["auroc"] >= 0.95
     out = io.StringIO()
     assert main(["bench", "road", str(corpus("can-ids", "road-processed", "fuzzing_attack_3.csv.gz"))], out) == 0
     assert "fuzzing_attack_3" in out.getvalue() and "P/R" in out.getvalue()
