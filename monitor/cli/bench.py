@@ -1,5 +1,5 @@
-"""``gatewatch bench can|net|road|daemon``: speed against the reference tools, and detection quality on
-labelled data, in one run (never in tests)."""
+"""``gatewatch bench can|net|road|daemon|detect``: speed against the reference tools, and detection quality on
+labelled and generated data, in one run (speed never in tests; ``detect`` runs in a test on two seeds)."""
 
 from __future__ import annotations
 
@@ -30,15 +30,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     daemon_parser = targets.add_parser("daemon", help="the daemon's start-up, memory and CPU on a recorded drive")
     daemon_parser.add_argument("--seconds", type=int, default=600, help="length of the recorded drive (default 600)")
     daemon_parser.add_argument("--json", action="store_true", help="print one JSON object for scripts")
-    road_parser = targets.add_parser("road", help="CAN IDS: precision/recall of the timing and unknown-id rules on ROAD")
+    detect_parser = targets.add_parser("detect", help="detection quality: corpus vectors, benign captures, ROAD, generated drives")
+    detect_parser.add_argument("--seeds", type=int, default=20, help="generated drives, seeds 1..N (default 20)")
+    detect_parser.add_argument("--seconds", type=int, default=600, help="length of each generated drive (default 600, at least 600)")
+    detect_parser.add_argument("--corpus", default=None, help="corpus folder (default ../shared/corpus); parts it lacks are skipped, saying so")
+    detect_parser.add_argument("--keep", default=None, metavar="DIR", help="keep the generated drives (recordings, config, truth, alerts) in DIR")
+    detect_parser.add_argument("--json", action="store_true", help="print one JSON object for scripts")
+    road_parser = targets.add_parser("road", help="CAN IDS: precision/recall/F1/AUROC of the CAN rules on ROAD")
     road_parser.add_argument("captures", nargs="*", help="ROAD CSV(.gz) files (default: the corpus' can-ids captures)")
     road_parser.add_argument("--corpus", default=None, help="corpus folder with can-ids/ (default ../shared/corpus)")
-    road_parser.add_argument("--learn", type=float, default=4.0, help="seconds of benign traffic to learn from (default 4)")
+    road_parser.add_argument("--learn", type=float, default=None,
+                             help="seconds of benign traffic to learn from (default: all of it before the first attack)")
     road_parser.add_argument("--json", action="store_true", help="print one JSON object for scripts")
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    runners = {"net": _run_net, "can": _run_can, "road": _run_road, "daemon": _run_daemon}
+    runners = {"net": _run_net, "can": _run_can, "road": _run_road, "daemon": _run_daemon, "detect": _run_detect}
     return runners[args.target](args, out)
 
 
@@ -52,6 +59,20 @@ def _run_daemon(args: argparse.Namespace, out: TextIO) -> int:
     report = daemon.run(PROJECT_ROOT / "out" / "bench", args.seconds)
     print(json.dumps(report) if args.json else daemon.format_table(report), file=out)
     return 0
+
+
+def _run_detect(args: argparse.Namespace, out: TextIO) -> int:
+    from ..bench import detect
+    from ..errors import ConfigError
+    from ..resources import PROJECT_ROOT
+
+    if args.seeds < 1 or args.seconds < 600:
+        raise ConfigError("--seeds must be at least 1 and --seconds at least 600 (a drive of ten minutes or more)")
+    corpus = Path(args.corpus) if args.corpus else PROJECT_ROOT.parent / "shared" / "corpus"
+    workdir = Path(args.keep) if args.keep else None
+    report = detect.run(corpus, range(1, args.seeds + 1), args.seconds, workdir)
+    print(json.dumps(report) if args.json else detect.format_report(report), file=out)
+    return 0 if report["targets"]["met"] else 1
 
 
 def _run_road(args: argparse.Namespace, out: TextIO) -> int:

@@ -1,0 +1,50 @@
+"""`gatewatch bench detect` on two generated drives and the shared corpus, asserting the targets
+of issue 15 that hold (recall 1.0 per generated episode type with no alert on a benign
+destination, every corpus vector found, at most one explained finding per benign capture-hour)
+and floors for the ROAD figures, whose F1 >= 0.99 target is not met on three captures yet."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from monitor.cli import main
+
+from ..conftest import CORPUS, corpus
+
+ROAD_F1_FLOOR = 0.95  # measured 0.96-1.00 (bench detect); the target is 0.99
+MASQUERADE_AUROC_FLOOR = 0.95  # measured 0.97-1.00 for the payload models
+
+
+def test_bench_detect_meets_its_targets_on_two_seeds(capsys):
+    corpus("can-ids", "road-processed")  # the corpus parts are part of what this asserts
+    out = io.StringIO()
+    rc = main(["bench", "detect", "--seeds", "2", "--json", "--corpus", str(CORPUS)], out)
+    report = json.loads(out.getvalue())
+    each = report["targets"]["each"]
+    with capsys.disabled():
+        print("\nbench detect targets (2 seeds):")
+        for name, target in each.items():
+            print(f"  {'met    ' if target['met'] else 'NOT MET'} {name} ({target['value']})")
+    assert rc == (0 if report["targets"]["met"] else 1)
+    assert report["skipped"] == {}
+    assert report["drives"]["seeds"] == [1, 2] and len(report["drives"]["recall"]) >= 25
+    held = {name: t for name, t in each.items() if not name.startswith("ROAD")}
+    assert all(t["met"] for t in held.values()), held
+    for row in report["road"]:
+        if row["attack"] in ("Fabrication", "Fuzzing"):
+            assert row["all"]["f1"] >= ROAD_F1_FLOOR, row["capture"]
+        else:
+            assert row["payload"]["auroc"] >= MASQUERADE_AUROC_FLOOR, row["capture"]
+
+
+def test_a_generated_drive_is_the_same_for_the_same_seed(tmp_path):
+    from monitor.bench.generate import generate
+
+    first = generate(7, tmp_path / "a")
+    second = generate(7, tmp_path / "b")
+    assert first == second
+    for name in ("can.log", "capture.pcap", "vehicle.dbc", "config.yaml"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    other = generate(8, tmp_path / "c")
+    assert {e.address for e in other}.isdisjoint({e.address for e in first})
