@@ -215,3 +215,26 @@ def alerts_in(directory, activity: str | None = "Create") -> list[dict]:
         names = [n["name"] for n in (found.get("destination") or {}).get("names", [])]
         out.append({**found, "names": names, "record": record})
     return out
+
+
+def frame_batch(rows: list[tuple[float, int, bytes]], bus: str = "can0"):
+    """A FrameBatch of (time, id, payload) rows on one bus."""
+    import numpy as np
+
+    from monitor.canbus.frames import FrameBatch
+
+    batch = FrameBatch.empty(len(rows), (bus,))
+    for i, (t, frame_id, data) in enumerate(rows):
+        batch.timestamp[i], batch.arbitration_id[i], batch.dlc[i] = t, frame_id, len(data)
+        batch.data[i, : len(data)] = np.frombuffer(data, np.uint8)
+    return batch
+
+
+def can_view(batch):
+    """The CanView a CAN detector sees for a batch (no DBC)."""
+    from monitor.canbus.decode import decode_batch
+    from monitor.canbus.plan import compile_plan
+    from monitor.detect.canview import CanView
+
+    plan = compile_plan([])
+    return CanView(batch, decode_batch(plan, batch), plan)

@@ -44,7 +44,7 @@ BYTES = 8
 
 @dataclass(frozen=True)
 class PayloadThresholds:
-    min_score: float = 24.0  # summed surprise of a frame that is a finding (several stable bytes broken)
+    min_score: float = 32.0  # summed surprise of a frame that is a finding on its own (several stable bytes broken)
     max_learning_frames: int = 8192  # per id; later learning frames are counted, not kept
     pair_max_values: int = 16  # bytes with at most this many values are paired
     confirm_score: float = 3.0  # enough in a window with more frames than the id ever sent in one

@@ -3,7 +3,8 @@
 Timing is judged per window (``window_s``), not per frame: bus jitter makes single
 inter-arrival checks noisy. The expected count per id and window comes from the DBC cycle
 time, or is learned during the first ``learn_s`` seconds of each bus (the largest count seen
-in a window). Ids seen while learning also become known to the unknown-id check.
+in a window, plus ``learned_rate_tolerance`` of it). Ids seen while learning also become known to
+the unknown-id check; an id it missed is flagged only when corroborated (``unknown_min_frames``).
 
 Masquerade (the attacker replaces a sender's frames at the same rate) is invisible to both:
 the ids are known and the rate unchanged. Range checks against the DBC catch it only when the
@@ -24,6 +25,7 @@ from .finding import Finding
 from .memory import Repeats
 
 ID_BITS = 30  # room for 29-bit ids and the extended flag in one int64 key
+MAX_TRACKED_UNKNOWN = 65_536  # unknown ids counted per bus (a fuzzer's random 29-bit ids are endless)
 
 
 @dataclass
@@ -34,6 +36,9 @@ class BusState:
     pending_window: int = -1
     pending: Counter = field(default_factory=Counter)  # key -> count in the open window
     pending_first: dict = field(default_factory=dict)
+    unknown_counts: Counter = field(default_factory=Counter)  # key -> unknown frames so far (bounded)
+    unknown_window: int = -1  # the last window with unknown frames, and how many it had
+    unknown_in_window: int = 0
 
 
 def frame_keys(batch, rows: np.ndarray) -> np.ndarray:
@@ -51,6 +56,9 @@ class CanThresholds:
     learn_s: float = 0.0  # seconds at the start of each bus to learn ids and rates from (0: DBC only)
     window_s: float = 0.5  # timing is judged per window, not per frame (bus jitter)
     rate_margin: int = 1  # frames a window may exceed the expected count by
+    learned_rate_tolerance: float = 0.1  # a learned count may be exceeded by this share too (fast ids jitter more)
+    unknown_min_frames: int = 3  # with learn_s: an unknown id is flagged from this many frames of it, or of
+    # all unknown ids in one window (a rare id the learning period missed is not an attack; fuzzing floods)
     cycle_tolerance: float = 0.5  # DBC cycle time: flag windows with more than (1+this) x expected
     uds_ids: tuple = ()  # extra diagnostic ids (beyond 0x7DF, 0x7E0-0x7EF, 29-bit 0x18DA/0x18DB)
     uds_invalid_keys: int = 3  # refused SecurityAccess keys within repeat_s that make a brute force
@@ -113,6 +121,8 @@ class CanRules(Detector):
             return []
         unknown = np.flatnonzero(~known)
         self.counts["unknown_id_frames"] += len(unknown)
+        if len(unknown) and self.t.learn_s > 0:
+            unknown = self._corroborated(bs, unknown, keys, ts)
         if len(unknown):
             self.flagged("unknown_id", bus, ((ts[unknown] - bs.t0) // self.t.window_s).astype(np.int64), keys[unknown])
         found = []
@@ -125,6 +135,23 @@ class CanRules(Detector):
                                  0.7, can=can_ref(bus, [key_id(key)], len(mine), ts[mine[0]], ts[mine[-1]]),
                                  evidence={"payload_hex": view.batch.payload(int(rows[mine[0]])).hex()}))
         return found
+
+    def _corroborated(self, bs: BusState, unknown: np.ndarray, keys, ts) -> np.ndarray:
+        """The unknown frames of ids seen ``unknown_min_frames`` times, or in a window holding that
+        many unknown frames of any ids (the count of a window open in the last batch carries over)."""
+        windows = ((ts[unknown] - bs.t0) // self.t.window_s).astype(np.int64)
+        uniq, inverse, per_window = np.unique(windows, return_inverse=True, return_counts=True)
+        per_window[uniq == bs.unknown_window] += bs.unknown_in_window
+        bs.unknown_window, bs.unknown_in_window = int(uniq[-1]), int(per_window[-1])
+        ids, first, per_id = np.unique(keys[unknown], return_inverse=True, return_counts=True)
+        so_far = np.array([bs.unknown_counts[k] for k in ids.tolist()]) + per_id
+        if len(bs.unknown_counts) < MAX_TRACKED_UNKNOWN:
+            bs.unknown_counts.update(dict(zip(ids.tolist(), per_id.tolist())))
+        else:
+            self.counts["unknown_ids_not_tracked"] += 1
+        keep = (per_window[inverse] >= self.t.unknown_min_frames) | (so_far[first] >= self.t.unknown_min_frames)
+        self.counts["unknown_id_frames_uncorroborated"] += int((~keep).sum())
+        return unknown[keep]
 
     # ------------------------------------------------------------------ timing
 
@@ -164,9 +191,12 @@ class CanRules(Detector):
                                                "window_s": self.t.window_s}))
         return found
 
+    def learned_limit(self, bs: BusState, key: int) -> float:
+        return bs.learned_max[key] * (1 + self.t.learned_rate_tolerance) + self.t.rate_margin
+
     def _limit(self, bus, bs: BusState, key: int, view) -> float | None:
         if key in bs.learned_max:
-            return bs.learned_max[key] + self.t.rate_margin
+            return self.learned_limit(bs, key)
         message = view.plan.lookup(key_id(key), bool(key >> (ID_BITS - 1))) if view is not None else None
         if message is not None and message.cycle_time_ms:
             expected = self.t.window_s / (message.cycle_time_ms / 1000) * message.frames_per_cycle

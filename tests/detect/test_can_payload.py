@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import numpy as np
-
-from monitor.canbus.decode import decode_batch
-from monitor.canbus.frames import FrameBatch
-from monitor.canbus.plan import compile_plan
 from monitor.config.model import Thresholds
 from monitor.detect import threshold_sections
 from monitor.detect.canpayload import PayloadModels, PayloadThresholds
 from monitor.detect.canside import CanThresholds
-from monitor.detect.canview import CanView
 from monitor.state import VehicleState
 
-from ..builders import candump_line, write_log
+from ..builders import can_view, candump_line, write_log
+from ..builders import frame_batch as _frames
 from .conftest import run_monitor
-
-
-def _frames(rows: list[tuple[float, int, bytes]]) -> FrameBatch:
-    batch = FrameBatch.empty(len(rows), ("can0",))
-    for i, (t, frame_id, data) in enumerate(rows):
-        batch.timestamp[i], batch.arbitration_id[i], batch.dlc[i] = t, frame_id, len(data)
-        batch.data[i, : len(data)] = np.frombuffer(data, np.uint8)
-    return batch
 
 
 def _detector(learn_s: float = 10.0, **payload) -> PayloadModels:
@@ -34,9 +21,8 @@ def _detector(learn_s: float = 10.0, **payload) -> PayloadModels:
     return detector
 
 
-def _run(detector: PayloadModels, batch: FrameBatch) -> list:
-    plan = compile_plan([])
-    return detector.on_can(CanView(batch, decode_batch(plan, batch), plan), VehicleState())
+def _run(detector: PayloadModels, batch) -> list:
+    return detector.on_can(can_view(batch), VehicleState())
 
 
 def _speed_frame(t: float, speed: int, gear: int = 2, lamp: int = 0) -> tuple[float, int, bytes]:
