@@ -52,6 +52,7 @@ def targets(report: dict) -> dict:
     d = report["drives"]
     out["drives: recall 1.0 for every episode type"] = (min(d["recall"].values()) == 1.0, min(d["recall"].values()))
     out["drives: no alert on a benign destination"] = (not d["false_alerts"], len(d["false_alerts"]))
+    out["drives: no alert that names no episode (CAN rules learning the bus included)"] = (not d["other_alerts"], len(d["other_alerts"]))
     if "vectors" in report:
         missed = len(report["vectors"]["misses"]) + sum(r["total"] - r["found"] for k, r in report["vectors"]["protocols"].items()
                                                         if k.startswith("jt1078"))

@@ -66,7 +66,8 @@ def generate(seed: int, folder: Path, seconds: int = 600) -> list[Episode]:
     drive.cap.write(folder / "capture.pcap")
     config = {"version": 1, "dbc": ["vehicle.dbc"], "signals": layout.signals,
               "destinations": {"fleet": {"domains": [f"*.{drive.fleet_domain}"]}},
-              "rules": RULES, "default": "alert", "alerts": {"vehicle_id": f"generated-{seed}"}}
+              "rules": RULES, "default": "alert", "alerts": {"vehicle_id": f"generated-{seed}"},
+              "detectors": {"can": {"learn_s": 60}}}  # the CAN rules learn the bus: nothing on it is an attack
     (folder / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     (folder / "truth.json").write_text(json.dumps([asdict(e) for e in episodes], indent=1))
     return episodes
