@@ -8,6 +8,7 @@ destination is a false alert; an alert that names no episode's destination is li
 
 from __future__ import annotations
 
+import ipaddress
 import shutil
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -19,14 +20,23 @@ from .generate import EPISODES, generate
 ALERTING = ("alert", "block")
 
 
+def _same(address: str | None) -> str | None:
+    """One spelling per address (IPv6 text forms differ); bus names pass through."""
+    try:
+        return str(ipaddress.ip_address(address or ""))
+    except ValueError:
+        return address
+
+
 def judge(episodes: list[Episode], rows: list[dict]) -> dict:
     """Per episode kind: found or not and by which detectors; false and other alerts."""
-    by_address = {e.address: e for e in episodes}
+    rows = [{**row, "destination": _same(row["destination"])} for row in rows]
+    by_address = {_same(e.address): e for e in episodes}
     out: dict = {"episodes": {}, "false_alerts": [], "other_alerts": []}
     for episode in episodes:
         if episode.category is None:
             continue
-        hits = [r for r in rows if r["destination"] == episode.address and r["category"] == episode.category
+        hits = [r for r in rows if r["destination"] == _same(episode.address) and r["category"] == episode.category
                 and r["action"] in ALERTING]
         out["episodes"][episode.kind] = sorted({r["detector"] for r in hits})
     for row in rows:

@@ -5,6 +5,7 @@ benign ones. Every builder takes the drive (track, capture, random source) and a
 
 from __future__ import annotations
 
+import ipaddress
 import random
 import struct
 from collections.abc import Callable
@@ -53,7 +54,10 @@ class Drive:
         return float(self.track.ts[-1] - self.track.ts[0])
 
     def address(self) -> str:
+        """A public address: IPv6 (2000::/3) one time in five, as on cellular networks that give both."""
         rng = self.rng
+        if rng.random() < 0.2:
+            return str(ipaddress.ip_address(bytes([0x20 | rng.randrange(16), rng.randrange(256)]) + rng.randbytes(14)))
         first = rng.choice([o for o in range(1, 224) if o not in RESERVED_FIRST_OCTETS])
         return f"{first}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
 

@@ -10,6 +10,7 @@ drives build from here.
 
 from __future__ import annotations
 
+import ipaddress
 import random
 import struct
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from .drive import jt808_location
 GATEWAY_DBC = shipped("dbc/gateway-telematics.dbc")
 T0 = 1_767_258_000.0  # 2026-01-01T09:00:00Z
 VEHICLE, RESOLVER = "192.168.50.2", "198.51.100.53"
+VEHICLE6 = "fd00:50::2"  # the vehicle's address toward IPv6 destinations (a ULA: in-vehicle by default)
 VIN = "WVWZZZ1JZXW000001"
 
 
@@ -98,12 +100,21 @@ VEHICLE_MAC, GATEWAY_MAC = bytes.fromhex("02005000000a"), bytes.fromhex("0200500
 
 
 def _ip(src: str, dst: str, proto: int, l4: bytes, ident: int) -> bytes:
-    """An Ethernet frame carrying an IPv4 packet (header checksum filled in)."""
+    """An Ethernet frame carrying an IPv4 packet (header checksum filled in), or an IPv6 packet
+    when either end is IPv6 (the vehicle's IPv4 address then stands for VEHICLE6)."""
+    if ":" in src or ":" in dst:
+        return _ip6(VEHICLE6 if src == VEHICLE else src, VEHICLE6 if dst == VEHICLE else dst, proto, l4)
     header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), ident & 0xFFFF, 0x4000, 64, proto, 0, ip4(src), ip4(dst))
     header = header[:10] + struct.pack("!H", _checksum(header)) + header[12:]
     from_vehicle = src.startswith("192.168.")
     macs = GATEWAY_MAC + VEHICLE_MAC if from_vehicle else VEHICLE_MAC + GATEWAY_MAC  # destination, then source
     return macs + b"\x08\x00" + header + l4
+
+
+def _ip6(src: str, dst: str, proto: int, l4: bytes) -> bytes:
+    header = struct.pack("!IHBB", 6 << 28, len(l4), proto, 64) + ipaddress.ip_address(src).packed + ipaddress.ip_address(dst).packed
+    macs = GATEWAY_MAC + VEHICLE_MAC if src == VEHICLE6 else VEHICLE_MAC + GATEWAY_MAC
+    return macs + b"\x86\xdd" + header + l4
 
 
 def _checksum(data: bytes) -> int:
@@ -160,9 +171,11 @@ class Capture:
 
     def dns_lookup(self, t: float, name: str, addresses: list[str], ttl: int = 300, sport: int = 41000) -> None:
         qid = (sport * 31) & 0xFFFF
-        question = b"".join(bytes([len(label)]) + label.encode() for label in name.split(".")) + b"\0" + struct.pack("!HH", 1, 1)
+        qtype = 28 if ":" in addresses[0] else 1  # AAAA or A
+        question = b"".join(bytes([len(label)]) + label.encode() for label in name.split(".")) + b"\0" + struct.pack("!HH", qtype, 1)
         self.udp(t, VEHICLE, sport, RESOLVER, 53, struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0) + question)
-        answers = b"".join(struct.pack("!HHHIH", 0xC00C, 1, 1, ttl, 4) + ip4(a) for a in addresses)
+        answers = b"".join(struct.pack("!HHHIH", 0xC00C, qtype, 1, ttl, len(packed)) + packed
+                           for packed in (ipaddress.ip_address(a).packed for a in addresses))
         self.udp(t + 0.021, RESOLVER, 53, VEHICLE, sport,
                  struct.pack("!HHHHHH", qid, 0x8180, 1, len(addresses), 0, 0) + question + answers)
 
