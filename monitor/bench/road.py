@@ -131,7 +131,8 @@ def _scores(rules: CellRecorder, payload: ScoreRecorder, batch, windows, keys, j
     counts: dict = defaultdict(int)
     for cell in zip(windows[judged].tolist(), keys[judged].tolist()):
         counts[cell] += 1
-    timing = {c: n / rules.learned_limit(bus, c[1]) if c[1] in bus.learned_max else 0.0 for c, n in counts.items()}
+    timing = {c: n / rules.learned_limit(bus, c[1]) if bus.learned_frames[c[1]] >= rules.t.min_learning_frames else 0.0
+              for c, n in counts.items()}
     unknown = {c: 0.0 if c[1] in bus.learned_ids else 1.0 for c in counts}
     frame_score: dict = defaultdict(float)
     for ts, ks, ss, _ in payload.frame_scores:

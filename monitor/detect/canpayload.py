@@ -131,6 +131,7 @@ class PayloadModels(Detector):
 
     def configure(self, thresholds) -> None:
         self.t, self.learn_s, self.window_s = thresholds.can_payload, thresholds.can.learn_s, thresholds.can.window_s
+        self.min_rate_frames = thresholds.can.min_learning_frames  # fewer tell no rate: windows are not judged crowded
         self.buses: dict[str, BusLearning] = {}
         self.counts: Counter = Counter()
         self.repeats = Repeats(thresholds.wire.repeat_s)  # per (bus, key)
@@ -192,6 +193,7 @@ class PayloadModels(Detector):
             mine = rows[keys == key]
             scores, broke = frame_scores(model, batch.data[mine, :BYTES], batch.dlc[mine])
             crowded = window_counts(model, self._windows(bl, batch.timestamp[mine])) > model.most_per_window
+            crowded &= model.frames >= self.min_rate_frames
             flagged = (scores >= self.t.min_score) | (crowded & (scores >= self.t.confirm_score))
             self.scored(bus, batch.timestamp[mine], np.full(len(mine), key), scores, flagged)
             over = np.flatnonzero(flagged)

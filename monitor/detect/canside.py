@@ -32,6 +32,7 @@ MAX_TRACKED_UNKNOWN = 65_536  # unknown ids counted per bus (a fuzzer's random 2
 class BusState:
     t0: float
     learned_max: Counter = field(default_factory=Counter)  # key -> largest count per window while learning
+    learned_frames: Counter = field(default_factory=Counter)  # key -> frames while learning
     learned_ids: set = field(default_factory=set)
     pending_window: int = -1
     pending: Counter = field(default_factory=Counter)  # key -> count in the open window
@@ -57,6 +58,7 @@ class CanThresholds:
     window_s: float = 0.5  # timing is judged per window, not per frame (bus jitter)
     rate_margin: int = 1  # frames a window may exceed the expected count by
     learned_rate_tolerance: float = 0.1  # a learned count may be exceeded by this share too (fast ids jitter more)
+    min_learning_frames: int = 10  # fewer frames of an id while learning tell no rate (an event-driven id)
     unknown_min_frames: int = 3  # with learn_s: an unknown id is flagged from this many frames of it, or of
     # all unknown ids in one window (a rare id the learning period missed is not an attack; fuzzing floods)
     cycle_tolerance: float = 0.5  # DBC cycle time: flag windows with more than (1+this) x expected
@@ -175,6 +177,7 @@ class CanRules(Detector):
         if learning:
             for key, n in counts.items():
                 bs.learned_max[key] = max(bs.learned_max[key], n)
+                bs.learned_frames[key] += n
             return []
         found = []
         for key, n in counts.items():
@@ -196,7 +199,7 @@ class CanRules(Detector):
 
     def _limit(self, bus, bs: BusState, key: int, view) -> float | None:
         if key in bs.learned_max:
-            return self.learned_limit(bs, key)
+            return self.learned_limit(bs, key) if bs.learned_frames[key] >= self.t.min_learning_frames else None
         message = view.plan.lookup(key_id(key), bool(key >> (ID_BITS - 1))) if view is not None else None
         if message is not None and message.cycle_time_ms:
             expected = self.t.window_s / (message.cycle_time_ms / 1000) * message.frames_per_cycle

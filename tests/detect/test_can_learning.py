@@ -53,3 +53,12 @@ def test_a_fast_id_may_exceed_its_learned_count_by_a_tenth():
     assert _detectors(_rules(), learning + jitter) == []
     doubled = [(6.0 + k * 0.5 / 80, 0x0A0, bytes(8)) for k in range(80)]
     assert _detectors(_rules(), learning + doubled) == ["can.timing"]
+
+
+def test_an_id_seen_only_a_few_times_while_learning_has_no_learned_rate():
+    """An event-driven id (three frames while learning) that later sends at 10 Hz: no timing
+    finding, since three frames tell no rate; with enough frames the same burst is one."""
+    learning = _periodic(0x100, 0, 5, 20) + [(1.0, 0x025, bytes(8)), (2.5, 0x025, bytes(8)), (4.0, 0x025, bytes(8))]
+    burst = _periodic(0x025, 8, 10, 10)
+    assert _detectors(_rules(), learning + burst) == []
+    assert _detectors(_rules(min_learning_frames=3), learning + burst) == ["can.timing"]
