@@ -17,8 +17,9 @@ for n learning frames and k values (or combinations) seen: a byte constant over 
 frames that changes is far more surprising than a byte that took 200 values. A frame scoring
 ``min_score`` or more is a finding. So is a frame that scores at least ``confirm_score`` (one
 stable byte broken) in a window where its id sends more frames than it ever did in a window
-while learning: an injected frame (fabrication) whose extra frame alone is within the timing
-rule's margin, confirmed by what it says.
+while learning, next to frames that fit the model: an injected frame (fabrication) among the
+genuine sender's, whose extra frame alone is within the timing rule's margin, confirmed by what
+it says. (An ECU that sends an extra frame on a change of state keeps the new state after it.)
 
 Only the first eight bytes are modelled (classic CAN; FD payloads beyond that are not). With
 ``learn_s: 0`` (the default) the detector is idle. A short learning period misses slow states
@@ -59,8 +60,9 @@ class IdModel:
     length_weight: float
     most_per_window: int  # frames in a window while learning, at most
     pairs: list = field(default_factory=list)  # (a, b, sorted combos a*256+b, surprise)
-    window: int = -1  # the open window while judging, and its frames so far
+    window: int = -1  # the open window while judging, its frames so far, and whether one of them fit the model
     in_window: int = 0
+    window_had_fit: bool = False
 
 
 @dataclass
@@ -115,14 +117,20 @@ def frame_scores(model: IdModel, data: np.ndarray, dlc: np.ndarray) -> tuple[np.
     return score, broke
 
 
-def window_counts(model: IdModel, windows: np.ndarray) -> np.ndarray:
-    """Each frame's count of its id's frames in its window: all of this batch's, plus those of the
-    previous batch when the window was already open (so the frame that crowds a window is judged
-    with the ones before it; frames of the earlier batch are not judged again)."""
+def crowded_by_two_senders(model: IdModel, windows: np.ndarray, fits: np.ndarray) -> np.ndarray:
+    """Per frame: does its window hold more of the id's frames than any window did while learning,
+    and also a frame that fits the model? Two senders on one id (the genuine one and an injector)
+    look like that; an ECU that sends one extra frame when its state changes does not: its later
+    frames carry the new state too. The count and the fit of a window open in the previous batch
+    carry over (frames of that batch are not judged again)."""
     uniq, inverse, counts = np.unique(windows, return_inverse=True, return_counts=True)
-    counts[uniq == model.window] += model.in_window
-    model.window, model.in_window = int(uniq[-1]), int(counts[-1])
-    return counts[inverse]
+    had_fit = np.zeros(len(uniq), bool)
+    np.logical_or.at(had_fit, inverse, fits)
+    carried = uniq == model.window
+    counts[carried] += model.in_window
+    had_fit[carried] |= model.window_had_fit
+    model.window, model.in_window, model.window_had_fit = int(uniq[-1]), int(counts[-1]), bool(had_fit[-1])
+    return ((counts > model.most_per_window) & had_fit)[inverse]
 
 
 class PayloadModels(Detector):
@@ -192,7 +200,8 @@ class PayloadModels(Detector):
                 continue  # an id unseen while learning: the unknown-id rule's
             mine = rows[keys == key]
             scores, broke = frame_scores(model, batch.data[mine, :BYTES], batch.dlc[mine])
-            crowded = window_counts(model, self._windows(bl, batch.timestamp[mine])) > model.most_per_window
+            windows = self._windows(bl, batch.timestamp[mine])
+            crowded = crowded_by_two_senders(model, windows, scores < self.t.confirm_score)
             crowded &= model.frames >= self.min_rate_frames
             flagged = (scores >= self.t.min_score) | (crowded & (scores >= self.t.confirm_score))
             self.scored(bus, batch.timestamp[mine], np.full(len(mine), key), scores, flagged)

@@ -1,7 +1,8 @@
 """`gatewatch bench detect` on two generated drives and the shared corpus, asserting the targets
-of issue 15 that hold (recall 1.0 per generated episode type with no alert on a benign
-destination, every corpus vector found, at most one explained finding per benign capture-hour)
-and floors for the ROAD figures, whose F1 >= 0.99 target is not met on three captures yet."""
+of issue 15: recall 1.0 per generated episode type with no alert on a benign destination, every
+corpus vector found, at most one explained finding per benign capture-hour, F1 >= 0.99 on ROAD's
+fabrication and fuzzing captures, and (the issue asks for the best reachable) a floor under the
+payload models' AUROC on ROAD's masquerade captures."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from monitor.cli import main
 
 from ..conftest import CORPUS, corpus
 
-ROAD_F1_FLOOR = 0.95  # measured 0.96-1.00 (bench detect); the target is 0.99
 MASQUERADE_AUROC_FLOOR = 0.95  # measured 0.97-1.00 for the payload models
 
 
@@ -26,15 +26,13 @@ def test_bench_detect_meets_its_targets_on_two_seeds(capsys):
         print("\nbench detect targets (2 seeds):")
         for name, target in each.items():
             print(f"  {'met    ' if target['met'] else 'NOT MET'} {name} ({target['value']})")
-    assert rc == (0 if report["targets"]["met"] else 1)
     assert report["skipped"] == {}
     assert report["drives"]["seeds"] == [1, 2] and len(report["drives"]["recall"]) >= 25
-    held = {name: t for name, t in each.items() if not name.startswith("ROAD")}
-    assert all(t["met"] for t in held.values()), held
+    assert sum(name.startswith("ROAD") for name in each) == 5  # the five fabrication and fuzzing captures
+    assert {name: t for name, t in each.items() if not t["met"]} == {}
+    assert rc == 0
     for row in report["road"]:
-        if row["attack"] in ("Fabrication", "Fuzzing"):
-            assert row["all"]["f1"] >= ROAD_F1_FLOOR, row["capture"]
-        else:
+        if row["attack"] == "Masquerade":
             assert row["payload"]["auroc"] >= MASQUERADE_AUROC_FLOOR, row["capture"]
 
 

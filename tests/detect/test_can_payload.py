@@ -86,3 +86,15 @@ def test_idle_without_learning_and_through_the_pipeline_with_it(tmp_path, projec
     findings, monitor = run_monitor(can_logs=[write_log(tmp_path / "can.log", lines)], config=config)
     assert [f.detector for f in findings] == ["can.payload"]
     assert monitor.summary()["detectors"]["can_payload"]["ids_modelled"] == 1
+
+
+def test_an_extra_frame_on_a_change_of_state_is_not_two_senders():
+    """An ECU that sends one extra frame when its state changes and keeps the new state: crowded,
+    and novel, but no frame of the window fits the old model, so nothing is flagged."""
+    detector = _detector(min_score=100)
+    _run(detector, _frames(_learning()))
+    flags: list = []
+    detector.scored = lambda bus, ts, keys, s, flagged: flags.extend(flagged.tolist())
+    changed = [(14.0 + k / 10 + (0.02 if k else 0.0), 0x123, bytes([0, 45, 2, 0x40, 0x5B, 0, 0, 0])) for k in range(5)]
+    _run(detector, _frames(changed + [(14.01, 0x123, bytes([0, 45, 2, 0x40, 0x5B, 0, 0, 0]))]))
+    assert len(flags) == 6 and not any(flags)
