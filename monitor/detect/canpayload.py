@@ -7,12 +7,16 @@ first ``can.learn_s`` seconds, as the timing rule), every id's frames are kept (
 
 - per byte, the values it took and whether it was *stable* (no new value in the second half
   of learning: a constant, a flag, a slow state), and the lengths it was sent with;
+- per byte that was not stable, the range of its values (a value beyond it by more than its
+  own span is out of bounds; half weight, as slow signals drift);
+- per byte that takes many values in a few regular steps (a rolling counter, a smooth signal),
+  the steps from one frame to the next;
 - per pair of low-cardinality bytes (at most ``pair_max_values`` values each, such as a gear
   and a lamp), the combinations seen together.
 
 A frame scores the surprise of what it breaks, summed: a value a stable byte never took, a
 length never used, a combination of two known values never seen together (half weight when
-that pair still changed late in learning). The surprise of one break is log((n + 2) / (k + 1))
+that pair still changed late in learning), a step a counter or smooth signal never took. The surprise of one break is log((n + 2) / (k + 1))
 for n learning frames and k values (or combinations) seen: a byte constant over a thousand
 frames that changes is far more surprising than a byte that took 200 values. A frame scoring
 ``min_score`` or more is a finding. So is a frame that scores at least ``confirm_score`` (one
@@ -48,6 +52,7 @@ class PayloadThresholds:
     min_score: float = 32.0  # summed surprise of a frame that is a finding on its own (several stable bytes broken)
     max_learning_frames: int = 8192  # per id; later learning frames are counted, not kept
     pair_max_values: int = 16  # bytes with at most this many values are paired
+    delta_max_values: int = 32  # bytes stepping by at most this many distinct amounts get a step model
     confirm_score: float = 3.0  # enough in a window with more frames than the id ever sent in one
 
 
@@ -60,6 +65,12 @@ class IdModel:
     length_weight: float
     most_per_window: int  # frames in a window while learning, at most
     pairs: list = field(default_factory=list)  # (a, b, sorted combos a*256+b, surprise)
+    steps: np.ndarray | None = None  # (BYTES, 256) bool: the steps (mod 256) each byte took frame to frame
+    step_weight: np.ndarray | None = None  # (BYTES,) surprise of a new step: counters and smooth signals only
+    last: np.ndarray | None = None  # the id's latest payload (its first 8 bytes), for the next step
+    low: np.ndarray | None = None  # (BYTES,) per byte that was not stable, the range it may use:
+    high: np.ndarray | None = None  # its learned range widened by its own span on either side
+    range_weight: np.ndarray | None = None
     window: int = -1  # the open window while judging, its frames so far, and whether one of them fit the model
     in_window: int = 0
     window_had_fit: bool = False
@@ -78,7 +89,7 @@ def surprise(frames: int, known: int) -> float:
 
 
 def build_model(ts: np.ndarray, data: np.ndarray, dlc: np.ndarray, half: float, pair_max: int,
-                windows: np.ndarray) -> IdModel:
+                windows: np.ndarray, delta_max: int = 32) -> IdModel:
     """The model of one id from its learning frames (``half``: the time learning was half over;
     ``windows``: each frame's window index)."""
     n = len(ts)
@@ -102,14 +113,47 @@ def build_model(ts: np.ndarray, data: np.ndarray, dlc: np.ndarray, half: float, 
             settled = both_halves and len(early) == len(combos)
             pairs.append((a, b, combos, surprise(n, len(combos)) * (1.0 if settled else 0.5)))
     most = int(np.unique(windows, return_counts=True)[1].max())
-    return IdModel(n, seen, weight, lengths, surprise(n, len(lengths)), most, pairs)
+    steps, step_weight = _step_model(ts, data, half, delta_max)
+    lo, hi = data.min(0).astype(np.int16), data.max(0).astype(np.int16)
+    span = hi - lo
+    return IdModel(n, seen, weight, lengths, surprise(n, len(lengths)), most, pairs, steps, step_weight, data[-1].copy(),
+                   lo - span, hi + span, np.where(~stable & (span > 0), 0.5 * np.log((n + 2) / (known + 1)), 0.0))
+
+
+def _step_model(ts: np.ndarray, data: np.ndarray, half: float, delta_max: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per byte, the steps (mod 256) from one frame to the next while learning. A byte that varies
+    in few regular steps (a rolling counter, a smooth signal) and whose steps settled in the first
+    half gets a weight (counted for a frame whose value is a known one: a new value is the value
+    model's)."""
+    step = (data[1:].astype(np.int16) - data[:-1]) % 256
+    cols, first = np.arange(BYTES), ts[1:] < half
+    seen = np.zeros((BYTES, 256), bool)
+    early = np.zeros((BYTES, 256), bool)
+    seen[np.repeat(cols[None, :], len(step), 0), step] = True
+    early[np.repeat(cols[None, :], int(first.sum()), 0), step[first]] = True
+    known = seen.sum(1)
+    varies = (data != data[0]).any(0)
+    regular = (seen == early).all(1) & bool(first.any() and (~first).any()) & (known <= delta_max) & varies
+    return seen, np.where(regular, np.log((len(step) + 2) / (known + 1)), 0.0)
 
 
 def frame_scores(model: IdModel, data: np.ndarray, dlc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Summed surprise per frame, and per frame the mask of stable bytes it broke."""
-    values_seen = model.seen[np.arange(BYTES)[None, :], data]  # (m, BYTES)
+    """Summed surprise per frame, and per frame the mask of bytes it broke (a stable byte's new
+    value, or a counter's or smooth signal's new step). Moves the model's latest payload on."""
+    cols = np.arange(BYTES)[None, :]
+    values_seen = model.seen[cols, data]  # (m, BYTES)
     broke = ~values_seen & (model.weight > 0)
     score = (broke * model.weight).sum(1)
+    if model.steps is not None and model.step_weight is not None and model.last is not None:
+        previous = np.vstack([model.last[None, :], data[:-1]])
+        jumped = ~model.steps[cols, (data.astype(np.int16) - previous) % 256] & (model.step_weight > 0) & values_seen
+        score += (jumped * model.step_weight).sum(1)
+        broke |= jumped
+        model.last = data[-1].copy()
+    if model.low is not None and model.high is not None and model.range_weight is not None:
+        outside = ((data < model.low) | (data > model.high)) & (model.range_weight > 0)
+        score += (outside * model.range_weight).sum(1)
+        broke |= outside
     score += np.where(np.isin(dlc, list(model.lengths)), 0.0, model.length_weight)
     for a, b, combos, weight in model.pairs:
         pair = data[:, a].astype(np.int32) * 256 + data[:, b]
@@ -183,7 +227,8 @@ class PayloadModels(Detector):
         bl.models = {}
         for key, parts in bl.kept.items():
             ts, data, dlc = (np.concatenate([p[i] for p in parts]) for i in range(3))
-            bl.models[key] = build_model(ts, data, dlc, half, self.t.pair_max_values, self._windows(bl, ts))
+            bl.models[key] = build_model(ts, data, dlc, half, self.t.pair_max_values, self._windows(bl, ts),
+                                         self.t.delta_max_values)
         bl.kept = {}
         self.counts["ids_modelled"] += len(bl.models)
 
@@ -218,7 +263,7 @@ class PayloadModels(Detector):
         evidence = {"score": round(float(scores[over[0]]), 2), "min_score": self.t.min_score,
                     "most_frames_per_window_learned": model.most_per_window,
                     "payload_hex": batch.payload(first).hex(), "learning_frames": model.frames,
-                    "stable_bytes_changed": np.flatnonzero(broke[over[0]]).tolist(), "frames_over": len(over)}
+                    "bytes_broken": np.flatnonzero(broke[over[0]]).tolist(), "frames_over": len(over)}
         return Finding(float(ts[0]), "can.payload", "can", "payload unlike what the id sent while learning (masquerade-like)",
                        0.6, can=can_ref(bus, [key_id(key)], len(over), ts[0], ts[-1]), evidence=evidence)
 

@@ -26,40 +26,49 @@ def _run(detector: PayloadModels, batch) -> list:
 
 
 def _speed_frame(t: float, speed: int, gear: int = 2, lamp: int = 0) -> tuple[float, int, bytes]:
-    """An id with a counter, a speed, a gear and a lamp that follows the gear, and a constant byte."""
-    counter = int(t * 10) & 0x0F
+    """An id at 10 Hz with a rolling counter, a speed, a gear and a lamp that follows the gear,
+    and a constant byte."""
+    counter = round(t * 10) & 0x0F
     return t, 0x123, bytes([counter, speed & 0xFF, gear, 0x40 | lamp, 0x5A, 0, 0, 0])
+
+
+def _speed(k: int) -> int:
+    return 40 + (k // 3) % 30  # steps of 0 and +1, and the wrap
 
 
 def _learning(seconds: float = 10.0) -> list:
     rows = []
     for k in range(int(seconds * 10)):
         gear = 2 if k % 40 < 20 else 4  # both gears in both halves of learning
-        rows.append(_speed_frame(k / 10, 40 + k % 30, gear, lamp=int(gear == 4)))
+        rows.append(_speed_frame(k / 10, _speed(k), gear, lamp=int(gear == 4)))
     return rows
+
+
+def _genuine(start: float, end: float, speed: int = 45) -> list:
+    return [_speed_frame(round(start + k / 10, 2), speed) for k in range(round((end - start) * 10))]
 
 
 def test_a_masquerade_that_breaks_stable_bytes_is_flagged_and_the_genuine_sender_is_not():
     detector = _detector(min_score=8)
     assert _run(detector, _frames(_learning())) == []
-    genuine = [_speed_frame(10 + k / 10, 50 + k % 30, 2) for k in range(100)]
+    genuine = [_speed_frame(10 + k / 10, _speed(k), 2) for k in range(100)]
     assert _run(detector, _frames(genuine)) == []
     forged = [(t, i, bytes([d[0], 0, 9, 0x00, 0x00, 0, 0, 0])) for t, i, d in
               (_speed_frame(20 + k / 10, 0) for k in range(20))]
     found = _run(detector, _frames(forged))
     assert [f.detector for f in found] == ["can.payload"]
-    assert set(found[0].evidence["stable_bytes_changed"]) >= {3, 4}
+    assert set(found[0].evidence["bytes_broken"]) >= {3, 4}
     assert found[0].evidence["frames_over"] == 20
 
 
 def test_a_combination_never_seen_together_counts_and_so_does_an_extra_frame_in_a_window():
     detector = _detector(min_score=100)  # only the confirmed path can flag here
-    _run(detector, _frames(_learning()))
-    odd = _speed_frame(12.05, 45, gear=4, lamp=0)  # both values known, never together
+    _run(detector, _frames(_learning() + _genuine(10, 12)))
+    t, frame_id, data = _speed_frame(12.0, 45, gear=4, lamp=0)
+    odd = (t + 0.05, frame_id, data)  # gear and lamp known, never together; the counter repeats
     scores: list = []
     detector.scored = lambda bus, ts, keys, s, flagged: scores.append((s.tolist(), flagged.tolist()))
-    genuine = [_speed_frame(12 + k / 10, 45) for k in range(5)]
-    _run(detector, _frames(sorted(genuine + [odd])))
+    _run(detector, _frames(sorted(_genuine(12, 12.5) + [odd])))
     (frame_scores, flagged), = scores
     assert frame_scores[1] > 0 and sum(1 for s in frame_scores if s > 0) == 1
     assert flagged == [False, True, False, False, False, False]  # the window now has 6 frames: learned at most 5
@@ -67,10 +76,10 @@ def test_a_combination_never_seen_together_counts_and_so_does_an_extra_frame_in_
 
 def test_the_running_window_count_carries_over_batches():
     detector = _detector(min_score=100, confirm_score=1.0)
-    _run(detector, _frames(_learning()))
+    _run(detector, _frames(_learning() + _genuine(10, 13)))
     flags: list = []
     detector.scored = lambda bus, ts, keys, s, flagged: flags.extend(flagged.tolist())
-    window = [_speed_frame(13 + k / 10, 45) for k in range(5)] + [(13.45, 0x123, bytes(8))]
+    window = _genuine(13, 13.5) + [(13.45, 0x123, bytes(8))]
     _run(detector, _frames(window[:3]))
     _run(detector, _frames(window[3:]))
     assert flags == [False] * 3 + [False, False, True]  # the earlier batch's frames are not judged again
@@ -98,3 +107,15 @@ def test_an_extra_frame_on_a_change_of_state_is_not_two_senders():
     changed = [(14.0 + k / 10 + (0.02 if k else 0.0), 0x123, bytes([0, 45, 2, 0x40, 0x5B, 0, 0, 0])) for k in range(5)]
     _run(detector, _frames(changed + [(14.01, 0x123, bytes([0, 45, 2, 0x40, 0x5B, 0, 0, 0]))]))
     assert len(flags) == 6 and not any(flags)
+
+
+def test_a_forger_that_does_not_roll_the_counter_and_a_value_far_out_of_range_are_flagged():
+    detector = _detector(min_score=3)
+    _run(detector, _frames(_learning() + _genuine(10, 20)))
+    stuck = [(20 + k / 10, 0x123, bytes([7, 45, 2, 0x40, 0x5A, 0, 0, 0])) for k in range(10)]
+    found = _run(detector, _frames(stuck))  # every value known; the counter byte stops stepping
+    assert [f.detector for f in found] == ["can.payload"] and found[0].evidence["bytes_broken"] == [0]
+    detector = _detector(min_score=0.5)
+    _run(detector, _frames(_learning() + _genuine(10, 20)))
+    found = _run(detector, _frames(_genuine(20, 20.3, speed=250)))  # speed learned in 40-69
+    assert [f.detector for f in found] == ["can.payload"] and found[0].evidence["bytes_broken"] == [1]
