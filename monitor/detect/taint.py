@@ -31,6 +31,7 @@ TEXT_NEAR = 64
 DECIMAL = re.compile(rb"-?\d{1,3}\.\d{4,}")
 NMEA_DM = re.compile(rb"(\d{4,5}\.\d{2,}),([NSEW])")
 MAX_POSITIONS = 512
+MAX_CANDIDATES = 4096  # latitude-like values per buffer and encoding examined (a hostile payload full of them)
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ class Taint(Detector):
             if vin:
                 hits += _vin_hits(buf, vin)
             self.counts["payload_bytes_searched"] += len(buf)
-            found += [f for f in (self._finding(view, part, starts, hit, state) for hit in hits) if f]
+            found += [f for f in (self._finding(view, part, starts, hit, state) for hit in _one_per_packet(hits, starts)) if f]
         return found
 
     def _finding(self, view: NetView, rows, starts, hit, state: VehicleState) -> Finding | None:
@@ -96,6 +97,18 @@ class Taint(Detector):
 
     def stats(self) -> dict:
         return dict(self.counts + self.repeats.suppressed)
+
+
+def _one_per_packet(hits: list, starts: np.ndarray) -> list:
+    """The first hit of each encoding in each packet (a batched upload of many fixes is one finding
+    per packet, with its first position)."""
+    seen, out = set(), []
+    for hit in sorted(hits, key=lambda h: h[0]):
+        key = (int(np.searchsorted(starts, hit[0], side="right")), hit[1])
+        if key not in seen:
+            seen.add(key)
+            out.append(hit)
+    return out
 
 
 def _chunks(lengths: np.ndarray, limit: int = 1 << 20):
@@ -159,11 +172,9 @@ def _binary_hits(buf: bytes, lats, lons, tol: float) -> list:
         if not len(lat_at):
             continue
         lon_at = _near(values, want_lon, tol)
-        hit = _pair(lat_at, lon_at, values, want_lat, want_lon, tol, BINARY_NEAR, width)
-        if hit is not None:
-            at_lat, at_lon = hit
+        for at_lat, at_lon in _pairs(lat_at, lon_at, values, want_lat, want_lon, tol, BINARY_NEAR, width):
             lat, lon = float(values[at_lat]), float(values[at_lon])
-            out.append((min(at_lat, at_lon), name, Position(lat, lon)))
+            out.append((at_lat, name, Position(lat, lon)))  # the latitude's offset names the packet
     return out
 
 
@@ -176,43 +187,49 @@ def _near(values: np.ndarray, wanted: np.ndarray, tol: float) -> np.ndarray:
     return coarse[close.any(1)]
 
 
-def _pair(lat_at, lon_at, values, lats, lons, tol, near, width):
-    """First latitude offset with a longitude of the same position within ``near`` bytes."""
+def _pairs(lat_at, lon_at, values, lats, lons, tol, near, width) -> list[tuple[int, int]]:
+    """Every latitude offset with a longitude of the same position within ``near`` bytes (the
+    nearest such longitude for each, so a pair never reaches into the packet before): every packet
+    of the buffer may leak, not only the first."""
+    found: list[tuple[int, int]] = []
     if not len(lon_at):
-        return None
-    for a in lat_at.tolist():
+        return found
+    for a in lat_at.tolist()[:MAX_CANDIDATES]:
         close = lon_at[(np.abs(lon_at - a) <= near) & (np.abs(lon_at - a) >= width)]
-        for b in close.tolist():
-            same = (np.abs(values[a] - lats) <= tol) & (np.abs(values[b] - lons) <= tol)
-            if same.any():
-                return a, b
-    return None
+        for b in close[np.argsort(np.abs(close - a), kind="stable")].tolist():
+            if ((np.abs(values[a] - lats) <= tol) & (np.abs(values[b] - lons) <= tol)).any():
+                found.append((a, b))
+                break
+    return found
 
 
 def _text_hits(buf: bytes, lats, lons, tol: float) -> list:
     out = []
-    numbers = [(m.start(), float(m.group())) for m in DECIMAL.finditer(buf)]
-    hit = _text_pair(numbers, numbers, lats, lons, tol)
-    if hit:
-        out.append((hit[0], "decimal text", hit[1]))
-    dm = [(m.start(), m.group(1), m.group(2)) for m in NMEA_DM.finditer(buf)]
+    numbers = [(m.start(), float(m.group())) for m in DECIMAL.finditer(buf)][:MAX_CANDIDATES]
+    out += [(at, "decimal text", position) for at, position in _text_pairs(numbers, numbers, lats, lons, tol)]
+    dm = [(m.start(), m.group(1), m.group(2)) for m in NMEA_DM.finditer(buf)][:MAX_CANDIDATES]
     lat_dm = [(at, degrees_minutes(text.decode(), h.decode(), "S", 2)) for at, text, h in dm if h in (b"N", b"S")]
     lon_dm = [(at, degrees_minutes(text.decode(), h.decode(), "W", 3)) for at, text, h in dm if h in (b"E", b"W")]
-    hit = _text_pair(lat_dm, lon_dm, lats, lons, tol)
-    if hit:
-        out.append((hit[0], "NMEA ddmm.mmmm", hit[1]))
+    out += [(at, "NMEA ddmm.mmmm", position) for at, position in _text_pairs(lat_dm, lon_dm, lats, lons, tol)]
     return out
 
 
-def _text_pair(lat_candidates, lon_candidates, lats, lons, tol):
+def _text_pairs(lat_candidates, lon_candidates, lats, lons, tol) -> list[tuple[int, Position]]:
+    """Every latitude with a longitude of the same position within TEXT_NEAR bytes, the nearest one
+    first (so a pair never reaches into the packet before); the latitude's offset names the packet."""
+    found = []
+    lon_at = np.array([at for at, _ in lon_candidates], dtype=np.int64)
     for at, lat in lat_candidates:
         lat_ok = np.abs(lats - lat) <= tol
         if not lat_ok.any():
             continue
-        for at2, lon in lon_candidates:
-            if at2 != at and abs(at2 - at) <= TEXT_NEAR and (lat_ok & (np.abs(lons - lon) <= tol)).any():
-                return min(at, at2), Position(lat, lon)
-    return None
+        near = np.flatnonzero((np.abs(lon_at - at) <= TEXT_NEAR) & (lon_at != at))
+        for k in near[np.argsort(np.abs(lon_at[near] - at), kind="stable")].tolist():
+            lon = lon_candidates[k][1]
+            if (lat_ok & (np.abs(lons - lon) <= tol)).any():
+                found.append((at, Position(lat, lon)))
+                break
+    return found
 
 
 def _vin_hits(buf: bytes, vin: str) -> list:

@@ -243,3 +243,19 @@ def test_a_udp_beacon_slower_than_the_flow_timeout_is_judged_per_destination(tmp
     beacons = [f for f in findings if f.detector == "behaviour.beacon"]
     assert beacons and all(f.evidence["aggregated_over"] == "destination" for f in beacons)
     assert 49 <= beacons[0].evidence["period_s"] <= 51
+
+
+def test_two_positions_leaking_in_one_batch_are_both_found(tmp_path):
+    """Taint reported the first text (or binary) hit of a whole batch buffer: a second leak in the
+    same batch, to another destination, went unseen."""
+    db, t0 = gateway_db(), 1_700_000_000.0
+    lines = [encode(db, "GW_GNSS_Position", t0 + 0.1 * k, Latitude=-33.8688, Longitude=151.2093) for k in range(50)]
+    log = write_log(tmp_path / "can.log", lines)
+    text = b"a=-33.868800&b=151.209300"
+    binary = b"\x01\x02" + struct.pack("<ff", -33.8688, 151.2093)
+    packets = [packet(t0 + 4.0, text, dport=7001, dst="203.0.113.1"), packet(t0 + 4.1, text, dport=7002, dst="203.0.113.2"),
+               packet(t0 + 4.2, binary, dport=7003, dst="203.0.113.3", udp=True),
+               packet(t0 + 4.3, binary, dport=7004, dst="203.0.113.4", udp=True)]
+    findings, _ = run_monitor(can_logs=[log], captures=[write_pcap(tmp_path / "two.pcap", packets)])
+    leaks = {f.flow["resp_h"] for f in findings if f.detector == "taint.position"}
+    assert leaks == {"203.0.113.1", "203.0.113.2", "203.0.113.3", "203.0.113.4"}
