@@ -44,6 +44,8 @@ class Activity:
     flows: set = field(default_factory=set)  # contributing flow ids (destination activities)
     explained: set = field(default_factory=set)  # detectors a single flow to it already fired
     service: str = ""  # "ntp" or "dns": a flow of the network's own plumbing, not judged
+    up_bytes: int = 0  # payload bytes sent and received (a download's requests are no beacon)
+    down_bytes: int = 0
 
 
 def infrastructure(payload: bytes, udp: bool, port: int | None) -> str:
@@ -76,6 +78,7 @@ class BeaconThresholds:
     max_period_s: float = 900.0
     max_jitter: float = 0.2  # coefficient of variation of the intervals
     gap_s: float = 0.5  # uploads closer than this are one burst
+    max_down_ratio: float = 8.0  # received bytes beyond this many times those sent: a download's requests
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,7 @@ class Behaviour(Detector):
         self.counts: Counter = Counter()
 
     def on_net(self, view: NetView, state: VehicleState) -> list[Finding]:
+        self._count_downloads(view)
         rows = np.flatnonzero(view.outbound & (view.length > 0))
         if not len(rows):
             return []
@@ -121,10 +125,26 @@ class Behaviour(Detector):
             if act.service:
                 continue
             ts, sizes = view.ts[group], view.length[group]
+            act.up_bytes += int(sizes.sum())
             own = self._video(view, act, ts, sizes, state) + self._beacon(view, act, ts, sizes)
             own += self._mapping(view, act, ts, sizes, state)
             found += own + self._per_destination(view, act, ts, sizes, state, {f.detector for f in own})
         return found
+
+    def _count_downloads(self, view: NetView) -> None:
+        """Bytes each known flow (and its destination) received: a beacon's answers are small."""
+        rows = np.flatnonzero(view.inbound & (view.length > 0))
+        if not len(rows):
+            return
+        fids, inverse = np.unique(view.flow_id[rows], return_inverse=True)
+        received = np.bincount(inverse, weights=view.length[rows])
+        for fid, n in zip(fids.tolist(), received.tolist()):
+            act = self.flows.get(fid)
+            if act is not None:
+                act.down_bytes += int(n)
+                dest = self.destinations.get(act.destination) if act.destination else None
+                if dest is not None:
+                    dest.down_bytes += int(n)
 
     def _new_activity(self, view: NetView, fid: int, row: int) -> Activity:
         act = Activity(fid, int(view.slot[row]))
@@ -148,6 +168,7 @@ class Behaviour(Detector):
                 self.counts["destinations_forgotten"] += 1
         self.destinations.move_to_end(act.destination)
         dest.slot = act.slot
+        dest.up_bytes += int(sizes.sum())
         dest.flows.add(act.flow_id)
         dest.explained |= flow_found  # a single flow already showed it: the sum adds nothing
         if len(dest.flows) < 2:
@@ -214,6 +235,9 @@ class Behaviour(Detector):
         jitter = float(np.std(intervals) / period) if period > 0 else np.inf
         small = bool((sizes_ <= t.max_upload_bytes).all())
         if not (small and t.min_period_s <= period <= t.max_period_s and jitter <= t.max_jitter):
+            return []
+        if act.down_bytes > t.max_down_ratio * max(act.up_bytes, 1):
+            self.counts["beacon_like_downloads_not_flagged"] += 1
             return []
         if not self._due(act, "beacon", float(ts[-1])):
             return []
