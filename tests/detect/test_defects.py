@@ -259,3 +259,21 @@ def test_two_positions_leaking_in_one_batch_are_both_found(tmp_path):
     findings, _ = run_monitor(can_logs=[log], captures=[write_pcap(tmp_path / "two.pcap", packets)])
     leaks = {f.flow["resp_h"] for f in findings if f.detector == "taint.position"}
     assert leaks == {"203.0.113.1", "203.0.113.2", "203.0.113.3", "203.0.113.4"}
+
+
+def test_a_download_with_regular_requests_is_not_a_location_beacon(tmp_path):
+    from monitor.bench.scene import Capture, app_data
+
+    t0 = 1_700_000_000.0
+    for name, answer in (("download", 400_000), ("beacon", 40)):
+        cap = Capture()
+        steps: list = []
+        for k in range(8):
+            steps += [("up", app_data(400, k), 10.0), ("down", app_data(answer, 100 + k), 0.05)]
+        cap.tcp_session(t0, "203.0.113.9", 443, 50000, steps)
+        cap.write(tmp_path / f"{name}.pcap")
+    findings, monitor = run_monitor(captures=[tmp_path / "download.pcap"])
+    assert [f for f in findings if f.detector == "behaviour.beacon"] == []
+    assert monitor.summary()["detectors"]["behaviour"]["beacon_like_downloads_not_flagged"] >= 1
+    findings, _ = run_monitor(captures=[tmp_path / "beacon.pcap"])
+    assert [f.detector for f in findings if f.detector == "behaviour.beacon"][:1] == ["behaviour.beacon"]
