@@ -109,8 +109,10 @@ class Behaviour(Detector):
         self.counts: Counter = Counter()
 
     def on_net(self, view: NetView, state: VehicleState) -> list[Finding]:
-        self._count_downloads(view)
+        received = self._received(view)
         rows = np.flatnonzero(view.outbound & (view.length > 0))
+        for fid in set(received) - set(view.flow_id[rows].tolist()):  # flows only receiving in this batch
+            self._add_received(self.flows.get(fid), received[fid])
         if not len(rows):
             return []
         fids = view.flow_id[rows]
@@ -122,6 +124,7 @@ class Behaviour(Detector):
             fid = int(view.flow_id[group[0]])
             act = self.flows.get(fid) or self.flows.remember(fid, self._new_activity(view, fid, int(group[0])))
             act.slot = int(view.slot[group[-1]])
+            self._add_received(act, received.get(fid, 0))
             if act.service:
                 continue
             ts, sizes = view.ts[group], view.length[group]
@@ -131,20 +134,20 @@ class Behaviour(Detector):
             found += own + self._per_destination(view, act, ts, sizes, state, {f.detector for f in own})
         return found
 
-    def _count_downloads(self, view: NetView) -> None:
-        """Bytes each known flow (and its destination) received: a beacon's answers are small."""
+    @staticmethod
+    def _received(view: NetView) -> dict[int, int]:
+        """Payload bytes each flow received in this batch: a beacon's answers are small."""
         rows = np.flatnonzero(view.inbound & (view.length > 0))
-        if not len(rows):
-            return
         fids, inverse = np.unique(view.flow_id[rows], return_inverse=True)
-        received = np.bincount(inverse, weights=view.length[rows])
-        for fid, n in zip(fids.tolist(), received.tolist()):
-            act = self.flows.get(fid)
-            if act is not None:
-                act.down_bytes += int(n)
-                dest = self.destinations.get(act.destination) if act.destination else None
-                if dest is not None:
-                    dest.down_bytes += int(n)
+        return dict(zip(fids.tolist(), np.bincount(inverse, weights=view.length[rows]).astype(int).tolist()))
+
+    def _add_received(self, act: Activity | None, n: int) -> None:
+        if act is None or not n:
+            return
+        act.down_bytes += n
+        dest = self.destinations.get(act.destination) if act.destination else None
+        if dest is not None:
+            dest.down_bytes += n
 
     def _new_activity(self, view: NetView, fid: int, row: int) -> Activity:
         act = Activity(fid, int(view.slot[row]))
