@@ -41,6 +41,7 @@ class SignalPlan:
     choices: Mapping[int, str] | None
     minimum: float | None = None  # the DBC's [min|max]; None where it states none ([0|0])
     maximum: float | None = None
+    unit: str = ""  # the DBC's unit ("km/h"): signals of one quantity may be compared
 
     @property
     def width(self) -> int:
@@ -242,6 +243,7 @@ def _compile_signal(signal) -> SignalPlan:
         exact_in_int64=_fits_int64(kind, length, scale, offset),
         choices=MappingProxyType({int(k): str(v) for k, v in choices.items()}) if choices else None,
         **_range(signal),
+        unit=(signal.unit or "").strip(),
     )
 
 

@@ -9,14 +9,14 @@ first ``can.learn_s`` seconds, as the timing rule), every id's frames are kept (
   of learning: a constant, a flag, a slow state), and the lengths it was sent with;
 - per byte that was not stable, the range of its values (a value beyond it by more than its
   own span is out of bounds; half weight, as slow signals drift);
-- per byte that takes many values in a few regular steps (a rolling counter, a smooth signal),
-  the steps from one frame to the next;
+- per byte that varies in at most ``delta_max_values`` regular steps (a rolling counter), the
+  steps from one frame to the next;
 - per pair of low-cardinality bytes (at most ``pair_max_values`` values each, such as a gear
   and a lamp), the combinations seen together.
 
 A frame scores the surprise of what it breaks, summed: a value a stable byte never took, a
 length never used, a combination of two known values never seen together (half weight when
-that pair still changed late in learning), a step a counter or smooth signal never took. The surprise of one break is log((n + 2) / (k + 1))
+that pair still changed late in learning; the largest such, once), a step a counter never took. The surprise of one break is log((n + 2) / (k + 1))
 for n learning frames and k values (or combinations) seen: a byte constant over a thousand
 frames that changes is far more surprising than a byte that took 200 values. A frame scoring
 ``min_score`` or more is a finding. So is a frame that scores at least ``confirm_score`` (one
@@ -25,7 +25,9 @@ while learning, next to frames that fit the model: an injected frame (fabricatio
 genuine sender's, whose extra frame alone is within the timing rule's margin, confirmed by what
 it says. (An ECU that sends an extra frame on a change of state keeps the new state after it.)
 
-Only the first eight bytes are modelled (classic CAN; FD payloads beyond that are not). With
+Where a DBC decodes the id, the bytes of its measurements (numeric signals: a speed, a
+temperature) are left to the step model and to the signal pairs (``cansignals.py``): a value never
+seen while learning is normal for them. Only the first eight bytes are modelled (classic CAN; FD payloads beyond that are not). With
 ``learn_s: 0`` (the default) the detector is idle. A short learning period misses slow states
 (a gear engaged for the first time later on): measured on ROAD by ``gatewatch bench detect``.
 """
@@ -39,7 +41,7 @@ from typing import ClassVar
 import numpy as np
 
 from .base import Detector
-from .canside import frame_keys, key_id
+from .canside import ID_BITS, frame_keys, key_id
 from .canview import CanView, can_ref
 from .finding import Finding
 from .memory import Repeats
@@ -52,7 +54,7 @@ class PayloadThresholds:
     min_score: float = 32.0  # summed surprise of a frame that is a finding on its own (several stable bytes broken)
     max_learning_frames: int = 8192  # per id; later learning frames are counted, not kept
     pair_max_values: int = 16  # bytes with at most this many values are paired
-    delta_max_values: int = 32  # bytes stepping by at most this many distinct amounts get a step model
+    delta_max_values: int = 4  # bytes stepping by at most this many distinct amounts get a step model (counters)
     confirm_score: float = 3.0  # enough in a window with more frames than the id ever sent in one
 
 
@@ -84,14 +86,40 @@ class BusLearning:
     models: dict | None = None  # key -> IdModel once learning ended
 
 
+def measurement_bytes(plan, frame_id: int, extended: bool) -> np.ndarray:
+    """The first eight payload bytes that carry a measurement of the id's DBC message (a numeric
+    signal of more than 4 bits without value names): found by setting each byte of an empty
+    payload and decoding. Those bytes are the signal-pair detector's; a new speed or temperature
+    is no forgery, so the value, range and pair models leave them alone."""
+    message = plan.lookup(frame_id, extended) if plan is not None else None
+    out = np.zeros(BYTES, bool)
+    if message is None:
+        return out
+    from ..canbus.decode import decode_batch  # only where a DBC knows the id
+    from ..canbus.frames import FrameBatch
+
+    probe = FrameBatch.empty(BYTES + 1, ("probe",))
+    probe.arbitration_id[:], probe.is_extended[:], probe.dlc[:] = frame_id, extended, max(message.length, 1)
+    probe.data[np.arange(1, BYTES + 1), np.arange(BYTES)] = 0xFF
+    measured = [sig.name for sig in message.root.signals if not sig.choices and sig.length > 4]
+    for cols in decode_batch(plan, probe).messages:
+        for name in measured:
+            values = cols.values.get(name)
+            if values is not None and len(values) == BYTES + 1:
+                out |= values[1:] != values[0]
+    return out
+
+
 def surprise(frames: int, known: int) -> float:
     return float(np.log((frames + 2) / (known + 1)))
 
 
 def build_model(ts: np.ndarray, data: np.ndarray, dlc: np.ndarray, half: float, pair_max: int,
-                windows: np.ndarray, delta_max: int = 32) -> IdModel:
+                windows: np.ndarray, delta_max: int = 4, measured: np.ndarray | None = None) -> IdModel:
     """The model of one id from its learning frames (``half``: the time learning was half over;
-    ``windows``: each frame's window index)."""
+    ``windows``: each frame's window index; ``measured``: bytes of DBC measurements, left to the
+    step model only)."""
+    modelled = ~measured if measured is not None else np.ones(BYTES, bool)
     n = len(ts)
     first = ts < half
     seen = np.zeros((BYTES, 256), bool)
@@ -100,12 +128,12 @@ def build_model(ts: np.ndarray, data: np.ndarray, dlc: np.ndarray, half: float, 
     seen[np.repeat(cols[None, :], n, 0), data] = True
     seen_early[np.repeat(cols[None, :], int(first.sum()), 0), data[first]] = True
     both_halves = bool(first.any() and (~first).any())
-    stable = (seen == seen_early).all(1) & both_halves
+    stable = (seen == seen_early).all(1) & both_halves & modelled
     known = seen.sum(1)
     weight = np.where(stable, np.log((n + 2) / (known + 1)), 0.0)
     lengths = frozenset(np.unique(dlc).tolist())
     pairs = []
-    low = [k for k in range(BYTES) if known[k] <= pair_max]
+    low = [k for k in range(BYTES) if known[k] <= pair_max and modelled[k]]
     for i, a in enumerate(low):
         for b in low[i + 1:]:
             combos = np.unique(data[:, a].astype(np.int32) * 256 + data[:, b])
@@ -117,7 +145,7 @@ def build_model(ts: np.ndarray, data: np.ndarray, dlc: np.ndarray, half: float, 
     lo, hi = data.min(0).astype(np.int16), data.max(0).astype(np.int16)
     span = hi - lo
     return IdModel(n, seen, weight, lengths, surprise(n, len(lengths)), most, pairs, steps, step_weight, data[-1].copy(),
-                   lo - span, hi + span, np.where(~stable & (span > 0), 0.5 * np.log((n + 2) / (known + 1)), 0.0))
+                   lo - span, hi + span, np.where(~stable & modelled & (span > 0), 0.5 * np.log((n + 2) / (known + 1)), 0.0))
 
 
 def _step_model(ts: np.ndarray, data: np.ndarray, half: float, delta_max: int) -> tuple[np.ndarray, np.ndarray]:
@@ -155,9 +183,11 @@ def frame_scores(model: IdModel, data: np.ndarray, dlc: np.ndarray) -> tuple[np.
         score += (outside * model.range_weight).sum(1)
         broke |= outside
     score += np.where(np.isin(dlc, list(model.lengths)), 0.0, model.length_weight)
-    for a, b, combos, weight in model.pairs:
+    unseen_pairs = np.zeros(len(data))
+    for a, b, combos, weight in model.pairs:  # one broken relation counts once, however many pairs show it
         pair = data[:, a].astype(np.int32) * 256 + data[:, b]
-        score += np.where(values_seen[:, a] & values_seen[:, b] & ~np.isin(pair, combos), weight, 0.0)
+        unseen_pairs = np.maximum(unseen_pairs, np.where(values_seen[:, a] & values_seen[:, b] & ~np.isin(pair, combos), weight, 0.0))
+    score += unseen_pairs
     return score, broke
 
 
@@ -206,7 +236,7 @@ class PayloadModels(Detector):
                 self._keep(bl, batch, rows[learning])
             if (~learning).any():
                 if bl.models is None:
-                    self._freeze(bl)
+                    self._freeze(bl, view.plan)
                 found += self._judge(view, bus, bl, rows[~learning])
         return found
 
@@ -222,13 +252,14 @@ class PayloadModels(Detector):
             if len(mine):
                 bl.kept.setdefault(key, []).append((batch.timestamp[mine], batch.data[mine, :BYTES], batch.dlc[mine]))
 
-    def _freeze(self, bl: BusLearning) -> None:
+    def _freeze(self, bl: BusLearning, plan) -> None:
         half = bl.t0 + self.learn_s / 2
         bl.models = {}
         for key, parts in bl.kept.items():
             ts, data, dlc = (np.concatenate([p[i] for p in parts]) for i in range(3))
+            measured = measurement_bytes(plan, key_id(key), bool(key >> (ID_BITS - 1)))
             bl.models[key] = build_model(ts, data, dlc, half, self.t.pair_max_values, self._windows(bl, ts),
-                                         self.t.delta_max_values)
+                                         self.t.delta_max_values, measured)
         bl.kept = {}
         self.counts["ids_modelled"] += len(bl.models)
 
