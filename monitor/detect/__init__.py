@@ -1,8 +1,8 @@
 """Detectors: one module per family, one interface (base.Detector), registered here.
 
 Families: wire signatures (layer 1), CAN-to-network taint (layer 2), flow behaviour
-(layer 3), CAN rules (unknown ids, DBC ranges, timing), payload models per CAN id, UDS
-transfers and remote access. The judge of flows
+(layer 3), CAN rules (unknown ids, DBC ranges, timing), payload models per CAN id, signal
+pairs across ids, UDS transfers and remote access. The judge of flows
 to destinations in no named set (unknown.py) is built by the pipeline, which hands it the
 policy's judgement.
 """
@@ -13,13 +13,15 @@ from .base import Detector
 from .behaviour import Behaviour
 from .canpayload import PayloadModels
 from .canside import CanRules
+from .cansignals import SignalPairs
 from .remote import RemoteAccess
 from .signatures import WireSignatures
 from .taint import Taint
 from .uds import UdsTransfers
 
 REGISTRY: dict[str, type[Detector]] = {
-    cls.name: cls for cls in (WireSignatures, Taint, Behaviour, CanRules, PayloadModels, UdsTransfers, RemoteAccess)
+    cls.name: cls for cls in (WireSignatures, Taint, Behaviour, CanRules, PayloadModels, SignalPairs, UdsTransfers,
+                RemoteAccess)
 }
 
 
