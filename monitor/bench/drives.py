@@ -31,16 +31,19 @@ def _same(address: str | None) -> str | None:
 def judge(episodes: list[Episode], rows: list[dict]) -> dict:
     """Per episode kind: found or not and by which detectors; false and other alerts."""
     rows = [{**row, "destination": _same(row["destination"])} for row in rows]
-    by_address = {_same(e.address): e for e in episodes}
+    by_address = {_same(e.address): e for e in episodes if e.end is None}
+    timed = [e for e in episodes if e.end is not None]
     out: dict = {"episodes": {}, "false_alerts": [], "other_alerts": []}
     for episode in episodes:
         if episode.category is None:
             continue
         hits = [r for r in rows if r["destination"] == _same(episode.address) and r["category"] == episode.category
-                and r["action"] in ALERTING]
+                and r["action"] in ALERTING and _within(r, episode)]
         out["episodes"][episode.kind] = sorted({r["detector"] for r in hits})
     for row in rows:
         if row["action"] not in ALERTING:
+            continue
+        if any(row["destination"] == _same(e.address) and _within(row, e) for e in timed):
             continue
         owner = by_address.get(row["destination"])
         described = f"{row['category']} {row['detector']} to {row['destination']}: {row['seen']}"
@@ -49,6 +52,11 @@ def judge(episodes: list[Episode], rows: list[dict]) -> dict:
         elif owner is None:
             out["other_alerts"].append(described)
     return out
+
+
+def _within(row: dict, episode: Episode) -> bool:
+    """Is the alert episode's first record (``time``, epoch seconds) inside the episode's span?"""
+    return episode.end is None or episode.start <= float(row["time"]) <= episode.end
 
 
 def run_drive(seed: int, workdir: Path, seconds: int = 600, keep: bool = False) -> dict:
@@ -68,6 +76,7 @@ def summarise(results: list[dict]) -> dict:
     found: Counter = Counter()
     detectors: dict = defaultdict(Counter)
     kinds = [k for k in EPISODES if not k.startswith("benign:")]
+    kinds += sorted({k for r in results for k in r["episodes"]} - set(kinds))  # the CAN masquerade
     for result in results:
         for kind, names in result["episodes"].items():
             found[kind] += bool(names)

@@ -34,6 +34,7 @@ class Episode:
     port: int
     start: float
     name: str | None = None
+    end: float | None = None  # where an alert must fall in [start, end] (episodes on a shared destination)
 
 
 @dataclass

@@ -26,6 +26,7 @@ from .episodes_remote import (
 from .scene import Capture
 from .vehicle import can_log, draw_layout, random_vin, route
 
+LEARN_S = 60  # the CAN rules learn each drive's bus for its first minute
 PROTOCOLS = ("jt808", "gbt32960", "teltonika", "gt06", "queclink", "taip", "osmand", "nmea")
 TAINT_ENCODINGS = ("text", "nmea", "int32", "float32-le", "float32-be", "float64-le", "float64-be")
 EPISODES: dict[str, Callable[[Drive], Episode]] = {
@@ -46,6 +47,25 @@ RULES = [{"id": "fleet-backend", "category": "any", "to": "fleet", "action": "al
          {"id": "unlisted-destinations", "category": "unknown", "action": "allow"}]
 
 
+class Masquerade:
+    """The wheel speeds forged for 20-40 s while the vehicle moves (after the CAN rules learned
+    the bus): all four wheels at zero, or at half or one and a half times the true speed."""
+
+    def __init__(self, start: float, end: float, factor: float, t0: float) -> None:
+        self.forged = (start, end, factor)
+        self.episode = Episode("can:masquerade", "can", "can0", 0, t0 + start, end=t0 + end + 5)
+
+
+def wheel_masquerade(rng: random.Random, track) -> Masquerade:
+    seconds = float(track.ts[-1] - track.ts[0])
+    for _ in range(100):  # a stretch where the vehicle moves at 30 km/h or more throughout
+        start, length = rng.uniform(LEARN_S + 30, seconds - 60), rng.uniform(20, 40)
+        i, j = int(start * 10), int((start + length) * 10)
+        if track.speed_kmh[i:j].min() >= 30:
+            break
+    return Masquerade(start, start + length, rng.choice((0.0, 0.5, 1.5)), float(track.ts[0]))
+
+
 def generate(seed: int, folder: Path, seconds: int = 600) -> list[Episode]:
     """Write the drive of ``seed`` into ``folder``; returns its episodes."""
     if seconds < 600:
@@ -59,15 +79,16 @@ def generate(seed: int, folder: Path, seconds: int = 600) -> list[Episode]:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "vehicle.dbc").write_text(layout.dbc)
     db = load_dbc(folder / "vehicle.dbc")
-    can_log(layout, db, track, camera, vin, rng).write(folder / "can.log")
+    masquerade = wheel_masquerade(rng, track)
+    can_log(layout, db, track, camera, vin, rng, forged=masquerade.forged).write(folder / "can.log")
     drive = Drive(track, Capture(), rng, vin, camera, "")
     drive.fleet_domain = drive.hostname().split(".", 1)[1]
-    episodes = [build(drive) for build in EPISODES.values()]
+    episodes = [build(drive) for build in EPISODES.values()] + [masquerade.episode]
     drive.cap.write(folder / "capture.pcap")
     config = {"version": 1, "dbc": ["vehicle.dbc"], "signals": layout.signals,
               "destinations": {"fleet": {"domains": [f"*.{drive.fleet_domain}"]}},
               "rules": RULES, "default": "alert", "alerts": {"vehicle_id": f"generated-{seed}"},
-              "detectors": {"can": {"learn_s": 60}}}  # the CAN rules learn the bus: nothing on it is an attack
+              "detectors": {"can": {"learn_s": LEARN_S}}}  # the CAN rules learn the bus for a minute
     (folder / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     (folder / "truth.json").write_text(json.dumps([asdict(e) for e in episodes], indent=1))
     return episodes

@@ -17,6 +17,7 @@ import numpy as np
 
 from .scene import CanLog, Track
 
+FILLER_UNITS = ("V", "A", "%", "degC", "rpm", "bar", "km/h")
 VIN_ALPHABET = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"  # no I, O, Q
 VIN_VALUES = {**{str(d): d for d in range(10)}, **dict(zip("ABCDEFGH", range(1, 9), strict=True)),
               **dict(zip("JKLMN", range(1, 6), strict=True)), "P": 7, "R": 9,
@@ -66,6 +67,7 @@ class Layout:
     signals: dict  # VSS name -> list of mapping entries
     position: list = field(default_factory=list)  # (message name, {signal: "lat"|"lon"})
     motion: tuple = ()  # (message name, speed signal, speed scale to km/h, odometer signal or None)
+    wheels: tuple = ()  # (message name, four wheel-speed signals in the speed's unit, each wheel's factor)
     sensors: tuple = ()  # (message name, camera signal)
     vin: tuple = ()  # (message name, index signal)
     fillers: list = field(default_factory=list)  # (message name, cycle ms)
@@ -78,9 +80,10 @@ def _name(rng: random.Random, prefix: str = "") -> str:
 
 
 def _signal(name: str, start: int, length: int, big_endian: bool, signed: bool, scale: float, offset: float,
-            lo: float, hi: float) -> str:
+            lo: float, hi: float, unit: str = "") -> str:
     order = "0" if big_endian else "1"
-    return f" SG_ {name} : {start}|{length}@{order}{'-' if signed else '+'} ({scale:.10g},{offset:.10g}) [{lo:.10g}|{hi:.10g}] \"\" TCU\n"
+    sign = "-" if signed else "+"
+    return f" SG_ {name} : {start}|{length}@{order}{sign} ({scale:.10g},{offset:.10g}) [{lo:.10g}|{hi:.10g}] \"{unit}\" TCU\n"
 
 
 def _start(byte: int, length: int, big_endian: bool) -> int:
@@ -110,7 +113,7 @@ def draw_layout(rng: random.Random) -> Layout:
             sig = _name(rng)
             limit = 90 if coord == "lat" else 180
             offset = -limit if unsigned else 0.0
-            body += _signal(sig, _start(4 * slot, 32, big), 32, big, not unsigned, scale, offset, -limit, limit)
+            body += _signal(sig, _start(4 * slot, 32, big), 32, big, not unsigned, scale, offset, -limit, limit, "deg")
             names[sig] = coord
             key = "Latitude" if coord == "lat" else "Longitude"
             signals[f"Vehicle.CurrentLocation.{key}"].append({"signal": f"{name}.{sig}"})
@@ -119,14 +122,19 @@ def draw_layout(rng: random.Random) -> Layout:
     name, speed_sig, odo_sig = _name(rng, "Drv"), _name(rng), None
     in_ms = rng.random() < 0.4
     speed_scale = rng.choice((0.01, 0.05, 1 / 256)) if not in_ms else 0.01
-    body = _signal(speed_sig, _start(0, 16, big), 16, big, False, speed_scale, 0, 0, 400 if not in_ms else 120)
+    speed_unit, top = ("m/s", 120) if in_ms else ("km/h", 400)
+    body = _signal(speed_sig, _start(0, 16, big), 16, big, False, speed_scale, 0, 0, top, speed_unit)
     signals["Vehicle.Speed"] = [{"signal": f"{name}.{speed_sig}", **({"transform": {"math": "x * 3.6"}} if in_ms else {})}]
     if rng.random() < 0.6:
         odo_sig = _name(rng)
-        body += _signal(odo_sig, _start(4, 32, big), 32, big, False, 0.01, 0, 0, 40_000_000)
+        body += _signal(odo_sig, _start(4, 32, big), 32, big, False, 0.01, 0, 0, 40_000_000, "km")
         signals["Vehicle.TraveledDistance"] = [{"signal": f"{name}.{odo_sig}"}]
     message(name, 8, body, 100)
     layout.motion = (name, speed_sig, 3.6 if in_ms else 1.0, odo_sig)
+    name, wheels = _name(rng, "Whl"), [_name(rng) for _ in range(4)]
+    message(name, 8, "".join(_signal(w, _start(2 * k, 16, big), 16, big, False, speed_scale, 0, 0, top, speed_unit)
+                             for k, w in enumerate(wheels)), rng.choice((20, 50)))
+    layout.wheels = (name, wheels, [rng.uniform(0.98, 1.02) for _ in wheels])
     name, cam, bit = _name(rng, "Adas"), _name(rng), rng.randrange(0, 16)
     message(name, 2, _signal(cam, bit, 1, False, False, 1, 0, 0, 1), 200)
     signals["Vehicle.ADAS.Camera.IsActive"] = [
@@ -140,7 +148,8 @@ def draw_layout(rng: random.Random) -> Layout:
     layout.vin = (name, index)
     for _ in range(rng.randint(2, 5)):
         name, cycle = _name(rng, "Ecu"), rng.choice((20, 50, 100, 200))
-        body = "".join(_signal(_name(rng), 16 * k, 16, False, False, 0.1, 0, 0, 6553.5) for k in range(rng.randint(1, 4)))
+        body = "".join(_signal(_name(rng), 16 * k, 16, False, False, 0.1, 0, 0, 6553.5, rng.choice(FILLER_UNITS))
+                       for k in range(rng.randint(1, 4)))
         message(name, 8, body, cycle)
         layout.fillers.append((name, cycle))
     cycle_lines = "".join(f'BA_ "GenMsgCycleTime" BO_ {frame_id} {cycle};\n' for frame_id, cycle in cycles.values())
@@ -151,8 +160,10 @@ def draw_layout(rng: random.Random) -> Layout:
 
 
 def can_log(layout: Layout, db: cantools.database.Database, track: Track, camera: tuple[float, float],
-            vin: str, rng: random.Random) -> CanLog:
-    """Every message at its cycle time with a little jitter, the signals following the track."""
+            vin: str, rng: random.Random, forged: tuple[float, float, float] | None = None) -> CanLog:
+    """Every message at its cycle time with a little jitter, the signals following the track.
+    ``forged`` (start s, end s, factor): a masquerade of the wheel speeds, which report the
+    vehicle's speed times the factor in place of the genuine frames, at their times."""
     log, t0, end = CanLog(), float(track.ts[0]), float(track.ts[-1])
 
     def times(cycle_ms: int):
@@ -174,6 +185,15 @@ def can_log(layout: Layout, db: cantools.database.Database, track: Track, camera
         if odometer:
             values[odometer] = round(float(track.odometer_km[i]), 2)
         add(name, t, values)
+    name, wheels, factors = layout.wheels
+    for t in times(layout.cycles[name]).tolist():
+        i = min(int((t - t0) * 10), len(track.ts) - 1)
+        speed = float(track.speed_kmh[i]) / per_kmh
+        if forged and forged[0] <= t - t0 < forged[1]:
+            factors_now = [forged[2]] * len(wheels)
+        else:
+            factors_now = factors
+        add(name, t, {w: round(max(0.0, speed * f + rng.gauss(0, 0.05)), 2) for w, f in zip(wheels, factors_now, strict=True)})
     name, cam = layout.sensors
     for t in times(200).tolist():
         add(name, t, {cam: int(camera[0] <= t - t0 < camera[1])})

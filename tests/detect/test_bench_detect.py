@@ -45,4 +45,5 @@ def test_a_generated_drive_is_the_same_for_the_same_seed(tmp_path):
     for name in ("can.log", "capture.pcap", "vehicle.dbc", "config.yaml"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     other = generate(8, tmp_path / "c")
-    assert {e.address for e in other}.isdisjoint({e.address for e in first})
+    network = lambda episodes: {e.address for e in episodes if e.end is None}  # the CAN episode is on can0
+    assert network(other).isdisjoint(network(first))
