@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from monitor.bench.corpus import protocols as read_protocols
-from monitor.bench.corpus import truth, wire_bytes  # noqa: F401
+from monitor.bench.corpus import wire_bytes  # noqa: F401 (the tests import it from here)
 
 from .conftest import CORPUS
 

@@ -42,7 +42,7 @@ import numpy as np
 
 from .base import Detector
 from .canside import ID_BITS, frame_keys, key_id
-from .canview import CanView, can_ref
+from .canview import CanView, can_ref, per_bus
 from .finding import Finding
 from .memory import Repeats
 
@@ -226,10 +226,7 @@ class PayloadModels(Detector):
             return []
         found: list[Finding] = []
         batch = view.batch
-        for bus, rows in view.bus_rows():
-            if not len(rows):
-                continue
-            bl = self.buses.get(bus) or self.buses.setdefault(bus, BusLearning(float(batch.timestamp[rows[0]])))
+        for bus, rows, bl in per_bus(view, self.buses, BusLearning):
             ts = batch.timestamp[rows]
             learning = ts < bl.t0 + self.learn_s
             if learning.any():

@@ -20,7 +20,7 @@ from typing import ClassVar
 import numpy as np
 
 from .base import Detector
-from .canview import CanView, can_ref
+from .canview import CanView, can_ref, per_bus
 from .finding import Finding
 from .memory import Repeats
 
@@ -87,10 +87,7 @@ class CanRules(Detector):
     def on_can(self, view: CanView, state) -> list[Finding]:
         found: list[Finding] = []
         batch = view.batch
-        for bus, rows in view.bus_rows():
-            if not len(rows):
-                continue
-            bs = self.buses.get(bus) or self.buses.setdefault(bus, BusState(float(batch.timestamp[rows[0]])))
+        for bus, rows, bs in per_bus(view, self.buses, BusState):
             keys = frame_keys(batch, rows)
             ts = batch.timestamp[rows]
             found += self._unknown(view, bus, bs, rows, keys, ts)

@@ -26,7 +26,7 @@ from typing import ClassVar
 import numpy as np
 
 from .base import Detector
-from .canview import CanView, can_ref
+from .canview import CanView, can_ref, per_bus
 from .finding import Finding
 from .memory import Repeats
 
@@ -149,10 +149,7 @@ class SignalPairs(Detector):
         if self.learn_s <= 0 or not view.decoded.messages:
             return []
         found: list[Finding] = []
-        for bus, rows in view.bus_rows():
-            if not len(rows):
-                continue
-            bs = self.buses.get(bus) or self.buses.setdefault(bus, BusSignals(float(view.batch.timestamp[rows[0]])))
+        for bus, rows, bs in per_bus(view, self.buses, BusSignals):
             ts = view.batch.timestamp
             learning = rows[ts[rows] < bs.t0 + self.learn_s]
             if len(learning):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -22,6 +24,15 @@ class CanView:
         data = np.flatnonzero(self.batch.is_data)
         channel = self.batch.channel[data]
         return [(self.batch.channel_names[c], data[channel == c]) for c in np.unique(channel).tolist()]
+
+
+def per_bus(view: CanView, states: dict, new: Callable[[float], Any]) -> Iterator[tuple[str, np.ndarray, Any]]:
+    """Each bus's data rows in this batch with the detector's state for the bus, made by
+    ``new(time of the bus's first frame)`` when the bus first appears (learning starts there)."""
+    for bus, rows in view.bus_rows():
+        if len(rows):
+            state = states.get(bus) or states.setdefault(bus, new(float(view.batch.timestamp[rows[0]])))
+            yield bus, rows, state
 
 
 def can_ref(bus: str, ids, frames: int, first_ts: float, last_ts: float) -> dict:
