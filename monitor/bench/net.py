@@ -7,6 +7,8 @@ exchanges rather than repeats of the same flows.
 
   scapy_full_dissection   scapy.utils.PcapReader: every packet dissected into layers
   gatewatch_end_to_end    pcap replay -> headers -> flows -> DNS/TLS/HTTP/QUIC -> flow records
+  dpkt_flows, suricata_single, gatewatch_flows: see contenders.py (the last two as processes,
+  with wall time, CPU time and peak RSS side by side)
 
 scapy (with its TLS, HTTP and QUIC layers loaded) is timed on the first ``scapy_packets``
 packets of the same file, by default more than one whole replay of the corpus, so it sees the
@@ -24,6 +26,7 @@ from ..net.headers import Status, parse_headers
 from ..net.packets import LINKTYPE_ETHERNET
 from ..net.pcapwriter import write_pcap
 from ..net.pipeline import NetPipeline
+from . import contenders
 
 NS = 1_000_000_000
 REPLAY_GAP_NS = 3600 * NS  # between replays: every flow of the previous one has ended
@@ -124,27 +127,54 @@ def time_scapy(capture: Path, limit: int) -> dict:
     return {"packets": packets, "seconds": seconds, "packets_per_s": packets / seconds, "layers": layers}
 
 
-def run(capture: Path, scapy_packets: int) -> dict:
-    total = sum(len(b) for b in read_capture(capture))  # also warms the page cache for both
+def run(capture: Path, scapy_packets: int, dpkt_packets: int = 200_000) -> dict:
+    total = sum(len(b) for b in read_capture(capture))  # also warms the page cache for all
     gatewatch = time_gatewatch(capture)
     scapy = time_scapy(capture, min(scapy_packets, total))
+    dpkt = contenders.dpkt_flows(capture, min(dpkt_packets, total))
+    processes = {"suricata_single": contenders.suricata(capture), "gatewatch_flows": contenders.gatewatch_flows(capture)}
+    ratios = {"gatewatch_vs_scapy": gatewatch["packets_per_s"] / scapy["packets_per_s"]}
+    if "skipped" not in dpkt:
+        ratios["gatewatch_vs_dpkt"] = gatewatch["packets_per_s"] / dpkt["packets_per_s"]
+    suricata, flows = processes["suricata_single"], processes["gatewatch_flows"]
+    if "skipped" not in suricata:
+        ratios["wall_suricata_over_gatewatch"] = suricata["seconds"] / flows["seconds"]
+        ratios["cpu_suricata_over_gatewatch"] = suricata["cpu_seconds"] / flows["cpu_seconds"]
+        ratios["peak_rss_gatewatch_minus_suricata_mb"] = flows["peak_rss_mb"] - suricata["peak_rss_mb"]
     return {
         "packets": total,
         "capture": str(capture),
-        "results": {"scapy_full_dissection": scapy, "gatewatch_end_to_end": gatewatch},
+        "results": {"scapy_full_dissection": scapy, "dpkt_flows": dpkt, "gatewatch_end_to_end": gatewatch},
+        "processes": processes,
         "gatewatch_packets_per_s": gatewatch["packets_per_s"],
-        "ratios": {"gatewatch_vs_scapy": gatewatch["packets_per_s"] / scapy["packets_per_s"]},
+        "ratios": ratios,
+        "targets": {"wall >= 2x suricata": ratios.get("wall_suricata_over_gatewatch", 0) >= 2,
+                    "cpu >= 2x suricata": ratios.get("cpu_suricata_over_gatewatch", 0) >= 2,
+                    "peak rss <= suricata + 50 MB": ratios.get("peak_rss_gatewatch_minus_suricata_mb", 1e9) <= 50}
+        if "skipped" not in suricata else {"skipped": suricata["skipped"]},
     }
 
 
 def format_table(report: dict) -> str:
     lines = [f"capture: {report['capture']}   packets: {report['packets']}", "",
-             f"{'contender':<26}{'packets':>10}{'packets/s':>14}{'seconds':>10}"]
+             f"{'in this process':<26}{'packets':>10}{'packets/s':>14}{'seconds':>10}"]
     for name, result in report["results"].items():
-        lines.append(f"{name:<26}{result['packets']:>10,}{result['packets_per_s']:>14,.0f}{result['seconds']:>10.3f}")
+        if "skipped" in result:
+            lines.append(f"{name:<26}  skipped: {result['skipped']}")
+        else:
+            lines.append(f"{name:<26}{result['packets']:>10,}{result['packets_per_s']:>14,.0f}{result['seconds']:>10.3f}")
+    lines += ["", f"{'whole capture, a process':<26}{'wall s':>10}{'CPU s':>10}{'peak RSS MB':>13}{'flows':>10}"]
+    for name, result in report["processes"].items():
+        if "skipped" in result:
+            lines.append(f"{name:<26}  skipped: {result['skipped']}")
+        else:
+            lines.append(f"{name:<26}{result['seconds']:>10.2f}{result['cpu_seconds']:>10.2f}{result['peak_rss_mb']:>13.1f}"
+                         f"{result['flows']:>10,}" + ("" if result["status"] == 0 else f"  exit {result['status']}"))
     g = report["results"]["gatewatch_end_to_end"]
-    lines += ["", f"gatewatch flows: {g['flows']:,} ({g['named_flows']:,} with names)",
-              f"ratio gatewatch/scapy: {report['ratios']['gatewatch_vs_scapy']:.1f}x"]
+    lines += ["", f"gatewatch flows: {g['flows']:,} ({g['named_flows']:,} with names)"]
+    lines += [f"{name}: {value:.2f}" for name, value in report["ratios"].items()]
+    lines += [f"target {name}: {'met' if ok else 'NOT MET'}" for name, ok in report["targets"].items() if name != "skipped"]
+    lines += [f"targets skipped: {report['targets']['skipped']}"] if "skipped" in report["targets"] else []
     return "\n".join(lines)
 
 
