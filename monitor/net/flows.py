@@ -131,13 +131,14 @@ class FlowTable:
         gap[1:] = (t[1:] // NS - t[:-1] // NS) > self.config.idle_s(proto[1:], established[1:])
         reuse = np.zeros(len(order), dtype=bool)
         ended_before = None
+        run_start = new_key | gap  # an idle gap already ended the earlier flow: its FIN and ISNs are not this one's
         for opening in (_bare_syn(keys[order], f), _syn_ack(keys[order], f)):
             if opening.any():
                 # After the flow ended (FIN/RST), a SYN or SYN/ACK with a sequence number not
                 # seen before starts a new flow (port reuse); retransmissions do not.
                 if ended_before is None:
-                    ended_before = _before_in_group((f & (FIN | RST)) != 0, new_key)
-                reuse |= opening & ended_before & _new_isn(opening, seq[order], new_key)
+                    ended_before = _before_in_group((f & (FIN | RST)) != 0, run_start)
+                reuse |= opening & ended_before & _new_isn(opening, seq[order], run_start)
         unit_start = new_key | gap | reuse
         unit = np.cumsum(unit_start) - 1
         return order, unit, np.flatnonzero(unit_start)

@@ -105,6 +105,22 @@ def test_udp_idle_timeout_splits_flows_and_eviction_is_counted() -> None:
     assert sum(r["reason"] == "evicted" for r in records) == pipeline.flows.stats.evicted
 
 
+def test_a_connection_repeated_after_an_idle_gap_is_two_flows_in_one_batch_or_many() -> None:
+    """The same connection (same ports and ISNs) an hour later: the earlier one's FIN must not
+    make the repeat's SYN/ACK look like a port reuse inside the repeat, in one batch or split."""
+    a, b = {"src": "10.0.0.2", "dst": "198.51.100.7"}, {"src": "198.51.100.7", "dst": "10.0.0.2"}
+    session = [Ether() / IP(**a) / TCP(sport=40000, dport=80, flags="S", seq=100),
+               Ether() / IP(**b) / TCP(sport=80, dport=40000, flags="SA", seq=900, ack=101),
+               Ether() / IP(**a) / TCP(sport=40000, dport=80, flags="A", seq=101, ack=901),
+               Ether() / IP(**a) / TCP(sport=40000, dport=80, flags="FA", seq=101, ack=901),
+               Ether() / IP(**b) / TCP(sport=80, dport=40000, flags="FA", seq=901, ack=102)]
+    t0 = 1_700_000_000 * NS
+    times = [t0 + k * NS // 100 for k in range(5)] + [t0 + 3600 * NS + k * NS // 100 for k in range(5)]
+    for batch_size in (10, 6, 5, 4, 3, 2, 1):  # 4: the earlier FIN and the repeat share a batch, its SYN/ACK does not
+        records, _ = run(session + session, times, batch_size=batch_size)
+        assert [(r["orig_pkts"], r["resp_pkts"]) for r in records] == [(3, 2), (3, 2)], batch_size
+
+
 def test_dns_names_later_flows_through_cname_chain_but_not_earlier_ones() -> None:
     answer = (Ether() / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=53, dport=3333)
               / DNS(id=1, qr=1, qd=DNSQR(qname="maps.example.com"),
