@@ -80,7 +80,7 @@ def suricata(capture: Path) -> dict:
         run = measured([binary, "-c", str(config), "--runmode", "single", "-k", "none", "-S", "/dev/null",
                         "-l", tmp, "-r", str(capture)])
         eve = Path(tmp) / "eve.json"
-        run["flows"] = sum(1 for line in eve.open() if '"event_type":"flow"' in line) if eve.exists() else 0
+        run["flows"] = _count_lines(eve, '"event_type":"flow"')
     run["version"] = subprocess.run([binary, "-V"], check=False, capture_output=True, text=True).stdout.strip()
     return run
 
@@ -89,8 +89,15 @@ def gatewatch_flows(capture: Path) -> dict:
     with tempfile.TemporaryDirectory(prefix="gatewatch-flows-") as tmp:
         out = Path(tmp) / "flows.jsonl"
         run = measured([sys.executable, "-m", "monitor", "flows", "--format", "jsonl", "-o", str(out), str(capture)])
-        run["flows"] = sum(1 for _ in out.open()) if out.exists() else 0
+        run["flows"] = _count_lines(out)
     return run
+
+
+def _count_lines(path: Path, containing: str = "") -> int:
+    if not path.exists():
+        return 0
+    with path.open() as lines:
+        return sum(1 for line in lines if containing in line)
 
 
 def dpkt_flows(capture: Path, limit: int) -> dict:

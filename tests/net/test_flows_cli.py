@@ -66,7 +66,12 @@ def test_bench_net_json_has_the_documented_shape(capture) -> None:
     assert code == 0, err
     report = json.loads(out)
     assert report["packets"] == 4 and report["capture"] == str(capture)
-    assert set(report["results"]) == {"scapy_full_dissection", "gatewatch_end_to_end"}
-    assert all(r["packets_per_s"] > 0 for r in report["results"].values())
+    assert set(report["results"]) == {"scapy_full_dissection", "dpkt_flows", "gatewatch_end_to_end"}
+    assert all(r["packets_per_s"] > 0 for r in report["results"].values() if "skipped" not in r)
+    assert set(report["processes"]) == {"suricata_single", "gatewatch_flows"}
+    flows = report["processes"]["gatewatch_flows"]
+    assert flows["status"] == 0 and flows["cpu_seconds"] > 0 and flows["peak_rss_mb"] > 10
+    suricata = report["processes"]["suricata_single"]
+    assert "skipped" in suricata or (suricata["status"] == 0 and "Suricata" in suricata["version"])
     assert report["gatewatch_packets_per_s"] == report["results"]["gatewatch_end_to_end"]["packets_per_s"]
     assert report["ratios"]["gatewatch_vs_scapy"] > 0
