@@ -242,8 +242,7 @@ class FlowTable:
         if len(live) == 0:
             return
         idle = now_ns // NS - self.last_ns[live] // NS > self._idle_limits(live)
-        for slot in live[idle]:
-            self._finish(int(slot), "idle_timeout")
+        self._finish_many(live[idle], "idle_timeout")
         long_running = live[~idle & (now_ns - self.first_ns[live] > self.config.active_timeout * NS)]
         for slot in long_running:
             self._report(int(slot), "active_timeout")
@@ -252,27 +251,34 @@ class FlowTable:
 
     def flush(self) -> None:
         """End of input: finish every flow still open."""
-        for slot in np.flatnonzero(self.active[: self.size]):
-            self._finish(int(slot), "end_of_input")
+        self._finish_many(np.flatnonzero(self.active[: self.size]), "end_of_input")
 
     def _evict(self) -> None:
         """The table is full: finish the least recently seen sixteenth of it."""
         live = np.flatnonzero(self.active[: self.size])
         count = max(1, len(live) // 16)
         oldest = live[np.argpartition(self.last_ns[live], count - 1)[:count]]
-        for slot in oldest:
-            self._finish(int(slot), "evicted")
+        self._finish_many(oldest, "evicted")
         self.stats.evicted += count
 
     def _finish(self, slot: int, reason: str) -> None:
-        self._report(slot, reason)
-        key_bytes = self.key[slot : slot + 1].tobytes()
-        if self.lookup.get(key_bytes) == slot:
-            del self.lookup[key_bytes]
-        self.active[slot] = False
-        self.free.append(slot)
-        self.recorder.closed(slot)
-        self.stats.finished += 1
+        self._finish_many(np.array([slot]), reason)
+
+    def _finish_many(self, slots: np.ndarray, reason: str) -> None:
+        if not len(slots):
+            return
+        self.stats.reasons[reason] = self.stats.reasons.get(reason, 0) + len(slots)
+        self.recorder.report_many(self, slots, reason)
+        keys = self.key[slots].tobytes()
+        size = KEY_DTYPE.itemsize
+        for i, slot in enumerate(slots.tolist()):
+            key_bytes = keys[i * size : (i + 1) * size]
+            if self.lookup.get(key_bytes) == slot:
+                del self.lookup[key_bytes]
+            self.free.append(slot)
+            self.recorder.closed(slot)
+        self.active[slots] = False
+        self.stats.finished += len(slots)
 
     def _report(self, slot: int, reason: str) -> None:
         self.stats.reasons[reason] = self.stats.reasons.get(reason, 0) + 1
