@@ -199,7 +199,7 @@ def _parse_other_lines(buf, starts, ends, rows, batch: FrameBatch, error, names:
     batch.channel[rows] = recode_channels(names, sub)
 
 
-def read_candump(path: str | Path, chunk_bytes: int = 32 << 20) -> Iterator[tuple[FrameBatch, ParseStats]]:
+def read_candump(path: str | Path, chunk_bytes: int = 1 << 20) -> Iterator[tuple[FrameBatch, ParseStats]]:
     """Parse a candump -L file (``.gz`` too) in chunks of whole lines."""
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
