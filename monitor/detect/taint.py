@@ -31,6 +31,7 @@ TEXT_NEAR = 64
 DECIMAL = re.compile(rb"-?\d{1,3}\.\d{4,}")
 NMEA_DM = re.compile(rb"(\d{4,5}\.\d{2,}),([NSEW])")
 MAX_POSITIONS = 512
+WINDOW_BEFORE, WINDOW_AFTER = 12, 48  # bytes of text read around a decimal point
 MAX_CANDIDATES = 4096  # latitude-like values per buffer and encoding examined (a hostile payload full of them)
 
 
@@ -133,7 +134,9 @@ def _unique_recent(lats: np.ndarray, lons: np.ndarray) -> tuple[np.ndarray, np.n
     """The most recent distinct positions, at most MAX_POSITIONS (inputs are in time order).
     Not np.unique's sorted order: that would keep the northernmost fixes, not the latest."""
     newest_first = np.round(np.stack([lats, lons], 1), 6)[::-1]
-    _, first_seen = np.unique(newest_first, axis=0, return_index=True)  # each pair's newest occurrence
+    micro = np.round(newest_first * 1e6).astype(np.int64)  # one integer per pair: a 1-D unique, not a row sort
+    key = (micro[:, 0] + 90_000_000) * 400_000_000 + (micro[:, 1] + 180_000_000)
+    _, first_seen = np.unique(key, return_index=True)  # each pair's newest occurrence
     keep = newest_first[np.sort(first_seen)[:MAX_POSITIONS]]
     return keep[:, 0], keep[:, 1]
 
@@ -203,11 +206,30 @@ def _pairs(lat_at, lon_at, values, lats, lons, tol, near, width) -> list[tuple[i
     return found
 
 
+def _text_windows(buf: bytes) -> list[tuple[int, int]]:
+    """Where decimal text can be: around each '.' with a digit before it and two after, merged.
+    Ciphertext and binary data hold almost none, so the regular expressions read little of them."""
+    b = np.frombuffer(buf, np.uint8)
+    if len(b) < 4:
+        return []
+    digit = (b >= 0x30) & (b <= 0x39)
+    dots = np.flatnonzero(b[1:-2] == 0x2E) + 1
+    dots = dots[digit[dots - 1] & digit[dots + 1] & digit[dots + 2]]
+    if not len(dots):
+        return []
+    starts, ends = np.maximum(dots - WINDOW_BEFORE, 0), np.minimum(dots + WINDOW_AFTER, len(b))
+    first = np.flatnonzero(np.concatenate(([True], starts[1:] > ends[:-1])))
+    last = np.concatenate((first[1:] - 1, [len(dots) - 1]))
+    return list(zip(starts[first].tolist(), ends[last].tolist(), strict=True))
+
+
 def _text_hits(buf: bytes, lats, lons, tol: float) -> list:
     out = []
-    numbers = [(m.start(), float(m.group())) for m in DECIMAL.finditer(buf)][:MAX_CANDIDATES]
+    windows = _text_windows(buf)
+    numbers = [(m.start(), float(m.group())) for at, end in windows
+               for m in DECIMAL.finditer(buf, at, end)][:MAX_CANDIDATES]
     out += [(at, "decimal text", position) for at, position in _text_pairs(numbers, numbers, lats, lons, tol)]
-    dm = [(m.start(), m.group(1), m.group(2)) for m in NMEA_DM.finditer(buf)][:MAX_CANDIDATES]
+    dm = [(m.start(), m.group(1), m.group(2)) for at, end in windows for m in NMEA_DM.finditer(buf, at, end)][:MAX_CANDIDATES]
     lat_dm = [(at, degrees_minutes(text.decode(), h.decode(), "S", 2)) for at, text, h in dm if h in (b"N", b"S")]
     lon_dm = [(at, degrees_minutes(text.decode(), h.decode(), "W", 3)) for at, text, h in dm if h in (b"E", b"W")]
     out += [(at, "NMEA ddmm.mmmm", position) for at, position in _text_pairs(lat_dm, lon_dm, lats, lons, tol)]
