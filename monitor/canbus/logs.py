@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..errors import ConfigError, SourceError
 from ..source import Source
+from .candump import CHUNK as CANDUMP_CHUNK
 from .candump import ParseStats
 from .frames import BatchBuilder, FrameBatch
 
@@ -37,7 +38,7 @@ def log_suffix(path: Path) -> str:
     return path.suffix.lower()
 
 
-def read_log(path: str | Path, batch_size: int = 1 << 16, chunk_bytes: int = 32 << 20) -> Iterator[tuple[FrameBatch, ParseStats]]:
+def read_log(path: str | Path, batch_size: int = 1 << 16, chunk_bytes: int = CANDUMP_CHUNK) -> Iterator[tuple[FrameBatch, ParseStats]]:
     """Batches of the frames in a CAN log, with what the parse skipped. ``chunk_bytes``: how
     much candump text is parsed at once (memory against speed)."""
     path = Path(path)
@@ -101,7 +102,7 @@ class CanLogSource(Source):
 
     kind = "can"
 
-    def __init__(self, path: str | Path, slice_s: float = float("inf"), chunk_bytes: int = 32 << 20,
+    def __init__(self, path: str | Path, slice_s: float = float("inf"), chunk_bytes: int = CANDUMP_CHUNK,
                  offset_s: float = 0.0) -> None:
         super().__init__(str(path))
         self.path, self.slice_s, self.chunk_bytes, self.offset_s = Path(path), slice_s, chunk_bytes, offset_s
