@@ -27,6 +27,7 @@ from ..canbus.live import BATCH_S as CAN_BATCH_S
 from ..daemon.sources import IP_BATCH_S
 
 READ_BYTES = 256 << 10
+REPLAY_TARGETS = (300, 90)  # issue 16: >= 300x real time on one core, <= 90 MB peak, ten-minute drive
 
 
 def run(directory: Path, seconds: int = 600) -> dict:
@@ -41,7 +42,21 @@ def run(directory: Path, seconds: int = 600) -> dict:
         raise RuntimeError(f"bench daemon child failed: {child.stderr.strip()[-2000:]}")
     report = json.loads(child.stdout.splitlines()[-1])
     report["startup_to_ready_s"] = startup_to_ready()
+    report["replay"] = replay_as_a_process(config, log, capture, seconds)
     return report
+
+
+def replay_as_a_process(config: Path, log: Path, capture: Path, seconds: int) -> dict:
+    """``gatewatch replay`` of the same drive, its recordings read as fast as they go (1 s slices of
+    CAN and IP): wall, CPU and peak RSS of the process, and how many times faster than real time."""
+    from .contenders import measured
+
+    with tempfile.TemporaryDirectory(prefix="gatewatch-replay-") as out:
+        run = measured([sys.executable, "-m", "monitor", "replay", "--config", str(config), "-o", out, "--force",
+                        str(log), str(capture)])
+    run["times_real_time"] = round(seconds / run["seconds"], 1)
+    run["times_real_time_per_cpu"] = round(seconds / run["cpu_seconds"], 1)
+    return run
 
 
 def startup_to_ready(timeout: float = 30.0) -> float:
@@ -143,7 +158,20 @@ def format_table(report: dict) -> str:
         target = TARGETS.get(key)
         verdict = "" if target is None else f"   target <= {target}: {'met' if report[key] <= target else 'MISSED'}"
         lines.append(f"  {label:<46} {report[key]}{verdict}")
+    replay = report.get("replay")
+    if replay:
+        speed, rss = replay["times_real_time_per_cpu"], replay["peak_rss_mb"]
+        lines += [f"gatewatch replay of the same drive, as a process (exit {replay['status']}):",
+                  f"  {'wall (s)':<46} {replay['seconds']:.2f}",
+                  f"  {'CPU (s)':<46} {replay['cpu_seconds']:.2f}",
+                  f"  {'times real time (per CPU second)':<46} {speed}{_verdict(speed, REPLAY_TARGETS[0], True)}",
+                  f"  {'peak RSS (MB)':<46} {rss:.1f}{_verdict(rss, REPLAY_TARGETS[1], False)}"]
     return "\n".join(lines)
+
+
+def _verdict(value: float, target: float, at_least: bool) -> str:
+    met = value >= target if at_least else value <= target
+    return f"   target {'>=' if at_least else '<='} {target}: {'met' if met else 'MISSED'}"
 
 
 if __name__ == "__main__":
