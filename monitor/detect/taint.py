@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -148,46 +149,76 @@ def _words(b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return (w[0] << 24) | (w[1] << 16) | (w[2] << 8) | w[3], (w[3] << 24) | (w[2] << 16) | (w[1] << 8) | w[0]
 
 
-def _encodings(buf: bytes):
-    """(name, width, values at every offset) for each binary encoding."""
+@dataclass(frozen=True)
+class Encoding:
+    """One binary encoding of a coordinate: the raw words at every offset, how a word becomes
+    degrees, and the inverse (degrees to a raw bound), so the range test runs on the raw words
+    without converting every offset to float64."""
+    name: str
+    width: int
+    raw: np.ndarray
+    to_degrees: Callable[[np.ndarray], np.ndarray]
+    to_raw: Callable[[float], float]
+    magnitude: bool = False  # hemisphere kept elsewhere: compare absolute values
+
+
+def _encodings(buf: bytes) -> list[Encoding]:
     b = np.frombuffer(buf + bytes(8), dtype=np.uint8)
     be, le = _words(b)
+    out = []
     for order, w in (("big-endian", be), ("little-endian", le)):
-        signed = w.view(np.int32).astype(np.float64)
-        yield f"int32 x1e6 {order}", 4, signed / 1e6, False
-        yield f"int32 x1e7 {order}", 4, signed / 1e7, False
-        yield f"uint32 x1e6 magnitude {order}", 4, w / 1e6, True
-        with np.errstate(invalid="ignore"):  # signalling-NaN bit patterns are only bytes here
-            as_float = w.view(np.float32).astype(np.float64)
-        yield f"float32 {order}", 4, as_float, False
-    yield "J1939 x1e-7 - 210 little-endian", 4, le * 1e-7 - 210.0, False
-    hi_be, lo_be = be[:-4].astype(np.uint64), be[4:].astype(np.uint64)
-    yield "float64 big-endian", 8, ((hi_be << np.uint64(32)) | lo_be).view(np.float64), False
-    hi_le, lo_le = le[4:].astype(np.uint64), le[:-4].astype(np.uint64)
-    yield "float64 little-endian", 8, ((hi_le << np.uint64(32)) | lo_le).view(np.float64), False
+        signed = w.view(np.int32)
+        out += [Encoding(f"int32 x1e6 {order}", 4, signed, lambda r: r / 1e6, lambda d: d * 1e6),
+                Encoding(f"int32 x1e7 {order}", 4, signed, lambda r: r / 1e7, lambda d: d * 1e7),
+                Encoding(f"uint32 x1e6 magnitude {order}", 4, w, lambda r: r / 1e6, lambda d: d * 1e6, True),
+                Encoding(f"float32 {order}", 4, w.view(np.float32), lambda r: r.astype(np.float64), float)]
+    out.append(Encoding("J1939 x1e-7 - 210 little-endian", 4, le, lambda r: r * 1e-7 - 210.0, lambda d: (d + 210.0) * 1e7))
+    for order, hi, lo in (("big-endian", be[:-4], be[4:]), ("little-endian", le[4:], le[:-4])):
+        words = (hi.astype(np.uint64) << np.uint64(32)) | lo.astype(np.uint64)
+        out.append(Encoding(f"float64 {order}", 8, words.view(np.float64), lambda r: r, float))
+    return out
 
 
 def _binary_hits(buf: bytes, lats, lons, tol: float) -> list:
     out = []
-    for name, width, values, magnitude in _encodings(buf):
-        want_lat, want_lon = (np.abs(lats), np.abs(lons)) if magnitude else (lats, lons)
-        lat_at = _near(values, want_lat, tol)
+    for enc in _encodings(buf):
+        want_lat, want_lon = (np.abs(lats), np.abs(lons)) if enc.magnitude else (lats, lons)
+        lat_at, lat_values = _near(enc, want_lat, tol)
         if not len(lat_at):
             continue
-        lon_at = _near(values, want_lon, tol)
-        for at_lat, at_lon in _pairs(lat_at, lon_at, values, want_lat, want_lon, tol, BINARY_NEAR, width):
-            lat, lon = float(values[at_lat]), float(values[at_lon])
-            out.append((at_lat, name, Position(lat, lon)))  # the latitude's offset names the packet
+        lon_at, lon_values = _near(enc, want_lon, tol)
+        values = dict(zip(lat_at.tolist(), lat_values.tolist(), strict=True))
+        values.update(zip(lon_at.tolist(), lon_values.tolist(), strict=True))
+        for at_lat, at_lon in _pairs(lat_at, lon_at, values, want_lat, want_lon, tol, BINARY_NEAR, enc.width):
+            out.append((at_lat, enc.name, Position(values[at_lat], values[at_lon])))  # the latitude's offset names the packet
     return out
 
 
-def _near(values: np.ndarray, wanted: np.ndarray, tol: float) -> np.ndarray:
+def _raw_bounds(enc: Encoding, low_deg: float, high_deg: float):
+    """The degree range as bounds of the raw words' own type (no float64 copy of the words):
+    integers widened by one unit and clipped to the type, floats widened by a thousandth of a degree."""
+    low, high = sorted((enc.to_raw(low_deg), enc.to_raw(high_deg)))
+    kind = enc.raw.dtype
+    if kind.kind in "iu":
+        info = np.iinfo(kind)
+        low, high = max(int(np.floor(low)) - 1, int(info.min)), min(int(np.ceil(high)) + 1, int(info.max))
+        return None if low > high else (kind.type(low), kind.type(high))
+    return kind.type(low - 1e-3), kind.type(high + 1e-3)
+
+
+def _near(enc: Encoding, wanted: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets whose value lies within ``tol`` of a wanted coordinate, and those values. The
+    coarse range test runs on the raw words (a margin of one raw unit absorbs the rounding)."""
+    bounds = _raw_bounds(enc, float(wanted.min()) - tol, float(wanted.max()) + tol)
+    if bounds is None:
+        return np.zeros(0, np.int64), np.zeros(0)
     with np.errstate(invalid="ignore"):
-        coarse = np.flatnonzero((values >= wanted.min() - tol) & (values <= wanted.max() + tol))
+        coarse = np.flatnonzero((enc.raw >= bounds[0]) & (enc.raw <= bounds[1]))
     if not len(coarse) or len(coarse) > 100_000:
-        return coarse[:0]
-    close = np.abs(values[coarse][:, None] - wanted[None, :]) <= tol
-    return coarse[close.any(1)]
+        return coarse[:0], np.zeros(0)
+    values = np.asarray(enc.to_degrees(enc.raw[coarse]), dtype=np.float64)
+    close = (np.abs(values[:, None] - wanted[None, :]) <= tol).any(1)
+    return coarse[close], values[close]
 
 
 def _pairs(lat_at, lon_at, values, lats, lons, tol, near, width) -> list[tuple[int, int]]:
