@@ -206,33 +206,40 @@ class CanRules(Detector):
     # ------------------------------------------------------------------ ranges
 
     def _ranges(self, view: CanView) -> list[Finding]:
+        """All ranged signals of a message are tested in one matrix comparison (a few numpy calls
+        per message, not four per signal); only signals with a violation are looked at one by one."""
         found = []
-        batch = view.batch
         for cols in view.decoded.messages:
-            for sig in self._ranged(cols.message):
-                if sig.name not in cols.values:
-                    continue
-                values = cols.values[sig.name]
+            signals = [sig for sig in self._ranged(cols.message) if sig.name in cols.values]
+            if not signals or not len(cols.rows):
+                continue
+            values = np.column_stack([cols.values[sig.name] for sig in signals])
+            low = np.array([sig.minimum for sig in signals])
+            high = np.array([sig.maximum for sig in signals])
+            with np.errstate(invalid="ignore"):
+                bad = (values < low) | (values > high)
+            for k, sig in enumerate(signals):
                 present = cols.present.get(sig.name)
-                with np.errstate(invalid="ignore"):
-                    bad = (values < sig.minimum) | (values > sig.maximum)
                 if present is not None:
-                    bad &= present
-                n = int(np.count_nonzero(bad))
-                if not n:
-                    continue
-                self.counts["range_violations"] += n
-                key = (cols.message.name, sig.name)
-                self.range_seen[key] += n
-                if self.range_seen[key] == n:  # first violations of this signal
-                    at = cols.rows[np.flatnonzero(bad)]
-                    found.append(Finding(float(batch.timestamp[at[0]]), "can.range", "can",
-                                         f"{cols.message.name}.{sig.name} outside its DBC range", 0.6,
-                                         can=can_ref(batch.channel_of(int(at[0])), [cols.message.frame_id], n,
-                                                     batch.timestamp[at[0]], batch.timestamp[at[-1]]),
-                                         evidence={"value": _plain(values[np.flatnonzero(bad)[0]]),
-                                                   "range": [sig.minimum, sig.maximum]}))
+                    bad[:, k] &= present
+            for k in np.flatnonzero(bad.any(0)).tolist():
+                found += self._range_finding(view, cols, signals[k], cols.values[signals[k].name], bad[:, k])
         return found
+
+    def _range_finding(self, view: CanView, cols, sig, values, bad: np.ndarray) -> list[Finding]:
+        batch = view.batch
+        n = int(np.count_nonzero(bad))
+        self.counts["range_violations"] += n
+        key = (cols.message.name, sig.name)
+        self.range_seen[key] += n
+        if self.range_seen[key] != n:  # only the first violations of a signal make a finding
+            return []
+        at = cols.rows[np.flatnonzero(bad)]
+        return [Finding(float(batch.timestamp[at[0]]), "can.range", "can",
+                        f"{cols.message.name}.{sig.name} outside its DBC range", 0.6,
+                        can=can_ref(batch.channel_of(int(at[0])), [cols.message.frame_id], n,
+                                    batch.timestamp[at[0]], batch.timestamp[at[-1]]),
+                        evidence={"value": _plain(values[np.flatnonzero(bad)[0]]), "range": [sig.minimum, sig.maximum]})]
 
     def _ranged(self, message) -> list:
         """The message's signals that have a DBC range (found once per message plan)."""
