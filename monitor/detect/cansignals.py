@@ -85,7 +85,13 @@ def numeric_series(view: CanView, rows: np.ndarray):
 
 
 def learned_series(bs: BusSignals) -> dict[Series, tuple[np.ndarray, np.ndarray]]:
-    return {s: (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])) for s, parts in bs.samples.items()}
+    """Each signal's learning samples, finite values only (an IEEE float signal can carry NaN)."""
+    out = {}
+    for name, parts in bs.samples.items():
+        ts, values = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        finite = np.isfinite(values)
+        out[name] = (ts[finite], values[finite])
+    return out
 
 
 def fit_rates(series: dict, t: SignalThresholds) -> dict[Series, tuple[float, float]]:
@@ -95,8 +101,11 @@ def fit_rates(series: dict, t: SignalThresholds) -> dict[Series, tuple[float, fl
     for name, (ts, values) in series.items():
         if len(ts) < 20 or values.max() == values.min():
             continue
-        rates = np.abs(np.diff(values)) / np.maximum(np.diff(ts), t.min_step_s)
-        out[name] = (float(rates.max()), float(values.max() - values.min()))
+        with np.errstate(all="ignore"):
+            rates = np.abs(np.diff(values)) / np.maximum(np.diff(ts), t.min_step_s)
+            fastest, span = float(rates.max()), float(values.max() - values.min())
+        if np.isfinite(fastest) and np.isfinite(span):
+            out[name] = (fastest, span)
     return out
 
 
@@ -124,10 +133,14 @@ def _fit(x: Series, y: Series, xs: tuple, ys: tuple, t: SignalThresholds) -> Pai
     px, py = vx[at[ok]], vy[ok]
     if px.std() == 0 or py.std() == 0:
         return None
-    r = float(np.corrcoef(px, py)[0, 1])
-    if r < t.min_correlation:
+    with np.errstate(all="ignore"):
+        r = float(np.corrcoef(px, py)[0, 1])
+    if not r >= t.min_correlation:  # NaN too (values so large their products overflow)
         return None
-    slope, intercept = np.polyfit(px, py, 1)
+    try:
+        slope, intercept = np.polyfit(px, py, 1)
+    except (np.linalg.LinAlgError, ValueError):
+        return None
     if not (0.5 <= slope <= 2.0 and abs(intercept) <= 0.1 * float(np.abs(py).max())):
         return None  # not one quantity measured twice (latitude and longitude on a straight road correlate too)
     span = float(py.max() - py.min())

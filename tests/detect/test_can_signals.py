@@ -75,3 +75,20 @@ def test_a_brief_mismatch_is_not_a_masquerade(tmp_path):
     """Four frames off the line (a wheel locking for 80 ms) are fewer than min_frames."""
     findings, _ = _drive(tmp_path, forge=lambda t: _speed(t) * 0.7 if 80 <= t < 80.08 else None)
     assert [f for f in findings if "no longer moves with" in f.seen] == []
+
+
+def test_float_signals_with_nan_and_huge_values_raise_nothing(tmp_path):
+    """IEEE float signals fed random payloads (NaN, infinities, 1e38) while learning and after."""
+    import random
+
+    dbc = DBC + 'BO_ 260 Raw: 8 ECU\n SG_ RawSpeed : 0|32@1- (1,0) [0|0] "km/h" ECU\n SG_ RawOther : 32|32@1- (1,0) [0|0] "km/h" ECU\n'
+    dbc += "SIG_VALTYPE_ 260 RawSpeed : 1;\nSIG_VALTYPE_ 260 RawOther : 1;\n"
+    (tmp_path / "car.dbc").write_text(dbc)
+    rng = random.Random(3)
+    lines = [candump_line(1_700_000_000 + k / 50, "can0", 260, rng.randbytes(8)) for k in range(6000)]
+    lines += [candump_line(1_700_000_000 + k / 50 + 0.001, "can0", 256, bytes([k % 250, 0, 0, 0, 0, 0, 0, 0]))
+              for k in range(6000)]
+    config = tmp_path / "config.yaml"
+    config.write_text(f"version: 1\ndbc: [{tmp_path / 'car.dbc'}]\ndetectors: {{can: {{learn_s: 60}}}}\n")
+    _, monitor = run_monitor(can_logs=[write_log(tmp_path / "can.log", sorted(lines))], config=config)
+    assert monitor.summary()["detector_errors"] == {}
