@@ -53,6 +53,7 @@ BYTES = 8
 class PayloadThresholds:
     min_score: float = 32.0  # summed surprise of a frame that is a finding on its own (several stable bytes broken)
     max_learning_frames: int = 8192  # per id; later learning frames are counted, not kept
+    max_ids: int = 2048  # ids modelled per bus (a fuzzer's random 29-bit ids while learning are not)
     pair_max_values: int = 16  # bytes with at most this many values are paired
     delta_max_values: int = 4  # bytes stepping by at most this many distinct amounts get a step model (counters)
     confirm_score: float = 3.0  # enough in a window with more frames than the id ever sent in one
@@ -241,6 +242,9 @@ class PayloadModels(Detector):
         keys = frame_keys(batch, rows)
         for key in np.unique(keys).tolist():
             mine = rows[keys == key]
+            if key not in bl.counts and len(bl.counts) >= self.t.max_ids:
+                self.counts["learning_ids_not_modelled"] += 1  # a flood of random ids while learning
+                continue
             room = self.t.max_learning_frames - bl.counts[key]
             bl.counts[key] += len(mine)
             if room < len(mine):

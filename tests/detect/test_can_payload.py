@@ -119,3 +119,14 @@ def test_a_forger_that_does_not_roll_the_counter_and_a_value_far_out_of_range_ar
     _run(detector, _frames(_learning() + _genuine(10, 20)))
     found = _run(detector, _frames(_genuine(20, 20.3, speed=250)))  # speed learned in 40-69
     assert [f.detector for f in found] == ["can.payload"] and found[0].evidence["bytes_broken"] == [1]
+
+
+def test_a_flood_of_random_ids_while_learning_is_bounded():
+    import random
+
+    rng = random.Random(5)
+    detector = _detector(max_ids=64)
+    flood = [(k / 1000, rng.getrandbits(11), rng.randbytes(8)) for k in range(5000)]
+    _run(detector, _frames(flood))
+    _run(detector, _frames([(11.0, 0x123, bytes(8))]))  # learning ends: the models are built
+    assert detector.stats()["ids_modelled"] <= 64 and detector.stats()["learning_ids_not_modelled"] > 0
