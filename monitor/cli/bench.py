@@ -18,6 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     can_parser.add_argument("--dbc", help=f"DBC to generate frames for (default {DEFAULT_DBC})")
     can_parser.add_argument("--log", help="time this candump log instead of a generated workload (needs --dbc)")
     can_parser.add_argument("--repeat", type=int, default=3, help="best of N runs for every contender (default 3)")
+    can_parser.add_argument("--live", action="store_true",
+                            help="the raw SocketCAN path at four buses' load (socket pairs), CPU per frame")
     can_parser.add_argument("--json", action="store_true", help="print one JSON object for scripts")
     net_parser = targets.add_parser("net", help="IP: capture to named flow records vs scapy's full dissection")
     net_parser.add_argument("capture", nargs="?", help="time this pcap/pcapng instead of a built workload")
@@ -121,6 +123,12 @@ def _run_can(args: argparse.Namespace, out: TextIO) -> int:
     if args.log and not args.dbc:
         raise ConfigError("--log needs --dbc to decode it with")
     dbc = Path(args.dbc) if args.dbc else shipped(DEFAULT_DBC)
+    if args.live:
+        from ..bench import canlive
+
+        report = canlive.run(dbc, max(args.frames // canlive.BUSES, 1))
+        print(json.dumps(report) if args.json else canlive.format_table(report), file=out)
+        return 0
     report = bench_can.run(dbc, args.frames, Path(args.log) if args.log else None, repeat=args.repeat)
     print(json.dumps(report) if args.json else bench_can.format_table(report), file=out)
     return 0

@@ -87,3 +87,31 @@ def test_bytes_past_the_length_are_zeroed_not_leaked_from_the_buffer():
     batch = records_to_batch(raw, sizes, np.zeros(len(RECORDS)), "can0")
     for i in range(len(batch)):
         assert not batch.data[i, batch.dlc[i] if not batch.is_remote[i] else 0 :].any()
+
+
+def test_many_records_per_call_and_a_closed_peer_ends_the_read():
+    """Hundreds of records queued at once come through recvmmsg in blocks; a closed peer (socket
+    pairs only) is a quiet bus, not an endless loop."""
+    import threading
+
+    from monitor.canbus import recvmmsg
+
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+
+    def write() -> None:  # a thread: the pair's queue holds fewer datagrams than this
+        for k in range(300):
+            theirs.send(can_frame(0x100 + k % 16, bytes([k % 256]) * 8))
+        theirs.close()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    source = RawSocketCanSource("body", "vcan0", block=64, max_latency=0.2, connect=lambda: ours, gather_s=0.0)
+    source.open()
+    got = []
+    while (n := source._receive(64, 0.5)) > 0:  # 0 only once the peer has closed and all is read
+        got += source._records[:n, 8].tolist()
+        assert n <= 64
+    source.close()
+    writer.join()
+    assert got == [k % 256 for k in range(300)]
+    assert recvmmsg.available() == (source._multi is not None)
