@@ -124,9 +124,14 @@ def test_bench_can_json_has_the_documented_shape():
     report = json.loads(out)
     assert report["frames"] == 3000 and report["dbc"].endswith("tesla_model3_party.dbc")
     assert set(report["results"]) == {"cantools_decode", "python_can_reader", "python_can_reader+cantools",
-                                      "gatewatch_parse", "gatewatch_decode", "gatewatch_end_to_end"}
+                                      "gatewatch_parse", "gatewatch_decode", "gatewatch_end_to_end",
+                                      "python_can_asc+cantools", "gatewatch_asc_end_to_end",
+                                      "python_can_blf+cantools", "gatewatch_blf_end_to_end"}
     assert all(r["frames_per_s"] > 0 for r in report["results"].values())
-    assert set(report["ratios"]) == {"decode_vs_cantools", "end_to_end_vs_python_can_cantools"}
+    assert report["results"]["gatewatch_asc_end_to_end"]["frames"] == 3000  # every frame of the file read
+    assert report["results"]["gatewatch_blf_end_to_end"]["frames"] == 3000
+    assert set(report["ratios"]) == {"decode_vs_cantools", "end_to_end_vs_python_can_cantools",
+                                     "asc_end_to_end_vs_python_can_cantools", "blf_end_to_end_vs_python_can_cantools"}
 
 
 def test_demo_shows_every_scenario_its_logs_report_and_summary(tmp_path):

@@ -10,6 +10,8 @@ decodes without error on both sides. Each contender runs on the same file / fram
   gatewatch_parse             columnar candump parse
   gatewatch_decode            vectorized decode of the parsed batch
   gatewatch_end_to_end        parse + decode: candump text to decoded columns
+  python_can_{asc,blf}+cantools / gatewatch_{asc,blf}_end_to_end: the first FILE_FRAMES frames as
+                              Vector ASC and BLF files, read to decoded values (canfiles.py)
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ from ..canbus.decode import decode_batch
 from ..canbus.frames import FrameBatch
 from ..canbus.plan import compile_plan
 from ..testing import encoded_payloads
+from . import canfiles
 
 POOL = 64  # distinct cantools-encoded payloads per message
+FILE_FRAMES = 100_000  # frames of the workload written as ASC and BLF (python-can's writers are slow)
 
 
 @dataclass
@@ -121,7 +125,7 @@ def _run_on(db, plan, path: Path, dbc: Path, repeat: int) -> dict:
         _timed("gatewatch_end_to_end", n, gatewatch_end_to_end, repeat),
     ]
     fps = {r.name: r.frames_per_s for r in results}
-    return {
+    report: dict = {
         "frames": n,
         "dbc": str(dbc),
         "repeat": repeat,
@@ -131,6 +135,13 @@ def _run_on(db, plan, path: Path, dbc: Path, repeat: int) -> dict:
             "end_to_end_vs_python_can_cantools": fps["gatewatch_end_to_end"] / fps["python_can_reader+cantools"],
         },
     }
+    with tempfile.TemporaryDirectory() as tmp:  # the same frames as Vector ASC and BLF (python-can's writers)
+        for suffix, file in canfiles.write_files(batch, Path(tmp), FILE_FRAMES).items():
+            timed = canfiles.timed(db, plan, file, repeat)
+            report["results"].update(timed)
+            ours, theirs = timed[f"gatewatch_{suffix}_end_to_end"], timed[f"python_can_{suffix}+cantools"]
+            report["ratios"][f"{suffix}_end_to_end_vs_python_can_cantools"] = ours["frames_per_s"] / theirs["frames_per_s"]
+    return report
 
 
 def format_table(report: dict) -> str:
