@@ -176,15 +176,19 @@ def _decode_template_rows(u64, starts, id_at, data_at, nchars, id_len, a, f, bat
     return good
 
 
+# Masks by count, looked up per line (a gather) instead of built with shifts and selects.
+_LOW_FLAGS = np.array([sum(0x80 << (8 * i) for i in range(min(k, 8))) for k in range(17)], np.uint64)
+_HIGH_FLAGS = np.array([sum(0x80 << (8 * i) for i in range(max(min(k - 8, 8), 0))) for k in range(17)], np.uint64)
+_BYTE_MASKS = np.array([(1 << (8 * k)) - 1 for k in range(9)], np.uint64)
+
+
 def _char_mask(nchars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For each line, the 0x80 validity flags its first and second 8 data characters need."""
-    low = swar.keep_low_bytes(np.full(len(nchars), swar.HIGH), np.minimum(nchars, 8), 0)
-    high = swar.keep_low_bytes(np.full(len(nchars), swar.HIGH), np.clip(nchars - 8, 0, 8), 0)
-    return low, high
+    return _LOW_FLAGS[nchars], _HIGH_FLAGS[nchars]
 
 
 def _byte_mask(nbytes: np.ndarray) -> np.ndarray:
-    return swar.keep_low_bytes(np.full(len(nbytes), _U(0xFFFFFFFFFFFFFFFF)), nbytes, 0)
+    return _BYTE_MASKS[nbytes]
 
 
 def _parse_other_lines(buf, starts, ends, rows, batch: FrameBatch, error, names: list[str]) -> None:
