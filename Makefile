@@ -24,6 +24,7 @@ test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
+	$(PY) -m pip install -q -e '.[bench]'
 	$(VENV)/bin/gatewatch bench can
 
 lint: $(STAMP)
