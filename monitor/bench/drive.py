@@ -100,15 +100,19 @@ def _udp(src: bytes, dst: bytes, sport: int, dport: int, payload: bytes) -> byte
     return _ether_ip(src, dst, 17, struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload)
 
 
-def jt808_location(lat: float, lon: float, serial: int) -> bytes:
-    """A JT/T 808 0x0200 location report (escaped, with its check code) for this position."""
-    body = struct.pack(">IIIIHHH", 0, 0x3, int(lat * 1e6), int(lon * 1e6), 120, 500, 90) + bytes.fromhex("231122115639")
-    head = struct.pack(">HH", 0x0200, len(body)) + bytes.fromhex("017051564189") + struct.pack(">H", serial)
-    frame = head + body
+def jt808_frame(msg_id: int, body: bytes, serial: int = 1, phone: str = "017051564189") -> bytes:
+    """A JT/T 808 (2013) frame: header, body, XOR check code, escaped, between 7E delimiters."""
+    frame = struct.pack(">HH", msg_id, len(body)) + bytes.fromhex(phone) + struct.pack(">H", serial) + body
     check = 0
     for byte in frame:
         check ^= byte
     return b"\x7e" + (frame + bytes([check])).replace(b"\x7d", b"\x7d\x01").replace(b"\x7e", b"\x7d\x02") + b"\x7e"
+
+
+def jt808_location(lat: float, lon: float, serial: int) -> bytes:
+    """A JT/T 808 0x0200 location report (escaped, with its check code) for this position."""
+    body = struct.pack(">IIIIHHH", 0, 0x3, int(lat * 1e6), int(lon * 1e6), 120, 500, 90) + bytes.fromhex("231122115639")
+    return jt808_frame(0x0200, body, serial)
 
 
 def _write_uplink(path: Path, seconds: int, t0: float) -> None:

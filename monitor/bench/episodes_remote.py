@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from . import frames
 from .episodes import Drive, Episode
-from .scene import VEHICLE, app_data, client_hello, jt808_frame, server_hello_flight
+from .scene import VEHICLE, app_data, client_hello, doip, jt808_frame, server_hello_flight
 
 
 def downlink(protocol: str) -> Callable[[Drive], Episode]:
@@ -39,9 +39,9 @@ def doip_session(d: Drive) -> Episode:
     rng, at, outside = d.rng, d.when(), d.address()
     tester, ecu = rng.choice((0x0E00, 0x0E80, 0x0F00)), rng.choice((0x0010, 0x1001, 0x0701))
     service = rng.choice((b"\x10\x03", b"\x11\x01", b"\x27\x01", b"\x2e\xf1\x90" + d.vin.encode(), b"\x31\x01\xff\x00"))
-    steps = [("up", frames.doip(0x0005, struct.pack(">HB", tester, 0) + bytes(4)), 0.01),
-             ("down", frames.doip(0x0006, struct.pack(">HHB", tester, ecu, 0x10) + bytes(4)), 0.02),
-             ("up", frames.doip(0x8001, struct.pack(">HH", tester, ecu) + service), 0.1)]
+    steps = [("up", doip(0x0005, struct.pack(">HB", tester, 0) + bytes(4)), 0.01),
+             ("down", doip(0x0006, struct.pack(">HHB", tester, ecu, 0x10) + bytes(4)), 0.02),
+             ("up", doip(0x8001, struct.pack(">HH", tester, ecu) + service), 0.1)]
     d.cap.tcp_session(at, VEHICLE, 13400, d.sport(), steps, src=outside)
     return Episode("remote:doip", "remote", outside, 13400, at)
 

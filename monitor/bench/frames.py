@@ -44,7 +44,11 @@ def gbt32960(lat: float, lon: float, t: float, vin: str, speed_kmh: float) -> by
 def teltonika(lat: float, lon: float, t: float) -> bytes:
     record = struct.pack(">QBiihHBH", int(t * 1000), 0, round(lon * 1e7), round(lat * 1e7), 120, 90, 9, 50)
     record += bytes([0, 1, 1, 0x15, 3]) + bytes([0, 0, 0])  # event, total, one 1-byte IO, no 2/4/8-byte IO
-    data = bytes([0x08, 1]) + record + bytes([1])
+    return _teltonika_packet(bytes([0x08, 1]) + record + bytes([1]))
+
+
+def _teltonika_packet(data: bytes) -> bytes:
+    """Preamble, data length, the data (codec id .. record count 2), CRC-16/IBM in a u32."""
     return bytes(4) + struct.pack(">I", len(data)) + data + struct.pack(">I", crc16_reflected(data, 0xA001))
 
 
@@ -54,7 +58,11 @@ def gt06(lat: float, lon: float, t: float, serial: int) -> bytes:
     gps = bytes([moment.year - 2000, moment.month, moment.day, moment.hour, moment.minute, moment.second, 0xC9])
     gps += struct.pack(">IIBH", round(abs(lat) * 1_800_000), round(abs(lon) * 1_800_000), 50, course)
     gps += struct.pack(">HBHI", 262, 1, 0x1234, 0x00ABCD)[:8]  # MCC, MNC, LAC, cell id
-    body = bytes([0x12]) + gps + struct.pack(">H", serial)
+    return _gt06_packet(bytes([0x12]) + gps + struct.pack(">H", serial))
+
+
+def _gt06_packet(body: bytes) -> bytes:
+    """78 78, the length (protocol byte to CRC), the body (protocol .. serial), CRC-16/X-25, CR LF."""
     head = bytes([len(body) + 2]) + body
     return b"\x78\x78" + head + struct.pack(">H", crc16_reflected(head, 0x8408, 0xFFFF, 0xFFFF)) + b"\r\n"
 
@@ -111,16 +119,13 @@ def jt808_command(rng: random.Random, server: str, port: int) -> bytes:
 
 def teltonika_command(rng: random.Random) -> bytes:
     text = rng.choice(("setdigout 1", "setdigout 01", "cpureset", "setparam 2004:fleet.example.net"))
-    data = b"\x0c\x01\x05" + struct.pack(">I", len(text)) + text.encode() + b"\x01"
-    return bytes(4) + struct.pack(">I", len(data)) + data + struct.pack(">I", crc16_reflected(data, 0xA001))
+    return _teltonika_packet(b"\x0c\x01\x05" + struct.pack(">I", len(text)) + text.encode() + b"\x01")
 
 
 def gt06_command(rng: random.Random) -> bytes:
     text = rng.choice(("RELAY,1#", "DYD,123456#", "SERVER,1,203.0.113.5,5023,0#")).encode()
     info = bytes([4 + len(text)]) + struct.pack(">I", rng.getrandbits(32)) + text + b"\x00\x02"
-    body = bytes([0x80]) + info + struct.pack(">H", 7)
-    head = bytes([len(body) + 2]) + body
-    return b"\x78\x78" + head + struct.pack(">H", crc16_reflected(head, 0x8408, 0xFFFF, 0xFFFF)) + b"\r\n"
+    return _gt06_packet(bytes([0x80]) + info + struct.pack(">H", 7))
 
 
 def gbt32960_command(rng: random.Random, vin: str, t: float) -> bytes:
@@ -130,10 +135,6 @@ def gbt32960_command(rng: random.Random, vin: str, t: float) -> bytes:
     unit = clock + control
     body = b"\x82\xfe" + vin.encode() + b"\x01" + struct.pack(">H", len(unit)) + unit
     return b"##" + body + bytes([_xor(body)])
-
-
-def doip(payload_type: int, body: bytes) -> bytes:
-    return b"\x02\xfd" + struct.pack(">HI", payload_type, len(body)) + body
 
 
 # ------------------------------------------------------------------ taint encodings of a position

@@ -22,7 +22,7 @@ from ..canbus.dbc import load_dbc
 from ..net.packets import LINKTYPE_ETHERNET
 from ..net.pcapwriter import write_pcap
 from ..resources import shipped
-from .drive import jt808_location
+from .drive import jt808_frame, jt808_location
 
 GATEWAY_DBC = shipped("dbc/gateway-telematics.dbc")
 T0 = 1_767_258_000.0  # 2026-01-01T09:00:00Z
@@ -302,7 +302,7 @@ def isotp(can_id: int, payload: bytes, pad: int = 0xAA) -> list[tuple[int, bytes
 
 
 __all__ = ["T0", "VEHICLE", "VIN", "CanLog", "Capture", "Track", "app_data", "client_hello", "drive", "gateway_frames",
-           "gbt32960_realtime", "http_post", "isotp", "jt808_location", "rtmp_publish", "rtp_h264", "rtsp_push",
+           "gbt32960_realtime", "http_post", "isotp", "jt808_frame", "jt808_location", "rtmp_publish", "rtp_h264", "rtsp_push",
            "server_hello_flight"]
 
 
@@ -361,15 +361,6 @@ def tls_telemetry(server_name: str, seed: int, rng: random.Random, count: int, e
         out += [("up", app_data(rng.randint(700, 1100), seed * 100 + k), every + rng.uniform(-2, 2)),
                 ("down", app_data(90, seed * 100 + 50 + k), 0.08)]
     return out
-
-
-def jt808_frame(msg_id: int, body: bytes, serial: int = 1, phone: str = "017051564189") -> bytes:
-    """A JT/T 808 (2013) frame: header, body, XOR check code, escaped, between 7E delimiters."""
-    frame = struct.pack(">HH", msg_id, len(body)) + bytes.fromhex(phone) + struct.pack(">H", serial) + body
-    check = 0
-    for byte in frame:
-        check ^= byte
-    return b"\x7e" + (frame + bytes([check])).replace(b"\x7d", b"\x7d\x01").replace(b"\x7e", b"\x7d\x02") + b"\x7e"
 
 
 def doip(payload_type: int, body: bytes) -> bytes:
