@@ -31,19 +31,20 @@ def _same(address: str | None) -> str | None:
 def judge(episodes: list[Episode], rows: list[dict]) -> dict:
     """Per episode kind: found or not and by which detectors; false and other alerts."""
     rows = [{**row, "destination": _same(row["destination"])} for row in rows]
-    by_address = {_same(e.address): e for e in episodes if e.end is None}
-    timed = [e for e in episodes if e.end is not None]
+    placed = [(episode, _same(episode.address)) for episode in episodes]  # each address spelled once
+    by_address = {address: e for e, address in placed if e.end is None}
+    timed = [(e, address) for e, address in placed if e.end is not None]
     out: dict = {"episodes": {}, "false_alerts": [], "other_alerts": []}
-    for episode in episodes:
+    for episode, address in placed:
         if episode.category is None:
             continue
-        hits = [r for r in rows if r["destination"] == _same(episode.address) and r["category"] == episode.category
+        hits = [r for r in rows if r["destination"] == address and r["category"] == episode.category
                 and r["action"] in ALERTING and _within(r, episode)]
         out["episodes"][episode.kind] = sorted({r["detector"] for r in hits})
     for row in rows:
         if row["action"] not in ALERTING:
             continue
-        if any(row["destination"] == _same(e.address) and _within(row, e) for e in timed):
+        if any(row["destination"] == address and _within(row, e) for e, address in timed):
             continue
         owner = by_address.get(row["destination"])
         described = f"{row['category']} {row['detector']} to {row['destination']}: {row['seen']}"
