@@ -64,13 +64,17 @@ def make_workload(db, frames: int, seed: int = 0) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def _timed(name: str, frames: int, action: Callable[[], object], repeat: int) -> Result:
-    """Best of ``repeat`` runs: the least disturbed by other load on a shared machine."""
-    best = float("inf")
+def _timed(name: str, frames: int | None, action: Callable[[], object], repeat: int) -> Result:
+    """Best of ``repeat`` runs: the least disturbed by other load on a shared machine. With
+    ``frames`` None the action returns how many frames it read."""
+    best, result = float("inf"), None
     for _ in range(repeat):
         start = time.perf_counter()
-        action()
+        result = action()
         best = min(best, time.perf_counter() - start)
+    if frames is None:
+        assert isinstance(result, int), f"{name} must return the frames it read"
+        frames = result
     return Result(name, frames, best)
 
 
@@ -129,7 +133,7 @@ def _run_on(db, plan, path: Path, dbc: Path, repeat: int) -> dict:
         "frames": n,
         "dbc": str(dbc),
         "repeat": repeat,
-        "results": {r.name: {"frames_per_s": r.frames_per_s, "seconds": r.seconds} for r in results},
+        "results": {r.name: {"frames": r.frames, "frames_per_s": r.frames_per_s, "seconds": r.seconds} for r in results},
         "ratios": {
             "decode_vs_cantools": fps["gatewatch_decode"] / fps["cantools_decode"],
             "end_to_end_vs_python_can_cantools": fps["gatewatch_end_to_end"] / fps["python_can_reader+cantools"],
@@ -137,10 +141,11 @@ def _run_on(db, plan, path: Path, dbc: Path, repeat: int) -> dict:
     }
     with tempfile.TemporaryDirectory() as tmp:  # the same frames as Vector ASC and BLF (python-can's writers)
         for suffix, file in canfiles.write_files(batch, Path(tmp), FILE_FRAMES).items():
-            timed = canfiles.timed(db, plan, file, repeat)
-            report["results"].update(timed)
+            timed = {name: _timed(name, None, action, repeat) for name, action in canfiles.contenders(db, plan, file).items()}
+            report["results"].update({r.name: {"frames": r.frames, "frames_per_s": r.frames_per_s, "seconds": r.seconds}
+                                      for r in timed.values()})
             ours, theirs = timed[f"gatewatch_{suffix}_end_to_end"], timed[f"python_can_{suffix}+cantools"]
-            report["ratios"][f"{suffix}_end_to_end_vs_python_can_cantools"] = ours["frames_per_s"] / theirs["frames_per_s"]
+            report["ratios"][f"{suffix}_end_to_end_vs_python_can_cantools"] = ours.frames_per_s / theirs.frames_per_s
     return report
 
 

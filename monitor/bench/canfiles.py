@@ -5,7 +5,6 @@ the ratio shows what a columnar reader of gatewatch's own would have to win)."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from ..canbus.decode import decode_batch
@@ -32,8 +31,9 @@ def write_files(batch: FrameBatch, directory: Path, limit: int) -> dict[str, Pat
     return out
 
 
-def timed(db, plan, path: Path, repeat: int) -> dict[str, dict]:
-    """python-can reader + cantools against gatewatch's reader + decode, on one file."""
+def contenders(db, plan, path: Path) -> dict:
+    """Name -> action for one file: python-can reader + cantools, and gatewatch's reader +
+    decode; each action returns the frames it read (timed by can.py's best-of-N)."""
     import can
 
     def python_can_cantools() -> int:
@@ -55,13 +55,5 @@ def timed(db, plan, path: Path, repeat: int) -> dict[str, dict]:
             n += len(batch)
         return n
 
-    out = {}
-    for name, action in ((f"python_can_{path.suffix[1:]}+cantools", python_can_cantools),
-                         (f"gatewatch_{path.suffix[1:]}_end_to_end", gatewatch)):
-        best, frames = float("inf"), 0
-        for _ in range(repeat):
-            start = time.perf_counter()
-            frames = action()
-            best = min(best, time.perf_counter() - start)
-        out[name] = {"frames": frames, "seconds": best, "frames_per_s": frames / best if best > 0 else float("inf")}
-    return out
+    kind = path.suffix[1:]
+    return {f"python_can_{kind}+cantools": python_can_cantools, f"gatewatch_{kind}_end_to_end": gatewatch}
