@@ -110,9 +110,6 @@ class FlowRecorder:
     def names_of(self, table: FlowTable, slot: int, remote: str) -> list[dict]:
         return self._names(slot, remote, int(table.first_ns[slot]))
 
-    def report(self, table: FlowTable, slot: int, reason: str) -> None:
-        self.report_many(table, np.array([slot]), reason)
-
     def report_many(self, table: FlowTable, slots: np.ndarray, reason: str) -> None:
         """The records of finishing slots, their columns gathered at once with numpy (a flow
         record per slot in Python cost about 40 us; most of it was scalar numpy access)."""

@@ -244,10 +244,10 @@ class FlowTable:
         idle = now_ns // NS - self.last_ns[live] // NS > self._idle_limits(live)
         self._finish_many(live[idle], "idle_timeout")
         long_running = live[~idle & (now_ns - self.first_ns[live] > self.config.active_timeout * NS)]
-        for slot in long_running:
-            self._report(int(slot), "active_timeout")
-            self.packets[slot] = self.bytes[slot] = self.payload[slot] = 0
-            self.first_ns[slot] = self.last_ns[slot]
+        if len(long_running):
+            self._report(long_running, "active_timeout")
+            self.packets[long_running] = self.bytes[long_running] = self.payload[long_running] = 0
+            self.first_ns[long_running] = self.last_ns[long_running]
 
     def flush(self) -> None:
         """End of input: finish every flow still open."""
@@ -267,8 +267,7 @@ class FlowTable:
     def _finish_many(self, slots: np.ndarray, reason: str) -> None:
         if not len(slots):
             return
-        self.stats.reasons[reason] = self.stats.reasons.get(reason, 0) + len(slots)
-        self.recorder.report_many(self, slots, reason)
+        self._report(slots, reason)
         keys = self.key[slots].tobytes()
         size = KEY_DTYPE.itemsize
         for i, slot in enumerate(slots.tolist()):
@@ -280,9 +279,9 @@ class FlowTable:
         self.active[slots] = False
         self.stats.finished += len(slots)
 
-    def _report(self, slot: int, reason: str) -> None:
-        self.stats.reasons[reason] = self.stats.reasons.get(reason, 0) + 1
-        self.recorder.report(self, slot, reason)
+    def _report(self, slots: np.ndarray, reason: str) -> None:
+        self.stats.reasons[reason] = self.stats.reasons.get(reason, 0) + len(slots)
+        self.recorder.report_many(self, slots, reason)
 
 
 def _before_in_group(flag: np.ndarray, group_start: np.ndarray) -> np.ndarray:
