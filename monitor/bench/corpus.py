@@ -4,10 +4,11 @@ with what it saw)."""
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections import Counter
 from pathlib import Path
+
+import numpy as np
 
 from ..detect.wire.scan import scan_payload
 from ..pipeline import Monitor, load_config, replay
@@ -84,8 +85,8 @@ class TimedMonitor(Monitor):
     def net_batch(self, batch) -> None:
         ts = batch.ts_ns.astype(float) / 1e9
         if len(ts):
-            joined = ts if self._last is None else [self._last, *ts]
-            self.active_s += float(sum(min(max(b - a, 0.0), MAX_GAP_S) for a, b in itertools.pairwise(joined)))
+            joined = ts if self._last is None else np.concatenate(([self._last], ts))
+            self.active_s += float(np.clip(np.diff(joined), 0.0, MAX_GAP_S).sum())
             self._last = float(ts[-1])
         super().net_batch(batch)
 
