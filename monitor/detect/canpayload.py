@@ -111,8 +111,9 @@ def measurement_bytes(plan, frame_id: int, extended: bool) -> np.ndarray:
     return out
 
 
-def surprise(frames: int, known: int) -> float:
-    return float(np.log((frames + 2) / (known + 1)))
+def surprise(frames, known):
+    """log((n + 2) / (k + 1)) for n learning frames and k values seen (scalars or arrays)."""
+    return np.log((frames + 2) / (known + 1))
 
 
 def build_model(ts: np.ndarray, data: np.ndarray, dlc: np.ndarray, half: float, pair_max: int,
@@ -131,7 +132,7 @@ def build_model(ts: np.ndarray, data: np.ndarray, dlc: np.ndarray, half: float, 
     both_halves = bool(first.any() and (~first).any())
     stable = (seen == seen_early).all(1) & both_halves & modelled
     known = seen.sum(1)
-    weight = np.where(stable, np.log((n + 2) / (known + 1)), 0.0)
+    weight = np.where(stable, surprise(n, known), 0.0)
     lengths = frozenset(np.unique(dlc).tolist())
     pairs = []
     low = [k for k in range(BYTES) if known[k] <= pair_max and modelled[k]]
@@ -140,13 +141,13 @@ def build_model(ts: np.ndarray, data: np.ndarray, dlc: np.ndarray, half: float, 
             combos = np.unique(data[:, a].astype(np.int32) * 256 + data[:, b])
             early = np.unique(data[first, a].astype(np.int32) * 256 + data[first, b])
             settled = both_halves and len(early) == len(combos)
-            pairs.append((a, b, combos, surprise(n, len(combos)) * (1.0 if settled else 0.5)))
+            pairs.append((a, b, combos, float(surprise(n, len(combos))) * (1.0 if settled else 0.5)))
     most = int(np.unique(windows, return_counts=True)[1].max())
     steps, step_weight = _step_model(ts, data, half, delta_max)
     lo, hi = data.min(0).astype(np.int16), data.max(0).astype(np.int16)
     span = hi - lo
-    return IdModel(n, seen, weight, lengths, surprise(n, len(lengths)), most, pairs, steps, step_weight, data[-1].copy(),
-                   lo - span, hi + span, np.where(~stable & modelled & (span > 0), 0.5 * np.log((n + 2) / (known + 1)), 0.0))
+    return IdModel(n, seen, weight, lengths, float(surprise(n, len(lengths))), most, pairs, steps, step_weight, data[-1].copy(),
+                   lo - span, hi + span, np.where(~stable & modelled & (span > 0), 0.5 * surprise(n, known), 0.0))
 
 
 def _step_model(ts: np.ndarray, data: np.ndarray, half: float, delta_max: int) -> tuple[np.ndarray, np.ndarray]:
@@ -163,7 +164,7 @@ def _step_model(ts: np.ndarray, data: np.ndarray, half: float, delta_max: int) -
     known = seen.sum(1)
     varies = (data != data[0]).any(0)
     regular = (seen == early).all(1) & bool(first.any() and (~first).any()) & (known <= delta_max) & varies
-    return seen, np.where(regular, np.log((len(step) + 2) / (known + 1)), 0.0)
+    return seen, np.where(regular, surprise(len(step), known), 0.0)
 
 
 def frame_scores(model: IdModel, data: np.ndarray, dlc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
