@@ -13,7 +13,9 @@ Everything is built from seeds and written with numpy and struct: the same drive
 
 from __future__ import annotations
 
+import operator
 import struct
+from functools import reduce
 from pathlib import Path
 
 import numpy as np
@@ -100,12 +102,15 @@ def _udp(src: bytes, dst: bytes, sport: int, dport: int, payload: bytes) -> byte
     return _ether_ip(src, dst, 17, struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload)
 
 
+def xor_check(data: bytes) -> int:
+    """The XOR of every byte: the check code of JT/T 808, GB/T 32960, NMEA and TAIP."""
+    return reduce(operator.xor, data, 0)
+
+
 def jt808_frame(msg_id: int, body: bytes, serial: int = 1, phone: str = "017051564189") -> bytes:
     """A JT/T 808 (2013) frame: header, body, XOR check code, escaped, between 7E delimiters."""
     frame = struct.pack(">HH", msg_id, len(body)) + bytes.fromhex(phone) + struct.pack(">H", serial) + body
-    check = 0
-    for byte in frame:
-        check ^= byte
+    check = xor_check(frame)
     return b"\x7e" + (frame + bytes([check])).replace(b"\x7d", b"\x7d\x01").replace(b"\x7e", b"\x7d\x02") + b"\x7e"
 
 

@@ -11,14 +11,10 @@ from __future__ import annotations
 import random
 import struct
 from datetime import datetime, timezone
-from functools import reduce
 
 from ..detect.wire.match import crc16_reflected
+from .drive import xor_check
 from .scene import gbt32960_realtime, jt808_frame
-
-
-def _xor(data: bytes) -> int:
-    return reduce(lambda a, b: a ^ b, data, 0)
 
 
 def _utc(t: float) -> datetime:
@@ -37,7 +33,7 @@ def jt808(lat: float, lon: float, t: float, serial: int) -> bytes:
 def gbt32960(lat: float, lon: float, t: float, vin: str, speed_kmh: float) -> bytes:
     frame = bytearray(gbt32960_realtime(vin, t, abs(lat), abs(lon), speed_kmh, 80))
     frame[-10] = (0x2 if lat < 0 else 0) | (0x4 if lon < 0 else 0)  # the position item ends the unit: 05 status lon lat
-    frame[-1] = _xor(bytes(frame[2:-1]))
+    frame[-1] = xor_check(bytes(frame[2:-1]))
     return bytes(frame)
 
 
@@ -76,7 +72,7 @@ def queclink(lat: float, lon: float, t: float, imei: str) -> bytes:
 def taip(lat: float, lon: float, t: float, ident: str) -> bytes:
     seconds = int(t) % 86400
     body = f">RPV{seconds:05d}{round(lat * 1e5):+08d}{round(lon * 1e5):+09d}03109012;ID={ident};*"
-    return f"{body}{_xor(body.encode()):02X}<".encode()
+    return f"{body}{xor_check(body.encode()):02X}<".encode()
 
 
 def osmand(lat: float, lon: float, t: float, ident: str, host: str) -> bytes:
@@ -88,7 +84,7 @@ def nmea_rmc(lat: float, lon: float, t: float) -> bytes:
     moment = _utc(t)
     body = (f"GPRMC,{moment:%H%M%S}.00,A,{_dm(lat, 2)},{'N' if lat >= 0 else 'S'},{_dm(lon, 3)},"
             f"{'E' if lon >= 0 else 'W'},27.5,90.0,{moment:%d%m%y},,,A")
-    return f"${body}*{_xor(body.encode()):02X}\r\n".encode()
+    return f"${body}*{xor_check(body.encode()):02X}\r\n".encode()
 
 
 def vendor_nmea(rng: random.Random, lat: float, lon: float) -> bytes:
@@ -134,7 +130,7 @@ def gbt32960_command(rng: random.Random, vin: str, t: float) -> bytes:
     control = b"\x01URL=ftp://update.example/fw.bin" if rng.random() < 0.5 else b"\x03"
     unit = clock + control
     body = b"\x82\xfe" + vin.encode() + b"\x01" + struct.pack(">H", len(unit)) + unit
-    return b"##" + body + bytes([_xor(body)])
+    return b"##" + body + bytes([xor_check(body)])
 
 
 # ------------------------------------------------------------------ taint encodings of a position

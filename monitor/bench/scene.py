@@ -22,7 +22,7 @@ from ..canbus.dbc import load_dbc
 from ..net.packets import LINKTYPE_ETHERNET
 from ..net.pcapwriter import write_pcap
 from ..resources import shipped
-from .drive import jt808_frame, jt808_location
+from .drive import jt808_frame, jt808_location, xor_check
 
 GATEWAY_DBC = shipped("dbc/gateway-telematics.dbc")
 T0 = 1_767_258_000.0  # 2026-01-01T09:00:00Z
@@ -283,10 +283,7 @@ def gbt32960_realtime(vin: str, t: float, lat: float, lon: float, speed_kmh: flo
     position = b"\x05" + bytes([0x00]) + struct.pack("!II", round(lon * 1e6), round(lat * 1e6))
     unit = clock + b"\x01" + vehicle + position
     body = b"\x02\xfe" + vin.encode() + b"\x01" + struct.pack("!H", len(unit)) + unit
-    check = 0
-    for byte in body:
-        check ^= byte
-    return b"##" + body + bytes([check])
+    return b"##" + body + bytes([xor_check(body)])
 
 
 def isotp(can_id: int, payload: bytes, pad: int = 0xAA) -> list[tuple[int, bytes]]:
