@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import SourceError
 from ..source import Source
-from .packets import PacketBatch, pad_buffer
+from .packets import PAD, PacketBatch
 from .pcapng import PcapngWalker
 
 log = logging.getLogger(__name__)
@@ -77,21 +77,25 @@ def read_capture(path: str | Path, batch_size: int = 65_536, stats: ReplayStats 
 
 
 def _batches(handle, walker, batch_size: int, stats: ReplayStats, chunk_bytes: int = CHUNK) -> Iterator[PacketBatch]:
-    pending = b""
+    pending = b""  # the unfinished record at the end of the last chunk
     consumed = 0  # file offset of pending[0], for error locations
     while True:
-        chunk = handle.read(chunk_bytes)
-        buf = pending + chunk if pending else chunk
-        at_eof = not chunk
-        if not buf:
+        # One numpy buffer per chunk: the leftover bytes, then the file read straight into it, with
+        # room for the PAD zeros, so the batch's data is this buffer (no joining and padding copies).
+        buf = np.empty(len(pending) + chunk_bytes + PAD, dtype=np.uint8)
+        buf[: len(pending)] = np.frombuffer(pending, dtype=np.uint8)
+        got = handle.readinto(memoryview(buf)[len(pending) : len(pending) + chunk_bytes]) or 0
+        end, at_eof = len(pending) + got, got == 0
+        if not end:
             return
-        records, used = walker.walk(buf, consumed, at_eof)
+        view = memoryview(buf)[:end]
+        records, used = walker.walk(view, consumed, at_eof)
+        pending = bytes(view[used:])
         if records is not None and len(records):
             stats.records += len(records)
-            data = pad_buffer(buf[:used])
-            yield from _split(walker.to_batch(data, records), batch_size)
+            buf[used : used + PAD] = 0
+            yield from _split(walker.to_batch(buf[: used + PAD], records), batch_size)
         consumed += used
-        pending = buf[used:]
         if at_eof:
             if pending:
                 stats.truncated_file = True
@@ -123,12 +127,12 @@ class PcapWalker:
         self.path, self.stats = path, stats
         self.header_done = False
 
-    def walk(self, buf: bytes, file_pos: int, at_eof: bool):
+    def walk(self, buf: memoryview, file_pos: int, at_eof: bool):
         pos = 0
         if not self.header_done:
             if len(buf) < 24:
                 return None, 0
-            self.endian, self.ns_per_tick = PCAP_MAGICS[buf[:4]]
+            self.endian, self.ns_per_tick = PCAP_MAGICS[bytes(buf[:4])]
             snaplen, linktype = struct.unpack_from(self.endian + "II", buf, 16)
             self.snaplen = snaplen or MAX_RECORD
             self.linktype = linktype & 0xFFFF  # upper bits carry FCS length flags
@@ -153,7 +157,7 @@ class PcapWalker:
             pos = following
         return np.array(starts, dtype=np.int64), pos
 
-    def _resync(self, buf: bytes, pos: int, file_pos: int, limit: int) -> int:
+    def _resync(self, buf: memoryview, pos: int, file_pos: int, limit: int) -> int:
         """Skip a damaged record: find the next place where two headers in a row look sane."""
         self.stats.damaged += 1
         self.stats.warn(f"{self.path}: damaged record at byte {file_pos + pos} (length field out of range); skipped")
@@ -164,7 +168,7 @@ class PcapWalker:
                 return cand
         return -1
 
-    def _plausible(self, buf: bytes, at: int, prev_sec: int, limit: int) -> int:
+    def _plausible(self, buf: memoryview, at: int, prev_sec: int, limit: int) -> int:
         """End of the record at ``at`` if its header looks like one, else 0."""
         if at + 16 > len(buf):
             return 0

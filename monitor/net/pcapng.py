@@ -30,7 +30,7 @@ class PcapngWalker:
         self.interfaces: list[Interface] = []  # every interface of every section, in order
         self.section_base = 0  # index in self.interfaces of this section's interface 0
 
-    def walk(self, buf: bytes, file_pos: int, at_eof: bool):
+    def walk(self, buf: memoryview, file_pos: int, at_eof: bool):
         rows: list[tuple[int, int, int, int, int]] = []  # data pos, caplen, wirelen, raw ts, interface
         pos, end = 0, len(buf)
         append = rows.append
@@ -78,7 +78,7 @@ class PcapngWalker:
         self.stats.damaged += 1
         self.stats.warn(f"{self.path}: damaged {what} at byte {at}; skipped")
 
-    def _interface(self, buf: bytes, pos: int, blen: int) -> None:
+    def _interface(self, buf: memoryview, pos: int, blen: int) -> None:
         e = self.endian
         linktype = struct.unpack_from(e + "H", buf, pos + 8)[0]
         iface = Interface(linktype=linktype, name=f"if{len(self.interfaces)}")
@@ -87,7 +87,7 @@ class PcapngWalker:
             code, length = struct.unpack_from(e + "HH", buf, opt)
             if code == 0:
                 break
-            value = buf[opt + 4 : opt + 4 + length]
+            value = bytes(buf[opt + 4 : opt + 4 + length])
             if code == OPT_IF_NAME:
                 iface.name = value.decode("utf-8", "replace").rstrip("\0") or iface.name
             elif code == OPT_IF_TSRESOL and value:
