@@ -12,6 +12,8 @@ import base64
 import hashlib
 import struct
 
+import numpy as np
+
 ICMP, ICMPV6 = 1, 58
 PORT_PROTOCOLS = (6, 17, 132, ICMP, ICMPV6)  # TCP, UDP, SCTP carry ports; ICMP maps types
 
@@ -35,3 +37,36 @@ def community_id(src: bytes, dst: bytes, proto: int, sport: int, dport: int, see
     if proto in PORT_PROTOCOLS:
         data += struct.pack("!HH", sport, dport)
     return "1:" + base64.b64encode(hashlib.sha1(data).digest()).decode("ascii")
+
+
+#: Hash input rows, network byte order: seed, source, destination, protocol, pad, ports.
+_V4 = np.dtype([("seed", ">u2"), ("src", ">u4"), ("dst", ">u4"), ("proto", "u1"), ("pad", "u1"),
+                ("sport", ">u2"), ("dport", ">u2")])
+_V6 = np.dtype([("seed", ">u2"), ("src_hi", ">u8"), ("src_lo", ">u8"), ("dst_hi", ">u8"), ("dst_lo", ">u8"),
+                ("proto", "u1"), ("pad", "u1"), ("sport", ">u2"), ("dport", ">u2")])
+
+
+def community_ids(keys: np.ndarray, seed: int = 0) -> list[str | None]:
+    """Community IDs of canonical flow keys (flowkeys.KEY_DTYPE) at once: the hash inputs are
+    built as numpy rows, so only SHA-1 and base64 run per flow. ICMP rows are None: their ID
+    depends on the first packet's type, which the key does not hold (see ``community_id``)."""
+    out: list[str | None] = [None] * len(keys)
+    # The key's a side is the lower address (port on ties), as the spec orders source and destination.
+    for version, dtype in ((4, _V4), (6, _V6)):
+        rows = np.flatnonzero((keys["version"] == version) & ~np.isin(keys["proto"], (ICMP, ICMPV6)))
+        if not len(rows):
+            continue
+        k = keys[rows]
+        hashed = np.zeros(len(rows), dtype=dtype)
+        hashed["seed"], hashed["proto"] = seed, k["proto"]
+        if version == 4:
+            hashed["src"], hashed["dst"] = k["a_lo"], k["b_lo"]
+        else:
+            hashed["src_hi"], hashed["src_lo"], hashed["dst_hi"], hashed["dst_lo"] = k["a_hi"], k["a_lo"], k["b_hi"], k["b_lo"]
+        hashed["sport"], hashed["dport"] = k["a_port"], k["b_port"]
+        raw, size = hashed.tobytes(), dtype.itemsize
+        with_ports = np.isin(k["proto"], PORT_PROTOCOLS).tolist()
+        for i, row in enumerate(rows.tolist()):
+            message = raw[i * size:(i + 1) * size] if with_ports[i] else raw[i * size:(i + 1) * size - 4]
+            out[row] = "1:" + base64.b64encode(hashlib.sha1(message).digest()).decode("ascii")
+    return out

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .community_id import community_id
+from .community_id import community_id, community_ids
 from .direction import VehicleNetworks, flow_direction
 from .names import NameCache
 
@@ -60,12 +60,12 @@ class FlowRecorder:
             self.flow_ids = np.concatenate([self.flow_ids, np.zeros(grow, np.int64)])
         self.mode[slot] = NEW
         self.closed(slot)  # nothing of an earlier flow in this slot may leak into this one
-        a, b = _packed(key, "a"), _packed(key, "b")
-        a_is_src, sport, dport = first_packet
-        src, dst = (a, b) if a_is_src else (b, a)
-        self.community[slot] = community_id(src, dst, int(key["proto"]), sport, dport)
         if int(key["proto"]) in (1, 58):  # Zeek's convention: ICMP type and code stand in for ports
+            a_is_src, sport, dport = first_packet
             self.icmp[slot] = (sport, dport)  # type and code of the first packet seen
+            a, b = _packed(key, "a"), _packed(key, "b")
+            # An ICMP ID depends on the first packet's type, so it is fixed now; others in bulk when reported.
+            self.community[slot] = community_id(*((a, b) if a_is_src else (b, a)), int(key["proto"]), sport, dport)
         self.flow_id[slot] = self.next_flow_id
         self.flow_ids[slot] = self.next_flow_id
         self.next_flow_id += 1
@@ -75,6 +75,12 @@ class FlowRecorder:
             table.pop(slot, None)
 
     # -------------------------------------------------- called by the app parsers
+
+    def community_of(self, table: FlowTable, slot: int) -> str | None:
+        """The Community ID of a live flow (remembered; finishing flows get theirs in bulk)."""
+        if slot not in self.community:
+            self.community[slot] = community_ids(table.key[slot : slot + 1])[0]
+        return self.community[slot]
 
     def learn_name(self, slot: int, name: str, how: str) -> None:
         ways = self.learned.setdefault(slot, {}).setdefault(name.lower(), [])
@@ -99,7 +105,7 @@ class FlowRecorder:
         proto = int(key["proto"])
         return {
             "flow_id": self.flow_id.get(slot, 0),
-            "community_id": self.community.get(slot),
+            "community_id": self.community_of(table, slot),
             "proto": PROTO_NAMES.get(proto, str(proto)),
             "orig_h": _text(version, orig_int), "orig_p": orig_port,
             "resp_h": _text(version, resp_int), "resp_p": resp_port,
@@ -121,6 +127,7 @@ class FlowRecorder:
         b_in = self.networks.inside(version, np.stack([keys["b_hi"], keys["b_lo"]], 1))
         a_first = table.a_initiates[slots]
         cols = _columns(table, slots, keys, a_first, np.where(a_first, a_in, b_in), np.where(a_first, b_in, a_in))
+        cids = community_ids(keys)
         for i, slot in enumerate(slots.tolist()):
             row = {name: values[i] for name, values in cols.items()}
             if slot in self.icmp:
@@ -128,8 +135,8 @@ class FlowRecorder:
             version = row["v"]
             orig, resp = self._text(version, row["orig_int"]), self._text(version, row["resp_int"])
             first, last, proto = row["first_ns"], row["last_ns"], row["proto_n"]
-            record = {"ts": first / 1e9, "flow_id": self.flow_id.get(slot, 0), "community_id": self.community.get(slot),
-                      "proto": PROTO_NAMES.get(proto, str(proto)), "orig_h": orig, "orig_p": row["orig_p"],
+            record = {"ts": first / 1e9, "flow_id": self.flow_id.get(slot, 0),
+                      "community_id": cids[i] or self.community.get(slot), "proto": PROTO_NAMES.get(proto, str(proto)), "orig_h": orig, "orig_p": row["orig_p"],
                       "resp_h": resp, "resp_p": row["resp_p"], "vlan": row["vlan"] or None,
                       "direction": flow_direction(row["orig_in"], row["resp_in"]),
                       "orig_pkts": row["orig_pkts"], "orig_ip_bytes": row["orig_ip_bytes"],

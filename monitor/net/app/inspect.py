@@ -107,7 +107,7 @@ class AppInspector:
 
     def _event(self, kind: str, slot: int, ts: int, detail: object) -> None:
         if self.keep_events:
-            self.events.append(AppEvent(kind, slot, self.recorder.community.get(slot), ts, detail))
+            self.events.append(AppEvent(kind, slot, self.recorder.community_of(self.flows, slot), ts, detail))
 
     def _client_found_late(self, slot: int, payload: bytes) -> bool:
         """A mid-stream flow's responder sent a ClientHello or a request: it is the client."""
@@ -143,7 +143,7 @@ class AppInspector:
             message = dns.parse_message(payload)
         except dns.DnsError as error:
             self.stats.add("dns_malformed")
-            log.debug("flow %s: malformed DNS message: %s", self.recorder.community.get(slot), error)
+            log.debug("flow %s: malformed DNS message: %s", self.recorder.community_of(self.flows, slot), error)
             return
         self.stats.add("dns_responses" if message.is_response else "dns_queries")
         if message.is_response:
@@ -264,7 +264,7 @@ class AppInspector:
                         return
         except (quic.QuicError, tls.NotTls) as error:
             self.stats.add("quic_malformed")
-            log.debug("flow %s: unreadable QUIC Initial: %s", rec.community.get(slot), error)
+            log.debug("flow %s: unreadable QUIC Initial: %s", rec.community_of(self.flows, slot), error)
         state.seen += 1
         if state.seen >= QUIC_BUDGET:
             self._stop(slot, IGNORE)
