@@ -84,11 +84,11 @@ def _batches(handle, walker, batch_size: int, stats: ReplayStats, chunk_bytes: i
         # room for the PAD zeros, so the batch's data is this buffer (no joining and padding copies).
         buf = np.empty(len(pending) + chunk_bytes + PAD, dtype=np.uint8)
         buf[: len(pending)] = np.frombuffer(pending, dtype=np.uint8)
-        got = handle.readinto(memoryview(buf)[len(pending) : len(pending) + chunk_bytes]) or 0
+        got = handle.readinto(buf.data[len(pending) : len(pending) + chunk_bytes]) or 0
         end, at_eof = len(pending) + got, got == 0
         if not end:
             return
-        view = memoryview(buf)[:end]
+        view = buf.data[:end]
         records, used = walker.walk(view, consumed, at_eof)
         pending = bytes(view[used:])
         if records is not None and len(records):

@@ -35,7 +35,7 @@ class FlowRecorder:
         self.records: list[dict] = []
         self.mode = np.zeros(1024, dtype=np.uint8)
         self.flow_ids = np.zeros(1024, dtype=np.int64)  # flow_id per slot, for vectorized consumers
-        self.community: dict[int, str] = {}
+        self.community: dict[int, str | None] = {}
         self.learned: dict[int, dict[str, list[str]]] = {}  # slot -> name -> how it was learned
         self.app: dict[int, str] = {}
         self.app_state: dict[int, Any] = {}  # the parser's own state per flow (stream, QUIC keys)
