@@ -205,6 +205,7 @@ def recording_stats(source: Source) -> dict:
     span = {"first_ts": source.stats.extra.get("first_ts"), "last_ts": source.stats.extra.get("last_ts")}
     if isinstance(source, CaptureSource) and source.kind == "ip":
         return {"kind": "capture", "packets": source.replay.records, "damaged": source.replay.damaged,
+                "bad_times": source.replay.bad_times,
                 "truncated_file": source.replay.truncated_file, **span}
     return {"kind": "can", "frames": source.stats.items, "malformed": source.stats.extra["malformed"],
             "examples": source.stats.extra["examples"], **span}

@@ -21,7 +21,6 @@ rule), and error frames keep their id bits, channel and data (python-can drops t
 
 from __future__ import annotations
 
-import gzip
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..limits import MAX_LOG_LINE, open_input
 from . import swar
 from .candump_fields import CAN_ERR_FLAG, OK, REASONS, LineFields
 from .frames import FrameBatch, recode_channels
@@ -207,20 +207,30 @@ CHUNK = 1 << 20  # text parsed at once: 1 MiB keeps the SWAR temporaries in cach
 
 
 def read_candump(path: str | Path, chunk_bytes: int = CHUNK) -> Iterator[tuple[FrameBatch, ParseStats]]:
-    """Parse a candump -L file (``.gz`` too) in chunks of whole lines."""
+    """Parse a candump -L file (``.gz`` too, within limits.MAX_EXPANSION) in chunks of whole
+    lines. A line longer than limits.MAX_LOG_LINE is skipped and counted as malformed."""
     path = Path(path)
-    opener = gzip.open if path.suffix == ".gz" else open
     line = 1
     rest = b""
-    with opener(path, "rb") as fh:
+    overlong = False  # inside a line already counted as too long: its bytes are dropped
+    with open_input(path) as fh:
         while True:
             chunk = fh.read(chunk_bytes)
             if not chunk:
                 break
             text = rest + chunk
             cut = text.rfind(b"\n") + 1
+            if overlong:
+                if cut == 0:
+                    rest = b""
+                    continue
+                text, overlong = text[text.find(b"\n") + 1 :], False
+                cut = text.rfind(b"\n") + 1
             if cut == 0:
                 rest = text
+                if len(rest) > MAX_LOG_LINE:
+                    yield _overlong(line)
+                    line, rest, overlong = line + 1, b"", True
                 continue
             text, rest = text[:cut], text[cut:]
             batch, stats = parse_candump(text, first_line=line)
@@ -228,3 +238,8 @@ def read_candump(path: str | Path, chunk_bytes: int = CHUNK) -> Iterator[tuple[F
             yield batch, stats
     if rest:
         yield parse_candump(rest, first_line=line)
+
+
+def _overlong(line: int) -> tuple[FrameBatch, ParseStats]:
+    stats = ParseStats(lines=1, malformed=1, examples=[(line, f"line longer than {MAX_LOG_LINE} bytes; skipped")])
+    return FrameBatch.empty(0), stats

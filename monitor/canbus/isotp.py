@@ -10,6 +10,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+#: A message may declare up to 4 GiB (the escape); diagnostic transfers are far smaller. Larger
+#: declarations are refused at the first frame (counted), so no partial grows past this.
+MAX_MESSAGE = 1 << 20
+#: Partial messages open at once (one per bus and id); the oldest is dropped past this (counted).
+MAX_OPEN = 4096
+
 
 @dataclass
 class Message:
@@ -46,12 +52,7 @@ class Reassembler:
                 return None
             return Message(bus, arbitration_id, ts, ts, bytes(payload[at : at + size]), 1)
         if kind == 1:
-            size, at = ((payload[0] & 0xF) << 8) | payload[1], 2
-            if size == 0 and len(payload) >= 6:
-                size, at = int.from_bytes(payload[2:6], "big"), 6
-            if key in self.open:
-                self.counts["interrupted_messages"] += 1
-            self.open[key] = Partial(size, bytearray(payload[at:]), 1, ts)
+            self._first_frame(key, ts, payload)
             return None
         if kind == 2:
             partial = self.open.get(key)
@@ -69,3 +70,23 @@ class Reassembler:
                 return Message(bus, arbitration_id, partial.first_ts, ts, bytes(partial.data[: partial.size]),
                                partial.frames)
         return None
+
+    def _first_frame(self, key: tuple, ts: float, payload: bytes) -> None:
+        """Open a message; a first frame too short for its length field, or declaring nothing or
+        more than MAX_MESSAGE, is counted and opens nothing."""
+        if len(payload) < 2:
+            self.counts["bad_first_frames"] += 1
+            return
+        size, at = ((payload[0] & 0xF) << 8) | payload[1], 2
+        if size == 0:
+            size, at = (int.from_bytes(payload[2:6], "big"), 6) if len(payload) >= 6 else (0, 2)
+        if not 0 < size <= MAX_MESSAGE:
+            self.counts["bad_first_frames"] += 1
+            self.open.pop(key, None)
+            return
+        if self.open.pop(key, None) is not None:
+            self.counts["interrupted_messages"] += 1
+        elif len(self.open) >= MAX_OPEN:
+            del self.open[next(iter(self.open))]
+            self.counts["partials_dropped_for_room"] += 1
+        self.open[key] = Partial(size, bytearray(payload[at:]), 1, ts)

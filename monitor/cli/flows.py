@@ -115,9 +115,15 @@ def _summary(pipeline, replays, capture, err: TextIO) -> None:
         print(f"fragments: {frag['fragments']}, reassembled datagrams {frag['reassembled']}, "
               f"incomplete {frag['incomplete_datagrams']} ({frag['incomplete_fragments']} fragments, "
               f"{frag['incomplete_bytes']} bytes), overlaps {frag['overlaps']}", file=err)
+    from ..net.pipeline import limits_hit
+
+    limits = limits_hit(summary)
+    if limits:
+        print("limits reached (counted, see docs/architecture.md, Bounds): " + ", ".join(limits), file=err)
     for replay in replays:
-        if replay.damaged or replay.truncated_file:
+        if replay.damaged or replay.truncated_file or replay.bad_times:
             print(f"{replay.path}: damaged records skipped {replay.damaged}"
+                  f"{f'; packet times out of range {replay.bad_times}' if replay.bad_times else ''}"
                   f"{'; file truncated' if replay.truncated_file else ''}", file=err)
     if capture is not None:
         print(f"live: {capture.capture.packets} packets captured, kernel drops {capture.capture.kernel_drops}", file=err)

@@ -84,9 +84,15 @@ def _format(files: dict, summary: dict, tally: Counter, log: dict, output: Path)
             lines.append(f"{name}: {entry['frames']} CAN frames, {entry['malformed']} malformed lines skipped")
         else:
             lines.append(f"{name}: {entry['packets']} packets, {entry['damaged']} damaged records"
+                         + (f", {entry['bad_times']} packet times out of range" if entry.get("bad_times") else "")
                          + (", file truncated" if entry["truncated_file"] else ""))
     net = summary["net"]
     lines.append(f"network: {net['packets']} packets {net['packets_by_status']}, {net['flows']['finished']} flows")
+    from ..net.pipeline import limits_hit
+
+    limits = limits_hit(net)
+    if limits:
+        lines.append("limits reached (counted, see docs/architecture.md, Bounds): " + ", ".join(limits))
     vehicle = summary["vehicle"]
     lines.append(f"vehicle state: {vehicle['signal_updates']} signal values ({', '.join(vehicle['signals']) or 'none'})"
                  + (f", VIN {vehicle['vin']}" if vehicle["vin"] else ""))

@@ -4,11 +4,13 @@ error messages."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import yaml
 
 from ..errors import PolicyError, where
+from ..limits import MAX_INT_DIGITS, MAX_YAML_BYTES, MAX_YAML_DEPTH
 
 
 class Located(dict):
@@ -89,6 +91,27 @@ def _mark(node: yaml.Node) -> tuple[int, int]:
 
 class _Loader(yaml.SafeLoader):
     path = "<config>"
+    depth = 0
+
+    def compose_node(self, parent, index):
+        # PyYAML composes nested collections recursively: a document nested thousands deep
+        # would end in RecursionError, so depth is capped here with the place it was passed.
+        self.depth += 1
+        try:
+            if self.depth > MAX_YAML_DEPTH:
+                raise PolicyError(f"{where(self.path, *_mark(self.peek_event()))}: nested deeper than "
+                                  f"{MAX_YAML_DEPTH} levels")
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+def _construct_int(loader: _Loader, node: yaml.ScalarNode) -> int:
+    digits = sum(ch.isdigit() for ch in node.value)
+    if digits > MAX_INT_DIGITS:
+        raise PolicyError(f"{where(loader.path, *_mark(node))}: an integer of {digits} digits "
+                          f"(at most {MAX_INT_DIGITS})")
+    return loader.construct_yaml_int(node)
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Located:
@@ -97,6 +120,9 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Located:
     out.marks, out.mark, out.path = {}, _mark(node), loader.path
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        if isinstance(key, (list, dict)):
+            raise PolicyError(f"{where(loader.path, *_mark(key_node))}: a mapping key must be a plain value, "
+                              f"not a {'list' if isinstance(key, list) else 'mapping'}")
         if key in out:
             raise PolicyError(f"{where(loader.path, *_mark(key_node))}: duplicate key {key!r}")
         out[key] = loader.construct_object(value_node, deep=True)
@@ -112,14 +138,12 @@ def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LocatedList
 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
 def load_yaml(path: str | Path) -> Located:
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as error:
-        raise PolicyError(f"{path}: cannot read: {error.strerror}") from None
+    text = _text_of(path)
     loader = _Loader(text)
     loader.path = str(path)
     try:
@@ -135,3 +159,35 @@ def load_yaml(path: str | Path) -> Located:
     if not isinstance(document, Located):
         raise PolicyError(f"{path}:1:1: expected a mapping at the top level")
     return document
+
+
+def _text_of(path: Path) -> str:
+    """The file as text: at most MAX_YAML_BYTES of UTF-8 with no control characters YAML forbids."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_YAML_BYTES + 1)
+    except OSError as error:
+        raise PolicyError(f"{path}: cannot read: {error.strerror or error}") from None
+    if len(data) > MAX_YAML_BYTES:
+        raise PolicyError(f"{path}: larger than {MAX_YAML_BYTES} bytes; not a configuration file?")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise PolicyError(f"{where(path, *_position(data, error.start))}: not UTF-8 "
+                          f"(byte 0x{data[error.start]:02x})") from None
+    bad = _FORBIDDEN.search(text)
+    if bad:
+        raise PolicyError(f"{where(path, *_position(text, bad.start()))}: control character "
+                          f"U+{ord(bad.group()):04X} is not allowed in YAML")
+    return text
+
+
+# What the YAML 1.1 reader refuses (it accepts tab, line feed, carriage return and NEL).
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
+
+
+def _position(data: bytes | str, offset: int) -> tuple[int, int]:
+    before = data[:offset]
+    newline = b"\n" if isinstance(before, bytes) else "\n"
+    line = before.count(newline) + 1  # type: ignore[arg-type]
+    return line, offset - (before.rfind(newline) + 1) + 1  # type: ignore[arg-type]

@@ -27,6 +27,9 @@ from .memory import FlowMemory, Repeats, forgotten
 
 MAX_BURSTS = 64
 MAX_WINDOWS = 720
+#: A packet this much older than the newest one seen for an activity means the clock stepped
+#: back (a recording spliced from two, a GNSS time fix): its time-keyed state starts over.
+CLOCK_SLACK_S = 60.0
 
 
 @dataclass
@@ -46,6 +49,23 @@ class Activity:
     service: str = ""  # "ntp" or "dns": a flow of the network's own plumbing, not judged
     up_bytes: int = 0  # payload bytes sent and received (a download's requests are no beacon)
     down_bytes: int = 0
+    newest_s: float = float("-inf")
+
+    def clock_went_back(self, ts: np.ndarray) -> tuple[bool, int]:
+        """(stepped back, first usable row): when the clock stepped back, from an earlier batch or
+        inside this one, the time-keyed state starts over with the rows after the last step."""
+        steps = np.flatnonzero(np.diff(ts) < -CLOCK_SLACK_S)
+        start = int(steps[-1]) + 1 if len(steps) else 0
+        back = bool(len(steps)) or float(ts.min()) < self.newest_s - CLOCK_SLACK_S
+        if back:
+            self.seconds.clear()
+            self.run_start, self.run_bytes, self.burst = None, 0, []
+            self.bursts.clear()
+            self.windows.clear()
+            self.distances.clear()
+            self.newest_s = float("-inf")
+        self.newest_s = max(self.newest_s, float(ts[start:].max()))
+        return back, start
 
 
 def infrastructure(payload: bytes, udp: bool, port: int | None) -> str:
@@ -128,6 +148,10 @@ class Behaviour(Detector):
             if act.service:
                 continue
             ts, sizes = view.ts[group], view.length[group]
+            back, start = act.clock_went_back(ts)
+            if back:
+                self.counts["clock_went_back"] += 1
+                ts, sizes = ts[start:], sizes[start:]
             act.up_bytes += int(sizes.sum())
             own = self._video(view, act, ts, sizes, state) + self._beacon(view, act, ts, sizes)
             own += self._mapping(view, act, ts, sizes, state)
@@ -170,6 +194,10 @@ class Behaviour(Detector):
                 self.destinations.popitem(last=False)
                 self.counts["destinations_forgotten"] += 1
         self.destinations.move_to_end(act.destination)
+        back, start = dest.clock_went_back(ts)
+        if back:
+            self.counts["clock_went_back"] += 1
+            ts, sizes = ts[start:], sizes[start:]
         dest.slot = act.slot
         dest.up_bytes += int(sizes.sum())
         dest.flows.add(act.flow_id)
@@ -262,7 +290,8 @@ class Behaviour(Detector):
             for old in sorted(act.windows)[: len(act.windows) - MAX_WINDOWS]:
                 act.windows.pop(old)
                 act.distances.pop(old, None)
-        first, current = min(act.windows), int(uniq[-1])
+        current = int(uniq[-1])
+        first = max(min(act.windows), current - MAX_WINDOWS)
         spans = range(first, current)  # complete windows only; quiet ones count as zero bytes
         if len(spans) < 3:
             return []

@@ -106,7 +106,10 @@ class DnsForwarder:
             return
         if len(reply) >= 3 and reply[2] & 0x02:
             self.counts["truncated"] += 1
-        for address, ttl, names in addresses_answered(message):
+        answered, cut = addresses_answered(message)
+        if cut:  # a name past MAX_CHAIN is not looked at: its address is not admitted by that name
+            self.counts["cname_chains_cut"] += cut
+        for address, ttl, names in answered:
             ip = ipaddress.ip_address(address)
             matched = [dest for dest in self.sets if self.decider.named_or_placed(dest, names, ip)]
             refused = [dest for dest in matched if dest.name in self.blocked]

@@ -46,6 +46,7 @@ class ReplayStats:
     records: int = 0
     damaged: int = 0
     truncated_file: bool = False
+    bad_times: int = 0  # packet times out of range (replaced by the previous packet's time)
     warnings: list[str] = field(default_factory=list)
 
     def warn(self, message: str) -> None:

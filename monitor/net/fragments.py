@@ -19,6 +19,12 @@ from .packets import LINKTYPE_RAW, PacketBatch, from_packets
 
 MAX_DATAGRAM = 65_535
 NS = 1_000_000_000
+#: Bytes one datagram's pieces may hold (a datagram is at most 64 KiB; overlapping garbage in
+#: the corpus holds 20 KiB), so duplicates that never fill a gap cannot grow it: past this it is
+#: dropped as invalid. Coverage is kept in 8-byte units, so each arrival costs its own length.
+MAX_HELD_BYTES = 4 * MAX_DATAGRAM
+#: All pending datagrams together: the oldest goes first past this many bytes.
+MAX_PENDING_BYTES = 32 << 20
 
 
 @dataclass
@@ -26,7 +32,8 @@ class ReassemblyStats:
     fragments: int = 0
     reassembled: int = 0
     overlaps: int = 0
-    invalid: int = 0  # beyond 64 KiB, inconsistent ends, or not captured whole
+    invalid: int = 0  # beyond 64 KiB, inconsistent ends, not captured whole, too many pieces
+    evicted: int = 0  # dropped incomplete to make room (max_pending, MAX_PENDING_BYTES)
     incomplete_datagrams: int = 0
     incomplete_fragments: int = 0
     incomplete_bytes: int = 0
@@ -40,13 +47,16 @@ class _Datagram:
     pieces: list[tuple[int, bytes]] = field(default_factory=list)  # in arrival order
     count: int = 0
     ip_bytes: int = 0
+    held: int = 0  # bytes in pieces
+    units: bytearray = field(default_factory=bytearray)  # 1 per 8-byte unit of payload covered
 
 
 class Reassembler:
     def __init__(self, timeout: float = 60.0, max_pending: int = 4096) -> None:
         self.timeout_ns = int(timeout * NS)
         self.max_pending = max_pending
-        self.pending: dict[tuple, _Datagram] = {}
+        self.pending: dict[tuple, _Datagram] = {}  # in order of first arrival: oldest first
+        self.held = 0
         self.stats = ReassemblyStats()
 
     def add(self, batch: PacketBatch, h: Headers, rows: np.ndarray) -> PacketBatch | None:
@@ -76,7 +86,8 @@ class Reassembler:
             datagram = self._new(key, ts)
         datagram.count += 1
         datagram.ip_bytes += int(h.ip_bytes[row])
-        if start + length > end_captured or offset + length > MAX_DATAGRAM or (more and length % 8):
+        bad = start + length > end_captured or offset + length > MAX_DATAGRAM or (more and length % 8)
+        if bad or datagram.held + length > MAX_HELD_BYTES:
             self._drop(key, invalid=True)
             return None
         if not more:
@@ -87,16 +98,23 @@ class Reassembler:
         if offset == 0:
             datagram.header = self._header(batch, h, row, l3, start)
         datagram.pieces.append((offset, batch.data[start : start + length].tobytes()))
-        if datagram.header is None or datagram.end is None or not _covers(datagram.pieces, datagram.end):
+        datagram.held += length
+        self.held += length
+        _cover(datagram.units, offset, length)
+        while self.held > MAX_PENDING_BYTES and len(self.pending) > 1:
+            self._evict_oldest()
+        if key not in self.pending:
+            return None
+        if datagram.header is None or datagram.end is None or not _covered(datagram.units, datagram.end):
             return None
         del self.pending[key]
+        self.held -= datagram.held
         self.stats.reassembled += 1
         return self._rebuild(datagram)
 
     def _new(self, key: tuple, ts: int) -> _Datagram:
         if len(self.pending) >= self.max_pending:
-            oldest = min(self.pending, key=lambda k: self.pending[k].first_ns)
-            self._drop(oldest, invalid=False)
+            self._evict_oldest()
         datagram = self.pending[key] = _Datagram(first_ns=ts)
         return datagram
 
@@ -132,8 +150,13 @@ class Reassembler:
         base[6] = int(h.proto[row])
         return bytes(base)
 
+    def _evict_oldest(self) -> None:
+        self.stats.evicted += 1
+        self._drop(next(iter(self.pending)), invalid=False)
+
     def _drop(self, key: tuple, invalid: bool) -> None:
         datagram = self.pending.pop(key)
+        self.held -= datagram.held
         if invalid:
             self.stats.invalid += 1
         self.stats.incomplete_datagrams += 1
@@ -141,7 +164,13 @@ class Reassembler:
         self.stats.incomplete_bytes += datagram.ip_bytes
 
     def expire(self, now_ns: int) -> None:
-        for key in [k for k, d in self.pending.items() if now_ns - d.first_ns > self.timeout_ns]:
+        """Drop datagrams past the timeout; the walk stops at the first young one (arrival order)."""
+        old = []
+        for key, datagram in self.pending.items():
+            if now_ns - datagram.first_ns <= self.timeout_ns:
+                break
+            old.append(key)
+        for key in old:
             self._drop(key, invalid=False)
 
     def flush(self) -> None:
@@ -149,10 +178,14 @@ class Reassembler:
             self._drop(key, invalid=False)
 
 
-def _covers(pieces: list[tuple[int, bytes]], end: int) -> bool:
-    reach = 0
-    for offset, data in sorted(pieces):
-        if offset > reach:
-            return False
-        reach = max(reach, offset + len(data))
-    return reach >= end
+def _cover(units: bytearray, offset: int, length: int) -> None:
+    """Mark the 8-byte units of [offset, offset + length) (offsets are multiples of 8)."""
+    first, last = offset // 8, (offset + length + 7) // 8
+    if last > len(units):
+        units.extend(bytes(last - len(units)))
+    units[first:last] = b"\x01" * (last - first)
+
+
+def _covered(units: bytearray, end: int) -> bool:
+    need = (end + 7) // 8
+    return len(units) >= need and units.find(0, 0, need) < 0

@@ -15,6 +15,10 @@ from dataclasses import dataclass
 from .app.dns import Message
 
 NS = 1_000_000_000
+#: Names kept per answered address: the A/AAAA owner and the aliases nearest it on its CNAME
+#: chain (resolvers give up on chains far shorter), and names one address may carry at once.
+MAX_CHAIN = 16
+MAX_NAMES_PER_ADDRESS = 32
 
 
 @dataclass
@@ -28,12 +32,16 @@ class NameCache:
         self.max_addresses = max_addresses
         self.min_ttl_ns = int(min_ttl * NS)
         self.entries: OrderedDict[str, dict[str, NameEntry]] = OrderedDict()
-        self.evicted = 0
+        self.evicted = 0  # addresses forgotten to stay within max_addresses
+        self.names_forgotten = 0  # an address's oldest name, past MAX_NAMES_PER_ADDRESS
+        self.chains_cut = 0  # answers whose CNAME chain was longer than MAX_CHAIN names
 
     def learn(self, message: Message, now_ns: int) -> int:
         """Take the A/AAAA answers of a response; returns how many address names were learned."""
         learned = 0
-        for address, ttl, names in addresses_answered(message):
+        answered, cut = addresses_answered(message)
+        self.chains_cut += cut
+        for address, ttl, names in answered:
             expires = now_ns + max(ttl * NS, self.min_ttl_ns)
             for name in names:
                 self._add(address, name, now_ns, expires)
@@ -43,6 +51,9 @@ class NameCache:
     def _add(self, address: str, name: str, now_ns: int, expires_ns: int) -> None:
         names = self.entries.pop(address, None) or {}
         entry = names.get(name)
+        if entry is None and len(names) >= MAX_NAMES_PER_ADDRESS:
+            del names[next(iter(names))]
+            self.names_forgotten += 1
         if entry is None or entry.expires_ns < now_ns:
             names[name] = NameEntry(now_ns, expires_ns)
         else:
@@ -60,23 +71,36 @@ class NameCache:
         return [n for n, e in names.items() if e.learned_ns <= at_ns <= e.expires_ns]
 
 
-def addresses_answered(message: Message) -> list[tuple[str, int, list[str]]]:
-    """(address, TTL, names) per A/AAAA answer: the owner name and every name whose CNAME
-    chain led to it."""
-    aliases: dict[str, set[str]] = {}  # CNAME target -> names that point to it
+def addresses_answered(message: Message) -> tuple[list[tuple[str, int, list[str]]], int]:
+    """(address, TTL, names) per A/AAAA answer: the owner name and the names whose CNAME chain
+    led to it (at most MAX_CHAIN), and how many answers had their chain cut there."""
+    aliases: dict[str, dict[str, None]] = {}  # CNAME target -> names that point to it, in answer order
     for record in message.answers:
         if record.rtype == 5 and record.rdata:
-            aliases.setdefault(record.rdata.lower(), set()).add(record.name.lower())
-    return [(record.rdata, record.ttl, _cname_chain(record.name.lower(), aliases))
-            for record in message.answers if record.rtype in (1, 28) and record.rdata]
+            aliases.setdefault(record.rdata.lower(), {})[record.name.lower()] = None
+    chains: dict[str, tuple[list[str], bool]] = {}  # one walk per owner name, however many answers
+    out, cut = [], 0
+    for record in message.answers:
+        if record.rtype in (1, 28) and record.rdata:
+            owner = record.name.lower()
+            if owner not in chains:
+                chains[owner] = _cname_chain(owner, aliases)
+            names, was_cut = chains[owner]
+            out.append((record.rdata, record.ttl, names))
+            cut += was_cut
+    return out, cut
 
 
-def _cname_chain(name: str, aliases: dict[str, set[str]]) -> list[str]:
-    """The name and everything that points to it through CNAMEs (cycle-safe)."""
-    seen, todo = [name], [name]
+def _cname_chain(name: str, aliases: dict[str, dict[str, None]]) -> tuple[list[str], bool]:
+    """The name and what points to it through CNAMEs, nearest first (cycle-safe), at most
+    MAX_CHAIN names; True when there were more."""
+    seen, order, todo = {name}, [name], [name]
     while todo:
-        for alias in aliases.get(todo.pop(), ()):
+        for alias in aliases.get(todo.pop(0), {}):
             if alias not in seen:
-                seen.append(alias)
+                if len(order) == MAX_CHAIN:
+                    return order, True
+                seen.add(alias)
+                order.append(alias)
                 todo.append(alias)
-    return seen
+    return order, False

@@ -13,6 +13,12 @@ from .packets import PacketBatch
 SHB, IDB, PB, SPB, EPB = 0x0A0D0D0A, 1, 2, 3, 6
 BYTE_ORDER_MAGIC = 0x1A2B3C4D
 OPT_IF_NAME, OPT_IF_TSRESOL, OPT_IF_TSOFFSET = 2, 9, 14
+# Times a hostile file may write that numpy's int64 nanoseconds cannot hold are counted and
+# replaced by the time of the packet before (as for simple packet blocks, which carry none).
+MAX_RAW = (1 << 62) - 1
+OUT_OF_RANGE = -2
+MAX_NS = 1 << 62  # about the year 2116
+MAX_OFFSET_S = 1 << 32
 
 
 @dataclass
@@ -54,7 +60,7 @@ class PcapngWalker:
                 if 28 + caplen > blen or ifid + self.section_base >= len(self.interfaces):
                     self._damaged(file_pos + pos, "enhanced packet block")
                 else:
-                    append((pos + 28, caplen, wirelen, (ts_hi << 32) | ts_lo, self.section_base + ifid))
+                    append((pos + 28, caplen, wirelen, _raw_time(ts_hi, ts_lo), self.section_base + ifid))
             elif btype == SPB:
                 wirelen = struct.unpack_from(e + "I", buf, pos + 8)[0]
                 if self.section_base >= len(self.interfaces):
@@ -66,7 +72,7 @@ class PcapngWalker:
                 if 28 + caplen > blen or ifid + self.section_base >= len(self.interfaces):
                     self._damaged(file_pos + pos, "packet block")
                 else:
-                    append((pos + 28, caplen, wirelen, (ts_hi << 32) | ts_lo, self.section_base + ifid))
+                    append((pos + 28, caplen, wirelen, _raw_time(ts_hi, ts_lo), self.section_base + ifid))
             elif btype == IDB:
                 self._interface(buf, pos, blen)
             elif btype == SHB:
@@ -94,7 +100,12 @@ class PcapngWalker:
                 r = value[0]
                 iface.units_per_s = 2 ** (r & 0x7F) if r & 0x80 else 10**r
             elif code == OPT_IF_TSOFFSET and length == 8:
-                iface.offset_s = struct.unpack(e + "q", value)[0]
+                offset_s = struct.unpack(e + "q", value)[0]
+                if abs(offset_s) <= MAX_OFFSET_S:
+                    iface.offset_s = offset_s
+                else:
+                    self.stats.warn(f"{self.path}: interface {len(self.interfaces)}: timestamp offset {offset_s} s "
+                                    "is out of range; ignored")
             opt += 4 + length + (-length % 4)
         self.interfaces.append(iface)
 
@@ -108,7 +119,11 @@ class PcapngWalker:
             mine = ifaces == index
             linktype[mine] = iface.linktype
             ts_ns[mine] = _to_ns(raw_ts[mine], iface)
-        _fill_missing_times(ts_ns, raw_ts < 0)
+        bad = (raw_ts == OUT_OF_RANGE) | (ts_ns < 0) | (ts_ns > MAX_NS)
+        if bad.any():
+            self.stats.bad_times += int(bad.sum())
+            ts_ns[bad] = -1
+        _fill_missing_times(ts_ns, (raw_ts < 0) | bad)
         return PacketBatch(
             data=data,
             offset=rows[:, 0].copy(),
@@ -125,13 +140,22 @@ def _columns(rows: list) -> np.ndarray:
     return np.array(rows, dtype=np.int64).reshape(-1, 5)
 
 
+def _raw_time(high: int, low: int) -> int:
+    raw = (high << 32) | low
+    return raw if raw <= MAX_RAW else OUT_OF_RANGE
+
+
 def _to_ns(raw: np.ndarray, iface: Interface) -> np.ndarray:
+    """Nanoseconds since the epoch; a time past MAX_NS (or before 1970) comes out negative."""
     units = iface.units_per_s
+    seconds = raw.astype(np.float64) / units + iface.offset_s
+    fits = (raw >= 0) & (seconds >= 0) & (seconds * 1e9 <= MAX_NS)
+    safe = np.where(fits, raw, 0)
     if 1_000_000_000 % units == 0:
-        ns = raw * (1_000_000_000 // units)
+        ns = safe * (1_000_000_000 // units)
     else:  # binary or finer-than-ns resolutions: exact to well under a nanosecond in float
-        ns = (raw.astype(np.float64) * (1e9 / units)).astype(np.int64)
-    return ns + iface.offset_s * 1_000_000_000
+        ns = (safe.astype(np.float64) * (1e9 / units)).astype(np.int64)
+    return np.where(fits, ns + iface.offset_s * 1_000_000_000, -1)
 
 
 def _fill_missing_times(ts_ns: np.ndarray, missing: np.ndarray) -> None:

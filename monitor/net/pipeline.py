@@ -112,5 +112,17 @@ class NetPipeline:
                       "evicted": self.flows.stats.evicted, "end_reasons": dict(self.flows.stats.reasons)},
             "fragments": dict(frag.__dict__),
             "app": dict(self.inspector.stats.counts),
-            "names": {"addresses": len(self.names.entries), "evicted": self.names.evicted},
+            "names": {"addresses": len(self.names.entries), "evicted": self.names.evicted,
+                      "names_forgotten": self.names.names_forgotten, "cname_chains_cut": self.names.chains_cut},
         }
+
+
+def limits_hit(net: dict) -> list[str]:
+    """Every table bound the network side reached (a summary() of NetPipeline), with its count."""
+    frag, names = net["fragments"], net["names"]
+    hits = {"flows evicted from a full flow table": net["flows"]["evicted"],
+            "addresses evicted from the DNS name cache": names["evicted"],
+            "names forgotten past the per-address cap": names.get("names_forgotten", 0),
+            "CNAME chains cut": names.get("cname_chains_cut", 0),
+            "fragment datagrams evicted": frag.get("evicted", 0), "invalid fragment datagrams": frag.get("invalid", 0)}
+    return [f"{what} {n}" for what, n in hits.items() if n]

@@ -27,6 +27,7 @@ LABEL_PREFIX = {V1: "quic", V2: "quicv2"}
 INITIAL_TYPE = {V1: 0, V2: 1}
 FRAME_PADDING, FRAME_PING, FRAME_ACK, FRAME_ACK_ECN, FRAME_CRYPTO = 0x00, 0x01, 0x02, 0x03, 0x06
 FRAME_CLOSE, FRAME_CLOSE_APP = 0x1C, 0x1D
+MAX_WAITING_FRAMES = 256  # out-of-order CRYPTO frames kept per connection
 MAX_CRYPTO = 1 << 16
 
 
@@ -51,34 +52,36 @@ class InitialPacket:
 
 @dataclass
 class CryptoAssembler:
-    """CRYPTO stream bytes by offset, until a whole ClientHello is there."""
+    """CRYPTO stream bytes by offset, until a whole ClientHello is there. The in-order prefix
+    grows in place; frames past a gap wait (at most MAX_WAITING_FRAMES), so thousands of tiny
+    frames cost time linear in their bytes."""
 
-    chunks: dict[int, bytes] = field(default_factory=dict)
-    total: int = 0
+    prefix: bytearray = field(default_factory=bytearray)
+    waiting: dict[int, bytes] = field(default_factory=dict)
 
     def add(self, offset: int, data: bytes) -> ClientHello | None:
         if offset + len(data) > MAX_CRYPTO:
             raise QuicError("CRYPTO data beyond 64 KiB")
-        if data and len(data) > len(self.chunks.get(offset, b"")):
-            self.chunks[offset] = data
-        stream = self._contiguous()
+        if offset > len(self.prefix):
+            if len(self.waiting) >= MAX_WAITING_FRAMES:
+                raise QuicError(f"more than {MAX_WAITING_FRAMES} CRYPTO frames wait for a gap")
+            if len(data) > len(self.waiting.get(offset, b"")):
+                self.waiting[offset] = data
+            return None
+        self._extend(offset, data)
+        while self.waiting and min(self.waiting) <= len(self.prefix):
+            start = min(self.waiting)
+            self._extend(start, self.waiting.pop(start))
+        stream = self.prefix
         if len(stream) >= 4:
             need = 4 + int.from_bytes(stream[1:4], "big")
             if len(stream) >= need:
-                return parse_client_hello(stream[:need])
+                return parse_client_hello(bytes(stream[:need]))
         return None
 
-    def _contiguous(self) -> bytes:
-        out = bytearray()
-        while True:
-            best = b""
-            for offset, data in self.chunks.items():
-                if offset <= len(out) < offset + len(data):
-                    piece = data[len(out) - offset :]
-                    best = piece if len(piece) > len(best) else best
-            if not best:
-                return bytes(out)
-            out += best
+    def _extend(self, offset: int, data: bytes) -> None:
+        """Append what ``data`` (starting at or before the prefix's end) adds past it."""
+        self.prefix += data[len(self.prefix) - offset :]
 
 
 def is_long_header_initial(datagram: bytes) -> bool:

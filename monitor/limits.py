@@ -1,0 +1,72 @@
+"""What one input may cost: the caps every reader of outside data works within.
+
+The monitor reads files and traffic that may be hostile. Each cap below bounds the time and
+memory one input (a line, a packet, a flow, a datagram, a document) can take; a reader that
+reaches one counts it in its stats, or ends that one input with a one-line error naming the
+file and place, and goes on with the rest. docs/architecture.md ("Bounds") lists where each
+is enforced and what is counted.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from pathlib import Path
+from typing import BinaryIO
+
+from .errors import SourceError
+
+#: Text logs (candump): a line longer than this is skipped as malformed (real lines: < 200 bytes).
+MAX_LOG_LINE = 64 << 10
+#: A compressed input may expand to this many times its own size (candump text: about 10x) ...
+MAX_EXPANSION = 100
+#: ... or to this many bytes, whichever is larger, so small real files are never refused.
+MIN_EXPANSION_ALLOWANCE = 16 << 20
+
+#: Configuration and policy YAML: whole document, nesting depth, digits of an integer.
+MAX_YAML_BYTES = 8 << 20
+MAX_YAML_DEPTH = 64
+MAX_INT_DIGITS = 40
+
+#: DBC files, checked before cantools builds them (it allocates per declared byte and signal).
+MAX_DBC_BYTES = 32 << 20
+MAX_DBC_LINE = 64 << 10  # the longest line of the 31 corpus DBCs: 1,840 bytes
+MAX_DBC_MESSAGE_BYTES = 64  # CAN FD's largest frame
+MAX_DBC_SIGNALS_PER_MESSAGE = 512  # 64 bytes hold at most 512 one-bit signals
+
+
+class BoundedDecompression:
+    """A gzip file read with a cap on its expansion; damage and bombs become SourceError."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.limit = max(path.stat().st_size * MAX_EXPANSION, MIN_EXPANSION_ALLOWANCE)
+        self.read_so_far = 0
+        self._file = gzip.open(path, "rb")  # noqa: SIM115 - closed in close(), as a file's would be
+
+    def read(self, size: int) -> bytes:
+        try:
+            data = self._file.read(min(size, self.limit + 1 - self.read_so_far))
+        except (OSError, EOFError, zlib.error) as error:  # BadGzipFile is an OSError
+            raise SourceError(f"{self.path}: damaged gzip data after {self.read_so_far} bytes: {error}") from None
+        self.read_so_far += len(data)
+        if self.read_so_far > self.limit:
+            raise SourceError(f"{self.path}: gzip expands past {self.limit} bytes ({MAX_EXPANSION}x its size; "
+                              "a decompression bomb?); stopped there")
+        return data
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> BoundedDecompression:  # noqa: PYI034
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_input(path: Path) -> BinaryIO | BoundedDecompression:
+    """A binary input file; ``.gz`` is decompressed within MAX_EXPANSION."""
+    if path.suffix == ".gz":
+        return BoundedDecompression(path)
+    return path.open("rb")

@@ -1,0 +1,26 @@
+"""A per-input budget: the CPU time and the peak of traced memory one input may cost.
+
+These are bounds, not speed measurements: each is tens of times what a sane input costs, and
+the failures they catch cost minutes and gigabytes (see monitor/limits.py).
+"""
+
+from __future__ import annotations
+
+import time
+import tracemalloc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def within_budget(what: str, cpu_s: float, megabytes: float) -> Iterator[None]:
+    tracemalloc.start()
+    start = time.process_time()
+    try:
+        yield
+    finally:
+        cpu = time.process_time() - start
+        peak = tracemalloc.get_traced_memory()[1] / (1 << 20)
+        tracemalloc.stop()
+    assert cpu <= cpu_s, f"{what}: {cpu:.2f} CPU s, budget {cpu_s} s"
+    assert peak <= megabytes, f"{what}: {peak:.1f} MB traced at peak, budget {megabytes} MB"
