@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 OUT    ?= out/demo
 
-.PHONY: demo test bench lint clean setup
+.PHONY: demo test bench fuzz lint clean setup
 
 setup: $(STAMP)
 
@@ -26,6 +26,12 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[bench]'
 	$(VENV)/bin/gatewatch bench can
+
+# Coverage-guided fuzzing of every reader of outside input (long; not part of make test).
+FUZZ_RUNS ?= 20000
+fuzz: $(STAMP)
+	$(PY) -m pip install -q -e '.[fuzz]'
+	$(PY) -m monitor.bench.fuzz --all --runs $(FUZZ_RUNS)
 
 lint: $(STAMP)
 	$(PY) -m pip install -q ruff mypy

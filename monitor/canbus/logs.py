@@ -12,6 +12,7 @@ import importlib
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO, BinaryIO, TextIO, cast
 
 from ..errors import ConfigError, SourceError
 from ..source import Source
@@ -58,17 +59,16 @@ def read_log(path: str | Path, batch_size: int = 1 << 16, chunk_bytes: int = CAN
 def read_with_python_can(path: Path, batch_size: int = 1 << 16) -> Iterator[tuple[FrameBatch, ParseStats]]:
     """Read ASC/BLF/TRC/MF4 with python-can. Its readers stop at the first line they cannot
     parse; that is reported as one malformed entry and the frames before it are kept."""
-    import can
-
     builder = BatchBuilder(batch_size)
     stats = ParseStats()
+    handle = _open_for_python_can(path)
     try:
-        # An ASC file's header gives its absolute start ("date ..."); python-can's default makes
-        # the times relative to it, which puts the CAN history in 1970, far from any capture.
-        reader = can.ASCReader(str(path), relative_timestamp=False) if log_suffix(path) == ".asc" else can.LogReader(str(path))
+        reader = _python_can_reader(path, handle)
     except ImportError as error:
+        _close(handle)
         raise SourceError(f"{path}: reading this format needs an optional package: {error}") from error
     except Exception as error:  # python-can raises many kinds on open
+        _close(handle)
         raise SourceError(f"{path}: python-can cannot open it: {error}") from error
     try:
         for message in reader:
@@ -85,8 +85,40 @@ def read_with_python_can(path: Path, batch_size: int = 1 << 16) -> Iterator[tupl
         stop = getattr(reader, "stop", None)
         if stop:
             stop()
+        _close(handle)
     if len(builder) or stats.malformed:
         yield _finish(builder, stats)
+
+
+def _open_for_python_can(path: Path) -> IO | None:
+    """The file, opened here so it is closed here even when python-can's reader fails to start
+    on a damaged file (its readers leave their own handle open then). MF4 goes by path."""
+    suffix = log_suffix(path)
+    if suffix == ".blf":
+        return path.open("rb")
+    if suffix in (".asc", ".trc"):
+        return path.open("r", encoding="utf-8", errors="replace")
+    return None
+
+
+def _python_can_reader(path: Path, handle: IO | None):
+    import can
+
+    suffix = log_suffix(path)
+    if suffix == ".asc":
+        # An ASC file's header gives its absolute start ("date ..."); python-can's default makes
+        # the times relative to it, which puts the CAN history in 1970, far from any capture.
+        return can.ASCReader(cast(TextIO, handle), relative_timestamp=False)
+    if suffix == ".blf":
+        return can.BLFReader(cast(BinaryIO, handle))
+    if suffix == ".trc":
+        return can.TRCReader(cast(TextIO, handle))
+    return can.LogReader(str(path))
+
+
+def _close(handle: IO | None) -> None:
+    if handle is not None:
+        handle.close()
 
 
 def _finish(builder: BatchBuilder, stats: ParseStats) -> tuple[FrameBatch, ParseStats]:
