@@ -56,3 +56,23 @@ def every_alert_record_is_valid(request):
             if entry.record is not None:
                 problems = sorted(validator.iter_errors(entry.record), key=str)
                 assert not problems, f"{path}:{entry.line}: {problems[0].message} at {list(problems[0].absolute_path)}"
+
+
+def pytest_addoption(parser) -> None:
+    parser.addoption("--run-slow", action="store_true",
+                     help="also run the long variants: 200 kills, longer overload and fuzzing (tests marked slow)")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    if config.getoption("--run-slow"):
+        return
+    skip = pytest.mark.skip(reason="long-running variant: run with --run-slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def long_run(request) -> bool:
+    """True under --run-slow: tests with a short and a long variant take the long one."""
+    return bool(request.config.getoption("--run-slow"))

@@ -169,6 +169,7 @@ class Entry:
     record: dict | None = None
     error: str = ""
     torn: bool = False  # the file's last line, cut off (a crash)
+    partial: bool = False  # begins like a record but is not whole JSON (cut off by a crash)
 
 
 def chain_files(directory: Path, stem: str | None = None) -> list[Path]:
@@ -203,7 +204,8 @@ def read_file(path: Path) -> Iterator[Entry]:
             problem = "" if isinstance(record, dict) else "not a JSON object"
         if problem:
             torn = last and torn_tail
-            yield Entry(path, number, error="torn last line (cut off mid-write)" if torn else f"not a record: {problem}", torn=torn)
+            yield Entry(path, number, error="torn last line (cut off mid-write)" if torn else f"not a record: {problem}",
+                        torn=torn, partial=raw.startswith(b"{") and record is None)
             continue
         yield Entry(path, number, record)
 

@@ -54,9 +54,13 @@ def verify_chain(folder: Path, stem: str, files: list[Path], key: bytes | None) 
     entries = [entry for path in files for entry in read_file(path)]
     rows = [(e, e.record) for e in entries if e.record is not None]
     report.records = len(rows)
-    for entry in entries:
+    for index, entry in enumerate(entries):
         if entry.record is None and not entry.torn:
-            report.breaks.append(Break("inserted", f"{entry.path}:{entry.line}", f"a line that is not a record ({entry.error})"))
+            where = f"{entry.path}:{entry.line}"
+            if _crash_then_restart(entries, index):
+                report.notes.append(f"{where}: a line cut off by a crash; the chain continues after it")
+            else:
+                report.breaks.append(Break("inserted", where, f"a line that is not a record ({entry.error})"))
     hash_ok = [_hash_ok(record, key) for _, record in rows]
     if rows and not any(hash_ok):
         alg = chain_of(rows[0][1]).get("alg")
@@ -66,6 +70,20 @@ def verify_chain(folder: Path, stem: str, files: list[Path], key: bytes | None) 
     _walk(rows, hash_ok, report)
     _tail(entries, rows, folder, stem, report)
     return report
+
+
+def _crash_then_restart(entries: list, index: int) -> bool:
+    """A line that is not a record is a write cut off by a crash (power cut) when it looks like
+    the start of one and the next record links straight to the record before it: the writer
+    restarted from the last whole record, so the cut line took no place in the chain."""
+    entry = entries[index]
+    before = next((e.record for e in reversed(entries[:index]) if e.record is not None), None)
+    after = next((e.record for e in entries[index + 1 :] if e.record is not None), None)
+    if after is None or not entry.partial:
+        return False
+    prior_seq, prior_hash = (int(chain_of(before).get("seq", 0)), chain_of(before).get("hash")) if before else (0, GENESIS)
+    nxt = chain_of(after)
+    return int(nxt.get("seq", -1)) == prior_seq + 1 and nxt.get("prev") == prior_hash
 
 
 def _hash_ok(record: dict, key: bytes | None) -> bool:

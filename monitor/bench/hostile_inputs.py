@@ -280,3 +280,17 @@ HOSTILE: tuple[Hostile, ...] = (
     Hostile("quic_tiny_crypto_frames", "quic", quic_tiny_crypto_frames, "ok: tiny-frames.example"),
     Hostile("isotp_truncated_then_transfer", "detector", isotp_truncated_then_transfer, "ok: RequestUpload"),
 )
+
+
+def many_alerts(folder: Path, count: int = 1500) -> Path:
+    """A capture that makes an alert record every few milliseconds of replay: JT/T 808 position
+    reports from the vehicle to ``count`` different servers, a second apart."""
+    from .drive import jt808_location
+
+    cap = Capture()
+    for i in range(count):
+        server = f"198.{18 + (i >> 16)}.{(i >> 8) & 0xFF}.{i & 0xFF}"
+        cap.udp(1.7e9 + i, VEHICLE, 40000 + i % 20000, server, 7000, jt808_location(48.1 + i * 1e-4, 11.5, i))
+    path = folder / "many-alerts.pcap"
+    cap.write(path)
+    return path

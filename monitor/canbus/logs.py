@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import logging
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -70,12 +71,14 @@ def read_with_python_can(path: Path, batch_size: int = 1 << 16) -> Iterator[tupl
     except Exception as error:  # python-can raises many kinds on open
         _close(handle)
         raise SourceError(f"{path}: python-can cannot open it: {error}") from error
+    warnings = ReaderWarnings(path)
     try:
-        for message in reader:
-            builder.add_message(message)
-            if builder.full:
-                yield _finish(builder, stats)
-                stats = ParseStats()
+        with warnings:
+            for message in reader:
+                builder.add_message(message)
+                if builder.full:
+                    yield _finish(builder, stats)
+                    stats = ParseStats()
     except Exception as error:  # noqa: BLE001 - report and keep what was read
         stats.malformed += 1
         read = stats.frames + len(builder)
@@ -86,8 +89,46 @@ def read_with_python_can(path: Path, batch_size: int = 1 << 16) -> Iterator[tupl
         if stop:
             stop()
         _close(handle)
+    if warnings.count:
+        stats.malformed += 1
+        skipped = f"python-can skipped what it could not read {warnings.count} times (first: {warnings.first})"
+        stats.examples.append((0, skipped))
     if len(builder) or stats.malformed:
         yield _finish(builder, stats)
+
+
+class ReaderWarnings(logging.Filter):
+    """python-can's file readers log a warning and skip what they cannot read. On a crafted file
+    some skip in place forever (a BLF object of size 0 is read again and again), so the
+    warnings are counted here instead of printed one a line, and past MAX_READER_WARNINGS the
+    read stops with a SourceError: bounded time for any file."""
+
+    LOGGERS = ("can.io.asc", "can.io.blf", "can.io.trc", "can.io.mf4")
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path, self.count, self.first = path, 0, ""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        self.count += 1
+        self.first = self.first or record.getMessage()
+        if self.count > MAX_READER_WARNINGS:
+            raise SourceError(f"{self.path}: python-can's reader is stuck: {self.count} warnings "
+                              f"(first: {self.first})")
+        return False
+
+    def __enter__(self) -> ReaderWarnings:  # noqa: PYI034
+        for name in self.LOGGERS:
+            logging.getLogger(name).addFilter(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for name in self.LOGGERS:
+            logging.getLogger(name).removeFilter(self)
+
+
+#: Warnings one file may draw from python-can's reader before the read is stopped.
+MAX_READER_WARNINGS = 10_000
 
 
 def _open_for_python_can(path: Path) -> IO | None:

@@ -6,19 +6,33 @@ the failures they catch cost minutes and gigabytes (see monitor/limits.py).
 
 from __future__ import annotations
 
+import signal
 import time
 import tracemalloc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 
+class BudgetExceeded(BaseException):
+    """Raised by a CPU-time alarm at twice the budget, so an input that would loop forever ends
+    the test; a BaseException, so a reader's own ``except Exception`` cannot swallow it."""
+
+
+def _alarm(signum, frame) -> None:
+    raise BudgetExceeded("CPU-time alarm at twice the budget")
+
+
 @contextmanager
 def within_budget(what: str, cpu_s: float, megabytes: float) -> Iterator[None]:
     tracemalloc.start()
     start = time.process_time()
+    previous = signal.signal(signal.SIGPROF, _alarm)
+    signal.setitimer(signal.ITIMER_PROF, 2 * cpu_s)
     try:
         yield
     finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
         cpu = time.process_time() - start
         peak = tracemalloc.get_traced_memory()[1] / (1 << 20)
         tracemalloc.stop()

@@ -5,6 +5,8 @@ coverage-guided with atheris, far longer; the crashes either found stay below as
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -60,3 +62,12 @@ def test_only_documented_errors_within_budget(name: str) -> None:
 
 def test_every_target_has_seeds_from_the_project() -> None:
     assert all(SEEDS[name] and all(SEEDS[name]) for name in TARGETS), {n: len(s) for n, s in SEEDS.items()}
+
+
+FOUND = sorted((Path(__file__).resolve().parents[1] / "data" / "fuzz").glob("*/*"))
+
+
+@pytest.mark.parametrize("found", FOUND, ids=[f"{p.parent.name}/{p.name}" for p in FOUND])
+def test_inputs_the_fuzzers_found_stay_fixed(found: Path) -> None:
+    """Each input a fuzz run once crashed or stalled on (tests/data/fuzz/<target>/), run again."""
+    _fuzz(TARGETS[found.parent.name], found.read_bytes())
