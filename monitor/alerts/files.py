@@ -17,10 +17,10 @@ import logging
 import os
 import re
 import time
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
 
 from ..errors import SourceError
 from .chain import GENESIS, chain_of, seal
@@ -41,6 +41,7 @@ class WriterSettings:
     keep_files: int = 30
     fsync: str | float = "always"  # "always", or milliseconds between syncs
     key: bytes | None = None
+    backlog: int = 10_000  # records kept in memory while they cannot be written (disk full)
 
 
 @dataclass
@@ -51,9 +52,16 @@ class WriterStats:
     syncs: int = 0
     resumed_at: int = 0
     torn_line_found: bool = False
+    write_errors: int = 0  # writes or syncs that failed (ENOSPC, EIO): retried, nothing lost
+    dropped: int = 0  # the oldest waiting records, dropped because the backlog was full
+    last_error: str = ""
 
 
 class ChainedWriter:
+    """Appends records to the chain. A record that cannot be written (the disk is full) waits in
+    a bounded backlog, unsealed, and is sealed and written in order once writing works again, so
+    the chain on disk never has a gap; only past ``backlog`` records does the oldest go, counted."""
+
     def __init__(self, directory: Path, vehicle_id: str, settings: WriterSettings | None = None,
                  clock=time.monotonic) -> None:
         self.directory = directory
@@ -61,11 +69,15 @@ class ChainedWriter:
         self.settings = settings or WriterSettings()
         self.clock = clock
         self.stats = WriterStats()
-        self.handle: TextIO | None = None
+        self.fd: int | None = None
+        self.size = 0
         self.path: Path | None = None
         self.seq, self.prev = 0, GENESIS
+        self.backlog: deque[dict] = deque()
+        self._cut_line = False  # a failed write left part of a line: the next record starts a new one
         self._opened_at = 0.0
         self._last_sync = 0.0
+        self._synced_seq = 0
         self._resume()
 
     # ------------------------------------------------------------ chain state
@@ -85,38 +97,93 @@ class ChainedWriter:
         if last is not None:
             chain = chain_of(last)
             self.seq, self.prev = int(chain.get("seq", 0)), str(chain.get("hash", GENESIS))
-            self.stats.resumed_at = self.seq
+            self.stats.resumed_at = self._synced_seq = self.seq
         self.path = files[-1]
 
     # ------------------------------------------------------------ writing
 
+    @property
+    def degraded(self) -> bool:
+        """Records wait unwritten (or were dropped) since writing last failed."""
+        return bool(self.backlog)
+
     def append(self, record: dict) -> dict:
+        if len(self.backlog) >= self.settings.backlog:
+            self.backlog.popleft()
+            self.stats.dropped += 1
+        self.backlog.append(record)
+        self.drain()
+        return record
+
+    def drain(self) -> int:
+        """Write what waits, oldest first, until one fails (kept for the next try); how many left."""
+        had_failed = bool(self.stats.last_error)
+        while self.backlog:
+            try:
+                self._write(self.backlog[0])
+            except OSError as error:
+                self._failed("write", error)
+                break
+            self.backlog.popleft()
+        if had_failed and not self.backlog:
+            log.warning("alert log writable again: the records that waited are written (%d dropped in all)",
+                        self.stats.dropped)
+            self.stats.last_error = ""
+        try:
+            self._sync_if_due()
+        except OSError as error:
+            self._failed("sync", error)
+        return len(self.backlog)
+
+    def flush(self) -> None:
+        """Write what waits and sync now, whatever the fsync policy (errors counted)."""
+        self.drain()
+        if self.seq != self._synced_seq:
+            try:
+                self.sync()
+            except OSError as error:
+                self._failed("sync", error)
+
+    def _failed(self, what: str, error: OSError) -> None:
+        self.stats.write_errors += 1
+        if not self.stats.last_error:  # once when writing starts to fail; drain() says when it works again
+            log.error("alert log %s failed (%s); records wait in memory (at most %d, then the oldest go, counted)",
+                      what, error.strerror or error, self.settings.backlog)
+        self.stats.last_error = f"{what}: {error.strerror or error}"
+
+    def _write(self, record: dict) -> None:
         self._roll_if_due()
+        assert self.fd is not None
+        if self._cut_line:
+            _write_all(self.fd, b"\n")
+            self.size += 1
+            self._cut_line = False
         seal(record, self.seq + 1, self.prev, self.settings.key)
-        line = json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n"
-        assert self.handle is not None
-        self.handle.write(line)
-        self.handle.flush()
+        line = (json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+        try:
+            _write_all(self.fd, line)
+        except PartialWrite as cut:
+            self._cut_line, self.size = True, self.size + cut.written
+            raise cut.error from None
+        self.size += len(line)
         self.seq, self.prev = self.seq + 1, chain_of(record)["hash"]
         self.stats.records += 1
-        self._sync_if_due()
-        return record
 
     def _roll_if_due(self) -> None:
         s = self.settings
-        if self.handle is None:
+        if self.fd is None:
             self._open(self.path if self.path and self.path.exists() and self.path.stat().st_size < s.rotate_bytes else None)
-        elif self.handle.tell() >= s.rotate_bytes or self.clock() - self._opened_at >= s.rotate_s:
+        elif self.size >= s.rotate_bytes or self.clock() - self._opened_at >= s.rotate_s:
             self._close_file()
             self._open(None)
 
     def _open(self, existing: Path | None) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         path = existing or self.directory / f"{self.stem}-{self.seq + 1:012d}.jsonl"
-        handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 - kept open across appends, closed in close()
-        if existing is not None and path.stat().st_size and not _ends_with_newline(path):
-            handle.write("\n")  # after a torn line: the next record starts a line of its own
-        self.handle, self.path, self._opened_at = handle, path, self.clock()
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self.fd, self.path, self._opened_at, self.size = fd, path, self.clock(), os.fstat(fd).st_size
+        if existing is not None and self.size and not _ends_with_newline(path):
+            self._cut_line = True  # after a torn line: the next record starts a line of its own
         self.stats.files_opened += 1
         self._retain()
 
@@ -129,29 +196,87 @@ class ChainedWriter:
 
     def _sync_if_due(self) -> None:
         policy = self.settings.fsync
-        if policy == "always" or (self.clock() - self._last_sync) * 1000 >= float(policy):
+        if self.seq != self._synced_seq and (policy == "always" or (self.clock() - self._last_sync) * 1000 >= float(policy)):
             self.sync()
 
     def sync(self) -> None:
-        if self.handle is None:
+        """fsync the file, then record the synced head (sequence, hash) in ``<stem>.head``."""
+        if self.fd is None:
             return
-        self.handle.flush()
-        os.fsync(self.handle.fileno())
+        os.fsync(self.fd)
         self._last_sync = self.clock()
         self.stats.syncs += 1
         head = self.directory / f"{self.stem}.head"
         partial = head.with_suffix(".head.partial")
         partial.write_text(json.dumps({"seq": self.seq, "hash": self.prev, "file": self.path.name if self.path else None}))
         os.replace(partial, head)
+        self._synced_seq = self.seq
 
     def _close_file(self) -> None:
-        if self.handle is not None:
-            self.sync()
-            self.handle.close()
-            self.handle = None
+        if self.fd is not None:
+            try:
+                self.sync()
+            finally:
+                os.close(self.fd)
+                self.fd = None
 
     def close(self) -> None:
-        self._close_file()
+        """Write what waits if it can (what cannot is counted as dropped), sync and close."""
+        self.drain()
+        if self.backlog:
+            self.stats.dropped += len(self.backlog)
+            log.error("alert log closed with %d record(s) never written: %s", len(self.backlog), self.stats.last_error)
+            self.backlog.clear()
+        try:
+            self._close_file()
+        except OSError as error:
+            self._failed("close", error)
+
+
+class PartialWrite(Exception):
+    def __init__(self, written: int, error: OSError) -> None:
+        super().__init__(str(error))
+        self.written, self.error = written, error
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` (short writes continue); a failure says how much got out."""
+    written = 0
+    try:
+        while written < len(data):
+            written += os.write(fd, data[written:])
+    except OSError as error:
+        if not written:
+            raise
+        raise PartialWrite(written, error) from None
+
+
+class LineFile:
+    """An append-only JSON Lines file (the flow and DNS logs) written a line at a time with raw
+    writes: a line that cannot be written (the disk is full) is counted as lost, never left
+    half in a buffer to come out later in the middle of another."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self.lost = 0
+        self._cut_line = False
+
+    def write(self, entry: dict) -> None:
+        line = (json.dumps(entry, separators=(",", ":"), default=str) + "\n").encode()
+        try:
+            if self._cut_line:
+                _write_all(self.fd, b"\n")
+                self._cut_line = False
+            _write_all(self.fd, line)
+        except PartialWrite:
+            self._cut_line = True
+            self.lost += 1
+        except OSError:
+            self.lost += 1
+
+    def close(self) -> None:
+        os.close(self.fd)
 
 
 def _ends_with_newline(path: Path) -> bool:

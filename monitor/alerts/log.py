@@ -4,11 +4,9 @@ both write through this one object."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
 
 from ..config.alerts import AlertSettings
 from ..detect.finding import Finding
@@ -16,7 +14,7 @@ from ..errors import SourceError
 from .chain import read_key
 from .dnslog import DnsLog
 from .episodes import Episodes
-from .files import ChainedWriter, WriterSettings, chain_files, safe_name
+from .files import ChainedWriter, LineFile, WriterSettings, chain_files, safe_name
 from .flowlog import zeek_record
 
 OUTPUT_GLOBS = ("alerts-*.jsonl", "alerts-*.head", "flows-*.jsonl", "dns-*.jsonl", "stats.json", "summary.json")
@@ -54,26 +52,19 @@ class AlertLog:
         self.vin = vin
         self.writer = ChainedWriter(directory, self.vehicle_id, WriterSettings(
             rotate_bytes=int(settings.rotate_mb * (1 << 20)), rotate_s=settings.rotate_hours * 3600,
-            keep_files=settings.keep_files, fsync=settings.fsync, key=read_key(settings.hmac_key_file)))
+            keep_files=settings.keep_files, fsync=settings.fsync, key=read_key(settings.hmac_key_file),
+            backlog=settings.backlog))
         self.episodes = Episodes(self.writer.append, self.vehicle, settings.episode_quiet_s, settings.track_points,
                                  settings.position_decimals)
         name = safe_name(self.vehicle_id)
-        # Kept open for the run, closed in close().
-        self._flows: TextIO = open(directory / f"flows-{name}.jsonl", "a", encoding="utf-8")  # noqa: SIM115
-        self._dns_file: TextIO = open(directory / f"dns-{name}.jsonl", "a", encoding="utf-8")  # noqa: SIM115
-        self.dns_log = DnsLog(self._line(self._dns_file), lambda: self.vehicle_id)
+        self._flows = LineFile(directory / f"flows-{name}.jsonl")
+        self._dns_file = LineFile(directory / f"dns-{name}.jsonl")
+        self.dns_log = DnsLog(self._dns_file.write, lambda: self.vehicle_id)
         self.counts: Counter = Counter()
 
     def vehicle(self) -> dict:
         vin = self.vin()
         return {"id": self.vehicle_id, **({"vin": vin} if vin else {})}
-
-    @staticmethod
-    def _line(handle: TextIO) -> Callable[[dict], None]:
-        def write(entry: dict) -> None:
-            handle.write(json.dumps(entry, separators=(",", ":"), default=str) + "\n")
-
-        return write
 
     # ------------------------------------------------------------ what the pipeline hands in
 
@@ -86,7 +77,7 @@ class AlertLog:
 
     def flow_finished(self, record: dict) -> None:
         self.counts["flows"] += 1
-        self._line(self._flows)(zeek_record(record, self.vehicle_id))
+        self._flows.write(zeek_record(record, self.vehicle_id))
         self.episodes.flow_ended(record)
 
     def dns(self, flow: dict, ts_ns: int, message) -> None:
@@ -98,9 +89,8 @@ class AlertLog:
     # ------------------------------------------------------------ end
 
     def flush(self) -> None:
-        self._flows.flush()
-        self._dns_file.flush()
-        self.writer.sync()
+        """Write alert records that wait (the disk was full) and sync; called every few seconds."""
+        self.writer.flush()
 
     def close(self, reason: str = "end of input") -> None:
         self.episodes.finish(reason)
@@ -115,4 +105,12 @@ class AlertLog:
                 "resumed_at": self.writer.stats.resumed_at, "files_deleted": self.writer.stats.files_deleted,
                 "findings_alerted": self.counts["alerts"], "findings_allowed": self.counts["allowed"],
                 "episodes": self.episodes.counts["episodes"], "flows_logged": self.counts["flows"],
-                "dns": dict(self.dns_log.counts)}
+                "dns": dict(self.dns_log.counts), **self.health()}
+
+    def health(self) -> dict:
+        """Whether everything handed in reached the disk: records waiting in memory, dropped,
+        failed writes (the disk full), and log lines lost."""
+        w = self.writer.stats
+        return {"degraded": self.writer.degraded or bool(w.last_error), "records_waiting": len(self.writer.backlog),
+                "records_dropped": w.dropped, "write_errors": w.write_errors, "last_write_error": w.last_error,
+                "log_lines_lost": self._flows.lost + self._dns_file.lost}

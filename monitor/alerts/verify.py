@@ -58,7 +58,7 @@ def verify_chain(folder: Path, stem: str, files: list[Path], key: bytes | None) 
         if entry.record is None and not entry.torn:
             where = f"{entry.path}:{entry.line}"
             if _crash_then_restart(entries, index):
-                report.notes.append(f"{where}: a line cut off by a crash; the chain continues after it")
+                report.notes.append(f"{where}: a line cut off by a crash or a full disk; the chain continues after it")
             else:
                 report.breaks.append(Break("inserted", where, f"a line that is not a record ({entry.error})"))
     hash_ok = [_hash_ok(record, key) for _, record in rows]

@@ -346,6 +346,7 @@ def fuzz_one(name: str, options: list[str]) -> int:
 
 #: libFuzzer's per-input limits: the same kind of budget the hypothesis tests hold each input to.
 BUDGET = ["-timeout=10", "-rss_limit_mb=1024"]
+ARTIFACTS = ("crash-", "timeout-", "oom-", "leak-")  # what libFuzzer keeps of a failing input
 DONE = re.compile(r"Done (\d+) runs")
 
 
@@ -360,7 +361,7 @@ def fuzz_all(runs: int, names: list[str]) -> dict:
         done = subprocess.run([sys.executable, "-m", "monitor.bench.fuzz", target.name, f"-runs={runs}"],
                               capture_output=True, text=True, cwd=PROJECT, check=False)
         found = DONE.findall(done.stderr)
-        crashes = sorted(p.name for p in (PROJECT / "out" / "fuzz" / target.name).glob("crash-*"))
+        crashes = sorted(p.name for p in (PROJECT / "out" / "fuzz" / target.name).iterdir() if p.name.startswith(ARTIFACTS))
         summary["targets"][target.name] = {"inputs": int(found[-1]) if found else None, "exit": done.returncode,
                                            "crashes": crashes, "seconds": round(time.perf_counter() - started, 1),
                                            **({"tail": done.stderr[-600:]} if done.returncode else {})}

@@ -9,6 +9,7 @@
       rotate_hours: 24             # ... or this age
       keep_files: 30               # delete the oldest files beyond this many (counted)
       fsync: always                # or milliseconds between syncs
+      backlog: 10000               # records kept in memory while the disk is full (oldest dropped past it, counted)
       hmac_key_file: alert.key     # chain with HMAC-SHA-256 under this key instead of SHA-256
 """
 
@@ -22,7 +23,7 @@ from ..errors import PolicyError
 from .yamlfile import Located, child, known_keys
 
 KEYS = ("vehicle_id", "position_decimals", "episode_quiet_s", "track_points", "rotate_mb", "rotate_hours",
-        "keep_files", "fsync", "hmac_key_file")
+        "keep_files", "fsync", "backlog", "hmac_key_file")
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class AlertSettings:
     rotate_hours: float = 24.0
     keep_files: int = 30
     fsync: str | float = "always"
+    backlog: int = 10_000
     hmac_key_file: str | None = None
 
     def vehicle(self) -> str:
@@ -53,7 +55,7 @@ def load_alerts(doc: Located, config_path: Path) -> AlertSettings:
         values["position_decimals"] = _number(node, "position_decimals", int, 0, 7)
     for key, kind, least, most in (("episode_quiet_s", float, 1, 86400 * 30), ("track_points", int, 1, 100_000),
                                    ("rotate_mb", float, 0.001, 1 << 20), ("rotate_hours", float, 0.001, 24 * 366),
-                                   ("keep_files", int, 1, 1 << 20)):
+                                   ("keep_files", int, 1, 1 << 20), ("backlog", int, 1, 1_000_000)):
         if key in node:
             values[key] = _number(node, key, kind, least, most)
     if "fsync" in node:
