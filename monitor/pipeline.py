@@ -32,6 +32,7 @@ from .detect.canview import CanView
 from .detect.finding import Destination, Finding
 from .detect.unknown import UnknownDestinations
 from .net.capture import CaptureSource
+from .net.flows import FlowConfig
 from .net.packets import PacketBatch
 from .net.pipeline import NetConfig, NetPipeline
 from .policy import regulatory
@@ -68,7 +69,8 @@ class Monitor:
         self.log = log
         self.counts: Counter = Counter()
         self.state = VehicleState(horizon_s=max(900.0, 2 * config.thresholds.taint.history_s))
-        self.net = NetPipeline(NetConfig(vehicle_networks=config.vehicle_networks), sink=self._flow_finished)
+        flows = FlowConfig(max_flows=config.sources.max_flows)
+        self.net = NetPipeline(NetConfig(vehicle_networks=config.vehicle_networks, flows=flows), sink=self._flow_finished)
         if log is not None:
             self.net.inspector.on_dns = self._dns
         self._take(config, detectors)

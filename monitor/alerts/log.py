@@ -89,7 +89,10 @@ class AlertLog:
     # ------------------------------------------------------------ end
 
     def flush(self) -> None:
-        """Write alert records that wait (the disk was full) and sync; called every few seconds."""
+        """Write the flow and DNS lines and the alert records that wait (the disk was full), and
+        sync; called every few seconds."""
+        self._flows.flush()
+        self._dns_file.flush()
         self.writer.flush()
 
     def close(self, reason: str = "end of input") -> None:

@@ -14,6 +14,7 @@
           snaplen: 2048
       reorder_ms: 300                   # how long the merge waits for a late source
       queue_batches: 64                 # bound of each source's queue; drops are counted
+      max_flows: 262144                 # flows tracked at once (about 1 kB each); the oldest go first, counted
 
 Without a ``sources`` section the daemon captures on the policy's ``uplinks`` and reads no
 CAN bus. Paths resolve against the file that names them.
@@ -68,6 +69,7 @@ class Sources:
     ip: tuple[IpSource, ...] = ()
     reorder_ms: int = 300
     queue_batches: int = 64
+    max_flows: int = 262_144
     configured: bool = False  # False: no sources section (the daemon uses the policy's uplinks)
 
 
@@ -77,7 +79,7 @@ def load_sources(doc: Located, config_path: Path) -> Sources:
         return Sources()
     if not isinstance(node, Located):
         raise PolicyError(f"{doc.at('sources')}: sources must be a mapping with can and/or ip lists")
-    known_keys(node, ("can", "ip", "reorder_ms", "queue_batches"), "sources")
+    known_keys(node, ("can", "ip", "reorder_ms", "queue_batches", "max_flows"), "sources")
     buses = tuple(_can(entry, _list(node, "can"), i, config_path) for i, entry in enumerate(_list(node, "can")))
     names = [bus.name for bus in buses]
     for i, name in enumerate(names):
@@ -85,7 +87,7 @@ def load_sources(doc: Located, config_path: Path) -> Sources:
             raise PolicyError(f"{buses[i].where}: CAN bus name {name!r} is used twice")
     return Sources(can=buses, ip=tuple(_ip(entry, _list(node, "ip"), i) for i, entry in enumerate(_list(node, "ip"))),
                    reorder_ms=_whole(node, "reorder_ms", 300, 0), queue_batches=_whole(node, "queue_batches", 64, 1),
-                   configured=True)
+                   max_flows=_whole(node, "max_flows", 262_144, 16), configured=True)
 
 
 def _list(node: Located, key: str) -> LocatedList:

@@ -36,7 +36,7 @@ CLOCK_SLACK_S = 60.0
 class Activity:
     flow_id: int | tuple  # a flow id, or ("destination", address) for the flows to one destination
     slot: int
-    seconds: deque = field(default_factory=deque)  # (second, bytes), increasing
+    seconds: dict = field(default_factory=dict)  # second -> bytes, the last window_s + 1 seconds only
     run_start: float | None = None  # first second of the current above-threshold run
     run_bytes: int = 0
     burst: list = field(default_factory=list)  # [start, last, bytes] of the open burst
@@ -216,16 +216,19 @@ class Behaviour(Detector):
         t = self.video
         secs, per_sec = np.unique(np.floor(ts), return_inverse=True)
         byte_sums = np.bincount(per_sec, weights=sizes)
-        act.seconds.extend(zip(secs.tolist(), byte_sums.tolist()))
-        while act.seconds and act.seconds[0][0] <= secs[-1] - t.window_s - 1:
-            act.seconds.popleft()
+        # One entry per second, however many flows add to it (a destination's activity takes every
+        # flow to it: a list of per-flow entries grew with the flows and was summed on each).
+        for sec, sec_bytes in zip(secs.tolist(), byte_sums.tolist()):
+            act.seconds[sec] = act.seconds.get(sec, 0) + sec_bytes
+        for old in [s for s in act.seconds if s <= secs[-1] - t.window_s - 1]:
+            del act.seconds[old]
         need = t.min_kbps * 1000 / 8 * t.window_s
         for sec, sec_bytes in zip(secs.tolist(), byte_sums.tolist()):
-            in_window = sum(b for s, b in act.seconds if sec - t.window_s < s <= sec)
+            in_window = sum(b for s, b in act.seconds.items() if sec - t.window_s < s <= sec)
             if in_window < need:
                 act.run_start = None
             elif act.run_start is None:  # the run starts with the data of the window that crossed the threshold
-                act.run_start = min(s for s, b in act.seconds if sec - t.window_s < s <= sec and b > 0)
+                act.run_start = min(s for s, b in act.seconds.items() if sec - t.window_s < s <= sec and b > 0)
                 act.run_bytes = int(in_window)
             else:
                 act.run_bytes += int(sec_bytes)

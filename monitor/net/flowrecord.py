@@ -79,7 +79,9 @@ class FlowRecorder:
     def community_of(self, table: FlowTable, slot: int) -> str | None:
         """The Community ID of a live flow (remembered; finishing flows get theirs in bulk)."""
         if slot not in self.community:
-            self.community[slot] = community_ids(table.key[slot : slot + 1])[0]
+            key = table.key[slot]
+            self.community[slot] = community_id(_packed(key, "a"), _packed(key, "b"), int(key["proto"]),
+                                                int(key["a_port"]), int(key["b_port"]))
         return self.community[slot]
 
     def learn_name(self, slot: int, name: str, how: str) -> None:
