@@ -238,3 +238,23 @@ def can_view(batch):
 
     plan = compile_plan([])
     return CanView(batch, decode_batch(plan, batch), plan)
+
+
+def reachable_by_all(argv: list[str]) -> list[str]:
+    """``argv`` run so that an unprivileged user can read the interpreter: where a folder above
+    it is closed to others (CI's Python lives under /root, mode 0700), the command runs in a
+    private mount namespace in which that folder is an open tmpfs with only the interpreter's
+    tree bound into it, as a deployment under /opt would be."""
+    import os
+    import sys
+    from pathlib import Path
+
+    closed = next((p for p in Path(sys.base_prefix).resolve().parents
+                   if p != Path("/") and not os.stat(p).st_mode & 0o001), None)
+    if closed is None:
+        return argv
+    inner = Path(sys.base_prefix).resolve().relative_to(closed).parts[0]
+    keep = f"/run/gatewatch-test-{os.getpid()}"
+    script = (f'set -e; mkdir -p {keep}; mount --bind "{closed}" {keep}; mount -t tmpfs -o mode=0755 tmpfs "{closed}"; '
+              f'mkdir -p "{closed}/{inner}"; mount --bind "{keep}/{inner}" "{closed}/{inner}"; exec "$@"')
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", *argv]

@@ -22,6 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-i", "--interface", action="append", metavar="IF",
                         help="capture here instead of the configured IP sources or uplinks (repeatable)")
     parser.add_argument("--vehicle-id", metavar="ID", help="the vehicle's id in records and file names (default: alerts.vehicle_id)")
+    parser.add_argument("--user", metavar="NAME",
+                        help="started as root: become NAME once the output folder is handed over and the ruleset "
+                             "applied, keeping only CAP_NET_RAW (and CAP_NET_ADMIN in enforce mode)")
     parser.add_argument("--dry-run", action="store_true",
                         help="print the nftables commands (JSON) enforce mode would apply; change nothing")
 
@@ -40,7 +43,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 0
     from ..daemon import Daemon
 
-    daemon = Daemon(args.config, Path(args.output), args.interface, vehicle_id=args.vehicle_id)
+    daemon = Daemon(args.config, Path(args.output), args.interface, vehicle_id=args.vehicle_id, user=args.user)
     names = ", ".join(str(source) for source in daemon.sources)
     summary = daemon.run(ready=lambda: print(f"gatewatch run: ready ({daemon.policy.mode} mode, reading {names})",
                                              file=out, flush=True))

@@ -29,6 +29,7 @@ from ..pipeline import Monitor, load_config, run
 from ..source import LiveSource, Source
 from ..timeline import Timeline
 from .notify import Notifier
+from .privileges import drop_to, needed_capabilities
 from .sources import live_sources
 from .status import status_line, write_stats
 
@@ -41,8 +42,9 @@ OPEN_WAIT_S = 5.0  # READY waits this long at most for every source's first open
 class Daemon:
     def __init__(self, config_path: str | None, output: Path, interfaces: list[str] | None = None,
                  sources: list[Source] | None = None, notifier: Notifier | None = None,
-                 vehicle_id: str | None = None) -> None:
+                 vehicle_id: str | None = None, user: str | None = None) -> None:
         self.config_path = config_path
+        self.user = user
         self.config = load_config(config_path)
         self.policy = self.config.policy
         self.output = output
@@ -66,6 +68,8 @@ class Daemon:
 
     def run(self, ready: Callable[[], None] = lambda: None) -> dict:
         self._install_signals()
+        if self.user:  # before any thread starts: threads inherit the dropped credentials
+            drop_to(self.user, needed_capabilities(self.enforcer is not None, self.dns is not None), [self.output])
         try:
             if self.enforcer:
                 self.enforcer.start()
