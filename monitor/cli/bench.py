@@ -1,5 +1,6 @@
-"""``gatewatch bench can|net|road|daemon|detect``: speed against the reference tools, and detection quality on
-labelled and generated data, in one run (speed never in tests; ``detect`` runs in a test on two seeds)."""
+"""``gatewatch bench can|net|road|daemon|detect|hostile``: speed against the reference tools, detection quality on
+labelled and generated data, and robustness under hostile input and faults, in one run (speed never in tests;
+``detect`` runs in a test on two seeds)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     detect_parser.add_argument("--corpus", default=None, help="corpus folder (default ../shared/corpus); parts it lacks are skipped, saying so")
     detect_parser.add_argument("--keep", default=None, metavar="DIR", help="keep the generated drives (recordings, config, truth, alerts) in DIR")
     detect_parser.add_argument("--json", action="store_true", help="print one JSON object for scripts")
+    hostile_parser = targets.add_parser("hostile", help="hostile input, crashes and load: crafted inputs, fuzzing, kills, spoofed flows")
+    hostile_parser.add_argument("--kills", type=int, default=50, help="SIGKILLs of a replay writing its log (default 50)")
+    hostile_parser.add_argument("--inputs", type=int, default=500, help="random and mutated inputs per fuzz target (default 500)")
+    hostile_parser.add_argument("--flows", type=int, default=200_000, help="spoofed flows replayed past max_flows (default 200000)")
+    hostile_parser.add_argument("--json", action="store_true", help="print one JSON object for scripts")
     road_parser = targets.add_parser("road", help="CAN IDS: precision/recall/F1/AUROC of the CAN rules on ROAD")
     road_parser.add_argument("captures", nargs="*", help="ROAD CSV(.gz) files (default: the corpus' can-ids captures)")
     road_parser.add_argument("--corpus", default=None, help="corpus folder with can-ids/ (default ../shared/corpus)")
@@ -47,8 +53,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    runners = {"net": _run_net, "can": _run_can, "road": _run_road, "daemon": _run_daemon, "detect": _run_detect}
+    runners = {"net": _run_net, "can": _run_can, "road": _run_road, "daemon": _run_daemon, "detect": _run_detect,
+               "hostile": _run_hostile}
     return runners[args.target](args, out)
+
+
+def _run_hostile(args: argparse.Namespace, out: TextIO) -> int:
+    from ..bench import hostile
+    from ..errors import ConfigError
+
+    if args.kills < 1 or args.inputs < 1 or args.flows < 1:
+        raise ConfigError("--kills, --inputs and --flows must be at least 1")
+    report = hostile.run(args.kills, args.inputs, args.flows)
+    print(json.dumps(report) if args.json else hostile.format_report(report), file=out)
+    return 0 if hostile.held(report) else 1
 
 
 def _run_daemon(args: argparse.Namespace, out: TextIO) -> int:
