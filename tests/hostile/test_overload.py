@@ -17,7 +17,7 @@ from pathlib import Path
 import can
 
 from monitor.daemon import Daemon
-from tests.builders import alerts_in, stream, veth_to_namespace, write_pcap
+from tests.builders import alerts_in, run, stream, veth_to_namespace, write_pcap
 
 HERE = Path(__file__).parent
 BUSES = 4
@@ -151,3 +151,14 @@ def test_replay_of_spoofed_flows_is_bounded_by_max_flows_not_by_their_number(tmp
     assert run["peak_rss_mb"] < 250, run
     print(f"replay of {count} spoofed flows: {run['seconds']:.1f} s, peak RSS {run['peak_rss_mb']:.0f} MB, "
           f"evicted {flows['evicted']}")
+
+
+def test_replay_reports_the_limits_it_reached(tmp_path: Path) -> None:
+    from monitor.bench.hostile import spoofed_replay
+
+    figures = spoofed_replay(tmp_path, 200, max_flows=16)
+    assert figures["status"] == 0 and figures["evicted"] >= 200 - 16
+    code, out, err = run("replay", "--config", str(tmp_path / "bounded.yaml"), "-o", str(tmp_path / "again"),
+                         str(tmp_path / "spoofed.pcap"))
+    assert code == 0, err
+    assert "limits reached (counted, see docs/architecture.md, Bounds): flows evicted from a full flow table" in out + err

@@ -44,3 +44,18 @@ def test_a_cname_loop_ends():
     cache = NameCache()
     cache.learn(loop, NS)
     assert set(cache.names_at("198.51.100.1", NS)) == {"a.example", "b.example"}
+
+
+def test_names_per_address_and_chain_length_are_bounded_and_counted():
+    from monitor.net.names import MAX_CHAIN, MAX_NAMES_PER_ADDRESS
+
+    cache = NameCache()
+    for i in range(3 * MAX_NAMES_PER_ADDRESS):  # one address answered under ever new names
+        cache.learn(Message(id=i, is_response=True, rcode=0, answers=[Record(f"n{i}.example", 1, 60, "192.0.2.9")]), NS)
+    names = cache.names_at("192.0.2.9", NS)
+    assert len(names) == MAX_NAMES_PER_ADDRESS and cache.names_forgotten == 2 * MAX_NAMES_PER_ADDRESS
+    assert f"n{3 * MAX_NAMES_PER_ADDRESS - 1}.example" in names and "n0.example" not in names  # the newest stay
+    chain = [Record(f"c{i + 1}.example", 5, 60, f"c{i}.example") for i in range(4 * MAX_CHAIN)]
+    cache.learn(Message(id=0, is_response=True, rcode=0, answers=[*chain, Record("c0.example", 1, 60, "192.0.2.10")]), NS)
+    named = cache.names_at("192.0.2.10", NS)
+    assert named[:2] == ["c0.example", "c1.example"] and len(named) == MAX_CHAIN and cache.chains_cut == 1
