@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import struct
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -256,6 +257,50 @@ def isotp_truncated_then_transfer(folder: Path) -> list[str]:
     return ["replay", "-o", str(folder / "out"), "--force", str(path)]
 
 
+
+
+def many_alerts(folder: Path, count: int = 1500) -> Path:
+    """A capture that makes an alert record every few milliseconds of replay: JT/T 808 position
+    reports from the vehicle to ``count`` different servers, a second apart."""
+    from .drive import jt808_location
+
+    cap = Capture()
+    for i in range(count):
+        server = f"198.{18 + (i >> 16)}.{(i >> 8) & 0xFF}.{i & 0xFF}"
+        cap.udp(1.7e9 + i, VEHICLE, 40000 + i % 20000, server, 7000, jt808_location(48.1 + i * 1e-4, 11.5, i))
+    path = folder / "many-alerts.pcap"
+    cap.write(path)
+    return path
+
+
+def _blf_seed() -> bytes:
+    from .fuzz import by_name
+
+    return by_name("blf").seeds()[0]
+
+
+def blf_huge_object(folder: Path) -> list[str]:
+    """A BLF whose first object declares 4 GiB (python-can read that much at once)."""
+    data = bytearray(_blf_seed())
+    first = struct.unpack_from("<L", data, 4)[0]  # the file header's size: the first object follows
+    struct.pack_into("<L", data, first + 8, 0xFFFFFFF0)
+    path = folder / "huge-object.blf"
+    path.write_bytes(bytes(data))
+    return _decode(folder, path)
+
+
+def blf_zlib_bomb(folder: Path, megabytes: int = 64) -> list[str]:
+    """A BLF container of zlib data that inflates a thousandfold."""
+    seed = _blf_seed()
+    header = seed[: struct.unpack_from("<L", seed, 4)[0]]
+    packed = zlib.compress(bytes(megabytes << 20), 9)
+    body = struct.pack("<H6xL4x", 2, megabytes << 20) + packed
+    size = 16 + len(body)
+    path = folder / "bomb.blf"
+    path.write_bytes(header + struct.pack("<4sHHLL", b"LOBJ", 16, 1, size, 10) + body + bytes(-size % 4))
+    return _decode(folder, path)
+
+
 HOSTILE: tuple[Hostile, ...] = (
     Hostile("pcapng_time_top_bit", "pcapng", pcapng_time_top_bit, "ok: packet times out of range 1"),
     Hostile("pcapng_short_block_at_end", "pcapng", pcapng_short_block_at_end, "ok: damaged"),
@@ -265,6 +310,8 @@ HOSTILE: tuple[Hostile, ...] = (
     Hostile("gzip_not_gzip", "gzip", gzip_not_gzip, "error: Not a gzipped file"),
     Hostile("gzip_bomb", "gzip", gzip_bomb, "error: gzip expands past"),
     Hostile("log_line_without_end", "candump", log_line_without_end, "ok: line longer than"),
+    Hostile("blf_huge_object", "blf", blf_huge_object, "ok: frames read"),
+    Hostile("blf_zlib_bomb", "blf", blf_zlib_bomb, "error: BLF containers inflate past"),
     Hostile("yaml_not_utf8", "yaml", yaml_not_utf8, "error: latin1.yaml:2:10: not UTF-8"),
     Hostile("yaml_nul", "yaml", yaml_nul, "error: nul.yaml:2:1: control character U+0000"),
     Hostile("yaml_deep", "yaml", yaml_deep, "error: nested deeper than"),
@@ -280,17 +327,3 @@ HOSTILE: tuple[Hostile, ...] = (
     Hostile("quic_tiny_crypto_frames", "quic", quic_tiny_crypto_frames, "ok: tiny-frames.example"),
     Hostile("isotp_truncated_then_transfer", "detector", isotp_truncated_then_transfer, "ok: RequestUpload"),
 )
-
-
-def many_alerts(folder: Path, count: int = 1500) -> Path:
-    """A capture that makes an alert record every few milliseconds of replay: JT/T 808 position
-    reports from the vehicle to ``count`` different servers, a second apart."""
-    from .drive import jt808_location
-
-    cap = Capture()
-    for i in range(count):
-        server = f"198.{18 + (i >> 16)}.{(i >> 8) & 0xFF}.{i & 0xFF}"
-        cap.udp(1.7e9 + i, VEHICLE, 40000 + i % 20000, server, 7000, jt808_location(48.1 + i * 1e-4, 11.5, i))
-    path = folder / "many-alerts.pcap"
-    cap.write(path)
-    return path

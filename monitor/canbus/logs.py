@@ -17,6 +17,7 @@ from typing import IO, BinaryIO, TextIO, cast
 
 from ..errors import ConfigError, SourceError
 from ..source import Source
+from . import blfcheck
 from .candump import CHUNK as CANDUMP_CHUNK
 from .candump import ParseStats
 from .frames import BatchBuilder, FrameBatch
@@ -62,6 +63,8 @@ def read_with_python_can(path: Path, batch_size: int = 1 << 16) -> Iterator[tupl
     parse; that is reported as one malformed entry and the frames before it are kept."""
     builder = BatchBuilder(batch_size)
     stats = ParseStats()
+    if log_suffix(path) == ".blf":
+        blfcheck.check(path)
     handle = _open_for_python_can(path)
     try:
         reader = _python_can_reader(path, handle)
@@ -151,7 +154,7 @@ def _python_can_reader(path: Path, handle: IO | None):
         # the times relative to it, which puts the CAN history in 1970, far from any capture.
         return can.ASCReader(cast(TextIO, handle), relative_timestamp=False)
     if suffix == ".blf":
-        return can.BLFReader(cast(BinaryIO, handle))
+        return can.BLFReader(cast(BinaryIO, blfcheck.CappedReads(cast(BinaryIO, handle))))
     if suffix == ".trc":
         return can.TRCReader(cast(TextIO, handle))
     return can.LogReader(str(path))
