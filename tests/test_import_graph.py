@@ -11,7 +11,7 @@ from .conftest import PROJECT
 
 #: Lowest first. Packages of equal rank (canbus, net) must not import each other.
 ORDER = [
-    ("errors",), ("resources", "source"), ("timeline",), ("canbus", "net"), ("recordings",), ("config",), ("state",), ("detect",),
+    ("errors",), ("resources", "source", "limits"), ("timeline",), ("canbus", "net"), ("recordings",), ("config",), ("state",), ("detect",),
     ("policy",), ("alerts",), ("enforce",), ("pipeline",), ("daemon",), ("testing", "scenarios"), ("bench",), ("cli",), ("__main__",),
 ]
 RANK = {part: rank for rank, parts in enumerate(ORDER) for part in parts}

@@ -353,7 +353,10 @@ DONE = re.compile(r"Done (\d+) runs")
 def fuzz_all(runs: int, names: list[str]) -> dict:
     """Every target (or those named) for ``runs`` inputs each, one process per target: inputs
     run, crashes kept, in out/fuzz/summary.json for gatewatch bench hostile."""
+    out = PROJECT / "out" / "fuzz" / "summary.json"
     summary: dict = {"runs_asked": runs, "targets": {}}
+    if names and out.is_file():  # a run of some targets updates theirs and keeps the others'
+        summary["targets"] = json.loads(out.read_text()).get("targets", {})
     for target in targets():
         if names and target.name not in names:
             continue
@@ -367,7 +370,6 @@ def fuzz_all(runs: int, names: list[str]) -> dict:
                                            **({"tail": done.stderr[-600:]} if done.returncode else {})}
         print(f"{target.name:32} inputs {summary['targets'][target.name]['inputs']}  crashes {len(crashes)}  "
               f"exit {done.returncode}", flush=True)
-    out = PROJECT / "out" / "fuzz" / "summary.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(summary, indent=2))
     return summary

@@ -39,11 +39,20 @@ def parse_request(payload: bytes) -> Request | None:
     headers = _headers(head)
     body = payload[head_end + 4 :] if head_end >= 0 else b""
     target = m.group(2).decode("latin-1")
-    request = Request(m.group(1).decode(), target, headers.get("host"), urlsplit(target).query)
+    request = Request(m.group(1).decode(), target, headers.get("host"), _query(target))
     content_type = headers.get("content-type", "")
     if body:
         request.parts = multipart(body, content_type) if "multipart/" in content_type.lower() else [Part(content_type, body)]
     return request
+
+
+def _query(target: str) -> str:
+    """The query string of a request target; an unparseable one (urlsplit refuses a broken
+    IPv6 literal such as ``http://[x/``) is read up to its first '?'."""
+    try:
+        return urlsplit(target).query
+    except ValueError:
+        return target.partition("?")[2].partition("#")[0]
 
 
 def _headers(head: bytes) -> dict[str, str]:
