@@ -10,8 +10,9 @@ venv=${2:-.venv}
 # (the live-capture test builds network namespaces with `ip netns`); nftables and conntrack
 # (the enforcer applies its ruleset with `nft -j` and cuts blocked flows with `conntrack -D`);
 # chromium (the HTML report is checked in a real headless browser); systemd (systemd-analyze
-# checks the unit); passwd (useradd for the install-script test).
-system_packages=(python3-venv libpcap0.8 iproute2 nftables conntrack chromium systemd passwd)
+# checks the unit); passwd (useradd for the install-script test); mosquitto (the uplink and
+# collector tests start a broker on loopback); a Java runtime (Spark runs the fleet queries).
+system_packages=(python3-venv libpcap0.8 iproute2 nftables conntrack chromium systemd passwd mosquitto default-jre-headless)
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
@@ -33,4 +34,4 @@ if [ ! -x "$venv/bin/python" ]; then
     "$python" -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install -q --upgrade pip
-"$venv/bin/python" -m pip install -q -e '.[test]'
+"$venv/bin/python" -m pip install -q -e '.[test,spark]'

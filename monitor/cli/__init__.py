@@ -26,6 +26,9 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "run": ("monitor.cli.run", "the live daemon: CAN buses and interfaces on one timeline; detect, alert, enforce"),
     "status": ("monitor.cli.status", "the running daemon's counters (from DIR/stats.json)"),
     "policy": ("monitor.cli.policy", "check policy files; try a policy on recordings (which rule decides what)"),
+    "uplink": ("monitor.cli.uplink", "publish a folder's alert records to the fleet's MQTT broker as they are written"),
+    "collect": ("monitor.cli.collect", "receive the fleet's alert records: verify each vehicle's chain, drop duplicates, file by day"),
+    "fleet": ("monitor.cli.fleetquery", "fleet questions (query NAME DIR, query --list) on DuckDB or Spark"),
     "demo": ("monitor.cli.demo", "the main job: every seed scenario's alerts, their logs, the report and the summary"),
     "bench": ("monitor.cli.bench", "benchmark gatewatch against the reference tools"),
 }

@@ -1,0 +1,90 @@
+"""Named fleet questions as SQL that is the same text on DuckDB and on Spark, over the view
+``alerts``: the flat rows (fleet/rows.py) with the partition columns ``day`` and ``vehicle``.
+
+DuckDB runs in this process and needs nothing else; Spark runs in local mode (``local[2]``) or
+against a cluster URL (``--master``), from the optional ``spark`` extra and a Java runtime.
+Both return rows as tuples of plain values (dates as ISO text), so their answers compare equal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from ..errors import ConfigError
+
+QUERIES: dict[str, tuple[str, str]] = {
+    "alerts-per-category-per-day": (
+        "alert episodes opened per category and day",
+        ("SELECT CAST(day AS STRING) AS day, category, COUNT(*) AS alerts FROM alerts "
+        "WHERE activity = 'Create' GROUP BY day, category ORDER BY day, category")),
+    "top-destinations": (
+        "destinations alerted on, by how many vehicles",
+        ("SELECT dst_ip, COUNT(DISTINCT vehicle) AS vehicles, COUNT(*) AS records FROM alerts "
+        "WHERE dst_ip IS NOT NULL GROUP BY dst_ip ORDER BY vehicles DESC, records DESC, dst_ip LIMIT 20")),
+    "position-senders": (
+        "vehicles sending position, to which destination and country",
+        ("SELECT vehicle, dst_ip, country, COUNT(*) AS records FROM alerts WHERE category = 'geolocation' "
+        "GROUP BY vehicle, dst_ip, country ORDER BY vehicle, dst_ip, country")),
+    "new-destinations-this-week": (
+        "destinations first alerted on in the last 7 days of the data",
+        ("SELECT dst_ip, MIN(time) AS first_seen FROM alerts WHERE dst_ip IS NOT NULL GROUP BY dst_ip "
+        "HAVING MIN(time) >= (SELECT MAX(time) FROM alerts) - 604800000 ORDER BY first_seen, dst_ip")),
+    "chain-gaps-per-vehicle": (
+        "records per vehicle and sequence numbers missing between its first and last",
+        ("SELECT vehicle, MIN(seq) AS first_seq, MAX(seq) AS last_seq, COUNT(DISTINCT seq) AS records, "
+        "MAX(seq) - MIN(seq) + 1 - COUNT(DISTINCT seq) AS missing FROM alerts GROUP BY vehicle ORDER BY vehicle")),
+    "detector-rates-per-vehicle": (
+        "alert episodes per detector and vehicle, per day of data",
+        ("SELECT vehicle, detector, COUNT(*) AS alerts, COUNT(DISTINCT day) AS days FROM alerts "
+        "WHERE activity = 'Create' GROUP BY vehicle, detector ORDER BY vehicle, detector")),
+}
+
+ROWS = "day=*/vehicle=*/rows.jsonl"
+
+
+def sql_of(name: str) -> str:
+    if name not in QUERIES:
+        raise ConfigError(f"no fleet query {name!r} (known: {', '.join(QUERIES)})")
+    return QUERIES[name][1]
+
+
+def run_duckdb(folder: Path, sqls: list[str]) -> list[list[tuple]]:
+    import duckdb
+
+    with duckdb.connect() as con:
+        con.execute(f"CREATE VIEW alerts AS SELECT * FROM read_json_auto('{folder}/{ROWS}', hive_partitioning = true, "
+                    "format = 'newline_delimited')")
+        return [[_plain(row) for row in con.execute(sql).fetchall()] for sql in sqls]
+
+
+def run_spark(folder: Path, sqls: list[str], master: str = "local[2]") -> list[list[tuple]]:
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise ConfigError("the Spark engine needs pyspark: pip install -e '.[spark]' (and a Java runtime)") from None
+    spark = (SparkSession.builder.master(master).appName("gatewatch-fleet").config("spark.ui.enabled", "false")
+             .config("spark.sql.session.timeZone", "UTC").config("spark.sql.shuffle.partitions", "4")
+             .config("spark.ui.showConsoleProgress", "false").getOrCreate())
+    spark.sparkContext.setLogLevel("ERROR")
+    try:
+        spark.read.option("basePath", str(folder)).json(f"{folder}/{ROWS}").createOrReplaceTempView("alerts")
+        return [[_plain(tuple(row)) for row in spark.sql(sql).collect()] for sql in sqls]
+    finally:
+        spark.stop()
+
+
+def _plain(row: tuple) -> tuple:
+    return tuple(v.isoformat() if isinstance(v, dt.date) else v for v in row)
+
+
+def run_queries(names: list[str], folder: Path, engine: str = "duckdb", master: str = "local[2]") -> dict[str, list[tuple]]:
+    """Each named question's rows; one engine session for all of them."""
+    sqls = [sql_of(name) for name in names]
+    if engine == "duckdb":
+        answers = run_duckdb(folder, sqls)
+    elif engine == "spark":
+        answers = run_spark(folder, sqls, master)
+    else:
+        raise ConfigError(f"unknown engine {engine!r} (duckdb or spark)")
+    return dict(zip(names, answers, strict=True))

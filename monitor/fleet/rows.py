@@ -1,0 +1,53 @@
+"""Alert records as flat rows: the OCSF fields fleet questions ask about, one column each, so
+the same SQL runs on DuckDB and on Spark without either inferring nested JSON its own way.
+The collector writes them beside the records (``rows.jsonl``); a folder of vehicles' alert
+folders is turned into the same layout on the fly. ``day`` and ``vehicle`` are the partition
+folders, not columns of the files."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from ..alerts.chain import chain_of
+from ..alerts.files import read_file, safe_name, vehicle_logs
+
+COLUMNS = ("time", "seq", "hash", "activity", "class_uid", "severity_id", "category", "detector", "action", "rule",
+           "dst_ip", "dst_port", "country", "names", "message")
+
+
+def row_of(record: dict) -> dict:
+    gw = record.get("unmapped", {}).get("gatewatch", {})
+    flow = gw.get("flow") or {}
+    destination = gw.get("destination") or {}
+    names = destination.get("names") or []
+    chain = chain_of(record)
+    return {"time": int(record.get("time", 0)), "seq": int(chain.get("seq", 0)), "hash": chain.get("hash"),
+            "activity": record.get("activity_name"), "class_uid": record.get("class_uid"),
+            "severity_id": record.get("severity_id"), "category": gw.get("category"), "detector": gw.get("detector"),
+            "action": (gw.get("verdict") or {}).get("action"), "rule": gw.get("rule"),
+            "dst_ip": flow.get("resp_h"), "dst_port": flow.get("resp_p"), "country": destination.get("country"),
+            "names": ",".join(n.get("name", "") for n in names if isinstance(n, dict)) or None,
+            "message": record.get("message")}
+
+
+def partition(out: Path, vehicle: str, record: dict) -> Path:
+    day = time.strftime("%Y-%m-%d", time.gmtime(int(record.get("time", 0)) / 1000))
+    folder = out / f"day={day}" / f"vehicle={safe_name(vehicle)}"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def materialize(paths: list[Path], out: Path) -> int:
+    """Rows of the vehicles' alert logs under ``paths`` in the collector's layout; how many."""
+    count = 0
+    for (_, stem), files in vehicle_logs(paths).items():
+        vehicle = stem.removeprefix("alerts-")
+        for path in files:
+            for entry in read_file(path):
+                if entry.record is not None:
+                    with (partition(out, vehicle, entry.record) / "rows.jsonl").open("a") as handle:
+                        handle.write(json.dumps(row_of(entry.record)) + "\n")
+                    count += 1
+    return count
