@@ -24,7 +24,7 @@ class Mosquitto:
 
     @property
     def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
+        return f"{'mqtts' if (self.folder / 'ca.pem').exists() else 'mqtt'}://127.0.0.1:{self.port}"
 
     def start(self) -> None:
         self.process = subprocess.Popen(["mosquitto", "-c", str(self.folder / "mosquitto.conf")],
@@ -33,7 +33,7 @@ class Mosquitto:
         while True:
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
+                return  # listening (a TLS handshake is the clients' business)
             except OSError:
                 assert self.process.poll() is None, self.process.stderr.read() if self.process.stderr else ""
                 assert time.monotonic() < deadline, "mosquitto did not start"
@@ -59,6 +59,17 @@ def _free_port() -> int:
 
 @pytest.fixture
 def mosquitto() -> Iterator[Mosquitto]:
+    yield from _broker(tls=False)
+
+
+@pytest.fixture
+def mosquitto_tls() -> Iterator[Mosquitto]:
+    """A broker that speaks only TLS and admits only clients with a certificate from its CA
+    (the PKI is in ``broker.folder``: ca.pem, vehicle.pem/.key, collector.pem/.key)."""
+    yield from _broker(tls=True)
+
+
+def _broker(tls: bool) -> Iterator[Mosquitto]:
     if shutil.which("mosquitto") is None:
         pytest.skip("needs Debian's mosquitto (make test installs it as root)")
     folder = Path(tempfile.mkdtemp(prefix="gatewatch-mosquitto-"))
@@ -70,8 +81,15 @@ def mosquitto() -> Iterator[Mosquitto]:
     if user:
         entry = pwd.getpwnam(user)
         os.chown(data, entry.pw_uid, entry.pw_gid)
+    tls_lines = ""
+    if tls:
+        from tests.fleet.certs import make_pki
+
+        pki = make_pki(folder)
+        tls_lines = (f"cafile {pki['ca']}\ncertfile {pki['broker_cert']}\nkeyfile {pki['broker_key']}\n"
+                     "require_certificate true\nuse_identity_as_username true\n")
     (folder / "mosquitto.conf").write_text(
-        f"listener {broker.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
+        f"listener {broker.port} 127.0.0.1\n{tls_lines}allow_anonymous true\npersistence true\n"
         f"persistence_location {data}/\nautosave_interval 1\nmax_inflight_messages 100\n"
         + (f"user {user}\n" if user else "") + "log_dest stderr\nlog_type error\n")
     broker.start()

@@ -119,3 +119,50 @@ def test_a_tampered_record_published_into_the_broker_is_caught(tmp_path: Path, m
     findings = [json.loads(x) for x in (tmp_path / "fleet" / "collector-findings.jsonl").read_text().splitlines()]
     assert [(f["vehicle"], f["kind"], f["seq"]) for f in findings] == [("car-7", "tampered", 1)]
     assert collected(tmp_path / "fleet") == {}
+
+
+def test_a_dead_link_is_noticed_and_the_backlog_drains_when_it_returns(tmp_path: Path, mosquitto) -> None:
+    from tests.fleet.proxy import LinkProxy
+
+    log, records = alert_log(tmp_path, 150)
+    proxy = LinkProxy(mosquitto.port)
+    collector = Running(Broker.parse(mosquitto.url), tmp_path / "fleet")
+    uplink = Uplink(log, Broker.parse(f"mqtt://127.0.0.1:{proxy.port}"), tmp_path / "state", rate=100, keepalive=2)
+    stop = threading.Event()
+    sender = threading.Thread(target=uplink.run, args=(stop,))
+    try:
+        sender.start()
+        time.sleep(1.0)
+        proxy.cut()  # silence, as when the modem loses its signal: nothing is closed
+        time.sleep(6.0)  # past 1.5 keep-alive intervals: the uplink notices and reconnects once the link is back
+        cut_at = uplink.cursor.seq
+        assert 0 < cut_at < max(records)
+        assert uplink.stats.last_error.startswith("disconnected")
+        proxy.restore()
+        collector.wait_for(len(records))
+    finally:
+        stop.set()
+        sender.join(30)
+        collector.close()
+        proxy.close()
+    assert collected(tmp_path / "fleet") == {seq: [digest] for seq, digest in records.items()}
+    assert uplink.stats.connects >= 2 and Cursor.load(tmp_path / "state" / "uplink.cursor").seq == max(records)
+
+
+def test_tls_with_client_certificates_and_a_vehicle_without_one_is_refused(tmp_path: Path, mosquitto_tls) -> None:
+    log, records = alert_log(tmp_path, 10)
+    pki = mosquitto_tls.folder
+    vehicle = Broker.parse(mosquitto_tls.url, str(pki / "ca.pem"), str(pki / "vehicle.pem"), str(pki / "vehicle.key"))
+    fleet = Broker.parse(mosquitto_tls.url, str(pki / "ca.pem"), str(pki / "collector.pem"), str(pki / "collector.key"))
+    collector = Running(fleet, tmp_path / "fleet")
+    try:
+        stats = Uplink(log, vehicle, tmp_path / "state").run(threading.Event(), until_idle=True)
+        collector.wait_for(len(records))
+        stranger = Uplink(log, Broker.parse(mosquitto_tls.url, str(pki / "ca.pem")), tmp_path / "stranger")
+        stop = threading.Event()
+        threading.Timer(3.0, stop.set).start()
+        refused = stranger.run(stop)
+    finally:
+        collector.close()
+    assert stats.acknowledged == len(records) and collected(tmp_path / "fleet") == {s: [d] for s, d in records.items()}
+    assert refused.acknowledged == 0 and refused.connects == 0
