@@ -44,6 +44,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     hostile_parser.add_argument("--inputs", type=int, default=500, help="random and mutated inputs per fuzz target (default 500)")
     hostile_parser.add_argument("--flows", type=int, default=200_000, help="spoofed flows replayed past max_flows (default 200000)")
     hostile_parser.add_argument("--json", action="store_true", help="print one JSON object for scripts")
+    fleet_parser = targets.add_parser("fleet", help="records/s through uplink, broker and collector; fleet queries on DuckDB and Spark")
+    fleet_parser.add_argument("--alerts", type=int, default=2000, help="alert episodes sent through the broker (default 2000)")
+    fleet_parser.add_argument("--vehicles", type=int, default=1000, help="vehicles in the synthetic fleet (default 1000)")
+    fleet_parser.add_argument("--records", type=int, default=1_000_000, help="records in the synthetic fleet (default 1000000)")
+    fleet_parser.add_argument("--engines", default="duckdb,spark", help="comma-separated: duckdb, spark (default both)")
+    fleet_parser.add_argument("--json", action="store_true", help="print one JSON object for scripts")
     road_parser = targets.add_parser("road", help="CAN IDS: precision/recall/F1/AUROC of the CAN rules on ROAD")
     road_parser.add_argument("captures", nargs="*", help="ROAD CSV(.gz) files (default: the corpus' can-ids captures)")
     road_parser.add_argument("--corpus", default=None, help="corpus folder with can-ids/ (default ../shared/corpus)")
@@ -54,8 +60,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     runners = {"net": _run_net, "can": _run_can, "road": _run_road, "daemon": _run_daemon, "detect": _run_detect,
-               "hostile": _run_hostile}
+               "hostile": _run_hostile, "fleet": _run_fleet}
     return runners[args.target](args, out)
+
+
+def _run_fleet(args: argparse.Namespace, out: TextIO) -> int:
+    from ..bench import fleet
+    from ..errors import ConfigError
+
+    engines = [e for e in args.engines.split(",") if e]
+    if not engines or set(engines) - {"duckdb", "spark"} or min(args.alerts, args.vehicles, args.records) < 1:
+        raise ConfigError("--engines takes duckdb and/or spark; --alerts, --vehicles and --records at least 1")
+    report = fleet.run(args.alerts, args.vehicles, args.records, engines)
+    print(json.dumps(report) if args.json else fleet.format_report(report), file=out)
+    return 0 if report["queries"]["same_answers"] and report["transfer"]["collected"] == report["transfer"]["records"] else 1
 
 
 def _run_hostile(args: argparse.Namespace, out: TextIO) -> int:

@@ -18,6 +18,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from ..alerts.chain import chain_of, digest
 from ..alerts.files import safe_name
@@ -45,6 +46,7 @@ class Collector:
 
     def __post_init__(self) -> None:
         self.vehicles: dict[str, Vehicle] = {}
+        self._open: dict[Path, BinaryIO] = {}
         self._lock = threading.Lock()
         self.out.mkdir(parents=True, exist_ok=True)
         self._load()
@@ -79,6 +81,7 @@ class Collector:
             for line in payload.split(b"\n"):
                 if line.strip():
                     self._record(name, line)
+            self.flush()  # before paho acknowledges the PUBLISH (when this returns)
 
     def _record(self, name: str, line: bytes) -> None:
         try:
@@ -110,10 +113,25 @@ class Collector:
 
     def _file(self, name: str, record: dict, line: bytes) -> None:
         folder = partition(self.out, name, record)
-        with (folder / "alerts.jsonl").open("ab") as handle:
-            handle.write(line.rstrip(b"\n") + b"\n")
-        with (folder / "rows.jsonl").open("a") as handle:
-            handle.write(json.dumps(row_of(record)) + "\n")
+        self._handle(folder / "alerts.jsonl").write(line.rstrip(b"\n") + b"\n")
+        self._handle(folder / "rows.jsonl").write(json.dumps(row_of(record)).encode() + b"\n")
+
+    def _handle(self, path: Path):
+        """An open file per partition, the most recent 64 kept open (flushed after every PUBLISH)."""
+        handle = self._open.pop(path, None) or path.open("ab")
+        self._open[path] = handle
+        while len(self._open) > 64:
+            self._open.pop(next(iter(self._open))).close()
+        return handle
+
+    def flush(self) -> None:
+        for handle in self._open.values():
+            handle.flush()
+
+    def close(self) -> None:
+        for handle in self._open.values():
+            handle.close()
+        self._open.clear()
 
     def _finding(self, name: str, kind: str, seq: int | None, detail: str) -> None:
         self.counts[f"findings_{kind}"] += 1
@@ -157,6 +175,7 @@ class Collector:
         finally:
             client.loop_stop()
             client.disconnect()
+            self.close()
         for name, missing in self.gaps().items():
             self._finding(name, "gap", missing[0], f"{len(missing)} sequence number(s) never arrived: {missing[:10]}")
         return self.counts

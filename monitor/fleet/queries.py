@@ -3,7 +3,8 @@
 
 DuckDB runs in this process and needs nothing else; Spark runs in local mode (``local[2]``) or
 against a cluster URL (``--master``), from the optional ``spark`` extra and a Java runtime.
-Both return rows as tuples of plain values (dates as ISO text), so their answers compare equal.
+Both return rows as tuples of plain values (dates as ISO text), so their answers compare equal;
+every ORDER BY says where NULLs go (DuckDB puts them last by default, Spark first).
 """
 
 from __future__ import annotations
@@ -17,19 +18,19 @@ QUERIES: dict[str, tuple[str, str]] = {
     "alerts-per-category-per-day": (
         "alert episodes opened per category and day",
         ("SELECT CAST(day AS STRING) AS day, category, COUNT(*) AS alerts FROM alerts "
-        "WHERE activity = 'Create' GROUP BY day, category ORDER BY day, category")),
+        "WHERE activity = 'Create' GROUP BY day, category ORDER BY day, category NULLS LAST")),
     "top-destinations": (
         "destinations alerted on, by how many vehicles",
         ("SELECT dst_ip, COUNT(DISTINCT vehicle) AS vehicles, COUNT(*) AS records FROM alerts "
-        "WHERE dst_ip IS NOT NULL GROUP BY dst_ip ORDER BY vehicles DESC, records DESC, dst_ip LIMIT 20")),
+        "WHERE dst_ip IS NOT NULL GROUP BY dst_ip ORDER BY vehicles DESC, records DESC, dst_ip NULLS LAST LIMIT 20")),
     "position-senders": (
         "vehicles sending position, to which destination and country",
         ("SELECT vehicle, dst_ip, country, COUNT(*) AS records FROM alerts WHERE category = 'geolocation' "
-        "GROUP BY vehicle, dst_ip, country ORDER BY vehicle, dst_ip, country")),
+        "GROUP BY vehicle, dst_ip, country ORDER BY vehicle, dst_ip NULLS LAST, country NULLS LAST")),
     "new-destinations-this-week": (
         "destinations first alerted on in the last 7 days of the data",
         ("SELECT dst_ip, MIN(time) AS first_seen FROM alerts WHERE dst_ip IS NOT NULL GROUP BY dst_ip "
-        "HAVING MIN(time) >= (SELECT MAX(time) FROM alerts) - 604800000 ORDER BY first_seen, dst_ip")),
+        "HAVING MIN(time) >= (SELECT MAX(time) FROM alerts) - 604800000 ORDER BY first_seen, dst_ip NULLS LAST")),
     "chain-gaps-per-vehicle": (
         "records per vehicle and sequence numbers missing between its first and last",
         ("SELECT vehicle, MIN(seq) AS first_seq, MAX(seq) AS last_seq, COUNT(DISTINCT seq) AS records, "
@@ -37,7 +38,7 @@ QUERIES: dict[str, tuple[str, str]] = {
     "detector-rates-per-vehicle": (
         "alert episodes per detector and vehicle, per day of data",
         ("SELECT vehicle, detector, COUNT(*) AS alerts, COUNT(DISTINCT day) AS days FROM alerts "
-        "WHERE activity = 'Create' GROUP BY vehicle, detector ORDER BY vehicle, detector")),
+        "WHERE activity = 'Create' GROUP BY vehicle, detector ORDER BY vehicle, detector NULLS LAST")),
 }
 
 ROWS = "day=*/vehicle=*/rows.jsonl"

@@ -68,6 +68,7 @@ class Uplink:
         self.cursor = Cursor.load(self.cursor_path)
         self._read = Cursor(self.cursor.file, self.cursor.offset, self.cursor.seq)  # how far this run has sent
         self._inflight: deque[_Sent] = deque()
+        self._pending: deque[tuple[str, int, bytes]] = deque()  # read, not yet published
         self._by_mid: dict[int, _Sent] = {}
         self._lock = threading.Lock()
         self._connected = threading.Event()
@@ -190,7 +191,9 @@ class Uplink:
                     continue
                 if not self.stem:
                     self.__post_init__()  # no alert file yet when started: look again
-                lines = self._new_lines()[: self.batch] if self.stem else []
+                if not self._pending and self.stem:
+                    self._pending.extend(self._new_lines())
+                lines = [self._pending.popleft() for _ in range(min(self.batch, len(self._pending)))]
                 if lines:
                     self._publish(client, lines)
                     stop.wait(len(lines) / self.rate)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor.bench.fleet import synthetic_fleet
 from monitor.fleet.queries import QUERIES, run_queries
 from monitor.fleet.rows import materialize
 from tests.builders import run
@@ -42,8 +43,11 @@ def test_duckdb_answers_every_named_question(fleet: Path) -> None:
     assert {row[0] for row in answers["position-senders"]} <= set(SEEDS)
 
 
-def test_spark_gives_the_same_answers_as_duckdb(fleet: Path) -> None:
+def test_spark_gives_the_same_answers_as_duckdb(fleet: Path, tmp_path: Path) -> None:
     if shutil.which("java") is None:
         pytest.skip("Spark needs a Java runtime (make test installs Debian's default-jre-headless as root)")
     pytest.importorskip("pyspark", reason="Spark needs pyspark (make test installs the spark extra)")
     assert run_queries(list(QUERIES), fleet, "spark") == run_queries(list(QUERIES), fleet, "duckdb")
+    # A synthetic fleet too: many vehicles, NULL countries in every order (the engines sort NULLs apart by default).
+    synthetic = synthetic_fleet(tmp_path / "synthetic", 30, 6000, destinations=12)
+    assert run_queries(list(QUERIES), synthetic, "spark") == run_queries(list(QUERIES), synthetic, "duckdb")
