@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from .alerts import AlertSettings
 from .sources import Sources
+from .uplink import UplinkSettings
 
 if TYPE_CHECKING:
     from ..canbus.plan import DecodePlan
@@ -149,6 +150,7 @@ class Config:
     policy: Policy = Policy()
     sources: Sources = field(default_factory=lambda: Sources())
     alerts: AlertSettings = field(default_factory=lambda: AlertSettings())
+    uplink: UplinkSettings | None = None
     plan: DecodePlan | None = None  # the DBCs compiled once, at load
     bus_plans: dict = field(default_factory=dict)  # bus name -> DecodePlan, for buses with their own DBCs
     signal_map: SignalMap | None = None  # ``signals`` checked against the plan and compiled

@@ -32,6 +32,7 @@ from .notify import Notifier
 from .privileges import drop_to, needed_capabilities
 from .sources import live_sources
 from .status import status_line, write_stats
+from .uplinkrun import DaemonUplink
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ class Daemon:
         self.log = AlertLog(output, self.config.alerts, vin=lambda: self.monitor.state.vin, vehicle_id=vehicle_id)
         self.monitor = Monitor(self.config, self._on_finding, log=self.log)
         self.dns = DnsForwarder(self.monitor.decider, self.enforcer.admit) if self.enforcer and self.policy.dns.listen else None
+        self.uplink = DaemonUplink(self.config.uplink, output, self.log.vehicle_id) if self.config.uplink else None
         self.counts: Counter = Counter()
         self.reload_requested = threading.Event()
         self.state = "starting"
@@ -77,6 +79,8 @@ class Daemon:
                 if self.dns:
                     self.dns.start()
                 self.timeline.start()
+                if self.uplink:
+                    self._start_uplink()
                 self._wait_for_sources()
                 self.state = "running"
                 self.counts["ready_after_ms"] = round((time.monotonic() - self.started) * 1000)
@@ -87,6 +91,8 @@ class Daemon:
                 self.state = "stopped"
                 self.notifier.stopping()
                 self.timeline.stop()
+                if self.uplink:
+                    self.uplink.stop()
                 if self.dns:
                     self.dns.stop()
                 if self.enforcer:
@@ -111,6 +117,14 @@ class Daemon:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: self.stop())
         signal.signal(signal.SIGHUP, lambda *_: self.request_reload())
+
+    def _start_uplink(self) -> None:
+        assert self.uplink is not None
+        refused = self.uplink.not_allowed(self.monitor.decider, self.policy)
+        if refused:
+            self.counts["uplink_not_allowed"] = 1
+            log.warning("%s", refused)
+        self.uplink.start()
 
     def _wait_for_sources(self) -> None:
         deadline = time.monotonic() + OPEN_WAIT_S
@@ -172,4 +186,6 @@ class Daemon:
             out["enforcer"] = dict(self.enforcer.counts)
         if self.dns:
             out["dns"] = dict(self.dns.counts)
+        if self.uplink:
+            out["uplink"] = self.uplink.stats()
         return out

@@ -58,12 +58,11 @@ class Uplink:
     rate: float = 200.0  # records per second at most while a backlog drains
     keepalive: int = 20  # seconds: a dead cellular link is noticed in about 1.5 times this
     window: int = 100  # records in flight at once
+    client_name: str = ""  # the MQTT client id's tail (default: the vehicle of the folder's log)
     stats: UplinkStats = field(default_factory=UplinkStats)
 
     def __post_init__(self) -> None:
-        files = chain_files(self.folder)
-        self.stem = files[0].name.rsplit("-", 1)[0] if files else ""
-        self.vehicle = self.stem.removeprefix("alerts-")
+        self._find_log()
         self.cursor_path = self.state_dir / "uplink.cursor"
         self.cursor = Cursor.load(self.cursor_path)
         self._read = Cursor(self.cursor.file, self.cursor.offset, self.cursor.seq)  # how far this run has sent
@@ -74,10 +73,16 @@ class Uplink:
         self._connected = threading.Event()
         self._saved_at = 0.0
 
+    def _find_log(self) -> None:
+        """The folder's alert log (none yet when the uplink starts before the first alert)."""
+        files = chain_files(self.folder)
+        self.stem = files[0].name.rsplit("-", 1)[0] if files else ""
+        self.vehicle = self.stem.removeprefix("alerts-") or "unknown"
+
     # ------------------------------------------------------------ connection
 
     def _client(self):
-        client = self.broker.client(f"gatewatch-uplink-{self.vehicle}")
+        client = self.broker.client(f"gatewatch-uplink-{self.client_name or self.vehicle}")
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
@@ -190,7 +195,7 @@ class Uplink:
                     self._save_cursor()
                     continue
                 if not self.stem:
-                    self.__post_init__()  # no alert file yet when started: look again
+                    self._find_log()
                 if not self._pending and self.stem:
                     self._pending.extend(self._new_lines())
                 lines = [self._pending.popleft() for _ in range(min(self.batch, len(self._pending)))]
