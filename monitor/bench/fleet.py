@@ -5,9 +5,10 @@ compared."""
 
 from __future__ import annotations
 
-import io
 import json
 import random
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -19,7 +20,6 @@ from ..fleet.queries import QUERIES, run_queries
 def transfer(folder: Path, alerts: int) -> dict:
     """One vehicle's alert log (``alerts`` episodes, two records each) through the uplink, a
     local Mosquitto and the collector: records per second end to end."""
-    from ..cli import main
     from ..fleet.broker import Broker
     from ..fleet.collector import Collector
     from ..fleet.uplink import Uplink
@@ -27,8 +27,8 @@ def transfer(folder: Path, alerts: int) -> dict:
     from .mosquitto import Mosquitto
 
     capture = many_alerts(folder, alerts)
-    main(["replay", "-o", str(folder / "log"), "--vehicle-id", "bench-car", str(capture)], stdout=io.StringIO(),
-         stderr=io.StringIO())
+    subprocess.run([sys.executable, "-m", "monitor", "replay", "-o", str(folder / "log"), "--vehicle-id", "bench-car",
+                    str(capture)], check=True, capture_output=True)
     broker = Mosquitto.create()
     broker.start()
     try:
