@@ -19,7 +19,7 @@ import os
 import re
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +55,7 @@ class WriterStats:
     torn_line_found: bool = False
     write_errors: int = 0  # writes or syncs that failed (ENOSPC, EIO): retried, nothing lost
     dropped: int = 0  # the oldest waiting records, dropped because the backlog was full
+    files_held_for_uplink: int = 0  # past keep_files, kept because the uplink has not sent them yet
     last_error: str = ""
 
 
@@ -79,6 +80,9 @@ class ChainedWriter:
         self._opened_at = 0.0
         self._last_sync = 0.0
         self._synced_seq = 0
+        # Set by the daemon when an uplink reads this log: the file its cursor is in ("" before
+        # the first acknowledgement). Retention never deletes that file or a later one.
+        self.hold_from: Callable[[], str] | None = None
         self._resume()
 
     # ------------------------------------------------------------ chain state
@@ -190,7 +194,11 @@ class ChainedWriter:
 
     def _retain(self) -> None:
         files = chain_files(self.directory, self.stem)
+        held = self.hold_from() if self.hold_from else None
         for old in files[: max(0, len(files) - self.settings.keep_files)]:
+            if held is not None and (not held or old.name >= held):  # names sort in chain order
+                self.stats.files_held_for_uplink += 1
+                continue
             old.unlink()
             self.stats.files_deleted += 1
             log.warning("alert log retention: deleted %s (keep_files %d)", old.name, self.settings.keep_files)

@@ -60,6 +60,9 @@ class Daemon:
         self.monitor = Monitor(self.config, self._on_finding, log=self.log)
         self.dns = DnsForwarder(self.monitor.decider, self.enforcer.admit) if self.enforcer and self.policy.dns.listen else None
         self.uplink = DaemonUplink(self.config.uplink, output, self.log.vehicle_id) if self.config.uplink else None
+        if self.uplink:  # what the uplink has not sent is never deleted by retention
+            uplink = self.uplink.uplink
+            self.log.writer.hold_from = lambda: uplink.cursor.file
         self.counts: Counter = Counter()
         self.reload_requested = threading.Event()
         self.state = "starting"

@@ -1,7 +1,8 @@
 """``gatewatch collect``: the fleet side of the uplink. It subscribes to every vehicle's alert
 records (a shared subscription, so several collectors split the load), checks each vehicle's
 chain as records arrive, drops duplicates by vehicle and sequence number, and files the
-records in day- and vehicle-partitioned JSON Lines (``day=YYYY-MM-DD/vehicle=ID/alerts.jsonl``,
+records in day- and vehicle-partitioned JSON Lines (``day=YYYY-MM-DD/vehicle=ID/alerts-ID-...jsonl``,
+named as a vehicle's own alert files are, so ``gatewatch report`` and ``alerts`` read them too;
 the layout DuckDB and Spark read as partitions), with the flat rows of fleet/rows.py beside them.
 
 What breaks a chain is itself recorded, in ``collector-findings.jsonl``: a record whose hash
@@ -23,7 +24,7 @@ from typing import BinaryIO
 from ..alerts.chain import chain_of, digest
 from ..alerts.files import safe_name
 from .broker import Broker, connect_properties
-from .rows import partition, row_of
+from .rows import partition, records_file, row_of, write_parquet
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class Collector:
     def __post_init__(self) -> None:
         self.vehicles: dict[str, Vehicle] = {}
         self._open: dict[Path, BinaryIO] = {}
+        self._touched: set[Path] = set()  # partitions whose files were closed to make room
         self._lock = threading.Lock()
         self.out.mkdir(parents=True, exist_ok=True)
         self._load()
@@ -55,7 +57,7 @@ class Collector:
 
     def _load(self) -> None:
         """Rebuild what was filed (a restarted collector must still drop duplicates)."""
-        for path in sorted(self.out.glob("day=*/vehicle=*/alerts.jsonl")):
+        for path in sorted(self.out.glob("day=*/vehicle=*/alerts-*.jsonl")):
             vehicle = self._vehicle(path.parent.name.removeprefix("vehicle="))
             for line in path.read_bytes().splitlines():
                 try:
@@ -113,7 +115,7 @@ class Collector:
 
     def _file(self, name: str, record: dict, line: bytes) -> None:
         folder = partition(self.out, name, record)
-        self._handle(folder / "alerts.jsonl").write(line.rstrip(b"\n") + b"\n")
+        self._handle(folder / records_file(name)).write(line.rstrip(b"\n") + b"\n")
         self._handle(folder / "rows.jsonl").write(json.dumps(row_of(record)).encode() + b"\n")
 
     def _handle(self, path: Path):
@@ -121,7 +123,9 @@ class Collector:
         handle = self._open.pop(path, None) or path.open("ab")
         self._open[path] = handle
         while len(self._open) > 64:
-            self._open.pop(next(iter(self._open))).close()
+            oldest = next(iter(self._open))
+            self._touched.add(oldest.parent)
+            self._open.pop(oldest).close()
         return handle
 
     def flush(self) -> None:
@@ -129,9 +133,13 @@ class Collector:
             handle.flush()
 
     def close(self) -> None:
+        """Close the files, and write each partition touched as Parquet beside its rows."""
+        touched = {path.parent for path in self._open} | self._touched
         for handle in self._open.values():
             handle.close()
         self._open.clear()
+        self._touched = set()
+        write_parquet(sorted(touched))
 
     def _finding(self, name: str, kind: str, seq: int | None, detail: str) -> None:
         self.counts[f"findings_{kind}"] += 1

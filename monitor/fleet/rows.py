@@ -32,6 +32,25 @@ def row_of(record: dict) -> dict:
             "message": record.get("message")}
 
 
+def records_file(vehicle: str) -> str:
+    """The name of a vehicle's records in a partition: a vehicle's own alert file name, so the
+    readers of alert logs (report, alerts, verify) take a collector's folder as they take a vehicle's."""
+    return f"alerts-{safe_name(vehicle)}-000000000001.jsonl"
+
+
+def write_parquet(folders: list[Path]) -> None:
+    """``rows.parquet`` beside each folder's ``rows.jsonl`` (OCSF fields as columns), by DuckDB."""
+    if not folders:
+        return
+    import duckdb
+
+    with duckdb.connect() as con:
+        for folder in folders:
+            if (folder / "rows.jsonl").is_file():
+                con.execute(f"COPY (SELECT * FROM read_json_auto('{folder / 'rows.jsonl'}', format = 'newline_delimited')) "
+                            f"TO '{folder / 'rows.parquet'}' (FORMAT PARQUET)")
+
+
 def partition(out: Path, vehicle: str, record: dict) -> Path:
     day = time.strftime("%Y-%m-%d", time.gmtime(int(record.get("time", 0)) / 1000))
     folder = out / f"day={day}" / f"vehicle={safe_name(vehicle)}"

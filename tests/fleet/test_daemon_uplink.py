@@ -53,7 +53,7 @@ def test_the_daemon_publishes_what_it_writes_and_checks_its_broker_is_allowed(tm
     local = {int(chain_of(e.record)["seq"]): chain_of(e.record)["hash"]
              for path in chain_files(tmp_path / "out-True") for e in read_file(path) if e.record}
     got = {}
-    for path in (tmp_path / "fleet").glob("day=*/vehicle=car-9/alerts.jsonl"):
+    for path in (tmp_path / "fleet").glob("day=*/vehicle=car-9/alerts-*.jsonl"):
         for line in path.read_bytes().splitlines():
             got[int(chain_of(json.loads(line))["seq"])] = chain_of(json.loads(line))["hash"]
     assert len(local) >= 5 and {s: local[s] for s in got} == got and len(got) >= 5

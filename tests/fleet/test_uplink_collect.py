@@ -35,7 +35,7 @@ def alert_log(tmp_path: Path, alerts: int = 100) -> tuple[Path, dict[int, str]]:
 
 def collected(out: Path) -> dict[int, list[str]]:
     seen: dict[int, list[str]] = {}
-    for path in sorted(out.glob("day=*/vehicle=car-7/alerts.jsonl")):
+    for path in sorted(out.glob("day=*/vehicle=car-7/alerts-*.jsonl")):
         for line in path.read_bytes().splitlines():
             chain = chain_of(json.loads(line))
             seen.setdefault(int(chain["seq"]), []).append(chain["hash"])
@@ -74,6 +74,15 @@ def test_every_record_arrives_once_and_matches_the_vehicle_s_log(tmp_path: Path,
     assert stats.acknowledged == len(records) and Cursor.load(tmp_path / "state" / "uplink.cursor").seq == max(records)
     assert collected(tmp_path / "fleet") == {seq: [digest] for seq, digest in records.items()}
     assert not (tmp_path / "fleet" / "collector-findings.jsonl").exists()
+    # Parquet beside the rows, with every row; and the readers of alert logs take the collector's folder.
+    import duckdb
+
+    [rows] = list((tmp_path / "fleet").glob("day=*/vehicle=car-7/rows.parquet"))
+    assert duckdb.sql(f"SELECT COUNT(*) FROM '{rows}'").fetchall() == [(len(records),)]
+    code, _, err = run("report", "-o", str(tmp_path / "fleet.html"), str(tmp_path / "fleet"))
+    assert code == 0 and "car-7" in (tmp_path / "fleet.html").read_text(), err
+    code, out, err = run("alerts", "verify", str(tmp_path / "fleet"))
+    assert code == 0 and f"{len(records)} records" in out and "BROKEN" not in out, out + err
 
 
 def test_sigkilled_uplink_and_restarted_broker_lose_nothing_and_leave_no_duplicate(tmp_path: Path, mosquitto) -> None:
@@ -166,3 +175,22 @@ def test_tls_with_client_certificates_and_a_vehicle_without_one_is_refused(tmp_p
         collector.close()
     assert stats.acknowledged == len(records) and collected(tmp_path / "fleet") == {s: [d] for s, d in records.items()}
     assert refused.acknowledged == 0 and refused.connects == 0
+
+
+def test_retention_keeps_what_the_uplink_has_not_sent(tmp_path: Path) -> None:
+    from monitor.alerts.files import ChainedWriter, WriterSettings
+
+    log, _ = alert_log(tmp_path, 2)
+    record = json.loads(chain_files(log)[0].read_bytes().splitlines()[0])  # a real record, re-sealed below
+    folder = tmp_path / "rotating"
+    writer = ChainedWriter(folder, "car-7", WriterSettings(rotate_bytes=1, keep_files=2))
+    cursor = {"file": ""}
+    writer.hold_from = lambda: cursor["file"]
+    for _ in range(5):  # one record per file
+        writer.append(json.loads(json.dumps(record)))
+    assert len(chain_files(folder)) == 5 and writer.stats.files_held_for_uplink > 0  # nothing sent yet: all kept
+    cursor["file"] = chain_files(folder)[3].name  # acknowledged up to the fourth file
+    writer.append(json.loads(json.dumps(record)))
+    writer.close()
+    names = [p.name for p in chain_files(folder)]
+    assert names[0] == cursor["file"] and len(names) == 3  # the sent ones went, oldest first; the rest stay
