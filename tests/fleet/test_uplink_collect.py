@@ -45,8 +45,8 @@ def collected(out: Path) -> dict[int, list[str]]:
 class Running:
     """A collector in a thread until it has seen ``want`` records or times out."""
 
-    def __init__(self, broker: Broker, out: Path) -> None:
-        self.collector = Collector(broker, out)
+    def __init__(self, broker: Broker, out: Path, group: str | None = None, client_id: str = "gatewatch-collector") -> None:
+        self.collector = Collector(broker, out, group, client_id)
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.collector.run, args=(self.stop,))
         self.thread.start()
@@ -194,3 +194,23 @@ def test_retention_keeps_what_the_uplink_has_not_sent(tmp_path: Path) -> None:
     writer.close()
     names = [p.name for p in chain_files(folder)]
     assert names[0] == cursor["file"] and len(names) == 3  # the sent ones went, oldest first; the rest stay
+
+
+def test_collectors_in_a_shared_group_split_the_records_between_them(tmp_path: Path, mosquitto) -> None:
+    log, records = alert_log(tmp_path, 100)
+    broker = Broker.parse(mosquitto.url)
+    first = Running(broker, tmp_path / "a", group="fleet", client_id="collector-a")
+    second = Running(broker, tmp_path / "b", group="fleet", client_id="collector-b")
+    try:
+        Uplink(log, broker, tmp_path / "state", batch=1).run(threading.Event(), until_idle=True)
+        deadline = time.monotonic() + 30
+        while first.collector.counts["records"] + second.collector.counts["records"] < len(records):
+            assert time.monotonic() < deadline, "the group did not receive every record"
+            time.sleep(0.1)
+    finally:
+        first.close()
+        second.close()
+    a, b = collected(tmp_path / "a"), collected(tmp_path / "b")
+    assert a and b and not set(a) & set(b)  # each record went to one of them
+    assert {**a, **b} == {seq: [digest] for seq, digest in records.items()}
+    assert not (tmp_path / "a" / "collector-findings.jsonl").exists()  # part of a chain is no gap in a group
