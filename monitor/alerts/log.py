@@ -63,8 +63,8 @@ class AlertLog:
         self.counts: Counter = Counter()
 
     def vehicle(self) -> dict:
-        vin = self.vin()
-        return {"id": self.vehicle_id, **({"vin": vin} if vin else {})}
+        vin, model = self.vin(), self.settings.vehicle_model
+        return {"id": self.vehicle_id, **({"vin": vin} if vin else {}), **({"model": model} if model else {})}
 
     # ------------------------------------------------------------ what the pipeline hands in
 

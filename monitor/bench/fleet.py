@@ -51,6 +51,7 @@ def transfer(folder: Path, alerts: int) -> dict:
 
 
 CATEGORIES = ("geolocation", "video", "mapping", "identity", "can", "remote", "unknown")
+MODELS = ("ID.4 2024", "Model 3 2023", "EX30 2025", "Atto 3 2024")
 DETECTORS = ("wire.jt808", "taint.position", "behaviour.video", "behaviour.mapping", "wire.identifier", "can.uds")
 
 
@@ -69,6 +70,7 @@ def synthetic_fleet(folder: Path, vehicles: int, records: int, days: int = 2, se
                 seq = day * (per_vehicle // days) + i + 1
                 category = rng.choice(CATEGORIES)
                 rows.append({"time": start + day * 86_400_000 + i * 1000, "seq": seq, "hash": f"{v:x}-{seq:x}",
+                             "model": MODELS[v % len(MODELS)] if v % 7 else None,
                              "activity": "Create" if i % 2 == 0 else "Close", "class_uid": 2004, "severity_id": 3,
                              "category": category, "detector": rng.choice(DETECTORS), "action": "alert", "rule": "default",
                              "dst_ip": rng.choice(addresses), "dst_port": 443, "country": rng.choice(("DE", "US", "CN", None)),

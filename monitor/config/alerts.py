@@ -2,6 +2,7 @@
 
     alerts:
       vehicle_id: fleet-0042       # in every record and file name (default: this host's name)
+      vehicle_model: ID.4 2024     # in every record: fleet questions compare detectors across models
       position_decimals: 3         # round every position in the log (default: full precision)
       episode_quiet_s: 300         # an episode without hits this long (data time) is closed
       track_points: 256            # positions per record; a full track is written as an Update
@@ -22,13 +23,14 @@ from pathlib import Path
 from ..errors import PolicyError
 from .yamlfile import Located, child, known_keys
 
-KEYS = ("vehicle_id", "position_decimals", "episode_quiet_s", "track_points", "rotate_mb", "rotate_hours",
+KEYS = ("vehicle_id", "vehicle_model", "position_decimals", "episode_quiet_s", "track_points", "rotate_mb", "rotate_hours",
         "keep_files", "fsync", "backlog", "hmac_key_file")
 
 
 @dataclass(frozen=True)
 class AlertSettings:
     vehicle_id: str = ""
+    vehicle_model: str = ""
     position_decimals: int | None = None
     episode_quiet_s: float = 300.0
     track_points: int = 256
@@ -51,6 +53,10 @@ def load_alerts(doc: Located, config_path: Path) -> AlertSettings:
         if not isinstance(node["vehicle_id"], str) or not node["vehicle_id"].strip():
             raise PolicyError(f"{node.at('vehicle_id')}: vehicle_id must be a non-empty string")
         values["vehicle_id"] = node["vehicle_id"].strip()
+    if "vehicle_model" in node:
+        if not isinstance(node["vehicle_model"], str) or not node["vehicle_model"].strip():
+            raise PolicyError(f"{node.at('vehicle_model')}: vehicle_model must be a non-empty string")
+        values["vehicle_model"] = node["vehicle_model"].strip()
     if node.get("position_decimals") is not None:
         values["position_decimals"] = _number(node, "position_decimals", int, 0, 7)
     for key, kind, least, most in (("episode_quiet_s", float, 1, 86400 * 30), ("track_points", int, 1, 100_000),

@@ -35,6 +35,11 @@ QUERIES: dict[str, tuple[str, str]] = {
         "records per vehicle and sequence numbers missing between its first and last",
         ("SELECT vehicle, MIN(seq) AS first_seq, MAX(seq) AS last_seq, COUNT(DISTINCT seq) AS records, "
         "MAX(seq) - MIN(seq) + 1 - COUNT(DISTINCT seq) AS missing FROM alerts GROUP BY vehicle ORDER BY vehicle")),
+    "detector-rates-per-model": (
+        "alert episodes per detector and vehicle model, and per vehicle of that model",
+        ("SELECT model, detector, COUNT(*) AS alerts, COUNT(DISTINCT vehicle) AS vehicles, "
+        "CAST(COUNT(*) AS DOUBLE) / COUNT(DISTINCT vehicle) AS per_vehicle FROM alerts WHERE activity = 'Create' "
+        "GROUP BY model, detector ORDER BY model NULLS LAST, detector NULLS LAST")),
     "detector-rates-per-vehicle": (
         "alert episodes per detector and vehicle, per day of data",
         ("SELECT vehicle, detector, COUNT(*) AS alerts, COUNT(DISTINCT day) AS days FROM alerts "

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..alerts.chain import chain_of
 from ..alerts.files import read_file, safe_name, vehicle_logs
 
-COLUMNS = ("time", "seq", "hash", "activity", "class_uid", "severity_id", "category", "detector", "action", "rule",
+COLUMNS = ("time", "seq", "hash", "model", "activity", "class_uid", "severity_id", "category", "detector", "action", "rule",
            "dst_ip", "dst_port", "country", "names", "message")
 
 
@@ -24,6 +24,7 @@ def row_of(record: dict) -> dict:
     names = destination.get("names") or []
     chain = chain_of(record)
     return {"time": int(record.get("time", 0)), "seq": int(chain.get("seq", 0)), "hash": chain.get("hash"),
+            "model": (gw.get("vehicle") or {}).get("model"),
             "activity": record.get("activity_name"), "class_uid": record.get("class_uid"),
             "severity_id": record.get("severity_id"), "category": gw.get("category"), "detector": gw.get("detector"),
             "action": (gw.get("verdict") or {}).get("action"), "rule": gw.get("rule"),

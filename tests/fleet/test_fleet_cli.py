@@ -27,3 +27,15 @@ def test_fleet_query_lists_and_answers_over_vehicle_folders(tmp_path: Path) -> N
 def test_a_bad_broker_url_is_one_line(tmp_path: Path) -> None:
     code, _, err = run("collect", "--broker", "http://example.com", "-o", str(tmp_path))
     assert code == 1 and err.strip().endswith("a broker is mqtt://host[:port] or mqtts://host[:port]")
+
+
+def test_the_vehicle_model_reaches_the_records_and_the_model_question(tmp_path: Path) -> None:
+    config = tmp_path / "model.yaml"
+    config.write_text("version: 1\nextends: default\nalerts: {vehicle_id: car-2, vehicle_model: EX30 2025}\n")
+    seed = PROJECT / "seeds" / "taint-leak"
+    code, _, err = run("replay", "--config", str(config), "-o", str(tmp_path / "car"), str(seed / "capture.pcap"))
+    assert code == 0, err
+    code, out, err = run("fleet", "query", "detector-rates-per-model", str(tmp_path / "car"), "--json")
+    assert code == 0, err
+    rows = [line for line in out.splitlines() if line]
+    assert rows and all(line.startswith('["EX30 2025", ') for line in rows)
