@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import PolicyError
-from .yamlfile import Located, child, known_keys
+from .yamlfile import Located, child, existing_file, known_keys
 
 KEYS = ("vehicle_id", "vehicle_model", "position_decimals", "episode_quiet_s", "track_points", "rotate_mb", "rotate_hours",
         "keep_files", "fsync", "backlog", "hmac_key_file")
@@ -70,11 +70,7 @@ def load_alerts(doc: Located, config_path: Path) -> AlertSettings:
             raise PolicyError(f"{node.at('fsync')}: fsync must be 'always' or milliseconds between syncs, not {value!r}")
         values["fsync"] = value if value == "always" else float(value)
     if "hmac_key_file" in node:
-        path = Path(str(node["hmac_key_file"]))
-        path = path if path.is_absolute() else config_path.parent / path
-        if not path.is_file():
-            raise PolicyError(f"{node.at('hmac_key_file')}: HMAC key file {str(node['hmac_key_file'])!r} not found")
-        values["hmac_key_file"] = str(path)
+        values["hmac_key_file"] = existing_file(node, "hmac_key_file", config_path, "HMAC key file")
     return AlertSettings(**values)
 
 

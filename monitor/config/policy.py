@@ -17,7 +17,7 @@ import yaml
 
 from ..errors import PolicyError
 from . import model
-from .yamlfile import Located, LocatedList, child, known_keys
+from .yamlfile import Located, LocatedList, child, existing_file, known_keys
 
 POLICY_KEYS = ("mode", "on_stop", "uplinks", "geoip", "dns", "destinations", "rules", "default", "country_lists")
 SET_KEYS = ("domains", "cidrs", "ports", "countries", "asns")
@@ -247,12 +247,8 @@ def _geoip(doc: Located, config_path: Path, sets: tuple[model.DestinationSet, ..
     paths = {}
     for key in ("country", "asn", "overrides"):
         if key in node:
-            path = Path(str(node[key]))
-            path = path if path.is_absolute() else config_path.parent / path
-            if not path.is_file():
-                what = "override table" if key == "overrides" else "database"
-                raise PolicyError(f"{node.at(key)}: GeoIP {key} {what} {str(path)!r} not found")
-            paths[key] = str(path)
+            what = "override table" if key == "overrides" else "database"
+            paths[key] = existing_file(node, key, config_path, f"GeoIP {key} {what}", show_resolved=True)
     for dest in sets:
         if dest.asns and "asn" not in paths:
             raise PolicyError(f"{dest.where}: destination set {dest.name!r} lists asn values, "

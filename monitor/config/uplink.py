@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import PolicyError
-from .yamlfile import Located, known_keys
+from .yamlfile import Located, existing_file, known_keys
 
 KEYS = ("broker", "ca_file", "cert_file", "key_file", "rate")
 
@@ -39,14 +39,7 @@ def load_uplink(doc: Located, config_path: Path) -> UplinkSettings | None:
     if not isinstance(broker, str) or not broker.startswith(("mqtt://", "mqtts://")):
         raise PolicyError(f"{node.at('broker') if 'broker' in node else node.at()}: uplink.broker must be "
                           "mqtt://host[:port] or mqtts://host[:port]")
-    files = {}
-    for key in ("ca_file", "cert_file", "key_file"):
-        if key in node:
-            path = Path(str(node[key]))
-            path = path if path.is_absolute() else config_path.parent / path
-            if not path.is_file():
-                raise PolicyError(f"{node.at(key)}: {key} {str(node[key])!r} not found")
-            files[key] = str(path)
+    files = {key: existing_file(node, key, config_path, key) for key in ("ca_file", "cert_file", "key_file") if key in node}
     rate = node.get("rate", 200.0)
     if not isinstance(rate, int | float) or isinstance(rate, bool) or rate <= 0:
         raise PolicyError(f"{node.at('rate')}: rate must be a positive number of records per second, not {rate!r}")

@@ -74,6 +74,16 @@ def dbc_files(node: Located, key: str, config_path: Path) -> list[str]:
     return out
 
 
+def existing_file(node: Located, key: str, config_path: Path, what: str, show_resolved: bool = False) -> str:
+    """The file ``node[key]`` names, resolved against the configuration file; a missing one is
+    an error at its line naming it as written (or as resolved)."""
+    path = Path(str(node[key]))
+    path = path if path.is_absolute() else config_path.parent / path
+    if not path.is_file():
+        raise PolicyError(f"{node.at(key)}: {what} {str(path) if show_resolved else str(node[key])!r} not found")
+    return str(path)
+
+
 class LocatedList(list):
     """A sequence from a YAML file; ``at(i)`` is "file:line:column" of item i."""
 
