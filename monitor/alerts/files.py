@@ -83,6 +83,10 @@ class ChainedWriter:
         # Set by the daemon when an uplink reads this log: the file its cursor is in ("" before
         # the first acknowledgement). Retention never deletes that file or a later one.
         self.hold_from: Callable[[], str] | None = None
+        # Set by AlertLog: builds the record that puts records dropped for want of room into the
+        # chain (count, first and last drop time, why) once writing works again.
+        self.overflow_record: Callable[[int, float, float, str], dict] | None = None
+        self._unreported: list = [0, 0.0, 0.0]  # dropped, first, last (wall clock) not yet in the chain
         self._resume()
 
     # ------------------------------------------------------------ chain state
@@ -116,6 +120,8 @@ class ChainedWriter:
         if len(self.backlog) >= self.settings.backlog:
             self.backlog.popleft()
             self.stats.dropped += 1
+            now = time.time()
+            self._unreported = [self._unreported[0] + 1, self._unreported[1] or now, now]
         self.backlog.append(record)
         self.drain()
         return record
@@ -133,12 +139,25 @@ class ChainedWriter:
         if had_failed and not self.backlog:
             log.warning("alert log writable again: the records that waited are written (%d dropped in all)",
                         self.stats.dropped)
+            self._report_overflow(self.stats.last_error)
             self.stats.last_error = ""
         try:
             self._sync_if_due()
         except OSError as error:
             self._failed("sync", error)
         return len(self.backlog)
+
+    def _report_overflow(self, why: str) -> None:
+        """The overflow record, once what waited is written: the chain then says what it lacks."""
+        dropped, first, last = self._unreported
+        if not dropped or self.overflow_record is None:
+            return
+        try:
+            self._write(self.overflow_record(dropped, first, last, f"no room to write them ({why})"))
+        except OSError as error:
+            self._failed("write", error)
+            return
+        self._unreported = [0, 0.0, 0.0]
 
     def flush(self) -> None:
         """Write what waits and sync now, whatever the fsync policy (errors counted)."""

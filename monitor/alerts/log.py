@@ -16,6 +16,7 @@ from .dnslog import DnsLog
 from .episodes import Episodes
 from .files import ChainedWriter, LineFile, WriterSettings, chain_files, safe_name
 from .flowlog import zeek_record
+from .record import overflow
 
 OUTPUT_GLOBS = ("alerts-*.jsonl", "alerts-*.head", "flows-*.jsonl", "dns-*.jsonl", "stats.json", "summary.json")
 
@@ -54,6 +55,7 @@ class AlertLog:
             rotate_bytes=int(settings.rotate_mb * (1 << 20)), rotate_s=settings.rotate_hours * 3600,
             keep_files=settings.keep_files, fsync=settings.fsync, key=read_key(settings.hmac_key_file),
             backlog=settings.backlog))
+        self.writer.overflow_record = lambda n, first, last, why: overflow(self.vehicle(), n, first, last, why)
         self.episodes = Episodes(self.writer.append, self.vehicle, settings.episode_quiet_s, settings.track_points,
                                  settings.position_decimals)
         name = safe_name(self.vehicle_id)

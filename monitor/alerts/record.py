@@ -162,3 +162,29 @@ def _rounded(value, decimals: int | None):
     if isinstance(value, list):
         return [_rounded(v, decimals) for v in value]
     return value
+
+
+def overflow(vehicle: dict, dropped: int, first_s: float, last_s: float, why: str) -> dict:
+    """The record of alert records the log had to drop (the disk was full and the backlog too):
+    a finding about the monitor itself, category ``monitor``, so the chain says what it lacks."""
+    uid = f"{vehicle['id']}:alert_log.overflow:{ms(first_s)}"
+    seen = f"{dropped} alert record(s) dropped: {why}"
+    return {
+        "activity_id": 1, "activity_name": "Create", "category_uid": CATEGORY_UID, "category_name": "Findings",
+        "class_uid": CLASS_UID, "class_name": "Detection Finding", "type_uid": CLASS_UID * 100 + 1,
+        "type_name": "Detection Finding: Create", "time": ms(last_s), "start_time": ms(first_s), "end_time": ms(last_s),
+        "count": dropped, "severity_id": 4, "severity": SEVERITIES[4], "confidence_score": 100, "confidence_id": 3,
+        "message": f"monitor: {seen}",
+        "metadata": {"version": OCSF_VERSION, "log_name": "alerts",
+                     "product": {"name": "gatewatch", "vendor_name": "gatewatch", "version": __version__}},
+        "finding_info": {"uid": uid, "title": seen, "types": ["monitor"],
+                         "analytic": {"name": "alert_log.overflow", "uid": "alert_log.overflow", "type_id": 1, "type": "Rule"},
+                         "first_seen_time": ms(first_s), "last_seen_time": ms(last_s)},
+        "device": {"type_id": 99, "type": "Vehicle", "uid": vehicle["id"], "name": vehicle["id"]},
+        "unmapped": {"gatewatch": {
+            "vehicle": vehicle, "category": "monitor", "detector": "alert_log.overflow", "seen": seen, "confidence": 1.0,
+            "verdict": {"action": "alert", "rule": "gatewatch"}, "rule": "gatewatch", "action_taken": "alerted",
+            "episode": {"uid": uid, "state": "closed", "count": dropped, "first_ts": first_s, "last_ts": last_s,
+                        "positions_total": 0},
+            "evidence": {"records_dropped": dropped, "why": why}, "regulatory": []}},
+    }

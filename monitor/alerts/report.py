@@ -13,11 +13,13 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from ..config.model import CATEGORIES
+from ..config.model import CATEGORIES as FINDING_CATEGORIES
 from ..config.policy import shipped_country_lists
 from .read import flat, gatewatch
 
-COLOURS = {"geolocation": "#d62728", "video": "#9467bd", "mapping": "#2ca02c", "identity": "#ff7f0e",
+# The findings' categories, and the monitor's own (an overflow record: alert records it had to drop).
+CATEGORIES = (*FINDING_CATEGORIES, "monitor")
+COLOURS = {"monitor": "#555555", "geolocation": "#d62728", "video": "#9467bd", "mapping": "#2ca02c", "identity": "#ff7f0e",
            "can": "#1f77b4", "remote": "#8c564b", "unknown": "#7f7f7f"}
 CSS = """
 body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1200px}

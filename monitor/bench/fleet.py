@@ -118,7 +118,7 @@ def format_report(report: dict) -> str:
     q = report["queries"]
     for engine in ("duckdb", "spark"):
         if engine in q:
-            lines.append(f"  {engine}: all six questions in one session {q[engine]['seconds_all']} s")
+            lines.append(f"  {engine}: every question, in one session: {q[engine]['seconds_all']} s")
     if "duckdb" in q:
         lines += [f"    {name:<30} {q['duckdb'][name]:.3f} s (duckdb, alone)" for name in QUERIES]
     lines.append(f"  engines give the same answers: {'yes' if q['same_answers'] else 'NO'}")

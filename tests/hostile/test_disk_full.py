@@ -1,7 +1,7 @@
 """Disk full: the daemon's alert log on a small tmpfs this test mounts hits ENOSPC. The daemon
 keeps running, counts what it could not write, keeps the newest records in a bounded memory
 buffer, says DEGRADED in stats.json and in systemd's STATUS, and writes what waits once space
-returns, continuing the chain."""
+returns, continuing the chain, with a record of how many it had to drop."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from monitor.alerts.files import chain_files, read_file
 from monitor.alerts.verify import verify_all
 from monitor.daemon import Daemon
 from monitor.daemon.notify import Notifier
+from tests.builders import run
 
 BACKLOG = 20
 
@@ -113,8 +114,9 @@ def test_disk_full_is_survived_counted_reported_and_caught_up(tmp_path: Path, sm
     assert not runner.is_alive()
     report = verify_all([small_disk], None)[0]
     assert report.ok, [str(b) for b in report.breaks]
-    created = [e.record for path in chain_files(small_disk) for e in read_file(path)
-               if e.record is not None and e.record["activity_id"] == 1]
+    records = [e.record for path in chain_files(small_disk) for e in read_file(path) if e.record is not None]
+    overflow = [r for r in records if r["unmapped"]["gatewatch"]["category"] == "monitor"]
+    created = [r for r in records if r["activity_id"] == 1 and r not in overflow]
     ecus = sorted(_ecu(record) for record in created)
     # What was written before the disk was full, then the newest BACKLOG: the ones between were dropped, counted.
     sent = list(range(1, 3 + 2 * BACKLOG))
@@ -123,6 +125,11 @@ def test_disk_full_is_survived_counted_reported_and_caught_up(tmp_path: Path, sm
     final = json.loads((small_disk / "stats.json").read_text())["alert_log"]
     assert final["records_dropped"] == len(sent) - len(ecus) and final["records_waiting"] == 0
     assert not final["degraded"] and final["write_errors"] >= 1
+    # The chain itself says what it lacks: one record of the drops, written once there was room again.
+    assert [r["count"] for r in overflow] == [final["records_dropped"]]
+    assert overflow[0]["unmapped"]["gatewatch"]["detector"] == "alert_log.overflow"
+    code, _, err = run("report", "-o", str(tmp_path / "report.html"), str(small_disk))
+    assert code == 0 and "alert record(s) dropped" in (tmp_path / "report.html").read_text(), err
 
 
 def _ecu(record: dict) -> int:
