@@ -86,7 +86,9 @@ class Uplink:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
-        client.reconnect_delay_set(1, 60)  # paho doubles the wait after each failed reconnect
+        # paho doubles the wait after each failed reconnect, up to 60 s; a random first wait keeps
+        # a fleet that lost its link together from coming back in step.
+        client.reconnect_delay_set(random.randint(1, 4), 60)
         return client
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
