@@ -35,12 +35,17 @@ MAX_DBC_MESSAGE_BYTES = 64  # CAN FD's largest frame
 MAX_DBC_SIGNALS_PER_MESSAGE = 512  # 64 bytes hold at most 512 one-bit signals
 
 
+def expansion_limit(compressed_bytes: int) -> int:
+    """How many bytes a compressed input of this size may expand to."""
+    return max(compressed_bytes * MAX_EXPANSION, MIN_EXPANSION_ALLOWANCE)
+
+
 class BoundedDecompression:
     """A gzip file read with a cap on its expansion; damage and bombs become SourceError."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.limit = max(path.stat().st_size * MAX_EXPANSION, MIN_EXPANSION_ALLOWANCE)
+        self.limit = expansion_limit(path.stat().st_size)
         self.read_so_far = 0
         self._file = gzip.open(path, "rb")  # noqa: SIM115 - closed in close(), as a file's would be
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import SourceError
-from ..limits import MAX_EXPANSION, MIN_EXPANSION_ALLOWANCE
+from ..limits import MAX_EXPANSION, expansion_limit
 
 FILE_HEADER = struct.Struct("<4sL")  # signature "LOGG", header size
 OBJECT_HEADER = struct.Struct("<4sHHLL")  # "LOBJ", header size, header version, object size, object type
@@ -43,7 +43,7 @@ class CappedReads:
 def check(path: Path) -> None:
     """SourceError when the file's zlib containers inflate past the expansion cap."""
     size = path.stat().st_size
-    budget = max(size * MAX_EXPANSION, MIN_EXPANSION_ALLOWANCE)
+    limit = budget = expansion_limit(size)
     with path.open("rb") as handle:
         head = handle.read(FILE_HEADER.size)
         if len(head) < FILE_HEADER.size or head[:4] != b"LOGG":
@@ -65,5 +65,5 @@ def check(path: Path) -> None:
                         budget -= len(zlib.decompressobj().decompress(body[CONTAINER.size:], budget + 1))
                     except zlib.error:
                         return  # python-can meets the same error and reports it
-    raise SourceError(f"{path}: BLF containers inflate past {max(size * MAX_EXPANSION, MIN_EXPANSION_ALLOWANCE)} bytes "
+    raise SourceError(f"{path}: BLF containers inflate past {limit} bytes "
                       f"({MAX_EXPANSION}x the file; a decompression bomb?)")
