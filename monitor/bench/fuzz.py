@@ -214,18 +214,11 @@ def _capture_seeds() -> list[bytes]:
 def _pcapng_seeds() -> list[bytes]:
     """The first packets of a seed capture as a pcapng (section, interface, enhanced packets)."""
     from ..net.capture import read_capture
-
-    def block(kind: int, body: bytes) -> bytes:
-        body += bytes(-len(body) % 4)
-        return struct.pack("<II", kind, 12 + len(body)) + body + struct.pack("<I", 12 + len(body))
+    from .hostile_inputs import option, pcapng_bytes
 
     batch = next(iter(read_capture(PROJECT / "seeds" / "clean-drive" / "capture.pcap", batch_size=8)))
-    out = block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
-    out += block(1, struct.pack("<HHI", 1, 0, 65535) + struct.pack("<HHB3x", 9, 1, 9) + bytes(4))
-    for i in range(len(batch)):
-        data, ts = batch.packet(i), int(batch.ts_ns[i])
-        out += block(6, struct.pack("<IIIII", 0, ts >> 32, ts & 0xFFFFFFFF, len(data), len(data)) + data)
-    return [out]
+    packets = [(int(batch.ts_ns[i]), batch.packet(i)) for i in range(len(batch))]
+    return [pcapng_bytes(packets, option(9, bytes([9])))]  # if_tsresol 9: nanoseconds
 
 
 def _payload_seeds() -> list[bytes]:

@@ -38,17 +38,24 @@ def _block(btype: int, body: bytes) -> bytes:
     return struct.pack("<II", btype, 12 + len(body)) + body + struct.pack("<I", 12 + len(body))
 
 
+def pcapng_bytes(packets: list[tuple[int, bytes]], options: bytes = b"") -> bytes:
+    """A section, one Ethernet interface (with ``options``) and an enhanced packet block per
+    (raw time, frame); the raw time is in the interface's units (microseconds unless its
+    ``if_tsresol`` option says otherwise)."""
+    out = _block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+    out += _block(1, struct.pack("<HHI", LINKTYPE_ETHERNET, 0, 65535) + options + (b"\0" * 4 if options else b""))
+    for time, frame in packets:
+        out += _block(6, struct.pack("<IIIII", 0, time >> 32, time & 0xFFFFFFFF, len(frame), len(frame)) + frame)
+    return out
+
+
 def _pcapng(folder: Path, name: str, options: bytes = b"", time: int = 1, tail: bytes = b"") -> Path:
-    shb = _block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
-    idb = _block(1, struct.pack("<HHI", LINKTYPE_ETHERNET, 0, 65535) + options + (b"\0" * 4 if options else b""))
-    frame = bytes(60)
-    epb = _block(6, struct.pack("<IIIII", 0, time >> 32, time & 0xFFFFFFFF, len(frame), len(frame)) + frame)
     path = folder / name
-    path.write_bytes(shb + idb + epb + tail)
+    path.write_bytes(pcapng_bytes([(time, bytes(60))], options) + tail)
     return path
 
 
-def _option(code: int, value: bytes) -> bytes:
+def option(code: int, value: bytes) -> bytes:
     return struct.pack("<HH", code, len(value)) + value + bytes(-len(value) % 4)
 
 
@@ -62,12 +69,12 @@ def pcapng_short_block_at_end(folder: Path) -> list[str]:
 
 
 def pcapng_extreme_resolution(folder: Path) -> list[str]:
-    path = _pcapng(folder, "tsresol.pcapng", options=_option(9, bytes([0x7F])), time=(1 << 62))
+    path = _pcapng(folder, "tsresol.pcapng", options=option(9, bytes([0x7F])), time=(1 << 62))
     return ["flows", "-o", str(folder / "out.jsonl"), str(path)]
 
 
 def pcapng_extreme_offset(folder: Path) -> list[str]:
-    path = _pcapng(folder, "tsoffset.pcapng", options=_option(14, struct.pack("<q", -(1 << 63))))
+    path = _pcapng(folder, "tsoffset.pcapng", options=option(14, struct.pack("<q", -(1 << 63))))
     return ["flows", "-o", str(folder / "out.jsonl"), str(path)]
 
 
