@@ -173,7 +173,8 @@ def spoofed_replay(folder: Path, flows: int, max_flows: int = 5000) -> dict:
 
     cap = Capture()
     rng = np.random.default_rng(7)
-    for i, source in enumerate(rng.integers(0x0B000000, 0xDF000000, flows, dtype=np.uint32).tolist()):
+    sources = rng.integers(0x0B000000, 0xDF000000, flows, dtype=np.uint32).tolist()
+    for i, source in enumerate(sources):
         address = ".".join(str(source >> s & 0xFF) for s in (24, 16, 8, 0))
         cap.udp(1.7e9 + i * 1e-6, address, 40000, VEHICLE, 1234, b"overload!" * 2)
     capture = folder / "spoofed.pcap"
@@ -184,8 +185,9 @@ def spoofed_replay(folder: Path, flows: int, max_flows: int = 5000) -> dict:
                     "--summary-json", str(folder / "summary.json"), str(capture)])
     summary = json.loads((folder / "summary.json").read_text()) if run["status"] == 0 else {}
     net = summary.get("net", {}).get("flows", {})
-    return {"flows": flows, "max_flows": max_flows, "status": run["status"], "seconds": round(run["seconds"], 2),
-            "peak_rss_mb": round(run["peak_rss_mb"], 1), "created": net.get("created"), "evicted": net.get("evicted")}
+    return {"flows": flows, "sources": len(set(sources)), "max_flows": max_flows, "status": run["status"], "seconds": round(run["seconds"], 2),
+            "peak_rss_mb": round(run["peak_rss_mb"], 1), "created": net.get("created"), "evicted": net.get("evicted"),
+            "stderr_tail": run["stderr_tail"]}
 
 
 # ------------------------------------------------------------------ the whole report
