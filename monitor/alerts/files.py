@@ -374,6 +374,18 @@ def read_file(path: Path) -> Iterator[Entry]:
         yield Entry(path, number, record)
 
 
+def sequences(paths: list[Path]) -> dict[int, list[str]]:
+    """Sequence number -> the hashes of the records that carry it, over these alert files (a
+    number with two hashes, or a missing one, is what crash and delivery checks look for)."""
+    out: dict[int, list[str]] = {}
+    for path in paths:
+        for entry in read_file(path):
+            if entry.record is not None:
+                chain = chain_of(entry.record)
+                out.setdefault(int(chain["seq"]), []).append(str(chain["hash"]))
+    return out
+
+
 def vehicle_logs(paths: list[Path]) -> dict[tuple[Path, str], list[Path]]:
     """(folder, stem) -> files, from files, folders, or folders of vehicles' folders."""
     out: dict[tuple[Path, str], list[Path]] = {}

@@ -102,20 +102,6 @@ def atheris_summary() -> dict | None:
 
 # ------------------------------------------------------------------ kills
 
-def _chain(folder: Path) -> dict[int, list[str]]:
-    """sequence -> the hashes of the records with it, over the folder's alert files."""
-    from ..alerts.chain import chain_of
-    from ..alerts.files import chain_files, read_file
-
-    out: dict[int, list[str]] = {}
-    for path in chain_files(folder):
-        for entry in read_file(path):
-            if entry.record is not None:
-                chain = chain_of(entry.record)
-                out.setdefault(int(chain["seq"]), []).append(chain["hash"])
-    return out
-
-
 def _replay(out: Path, capture: Path, first: bool) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "monitor", "replay", "-o", str(out), "--force" if first else "--append",
                              str(capture)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=PROJECT)
@@ -125,7 +111,7 @@ def kills(folder: Path, count: int, alerts: int = 150, seed: int = 2026) -> dict
     """Replays writing an alert log, each SIGKILLed at a random point (uniform over one whole
     replay's time), into one folder with --append; after every kill the folder is checked. The
     problems found (all must be empty) and the figures."""
-    from ..alerts.files import head_of
+    from ..alerts.files import chain_files, head_of, sequences
     from ..alerts.verify import verify_all
     from .hostile_inputs import many_alerts
 
@@ -137,12 +123,12 @@ def kills(folder: Path, count: int, alerts: int = 150, seed: int = 2026) -> dict
     problems: list[str] = []
     killed_mid_write = 0
     for k in range(count):
-        before = len(_chain(out))
+        before = len(sequences(chain_files(out)))
         process = _replay(out, capture, first=False)
         time.sleep(rng.uniform(0.0, whole))
         process.kill()
         process.wait()
-        chain, head = _chain(out), head_of(out, "alerts-vm")
+        chain, head = sequences(chain_files(out)), head_of(out, "alerts-vm")
         killed_mid_write += 0 < len(chain) - before < 2 * alerts
         problems += [f"kill {k}: sequence {s} appears {len(h)} times" for s, h in chain.items() if len(h) != 1]
         if sorted(chain) != list(range(1, len(chain) + 1)):

@@ -3,7 +3,6 @@ says at start-up when the policy would not let the uplink reach its broker."""
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import uuid
@@ -11,11 +10,10 @@ from pathlib import Path
 
 import can
 
-from monitor.alerts.chain import chain_of
-from monitor.alerts.files import chain_files, read_file
+from monitor.alerts.files import chain_files, sequences
 from monitor.daemon import Daemon
 from monitor.fleet.broker import Broker
-from tests.fleet.test_uplink_collect import Running
+from tests.fleet.test_uplink_collect import Running, collected
 
 
 def _daemon(tmp_path: Path, channel: str, broker_url: str, allow: bool) -> Daemon:
@@ -50,12 +48,8 @@ def test_the_daemon_publishes_what_it_writes_and_checks_its_broker_is_allowed(tm
         daemon.stop()
         runner.join(30)
         collector.close()
-    local = {int(chain_of(e.record)["seq"]): chain_of(e.record)["hash"]
-             for path in chain_files(tmp_path / "out-True") for e in read_file(path) if e.record}
-    got = {}
-    for path in (tmp_path / "fleet").glob("day=*/vehicle=car-9/alerts-*.jsonl"):
-        for line in path.read_bytes().splitlines():
-            got[int(chain_of(json.loads(line))["seq"])] = chain_of(json.loads(line))["hash"]
+    local = sequences(chain_files(tmp_path / "out-True"))
+    got = collected(tmp_path / "fleet", "car-9")
     assert len(local) >= 5 and {s: local[s] for s in got} == got and len(got) >= 5
     assert "uplink_not_allowed" not in daemon.counts
 

@@ -12,8 +12,7 @@ import threading
 import time
 from pathlib import Path
 
-from monitor.alerts.chain import chain_of
-from monitor.alerts.files import chain_files, read_file
+from monitor.alerts.files import chain_files, sequences
 from monitor.bench.hostile_inputs import many_alerts
 from monitor.fleet.broker import Broker
 from monitor.fleet.collector import Collector
@@ -28,18 +27,13 @@ def alert_log(tmp_path: Path, alerts: int = 100) -> tuple[Path, dict[int, str]]:
     capture = many_alerts(tmp_path, alerts)
     code, _, err = run("replay", "-o", str(tmp_path / "log"), "--vehicle-id", "car-7", str(capture))
     assert code == 0, err
-    records = {int(chain_of(e.record)["seq"]): chain_of(e.record)["hash"]
-               for path in chain_files(tmp_path / "log") for e in read_file(path) if e.record}
+    records = {seq: hashes[0] for seq, hashes in sequences(chain_files(tmp_path / "log")).items()}
     return tmp_path / "log", records
 
 
-def collected(out: Path) -> dict[int, list[str]]:
-    seen: dict[int, list[str]] = {}
-    for path in sorted(out.glob("day=*/vehicle=car-7/alerts-*.jsonl")):
-        for line in path.read_bytes().splitlines():
-            chain = chain_of(json.loads(line))
-            seen.setdefault(int(chain["seq"]), []).append(chain["hash"])
-    return seen
+def collected(out: Path, vehicle: str = "car-7") -> dict[int, list[str]]:
+    """Sequence -> hashes of what a collector filed for the vehicle (several: a duplicate kept)."""
+    return sequences(sorted(out.glob(f"day=*/vehicle={vehicle}/alerts-*.jsonl")))
 
 
 class Running:
