@@ -214,7 +214,7 @@ def _capture_seeds() -> list[bytes]:
 def _pcapng_seeds() -> list[bytes]:
     """The first packets of a seed capture as a pcapng (section, interface, enhanced packets)."""
     from ..net.capture import read_capture
-    from .hostile_inputs import option, pcapng_bytes
+    from .pcapngwire import option, pcapng_bytes
 
     batch = next(iter(read_capture(PROJECT / "seeds" / "clean-drive" / "capture.pcap", batch_size=8)))
     packets = [(int(batch.ts_ns[i]), batch.packet(i)) for i in range(len(batch))]

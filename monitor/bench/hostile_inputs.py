@@ -18,6 +18,7 @@ from pathlib import Path
 from ..net.packets import LINKTYPE_ETHERNET
 from ..net.pcapwriter import write_pcap
 from ..resources import shipped
+from .pcapngwire import option, pcapng_bytes
 from .scene import VEHICLE, Capture, _checksum, ip4
 
 TESLA_DBC = "dbc/opendbc/tesla_model3_party.dbc"
@@ -33,30 +34,10 @@ class Hostile:
 
 # ------------------------------------------------------------------ pcapng
 
-def _block(btype: int, body: bytes) -> bytes:
-    body += bytes(-len(body) % 4)
-    return struct.pack("<II", btype, 12 + len(body)) + body + struct.pack("<I", 12 + len(body))
-
-
-def pcapng_bytes(packets: list[tuple[int, bytes]], options: bytes = b"") -> bytes:
-    """A section, one Ethernet interface (with ``options``) and an enhanced packet block per
-    (raw time, frame); the raw time is in the interface's units (microseconds unless its
-    ``if_tsresol`` option says otherwise)."""
-    out = _block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
-    out += _block(1, struct.pack("<HHI", LINKTYPE_ETHERNET, 0, 65535) + options + (b"\0" * 4 if options else b""))
-    for time, frame in packets:
-        out += _block(6, struct.pack("<IIIII", 0, time >> 32, time & 0xFFFFFFFF, len(frame), len(frame)) + frame)
-    return out
-
-
 def _pcapng(folder: Path, name: str, options: bytes = b"", time: int = 1, tail: bytes = b"") -> Path:
     path = folder / name
     path.write_bytes(pcapng_bytes([(time, bytes(60))], options) + tail)
     return path
-
-
-def option(code: int, value: bytes) -> bytes:
-    return struct.pack("<HH", code, len(value)) + value + bytes(-len(value) % 4)
 
 
 def pcapng_time_top_bit(folder: Path) -> list[str]:
