@@ -1,12 +1,14 @@
 # The two commands of the README:
 #   make demo   run the monitor's main job on the embedded default scenario
 #   make test   run the whole test suite
-# Each creates .venv and installs what it needs (system packages too when run as root).
+# Each creates .venv and installs what it needs: the demo the package alone; the tests the
+# test, fleet and spark extras and (when run as root) the system packages the tests drive.
 
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed
+STAMP  := $(VENV)/.installed-test
+DEMO_STAMP := $(VENV)/.installed-demo
 OUT    ?= out/demo
 
 .PHONY: demo test bench fuzz lint clean setup
@@ -14,10 +16,15 @@ OUT    ?= out/demo
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml deploy/setup-dev.sh
-	bash deploy/setup-dev.sh "$(PYTHON)" "$(VENV)"
-	touch $(STAMP)
+	bash deploy/setup-dev.sh test "$(PYTHON)" "$(VENV)"
+	touch $(STAMP) $(DEMO_STAMP)
 
-demo: $(STAMP)
+# The test set-up is a superset of the demo's, so either stamp lets the demo run.
+$(DEMO_STAMP): pyproject.toml deploy/setup-dev.sh
+	bash deploy/setup-dev.sh demo "$(PYTHON)" "$(VENV)"
+	touch $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
 	$(VENV)/bin/gatewatch demo -o $(OUT)
 
 test: $(STAMP)

@@ -1,26 +1,31 @@
 #!/usr/bin/env bash
-# Creates the virtual environment and installs gatewatch with its test extra.
-# As root on Debian/Ubuntu it first installs the system packages the tests use.
-# Usage: deploy/setup-dev.sh PYTHON VENV
+# Creates the virtual environment and installs gatewatch for one of two jobs:
+#   demo  the package alone (what `gatewatch demo` needs: no extras, no system packages
+#         beyond python3-venv when the interpreter cannot make a venv without it)
+#   test  the package with the test, fleet and spark extras and, as root on Debian/Ubuntu,
+#         the system packages the tests drive
+# Usage: deploy/setup-dev.sh demo|test PYTHON VENV
 set -euo pipefail
-python=${1:-python3}
-venv=${2:-.venv}
+job=${1:?usage: setup-dev.sh demo|test PYTHON VENV}
+python=${2:-python3}
+venv=${3:-.venv}
 
-# Debian packages: venv support; libpcap (scapy compiles BPF filters with it); iproute2
-# (the live-capture test builds network namespaces with `ip netns`); nftables and conntrack
-# (the enforcer applies its ruleset with `nft -j` and cuts blocked flows with `conntrack -D`);
-# chromium (the HTML report is checked in a real headless browser); systemd (systemd-analyze
-# checks the unit); passwd (useradd for the install-script test); mosquitto (the uplink and
-# collector tests start a broker on loopback); a Java runtime (Spark runs the fleet queries).
-system_packages=(python3-venv libpcap0.8 iproute2 nftables conntrack chromium systemd passwd mosquitto default-jre-headless)
+# Debian packages the tests use: venv support; libpcap (scapy compiles BPF filters with it);
+# iproute2 (the live-capture tests build network namespaces with `ip netns`); nftables and
+# conntrack (the enforcer applies its ruleset with `nft -j` and cuts blocked flows with
+# `conntrack -D`); chromium (the HTML report is checked in a real headless browser); systemd
+# (systemd-analyze checks the unit); passwd (useradd for the install-script test); mosquitto
+# (the uplink and collector tests start a broker on loopback); a Java runtime (Spark runs the
+# fleet queries).
+test_packages=(python3-venv libpcap0.8 iproute2 nftables conntrack chromium systemd passwd mosquitto default-jre-headless)
 
-missing=()
-if command -v dpkg-query >/dev/null 2>&1; then
-    for pkg in "${system_packages[@]}"; do
+install_missing() {
+    local missing=() pkg
+    command -v dpkg-query >/dev/null 2>&1 || return 0
+    for pkg in "$@"; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
     done
-fi
-if [ ${#missing[@]} -gt 0 ]; then
+    [ ${#missing[@]} -eq 0 ] && return 0
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "setup: installing system packages: ${missing[*]}"
         apt-get update -qq
@@ -28,10 +33,24 @@ if [ ${#missing[@]} -gt 0 ]; then
     else
         echo "setup: not root; skipping system packages: ${missing[*]} (tests that need them will skip and say so)" >&2
     fi
-fi
+}
+
+case "$job" in
+    demo)
+        # Only when this interpreter cannot make a venv with pip (Debian without python3-venv).
+        if [ ! -x "$venv/bin/python" ] && ! "$python" -c 'import ensurepip' 2>/dev/null; then
+            install_missing python3-venv
+        fi
+        extras="" ;;
+    test)
+        install_missing "${test_packages[@]}"
+        extras="[test,fleet,spark]" ;;
+    *)
+        echo "setup-dev.sh: unknown job '$job' (demo or test)" >&2; exit 2 ;;
+esac
 
 if [ ! -x "$venv/bin/python" ]; then
     "$python" -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install -q --upgrade pip
-"$venv/bin/python" -m pip install -q -e '.[test,spark]'
+"$venv/bin/python" -m pip install -q -e ".$extras"
