@@ -35,6 +35,7 @@ class Episode:
     flow_bytes: dict | None = None  # the flow's bytes each way, once it ended
     closed_by: str = ""
     enforced: set[str] = field(default_factory=set)
+    serial: int = 0  # opening order: ties in first time close in it
 
     def add(self, finding: Finding) -> None:
         self.last_ts = max(self.last_ts, finding.ts)
@@ -87,7 +88,9 @@ class Episodes:
         self.emit, self.vehicle = emit, vehicle
         self.quiet_s, self.track_points, self.decimals = quiet_s, track_points, decimals
         self.open: dict[Key, Episode] = {}
-        self.by_flow: dict[int, set[Key]] = {}
+        # Keys, not a set: a set of tuples of strings iterates in hash order, which
+        # PYTHONHASHSEED changes, and the order episodes close in is the order of the log.
+        self.by_flow: dict[int, dict[Key, None]] = {}
         self.serial = 0
         self.counts = {"episodes": 0, "records": 0, "findings": 0}
 
@@ -100,11 +103,11 @@ class Episodes:
             self.serial += 1
             self.counts["episodes"] += 1
             episode = Episode(f"{self.vehicle()['id']}:{finding.detector}:{self.serial}", finding, finding.ts, finding.ts,
-                              confidence=finding.confidence)
+                              confidence=finding.confidence, serial=self.serial)
             episode.add(finding)
             self.open[key] = episode
             if finding.flow:
-                self.by_flow.setdefault(int(finding.flow.get("flow_id", 0)), set()).add(key)
+                self.by_flow.setdefault(int(finding.flow.get("flow_id", 0)), {})[key] = None
             self._write(episode, 1)
             return
         episode.count += 1 + repeats
@@ -113,19 +116,22 @@ class Episodes:
             self._write(episode, 2)
 
     def flow_ended(self, flow_record: dict) -> None:
-        for key in self.by_flow.pop(int(flow_record.get("flow_id", 0)), ()):
-            episode = self.open.get(key)
-            if episode is not None:
-                episode.flow_bytes = {"out": flow_record.get("orig_ip_bytes"), "in": flow_record.get("resp_ip_bytes")}
-                self._close(key, "flow end")
+        keys = [k for k in self.by_flow.pop(int(flow_record.get("flow_id", 0)), ()) if k in self.open]
+        for key in keys:
+            self.open[key].flow_bytes = {"out": flow_record.get("orig_ip_bytes"), "in": flow_record.get("resp_ip_bytes")}
+        self._close_all(keys, "flow end")
 
     def tick(self, now: float) -> None:
         """Close episodes quiet for ``quiet_s`` seconds of data time."""
-        for key in [k for k, e in self.open.items() if now - e.last_ts >= self.quiet_s]:
-            self._close(key, "quiet")
+        self._close_all([k for k, e in self.open.items() if now - e.last_ts >= self.quiet_s], "quiet")
 
     def finish(self, reason: str = "end of input") -> None:
-        for key in list(self.open):
+        self._close_all(list(self.open), reason)
+
+    def _close_all(self, keys: list[Key], reason: str) -> None:
+        """Close in one defined order, by first time then opening order, so the same input
+        gives the same log byte for byte."""
+        for key in sorted(keys, key=lambda k: (self.open[k].first_ts, self.open[k].serial)):
             self._close(key, reason)
 
     def _close(self, key: Key, reason: str) -> None:
