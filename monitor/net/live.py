@@ -1,7 +1,17 @@
 """Live capture on named interfaces (AF_PACKET), delivered as PacketBatch objects.
 
 One raw packet socket per interface, bound to it, with a BPF filter that runs in the kernel
-(compiled from tcpdump syntax by libpcap through scapy, only at setup) and a snap length.
+(compiled from tcpdump syntax by libpcap through scapy, once, cached for every reopen) and a
+snap length.
+
+No packet outside the filter and the interface is ever delivered, from the first. A packet
+socket opened for a protocol receives from every interface at once, so the order is: compile
+the filter (about a second with scapy: never while a socket is open), open the socket with
+protocol 0 (the kernel hooks it to nothing, so nothing is queued), attach the filter, then
+bind to the interface with ETH_P_ALL, which enables reception for that interface only, with
+the filter already in place. Whatever is queued by then is drained and counted (``drained``;
+zero unless a kernel behaves otherwise) rather than delivered.
+
 Packets are received straight into one preallocated buffer with ``recv_into`` (MSG_TRUNC
 gives the wire length of packets cut to the snap length) and handed on as a batch when it is
 full or ``max_latency`` has passed. Receive times come from the clock at receipt. Kernel
@@ -57,6 +67,7 @@ class CaptureStats:
     batches: int = 0
     kernel_drops: int = 0  # PACKET_STATISTICS tp_drops, summed over reads
     kernel_packets: int = 0
+    drained: int = 0  # packets queued before the filter and binding took effect, discarded at open
     per_interface: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
@@ -71,13 +82,16 @@ class LiveCapture(LiveSource):
         self.capture = CaptureStats()
         self.sockets: list[socket.socket] = []
         self.linktypes: list[int] = []
+        self.programs: dict[int, bytes] = {}  # link type -> compiled filter, kept for reopens
         self.stopped = False
 
     def open(self) -> LiveCapture:  # type: ignore[override]  # returns itself for ``with`` use
+        linktypes = [_linktype_of(name) for name in self.config.interfaces]
+        programs = [self._program(linktype) for linktype in linktypes]  # before any socket is open
         try:
-            for name in self.config.interfaces:
-                self.linktypes.append(_linktype_of(name))
-                self.sockets.append(self._open_one(name))
+            for name, linktype, program in zip(self.config.interfaces, linktypes, programs):
+                self.linktypes.append(linktype)
+                self.sockets.append(self._open_one(name, program))
                 self.capture.per_interface.setdefault(name, {"packets": 0, "drops": 0})
         except Exception:
             self.close()
@@ -96,21 +110,44 @@ class LiveCapture(LiveSource):
         self.capture.batches += 1
         return batch
 
-    def _open_one(self, name: str) -> socket.socket:
+    def _program(self, linktype: int) -> bytes | None:
+        """The compiled filter for this link type (compiled on first use, then cached)."""
+        if not self.config.bpf_filter:
+            return None
+        if linktype not in self.programs:
+            self.programs[linktype] = _pack(compile_filter(self.config.bpf_filter, linktype))
+        return self.programs[linktype]
+
+    def _open_one(self, name: str, program: bytes | None) -> socket.socket:
         try:
-            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)  # protocol 0: receives nothing yet
         except PermissionError as error:
             raise SourceError(f"capture on {name}: needs root or CAP_NET_RAW ({error.strerror})") from None
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.config.buffer_bytes)
-            if self.config.bpf_filter:
-                _attach_filter(sock, self.config.bpf_filter, _linktype_of(name))
-            sock.bind((name, 0))
+            if program is not None:
+                _attach(sock, program)
+            sock.bind((name, ETH_P_ALL))  # reception starts here: this interface, filter in place
+            sock.setblocking(False)
+            self._drain(name, sock)
         except OSError as error:
             sock.close()
             raise SourceError(f"capture on {name}: {error.strerror or error}") from None
-        sock.setblocking(False)
         return sock
+
+    def _drain(self, name: str, sock: socket.socket) -> None:
+        """Discard and count what was queued before the filter and binding took effect."""
+        drained = 0
+        while True:
+            try:
+                sock.recv(1, socket.MSG_TRUNC)
+            except BlockingIOError:
+                break
+            drained += 1
+        if drained:
+            log.warning("capture on %s: %d packet(s) queued before the filter took effect, discarded", name, drained)
+            self.capture.drained += drained
+            self.stats.extra["drained_at_open"] = self.capture.drained
 
     def close(self) -> None:
         for sock in self.sockets:
@@ -206,16 +243,16 @@ def _linktype_of(name: str) -> int:
     return ARPHRD_LINKTYPES[arphrd]
 
 
-class _SockFilter(ctypes.Structure):
-    _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8), ("k", ctypes.c_uint32)]
+def _pack(instructions: list[tuple[int, int, int, int]]) -> bytes:
+    """Classic BPF instructions -> the bytes of a struct sock_filter array."""
+    return b"".join(struct.pack("HBBI", *i) for i in instructions)
 
 
-def _attach_filter(sock: socket.socket, expression: str, linktype: int) -> None:
-    """Compile with libpcap (via scapy) and attach: the kernel copies the program and runs it
-    on every packet, before anything is queued to this socket."""
-    instructions = compile_filter(expression, linktype)
-    program = (_SockFilter * len(instructions))(*[_SockFilter(*i) for i in instructions])
-    fprog = struct.pack("HL", len(instructions), ctypes.addressof(program))
+def _attach(sock: socket.socket, program: bytes) -> None:
+    """Attach a packed program: the kernel copies it and runs it on every packet, before
+    anything is queued to this socket."""
+    buffer = ctypes.create_string_buffer(program, len(program))
+    fprog = struct.pack("HL", len(program) // 8, ctypes.addressof(buffer))
     sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
 
 
