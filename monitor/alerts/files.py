@@ -386,8 +386,14 @@ def sequences(paths: list[Path]) -> dict[int, list[str]]:
     return out
 
 
-def vehicle_logs(paths: list[Path]) -> dict[tuple[Path, str], list[Path]]:
-    """(folder, stem) -> files, from files, folders, or folders of vehicles' folders."""
+def vehicle_logs(paths: list[Path], recursive: bool = False,
+                 skipped: list[str] | None = None) -> dict[tuple[Path, str], list[Path]]:
+    """(folder, stem) -> files. A file is read as named. A folder: its own alert files; a folder
+    with none, the layouts gatewatch writes one level down: vehicles' folders (``gatewatch demo``'s
+    logs/, a fleet of run folders) and a collector's ``day=*/vehicle=*/``. Never the tree below,
+    unless ``recursive``: then every folder under it (see ``walk``). Folders that cannot be read
+    are named in ``skipped``."""
+    skipped = skipped if skipped is not None else []
     out: dict[tuple[Path, str], list[Path]] = {}
     for path in paths:
         if path.is_file():
@@ -397,11 +403,80 @@ def vehicle_logs(paths: list[Path]) -> dict[tuple[Path, str], list[Path]]:
             continue
         if not path.is_dir():
             raise SourceError(f"{path}: no such file or folder")
-        for file in sorted(path.rglob("alerts-*.jsonl")):
-            match = NAME.match(file.name)
-            if match:
-                out.setdefault((file.parent, match["stem"]), []).append(file)
+        for file in walk(path, skipped) if recursive else folder_logs(path, skipped):
+            out.setdefault((file.parent, _stem(file) or ""), []).append(file)
     return {key: sorted(set(files)) for key, files in out.items()}
+
+
+def folder_logs(folder: Path, skipped: list[str]) -> list[Path]:
+    """A folder's own alert files, else those one level down and in a collector's layout."""
+    own, subfolders = _listing(folder, skipped)
+    if own:
+        return own
+    found: list[Path] = []
+    for sub in subfolders:
+        files, below = _listing(sub, skipped)
+        found += files
+        if sub.name.startswith("day="):  # a collector's day=YYYY-MM-DD/vehicle=ID/
+            for vehicle in (b for b in below if b.name.startswith("vehicle=")):
+                found += _listing(vehicle, skipped)[0]
+    return found
+
+
+#: File systems that hold no logs and cannot be walked safely (/proc, /sys, /dev ...).
+PSEUDO_FILESYSTEMS = frozenset({"proc", "sysfs", "devtmpfs", "devpts", "cgroup", "cgroup2", "securityfs", "debugfs",
+                                "tracefs", "pstore", "bpf", "configfs", "fusectl", "mqueue", "hugetlbfs", "autofs",
+                                "binfmt_misc", "efivarfs", "selinuxfs", "rpc_pipefs", "nsfs"})
+MAX_FOLDERS = 100_000  # --recursive stops (an error) past this many folders rather than walk a disk
+
+
+def walk(top: Path, skipped: list[str]) -> Iterator[Path]:
+    """Alert files in every folder under ``top``: symbolic links to folders are not followed (no
+    loops), pseudo file systems (/proc, /sys) are left out, an unreadable folder is named in
+    ``skipped``; past MAX_FOLDERS folders it stops with an error."""
+    pseudo = _pseudo_devices()
+    stack, visited = [top], 0
+    while stack:
+        folder = stack.pop()
+        visited += 1
+        if visited > MAX_FOLDERS:
+            raise SourceError(f"{top}: more than {MAX_FOLDERS} folders below it; name a narrower folder")
+        files, subfolders = _listing(folder, skipped)
+        yield from files
+        stack += reversed([s for s in subfolders if _device(s) not in pseudo])
+
+
+def _listing(folder: Path, skipped: list[str]) -> tuple[list[Path], list[Path]]:
+    """(alert files, subfolders) of one folder, sorted; symbolic links to folders left out."""
+    files, folders = [], []
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append(Path(entry.path))
+                elif NAME.match(entry.name) and entry.is_file():
+                    files.append(Path(entry.path))
+    except OSError as error:
+        skipped.append(f"{folder}: {error.strerror or error}")
+    return sorted(files), sorted(folders)
+
+
+def _device(path: Path) -> int | None:
+    try:
+        return path.lstat().st_dev
+    except OSError:
+        return None
+
+
+def _pseudo_devices() -> set[int | None]:
+    """Device numbers of the mounted pseudo file systems (none known without /proc/self/mounts)."""
+    try:
+        lines = Path("/proc/self/mounts").read_text().splitlines()
+    except OSError:
+        return set()
+    points = [fields[1].encode().decode("unicode_escape") for fields in (line.split() for line in lines)
+              if len(fields) > 2 and fields[2] in PSEUDO_FILESYSTEMS]
+    return {_device(Path(point)) for point in points} - {None}
 
 
 def head_of(folder: Path, stem: str) -> dict | None:

@@ -1,5 +1,8 @@
 """Reading alert logs: one file, a folder, or many vehicles' folders, in chain order, with
-filters. Damaged or torn lines are reported (file:line) and skipped, never fatal."""
+filters. Damaged or torn lines are reported (file:line) and skipped, never fatal; so are
+folders that cannot be read. Which files a path means is ``files.vehicle_logs``'s to say: a
+folder's own alert files or the layouts gatewatch writes one level down, never a walk of the
+disk unless asked (``recursive``)."""
 
 from __future__ import annotations
 
@@ -38,16 +41,30 @@ def flat(record: dict) -> dict:
 
 @dataclass
 class Problems:
-    lines: list[str] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)  # file:line: what is wrong with a record
+    folders: list[str] = field(default_factory=list)  # folder: why it could not be read
 
     def add(self, entry: Entry) -> None:
         self.lines.append(f"{entry.path}:{entry.line}: {entry.error}")
 
 
-def records(paths: list[Path], problems: Problems | None = None) -> Iterator[dict]:
+Logs = dict[tuple[Path, str], list[Path]]
+
+
+def find(paths: list[Path], problems: Problems, recursive: bool = False) -> Logs:
+    """(folder, stem) -> alert files under ``paths`` (see files.vehicle_logs)."""
+    return vehicle_logs(paths, recursive, problems.folders)
+
+
+def records(paths: list[Path], problems: Problems | None = None, recursive: bool = False) -> Iterator[dict]:
     """Every record of every chain found under ``paths``, each chain in order."""
     problems = problems if problems is not None else Problems()
-    for (_, _), files in sorted(vehicle_logs(paths).items()):
+    yield from records_of(find(paths, problems, recursive), problems)
+
+
+def records_of(logs: Logs, problems: Problems) -> Iterator[dict]:
+    """Every record of these chains, each chain in order."""
+    for _, files in sorted(logs.items()):
         for path in files:
             for entry in read_file(path):
                 if entry.record is None:
@@ -90,11 +107,12 @@ def matcher(since=None, until=None, category=None, vehicle=None, destination=Non
     return keep
 
 
-def follow(paths: list[Path], poll_s: float = 0.5, stop: Callable[[], bool] = lambda: False) -> Iterator[dict]:
+def follow(paths: list[Path], poll_s: float = 0.5, stop: Callable[[], bool] = lambda: False,
+           recursive: bool = False) -> Iterator[dict]:
     """Records as they are appended (``--follow``): new files and new lines, until ``stop``."""
     seen: dict[Path, int] = {}
     while not stop():
-        for _, files in sorted(vehicle_logs(paths).items()):
+        for _, files in sorted(vehicle_logs(paths, recursive).items()):
             for path in files:
                 for entry in read_file(path):
                     if entry.line > seen.get(path, 0) and entry.record is not None:

@@ -11,10 +11,15 @@ import importlib
 import logging
 import sys
 from enum import IntEnum
+from pathlib import Path
 from typing import TextIO
 
 from .. import __version__
 from ..errors import MonitorError
+
+#: Where ``gatewatch run`` writes unless told (-o), as deploy/gatewatch.service sets it; what
+#: ``status``, ``alerts`` and ``report`` read when given no folder.
+DEFAULT_OUTPUT = Path("/var/lib/gatewatch")
 
 #: name -> (module, one-line help). Modules are small; heavy imports happen inside run().
 SUBCOMMANDS: dict[str, tuple[str, str]] = {

@@ -2,11 +2,13 @@
 
     gatewatch alerts [PATH...] [--since T --until T --category C --vehicle V --destination D
                      --detector NAME --min-confidence X] [--format table|jsonl|csv] [--follow]
-    gatewatch alerts summary PATH... [--json]
-    gatewatch alerts verify PATH... [--key FILE]
+    gatewatch alerts summary [PATH...] [--json]
+    gatewatch alerts verify [PATH...] [--key FILE]
 
-PATH is an alert file, a run's folder, or a folder of vehicles' folders (default: the current
-folder). verify exits 0 only when every chain holds, and names the first broken record and how.
+PATH is an alert file, a run's folder, or a folder of vehicles' folders (default: the daemon's
+output folder; see review.py for what a folder means and --recursive). verify exits 0 only when
+every chain holds, and names the first broken record and how. No alert log found: one line and
+exit 1, for each of them.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ..config.model import CATEGORIES
+from . import review
 
 COLUMNS = ("time", "vehicle", "seq", "activity", "category", "action", "detector", "destination", "port", "names",
            "count", "confidence", "seen")
@@ -25,7 +28,8 @@ COLUMNS = ("time", "vehicle", "seq", "activity", "category", "action", "detector
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="*", metavar="[summary|verify] PATH",
-                        help="alert files or folders (default: .); 'summary' or 'verify' first for those actions")
+                        help=f"'summary' or 'verify' first for those actions; PATH: {review.PATHS_HELP}")
+    review.add_recursive(parser)
     parser.add_argument("--since", metavar="TIME", help="ISO 8601 or epoch seconds")
     parser.add_argument("--until", metavar="TIME")
     parser.add_argument("--category", action="append", choices=CATEGORIES)
@@ -34,48 +38,54 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--detector", action="append", metavar="NAME", help="e.g. wire.jt808, or wire for all wire.*")
     parser.add_argument("--min-confidence", type=float, metavar="X")
     parser.add_argument("--format", choices=("table", "jsonl", "csv"), default="table")
-    parser.add_argument("--follow", action="store_true", help="keep printing records as they are appended")
+    parser.add_argument("--follow", action="store_true",
+                        help="keep printing records as they are appended (waits for the first in an existing folder)")
     parser.add_argument("--key", metavar="FILE", help="verify: the HMAC key file the log was written with")
     parser.add_argument("--json", action="store_true", help="summary: print JSON")
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     action = args.paths[0] if args.paths and args.paths[0] in ("summary", "verify") else "list"
-    paths = [Path(p) for p in (args.paths[1:] if action != "list" else args.paths)] or [Path(".")]
+    given = args.paths[1:] if action != "list" else args.paths
+    paths, logs, problems = review.find_logs(given, args.recursive)
+    if not logs and not (args.follow and action == "list" and all(p.is_dir() for p in paths)):
+        review.report_problems("alerts", problems, err)
+        return review.no_logs("alerts", paths, args.recursive, err)
     if action == "verify":
-        return _verify(paths, args, out)
-    if action == "summary":
-        return _summary(paths, args, out, err)
-    return _list(paths, args, out, err)
+        code = _verify(logs, args, out)
+    elif action == "summary":
+        code = _summary(logs, problems, args, out)
+    else:
+        code = _list(paths, logs, problems, args, out)
+    review.report_problems("alerts", problems, err)
+    return code
 
 
-def _verify(paths: list[Path], args: argparse.Namespace, out: TextIO) -> int:
+def _verify(logs, args: argparse.Namespace, out: TextIO) -> int:
     from ..alerts.chain import read_key
-    from ..alerts.verify import format_reports, verify_all
+    from ..alerts.verify import format_reports, verify_chain
 
-    reports = verify_all(paths, read_key(args.key))
+    key = read_key(args.key)
+    reports = [verify_chain(folder, stem, files, key) for (folder, stem), files in sorted(logs.items())]
     print(format_reports(reports), file=out)
-    return 0 if reports and all(r.ok for r in reports) else 1
+    return 0 if all(r.ok for r in reports) else 1
 
 
-def _summary(paths: list[Path], args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ..alerts.read import Problems, records
+def _summary(logs, problems, args: argparse.Namespace, out: TextIO) -> int:
+    from ..alerts.read import records_of
     from ..alerts.summary import format_summary, summarize
 
-    problems = Problems()
-    summary = summarize(records(paths, problems))
+    summary = summarize(records_of(logs, problems))
     print(json.dumps(summary, indent=1) if args.json else format_summary(summary), file=out)
-    _report(problems, err)
     return 0
 
 
-def _list(paths: list[Path], args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ..alerts.read import Problems, flat, follow, matcher, records
+def _list(paths, logs, problems, args: argparse.Namespace, out: TextIO) -> int:
+    from ..alerts.read import flat, follow, matcher, records_of
 
     keep = matcher(args.since, args.until, args.category, args.vehicle, args.destination, args.detector, args.min_confidence)
-    problems = Problems()
     writer = _Writer(out, args.format)
-    source = follow(paths) if args.follow else records(paths, problems)
+    source = follow(paths, recursive=args.recursive) if args.follow else records_of(logs, problems)
     try:
         for record in source:
             row = flat(record)
@@ -84,13 +94,7 @@ def _list(paths: list[Path], args: argparse.Namespace, out: TextIO, err: TextIO)
     except KeyboardInterrupt:
         pass
     writer.close()
-    _report(problems, err)
     return 0
-
-
-def _report(problems, err: TextIO) -> None:
-    for line in problems.lines:
-        print(f"gatewatch alerts: skipped {line}", file=err)
 
 
 class _Writer:

@@ -1,7 +1,8 @@
-"""``gatewatch report PATH... -o report.html``: one self-contained HTML file (inline CSS and
-SVG, nothing fetched) of the alert logs under PATH: timeline by category, top destinations
-(with countries when --config names a MaxMind country database), vehicles, the track of the
-positions that left, and the alert table."""
+"""``gatewatch report [PATH...] -o report.html``: one self-contained HTML file (inline CSS and
+SVG, nothing fetched) of the alert logs PATH holds (what a PATH means, and the default, as for
+``gatewatch alerts``: review.py): timeline by category, top destinations (with countries when
+--config names a MaxMind country database), vehicles, the track of the positions that left,
+and the alert table. No alert log found: one line, exit 1, and no page written."""
 
 from __future__ import annotations
 
@@ -9,29 +10,34 @@ import argparse
 from pathlib import Path
 from typing import TextIO
 
+from . import review
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="alert files, run folders, or folders of vehicles' folders")
+    parser.add_argument("paths", nargs="*", metavar="PATH", help=review.PATHS_HELP)
+    review.add_recursive(parser)
     parser.add_argument("-o", "--output", required=True, metavar="FILE", help="the HTML file to write")
     parser.add_argument("--config", metavar="FILE", help="a configuration whose geoip.country database names countries")
     parser.add_argument("--title", default="gatewatch alert report")
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ..alerts.read import Problems, records
+    from ..alerts.read import records_of
     from ..alerts.report import build_report
     from ..errors import SourceError
 
-    problems = Problems()
-    found = list(records([Path(p) for p in args.paths], problems))
+    paths, logs, problems = review.find_logs(args.paths, args.recursive)
+    if not logs:
+        review.report_problems("report", problems, err)
+        return review.no_logs("report", paths, args.recursive, err)
+    found = list(records_of(logs, problems))
     country_of = _countries(args.config)
     page = build_report(found, country_of, args.title)
     try:
         Path(args.output).write_text(page, encoding="utf-8")
     except OSError as error:
         raise SourceError(f"{args.output}: cannot write the report: {error.strerror or error}") from None
-    for line in problems.lines:
-        print(f"gatewatch report: skipped {line}", file=err)
+    review.report_problems("report", problems, err)
     print(f"gatewatch report: {len(found)} records -> {args.output}", file=out)
     return 0
 
