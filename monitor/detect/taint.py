@@ -6,6 +6,11 @@ encoding is tested at every offset at once with numpy: int32 x1e6 / x1e7 (signed
 magnitude with a hemisphere flag) and float32 / float64 in both byte orders, the J1939 offset
 encoding (x1e-7 - 210), decimal text and NMEA ddmm.mmmm. A hit needs a latitude and a
 longitude of the same recent CAN position, close together in the same packet.
+
+A magnitude encoding (JT/T 808's: hemisphere in status flags elsewhere) matches on absolute
+values and is recorded with the signs of the CAN position it matched, never as the bare
+magnitude (that would move a vehicle in Peru to Pakistan). Longitudes compare the short way
+round, so a vehicle on the antimeridian matches 180 E and 180 W alike.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from ..net.view import NetView
 from ..state import VehicleState
 from .base import Detector
 from .finding import Finding, Position
+from .geo import lon_delta
 from .memory import Repeats
 from .wire.text import degrees_minutes
 
@@ -186,11 +192,14 @@ def _binary_hits(buf: bytes, lats, lons, tol: float) -> list:
         lat_at, lat_values = _near(enc, want_lat, tol)
         if not len(lat_at):
             continue
-        lon_at, lon_values = _near(enc, want_lon, tol)
+        lon_at, lon_values = _near(enc, want_lon, tol, wrap=not enc.magnitude)
         values = dict(zip(lat_at.tolist(), lat_values.tolist(), strict=True))
         values.update(zip(lon_at.tolist(), lon_values.tolist(), strict=True))
-        for at_lat, at_lon in _pairs(lat_at, lon_at, values, want_lat, want_lon, tol, BINARY_NEAR, enc.width):
-            out.append((at_lat, enc.name, Position(values[at_lat], values[at_lon])))  # the latitude's offset names the packet
+        for at_lat, at_lon, k in _pairs(lat_at, lon_at, values, want_lat, want_lon, tol, BINARY_NEAR, enc.width):
+            lat, lon = values[at_lat], values[at_lon]
+            if enc.magnitude:  # the hemisphere is the matched CAN position's: the bytes carry none
+                lat, lon = float(np.copysign(lat, lats[k])), float(np.copysign(lon, lons[k]))
+            out.append((at_lat, enc.name, Position(lat, lon)))  # the latitude's offset names the packet
     return out
 
 
@@ -206,33 +215,56 @@ def _raw_bounds(enc: Encoding, low_deg: float, high_deg: float):
     return kind.type(low - 1e-3), kind.type(high + 1e-3)
 
 
-def _near(enc: Encoding, wanted: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
+def _near(enc: Encoding, wanted: np.ndarray, tol: float, wrap: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Offsets whose value lies within ``tol`` of a wanted coordinate, and those values. The
-    coarse range test runs on the raw words (a margin of one raw unit absorbs the rounding)."""
-    bounds = _raw_bounds(enc, float(wanted.min()) - tol, float(wanted.max()) + tol)
-    if bounds is None:
-        return np.zeros(0, np.int64), np.zeros(0)
-    with np.errstate(invalid="ignore"):
-        coarse = np.flatnonzero((enc.raw >= bounds[0]) & (enc.raw <= bounds[1]))
+    coarse range test runs on the raw words (a margin of one raw unit absorbs the rounding), one
+    range per cluster of wanted values: a track across the antimeridian wants values near +180
+    and near -180, and one range from -180 to 180 would admit half of all float32 words.
+    ``wrap``: longitudes, compared the short way round (180 E is 180 W)."""
+    mask = np.zeros(len(enc.raw), dtype=bool)
+    for low, high in _clusters(wanted, tol, wrap):
+        bounds = _raw_bounds(enc, low, high)
+        if bounds is not None:
+            with np.errstate(invalid="ignore"):
+                mask |= (enc.raw >= bounds[0]) & (enc.raw <= bounds[1])
+    coarse = np.flatnonzero(mask)
     if not len(coarse) or len(coarse) > 100_000:
         return coarse[:0], np.zeros(0)
     values = np.asarray(enc.to_degrees(enc.raw[coarse]), dtype=np.float64)
-    close = (np.abs(values[:, None] - wanted[None, :]) <= tol).any(1)
+    differences = lon_delta(wanted[None, :], values[:, None]) if wrap else values[:, None] - wanted[None, :]
+    close = (np.abs(differences) <= tol).any(1)
     return coarse[close], values[close]
 
 
-def _pairs(lat_at, lon_at, values, lats, lons, tol, near, width) -> list[tuple[int, int]]:
+def _clusters(wanted: np.ndarray, tol: float, wrap: bool, most: int = 4) -> list[tuple[float, float]]:
+    """Degree ranges covering the wanted values, split at the widest gaps over a degree (at most
+    ``most`` ranges); longitudes at the antimeridian also cover their other spelling."""
+    values = np.sort(wanted)
+    gaps = np.diff(values)
+    cuts = np.sort(np.argsort(gaps)[::-1][: most - 1])
+    cuts = cuts[gaps[cuts] > 1.0]
+    edges = np.concatenate(([0], cuts + 1, [len(values)]))
+    out = [(float(values[a]) - tol, float(values[b - 1]) + tol) for a, b in itertools.pairwise(edges.tolist())]
+    if wrap:
+        out += [(low + 360.0, high + 360.0) for low, high in out if low < -180.0]
+        out += [(low - 360.0, high - 360.0) for low, high in out if high > 180.0]
+    return out
+
+
+def _pairs(lat_at, lon_at, values, lats, lons, tol, near, width) -> list[tuple[int, int, int]]:
     """Every latitude offset with a longitude of the same position within ``near`` bytes (the
     nearest such longitude for each, so a pair never reaches into the packet before): every packet
-    of the buffer may leak, not only the first."""
-    found: list[tuple[int, int]] = []
+    of the buffer may leak, not only the first. Each with the index of the (most recent) wanted
+    position it matched."""
+    found: list[tuple[int, int, int]] = []
     if not len(lon_at):
         return found
     for a in lat_at.tolist()[:MAX_CANDIDATES]:
         close = lon_at[(np.abs(lon_at - a) <= near) & (np.abs(lon_at - a) >= width)]
         for b in close[np.argsort(np.abs(close - a), kind="stable")].tolist():
-            if ((np.abs(values[a] - lats) <= tol) & (np.abs(values[b] - lons) <= tol)).any():
-                found.append((a, b))
+            both = np.flatnonzero((np.abs(values[a] - lats) <= tol) & (np.abs(lon_delta(lons, values[b])) <= tol))
+            if len(both):
+                found.append((a, b, int(both[0])))
                 break
     return found
 
@@ -279,7 +311,7 @@ def _text_pairs(lat_candidates, lon_candidates, lats, lons, tol) -> list[tuple[i
         near = np.flatnonzero((np.abs(lon_at - at) <= TEXT_NEAR) & (lon_at != at))
         for k in near[np.argsort(np.abs(lon_at[near] - at), kind="stable")].tolist():
             lon = lon_candidates[k][1]
-            if (lat_ok & (np.abs(lons - lon) <= tol)).any():
+            if (lat_ok & (np.abs(lon_delta(lons, lon)) <= tol)).any():
                 found.append((at, Position(lat, lon)))
                 break
     return found
