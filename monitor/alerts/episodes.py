@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..detect import geo
 from ..detect.finding import Destination, Finding, Position
 from . import record
 
@@ -31,7 +32,7 @@ class Episode:
     track: list[tuple[float, Position]] = field(default_factory=list)
     positions_total: int = 0
     positions_recorded: int = 0  # in earlier Update records
-    bbox: list[float] | None = None  # min lat, min lon, max lat, max lon
+    bbox: list[float] | None = None  # south, west, north, east (west > east: across the antimeridian)
     flow_bytes: dict | None = None  # the flow's bytes each way, once it ended
     closed_by: str = ""
     enforced: set[str] = field(default_factory=set)
@@ -46,9 +47,10 @@ class Episode:
         for position in positions:
             self.track.append((finding.ts, position))
             self.positions_total += 1
-            lat, lon = position.lat, position.lon
-            box = self.bbox or [lat, lon, lat, lon]
-            self.bbox = [min(box[0], lat), min(box[1], lon), max(box[2], lat), max(box[3], lon)]
+            lat = position.lat
+            box = self.bbox or [lat, position.lon, lat, position.lon]
+            west, east = geo.extend_span((box[1], box[3]), position.lon)  # the short arc, not min/max
+            self.bbox = [min(box[0], lat), west, max(box[2], lat), east]
 
     def action_taken(self) -> str:
         if self.enforced:

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 
 from ..config.model import CATEGORIES as FINDING_CATEGORIES
 from ..config.policy import shipped_country_lists
+from ..detect import geo
 from .read import flat, gatewatch
 
 # The findings' categories, and the monitor's own (an overflow record: alert records it had to drop).
@@ -156,16 +157,27 @@ def _track(records: list[dict], rows: list[dict], width: int = 700, height: int 
     if not lats:
         return "<p class=muted id=track>No positions in these records.</p>"
     pad = 1e-4
-    south, north, west, east = min(lats) - pad, max(lats) + pad, min(lons) - pad, max(lons) + pad
-    sx = lambda lon: 20 + (width - 40) * (lon - west) / (east - west)
+    west, east = geo.lon_span(lons)  # the short arc: a track across 180 is drawn as it drove
+    south, north, left = min(lats) - pad, max(lats) + pad, west - pad
+    right = west + (east - west) % 360.0 + pad
+    sx = lambda lon: 20 + (width - 40) * (float(geo.unwrap_lons(lon, west)) - left) / (right - left)
     sy = lambda lat: height - 20 - (height - 40) * (lat - south) / (north - south)
     line = " ".join(f"{sx(lon):.1f},{sy(lat):.1f}" for _, lat, lon in points)
     marks = [f"<polyline points='{line}' fill=none stroke=#999 stroke-width=1.5 />"] if len(points) > 1 else []
     marks += [f"<circle class=alert-point cx={sx(lon):.1f} cy={sy(lat):.1f} r=6 fill='{COLOURS[c]}' "
               f"stroke=#000 stroke-width=0.5><title>{c} {lat:.5f}, {lon:.5f}</title></circle>" for lat, lon, c in alerts]
-    marks.append(f"<text x=8 y=14 font-size=11 fill=#777>{north:.5f} N</text>"
-                 f"<text x=8 y={height - 6} font-size=11 fill=#777>{south:.5f} N, {west:.5f} .. {east:.5f} E</text>")
+    km = geo.track_km([p[1] for p in points], [p[2] for p in points])  # great-circle, in time order
+    marks.append(f"<text x=8 y=14 font-size=11 fill=#777>{_degrees(north, 'NS')}</text>"
+                 f"<text x=8 y={height - 6} font-size=11 fill=#777>{_degrees(south, 'NS')}, "
+                 f"{_degrees(west, 'EW')} .. {_degrees(east, 'EW')}</text>"
+                 f"<text id=track-length x={width - 8} y=14 font-size=11 fill=#777 text-anchor=end>"
+                 f"track {km:.1f} km</text>")
     return f"<svg id=track width={width} height={height} xmlns='http://www.w3.org/2000/svg'>{''.join(marks)}</svg>"
+
+
+def _degrees(value: float, hemispheres: str) -> str:
+    """48.13715 N, 76.44000 W: the sign as a hemisphere letter."""
+    return f"{abs(value):.5f} {hemispheres[0] if value >= 0 else hemispheres[1]}"
 
 
 def _table(rows: list[dict]) -> str:
