@@ -20,7 +20,9 @@ MIN_F1 = 0.99
 MAX_PER_CAPTURE_HOUR = 1.0
 
 
-def run(corpus_dir: Path, seeds: Iterable[int], seconds: int = 600, workdir: Path | None = None) -> dict:
+def run(corpus_dir: Path, seeds: Iterable[int], seconds: int = 600, workdir: Path | None = None,
+        start: tuple[float, float] | None = None) -> dict:
+    """Every part; the generated drives from ``start`` (lat, lon) when given, else each seed's own."""
     logging.getLogger("cantools").setLevel(logging.ERROR)  # the shipped GNSS DBC repeats message names
     report: dict = {"skipped": {}}
     vectors = corpus_dir / "telematics" / "vectors.json"
@@ -40,7 +42,7 @@ def run(corpus_dir: Path, seeds: Iterable[int], seconds: int = 600, workdir: Pat
         report["skipped"]["road"] = f"no ROAD captures in {corpus_dir / 'can-ids' / 'road-processed'}"
     with tempfile.TemporaryDirectory(prefix="gatewatch-drives-") as scratch:
         base = workdir or Path(scratch)
-        results = [drives.run_drive(seed, base, seconds, keep=workdir is not None) for seed in seeds]
+        results = [drives.run_drive(seed, base, seconds, keep=workdir is not None, start=start) for seed in seeds]
     report["drives"] = drives.summarise(results)
     report["targets"] = targets(report)
     return report

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..canbus.dbc import load_dbc
+from ..detect.geo import normalize
 from ..net.packets import LINKTYPE_ETHERNET
 from ..net.pcapwriter import write_pcap
 from ..resources import shipped
@@ -37,27 +38,35 @@ def config_text() -> str:
             f"    - {{name: chassis, interface: virtual, channel: bench-chassis, dbc: [{shipped(CHASSIS_DBC)}]}}\n")
 
 
-def write_drive(directory: Path, seconds: int = 600, t0: float = 1_700_000_000.0) -> tuple[Path, Path]:
+START = (48.137154, 11.576124)  # Munich
+
+
+def write_drive(directory: Path, seconds: int = 600, t0: float = 1_700_000_000.0,
+                start: tuple[float, float] = START) -> tuple[Path, Path]:
+    """The drive's CAN log and capture (made once: an existing pair is reused). A drive from
+    elsewhere than Munich names its start in the file names."""
     directory.mkdir(parents=True, exist_ok=True)
-    log, capture = directory / f"drive-{seconds}s.log", directory / f"drive-{seconds}s.pcap"
+    stem = f"drive-{seconds}s" + ("" if start == START else f"-{start[0]:+.4f}{start[1]:+.4f}")
+    log, capture = directory / f"{stem}.log", directory / f"{stem}.pcap"
     if not log.exists():
-        _write_can(log, seconds, t0)
+        _write_can(log, seconds, t0, start)
     if not capture.exists():
-        _write_uplink(capture, seconds, t0)
+        _write_uplink(capture, seconds, t0, start)
     return log, capture
 
 
-def _track(seconds: int, t0: float, hz: float):
+def _track(seconds: int, t0: float, hz: float, start: tuple[float, float] = START):
+    """Due north from ``start`` (over the pole, if the drive gets there)."""
     ts = t0 + np.arange(0, seconds, 1 / hz)
     speed = 50 + 20 * np.sin(np.arange(len(ts)) / (hz * 60))  # km/h
-    lat = 48.137154 + np.cumsum(speed / 3600 / hz) / 111.0
-    return ts, speed, lat, np.full(len(ts), 11.576124)
+    lat, lon = normalize(start[0] + np.cumsum(speed / 3600 / hz) / 111.0, np.full(len(ts), start[1]))
+    return ts, speed, lat, lon
 
 
-def _write_can(path: Path, seconds: int, t0: float, chassis_hz: int = 10) -> None:
+def _write_can(path: Path, seconds: int, t0: float, start: tuple[float, float], chassis_hz: int = 10) -> None:
     gateway, chassis = load_dbc(str(shipped(GATEWAY_DBC))), load_dbc(str(shipped(CHASSIS_DBC)))
     rows: list[tuple[float, str, int, bool, bytes]] = []
-    ts, speed, lat, lon = _track(seconds, t0, 10)
+    ts, speed, lat, lon = _track(seconds, t0, 10, start)
     position, motion = gateway.get_message_by_name("GW_GNSS_Position"), gateway.get_message_by_name("GW_VehicleMotion")
     odometer = 12_000 + np.cumsum(speed / 36000)
     for i in range(len(ts)):
@@ -115,14 +124,16 @@ def jt808_frame(msg_id: int, body: bytes, serial: int = 1, phone: str = "0170515
 
 
 def jt808_location(lat: float, lon: float, serial: int) -> bytes:
-    """A JT/T 808 0x0200 location report (escaped, with its check code) for this position."""
-    body = struct.pack(">IIIIHHH", 0, 0x3, int(lat * 1e6), int(lon * 1e6), 120, 500, 90) + bytes.fromhex("231122115639")
+    """A JT/T 808 0x0200 location report (escaped, with its check code) for this position: the
+    magnitudes x1e6, the hemisphere in the status word (bit 2 south, bit 3 west)."""
+    status = 0x3 | (0x4 if lat < 0 else 0) | (0x8 if lon < 0 else 0)  # ACC on, fixed, S, W
+    body = struct.pack(">IIIIHHH", 0, status, int(abs(lat) * 1e6), int(abs(lon) * 1e6), 120, 500, 90) + bytes.fromhex("231122115639")
     return jt808_frame(0x0200, body, serial)
 
 
-def _write_uplink(path: Path, seconds: int, t0: float) -> None:
+def _write_uplink(path: Path, seconds: int, t0: float, start: tuple[float, float]) -> None:
     records: list[tuple[float, bytes]] = []
-    _, _, lat, lon = _track(seconds, t0, 10)
+    _, _, lat, lon = _track(seconds, t0, 10, start)
     seq_up, seq_down = 1000, 5000
     for s in range(seconds):
         t = t0 + s + 0.5

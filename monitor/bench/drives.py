@@ -60,11 +60,13 @@ def _within(row: dict, episode: Episode) -> bool:
     return episode.end is None or episode.start <= float(row["time"]) <= episode.end
 
 
-def run_drive(seed: int, workdir: Path, seconds: int = 600, keep: bool = False) -> dict:
+def run_drive(seed: int, workdir: Path, seconds: int = 600, keep: bool = False,
+              start: tuple[float, float] | None = None) -> dict:
+    """Generate the drive of ``seed`` (from ``start``, else the seed's own), replay it, judge it."""
     folder = workdir / f"drive-{seed}"
     if folder.exists():
         shutil.rmtree(folder)
-    episodes = generate(seed, folder, seconds)
+    episodes = generate(seed, folder, seconds, start)
     scenario = Scenario(folder, folder / "config.yaml", f"generated-{seed}", [], [], exhaustive=False)
     outcome = run_scenario(scenario, folder / "alerts")
     result = {"seed": seed, **judge(episodes, outcome.rows), "errors": outcome.problems}

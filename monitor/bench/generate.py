@@ -66,13 +66,14 @@ def wheel_masquerade(rng: random.Random, track) -> Masquerade:
     return Masquerade(start, start + length, rng.choice((0.0, 0.5, 1.5)), float(track.ts[0]))
 
 
-def generate(seed: int, folder: Path, seconds: int = 600) -> list[Episode]:
-    """Write the drive of ``seed`` into ``folder``; returns its episodes."""
+def generate(seed: int, folder: Path, seconds: int = 600, start: tuple[float, float] | None = None) -> list[Episode]:
+    """Write the drive of ``seed`` into ``folder``, from ``start`` (lat, lon) or the seed's own
+    random start; returns its episodes."""
     if seconds < 600:
         raise ValueError(f"a generated drive lasts ten minutes or more, not {seconds} s")
     rng = random.Random(seed)
     t0 = 1_704_067_200.0 + round(rng.uniform(0, 2 * 365 * 86400))  # some time in 2024-2025
-    track = route(rng, seconds, t0)
+    track = route(rng, seconds, t0, start=start)
     on = rng.uniform(60, seconds - 200)
     camera = (on, on + rng.uniform(45, 120))
     vin, layout = random_vin(rng), draw_layout(rng)

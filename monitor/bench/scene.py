@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..canbus.dbc import load_dbc
+from ..detect.geo import normalize
 from ..net.packets import LINKTYPE_ETHERNET
 from ..net.pcapwriter import write_pcap
 from ..resources import shipped
@@ -50,16 +51,24 @@ class Track:
         return float(self.lat[i]), float(self.lon[i])
 
 
-def drive(seconds: int, hz: int = 10, stops: tuple[tuple[float, float], ...] = (), seed: int = 1) -> Track:
-    """A drive north-east from Munich at 30-70 km/h with the given stops (start s, length s)."""
+MUNICH = (48.137154, 11.576124)  # where the seeds' drives start
+MUNICH_KM_PER_LON_DEGREE = 74.0  # what the seeds were made with (111 km x cos 48.14 deg, rounded): kept so they rebuild byte for byte
+
+
+def drive(seconds: int, hz: int = 10, stops: tuple[tuple[float, float], ...] = (), seed: int = 1,
+          start: tuple[float, float] = MUNICH) -> Track:
+    """A drive north-east from ``start`` (lat, lon; Munich unless told) at 30-70 km/h with the
+    given stops (start s, length s), over a pole or the antimeridian if it gets there."""
     rng = np.random.default_rng(seed)
     ts = T0 + np.arange(0, seconds, 1 / hz)
     speed = 50 + 20 * np.sin(np.arange(len(ts)) / (hz * 45)) + rng.normal(0, 1.0, len(ts))
-    for start, length in stops:
-        speed[(ts >= T0 + start) & (ts < T0 + start + length)] = 0
+    for begin, length in stops:
+        speed[(ts >= T0 + begin) & (ts < T0 + begin + length)] = 0
     speed = np.clip(speed, 0, None)
     km = np.cumsum(speed / 3600 / hz)
-    return Track(ts, speed, 48.137154 + km / 111.0 * 0.8, 11.576124 + km / 74.0 * 0.6, 12_000 + km)
+    per_degree = MUNICH_KM_PER_LON_DEGREE if start == MUNICH else 111.0 * max(np.cos(np.radians(start[0])), 1e-3)
+    lat, lon = normalize(start[0] + km / 111.0 * 0.8, start[1] + km / per_degree * 0.6)
+    return Track(ts, speed, lat, lon, 12_000 + km)
 
 
 @dataclass
@@ -280,7 +289,8 @@ def gbt32960_realtime(vin: str, t: float, lat: float, lon: float, speed_kmh: flo
     clock = bytes([moment.year - 2000, moment.month, moment.day, moment.hour, moment.minute, moment.second])
     vehicle = bytes([0x01, 0x01, 0x03, 0x01]) + struct.pack("!HIHHB", int(speed_kmh * 10), 123_456, 3800, 1200, soc) + \
         bytes([0x01, 0x00]) + struct.pack("!H", 2500) + bytes([0x00, 0x00])
-    position = b"\x05" + bytes([0x00]) + struct.pack("!II", round(lon * 1e6), round(lat * 1e6))
+    hemisphere = (0x2 if lat < 0 else 0) | (0x4 if lon < 0 else 0)  # status: bit 1 south, bit 2 west
+    position = b"\x05" + bytes([hemisphere]) + struct.pack("!II", round(abs(lon) * 1e6), round(abs(lat) * 1e6))
     unit = clock + b"\x01" + vehicle + position
     body = b"\x02\xfe" + vin.encode() + b"\x01" + struct.pack("!H", len(unit)) + unit
     return b"##" + body + bytes([xor_check(body)])
@@ -305,9 +315,10 @@ __all__ = ["T0", "VEHICLE", "VIN", "CanLog", "Capture", "Track", "app_data", "cl
 
 # ------------------------------------------------------------------ pieces several scenarios use
 
-def drive_log(folder: Path, seconds: int, seed: int, stops: tuple = (), camera=lambda t: False) -> Track:
-    """A drive of ``seconds`` with its gateway CAN log written to folder/can.log."""
-    track = drive(seconds, stops=stops, seed=seed)
+def drive_log(folder: Path, seconds: int, seed: int, stops: tuple = (), camera=lambda t: False,
+              start: tuple[float, float] = MUNICH) -> Track:
+    """A drive of ``seconds`` from ``start`` with its gateway CAN log written to folder/can.log."""
+    track = drive(seconds, stops=stops, seed=seed, start=start)
     log = CanLog()
     gateway_frames(log, track, camera=camera)
     log.write(folder / "can.log")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import cantools
 import numpy as np
 
+from ..detect.geo import normalize
 from .scene import CanLog, Track
 
 FILLER_UNITS = ("V", "A", "%", "degC", "rpm", "bar", "km/h")
@@ -33,9 +34,10 @@ def random_vin(rng: random.Random) -> str:
     return "".join(chars)
 
 
-def route(rng: random.Random, seconds: int, t0: float, hz: int = 10) -> Track:
+def route(rng: random.Random, seconds: int, t0: float, hz: int = 10, start: tuple[float, float] | None = None) -> Track:
     """Speed changes every 20-90 s (15-110 km/h, at most 2.5 m/s^2), two or three stops of 25-80 s,
-    a wandering heading, from a random start between 55 S and 65 N."""
+    a wandering heading, from ``start`` (lat, lon) or a random start between 55 S and 65 N. Steps
+    past a pole come back down the other side; longitude wraps at the antimeridian."""
     n = seconds * hz
     target = np.empty(n)
     at = 0
@@ -53,9 +55,12 @@ def route(rng: random.Random, seconds: int, t0: float, hz: int = 10) -> Track:
         speed[i] = current
     heading = rng.uniform(0, 2 * np.pi) + np.cumsum(np.random.default_rng(rng.getrandbits(32)).normal(0, 0.01, n))
     metres = speed / 3.6 / hz
-    lat = rng.uniform(-55, 65) + np.cumsum(metres * np.cos(heading)) / 111_320
-    lon0 = rng.uniform(-179, 175)
-    lon = lon0 + np.cumsum(metres * np.sin(heading) / (111_320 * np.cos(np.radians(lat))))
+    lat0, lon0 = rng.uniform(-55, 65), rng.uniform(-179, 175)  # drawn either way: the rest of the drive stays the seed's
+    if start is not None:
+        lat0, lon0 = start
+    lat = lat0 + np.cumsum(metres * np.cos(heading)) / 111_320
+    lon = lon0 + np.cumsum(metres * np.sin(heading) / (111_320 * np.maximum(np.abs(np.cos(np.radians(lat))), 1e-3)))
+    lat, lon = normalize(lat, lon)
     odometer = rng.uniform(1_000, 200_000) + np.cumsum(metres) / 1000
     return Track(t0 + np.arange(n) / hz, speed, lat, lon, odometer)
 
