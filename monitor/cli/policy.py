@@ -1,9 +1,14 @@
 """``gatewatch policy check FILE...`` and ``gatewatch policy test FILE --replay RECORDING...``.
 
 check: load each file as the daemon would (every error names file:line:column) and say what it
-holds. test: run recordings through the detectors under that policy and show, for each
-finding, the verdict and the rule that made it, so a policy can be tried before it goes on a
-vehicle. Both exit non-zero if a file does not load.
+holds. With --for-run, also everything ``gatewatch run`` would bind or open on this host (the
+daemon's own pre-flight, daemon/preflight.py): dns.listen addresses, interfaces, nftables, the
+output folder; each problem is a file:line error naming the key, and the exit status is 2, as
+``gatewatch run`` exits with such a file.
+
+test: run recordings through the detectors under that policy and show, for each finding, the
+verdict and the rule that made it, so a policy can be tried before it goes on a vehicle. Both
+exit non-zero if a file does not load.
 """
 
 from __future__ import annotations
@@ -14,11 +19,20 @@ from typing import TextIO
 
 from . import gating
 
+CONFIGURATION = 2  # --for-run: the exit status gatewatch run gives a configuration that cannot start
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     check = sub.add_parser("check", help="validate policy files", description="validate policy files")
     check.add_argument("files", nargs="+", metavar="FILE")
+    check.add_argument("--for-run", action="store_true",
+                       help="also check what gatewatch run would bind and open on this host (dns.listen, interfaces, "
+                            "nftables, the output folder); exit status 2 if it could not start")
+    check.add_argument("-o", "--output", default="/var/lib/gatewatch", metavar="DIR",
+                       help="with --for-run: the output folder gatewatch run would be given")
+    check.add_argument("-i", "--interface", action="append", metavar="IF",
+                       help="with --for-run: the interfaces gatewatch run -i would capture on")
     test = sub.add_parser("test", help="show which rule decides each finding in recordings",
                           description="show which rule decides each finding in recordings")
     test.add_argument("file", metavar="FILE")
@@ -32,26 +46,43 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    return _check(args.files, out, err) if args.action == "check" else _test(args, out, err)
+    return _check(args, out, err) if args.action == "check" else _test(args, out, err)
 
 
-def _check(files: list[str], out: TextIO, err: TextIO) -> int:
+def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ..errors import MonitorError
     from ..pipeline import load_config
 
     failed = 0
-    for name in files:
+    for name in args.files:
         try:
             config = load_config(name)
         except MonitorError as error:
             print(f"gatewatch policy check: error: {error}", file=err)
             failed += 1
             continue
+        if args.for_run and not _can_run(config, args, out, err):
+            failed += 1
+            continue
         policy = config.policy
         print(f"{config.path}: ok: {policy.mode} mode, {len(policy.destinations)} destination sets, "
               f"{len(policy.rules)} rules, default {policy.default}, on stop {policy.on_stop}"
               + (f", uplinks {', '.join(policy.uplinks)}" if policy.uplinks else ""), file=out)
-    return 1 if failed else 0
+    return (CONFIGURATION if args.for_run else 1) if failed else 0
+
+
+def _can_run(config, args: argparse.Namespace, out: TextIO, err: TextIO) -> bool:
+    """The daemon's pre-flight on this host: each problem one line; where DNS would listen."""
+    from pathlib import Path
+
+    from ..daemon.preflight import check
+
+    problems, listen = check(config, Path(args.output), args.interface)
+    for problem in problems:
+        print(f"gatewatch policy check: error: {problem}", file=err)
+    if listen and not problems:
+        print(f"{config.path}: dns.listen: {', '.join(str(item) for item in listen)}", file=out)
+    return not problems
 
 
 def _test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -5,6 +5,10 @@ policy's uplinks) on one timeline, runs the detectors, writes alerts to DIR/aler
 its counters to DIR/stats.json (``gatewatch status``). In enforce mode it also applies the
 policy to the kernel (nftables) and serves DNS for the in-vehicle hosts; --dry-run prints the
 nftables JSON it would apply and exits without touching anything.
+
+Exit status: 0 stopped by SIGTERM/SIGINT; 2 the configuration cannot run here (a file:line
+error naming the key: a bad file, an address dns.listen cannot bind, nft missing, a bad BPF
+filter; the unit's RestartPreventExitStatus keeps systemd from retrying it); 1 any other error.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ import argparse
 import json
 from pathlib import Path
 from typing import TextIO
+
+CONFIGURATION = 2  # exit status: fix the configuration, restarting will not help
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,17 +36,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ..errors import ConfigError
+
+    try:
+        return _dry_run(args, out, err) if args.dry_run else _daemon(args, out)
+    except ConfigError as error:  # the configuration cannot run here: restarting will not help
+        print(f"gatewatch run: error: {error}", file=err)
+        return CONFIGURATION
+
+
+def _dry_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ..enforce import ruleset
     from ..pipeline import load_config
 
-    if args.dry_run:
-        config = load_config(args.config)
-        commands = ruleset.build(config.policy, config.vehicle_networks) if config.policy.mode == "enforce" else []
-        print(json.dumps({"nftables": commands}, indent=1), file=out)
-        note = "enforce mode: these commands would replace table inet gatewatch" if commands else \
-            "monitor mode: nothing would be applied to the kernel"
-        print(f"gatewatch run: dry run, {note}", file=err)
-        return 0
+    config = load_config(args.config)
+    commands = ruleset.build(config.policy, config.vehicle_networks) if config.policy.mode == "enforce" else []
+    print(json.dumps({"nftables": commands}, indent=1), file=out)
+    note = "enforce mode: these commands would replace table inet gatewatch" if commands else \
+        "monitor mode: nothing would be applied to the kernel"
+    print(f"gatewatch run: dry run, {note}", file=err)
+    return 0
+
+
+def _daemon(args: argparse.Namespace, out: TextIO) -> int:
     from ..daemon import Daemon
 
     daemon = Daemon(args.config, Path(args.output), args.interface, vehicle_id=args.vehicle_id, user=args.user)

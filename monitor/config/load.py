@@ -62,6 +62,7 @@ def load_config(path: str | Path | None = None, sections: Mapping[str, type] | N
         plan=plan,
         bus_plans=bus_plans,
         signal_map=compile_signal_map(signals, [plan, *bus_plans.values()]),
+        key_at={key: doc.at(key) for key in doc},
     )
 
 

@@ -23,6 +23,9 @@ RULE_CATEGORIES = (*CATEGORIES, "any")
 ACTIONS = ("allow", "alert", "block")
 MODES = ("monitor", "enforce")
 ON_STOP = ("fail-open", "fail-closed")
+#: ``dns.listen: [inside]``: this gateway's own addresses in the vehicle networks, on interfaces
+#: other than the uplinks, found when the daemon starts (daemon/preflight.py).
+INSIDE = "inside"
 
 
 class Thresholds:
@@ -122,7 +125,8 @@ class Dns:
     """The enforcer's DNS forwarder: answers for names in destination sets fill the kernel
     sets, each address for its answer's TTL (capped by max_ttl)."""
 
-    listen: tuple[tuple[str, int], ...] = ()  # (address, port) on the in-vehicle side
+    listen: tuple[tuple[str, int], ...] = ()  # (address, port) on the in-vehicle side; address may be INSIDE
+    listen_at: tuple[str, ...] = ()  # file:line:column of each listen item, for start-up errors
     upstream: tuple[tuple[str, int], ...] = ()  # resolvers to forward to
     max_ttl: int = 86400
     timeout_s: float = 2.0
@@ -133,6 +137,7 @@ class Policy:
     mode: str = "monitor"
     on_stop: str = "fail-open"  # what the kernel does while the daemon is not running
     uplinks: tuple[str, ...] = ()  # interfaces towards the outside (cellular, Wi-Fi client)
+    uplinks_at: tuple[str, ...] = ()  # file:line:column of each uplink, for start-up checks
     destinations: tuple[DestinationSet, ...] = ()
     rules: tuple[Rule, ...] = ()
     default: str = "alert"  # the action for a finding no rule matched
@@ -154,3 +159,4 @@ class Config:
     plan: DecodePlan | None = None  # the DBCs compiled once, at load
     bus_plans: dict = field(default_factory=dict)  # bus name -> DecodePlan, for buses with their own DBCs
     signal_map: SignalMap | None = None  # ``signals`` checked against the plan and compiled
+    key_at: Mapping[str, str] = field(default_factory=dict)  # top-level key -> file:line:column (after extends)

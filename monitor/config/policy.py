@@ -36,7 +36,8 @@ def load_policy(doc: Located, config_path: Path) -> model.Policy:
     return model.Policy(
         mode=_choice(doc, "mode", model.MODES, "monitor"),
         on_stop=_choice(doc, "on_stop", model.ON_STOP, "fail-open"),
-        uplinks=tuple(_string_list(doc, "uplinks")),
+        uplinks=tuple(uplinks := _string_list(doc, "uplinks")),
+        uplinks_at=tuple(uplinks.at(i) for i in range(len(uplinks))),
         destinations=(sets := _destination_sets(doc, lists)),
         rules=_rules(doc, {s.name for s in sets}),
         default=_choice(doc, "default", model.ACTIONS, "alert"),
@@ -264,7 +265,9 @@ def _dns(doc: Located) -> model.Dns:
         raise PolicyError(f"{node.at('max_ttl')}: max_ttl must be a whole number of seconds >= 1")
     if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
         raise PolicyError(f"{node.at('timeout_s')}: timeout_s must be a positive number of seconds")
-    return model.Dns(listen=_each(node, "listen", _endpoint), upstream=_each(node, "upstream", _endpoint), max_ttl=max_ttl, timeout_s=float(timeout))
+    listen = _string_list(node, "listen")
+    return model.Dns(listen=_each(node, "listen", _listen_endpoint), listen_at=tuple(listen.at(i) for i in range(len(listen))),
+                     upstream=_each(node, "upstream", _endpoint), max_ttl=max_ttl, timeout_s=float(timeout))
 
 
 def _parse_endpoint(text: str, default_port: int = 53) -> tuple[str, int]:
@@ -280,6 +283,21 @@ def _parse_endpoint(text: str, default_port: int = 53) -> tuple[str, int]:
     if not 0 < port < 65536:
         raise ValueError(f"bad port in {text!r}")
     return host, port
+
+
+def _listen_endpoint(value, at: str) -> tuple[str, int]:
+    """An address as for upstream, or ``inside`` / ``inside:PORT`` (the gateway's own addresses
+    in the vehicle networks, found at start)."""
+    text = str(value)
+    if text == model.INSIDE or text.startswith(f"{model.INSIDE}:"):
+        port = text.partition(":")[2] or "53"
+        if port.isdigit() and 0 < int(port) < 65536:
+            return model.INSIDE, int(port)
+        raise PolicyError(f"{at}: {text!r}: bad port (inside or inside:PORT, 1-65535)")
+    try:
+        return _parse_endpoint(text)
+    except ValueError:
+        raise PolicyError(f"{at}: {text!r} is not an address, address:port or {model.INSIDE}") from None
 
 
 def _endpoint(value, at: str) -> tuple[str, int]:

@@ -28,6 +28,7 @@ from ..errors import MonitorError
 from ..pipeline import Monitor, load_config, run
 from ..source import LiveSource, Source
 from ..timeline import Timeline
+from . import preflight
 from .notify import Notifier
 from .privileges import drop_to, needed_capabilities
 from .sources import live_sources
@@ -50,6 +51,7 @@ class Daemon:
         self.policy = self.config.policy
         self.output = output
         self.interfaces = interfaces
+        listen = self._preflight(live=sources is None)
         self.sources = sources if sources is not None else live_sources(self.config, interfaces)
         self.timeline = Timeline(self.sources, reorder_s=self.config.sources.reorder_ms / 1000,
                                  bound=self.config.sources.queue_batches)
@@ -58,7 +60,8 @@ class Daemon:
         prepare(output, append=True)
         self.log = AlertLog(output, self.config.alerts, vin=lambda: self.monitor.state.vin, vehicle_id=vehicle_id)
         self.monitor = Monitor(self.config, self._on_finding, log=self.log)
-        self.dns = DnsForwarder(self.monitor.decider, self.enforcer.admit) if self.enforcer and self.policy.dns.listen else None
+        self.dns = DnsForwarder(self.monitor.decider, self.enforcer.admit, [(item.host, item.port, item.where) for item in listen]) \
+            if self.enforcer and listen else None
         self.uplink = DaemonUplink(self.config.uplink, output, self.log.vehicle_id) if self.config.uplink else None
         if self.uplink:  # what the uplink has not sent is never deleted by retention
             uplink = self.uplink.uplink
@@ -68,6 +71,18 @@ class Daemon:
         self.state = "starting"
         self.started = time.monotonic()
         self._next_stats = 0.0
+
+    def _preflight(self, live: bool) -> list[preflight.Listen]:
+        """What the daemon binds and opens, checked before anything starts: a problem that
+        would stop it is a StartError (file:line, the key); a missing interface is logged and
+        opened when it appears. Returns where the DNS forwarder listens."""
+        problems, listen = preflight.check(self.config, self.output, self.interfaces, live_sources=live)
+        fatal = [problem for problem in problems if not problem.retried]
+        if fatal:
+            raise preflight.StartError(fatal)
+        for problem in problems:
+            log.warning("%s: starting anyway, opened when it appears", problem)
+        return listen
 
     # ------------------------------------------------------------ life
 
@@ -183,7 +198,8 @@ class Daemon:
                "uptime_s": round(time.monotonic() - self.started, 3), "alerts": self.log.counts["alerts"],
                "alert_log": self.log.summary(),
                "daemon": dict(self.counts),
-               "sources": {str(s): {**s.stats.as_dict(), **self.timeline.lane_stats(s)} for s in self.sources},
+               "sources": {str(s): {**s.stats.as_dict(), **self.timeline.lane_stats(s),
+                                    **({"open": s.is_open} if isinstance(s, LiveSource) else {})} for s in self.sources},
                **self.monitor.summary()}
         if self.enforcer:
             out["enforcer"] = dict(self.enforcer.counts)

@@ -7,6 +7,11 @@ beat the set update); keeping each answer's TTL as the element's timeout is what
 --nftset does not do. Names match through CNAME chains; addresses also match sets by country
 or AS number. UDP only: a truncated answer reaches the host as it is (its TCP retry to the
 gateway is not served), counted as ``truncated``.
+
+It listens where it is told (``listen``: the daemon's pre-flight resolves ``dns.listen``,
+``inside`` included, and checks each address binds); an address that cannot be bound at start
+is a ConfigError naming the ``dns.listen`` item and the address, never a traceback. No
+SO_REUSEADDR: a port another resolver holds is an error, not a silent share of its queries.
 """
 
 from __future__ import annotations
@@ -17,9 +22,10 @@ import select
 import socket
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+from ..errors import ConfigError
 from ..net.app.dns import DnsError, parse_message
 from ..net.names import addresses_answered
 from ..policy.decide import Decider
@@ -30,11 +36,15 @@ MAX_DNS = 4096
 
 
 class DnsForwarder:
-    def __init__(self, decider: Decider, admit: Callable[[str, str, int], None]) -> None:
+    def __init__(self, decider: Decider, admit: Callable[[str, str, int], None],
+                 listen: Sequence[tuple[str, int, str]] | None = None) -> None:
+        """``listen``: (address, port, where configured) to bind; default: ``dns.listen`` as written."""
         self.decider = decider
         self.admit = admit
         config = decider.policy.dns
-        self.listen, self.upstream = config.listen, config.upstream
+        places = config.listen_at if len(config.listen_at) == len(config.listen) else [""] * len(config.listen)
+        self.listen = list(listen) if listen is not None else [(h, p, w) for (h, p), w in zip(config.listen, places)]
+        self.upstream = config.upstream
         self.timeout = config.timeout_s
         self.sets = [d for d in decider.policy.destinations if d.domains or d.countries or d.asns]
         self.blocked = {k.destination.name for k in kernel_sets(decider.policy) if k.blocked}
@@ -45,14 +55,23 @@ class DnsForwarder:
         self.thread: threading.Thread | None = None
 
     def start(self) -> None:
-        for host, port in self.listen:
-            sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((host, port))
-            self.sockets.append(sock)
+        for host, port, where in self.listen:
+            self.sockets.append(self._bound(host, port, where))
         self.running = True
         self.thread = threading.Thread(target=self._serve, name="dns-listen", daemon=True)
         self.thread.start()
+
+    def _bound(self, host: str, port: int, where: str) -> socket.socket:
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.bind((host, port))
+        except OSError as error:
+            sock.close()
+            self.stop()  # the sockets bound before this one
+            shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+            raise ConfigError(f"{where + ': ' if where else ''}dns.listen: cannot listen on {shown}: "
+                              f"{error.strerror or error}") from None
+        return sock
 
     def stop(self) -> None:
         self.running = False
@@ -61,6 +80,7 @@ class DnsForwarder:
         self.pool.shutdown(wait=True)
         for sock in self.sockets:
             sock.close()
+        self.sockets = []
 
     def _serve(self) -> None:
         while self.running:

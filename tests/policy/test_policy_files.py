@@ -84,6 +84,8 @@ BROKEN = {
     "duplicate YAML key": ("mode: monitor\nmode: enforce\n", "duplicate key 'mode'", "2:1"),
     "YAML syntax": ("rules: [\n", "expected", "2:1"),
     "bad upstream": ("dns: {upstream: [resolver.example]}\n", "is not an address or address:port", "1:18"),
+    "bad listen": ("dns:\n  listen: [192.0.2.1, eth0]\n", "'eth0' is not an address, address:port or inside", "2:23"),
+    "bad inside port": ("dns:\n  listen: ['inside:dns']\n", "'inside:dns': bad port", "2:12"),
     "bad vehicle network": ("vehicle_networks: [192.168.0.0/16, lan]\n", "vehicle network 'lan' is not a CIDR", "1:36"),
     "uplinks not a list": ("uplinks: wwan0\n", "uplinks must be a list", "1:1"),
     "unknown top-level key": ("mdoe: enforce\n", "unknown key 'mdoe' in the top level", "1:1"),
@@ -110,6 +112,19 @@ def test_policy_check_reports_every_file_and_fails_if_any_is_broken(tmp_path):
     assert code == 1
     assert re.findall(r"^.*: ok: (\w+) mode", out, re.MULTILINE) == ["monitor", "enforce"]
     assert f"{bad}:2:1: on_stop must be one of fail-open, fail-closed" in err
+
+
+def test_strict_listens_inside_and_each_listen_item_keeps_its_line(tmp_path):
+    strict = load_config(PROJECT / SHIPPED[1]).policy.dns
+    text = (PROJECT / SHIPPED[1]).read_text().splitlines()
+    line = next(i for i, t in enumerate(text, 1) if t.strip().startswith("listen:"))
+    assert strict.listen == ((model.INSIDE, 53),)
+    assert strict.listen_at == (f"{PROJECT / SHIPPED[1]}:{line}:12",)
+    site = tmp_path / "site.yaml"
+    site.write_text("extends: strict\ndns:\n  listen:\n    - inside:5353\n    - '[fd00::1]:53'\n    - 192.168.1.1\n")
+    dns = load_config(site).policy.dns
+    assert dns.listen == (("inside", 5353), ("fd00::1", 53), ("192.168.1.1", 53))
+    assert dns.listen_at == tuple(f"{site}:{n}:7" for n in (4, 5, 6))
 
 
 def test_extends_takes_what_the_file_does_not_set_and_names_the_right_file(tmp_path):
