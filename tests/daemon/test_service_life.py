@@ -119,4 +119,4 @@ def test_no_source_at_all_is_a_one_line_error(tmp_path):
     config.write_text("version: 1\nextends: default\nsources: {}\n")
     done = subprocess.run([*GATEWATCH, "run", "--config", str(config), "-o", str(tmp_path / "o")],
                           capture_output=True, text=True, cwd=PROJECT, check=False)
-    assert done.returncode == 1 and done.stderr.count("\n") == 1 and "nothing to read" in done.stderr
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "nothing to read" in done.stderr  # configuration
