@@ -1,15 +1,20 @@
 """Live capture for real: a veth pair between two network namespaces the test creates, traffic
 from one side (UDP datagrams and a real TLS ClientHello from Python's ssl module), and
-``gatewatch flows -i`` capturing on the other side with a kernel BPF filter."""
+``gatewatch flows -i`` capturing on the other side with a kernel BPF filter.
+
+Traffic is sent once the kernel lists the capture's socket as bound to the interface
+(/proc/PID/net/packet), never after a fixed sleep: with both cores busy, interpreter start-up
+and scapy's filter compile take seconds."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
-import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +23,7 @@ from monitor.net.live import CaptureConfig, LiveCapture, compile_filter
 
 from ..builders import netns_unavailable
 from ..conftest import PROJECT
+from ..loaded import GENEROUS, cpu_hogs, wait_until
 
 
 @pytest.fixture
@@ -47,14 +53,16 @@ def veth_pair():
 
 
 PEER_TRAFFIC = r"""
-import socket, ssl, time
+import socket, ssl, sys
+context = ssl.create_default_context()  # before "ready": loading CA certificates is slow under load
+print("ready", flush=True)
+sys.stdin.readline()
 udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 for i in range(7):
     udp.sendto(b"position %d" % i, ("10.77.0.1", 9999))
 for i in range(3):
     udp.sendto(b"filtered out", ("10.77.0.1", 5555))
 raw = socket.create_connection(("10.77.0.1", 4433), timeout=5)
-context = ssl.create_default_context()
 try:
     context.wrap_socket(raw, server_hostname="telemetry.example.com")
 except (ssl.SSLError, OSError):
@@ -74,21 +82,58 @@ finally:
 """
 
 
+def in_ns(namespace: str, script: str, *args: str, **popen) -> subprocess.Popen:
+    return subprocess.Popen(["ip", "netns", "exec", namespace, sys.executable, "-c", script, *args], **popen)
+
+
+def ready(namespace: str, script: str, *args: str) -> subprocess.Popen:
+    """A process that has started and waits for a line on stdin before it sends."""
+    process = in_ns(namespace, script, *args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline().strip() == "ready"
+    return process
+
+
+def go(process: subprocess.Popen) -> None:
+    process.communicate("go\n", timeout=GENEROUS)
+    assert process.returncode == 0
+
+
+def ifindex(namespace: str, interface: str) -> int:
+    shown = subprocess.run(["ip", "-n", namespace, "-o", "link", "show", "dev", interface],
+                           check=True, capture_output=True, text=True).stdout
+    return int(shown.split(":", 1)[0])
+
+
+def capturing(process: subprocess.Popen, index: int) -> bool:
+    """Whether the kernel lists a packet socket receiving every protocol on interface ``index``
+    in the namespace of ``process`` (the only one opening packet sockets there): what bind()
+    does, the moment capture begins."""
+    try:
+        rows = Path(f"/proc/{process.pid}/net/packet").read_text().splitlines()[1:]
+    except OSError:
+        return False
+    return any(row.split()[3] == "0003" and int(row.split()[4]) == index for row in rows)
+
+
+def flows(namespace: str, interface: str, *options: str, output: Path) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(PROJECT)}
+    return subprocess.Popen(["ip", "netns", "exec", namespace, sys.executable, "-m", "monitor", "flows", "-i",
+                             interface, *options, "-o", str(output)], stderr=subprocess.PIPE, text=True, env=env)
+
+
 def test_live_capture_names_flows_through_a_bpf_filter(veth_pair, tmp_path) -> None:
     capture_ns, peer_ns, interface = veth_pair
     output = tmp_path / "flows.jsonl"
-    env = {**os.environ, "PYTHONPATH": str(PROJECT)}
-    listener = subprocess.Popen(["ip", "netns", "exec", capture_ns, sys.executable, "-c", LISTENER],
-                                stdout=subprocess.PIPE, text=True)
+    listener = in_ns(capture_ns, LISTENER, stdout=subprocess.PIPE, text=True)
     assert listener.stdout.readline().strip() == "ready"
-    capture = subprocess.Popen(
-        ["ip", "netns", "exec", capture_ns, sys.executable, "-m", "monitor", "flows", "-i", interface,
-         "--filter", "ip and not port 5555", "--duration", "4", "-o", str(output)],
-        stderr=subprocess.PIPE, text=True, env=env)
-    time.sleep(1.5)  # the capture socket is open well before this
-    subprocess.run(["ip", "netns", "exec", peer_ns, sys.executable, "-c", PEER_TRAFFIC], check=True, timeout=20)
-    _, stderr = capture.communicate(timeout=30)
-    listener.communicate(timeout=10)
+    peer = ready(peer_ns, PEER_TRAFFIC)
+    # --duration is the capture's end: generous, because the traffic, already started, takes milliseconds
+    capture = flows(capture_ns, interface, "--filter", "ip and not port 5555", "--duration", "10", output=output)
+    wait_until(lambda: capturing(capture, ifindex(capture_ns, interface)), "the capture to bind", alive=capture)
+    go(peer)
+    listener.communicate(timeout=GENEROUS)
+    assert capture.poll() is None, "the capture ended before the traffic did: raise --duration"
+    _, stderr = capture.communicate(timeout=GENEROUS)
     assert capture.returncode == 0, stderr
     records = [json.loads(line) for line in output.read_text().splitlines()]
     udp = [r for r in records if r["proto"] == "udp" and r["resp_p"] == 9999]
@@ -100,6 +145,70 @@ def test_live_capture_names_flows_through_a_bpf_filter(veth_pair, tmp_path) -> N
     assert {"name": "telemetry.example.com", "learned_from": ["tls_sni"]} in tls[0]["names"]
     assert tls[0]["orig_pkts"] >= 3 and tls[0]["resp_pkts"] >= 2  # handshake, hello, acks, close
     assert "kernel drops 0" in stderr
+
+
+NOISE = r"""
+import os, socket, sys, time
+counter = sys.argv[1]
+targets = [(host, int(port)) for host, port in (t.rsplit(":", 1) for t in sys.argv[2:])]
+udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+rounds = 0
+while True:
+    for target in targets:
+        udp.sendto(b"not for the capture", target)
+    rounds += 1
+    if rounds % 10 == 1:
+        with open(counter + ".tmp", "w") as handle:
+            handle.write(str(rounds * len(targets)))
+        os.replace(counter + ".tmp", counter)
+    time.sleep(0.001)  # paced on purpose: a steady stream through the capture's start-up, not a flood
+"""
+
+MATCHING = r"""
+import socket, sys
+udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+print("ready", flush=True)
+sys.stdin.readline()
+for i in range(7):
+    udp.sendto(b"position %d" % i, ("10.77.0.1", 9999))
+"""
+
+
+def sent(counter: Path) -> int:
+    return int(counter.read_text()) if counter.exists() else 0
+
+
+def test_nothing_outside_the_filter_or_the_interface_is_recorded_from_the_first_packet(veth_pair, tmp_path) -> None:
+    """Issue 23: the socket used to receive every interface's packets, unfiltered, while scapy
+    compiled the filter (280 loopback packets recorded as uplink traffic). Unmatched traffic
+    flows through the whole start-up of the capture, on a machine the test keeps busy: on the
+    loopback (port 7777, and port 9999, which the filter matches, on the wrong interface) and on
+    the captured interface itself (other ports). Not one of those packets may be recorded."""
+    capture_ns, peer_ns, interface = veth_pair
+    output, on_lo, on_veth = tmp_path / "flows.jsonl", tmp_path / "sent-lo", tmp_path / "sent-veth"
+    with cpu_hogs(2), contextlib.ExitStack() as noise:
+        for namespace, counter, targets in ((capture_ns, on_lo, ("127.0.0.1:7777", "127.0.0.1:9999")),
+                                            (peer_ns, on_veth, ("10.77.0.1:5555", "10.77.0.1:9998"))):
+            sender = in_ns(namespace, NOISE, str(counter), *targets)
+            noise.callback(sender.wait, timeout=GENEROUS)
+            noise.callback(sender.kill)
+        wait_until(lambda: sent(on_lo) and sent(on_veth), "the unmatched traffic to flow")
+        matching = ready(peer_ns, MATCHING)
+        before = sent(on_lo), sent(on_veth)
+        capture = flows(capture_ns, interface, "--filter", "udp port 9999", "--count", "7", output=output)
+        wait_until(lambda: capturing(capture, ifindex(capture_ns, interface)), "the capture to bind", alive=capture)
+        during_start = sent(on_lo) - before[0], sent(on_veth) - before[1]
+        go(matching)
+        _, stderr = capture.communicate(timeout=GENEROUS)
+    assert capture.returncode == 0, stderr
+    assert all(during_start), f"no unmatched traffic while the capture started (lo, veth): {during_start}"
+    records = [json.loads(line) for line in output.read_text().splitlines()]
+    wanted = [r for r in records if (r["orig_h"], r["resp_h"], r["resp_p"]) == ("10.77.0.2", "10.77.0.1", 9999)]
+    leaked = [(r["orig_h"], r["resp_h"], r["resp_p"], r["orig_pkts"]) for r in records if r not in wanted]
+    assert leaked == [], "recorded outside the filter or the interface (orig, resp, port, packets)"
+    assert len(wanted) == 1 and wanted[0]["orig_pkts"] == 7, records
+    assert "live: 7 packets captured, kernel drops 0" in stderr, stderr
+    assert "before the filter took effect" not in stderr, stderr
 
 
 def test_bpf_syntax_error_is_one_config_error() -> None:
