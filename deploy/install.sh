@@ -8,7 +8,8 @@
 # - installs the wheel (built from this checkout unless --wheel) into /opt/gatewatch/venv;
 # - puts the shipped policies in /etc/gatewatch/policies (replaced on upgrade) and, if there is
 #   none yet, a configuration /etc/gatewatch/gatewatch.yaml that extends the default policy;
-# - installs the systemd unit (and with --enforce the drop-in that adds CAP_NET_ADMIN) and
+# - installs the systemd unit (and with --enforce the drop-in that adds CAP_NET_ADMIN and,
+#   for the DNS forwarder's port 53, CAP_NET_BIND_SERVICE) and
 #   enables it. It does not start it: edit /etc/gatewatch/gatewatch.yaml (sources, uplinks)
 #   first, then `systemctl start gatewatch`.
 set -euo pipefail
@@ -61,8 +62,9 @@ install -m 0644 "$shipped"/*.yaml "$shipped"/*.json "$etc/policies/"
 if [ ! -f "$etc/gatewatch.yaml" ]; then
     cat > "$etc/gatewatch.yaml" <<'YAML'
 # gatewatch on this gateway. Reference: the README's configuration section and
-# /etc/gatewatch/policies/default.yaml. Check edits with:
-#   /opt/gatewatch/venv/bin/gatewatch policy check /etc/gatewatch/gatewatch.yaml
+# /etc/gatewatch/policies/default.yaml. Check edits with (--for-run: also what the daemon binds
+# and opens on this host: dns.listen, interfaces, nftables; exit 2 names file:line and the key):
+#   /opt/gatewatch/venv/bin/gatewatch policy check --for-run /etc/gatewatch/gatewatch.yaml
 # then: systemctl reload gatewatch (SIGHUP; a broken file is refused, the old one keeps running).
 version: 1
 extends: policies/default.yaml
