@@ -29,7 +29,9 @@ PAD = 16 << 10
 def write_stats(directory: Path, stats: dict) -> bool:
     """Write stats.json; False (nothing raised) when even the in-place rewrite failed."""
     path = directory / STATS_FILE
-    text = json.dumps({"pid": os.getpid(), **stats}, indent=1, default=str, sort_keys=True) + "\n"
+    if stats.get("state") != "replayed":  # a replay's stats belong to no running process (and stay byte-identical)
+        stats = {"pid": os.getpid(), **stats}
+    text = json.dumps(stats, indent=1, default=str, sort_keys=True) + "\n"
     data = text.encode().ljust(-(-len(text.encode()) // PAD) * PAD - 1) + b"\n"
     partial = path.with_name(f".{STATS_FILE}.{os.getpid()}")
     try:
