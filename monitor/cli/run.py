@@ -1,8 +1,9 @@
 """``gatewatch run``: the live daemon on the gateway.
 
 Reads the configured CAN buses and network interfaces (``sources``; without them, the
-policy's uplinks) on one timeline, runs the detectors, writes alerts to DIR/alerts.jsonl and
-its counters to DIR/stats.json (``gatewatch status``). In enforce mode it also applies the
+policy's uplinks) on one timeline, runs the detectors, writes into DIR the chained alert log
+(alerts-<vehicle>-<first seq>.jsonl files with their .head), the flow and DNS logs
+(flows-<vehicle>.jsonl, dns-<vehicle>.jsonl) and its counters, stats.json (``gatewatch status``). In enforce mode it also applies the
 policy to the kernel (nftables) and serves DNS for the in-vehicle hosts; --dry-run prints the
 nftables JSON it would apply and exits without touching anything.
 
@@ -18,13 +19,17 @@ import json
 from pathlib import Path
 from typing import TextIO
 
+from . import DEFAULT_OUTPUT
+
 CONFIGURATION = 2  # exit status: fix the configuration, restarting will not help
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help="configuration and policy (default: the shipped default)")
-    parser.add_argument("-o", "--output", default="/var/lib/gatewatch", metavar="DIR",
-                        help="where alerts.jsonl and stats.json go")
+    parser.add_argument("-o", "--output", default=str(DEFAULT_OUTPUT), metavar="DIR",
+                        help="where the chained alert log (alerts-VEHICLE-SEQ.jsonl, alerts-VEHICLE.head), the flow "
+                             "and DNS logs (flows-VEHICLE.jsonl, dns-VEHICLE.jsonl), stats.json and an uplink's cursor "
+                             f"(.uplink/) go (default {DEFAULT_OUTPUT})")
     parser.add_argument("-i", "--interface", action="append", metavar="IF",
                         help="capture here instead of the configured IP sources or uplinks (repeatable)")
     parser.add_argument("--vehicle-id", metavar="ID", help="the vehicle's id in records and file names (default: alerts.vehicle_id)")
