@@ -4,7 +4,6 @@ says at start-up when the policy would not let the uplink reach its broker."""
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from monitor.alerts.files import chain_files, sequences
 from monitor.daemon import Daemon
 from monitor.fleet.broker import Broker
 from tests.fleet.test_uplink_collect import Running, collected
+from tests.loaded import GENEROUS, wait_until
 
 
 def _daemon(tmp_path: Path, channel: str, broker_url: str, allow: bool) -> Daemon:
@@ -36,14 +36,12 @@ def test_the_daemon_publishes_what_it_writes_and_checks_its_broker_is_allowed(tm
     runner = threading.Thread(target=daemon.run, kwargs={"ready": ready.set})
     runner.start()
     try:
-        assert ready.wait(10)
+        assert ready.wait(GENEROUS)
         with can.Bus(interface="virtual", channel=channel) as bus:
             for ecu in range(1, 6):
                 bus.send(can.Message(arbitration_id=0x18DA00F1 | (ecu << 8), is_extended_id=True,
                                      data=bytes.fromhex("0635000012340100")))
-        deadline = time.monotonic() + 20
-        while collector.collector.counts["records"] < 5 and time.monotonic() < deadline:
-            time.sleep(0.2)
+        collector.wait_for(5)
     finally:
         daemon.stop()
         runner.join(30)

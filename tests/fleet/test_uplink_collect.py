@@ -1,6 +1,9 @@
 """The uplink and the collector against a real Mosquitto: every record of a vehicle's alert
 log arrives once after deduplication, through an uplink SIGKILLed mid-send and restarted, a
-broker restart, and a tampered record published into the broker, which the collector catches."""
+broker restart, and a tampered record published into the broker, which the collector catches.
+
+Every wait is for an observable event (the broker granting the collector's subscription, the
+collector's record count, the uplink's saved cursor, its last error), never a fixed time."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from monitor.fleet.collector import Collector
 from monitor.fleet.cursor import Cursor
 from monitor.fleet.uplink import Uplink
 from tests.builders import run
+from tests.loaded import GENEROUS, wait_until
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -36,20 +40,38 @@ def collected(out: Path, vehicle: str = "car-7") -> dict[int, list[str]]:
     return sequences(sorted(out.glob(f"day=*/vehicle={vehicle}/alerts-*.jsonl")))
 
 
+class Observed:
+    """The broker, handing out the collector's own MQTT client with one more callback: the
+    test's event for "the broker granted the subscription" (records published before that are
+    not delivered to a new session)."""
+
+    def __init__(self, broker: Broker, subscribed: threading.Event) -> None:
+        self.broker, self.subscribed = broker, subscribed
+
+    def __getattr__(self, name: str):
+        return getattr(self.broker, name)
+
+    def client(self, client_id: str):
+        client = self.broker.client(client_id)
+        client.on_subscribe = lambda *_: self.subscribed.set()
+        return client
+
+
 class Running:
-    """A collector in a thread until it has seen ``want`` records or times out."""
+    """A collector in a thread, started once subscribed, until closed."""
 
     def __init__(self, broker: Broker, out: Path, group: str | None = None, client_id: str = "gatewatch-collector") -> None:
-        self.collector = Collector(broker, out, group, client_id)
+        subscribed = threading.Event()
+        self.collector = Collector(Observed(broker, subscribed), out, group, client_id)  # type: ignore[arg-type]
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.collector.run, args=(self.stop,))
         self.thread.start()
-        time.sleep(0.5)  # subscribed
+        if not subscribed.wait(GENEROUS):
+            self.close()
+            raise AssertionError("the collector's subscription was not granted")
 
-    def wait_for(self, want: int, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while self.collector.counts["records"] < want and time.monotonic() < deadline:
-            time.sleep(0.1)
+    def wait_for(self, want: int, timeout: float = GENEROUS) -> None:
+        wait_until(lambda: self.collector.counts["records"] >= want, f"the collector to file {want} records", timeout)
 
     def close(self) -> None:
         self.stop.set()
@@ -88,12 +110,18 @@ def test_sigkilled_uplink_and_restarted_broker_lose_nothing_and_leave_no_duplica
               "--rate", "100", "--once"]
     try:
         for _ in range(2):  # killed mid-send twice; each restart resumes from the saved cursor
+            before = Cursor.load(state / "uplink.cursor").seq
             process = subprocess.Popen(uplink, cwd=PROJECT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(1.2)
-            process.send_signal(signal.SIGKILL)
-            process.wait()
+            try:  # killed as soon as it has saved progress: mid-send, however slow its start-up was
+                wait_until(lambda: Cursor.load(state / "uplink.cursor").seq > before,
+                           "the uplink to save a cursor past the last one", alive=process, step=0.01)
+            finally:
+                process.send_signal(signal.SIGKILL)
+                process.wait()
             cursor = Cursor.load(state / "uplink.cursor")
-            assert 0 < cursor.seq < max(records) and all(s in collected(tmp_path / "fleet") for s in range(1, cursor.seq + 1))
+            assert 0 < cursor.seq < max(records)
+            wait_until(lambda: all(s in collected(tmp_path / "fleet") for s in range(1, cursor.seq + 1)),
+                       "the collector to file every record the cursor says was acknowledged")
         mosquitto.restart()  # the broker goes away and comes back (its queue persisted)
         finished = subprocess.run(uplink, cwd=PROJECT, capture_output=True, text=True, timeout=120, check=False)
         assert finished.returncode == 0, finished.stderr
@@ -116,7 +144,7 @@ def test_a_tampered_record_published_into_the_broker_is_caught(tmp_path: Path, m
     collector = Running(broker, tmp_path / "fleet")
     try:
         publish.single("gatewatch/car-7/alerts", json.dumps(record), qos=1, hostname="127.0.0.1", port=mosquitto.port)
-        time.sleep(1.0)
+        wait_until(lambda: collector.collector.counts["findings_tampered"], "the collector to catch the tampered record")
     finally:
         collector.close()
     findings = [json.loads(x) for x in (tmp_path / "fleet" / "collector-findings.jsonl").read_text().splitlines()]
@@ -135,9 +163,10 @@ def test_a_dead_link_is_noticed_and_the_backlog_drains_when_it_returns(tmp_path:
     sender = threading.Thread(target=uplink.run, args=(stop,))
     try:
         sender.start()
-        time.sleep(1.0)
+        wait_until(lambda: uplink.cursor.seq, "the first records acknowledged", step=0.01)
         proxy.cut()  # silence, as when the modem loses its signal: nothing is closed
-        time.sleep(6.0)  # past 1.5 keep-alive intervals: the uplink notices and reconnects once the link is back
+        # 1.5 keep-alive intervals later the uplink notices; it reconnects once the link is back
+        wait_until(lambda: uplink.stats.last_error.startswith("disconnected"), "the uplink to notice the dead link")
         cut_at = uplink.cursor.seq
         assert 0 < cut_at < max(records)
         assert uplink.stats.last_error.startswith("disconnected")
@@ -163,12 +192,22 @@ def test_tls_with_client_certificates_and_a_vehicle_without_one_is_refused(tmp_p
         collector.wait_for(len(records))
         stranger = Uplink(log, Broker.parse(mosquitto_tls.url, str(pki / "ca.pem")), tmp_path / "stranger")
         stop = threading.Event()
-        threading.Timer(3.0, stop.set).start()
+        watcher = threading.Thread(target=stop_when, args=(lambda: stranger.stats.last_error, stop))
+        watcher.start()
         refused = stranger.run(stop)
+        watcher.join()
     finally:
         collector.close()
     assert stats.acknowledged == len(records) and collected(tmp_path / "fleet") == {s: [d] for s, d in records.items()}
-    assert refused.acknowledged == 0 and refused.connects == 0
+    assert refused.acknowledged == 0 and refused.connects == 0 and refused.last_error, refused
+
+
+def stop_when(condition, stop: threading.Event) -> None:
+    """Set ``stop`` once ``condition`` holds (or after a generous timeout, so nothing hangs)."""
+    deadline = time.monotonic() + GENEROUS
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    stop.set()
 
 
 def test_retention_keeps_what_the_uplink_has_not_sent(tmp_path: Path) -> None:
@@ -197,10 +236,8 @@ def test_collectors_in_a_shared_group_split_the_records_between_them(tmp_path: P
     second = Running(broker, tmp_path / "b", group="fleet", client_id="collector-b")
     try:
         Uplink(log, broker, tmp_path / "state", batch=1).run(threading.Event(), until_idle=True)
-        deadline = time.monotonic() + 30
-        while first.collector.counts["records"] + second.collector.counts["records"] < len(records):
-            assert time.monotonic() < deadline, "the group did not receive every record"
-            time.sleep(0.1)
+        wait_until(lambda: first.collector.counts["records"] + second.collector.counts["records"] >= len(records),
+                   "the group to receive every record")
     finally:
         first.close()
         second.close()
