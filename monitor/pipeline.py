@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .alerts.dnslog import asker_first
 from .alerts.log import AlertLog
 from .canbus.decode import decode_batch
 from .canbus.frames import FrameBatch
@@ -132,7 +133,7 @@ class Monitor:
     def _dns(self, slot: int, ts_ns: int, message) -> None:
         assert self.log is not None
         flow, _ = self.net.describe(slot)
-        self.log.dns(flow, ts_ns, message)
+        self.log.dns(asker_first(flow, self.net.networks.direction), ts_ns, message)
 
     def finish(self) -> None:
         self.net.finish()

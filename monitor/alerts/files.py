@@ -7,7 +7,7 @@ when it passes ``rotate_bytes`` or ``rotate_s``, and deletes the oldest beyond `
 (counted). It continues the chain across files and restarts: on open it reads the last intact
 record. A crash or power cut leaves at most a torn last line: readers report it and go on; the
 writer starts a fresh line after it. ``<stem>.head`` holds the last sequence number and hash at
-every sync, so a log cut short after a sync is told from one that just ended.
+every sync, sealed (head.py), so a log cut short after a sync is told from one that just ended.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from pathlib import Path
 
 from ..errors import SourceError
 from .chain import GENESIS, chain_of, seal
+from .head import read_head, write_head
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ class ChainedWriter:
         self._opened_at = 0.0
         self._last_sync = 0.0
         self._synced_seq = 0
+        self._listed: tuple[Path | None, list[str]] = (None, [])  # (current file, chain files) for the head
         # Set by the daemon when an uplink reads this log: the file its cursor is in ("" before
         # the first acknowledgement). Retention never deletes that file or a later one.
         self.hold_from: Callable[[], str] | None = None
@@ -228,17 +230,23 @@ class ChainedWriter:
             self.sync()
 
     def sync(self) -> None:
-        """fsync the file, then record the synced head (sequence, hash) in ``<stem>.head``."""
+        """fsync the file, then record the synced head (sequence, hash, files, algorithm; sealed
+        with the key, see head.py) in ``<stem>.head``."""
         if self.fd is None:
             return
         os.fsync(self.fd)
         self._last_sync = self.clock()
         self.stats.syncs += 1
-        head = self.directory / f"{self.stem}.head"
-        partial = head.with_suffix(".head.partial")
-        partial.write_text(json.dumps({"seq": self.seq, "hash": self.prev, "file": self.path.name if self.path else None}))
-        os.replace(partial, head)
+        write_head(self.directory / f"{self.stem}.head", self.seq, self.prev, self.path.name if self.path else None,
+                   self._head_files(), self.settings.key)
         self._synced_seq = self.seq
+
+    def _head_files(self) -> list[str]:
+        """The chain's files for the head, listed again only when the current file changes
+        (retention deletes files only when a new one opens)."""
+        if self._listed[0] != self.path:
+            self._listed = (self.path, [p.name for p in chain_files(self.directory, self.stem)])
+        return self._listed[1]
 
     def _close_file(self) -> None:
         if self.fd is not None:
@@ -480,8 +488,7 @@ def _pseudo_devices() -> set[int | None]:
 
 
 def head_of(folder: Path, stem: str) -> dict | None:
-    path = folder / f"{stem}.head"
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
+    """The head file's last sequence and hash (and file), read within its bounds; None when
+    there is none or it cannot be read (``head.read_head`` says why)."""
+    head, _ = read_head(folder / f"{stem}.head")
+    return None if head is None else {"seq": head.seq, "hash": head.hash, "file": head.file}

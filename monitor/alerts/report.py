@@ -1,9 +1,10 @@
 """One self-contained HTML report of alert logs: inline CSS and SVG, no script, nothing fetched.
 
 Sections: the totals; a timeline of episodes by category (SVG, with a legend); the top
-destinations with their names (and countries, where a MaxMind database is configured); counts
-per vehicle; the positions that left each vehicle as a track with the episodes' first points
-marked (SVG); and the table of episodes. Built from the records alone.
+destinations with their names (and countries, where a MaxMind database is configured); the
+names the vehicle looked up (from the DNS logs beside the alert logs, when given); counts per
+vehicle; the positions that left each vehicle as a track with the episodes' first points marked
+(SVG); and the table of episodes. Built from the records and the DNS logs alone.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import datetime, timezone
 from ..config.model import CATEGORIES as FINDING_CATEGORIES
 from ..config.policy import shipped_country_lists
 from ..detect import geo
+from .dnslog import LookedUp
 from .read import flat, gatewatch
 
 # The findings' categories, and the monitor's own (an overflow record: alert records it had to drop).
@@ -38,7 +40,7 @@ def _utc(seconds: float) -> str:
 
 
 def build_report(records: list[dict], country_of: Callable[[str], str | None] | None = None,
-                 title: str = "gatewatch alert report") -> str:
+                 title: str = "gatewatch alert report", looked_up: LookedUp | None = None) -> str:
     episodes = _episodes(records)
     country_of = country_of or (lambda address: None)
     rows = sorted(episodes.values(), key=lambda e: e["time"])
@@ -47,6 +49,7 @@ def build_report(records: list[dict], country_of: Callable[[str], str | None] | 
              "<h2>Timeline</h2>", _legend(rows), _timeline(rows),
              "<h2>Where the data went</h2>", _countries(rows),
              "<h2>Top destinations</h2>", _destinations(rows, country_of),
+             "<h2>Names looked up</h2>", _names_looked_up(looked_up or LookedUp()),
              "<h2>Vehicles</h2>", _vehicles(rows),
              "<h2>Track</h2>", _track(records, rows),
              "<h2>Alerts</h2>", _table(rows), "</body></html>"]
@@ -115,6 +118,20 @@ def _destinations(rows: list[dict], country_of) -> str:
                    f"<td class=num>{n}</td></tr>" for d, n in hits.most_common(20))
     return ("<table id=destinations><tr><th>destination</th><th>names</th><th>country</th><th>categories</th>"
             f"<th class=num>hits</th></tr>{body}</table>")
+
+
+def _names_looked_up(looked_up: LookedUp, top: int = 50) -> str:
+    """The names the vehicle asked a resolver for, inside the vehicle networks or outside, most asked first."""
+    if not looked_up.names:
+        return "<p class=muted id=dns-names>No DNS lookups by the vehicle in the DNS logs read.</p>"
+    ranked = looked_up.ranked()
+    body = "".join(f"<tr class=dns-name><td>{html.escape(name)}</td><td class=num>{n}</td>"
+                   f"<td>{html.escape(', '.join(f'{way} {k}' for way, k in sorted(looked_up.directions[name].items())))}</td></tr>"
+                   for name, n in ranked[:top])
+    more = f"<p class=muted>... and {len(ranked) - top} more names.</p>" if len(ranked) > top else ""
+    return (f"<p><b id=dns-lookups>{sum(looked_up.names.values())}</b> lookups of <b id=dns-distinct>{len(ranked)}</b> "
+            f"names</p><table id=dns-names><tr><th>name</th><th class=num>lookups</th><th>where asked</th></tr>"
+            f"{body}</table>{more}")
 
 
 def _countries(rows: list[dict]) -> str:

@@ -1,14 +1,16 @@
 """Alert logs summed up: by category, destination, detector and vehicle (episodes, hits and
-positions), from the records' Create and Close activities."""
+positions), from the records' Create and Close activities; and the names the vehicle looked up,
+from the DNS logs beside them (dnslog.LookedUp), inside the vehicle networks and outside."""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+from .dnslog import LookedUp
 from .read import flat
 
 
-def summarize(records) -> dict:
+def summarize(records, looked_up: LookedUp | None = None) -> dict:
     episodes: dict[str, dict] = {}
     vehicles: dict[str, dict] = defaultdict(lambda: {"episodes": 0, "hits": 0, "vin": None})
     for record in records:
@@ -34,6 +36,7 @@ def summarize(records) -> dict:
         out[group] = {name: {"episodes": n, "hits": hits_by[name]} for name, n in episodes_by.most_common()}
     for name, entry in out["by_vehicle"].items():
         entry["vin"] = vehicles[name]["vin"]
+    out["dns"] = (looked_up or LookedUp()).as_dict()
     return out
 
 
@@ -49,4 +52,14 @@ def format_summary(summary: dict) -> str:
         for name, entry in list(summary[group].items())[:20]:
             vin = f"  VIN {entry['vin']}" if entry.get("vin") else ""
             lines.append(f"  {entry['episodes']:>6} episodes {entry['hits']:>8} hits  {name}{vin}")
-    return "\n".join(lines)
+    return "\n".join(lines + _names_looked_up(summary["dns"]))
+
+
+def _names_looked_up(dns: dict, top: int = 20) -> list[str]:
+    lines = [f"names looked up: {dns['lookups']} lookups of {dns['distinct_names']} names"]
+    for name, entry in list(dns["names"].items())[:top]:
+        where = ", ".join(f"{way} {n}" for way, n in entry.items() if way != "lookups")
+        lines.append(f"  {entry['lookups']:>6} lookups  {name}  ({where})")
+    if len(dns["names"]) > top:
+        lines.append(f"  ... and {len(dns['names']) - top} more names (--json lists them all)")
+    return lines

@@ -72,10 +72,11 @@ def _verify(logs, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _summary(logs, problems, args: argparse.Namespace, out: TextIO) -> int:
+    from ..alerts.dnslog import dns_logs_beside, looked_up
     from ..alerts.read import records_of
     from ..alerts.summary import format_summary, summarize
 
-    summary = summarize(records_of(logs, problems))
+    summary = summarize(records_of(logs, problems), looked_up(dns_logs_beside(logs), problems.lines))
     print(json.dumps(summary, indent=1) if args.json else format_summary(summary), file=out)
     return 0
 

@@ -99,7 +99,7 @@ def _format(files: dict, summary: dict, tally: Counter, log: dict, output: Path)
     alerts = sum(n for (action, *_), n in tally.items() if action != "allow")
     lines.append(f"findings: {sum(tally.values())}, {alerts} alerts in {log['episodes']} episodes, "
                  f"{log['records']} records (seq up to {log['last_seq']}) in {output}/{', '.join(log['alert_files']) or '-'}")
-    lines.append(f"flow log: {log['flows_logged']} flows; DNS log: {log['dns']['queries']} queries leaving the vehicle")
+    lines.append(f"flow log: {log['flows_logged']} flows; DNS log: {_dns_line(log['dns'])}")
     for (action, category, detector, seen), n in sorted(tally.items()):
         lines.append(f"  {n:>6}  {action:<6} {category:<12} {detector:<18} {seen}")
     lines.append("rules: " + (", ".join(f"{rule} {n}" for rule, n in summary["rules"].items()) or "none decided"))
@@ -108,3 +108,13 @@ def _format(files: dict, summary: dict, tally: Counter, log: dict, output: Path)
     for name, stats in summary["detectors"].items():
         lines.append(f"  {name}: " + ", ".join(f"{k} {v}" for k, v in stats.items()))
     return "\n".join(lines)
+
+
+def _dns_line(counts: dict) -> str:
+    """All queries seen, by direction: an ECU asking the gateway's resolver counts too."""
+    ways = ", ".join(f"{way} {counts[f'queries_{way}']}" for way in ("outbound", "internal", "inbound")
+                     if counts.get(f"queries_{way}"))
+    line = f"{counts['queries']} queries" + (f" ({ways})" if ways else "")
+    line += f": {counts['answered']} answered, {counts['unanswered']} unanswered"
+    line += f", {counts['retransmitted']} retransmitted" if counts.get("retransmitted") else ""
+    return line + f"; {counts['responses_without_query']} answers without their query"

@@ -22,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ..alerts.dnslog import dns_logs_beside, looked_up
     from ..alerts.read import records_of
     from ..alerts.report import build_report
     from ..errors import SourceError
@@ -32,7 +33,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return review.no_logs("report", paths, args.recursive, err)
     found = list(records_of(logs, problems))
     country_of = _countries(args.config)
-    page = build_report(found, country_of, args.title)
+    page = build_report(found, country_of, args.title, looked_up(dns_logs_beside(logs), problems.lines))
     try:
         Path(args.output).write_text(page, encoding="utf-8")
     except OSError as error:
