@@ -7,11 +7,15 @@ folders, not columns of the files."""
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 
 from ..alerts.chain import chain_of
 from ..alerts.files import read_file, safe_name, vehicle_logs
+from . import validate
+
+log = logging.getLogger(__name__)
 
 COLUMNS = ("time", "seq", "hash", "model", "activity", "class_uid", "severity_id", "category", "detector", "action", "rule",
            "dst_ip", "dst_port", "country", "names", "message")
@@ -53,6 +57,7 @@ def write_parquet(folders: list[Path]) -> None:
 
 
 def partition(out: Path, vehicle: str, record: dict) -> Path:
+    """The record's day and vehicle folder (the record checked by validate.py: its time is in range)."""
     day = time.strftime("%Y-%m-%d", time.gmtime(int(record.get("time", 0)) / 1000))
     folder = out / f"day={day}" / f"vehicle={safe_name(vehicle)}"
     folder.mkdir(parents=True, exist_ok=True)
@@ -60,14 +65,25 @@ def partition(out: Path, vehicle: str, record: dict) -> Path:
 
 
 def materialize(paths: list[Path], out: Path) -> int:
-    """Rows of the vehicles' alert logs under ``paths`` in the collector's layout; how many."""
-    count = 0
+    """Rows of the vehicles' alert logs under ``paths`` in the collector's layout; how many.
+    A record that is not one by the collector's rules (validate.py) is left out, counted in the log."""
+    count = refused = 0
     for (_, stem), files in vehicle_logs(paths).items():
         vehicle = stem.removeprefix("alerts-")
         for path in files:
             for entry in read_file(path):
-                if entry.record is not None:
-                    with (partition(out, vehicle, entry.record) / "rows.jsonl").open("a") as handle:
-                        handle.write(json.dumps(row_of(entry.record)) + "\n")
-                    count += 1
+                if entry.record is None:
+                    continue
+                try:
+                    validate.check(entry.record)
+                except validate.Invalid as error:
+                    if not refused:
+                        log.warning("%s:%d: not a record (%s), left out of the rows", path, entry.line, error)
+                    refused += 1
+                    continue
+                with (partition(out, vehicle, entry.record) / "rows.jsonl").open("a") as handle:
+                    handle.write(json.dumps(row_of(entry.record)) + "\n")
+                count += 1
+    if refused:
+        log.warning("%d record(s) left out of the rows: not records by the collector's rules", refused)
     return count

@@ -1,0 +1,72 @@
+"""Which chain algorithm, and which key, each vehicle's records must carry: the collector's
+configuration, never the record's claim. A record saying ``sha256`` from a vehicle that seals
+with HMAC, or saying nothing, would otherwise let anyone who can publish re-hash an edited
+record without the key and have it filed as genuine.
+
+``--keys DIR`` holds one file per vehicle, ``<vehicle>.key`` (the vehicle's id as its topic and
+folders spell it), with the key the vehicle's ``alerts.hmac_key_file`` holds. A vehicle with a
+key must seal every record with HMAC-SHA-256 under it. Any other vehicle must use the default
+algorithm: ``sha256`` unless configured ``hmac-sha256``, in which case a vehicle without a key
+has none of its records accepted.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..alerts.chain import digest
+from ..errors import ConfigError
+
+ALGORITHMS = ("sha256", "hmac-sha256")
+MAX_KEY_BYTES = 4096  # a key file is read with a cap: a path naming a disk image is an error, not a read
+MAX_KEYS = 1_000_000
+
+
+@dataclass(frozen=True)
+class Keys:
+    keys: dict[str, bytes] = field(default_factory=dict)  # vehicle -> HMAC key
+    default: str = "sha256"  # the algorithm of a vehicle without a key
+
+    @classmethod
+    def load(cls, folder: Path | None, default: str = "sha256") -> Keys:
+        if default not in ALGORITHMS:
+            raise ConfigError(f"the default chain algorithm is one of {', '.join(ALGORITHMS)}, not {default!r}")
+        if folder is None:
+            return cls({}, default)
+        if not folder.is_dir():
+            raise ConfigError(f"{folder}: not a folder of <vehicle>.key files")
+        keys = {}
+        for path in sorted(folder.glob("*.key"))[:MAX_KEYS]:
+            keys[path.stem] = _read_key(path)
+        return cls(keys, default)
+
+    def expected(self, vehicle: str) -> tuple[str, bytes | None]:
+        key = self.keys.get(vehicle)
+        return ("hmac-sha256", key) if key is not None else (self.default, None)
+
+    def problem(self, vehicle: str, record: dict, chain: dict) -> str | None:
+        """Why the record's seal is not the one this vehicle must use; None when it is."""
+        alg, key = self.expected(vehicle)
+        claimed = chain.get("alg")
+        if claimed != alg:
+            return f"the record claims algorithm {str(claimed)[:20]!r}; this vehicle must use {alg}"
+        if alg == "hmac-sha256" and key is None:
+            return "this vehicle must seal with HMAC and the collector has no key for it"
+        if not hmac.compare_digest(digest(record, key), chain["hash"]):
+            return "the record does not match its hash"
+        return None
+
+
+def _read_key(path: Path) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            key = handle.read(MAX_KEY_BYTES + 1).strip()
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read the HMAC key file: {error.strerror or error}") from None
+    if len(key) > MAX_KEY_BYTES:
+        raise ConfigError(f"{path}: an HMAC key file holds at most {MAX_KEY_BYTES} bytes")
+    if len(key) < 16:
+        raise ConfigError(f"{path}: the HMAC key must be at least 16 bytes")
+    return key
