@@ -85,7 +85,14 @@ def test_hmac_chains_need_their_key(tmp_path, drive):
     code, out = verify(str(tmp_path / "out"), "--key", str(wrong))
     assert code == 1 and ": wrong key: no record matches under this key" in out
     code, out = verify(str(tmp_path / "out"))
-    assert code == 1 and "HMAC records and no --key given" in out
+    assert code == 1 and ": keyed: the head says the log is sealed with an HMAC key" in out
+    assert "cannot be checked without --key" in out
+    head = tmp_path / "out" / "alerts-keyed.head"
+    sealed = head.read_bytes()
+    head.unlink()  # without the head, the records say it
+    code, out = verify(str(tmp_path / "out"))
+    assert code == 1 and ": wrong key: HMAC records and no --key given" in out
+    head.write_bytes(sealed)
     # An edit that recomputes the plain SHA-256 still fails under the key.
     files, contents = lines_of(tmp_path / "out")
     record = json.loads(contents[0][1])
