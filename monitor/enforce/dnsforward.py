@@ -49,6 +49,7 @@ class DnsForwarder:
         self.sets = [d for d in decider.policy.destinations if d.domains or d.countries or d.asns]
         self.blocked = {k.destination.name for k in kernel_sets(decider.policy) if k.blocked}
         self.counts: Counter = Counter()
+        self.reported: set[tuple] = set()  # (upstream, port, errno) already logged
         self.sockets: list[socket.socket] = []
         self.pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="dns")
         self.running = False
@@ -94,7 +95,7 @@ class DnsForwarder:
         try:
             reply = self._forward(query)
             if reply is None:
-                self.counts["upstream_timeouts"] += 1
+                self.counts["unanswered"] += 1
                 return  # the host retries, as it would with a lost packet
             self._learn(reply)
             sock.sendto(reply, client)
@@ -103,19 +104,34 @@ class DnsForwarder:
             log.exception("DNS exchange with %s failed", client)
 
     def _forward(self, query: bytes) -> bytes | None:
+        """The first upstream's answer; None if none answered (timed out, unreachable, refused)."""
         for host, port in self.upstream:
-            with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM) as upstream:
-                upstream.settimeout(self.timeout)
-                upstream.connect((host, port))
-                upstream.send(query)
-                try:
-                    while True:
-                        reply = upstream.recv(MAX_DNS)
-                        if reply[:2] == query[:2]:  # the same message id, or keep waiting
-                            return reply
-                except (TimeoutError, OSError):
-                    continue
+            try:
+                return self._ask(host, port, query)
+            except TimeoutError:
+                continue
+            except OSError as error:  # no route, refused: the next upstream
+                self.counts["upstream_errors"] += 1
+                self._report(host, port, error)
         return None
+
+    def _ask(self, host: str, port: int, query: bytes) -> bytes:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM) as upstream:
+            upstream.settimeout(self.timeout)
+            upstream.connect((host, port))
+            upstream.send(query)
+            while True:
+                reply = upstream.recv(MAX_DNS)
+                if reply[:2] == query[:2]:  # the same message id, or keep waiting
+                    return reply
+
+    def _report(self, host: str, port: int, error: OSError) -> None:
+        """Once per upstream and kind of error (every query would repeat it); counted always."""
+        key = (host, port, error.errno)
+        if key not in self.reported:
+            self.reported.add(key)
+            log.warning("upstream resolver %s port %d: %s; its queries go unanswered (counted as upstream_errors)",
+                        host, port, error.strerror or error)
 
     def _learn(self, reply: bytes) -> None:
         try:
