@@ -8,6 +8,11 @@ reloads the configuration and policy between two batches (a file that fails to l
 refused with its file:line message and the old configuration keeps running; the nftables
 table is swapped in one transaction). A finding whose verdict is block cuts its flow's remote
 address off (enforce mode only).
+
+Before anything starts, the pre-flight (preflight.py, also ``policy check --for-run``) checks
+what the daemon binds and opens; what would stop it is a StartError naming file:line and the
+key (``gatewatch run`` exits 2), a missing interface is logged and opened when it appears.
+dns.listen is bound once, at start: a reload that changes it takes effect at the next start.
 """
 
 from __future__ import annotations

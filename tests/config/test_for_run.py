@@ -184,3 +184,13 @@ def test_a_good_enforce_configuration_says_where_dns_listens(tmp_path):
     assert out.splitlines() == [f"{config}: dns.listen: 127.0.0.1:{port}",
                                 f"{config}: ok: enforce mode, 3 destination sets, 10 rules, default block, "
                                 "on stop fail-closed, uplinks lo"]
+
+
+def test_a_file_that_does_not_load_is_exit_2_with_for_run_and_1_without(tmp_path):
+    config = write(tmp_path, "version: 1\nextends: strict\nmode: enforcing\n")
+    for argv, status in ((["--for-run", "-o", str(tmp_path / "out")], 2), ([], 1)):
+        code, out, err = run("policy", "check", *argv, str(config))
+        assert (code, out) == (status, "")
+        assert err == f"gatewatch policy check: error: {config}:3:1: mode must be one of monitor, enforce, not 'enforcing'\n"
+    code, _, err = run("run", "--config", str(config), "-o", str(tmp_path / "out"))
+    assert code == 2 and err.count("\n") == 1 and f"{config}:3:1: mode must be one of" in err
