@@ -30,6 +30,7 @@ from ..builders import (
     write_log,
     write_pcap,
 )
+from ..loaded import GENEROUS, wait_until
 
 HERE = Path(__file__).parent
 VIN = "WVWZZZ1JZXW000001"
@@ -74,7 +75,7 @@ def play_can(log: Path, channel: str, start: float) -> None:
         for i in range(len(frames)):
             delay = start + float(frames.timestamp[i]) - first - time.time()
             if delay > 0:
-                time.sleep(delay)
+                time.sleep(delay)  # the recorded spacing, on purpose
             bus.send(can.Message(arbitration_id=int(frames.arbitration_id[i]), is_extended_id=bool(frames.is_extended[i]),
                                  data=frames.payload(i)))
 
@@ -96,13 +97,20 @@ def test_the_daemon_finds_live_what_replay_finds_in_the_recording(tmp_path):
         runner = threading.Thread(target=daemon.run, kwargs={"ready": ready.set})
         runner.start()
         try:
-            assert ready.wait(10), "the daemon did not become ready"
-            start = time.time() + 1.0
+            assert ready.wait(GENEROUS), "the daemon did not become ready"
             player = subprocess.Popen(["ip", "netns", "exec", namespace, sys.executable, str(HERE / "play_capture.py"),
-                                       outside, str(capture), str(start + 0.0)])
+                                       outside, str(capture)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            ip_frames = int(player.stdout.readline().split()[1])  # "ready N": loaded, bound, waiting for the start
+            start = time.time() + 0.5  # both players keep the recorded times from this instant
+            player.stdin.write(f"{start}\n")
+            player.stdin.close()
             play_can(log, channel, start)
-            assert player.wait(30) == 0
-            time.sleep(1.0)  # the last batches pass the reorder window
+            assert player.wait(GENEROUS) == 0
+            player.stdout.close()
+            # stop() processes what the sources delivered: wait until they delivered everything played
+            played = {"can:can0": len([line for line in log.read_text().splitlines() if line]), f"ip:{inside}": ip_frames}
+            wait_until(lambda: all(s.stats.items >= played[str(s)] for s in daemon.sources),
+                       "the sources to deliver what was played")
         finally:
             daemon.stop()
             runner.join(30)
