@@ -13,7 +13,7 @@ from monitor.alerts.files import chain_files, sequences
 from monitor.daemon import Daemon
 from monitor.fleet.broker import Broker
 from tests.fleet.test_uplink_collect import Running, collected
-from tests.loaded import GENEROUS, wait_until
+from tests.loaded import GENEROUS
 
 
 def _daemon(tmp_path: Path, channel: str, broker_url: str, allow: bool) -> Daemon:
