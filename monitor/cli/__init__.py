@@ -31,9 +31,12 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "run": ("monitor.cli.run", "the live daemon: CAN buses and interfaces on one timeline; detect, alert, enforce"),
     "status": ("monitor.cli.status", "the running daemon's counters (from DIR/stats.json)"),
     "policy": ("monitor.cli.policy", "check policy files; try a policy on recordings (which rule decides what)"),
-    "uplink": ("monitor.cli.uplink", "publish a folder's alert records to the fleet's MQTT broker as they are written"),
-    "collect": ("monitor.cli.collect", "receive the fleet's alert records: verify each vehicle's chain, drop duplicates, file by day"),
-    "fleet": ("monitor.cli.fleetquery", "fleet questions (query NAME DIR, query --list) on DuckDB or Spark"),
+    "uplink": ("monitor.cli.uplink", "publish a folder's alert records to the fleet's MQTT broker as they are written "
+                                     "(needs gatewatch[fleet])"),
+    "collect": ("monitor.cli.collect", "receive the fleet's alert records: verify each vehicle's chain, drop duplicates, "
+                                       "file by day (needs gatewatch[fleet])"),
+    "fleet": ("monitor.cli.fleetquery", "fleet questions (query NAME DIR, query --list) on DuckDB (needs gatewatch[fleet]) "
+                                       "or Spark (gatewatch[spark])"),
     "demo": ("monitor.cli.demo", "the main job: every seed scenario's alerts, their logs, the report and the summary"),
     "bench": ("monitor.cli.bench", "benchmark gatewatch against the reference tools"),
 }
@@ -42,14 +45,17 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 class Exit(IntEnum):
     OK = 0
     ERROR = 1  # a MonitorError: bad input file, unloadable DBC, failed check
-    USAGE = 2  # argparse's own status for bad arguments
+    USAGE = 2  # argparse's own status for bad arguments; also a missing optional dependency (extras.py)
     INTERRUPTED = 130
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .extras import HELP
+
     parser = argparse.ArgumentParser(
         prog="gatewatch",
         description="Monitor what data leaves a connected vehicle: CAN buses and IP uplinks.",
+        epilog=HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"gatewatch {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output on stderr")
@@ -70,8 +76,19 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
     except SystemExit as exit_:
         return int(exit_.code or 0)
     _configure_logging(args.verbose, stderr)
+    from .extras import MissingExtra, missing
+
     try:
         return int(importlib.import_module(args.module).run(args, stdout, stderr))
+    except MissingExtra as error:
+        print(f"gatewatch {args.command}: {error}", file=stderr)
+        return Exit.USAGE
+    except ModuleNotFoundError as error:
+        extra = missing(error)
+        if extra is None:
+            raise
+        print(f"gatewatch {args.command}: {extra}", file=stderr)
+        return Exit.USAGE
     except MonitorError as error:
         print(f"gatewatch {args.command}: error: {error}", file=stderr)
         return Exit.ERROR

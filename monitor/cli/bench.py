@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 from typing import TextIO
 
+from .extras import need
+
 DEFAULT_DBC = "dbc/opendbc/tesla_model3_party.dbc"
 
 
@@ -22,7 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     can_parser.add_argument("--live", action="store_true",
                             help="the raw SocketCAN path at four buses' load (socket pairs), CPU per frame")
     can_parser.add_argument("--json", action="store_true", help="print one JSON object for scripts")
-    net_parser = targets.add_parser("net", help="IP: capture to named flow records vs scapy's full dissection")
+    net_parser = targets.add_parser("net", help="IP: capture to named flow records vs scapy's full dissection "
+                                                "(and dpkt's, with gatewatch[bench])")
     net_parser.add_argument("capture", nargs="?", help="time this pcap/pcapng instead of a built workload")
     net_parser.add_argument("--packets", type=int, default=1_000_000,
                             help="size of the workload built from the corpus captures (default 1000000)")
@@ -44,7 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     hostile_parser.add_argument("--inputs", type=int, default=500, help="random and mutated inputs per fuzz target (default 500)")
     hostile_parser.add_argument("--flows", type=int, default=200_000, help="spoofed flows replayed past max_flows (default 200000)")
     hostile_parser.add_argument("--json", action="store_true", help="print one JSON object for scripts")
-    fleet_parser = targets.add_parser("fleet", help="records/s through uplink, broker and collector; fleet queries on DuckDB and Spark")
+    fleet_parser = targets.add_parser("fleet", help="records/s through uplink, broker and collector; fleet queries on DuckDB "
+                                                    "and Spark (needs gatewatch[fleet], and gatewatch[spark] for spark)")
     fleet_parser.add_argument("--alerts", type=int, default=2000, help="alert episodes sent through the broker (default 2000)")
     fleet_parser.add_argument("--vehicles", type=int, default=1000, help="vehicles in the synthetic fleet (default 1000)")
     fleet_parser.add_argument("--records", type=int, default=1_000_000, help="records in the synthetic fleet (default 1000000)")
@@ -71,6 +75,7 @@ def _run_fleet(args: argparse.Namespace, out: TextIO) -> int:
     engines = [e for e in args.engines.split(",") if e]
     if not engines or set(engines) - {"duckdb", "spark"} or min(args.alerts, args.vehicles, args.records) < 1:
         raise ConfigError("--engines takes duckdb and/or spark; --alerts, --vehicles and --records at least 1")
+    need("paho.mqtt.client", "duckdb", *(["pyspark.sql"] if "spark" in engines else []))
     report = fleet.run(args.alerts, args.vehicles, args.records, engines)
     print(json.dumps(report) if args.json else fleet.format_report(report), file=out)
     return 0 if report["queries"]["same_answers"] and report["transfer"]["collected"] == report["transfer"]["records"] else 1

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import TextIO
 
+from .extras import need
 from .fleet import add_broker, broker_of, stop_on_signals
 
 
@@ -30,6 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    need("paho.mqtt.client", "duckdb")  # the fleet extra; DuckDB writes each partition's Parquet at the end
     from ..fleet.collector import Collector, CollectorError
     from ..fleet.keys import Keys
     from ..fleet.limits import Limits

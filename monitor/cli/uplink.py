@@ -1,4 +1,5 @@
-"""``gatewatch uplink DIR --broker URL``: publish a folder's alert records as they are written."""
+"""``gatewatch uplink DIR --broker URL``: publish a folder's alert records as they are written
+(needs the fleet extra: paho-mqtt)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 from pathlib import Path
 from typing import TextIO
 
+from .extras import need
 from .fleet import add_broker, broker_of, stop_on_signals
 
 
@@ -19,6 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    need("paho.mqtt.client")
     from ..fleet.uplink import Uplink
 
     folder = Path(args.folder)

@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 
 class DaemonUplink:
     def __init__(self, settings: UplinkSettings, output: Path, vehicle: str) -> None:
+        import paho.mqtt.client  # noqa: F401 - here, not in the thread: a missing fleet extra stops the start
         from ..fleet.broker import Broker
         from ..fleet.uplink import Uplink
 
