@@ -1,4 +1,8 @@
-"""``gatewatch decode LOG... --dbc FILE``: decode CAN logs, one record per frame."""
+"""``gatewatch decode LOG... --dbc FILE|NAME``: decode CAN logs, one record per frame.
+
+A --dbc that is no file names a DBC shipped with gatewatch, as policies do: ``gnss`` or
+``gnss.dbc`` (the file's name), or ``dbc/css-electronics/gnss.dbc`` (its place under dbc/). An
+unknown name is one line listing the shipped ones, exit 2."""
 
 from __future__ import annotations
 
@@ -7,13 +11,19 @@ import csv
 import json
 from collections import Counter
 from contextlib import ExitStack
+from pathlib import Path
 from typing import TextIO
+
+from .extras import need
+
+UNKNOWN_DBC = 2  # exit status: a --dbc that is neither a file nor a shipped DBC (a usage error)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("logs", nargs="+", metavar="LOG", help="candump .log/.log.gz, .asc, .blf, .trc, .mf4")
-    parser.add_argument("--dbc", action="append", required=True, metavar="FILE",
-                        help="DBC file (repeat for several; a later one wins on the same id)")
+    parser.add_argument("--dbc", action="append", required=True, metavar="FILE|NAME",
+                        help="DBC file, or a shipped one by name (gnss, gateway-telematics, dbc/opendbc/...; an "
+                             "unknown name lists them) (repeat for several; a later one wins on the same id)")
     parser.add_argument("--signals", metavar="NAME,...", help="only these signals (Signal or Message.Signal)")
     parser.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     parser.add_argument("--choices", action="store_true", help="print value-table names instead of raw numbers")
@@ -27,7 +37,14 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ..canbus.logs import read_log
     from ..canbus.plan import compile_plan
 
-    plan = compile_plan([(load_dbc(path), path) for path in args.dbc])
+    if any(log.lower().endswith(".mf4") for log in args.logs):
+        need("asammdf")
+    try:
+        dbcs = [dbc_path(name) for name in args.dbc]
+    except LookupError as error:
+        print(f"gatewatch decode: {error}", file=err)
+        return UNKNOWN_DBC
+    plan = compile_plan([(load_dbc(path), path) for path in dbcs])
     selection = SignalFilter.parse(args.signals)
     summary = _Summary()
     with ExitStack() as stack:
@@ -42,6 +59,31 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                     write(record)
     summary.report(err)
     return 0
+
+
+def shipped_dbcs() -> dict[str, Path]:
+    """The DBCs shipped with gatewatch by file name without .dbc."""
+    from ..resources import data_root
+
+    return {path.stem: path for path in sorted((data_root() / "dbc").rglob("*.dbc"), key=lambda p: (p.stem, p))}
+
+
+def dbc_path(name: str) -> str:
+    """A file as given; else a shipped DBC by name (``gnss``, ``gnss.dbc``) or by its place
+    (``dbc/css-electronics/gnss.dbc``); a path that is neither is left for load_dbc to refuse.
+    LookupError: a bare name that is no shipped DBC."""
+    from ..resources import shipped
+
+    if Path(name).is_file():
+        return name
+    if name.startswith("dbc/") and shipped(name, must_exist=False).is_file():
+        return str(shipped(name))
+    if "/" in name and not name.startswith("dbc/"):
+        return name
+    known = shipped_dbcs()
+    if name.removesuffix(".dbc") in known:
+        return str(known[name.removesuffix(".dbc")])
+    raise LookupError(f"--dbc {name!r}: no such file, and no shipped DBC of that name (shipped: {', '.join(known)})")
 
 
 def _writer(fmt: str, sink: TextIO):
