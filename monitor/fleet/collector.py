@@ -60,6 +60,8 @@ log = logging.getLogger(__name__)
 TOPIC = "gatewatch/+/alerts"
 STATS_FILE = "collector-stats.json"
 FINDINGS_FILE = "collector-findings.jsonl"
+COUNTERS = ("messages", "messages_refused", "lines", "records", "duplicates", "internal_errors", "quarantine_full",
+            "quarantine_write_errors")  # always in the stats, 0 or not; quarantined_<reason> and findings_<kind> as they occur
 
 
 class CollectorError(MonitorError):
@@ -91,6 +93,7 @@ class Collector:
         self._logged: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
         self.failed: CollectorError | None = None
+        self.subscribed = threading.Event()  # the broker granted the subscription (tests wait for it)
         self.out.mkdir(parents=True, exist_ok=True)
         self.quarantine = Quarantine(self.out / "quarantine", self.counts, self.limits.quarantine_bytes)
         self._load()
@@ -268,7 +271,8 @@ class Collector:
 
     def stats(self) -> dict:
         forgotten = sum(vehicle.seen.forgotten for vehicle in self.vehicles.values())
-        return {**dict(sorted(self.counts.items())), "vehicles": len(self.vehicles), "gap_numbers_forgotten": forgotten}
+        counts = {**dict.fromkeys(COUNTERS, 0), **self.counts}
+        return {**dict(sorted(counts.items())), "vehicles": len(self.vehicles), "gap_numbers_forgotten": forgotten}
 
     def save_stats(self) -> None:
         """``collector-stats.json``, replaced atomically (a reader never sees half of it)."""
@@ -290,6 +294,7 @@ class Collector:
         client.manual_ack_set(True)  # acknowledged once filed: a PUBLISH that could not be is sent again
         topic = f"$share/{self.group}/{TOPIC}" if self.group else TOPIC
         client.on_connect = lambda c, u, f, rc, p: c.subscribe(topic, qos=1)
+        client.on_subscribe = lambda c, u, mid, codes, p: self.subscribed.set()
         last = [time.monotonic()]
 
         def on_message(c, u, message) -> None:

@@ -51,7 +51,8 @@ class Keys:
         alg, key = self.expected(vehicle)
         claimed = chain.get("alg")
         if claimed != alg:
-            return f"the record claims algorithm {str(claimed)[:20]!r}; this vehicle must use {alg}"
+            said = "no algorithm" if claimed is None else f"algorithm {str(claimed)[:20]!r}"
+            return f"the record claims {said}; this vehicle must use {alg}"
         if alg == "hmac-sha256" and key is None:
             return "this vehicle must seal with HMAC and the collector has no key for it"
         if not hmac.compare_digest(digest(record, key), chain["hash"]):
