@@ -108,3 +108,23 @@ def test_an_unwritable_output_is_one_line(tmp_path, drive):
     blocker.write_text("")
     code, _, err = replay_into(blocker / "sub", *drive)
     assert code == 1 and err.count("\n") == 1 and "cannot write the output folder" in err
+
+
+def test_a_flows_episodes_close_by_first_time_then_opening_order():
+    """When a flow ends its episodes close oldest first (by their first finding's time, ties in
+    the order they opened), not in the hash order of their keys that PYTHONHASHSEED changes."""
+    from monitor.alerts.episodes import Episodes
+    from monitor.detect.finding import Finding
+
+    written: list[dict] = []
+    episodes = Episodes(written.append, lambda: {"id": "v"})
+    flow = {"flow_id": 3, "proto": "tcp", "orig_h": "192.168.1.2", "orig_p": 40000, "resp_h": "203.0.113.5",
+            "resp_p": 7018, "direction": "outbound"}
+    for ts, detector, category in [(10.0, "wire.jt808", "geolocation"), (5.0, "behaviour.beacon", "geolocation"),
+                                   (7.0, "wire.jt808", "identity"), (5.0, "taint.position", "geolocation")]:
+        finding = Finding(ts, detector, category, "seen", 0.8, flow=dict(flow))
+        finding.verdict = {"action": "alert", "rule": None}
+        episodes.finding(finding)
+    episodes.flow_ended({"flow_id": 3, "orig_ip_bytes": 100, "resp_ip_bytes": 50})
+    closed = [gatewatch(r)["episode"]["uid"] for r in written if r["activity_name"] == "Close"]
+    assert closed == ["v:behaviour.beacon:2", "v:taint.position:4", "v:wire.jt808:3", "v:wire.jt808:1"]
