@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..builders import alerts_in
 from ..conftest import PROJECT
+from ..loaded import GENEROUS
 
 GATEWAY_IN, GATEWAY_UP = "v-gwin", "v-gwup"
 CLOUD = {"allowed": "198.51.100.10", "cut": "198.51.100.11", "named": "198.51.100.20", "unlisted": "198.51.100.30",
@@ -127,7 +128,8 @@ class Gatewatch:
         return alerts_in(self.output)
 
 
-def wait_until(condition, timeout: float = 5.0, step: float = 0.05) -> bool:
+def wait_until(condition, timeout: float = GENEROUS, step: float = 0.05) -> bool:
+    """Whether ``condition`` came true within ``timeout`` (polled every ``step`` seconds)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():

@@ -11,7 +11,6 @@ import re
 import socket
 import subprocess
 import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from monitor.alerts.verify import verify_all
 from monitor.daemon import Daemon
 from monitor.daemon.notify import Notifier
 from tests.builders import run
+from tests.loaded import GENEROUS, wait_until
 
 BACKLOG = 20
 
@@ -61,13 +61,6 @@ def uds_upload(bus: can.BusABC, ecu: int) -> None:
                          data=bytes.fromhex("0635000012340100")))
 
 
-def waiting_for(condition, what: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-
-
 def test_disk_full_is_survived_counted_reported_and_caught_up(tmp_path: Path, small_disk: Path) -> None:
     channel = f"gw-enospc-{uuid.uuid4().hex[:6]}"
     config = tmp_path / "gateway.yaml"
@@ -82,32 +75,32 @@ def test_disk_full_is_survived_counted_reported_and_caught_up(tmp_path: Path, sm
         runner = threading.Thread(target=daemon.run, kwargs={"ready": ready.set})
         runner.start()
         try:
-            assert ready.wait(10)
+            assert ready.wait(GENEROUS)
             stats = lambda: json.loads((small_disk / "stats.json").read_text())
             with can.Bus(interface="virtual", channel=channel) as bus:
                 uds_upload(bus, 1)  # written while there is room
-                waiting_for(lambda: daemon.log.writer.seq >= 1, "the first record")
+                wait_until(lambda: daemon.log.writer.seq >= 1, "the first record")
                 filler = fill(small_disk)
                 for ecu in range(2, 2 + 2 * BACKLOG):  # twice what the buffer holds
                     uds_upload(bus, ecu)
                 writer = daemon.log.writer
-                waiting_for(lambda: daemon.log.counts["alerts"] == 1 + 2 * BACKLOG, "the alerts to be judged")
-                waiting_for(lambda: writer.stats.dropped >= 1 and len(writer.backlog) == BACKLOG, "the backlog to fill")
+                wait_until(lambda: daemon.log.counts["alerts"] == 1 + 2 * BACKLOG, "the alerts to be judged")
+                wait_until(lambda: writer.stats.dropped >= 1 and len(writer.backlog) == BACKLOG, "the backlog to fill")
                 assert runner.is_alive() and daemon.state == "running"
-                waiting_for(lambda: stats()["alert_log"]["degraded"] if (small_disk / "stats.json").stat().st_size else False,
-                            "DEGRADED in stats.json")
+                wait_until(lambda: stats()["alert_log"]["degraded"] if (small_disk / "stats.json").stat().st_size else False,
+                           "DEGRADED in stats.json")
                 health = stats()["alert_log"]
                 assert health["records_waiting"] == BACKLOG and health["records_dropped"] >= 1
                 assert health["write_errors"] >= 1 and "No space left on device" in health["last_write_error"]
                 notes = []
-                waiting_for(lambda: notes.append(_receive(listener)) or any("STATUS=DEGRADED" in n for n in notes),
-                            "STATUS=DEGRADED over sd_notify")
+                wait_until(lambda: notes.append(_receive(listener)) or any("STATUS=DEGRADED" in n for n in notes),
+                           "STATUS=DEGRADED over sd_notify")
                 dropped = writer.stats.dropped
                 uds_upload(bus, 2 + 2 * BACKLOG)  # the daemon still reads and judges while degraded
-                waiting_for(lambda: writer.stats.dropped == dropped + 1, "the newest to push out the oldest")
+                wait_until(lambda: writer.stats.dropped == dropped + 1, "the newest to push out the oldest")
 
                 filler.unlink()  # space returns
-                waiting_for(lambda: not daemon.log.writer.backlog, "the backlog to drain")
+                wait_until(lambda: not daemon.log.writer.backlog, "the backlog to drain")
         finally:
             daemon.stop()
             runner.join(30)

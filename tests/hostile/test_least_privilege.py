@@ -25,6 +25,7 @@ from tests.builders import (
     veth_to_namespace,
     write_pcap,
 )
+from tests.loaded import wait_until
 
 PROJECT = Path(__file__).resolve().parents[2]
 NOBODY = 65534
@@ -92,10 +93,8 @@ def test_unprivileged_with_cap_net_raw_only_captures_and_alerts(open_folder: Pat
             subprocess.run(["ip", "netns", "exec", namespace, sys.executable,
                             str(PROJECT / "tests" / "daemon" / "play_capture.py"), outside, str(report), str(time.time())],
                            check=True, timeout=60)
-            deadline = time.monotonic() + 15
-            while not any(a["detector"] == "wire.jt808" for a in alerts_in(out)):
-                assert time.monotonic() < deadline, "no alert from the unprivileged daemon"
-                time.sleep(0.3)
+            wait_until(lambda: any(a["detector"] == "wire.jt808" for a in alerts_in(out)),
+                       "an alert from the unprivileged daemon", step=0.3)
         finally:
             err = stop(daemon)
     assert seen["Uid"] == seen["Gid"] == str(NOBODY)
