@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.bench.corpus import vector_recall
+from monitor.bench.corpus import TOLERANCE_DEG, truth, vector_recall
 from monitor.detect.wire.scan import scan_payload
 
 from ..conftest import corpus
@@ -35,3 +35,23 @@ def test_identity_is_decoded(protocol, expected):
     corpus("telematics", "vectors.json")
     identities = [m.identity for v in protocols()[protocol] for m in scan_payload(wire_bytes(v))]
     assert any(expected in i for i in identities)
+
+
+# Protocols whose hemisphere travels outside the number (status bits, course word, N/S/E/W
+# letters) or as the number's sign, and how many of the corpus' tagged vectors lie south or west.
+HEMISPHERES = {"jt808": 27, "gt06": 22, "teltonika": 10, "queclink": 79, "nmea": 9, "taip": 9}
+
+
+@pytest.mark.parametrize("protocol,southern_or_western", HEMISPHERES.items(), ids=HEMISPHERES)
+def test_southern_and_western_vectors_decode_with_their_sign(protocol, southern_or_western):
+    """Every vector south of the equator or west of Greenwich decodes in its own hemisphere,
+    never mirrored into the north-east (JT/T 808 status bits 2 and 3, GT06 course bits 10 and 11)."""
+    corpus("telematics", "vectors.json")
+    tagged = [v for v in protocols()[protocol] if "geolocation" in v["tags"]]
+    elsewhere = [v for v in tagged if min(truth(v)) < 0]
+    assert len(elsewhere) == southern_or_western
+    for vector in elsewhere:
+        lat, lon = truth(vector)
+        positions = [p for m in scan_payload(wire_bytes(vector)) if m.category == "geolocation" for p in m.positions]
+        assert any(abs(p.lat - lat) <= TOLERANCE_DEG and abs(p.lon - lon) <= TOLERANCE_DEG for p in positions), \
+            (vector["source_file"], vector["line"], (lat, lon), positions)
