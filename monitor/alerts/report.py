@@ -49,7 +49,7 @@ def build_report(records: list[dict], country_of: Callable[[str], str | None] | 
              "<h2>Timeline</h2>", _legend(rows), _timeline(rows),
              "<h2>Where the data went</h2>", _countries(rows),
              "<h2>Top destinations</h2>", _destinations(rows, country_of),
-             "<h2>Names looked up</h2>", _names_looked_up(looked_up or LookedUp()),
+             *(["<h2>Names looked up</h2>", _names_looked_up(looked_up)] if looked_up is not None else []),
              "<h2>Vehicles</h2>", _vehicles(rows),
              "<h2>Track</h2>", _track(records, rows),
              "<h2>Alerts</h2>", _table(rows), "</body></html>"]

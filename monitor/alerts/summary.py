@@ -36,7 +36,8 @@ def summarize(records, looked_up: LookedUp | None = None) -> dict:
         out[group] = {name: {"episodes": n, "hits": hits_by[name]} for name, n in episodes_by.most_common()}
     for name, entry in out["by_vehicle"].items():
         entry["vin"] = vehicles[name]["vin"]
-    out["dns"] = (looked_up or LookedUp()).as_dict()
+    if looked_up is not None:  # the DNS logs were read (a caller with records alone says nothing of names)
+        out["dns"] = looked_up.as_dict()
     return out
 
 
@@ -52,7 +53,7 @@ def format_summary(summary: dict) -> str:
         for name, entry in list(summary[group].items())[:20]:
             vin = f"  VIN {entry['vin']}" if entry.get("vin") else ""
             lines.append(f"  {entry['episodes']:>6} episodes {entry['hits']:>8} hits  {name}{vin}")
-    return "\n".join(lines + _names_looked_up(summary["dns"]))
+    return "\n".join(lines + (_names_looked_up(summary["dns"]) if "dns" in summary else []))
 
 
 def _names_looked_up(dns: dict, top: int = 20) -> list[str]:

@@ -111,6 +111,20 @@ def test_summary_and_report_count_the_names_the_vehicle_looked_up(tmp_path, driv
     assert "probe.example" not in page
 
 
+def test_logs_without_lookups_say_so_and_callers_without_dns_logs_say_nothing(tmp_path, drive):
+    from monitor.alerts.read import records
+    from monitor.alerts.report import build_report
+    from monitor.alerts.summary import summarize
+
+    assert replay_into(tmp_path / "out", *drive, extra=("--vehicle-id", "d3"))[0] == 0
+    code, out, _ = run("alerts", "summary", str(tmp_path / "out"), "--json")
+    assert code == 0 and json.loads(out)["dns"] == {"lookups": 0, "distinct_names": 0, "names": {}}
+    assert run("report", str(tmp_path / "out"), "-o", str(tmp_path / "r.html"))[0] == 0
+    assert "No DNS lookups by the vehicle in the DNS logs read." in (tmp_path / "r.html").read_text()
+    found = list(records([tmp_path / "out"]))  # records alone (no DNS logs read): no claim about names
+    assert "dns" not in summarize(found) and "Names looked up" not in build_report(found)
+
+
 def test_a_hostile_name_is_escaped_and_a_damaged_line_is_named(tmp_path, drive):
     out = tmp_path / "out"
     assert replay_into(out, *drive, extra=("--vehicle-id", "d2"))[0] == 0
