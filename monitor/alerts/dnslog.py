@@ -12,10 +12,11 @@ of them even though the packet never left.
 
 A query is written when its answer comes, with the answers and their TTLs; one whose answer never
 came is written at the end with ``answered: false``. An answer whose query was not seen (sent
-before the capture began, or already written unanswered) is written on its own from the
-question it repeats, with ``query_seen: false``; its flow began with that answer, so the line is
-turned to the asker (``asker_first``). A query repeated with the same transaction id
-on the same flow before its answer is one line, its ``retransmissions`` counted.
+before the capture began, already written unanswered, or answered once already) is written on
+its own from the question it repeats, with ``query_seen: false``. A flow from port 53 to another
+port began with such an answer: its lines are turned so ``id.orig_h`` is the asker
+(``asker_first``). A query repeated with the same transaction id on the same flow before its
+answer is one line, its ``retransmissions`` counted.
 """
 
 from __future__ import annotations
