@@ -16,15 +16,13 @@ import hmac
 import json
 from pathlib import Path
 
+from ..config.alerts import MAX_KEY_BYTES
 from ..errors import ConfigError
 
 GENESIS = "0" * 64
 CHAIN = "chain"  # under record["unmapped"]
 SHA256, HMAC = "sha256", "hmac-sha256"
 ALGORITHMS = (SHA256, HMAC)
-#: A key file holds a key, not a document: 4 KiB is far past any key and stops a wrong path
-#: (a 4 GB image, /dev/zero) from being read into memory.
-MAX_KEY_BYTES = 4096
 MIN_KEY_BYTES = 16
 
 

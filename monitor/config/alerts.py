@@ -16,12 +16,17 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import PolicyError
 from .yamlfile import Located, child, existing_file, known_keys
+
+#: A key file holds a key, not a document: 4 KiB is far past any key and stops a wrong path
+#: (a 4 GB image, /dev/zero) from being read into memory. alerts/chain.py reads keys within it.
+MAX_KEY_BYTES = 4096
 
 KEYS = ("vehicle_id", "vehicle_model", "position_decimals", "episode_quiet_s", "track_points", "rotate_mb", "rotate_hours",
         "keep_files", "fsync", "backlog", "hmac_key_file")
@@ -70,8 +75,22 @@ def load_alerts(doc: Located, config_path: Path) -> AlertSettings:
             raise PolicyError(f"{node.at('fsync')}: fsync must be 'always' or milliseconds between syncs, not {value!r}")
         values["fsync"] = value if value == "always" else float(value)
     if "hmac_key_file" in node:
-        values["hmac_key_file"] = existing_file(node, "hmac_key_file", config_path, "HMAC key file")
+        values["hmac_key_file"] = _key_file(node, config_path)
     return AlertSettings(**values)
+
+
+def _key_file(node: Located, config_path: Path) -> str:
+    """The key file, checked here so a wrong path (a disk image, a log) is an error at its line,
+    never read into memory: a key file holds at most MAX_KEY_BYTES."""
+    path = existing_file(node, "hmac_key_file", config_path, "HMAC key file")
+    try:
+        size = os.stat(path).st_size
+    except OSError as error:
+        raise PolicyError(f"{node.at('hmac_key_file')}: HMAC key file {path!r}: {error.strerror or error}") from None
+    if size > MAX_KEY_BYTES:
+        raise PolicyError(f"{node.at('hmac_key_file')}: HMAC key file {path!r} is {size} bytes; "
+                          f"a key file holds at most {MAX_KEY_BYTES}")
+    return path
 
 
 def _number(node: Located, key: str, kind: type, least: float, most: float):
