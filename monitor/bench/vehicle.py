@@ -46,8 +46,8 @@ def route(rng: random.Random, seconds: int, t0: float, hz: int = 10, start: tupl
         target[at : at + length] = rng.uniform(15, 110)
         at += length
     for k in range(rng.randint(2, 3)):
-        start = int((seconds * (k + 1) / 4 + rng.uniform(-30, 30)) * hz)
-        target[start : start + int(rng.uniform(25, 80) * hz)] = 0.0
+        stop = int((seconds * (k + 1) / 4 + rng.uniform(-30, 30)) * hz)
+        target[stop : stop + int(rng.uniform(25, 80) * hz)] = 0.0
     speed = np.empty(n)
     step, current = 9.0 / hz, 0.0  # 2.5 m/s^2 is 9 km/h per second
     for i in range(n):

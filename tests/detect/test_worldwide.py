@@ -20,6 +20,7 @@ import pytest
 
 from monitor.bench import frames
 from monitor.bench.scene import T0, CanLog, Capture, Track, drive, gateway_frames
+from monitor.bench.vehicle import route
 from monitor.detect.geo import great_circle_km, lon_delta, track_km, wrap_lon
 
 from ..builders import alerts_in, run
@@ -207,3 +208,14 @@ def test_great_circle_distance_and_spans_at_the_edges_of_the_map():
     assert great_circle_km(89.5, 0.0, 89.5, 180.0) == pytest.approx(111.2, abs=0.1)  # over the pole, not around it
     assert great_circle_km(0.0, -0.05, 0.0, 0.05) == pytest.approx(11.12, abs=0.01)
     assert wrap_lon(180.0) == -180.0 and wrap_lon(-190.0) == 170.0 and wrap_lon(11.576124) == 11.576124
+
+
+@pytest.mark.parametrize("start", [(89.95, 10.0), (-89.95, -170.0), (0.0, 179.999), (-33.0, -179.999)])
+def test_generated_routes_stay_on_the_globe_across_poles_and_the_antimeridian(start):
+    """The benchmark's routes from a given start: every fix in range, and no step longer than
+    the vehicle can drive in a tenth of a second (no jump of 360 degrees at 180, none at a pole)."""
+    track = route(random.Random(3), 600, T0, start=start)
+    assert (np.abs(track.lat) <= 90).all() and ((track.lon >= -180) & (track.lon < 180)).all()
+    steps = great_circle_km(track.lat[:-1], track.lon[:-1], track.lat[1:], track.lon[1:])
+    assert steps.max() < 110 / 3.6 / 10 / 1000 * 1.5  # 110 km/h for 0.1 s, with room for the planar steps
+    assert (track.lat[0], track.lon[0]) == pytest.approx(start, abs=0.01)
