@@ -116,7 +116,7 @@ def parse(line: Line) -> Parsed:
 
 def _decoded(text: str) -> Parsed:
     try:
-        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+        value = _DECODER.decode(text)
     except RecursionError:
         return Parsed(None, f"JSON nested deeper than {MAX_DEPTH} levels")
     except _NotFinite as error:
@@ -157,6 +157,9 @@ def _finite(text: str) -> float:
     if not math.isfinite(value):
         raise _NotFinite(text[:40])
     return value
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite)  # one, not one per line
 
 
 def _cut_off(text: str, error: json.JSONDecodeError) -> bool:
