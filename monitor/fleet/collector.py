@@ -219,8 +219,14 @@ class Collector:
 
     def _file(self, name: str, record: dict, line: bytes) -> None:
         folder = partition(self.out, name, record)
-        self._handle(folder / records_file(name)).write(line.rstrip(b"\n") + b"\n")
-        self._handle(folder / "rows.jsonl").write(json.dumps(row_of(record)).encode() + b"\n")
+        self._write(folder / records_file(name), line.rstrip(b"\n") + b"\n")
+        self._write(folder / "rows.jsonl", json.dumps(row_of(record)).encode() + b"\n")
+
+    def _write(self, path: Path, data: bytes) -> None:
+        try:
+            self._handle(path).write(data)
+        except OSError as error:  # a buffered write does not say which file: name it
+            raise OSError(error.errno, error.strerror, str(path)) from error
 
     def _handle(self, path: Path) -> BinaryIO:
         """An open file per partition, the most recent 64 kept open (flushed after every PUBLISH)."""
@@ -233,8 +239,11 @@ class Collector:
         return handle
 
     def _flush(self) -> None:
-        for handle in self._open.values():
-            handle.flush()
+        for path, handle in self._open.items():
+            try:
+                handle.flush()
+            except OSError as error:  # a buffered flush does not say which file: name it
+                raise OSError(error.errno, error.strerror, str(path)) from error
         self.quarantine.flush()
 
     def flush(self) -> None:

@@ -21,9 +21,10 @@ from monitor.alerts.chain import GENESIS, chain_of, digest, seal
 from monitor.alerts.files import ChainedWriter, WriterSettings, chain_files, sequences
 from monitor.bench.hostile_inputs import many_alerts
 from monitor.fleet.broker import Broker
-from monitor.fleet.collector import STATS_FILE, Collector
+from monitor.fleet.collector import STATS_FILE, Collector, CollectorError
 from monitor.fleet.keys import Keys
 from monitor.fleet.limits import Limits
+from monitor.fleet.rows import records_file
 from monitor.fleet.uplink import Uplink
 from tests.builders import run
 
@@ -276,3 +277,29 @@ def test_the_algorithm_and_key_are_the_collector_s_not_the_record_s(tmp_path: Pa
     assert "claims algorithm 'hmac-sha256'; this vehicle must use sha256" in details[("car-8", 11)]
     assert all(chain_of(json.loads(x))["alg"] == "hmac-sha256"
                for p in out.glob("day=*/vehicle=car-7/alerts-*.jsonl") for x in p.read_bytes().splitlines())
+
+
+def test_a_write_error_stops_the_collector_and_the_broker_delivers_the_record_again(tmp_path: Path, mosquitto,
+                                                                                     template) -> None:
+    broker = Broker.parse(mosquitto.url)
+    records = vehicle_log(tmp_path / "car-7", template, "car-7", 3)
+    out = tmp_path / "fleet"
+    collector = Running(broker, out)
+    folder = out / f"day={time.strftime('%Y-%m-%d', time.gmtime(template['time'] / 1000))}" / "vehicle=car-7"
+    folder.mkdir(parents=True)
+    full = folder / records_file("car-7")
+    full.symlink_to("/dev/full")  # every write fails: ENOSPC
+    try:
+        Uplink(tmp_path / "car-7", broker, tmp_path / "state").run(threading.Event(), until_idle=True)
+        collector.thread.join(60)
+    finally:
+        full.unlink()  # (a reader of /dev/full never ends)
+    assert not collector.thread.is_alive() and isinstance(collector.error, CollectorError), collector.error
+    assert str(collector.error).startswith(str(full)) and "No space left" in str(collector.error), collector.error
+    assert collector.count("internal_errors") == 0 and not collected(out, "car-7")  # nothing filed, nothing acknowledged
+    restarted = Running(broker, out)  # the broker delivers the unacknowledged PUBLISH again
+    try:
+        wait_until(lambda: restarted.count("records") >= 3, what="the records delivered again")
+    finally:
+        restarted.close()
+    assert collected(out, "car-7") == {s: [h] for s, h in records.items()}
