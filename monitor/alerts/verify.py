@@ -308,7 +308,8 @@ def format_reports(reports: list[ChainReport]) -> str:
     lines = []
     for r in reports:
         state = "ok" if r.ok else f"BROKEN ({r.problems} problem(s))"
-        lines.append(f"{r.name}: {state}: {r.records} records, sequence {r.first_seq}..{r.last_seq}")
+        span = f"sequence {r.first_seq}..{r.last_seq}" if r.first_seq is not None else "no sequence checked"
+        lines.append(f"{r.name}: {state}: {r.records} records, {span}")
         lines += [f"  note: {note}" for note in r.notes]
         lines += [f"  note: {r.more_notes} more note(s)"] if r.more_notes else []
         lines += [f"  first break: {r.breaks[0]}"] if r.breaks else []
