@@ -17,7 +17,7 @@ import argparse
 from collections import Counter
 from typing import TextIO
 
-from . import gating
+from . import DEFAULT_OUTPUT, gating
 
 CONFIGURATION = 2  # --for-run: the exit status gatewatch run gives a configuration that cannot start
 
@@ -29,8 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     check.add_argument("--for-run", action="store_true",
                        help="also check what gatewatch run would bind and open on this host (dns.listen, interfaces, "
                             "nftables, the output folder); exit status 2 if it could not start")
-    check.add_argument("-o", "--output", default="/var/lib/gatewatch", metavar="DIR",
-                       help="with --for-run: the output folder gatewatch run would be given")
+    check.add_argument("-o", "--output", default=str(DEFAULT_OUTPUT), metavar="DIR",
+                       help=f"with --for-run: the output folder gatewatch run would be given (default {DEFAULT_OUTPUT})")
     check.add_argument("-i", "--interface", action="append", metavar="IF",
                        help="with --for-run: the interfaces gatewatch run -i would capture on")
     test = sub.add_parser("test", help="show which rule decides each finding in recordings",
