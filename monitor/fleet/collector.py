@@ -303,7 +303,14 @@ class Collector:
         client.manual_ack_set(True)  # acknowledged once filed: a PUBLISH that could not be is sent again
         topic = f"$share/{self.group}/{TOPIC}" if self.group else TOPIC
         client.on_connect = lambda c, u, f, rc, p: c.subscribe(topic, qos=1)
-        client.on_subscribe = lambda c, u, mid, codes, p: self.subscribed.set()
+        observer = client.on_subscribe  # one the broker's client came with (a test's) keeps working
+
+        def on_subscribe(c, u, mid, codes, p) -> None:
+            self.subscribed.set()
+            if observer is not None:
+                observer(c, u, mid, codes, p)
+
+        client.on_subscribe = on_subscribe
         last = [time.monotonic()]
 
         def on_message(c, u, message) -> None:
