@@ -29,7 +29,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "alerts": ("monitor.cli.alerts", "read, filter, sum up (summary) and verify (verify) alert logs of one or many vehicles"),
     "report": ("monitor.cli.report", "one self-contained HTML report of alert logs"),
     "run": ("monitor.cli.run", "the live daemon: CAN buses and interfaces on one timeline; detect, alert, enforce"),
-    "status": ("monitor.cli.status", "the running daemon's counters (from DIR/stats.json)"),
+    "status": ("monitor.cli.status", "whether the daemon runs, and its counters (from DIR/stats.json; exit 3 gone or "
+                                     "stopped, 4 silent, 5 degraded)"),
     "policy": ("monitor.cli.policy", "check policy files; try a policy on recordings (which rule decides what)"),
     "uplink": ("monitor.cli.uplink", "publish a folder's alert records to the fleet's MQTT broker as they are written "
                                      "(needs gatewatch[fleet])"),

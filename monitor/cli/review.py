@@ -17,7 +17,7 @@ NO_LOGS_EXIT = 1
 
 PATHS_HELP = (f"an alert file, or a folder: its alert files (alerts-*.jsonl); a folder without any, its vehicles' "
               f"folders one level down (as gatewatch demo writes logs/) or a collector's day=*/vehicle=*/ folders "
-              f"(default: {DEFAULT_OUTPUT}, where gatewatch run writes)")
+              f"(default: {DEFAULT_OUTPUT}, where gatewatch run writes); no alert log found: one line, exit 1")
 
 
 def add_recursive(parser: argparse.ArgumentParser) -> None:
