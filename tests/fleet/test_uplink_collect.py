@@ -40,33 +40,16 @@ def collected(out: Path, vehicle: str = "car-7") -> dict[int, list[str]]:
     return sequences(sorted(out.glob(f"day=*/vehicle={vehicle}/alerts-*.jsonl")))
 
 
-class Observed:
-    """The broker, handing out the collector's own MQTT client with one more callback: the
-    test's event for "the broker granted the subscription" (records published before that are
-    not delivered to a new session)."""
-
-    def __init__(self, broker: Broker, subscribed: threading.Event) -> None:
-        self.broker, self.subscribed = broker, subscribed
-
-    def __getattr__(self, name: str):
-        return getattr(self.broker, name)
-
-    def client(self, client_id: str):
-        client = self.broker.client(client_id)
-        client.on_subscribe = lambda *_: self.subscribed.set()
-        return client
-
-
 class Running:
-    """A collector in a thread, started once subscribed, until closed."""
+    """A collector in a thread, started once the broker granted its subscription (records
+    published before that are not delivered to a new session), until closed."""
 
     def __init__(self, broker: Broker, out: Path, group: str | None = None, client_id: str = "gatewatch-collector") -> None:
-        subscribed = threading.Event()
-        self.collector = Collector(Observed(broker, subscribed), out, group, client_id)  # type: ignore[arg-type]
+        self.collector = Collector(broker, out, group, client_id)
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.collector.run, args=(self.stop,))
         self.thread.start()
-        if not subscribed.wait(GENEROUS):
+        if not self.collector.subscribed.wait(GENEROUS):
             self.close()
             raise AssertionError("the collector's subscription was not granted")
 
