@@ -211,6 +211,45 @@ def test_nothing_outside_the_filter_or_the_interface_is_recorded_from_the_first_
     assert "before the filter took effect" not in stderr, stderr
 
 
+API_CAPTURE = r"""
+import json, sys
+import monitor.net.live as live
+compiled = []
+compile_filter = live.compile_filter
+live.compile_filter = lambda *args: compiled.append(args) or compile_filter(*args)  # counts, then compiles
+capture = live.LiveCapture(live.CaptureConfig(interfaces=[sys.argv[1]], bpf_filter="udp port 9999"))
+capture.open()
+capture.close()
+capture.open()  # a reopen (a modem reset): the compiled filter is reused
+print("ready", flush=True)
+batches = list(capture.take(max_packets=7))
+capture.close()
+print(json.dumps({"packets": capture.capture.packets, "kernel_packets": capture.capture.kernel_packets,
+                  "kernel_drops": capture.capture.kernel_drops, "drained": capture.capture.drained,
+                  "compiled": len(compiled), "interfaces": sorted({int(i) for b in batches for i in b.interface})}))
+"""
+
+
+def test_a_reopened_capture_reuses_its_filter_and_the_kernel_counts_only_what_it_passed(veth_pair, tmp_path) -> None:
+    """PACKET_STATISTICS counts the packets the filter passed on the bound interface: the
+    loopback noise (port 9999 included) is neither delivered nor counted, nothing was queued
+    before the filter took effect, and a reopen does not compile the filter again."""
+    capture_ns, peer_ns, interface = veth_pair
+    env = {**os.environ, "PYTHONPATH": str(PROJECT)}
+    with contextlib.ExitStack() as noise:
+        sender = in_ns(capture_ns, NOISE, str(tmp_path / "sent-lo"), "127.0.0.1:9999", "127.0.0.1:7777")
+        noise.callback(sender.wait, timeout=GENEROUS)
+        noise.callback(sender.kill)
+        wait_until(lambda: sent(tmp_path / "sent-lo"), "the loopback noise to flow")
+        capture = in_ns(capture_ns, API_CAPTURE, interface, stdout=subprocess.PIPE, text=True, env=env)
+        assert capture.stdout.readline().strip() == "ready"
+        go(ready(peer_ns, MATCHING))
+        out, _ = capture.communicate(timeout=GENEROUS)
+    assert capture.returncode == 0
+    assert json.loads(out) == {"packets": 7, "kernel_packets": 7, "kernel_drops": 0, "drained": 0, "compiled": 1,
+                               "interfaces": [0]}
+
+
 def test_bpf_syntax_error_is_one_config_error() -> None:
     with pytest.raises(ConfigError, match="BPF filter 'udp portx'"):
         compile_filter("udp portx", 1)
