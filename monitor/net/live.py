@@ -1,8 +1,8 @@
 """Live capture on named interfaces (AF_PACKET), delivered as PacketBatch objects.
 
 One raw packet socket per interface, bound to it, with a BPF filter that runs in the kernel
-(compiled from tcpdump syntax by libpcap through scapy, once, cached for every reopen) and a
-snap length.
+(compiled from tcpdump syntax by libpcap through scapy, once per process and link type: the
+daemon's pre-flight, the first open and every reopen share it) and a snap length.
 
 No packet outside the filter and the interface is ever delivered, from the first. A packet
 socket opened for a protocol receives from every interface at once, so the order is: compile
@@ -25,6 +25,7 @@ interface that goes away (a modem reset) is reopened with back-off; ``take`` ser
 from __future__ import annotations
 
 import ctypes
+import functools
 import logging
 import select
 import socket
@@ -82,7 +83,6 @@ class LiveCapture(LiveSource):
         self.capture = CaptureStats()
         self.sockets: list[socket.socket] = []
         self.linktypes: list[int] = []
-        self.programs: dict[int, bytes] = {}  # link type -> compiled filter, kept for reopens
         self.stopped = False
 
     def open(self) -> LiveCapture:  # type: ignore[override]  # returns itself for ``with`` use
@@ -111,12 +111,8 @@ class LiveCapture(LiveSource):
         return batch
 
     def _program(self, linktype: int) -> bytes | None:
-        """The compiled filter for this link type (compiled on first use, then cached)."""
-        if not self.config.bpf_filter:
-            return None
-        if linktype not in self.programs:
-            self.programs[linktype] = _pack(compile_filter(self.config.bpf_filter, linktype))
-        return self.programs[linktype]
+        """The compiled filter for this link type, packed for SO_ATTACH_FILTER (None: no filter)."""
+        return _pack(compile_filter(self.config.bpf_filter, linktype)) if self.config.bpf_filter else None
 
     def _open_one(self, name: str, program: bytes | None) -> socket.socket:
         try:
@@ -243,7 +239,7 @@ def _linktype_of(name: str) -> int:
     return ARPHRD_LINKTYPES[arphrd]
 
 
-def _pack(instructions: list[tuple[int, int, int, int]]) -> bytes:
+def _pack(instructions: tuple[tuple[int, int, int, int], ...]) -> bytes:
     """Classic BPF instructions -> the bytes of a struct sock_filter array."""
     return b"".join(struct.pack("HBBI", *i) for i in instructions)
 
@@ -256,8 +252,15 @@ def _attach(sock: socket.socket, program: bytes) -> None:
     sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
 
 
-def compile_filter(expression: str, linktype: int) -> list[tuple[int, int, int, int]]:
-    """tcpdump filter syntax -> classic BPF instructions (code, jt, jf, k)."""
+@functools.lru_cache(maxsize=32)
+def compile_filter(expression: str, linktype: int) -> tuple[tuple[int, int, int, int], ...]:
+    """tcpdump filter syntax -> classic BPF instructions (code, jt, jf, k). Cached (a bad filter
+    is not): libpcap through scapy takes about a second, and the pre-flight, the first open and
+    every reopen ask for the same program."""
+    return _libpcap_compile(expression, linktype)
+
+
+def _libpcap_compile(expression: str, linktype: int) -> tuple[tuple[int, int, int, int], ...]:
     try:
         from scapy.arch.common import compile_filter as scapy_compile
         from scapy.error import Scapy_Exception
@@ -267,5 +270,5 @@ def compile_filter(expression: str, linktype: int) -> list[tuple[int, int, int, 
         program = scapy_compile(expression, linktype=linktype)
     except (Scapy_Exception, OSError, ImportError) as error:
         raise ConfigError(f"BPF filter {expression!r}: {error}") from None
-    return [(program.bf_insns[i].code, program.bf_insns[i].jt, program.bf_insns[i].jf, program.bf_insns[i].k)
-            for i in range(program.bf_len)]
+    return tuple((program.bf_insns[i].code, program.bf_insns[i].jt, program.bf_insns[i].jf, program.bf_insns[i].k)
+                 for i in range(program.bf_len))

@@ -215,8 +215,8 @@ API_CAPTURE = r"""
 import json, sys
 import monitor.net.live as live
 compiled = []
-compile_filter = live.compile_filter
-live.compile_filter = lambda *args: compiled.append(args) or compile_filter(*args)  # counts, then compiles
+libpcap_compile = live._libpcap_compile
+live._libpcap_compile = lambda *args: compiled.append(args) or libpcap_compile(*args)  # counts, then compiles
 capture = live.LiveCapture(live.CaptureConfig(interfaces=[sys.argv[1]], bpf_filter="udp port 9999"))
 capture.open()
 capture.close()
@@ -233,7 +233,8 @@ print(json.dumps({"packets": capture.capture.packets, "kernel_packets": capture.
 def test_a_reopened_capture_reuses_its_filter_and_the_kernel_counts_only_what_it_passed(veth_pair, tmp_path) -> None:
     """PACKET_STATISTICS counts the packets the filter passed on the bound interface: the
     loopback noise (port 9999 included) is neither delivered nor counted, nothing was queued
-    before the filter took effect, and a reopen does not compile the filter again."""
+    before the filter took effect, and a reopen does not compile the filter again (libpcap
+    through scapy takes about a second)."""
     capture_ns, peer_ns, interface = veth_pair
     env = {**os.environ, "PYTHONPATH": str(PROJECT)}
     with contextlib.ExitStack() as noise:
