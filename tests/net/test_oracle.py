@@ -42,6 +42,10 @@ REVERSED_BY_SURICATA = {"ndpi_1kxun.pcap": {"1:4r5QAqfiRzQ+DlDqGfZIJXrpmMc="}}
 #: as quic events without sni); gatewatch reads it. Here gatewatch's set must be a superset.
 GQUIC_SUPERSET = True
 
+#: Any RFC 9110 token is a method when the request line ends in an HTTP version (app/http.py):
+#: Suricata's HTTP probe (and tshark on port 443) does not take this made-up "REQ" method.
+ANY_METHOD_TOKEN = {"sv_tcp-decode-malformed-ipv4.pcap": {(None, "/malformed-decode")}}
+
 
 SURICATA_READABLE = [p for p in CAPTURES if p.name not in TSHARK_ONLY]
 
@@ -55,6 +59,7 @@ def test_capture_matches_suricata(capture: Path) -> None:
     assert replay.damaged == 0 and not replay.truncated_file
     for swapped in REVERSED_BY_SURICATA.get(capture.name, ()):
         expected.flows = _swap(expected.flows, swapped)
+    expected.http |= ANY_METHOD_TOKEN.get(capture.name, set())
     for name in Facts.FIELDS:
         want, have = getattr(expected, name), getattr(got, name)
         if name == "gquic_sni" and GQUIC_SUPERSET:

@@ -19,7 +19,7 @@ from ..flowrecord import DONE, HTTP, HTTP_PENDING, IGNORE, NEW, QUIC, TLS, FlowR
 from ..flows import SYN, FlowTable
 from ..headers import IPPROTO_TCP, IPPROTO_UDP, Headers
 from ..packets import PacketBatch
-from . import dns, gquic, http, quic, tls
+from . import dns, gquic, h2, http, quic, tls
 from .streams import Stream
 
 log = logging.getLogger(__name__)
@@ -87,16 +87,15 @@ class AppInspector:
         is_dns = (tcp | udp) & ((h.sport[rows] == DNS_PORT) | (h.dport[rows] == DNS_PORT))
         mode = self.recorder.mode[slots]
         first = batch.data[np.minimum(h.payload[rows], batch.data.size - 5)[:, None] + np.arange(5)].astype(np.int64)
-        first4 = (first[:, 0] << 24) | (first[:, 1] << 16) | (first[:, 2] << 8) | first[:, 3]
         client = is_orig & ~is_dns
         is_quic = udp & client & ((first[:, 0] & 0xC0) == 0xC0) & ((mode == NEW) | (mode == QUIC))
         is_quic &= np.isin((first[:, 1] << 24) | (first[:, 2] << 16) | (first[:, 3] << 8) | first[:, 4], QUIC_VERSIONS)
         # Google QUIC: public flags with the version bit, version "Q0.." after an 8-byte CID.
         gq = batch.data[np.minimum(h.payload[rows] + 9, batch.data.size - 2)[:, None] + np.arange(2)]
-        is_gquic = udp & client & ((first[:, 0] & 0x09) == 0x09) & (gq[:, 0] == 0x51) & (gq[:, 1] == 0x30)
+        is_gquic = udp & client & gquic.maybe_gquic(first, gq)
         is_gquic &= (mode == NEW) | (mode == QUIC)
         wanted_tcp = (mode == NEW) | (mode == TLS) | (mode == HTTP_PENDING)
-        wanted_tcp |= (mode == HTTP) & np.isin(first4, http.METHOD_PREFIXES)
+        wanted_tcp |= (mode == HTTP) & http.may_start_request(first)
         # A flow picked up mid-stream (no SYN from its first sender) may have been started by
         # the server: its responder's first payload is looked at too.
         midstream = ~is_orig & ~is_dns & (mode == NEW) & ((self.flows.flags[slots, 0] & SYN) == 0)
@@ -113,7 +112,7 @@ class AppInspector:
         """A mid-stream flow's responder sent a ClientHello or a request: it is the client."""
         if self.recorder.mode[slot] != NEW or slot in self.swapped:
             return False
-        if not (tls.looks_like_client_hello(payload[:6]) or http.starts_request(payload[:16])):
+        if not (tls.looks_like_client_hello(payload[:6]) or http.starts_request(payload)):
             return False
         self.flows.swap_direction(slot)
         self.recorder.app_state.pop(slot, None)
@@ -175,7 +174,7 @@ class AppInspector:
             self._http(slot, ts, head, fresh=False)
         elif tls.looks_like_client_hello(head[:6]) or mode == TLS:
             self._tls(slot, ts, head)
-        elif len(head) >= 6 and http.starts_request(head[:16]):
+        elif len(head) >= 6 and http.starts_request(head):
             rec.set_app(slot, http.protocol_of(head))
             self._http(slot, ts, head, fresh=False)
         elif len(head) < 16:
@@ -224,6 +223,9 @@ class AppInspector:
             rec.app_state[slot] = Stream(limit=http.MAX_HEAD)
             rec.app_state[slot].data += data
             data = bytes(rec.app_state[slot].data)
+        if h2.starts_preface(data):  # prior knowledge, or the client's side after an h2c upgrade
+            self._h2(slot, ts, data)
+            return
         requests, used = http.parse_requests(data)
         for request in requests:
             self.stats.add("http_requests")
@@ -232,7 +234,7 @@ class AppInspector:
                 rec.learn_name(slot, host, "http_host")
             self._event("http_request", slot, ts, request)
         remainder = data[used:]
-        if remainder and http.starts_request(remainder[:16]) and len(remainder) < http.MAX_HEAD:
+        if remainder and http.starts_request(remainder) and len(remainder) < http.MAX_HEAD:
             stream = rec.app_state.get(slot)
             if isinstance(stream, Stream):  # keep only the unfinished head, continue with the next segment
                 stream.consume(len(stream.data) - len(remainder))
@@ -240,6 +242,28 @@ class AppInspector:
             return
         rec.app_state.pop(slot, None)
         rec.mode[slot] = HTTP
+
+    def _h2(self, slot: int, ts: int, data: bytes) -> None:
+        """HTTP/2 in clear text: the first request's :authority is the name, learned as http_host."""
+        try:
+            request = h2.first_request(data)
+        except h2.NeedMore:
+            stream = self.recorder.app_state.get(slot)
+            if isinstance(stream, Stream) and not stream.full:
+                self.recorder.mode[slot] = HTTP_PENDING  # the stream keeps the bytes until HEADERS come
+                return
+            self.stats.add("h2_headers_not_found")
+        except h2.H2Error as error:
+            self.stats.add("h2_malformed")
+            log.debug("flow %s: unreadable HTTP/2: %s", self.recorder.community_of(self.flows, slot), error)
+        else:
+            self.stats.add("h2_requests")
+            self.recorder.set_app(slot, "http2")
+            host = h2.host_of(request)
+            if host:
+                self.recorder.learn_name(slot, host, "http_host")
+            self._event("h2_request", slot, ts, request)
+        self._stop(slot, DONE)
 
     # -------------------------------------------------------------- QUIC
 
@@ -275,14 +299,13 @@ class AppInspector:
             return
         rec.mode[slot] = QUIC
         rec.set_app(slot, "gquic")
-        tags = gquic.client_hello_tags(datagram)
-        if tags is None:
+        hello = gquic.client_hello(datagram)
+        if hello is None:
             self._spend(slot)
             return
-        sni = gquic.server_name(tags)
-        self._quic_named(slot, ts, tls.ClientHello(version=0, sni=sni), "gquic_client_hello")
+        self._quic_named(slot, ts, hello, "gquic_client_hello")
 
-    def _quic_named(self, slot: int, ts: int, hello: tls.ClientHello, kind: str = "quic_client_hello") -> None:
+    def _quic_named(self, slot: int, ts: int, hello: tls.ClientHello | gquic.GquicHello, kind: str = "quic_client_hello") -> None:
         self.stats.add("quic_client_hellos")
         if hello.sni:
             self.recorder.learn_name(slot, hello.sni, "quic_sni")
