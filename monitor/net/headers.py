@@ -5,6 +5,13 @@ any stack of 802.1Q/802.1ad tags, MPLS, PPPoE; Linux SLL and SLL2; BSD NULL/loop
 IP), then IPv4 or IPv6 with its extension-header chain, then TCP/UDP/ICMP. Nothing loops per
 packet. A packet that cannot be parsed keeps a Status code saying why; nothing is dropped
 without being counted.
+
+Tunnels (GRE and ERSPAN, VXLAN, Geneve, IP-in-IP, 6in4, GTP-U: see tunnels.py) are unwrapped
+one encapsulation layer per pass: each pass parses the inner link and IP headers of only the
+rows that still carry a tunnel, so the loop runs over layers, never over packets, and the
+flow is keyed on the innermost 5-tuple. Every chain an evader can stretch has a bound (VLAN
+tags, MPLS labels, IPv6 extension headers, GTP-U extension headers, tunnel layers); a packet
+past one is not guessed at but counted as Status.DEPTH_LIMIT.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from enum import IntEnum
 
 import numpy as np
 
+from . import tunnels
 from .packets import (
     LINKTYPE_ETHERNET,
     LINKTYPE_IPV4,
@@ -31,7 +39,11 @@ ETH_IPV4, ETH_IPV6, ETH_RAW_GUESS = 0x0800, 0x86DD, 0xFFFF
 VLAN_TPIDS = (0x8100, 0x88A8, 0x9100, 0x9200)
 MPLS_TYPES = (0x8847, 0x8848)
 PPPOE_SESSION = 0x8864
-MAX_TAGS, MAX_MPLS, MAX_EXT = 4, 8, 8
+PPPOE_MPLS = 0x8847  # what PPP protocol 0x0281 (MPLS unicast) maps to
+#: Bounds of the chains a packet may stack (real networks use 2 tags, 3-4 labels, 2-3 extension
+#: headers); a packet past one is counted as Status.DEPTH_LIMIT.
+MAX_TAGS, MAX_MPLS, MAX_EXT = 16, 16, 16
+MAX_TUNNELS = tunnels.MAX_TUNNELS
 IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMPV6 = 1, 6, 17, 58
 IPV6_EXT = (0, 43, 60, 51, 135, 139, 140)  # hop-by-hop, routing, dest opts, AH, mobility, HIP, shim6
 IPV6_FRAG = 44
@@ -44,6 +56,7 @@ class Status(IntEnum):
     TRUNCATED = 3  # a header (or the IP length) runs past the captured or wire bytes
     BAD_IP = 4  # version, header length or total length field impossible
     FRAGMENT = 5  # part of a fragmented datagram: goes to the reassembler
+    DEPTH_LIMIT = 6  # more tags, labels, extension headers or tunnel layers than the bounds above
 
     @property
     def label(self) -> str:
@@ -72,6 +85,14 @@ class Headers:
     frag_id: np.ndarray  # uint32 IPv4 identification / IPv6 fragment id
     frag_offset: np.ndarray  # int64 byte offset of a fragment
     frag_more: np.ndarray  # bool more-fragments flag
+    depth: np.ndarray  # uint8 tunnel layers unwrapped (0: the packet as captured)
+    tunnel: tunnels.TunnelColumns | None = None  # the layers of tunnelled rows; None when none was
+
+    def layers(self, row: int) -> list[dict]:
+        """Row's encapsulation path, outermost first ([] for a packet in no tunnel)."""
+        if self.tunnel is None or not self.depth[row]:
+            return []
+        return tunnels.layers(self.tunnel, int(self.depth[row]), row)
 
     def __len__(self) -> int:
         return int(self.status.shape[0])
@@ -110,9 +131,55 @@ def parse_headers(batch: PacketBatch, strict_length: bool = False) -> Headers:
     status = np.zeros(n, dtype=np.uint8)
     l3, ethertype, vlan = _link_layer(batch, r, status)
     h = _empty(n, status, vlan, l3)
-    _ip_layer(batch, r, h, ethertype, batch.offset + (batch.caplen if strict_length else batch.wirelen))
+    wire_end = batch.offset + (batch.caplen if strict_length else batch.wirelen)
+    rows = np.flatnonzero(status == Status.OK)
+    kinds = ethertype[rows]
+    for depth in range(MAX_TUNNELS + 1):
+        _ip_layer(r, h, rows, kinds, wire_end)
+        step = tunnels.recognise(r, h, rows[h.status[rows] == Status.OK])
+        if step is None:
+            break
+        if depth == MAX_TUNNELS:
+            h.status[step.rows] = Status.DEPTH_LIMIT
+            break
+        rows, kinds = _unwrap(r, h, step, depth)
     _transport_layer(r, h)
     return h
+
+
+def _unwrap(r: _Reader, h: Headers, step: tunnels.Step, depth: int) -> tuple[np.ndarray, np.ndarray]:
+    """Record one tunnel layer and parse the inner link layer: (rows now at an inner IP header, ethertypes)."""
+    if h.tunnel is None:
+        h.tunnel = tunnels.TunnelColumns.empty(len(h))
+    h.tunnel.note(depth, step, h)
+    h.depth[step.rows] = depth + 1
+    h.status[step.rows[step.cut]] = Status.DEPTH_LIMIT
+    rows, start, inner = step.rows[~step.cut], step.start[~step.cut], step.inner[~step.cut]
+    l3, ethertype = start.copy(), np.zeros(len(rows), np.int64)
+    ethertype[inner == tunnels.Inner.IPV4] = ETH_IPV4
+    ethertype[inner == tunnels.Inner.IPV6] = ETH_IPV6
+    guess = inner == tunnels.Inner.IP_BY_NIBBLE
+    ethertype[guess] = _by_version_nibble(r, start[guess])
+    cut = np.zeros(len(rows), bool)
+    eth = inner == tunnels.Inner.ETHERNET
+    if eth.any():
+        l3[eth], ethertype[eth], _vlan, cut[eth] = _ethernet(r, start[eth])
+    mpls = inner == tunnels.Inner.MPLS
+    if mpls.any():
+        l3[mpls], ethertype[mpls], cut[mpls] = _mpls(r, start[mpls], np.ones(int(mpls.sum()), bool))
+    status = _link_status(r, rows, l3, ethertype, cut)
+    h.status[rows] = status
+    h.l3[rows] = l3
+    ok = status == Status.OK
+    return rows[ok], ethertype[ok]
+
+
+def _link_status(r: _Reader, rows: np.ndarray, l3: np.ndarray, ethertype: np.ndarray, cut: np.ndarray) -> np.ndarray:
+    status = np.full(len(rows), Status.OK, np.uint8)
+    status[(ethertype != ETH_IPV4) & (ethertype != ETH_IPV6)] = Status.NOT_IP
+    status[l3 > r.end[rows]] = Status.TRUNCATED
+    status[cut] = Status.DEPTH_LIMIT
+    return status
 
 
 def _empty(n: int, status, vlan, l3) -> Headers:
@@ -123,6 +190,7 @@ def _empty(n: int, status, vlan, l3) -> Headers:
         sport=np.zeros(n, np.uint16), dport=np.zeros(n, np.uint16), tcp_flags=np.zeros(n, np.uint8),
         tcp_seq=np.zeros(n, np.uint32), payload=z64.copy(), payload_len=z64.copy(), captured_len=z64.copy(),
         frag_id=np.zeros(n, np.uint32), frag_offset=z64.copy(), frag_more=np.zeros(n, bool),
+        depth=np.zeros(n, np.uint8),
     )
 
 
@@ -133,13 +201,14 @@ def _link_layer(batch: PacketBatch, r: _Reader, status: np.ndarray):
     l3 = batch.offset.copy()
     ethertype = np.zeros(n, dtype=np.int64)
     vlan = np.zeros(n, dtype=np.uint32)
+    cut = np.zeros(n, dtype=bool)
     linktypes: np.ndarray = np.unique(batch.linktype)
     for linktype in linktypes:
         mine = np.flatnonzero(batch.linktype == linktype) if len(linktypes) > 1 else slice(None)
         start = batch.offset[mine]
         lt = int(linktype)
         if lt == LINKTYPE_ETHERNET:
-            l3[mine], ethertype[mine], vlan[mine] = _ethernet(r, start)
+            l3[mine], ethertype[mine], vlan[mine], cut[mine] = _ethernet(r, start)
         elif lt == LINKTYPE_LINUX_SLL:
             l3[mine], ethertype[mine] = start + 16, r.u16(start + 14)
         elif lt == LINKTYPE_LINUX_SLL2:
@@ -157,13 +226,13 @@ def _link_layer(batch: PacketBatch, r: _Reader, status: np.ndarray):
     guess = ethertype == ETH_RAW_GUESS
     if guess.any():
         ethertype[guess] = _by_version_nibble(r, l3[guess])
-    ok = status == Status.OK
-    status[ok & (l3 > r.end)] = Status.TRUNCATED
-    status[(status == Status.OK) & (ethertype != ETH_IPV4) & (ethertype != ETH_IPV6)] = Status.NOT_IP
+    ok = np.flatnonzero(status == Status.OK)
+    status[ok] = _link_status(r, ok, l3[ok], ethertype[ok], cut[ok])
     return l3, ethertype, vlan
 
 
 def _ethernet(r: _Reader, start: np.ndarray):
+    """(payload offset, ethertype, VLAN ids, cut) of Ethernet frames: tags, PPPoE, MPLS."""
     at = start + 12
     ethertype = r.u16(at)
     vlan = np.zeros(len(start), dtype=np.uint32)
@@ -175,20 +244,33 @@ def _ethernet(r: _Reader, start: np.ndarray):
         vlan = np.where(tagged & (vlan < 4096), (vlan << 12) | tag.astype(np.uint32), vlan)
         at = np.where(tagged, at + 4, at)
         ethertype = np.where(tagged, r.u16(at), ethertype)
+    cut = np.isin(ethertype, VLAN_TPIDS)
     at = at + 2  # past the final ethertype: at = start of the payload
     pppoe = ethertype == PPPOE_SESSION
     if pppoe.any():
-        ppp = r.u16(at + 6)
-        ethertype = np.where(pppoe, np.select([ppp == 0x0021, ppp == 0x0057], [ETH_IPV4, ETH_IPV6], 0), ethertype)
-        at = np.where(pppoe, at + 8, at)
+        at, ethertype = _pppoe(r, at, ethertype, pppoe)
     mpls = np.isin(ethertype, MPLS_TYPES)
     if mpls.any():
-        at, ethertype = _mpls(r, at, ethertype, mpls)
-    return at, ethertype, vlan
+        at, inner, mpls_cut = _mpls(r, at, mpls)
+        ethertype = np.where(mpls, inner, ethertype)
+        cut |= mpls_cut
+    return at, ethertype, vlan, cut
 
 
-def _mpls(r: _Reader, at, ethertype, mpls):
-    """Pop labels to the bottom of the stack; the payload's IP version nibble names it."""
+def _pppoe(r: _Reader, at, ethertype, pppoe):
+    """A PPPoE session header (6 bytes), then the PPP protocol field: one byte when its value is
+    odd (protocol-field compression, RFC 1661 6.5: 0x21 is IPv4), two bytes otherwise."""
+    first = r.u8(at + 6)
+    compressed = (first & 1) == 1
+    ppp = np.where(compressed, first, r.u16(at + 6))
+    inner = np.select([ppp == 0x21, ppp == 0x57, ppp == 0x281], [ETH_IPV4, ETH_IPV6, PPPOE_MPLS], 0)
+    return np.where(pppoe, at + 6 + np.where(compressed, 1, 2), at), np.where(pppoe, inner, ethertype)
+
+
+def _mpls(r: _Reader, at, mpls):
+    """Pop labels to the bottom of the stack; the payload's IP version nibble names it.
+
+    Returns (offset, ethertype, cut): rows with more than MAX_MPLS labels are cut."""
     inside = mpls.copy()
     for _ in range(MAX_MPLS):
         bottom = (r.u8(at + 2) & 1).astype(bool)
@@ -196,8 +278,8 @@ def _mpls(r: _Reader, at, ethertype, mpls):
         inside &= ~bottom
         if not inside.any():
             break
-    ethertype = np.where(mpls, _by_version_nibble(r, at), ethertype)
-    return at, ethertype
+    ethertype = np.where(mpls, _by_version_nibble(r, at), 0)
+    return at, ethertype, inside
 
 
 def _bsd_family(r: _Reader, start: np.ndarray) -> np.ndarray:
@@ -214,9 +296,9 @@ def _by_version_nibble(r: _Reader, at: np.ndarray) -> np.ndarray:
 
 # ---------------------------------------------------------------- IP layer
 
-def _ip_layer(batch: PacketBatch, r: _Reader, h: Headers, ethertype: np.ndarray, wire_end: np.ndarray) -> None:
-    v4 = np.flatnonzero((h.status == Status.OK) & (ethertype == ETH_IPV4))
-    v6 = np.flatnonzero((h.status == Status.OK) & (ethertype == ETH_IPV6))
+def _ip_layer(r: _Reader, h: Headers, rows: np.ndarray, ethertype: np.ndarray, wire_end: np.ndarray) -> None:
+    """Parse the IP header at h.l3 of the given rows (an outer one, or the inner one of a tunnel)."""
+    v4, v6 = rows[ethertype == ETH_IPV4], rows[ethertype == ETH_IPV6]
     if len(v4):
         _ipv4(r, h, v4, wire_end[v4])
     if len(v6):
@@ -231,6 +313,7 @@ def _ipv4(r: _Reader, h: Headers, rows: np.ndarray, wire_end: np.ndarray) -> Non
     flags_frag = r.u16(at + 6)
     h.version[rows] = 4
     h.proto[rows] = r.u8(at + 9)
+    h.src[rows, 0] = h.dst[rows, 0] = 0  # an outer IPv6 header may have been here
     h.src[rows, 1] = r.u32(at + 12).astype(np.uint64)
     h.dst[rows, 1] = r.u32(at + 16).astype(np.uint64)
     h.ip_bytes[rows] = total
@@ -256,10 +339,12 @@ def _ipv6(r: _Reader, h: Headers, rows: np.ndarray, wire_end: np.ndarray) -> Non
     frag_more = np.zeros(len(rows), dtype=bool)
     frag_id = np.zeros(len(rows), dtype=np.int64)
     is_frag = np.zeros(len(rows), dtype=bool)
+    end = r.end[rows]
     for _ in range(MAX_EXT):
-        # After a fragment header the bytes belong to the fragmentable part: stop there.
-        ext = np.isin(nh, IPV6_EXT) & ~is_frag
-        frag = (nh == IPV6_FRAG) & ~is_frag
+        # After a fragment header the bytes belong to the fragmentable part: stop there. Past
+        # the captured bytes there is nothing to follow (the row is truncated below).
+        ext = np.isin(nh, IPV6_EXT) & ~is_frag & (cursor < end)
+        frag = (nh == IPV6_FRAG) & ~is_frag & (cursor < end)
         if not (ext.any() or frag.any()):
             break
         word = r.u16(cursor + 2)
@@ -280,13 +365,19 @@ def _ipv6(r: _Reader, h: Headers, rows: np.ndarray, wire_end: np.ndarray) -> Non
     # An atomic fragment (offset 0, no more) is a whole datagram: parse it as one.
     h.frag_more[rows] = frag_more
     bad = ((r.u8(at) >> 4) != 6) | (cursor > at + total)
-    truncated = ~bad & ((at + 40 > r.end[rows]) | (at + total > wire_end) | (cursor > r.end[rows]))
-    _set_status(h, rows, bad, truncated)
+    chain = (np.isin(nh, IPV6_EXT) | (nh == IPV6_FRAG)) & ~is_frag
+    truncated = ~bad & ((at + 40 > end) | (at + total > wire_end) | (cursor > end) | (chain & (cursor >= end)))
+    # Still inside the chain after MAX_EXT headers: counted as cut rather than guessed at.
+    cut = ~bad & ~truncated & chain
+    _set_status(h, rows, bad, truncated, cut)
 
 
-def _set_status(h: Headers, rows, bad, truncated) -> None:
+def _set_status(h: Headers, rows, bad, truncated, cut=None) -> None:
     h.status[rows[bad]] = Status.BAD_IP
     h.status[rows[truncated]] = Status.TRUNCATED
+    if cut is not None:
+        h.status[rows[cut]] = Status.DEPTH_LIMIT
+        truncated = truncated | cut
     fragment = ~bad & ~truncated & (h.frag_more[rows] | (h.frag_offset[rows] > 0))
     h.status[rows[fragment]] = Status.FRAGMENT
 
