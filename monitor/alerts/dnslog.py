@@ -15,8 +15,10 @@ came is written at the end with ``answered: false``. An answer whose query was n
 before the capture began, already written unanswered, or answered once already) is written on
 its own from the question it repeats, with ``query_seen: false``. A flow from port 53 to another
 port began with such an answer: its lines are turned so ``id.orig_h`` is the asker
-(``asker_first``). A query repeated with the same transaction id on the same flow before its
-answer is one line, its ``retransmissions`` counted.
+(``asker_first``). A transaction is the flow, the id and the question (name, type, class), as
+a resolver matches them: queries that reuse one id for different questions are lines of their
+own, and a query repeated with the same id and question before its answer is one line, its
+``retransmissions`` counted (and ``retransmitted`` in the counts).
 """
 
 from __future__ import annotations
@@ -49,11 +51,11 @@ def asker_first(flow: dict, direction: Callable[[str, str], str]) -> dict:
 class DnsLog:
     def __init__(self, write: Callable[[dict], None], vehicle_id: Callable[[], str]) -> None:
         self.write, self.vehicle_id = write, vehicle_id
-        self.pending: dict[tuple[int, int], dict] = {}
+        self.pending: dict[tuple, dict] = {}  # (flow id, transaction id, name, type, class) -> line
         self.counts: Counter = Counter(queries=0, answered=0, unanswered=0, responses_without_query=0, retransmitted=0)
 
     def message(self, flow: dict, ts_ns: int, message) -> None:
-        key = (int(flow.get("flow_id", 0)), int(message.id))
+        key = (int(flow.get("flow_id", 0)), int(message.id), *message.question_key())
         if not message.is_response:
             self._query(key, flow, ts_ns, message)
             return
@@ -63,7 +65,7 @@ class DnsLog:
             entry = self._line(flow, ts_ns, message, query_seen=False)
         self._answer(entry, ts_ns, message)
 
-    def _query(self, key: tuple[int, int], flow: dict, ts_ns: int, message) -> None:
+    def _query(self, key: tuple, flow: dict, ts_ns: int, message) -> None:
         self.counts["queries"] += 1
         self.counts[f"queries_{flow.get('direction')}"] += 1
         earlier = self.pending.get(key)

@@ -1,8 +1,10 @@
 """DNS messages (RFC 1035) from bytes: questions and answer records with TTLs.
 
-Written for hostile input: every read is bounds-checked, compression pointers may only point
-backwards and at most 64 of them are followed, so a crafted message costs microseconds and
-raises DnsError rather than looping or crashing.
+Written for hostile input: every read is bounds-checked. A compression pointer may point
+anywhere inside the message, before or after itself (RFC 1035 4.1.4 does not forbid forward
+pointers, and a resolver follows them); loops are cut by bounds instead: at most MAX_POINTERS
+pointers per name and the RFC 1035 limit of 255 octets per name. So a crafted message costs
+microseconds and raises DnsError (or NameTooLong) rather than looping or crashing.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ TYPE_NAMES = {1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 12: "PTR", 15: "MX", 16: "T
               33: "SRV", 41: "OPT", 43: "DS", 46: "RRSIG", 47: "NSEC", 48: "DNSKEY", 64: "SVCB", 65: "HTTPS",
               255: "ANY"}
 NAME_RDATA = {2, 5, 12}  # NS, CNAME, PTR: the rdata is one domain name
-MAX_POINTERS = 64
+MAX_POINTERS = 128  # per name: a pointer chain longer than this is a loop
 MAX_NAME = 255  # RFC 1035 2.3.4: octets in a name, length bytes included
 
 
@@ -50,8 +52,17 @@ class Message:
     is_response: bool
     rcode: int
     questions: list[tuple[str, int]] = field(default_factory=list)
+    question_classes: list[int] = field(default_factory=list)  # QCLASS of each entry in questions
     answers: list[Record] = field(default_factory=list)
     malformed_records: int = 0  # questions/answers skipped: name over the RFC 1035 limit
+
+    def question_key(self) -> tuple[str, int, int]:
+        """(name in lower case, type, class) of the first question; ("", 0, 0) when there is none.
+        With the id it names a transaction: a response repeats its query's question."""
+        if not self.questions:
+            return "", 0, 0
+        (name, qtype), qclass = self.questions[0], self.question_classes[0]
+        return name.lower(), qtype, qclass
 
 
 def parse_message(data: bytes) -> Message:
@@ -67,7 +78,9 @@ def parse_message(data: bytes) -> Message:
         if name is None:
             message.malformed_records += 1
         else:
-            message.questions.append((name, struct.unpack_from("!H", data, pos)[0]))
+            qtype, qclass = struct.unpack_from("!HH", data, pos)
+            message.questions.append((name, qtype))
+            message.question_classes.append(qclass)
         pos += 4
     for _ in range(ancount):
         record, pos = _read_record(data, pos)
@@ -147,8 +160,10 @@ def read_name(data: bytes, pos: int) -> tuple[str, int]:
             if after < 0:
                 after = pos + 2
             pointers += 1
-            if target >= pos or pointers > MAX_POINTERS:
-                raise DnsError("compression pointer loops or points forward")
+            if target >= len(data):
+                raise DnsError("compression pointer points past the end of the message")
+            if pointers > MAX_POINTERS:
+                raise DnsError(f"more than {MAX_POINTERS} compression pointers in one name (a loop)")
             pos = target
             continue
         if size & 0xC0:
