@@ -36,3 +36,13 @@ def where(path: object, line: int | None = None, column: int | None = None) -> s
         if column is not None:
             text += f":{column}"
     return text
+
+
+class OutputError(MonitorError):
+    """An output that cannot be written (a full disk, a read-only folder, an I/O error): the
+    message names the file, the error and what was and was not written. Commands exit with
+    ``cli.Exit.OUTPUT``; the daemon too, after keeping what it could in memory."""
+
+    def __init__(self, message: str, path: object = "", errno: int | None = None) -> None:
+        super().__init__(message)
+        self.path, self.errno = str(path), errno

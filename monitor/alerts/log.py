@@ -1,6 +1,10 @@
 """The outputs of a run, in one folder: the chained alert log (episodes as OCSF records), the
 flow log and the DNS log, named after the vehicle. ``gatewatch replay`` and ``gatewatch run``
-both write through this one object."""
+both write through this one object.
+
+What could not be written is never silent: ``loss`` says whether any output failed in a way that
+stops a run (records or lines lost, or an error a full disk does not explain) and makes the one
+line that names the file, the error and the counts written and not written."""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from ..errors import SourceError
 from .chain import read_key
 from .dnslog import DnsLog
 from .episodes import Episodes
-from .files import ChainedWriter, LineFile, WriterSettings, chain_files, safe_name
+from .files import ChainedWriter, LineFile, WriteFailure, WriterSettings, chain_files, safe_name
 from .flowlog import zeek_record
 from .record import overflow
 
@@ -54,7 +58,7 @@ class AlertLog:
         self.writer = ChainedWriter(directory, self.vehicle_id, WriterSettings(
             rotate_bytes=int(settings.rotate_mb * (1 << 20)), rotate_s=settings.rotate_hours * 3600,
             keep_files=settings.keep_files, fsync=settings.fsync, key=read_key(settings.hmac_key_file),
-            backlog=settings.backlog))
+            backlog=settings.backlog, key_file=str(settings.hmac_key_file or "")))
         self.writer.overflow_record = lambda n, first, last, why: overflow(self.vehicle(), n, first, last, why)
         self.episodes = Episodes(self.writer.append, self.vehicle, settings.episode_quiet_s, settings.track_points,
                                  settings.position_decimals)
@@ -114,8 +118,34 @@ class AlertLog:
 
     def health(self) -> dict:
         """Whether everything handed in reached the disk: records waiting in memory, dropped,
-        failed writes (the disk full), and log lines lost."""
+        failed writes (the disk full), and log lines waiting and lost."""
         w = self.writer.stats
-        return {"degraded": self.writer.degraded or bool(w.last_error), "records_waiting": len(self.writer.backlog),
-                "records_dropped": w.dropped, "write_errors": w.write_errors, "last_write_error": w.last_error,
-                "log_lines_lost": self._flows.lost + self._dns_file.lost}
+        lines = (self._flows, self._dns_file)
+        waiting = sum(f.waiting for f in lines)
+        return {"degraded": self.writer.degraded or bool(w.last_error) or bool(waiting),
+                "records_waiting": len(self.writer.backlog), "records_dropped": w.dropped,
+                "write_errors": w.write_errors, "last_write_error": w.last_error,
+                "log_lines_waiting": waiting, "log_lines_lost": sum(f.lost for f in lines),
+                **({"output_failure": str(self.failure())} if self.failure() else {})}
+
+    def failure(self) -> WriteFailure | None:
+        """The failure to name: the alert log's first, else a flow or DNS log's."""
+        outputs = (self.writer, self._flows, self._dns_file)
+        return next((o.fatal for o in outputs if o.fatal), None) or \
+            next((o.last_failure for o in outputs if o.last_failure), None)
+
+    def loss(self, ended: bool = False) -> str | None:
+        """None while nothing is lost and no error past waiting for room stands; else one line:
+        the file, the error, the records written and not written (and the log lines). At the
+        end of a run (``ended``) a failure still standing counts too: a sync or head not done."""
+        lines = (self._flows, self._dns_file)
+        records_lost, lines_lost = self.writer.stats.dropped, sum(f.lost for f in lines)
+        standing = ended and any(o.failure for o in (self.writer, *lines))
+        failure = self.failure()
+        if failure is None or not (records_lost or lines_lost or standing or failure.fatal):
+            return None
+        text = (f"{failure}: {self.writer.stats.records:,} alert records written, {records_lost:,} not written"
+                f"{f', {len(self.writer.backlog):,} waiting' if self.writer.backlog else ''}")
+        if lines_lost or any(f.last_failure for f in lines):
+            text += f"; {sum(f.written for f in lines):,} flow and DNS log lines written, {lines_lost:,} not written"
+        return text

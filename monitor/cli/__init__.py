@@ -1,12 +1,15 @@
 """The ``gatewatch`` command: a thin shell of subcommands over the library.
 
 Logging is configured here and nowhere else. Every deliberate error (MonitorError) becomes one
-line on stderr and a non-zero exit status; a traceback means a bug in gatewatch.
+line on stderr and a non-zero exit status; a traceback means a bug in gatewatch. An output that
+cannot be written (output.py) is one line naming it and exit status 74; stdout closed by its
+reader (``| head``) ends the command quietly, exit 0.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
 import sys
@@ -15,7 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .. import __version__
-from ..errors import MonitorError
+from ..errors import MonitorError, OutputError
 
 #: Where ``gatewatch run`` writes unless told (-o), as deploy/gatewatch.service sets it; what
 #: ``status``, ``alerts`` and ``report`` read when given no folder.
@@ -47,7 +50,17 @@ class Exit(IntEnum):
     OK = 0
     ERROR = 1  # a MonitorError: bad input file, unloadable DBC, failed check
     USAGE = 2  # argparse's own status for bad arguments; also a missing optional dependency (extras.py)
+    # An output could not be written (disk full past what memory holds, read-only, I/O error): one
+    # line names the file, the error and the records written and not written. sysexits.h's
+    # EX_IOERR. systemd restarts the daemon on it (not in RestartPreventExitStatus): the disk may
+    # have room again, and a restart tries a fresh descriptor.
+    OUTPUT = 74
     INTERRUPTED = 130
+
+
+#: errno values only a write gives: an OSError carrying one that no command turned into an
+#: OutputError still ends as one line and Exit.OUTPUT, not a traceback.
+WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,9 +91,16 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
         return int(exit_.code or 0)
     _configure_logging(args.verbose, stderr)
     from .extras import MissingExtra, missing
+    from .output import Guarded, quiet
 
+    out = Guarded(stdout, "stdout")
     try:
-        return int(importlib.import_module(args.module).run(args, stdout, stderr))
+        status = int(importlib.import_module(args.module).run(args, out, stderr))
+        out.flush()
+        return status
+    except OutputError as error:
+        print(f"gatewatch {args.command}: {error}", file=stderr)
+        return Exit.OUTPUT
     except MissingExtra as error:
         print(f"gatewatch {args.command}: {error}", file=stderr)
         return Exit.USAGE
@@ -96,7 +116,13 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
     except KeyboardInterrupt:
         return Exit.INTERRUPTED
     except BrokenPipeError:  # e.g. `gatewatch decode ... | head`
+        quiet(stdout)
         return Exit.OK
+    except OSError as error:
+        if error.errno not in WRITE_ERRNOS:
+            raise
+        print(f"gatewatch {args.command}: {error.filename or 'output'}: {error.strerror}", file=stderr)
+        return Exit.OUTPUT
 
 
 def _configure_logging(verbosity: int, stream: TextIO) -> None:

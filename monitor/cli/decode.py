@@ -2,7 +2,9 @@
 
 A --dbc that is no file names a DBC shipped with gatewatch, as policies do: ``gnss`` or
 ``gnss.dbc`` (the file's name), or ``dbc/css-electronics/gnss.dbc`` (its place under dbc/). An
-unknown name is one line listing the shipped ones, exit 2."""
+unknown name is one line listing the shipped ones, exit 2. Output that cannot be written (stdout
+or -o: a full disk, /dev/full, a read-only folder) is one line naming it with the records
+written and not written, exit 74 (output.py); the decode goes on to count them."""
 
 from __future__ import annotations
 
@@ -10,11 +12,11 @@ import argparse
 import csv
 import json
 from collections import Counter
-from contextlib import ExitStack
 from pathlib import Path
 from typing import TextIO
 
 from .extras import need
+from .output import RecordSink, record_output
 
 UNKNOWN_DBC = 2  # exit status: a --dbc that is neither a file nor a shipped DBC (a usage error)
 
@@ -36,6 +38,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ..canbus.export import SignalFilter, iter_records
     from ..canbus.logs import read_log
     from ..canbus.plan import compile_plan
+    from ..errors import OutputError
 
     if any(log.lower().endswith(".mf4") for log in args.logs):
         need("asammdf")
@@ -47,16 +50,20 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     plan = compile_plan([(load_dbc(path), path) for path in dbcs])
     selection = SignalFilter.parse(args.signals)
     summary = _Summary()
-    with ExitStack() as stack:
-        sink = stack.enter_context(open(args.output, "w", newline="")) if args.output else out
-        write = _writer(args.format, sink)
-        for log_path in args.logs:
-            for batch, stats in read_log(log_path):
-                summary.parsed(log_path, stats, err)
-                decoded = decode_batch(plan, batch)
-                summary.decoded(decoded)
-                for record in iter_records(decoded, selection, args.choices):
-                    write(record)
+    try:
+        with record_output(args.output, out, "decoded frames") as sink:
+            write = _writer(args.format, sink)
+            for log_path in args.logs:
+                for batch, stats in read_log(log_path):
+                    summary.parsed(log_path, stats, err)
+                    decoded = decode_batch(plan, batch)
+                    summary.decoded(decoded)
+                    for record in iter_records(decoded, selection, args.choices):
+                        write(record)
+    except OutputError:
+        if summary.frames:  # what was read, before the line that says what was not written
+            summary.report(err)
+        raise
     summary.report(err)
     return 0
 
@@ -86,12 +93,15 @@ def dbc_path(name: str) -> str:
     raise LookupError(f"--dbc {name!r}: no such file, and no shipped DBC of that name (shipped: {', '.join(known)})")
 
 
-def _writer(fmt: str, sink: TextIO):
+def _writer(fmt: str, sink: RecordSink):
+    """A function writing one decoded frame (its CSV rows, one per signal, count as one)."""
     if fmt == "jsonl":
         dumps = json.JSONEncoder(separators=(",", ":")).encode
         return lambda record: sink.write(dumps(record) + "\n")
-    writer = csv.writer(sink)
+    rows = _Rows()
+    writer = csv.writer(rows)
     writer.writerow(["timestamp", "channel", "arbitration_id", "is_extended", "message", "signal", "value", "error"])
+    sink.write(rows.take(), record=False)
 
     def write_rows(record: dict) -> None:
         head = [repr(record["timestamp"]), record["channel"], record["arbitration_id"],
@@ -100,8 +110,25 @@ def _writer(fmt: str, sink: TextIO):
             writer.writerow([*head, "", "", record["error"]])
         for name, value in record.get("signals", {}).items():
             writer.writerow([*head, name, value, ""])
+        text = rows.take()
+        if text:
+            sink.write(text)
 
     return write_rows
+
+
+class _Rows:
+    """Where csv.writer puts a frame's rows, taken as one text."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def write(self, text: str) -> None:
+        self.parts.append(text)
+
+    def take(self) -> str:
+        text, self.parts = "".join(self.parts), []
+        return text
 
 
 class _Summary:

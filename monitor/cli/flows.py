@@ -1,5 +1,7 @@
 """``gatewatch flows``: one record per flow (Zeek conn.log-like, names joined in), from pcap or
-pcapng replay or from live capture on interfaces."""
+pcapng replay or from live capture on interfaces. Output that cannot be written (stdout or -o)
+is one line naming it with the flow records written and not written, exit 74 (output.py): a
+replay goes on to count them, a live capture stops."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import json
 from typing import TextIO
 
 from ..net.direction import remote_side
+from .output import RecordSink, record_output
 
 TABLE_COLUMNS = ("proto", "orig_h", "orig_p", "resp_h", "resp_p", "direction", "orig_pkts", "orig_ip_bytes",
                  "resp_pkts", "resp_ip_bytes", "app_proto", "names")
@@ -31,36 +34,47 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ..errors import ConfigError
-    from ..net.capture import ReplayStats, read_capture
+    from ..errors import ConfigError, OutputError
     from ..net.pipeline import NetConfig, NetPipeline
 
     if bool(args.captures) == bool(args.interface):
         raise ConfigError("give capture files or --interface, not both and not neither")
-    config = NetConfig(vehicle_networks=args.vehicle_net, strict_length=args.strict_length)
-    with contextlib.ExitStack() as stack:
-        handle = stack.enter_context(open(args.output, "w", encoding="utf-8")) if args.output else out
-        writer = _Writer(handle, args.format)
-        pipeline = NetPipeline(config, sink=writer.write)
-        replays: list[ReplayStats] = []
-        capture = None
-        try:
-            if args.captures:
-                for path in args.captures:
-                    replays.append(ReplayStats())
-                    for batch in read_capture(path, stats=replays[-1]):
-                        pipeline.process(batch)
-            else:
-                capture = stack.enter_context(_live(args))
-                for batch in capture.take(max_packets=args.count, duration=args.duration):
-                    pipeline.process(batch)
-        except KeyboardInterrupt:
-            pass  # finish the flows seen so far
-        finally:
-            pipeline.finish()
-            writer.close()
-    _summary(pipeline, replays, capture, err)
+    config = NetConfig(vehicle_networks=args.vehicle_net, strict_length=args.strict_length, live=bool(args.interface))
+    replays: list = []
+    state: dict = {}
+    try:
+        with contextlib.ExitStack() as stack:
+            sink = stack.enter_context(record_output(args.output, out, "flow records"))
+            writer = _Writer(sink, args.format)
+            state["pipeline"] = pipeline = NetPipeline(config, sink=writer.write)
+            try:
+                _read(args, pipeline, sink, replays, state, stack)
+            except KeyboardInterrupt:
+                pass  # finish the flows seen so far
+            finally:
+                pipeline.finish()
+                writer.close()
+    except OutputError:
+        if "pipeline" in state:  # what was read, before the line that says what was not written
+            _summary(state["pipeline"], replays, state.get("capture"), err)
+        raise
+    _summary(pipeline, replays, state.get("capture"), err)
     return 0
+
+
+def _read(args, pipeline, sink: RecordSink, replays: list, state: dict, stack: contextlib.ExitStack) -> None:
+    from ..net.capture import ReplayStats, read_capture
+
+    if args.captures:
+        for path in args.captures:
+            replays.append(ReplayStats())
+            for batch in read_capture(path, stats=replays[-1]):
+                pipeline.process(batch)
+        return
+    state["capture"] = capture = stack.enter_context(_live(args))
+    for batch in capture.take(max_packets=args.count, duration=args.duration):
+        pipeline.process(batch)
+        sink.check()  # nowhere to write: stop capturing
 
 
 def _live(args):
@@ -70,11 +84,11 @@ def _live(args):
 
 
 class _Writer:
-    def __init__(self, handle: TextIO, fmt: str) -> None:
+    def __init__(self, sink: RecordSink, fmt: str) -> None:
         from ..config.model import GeoIp
         from ..policy.countries import Countries
 
-        self.handle, self.fmt = handle, fmt
+        self.sink, self.fmt = sink, fmt
         self.rows: list[dict] = []
         self.countries = Countries(GeoIp())  # the built-in table: the remote side's country
 
@@ -82,7 +96,7 @@ class _Writer:
         remote = record[f"{remote_side(record.get('direction'))}_h"]
         record.update(self.countries.place(remote).as_dict())
         if self.fmt == "jsonl":
-            self.handle.write(json.dumps(record) + "\n")
+            self.sink.write(json.dumps(record) + "\n")
         else:
             self.rows.append(record)
 
@@ -91,10 +105,10 @@ class _Writer:
             self.rows.sort(key=lambda r: r["first_seen"])
             cells = [[_cell(r, c) for c in TABLE_COLUMNS] for r in self.rows]
             widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(TABLE_COLUMNS)]
-            self.handle.write("  ".join(c.ljust(w) for c, w in zip(TABLE_COLUMNS, widths)).rstrip() + "\n")
+            self.sink.write("  ".join(c.ljust(w) for c, w in zip(TABLE_COLUMNS, widths)).rstrip() + "\n", record=False)
             for row in cells:
-                self.handle.write("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() + "\n")
-        self.handle.flush()
+                self.sink.write("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() + "\n")
+        self.sink.flush()
 
 
 def _cell(record: dict, column: str) -> str:

@@ -6,6 +6,12 @@ summary goes to stdout. Inputs are told apart by content: pcap/pcapng by their m
 anything else is a CAN log (candump, ASC, BLF, TRC, MF4 by suffix). Recordings are merged by
 time. A DIR that holds an earlier run's logs is refused unless --force (replace) or --append
 (continue the chain).
+
+Nothing is lost silently: when the run ends with alert records not written (the disk full past
+alerts.backlog, a read-only or failing disk) or flow or DNS lines lost, or stats.json cannot be
+written, the summary is still printed and one line names the file, the error and the records
+written and not written; exit 74 (cli.Exit.OUTPUT). A --append whose configured key or
+algorithm is not the chain's is refused, exit 2.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TextIO
 
-from . import gating
+from . import Exit, gating
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,6 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ..alerts.files import ChainMismatch
     from ..alerts.log import AlertLog, prepare
     from ..daemon.status import write_stats
     from ..pipeline import Monitor, load_config, replay, time_mismatch, with_vehicle_networks
@@ -46,7 +53,11 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     prepare(output, force=args.force, append=args.append)
     tally: Counter = Counter()
     monitor: Monitor | None = None
-    log = AlertLog(output, config.alerts, vin=lambda: monitor.state.vin if monitor else None, vehicle_id=args.vehicle_id)
+    try:
+        log = AlertLog(output, config.alerts, vin=lambda: monitor.state.vin if monitor else None, vehicle_id=args.vehicle_id)
+    except ChainMismatch as error:  # the configuration, not the disk: exit 2 as `run` does
+        print(f"gatewatch replay: error: {error}", file=err)
+        return Exit.USAGE
 
     def write(finding) -> None:
         tally[(finding.action, finding.category, finding.detector, finding.seen)] += 1
@@ -58,7 +69,9 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     finally:
         log.close()
     summary = {"state": "replayed", "files": files, "alert_log": log.summary(), **monitor.summary()}
-    write_stats(output, summary)
+    stats_failure = write_stats(output, summary)
+    lost = [line for line in (log.loss(ended=True), stats_failure and f"{stats_failure}: the run's counters not written")
+            if line]
     decided: Counter = Counter()
     for (action, category, *_), n in tally.items():
         decided[(action, category)] += n
@@ -74,7 +87,9 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(f"gatewatch replay: warning: {mismatch}", file=err)
     for reason in reasons:
         print(f"gatewatch replay: failing: {reason} (--fail-on)", file=err)
-    return status
+    for line in lost:
+        print(f"gatewatch replay: {line}", file=err)
+    return Exit.OUTPUT if lost else status
 
 
 def _format(files: dict, summary: dict, tally: Counter, log: dict, output: Path) -> str:

@@ -7,7 +7,8 @@ verdict (``judge``).
 On a full disk the new file cannot be written beside the old one, yet that is when the status
 matters most (it says DEGRADED). So the file is padded with trailing spaces (still JSON) to a
 multiple of PAD bytes, and when the atomic write fails for want of space the new content is
-written over the old in place: the same blocks, no new ones needed."""
+written over the old in place: the same blocks, no new ones needed. When even that fails (a
+read-only disk, an I/O error) ``write_stats`` says so (path and error) and the daemon stops on it."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from enum import IntEnum
 from pathlib import Path
 
+from ..alerts.files import WriteFailure
 from ..errors import SourceError
 
 STATS_FILE = "stats.json"
@@ -26,8 +28,8 @@ STATS_FILE = "stats.json"
 PAD = 16 << 10
 
 
-def write_stats(directory: Path, stats: dict) -> bool:
-    """Write stats.json; False (nothing raised) when even the in-place rewrite failed."""
+def write_stats(directory: Path, stats: dict) -> WriteFailure | None:
+    """Write stats.json; None, or where and why when even the in-place rewrite failed."""
     path = directory / STATS_FILE
     if stats.get("state") != "replayed":  # a replay's stats belong to no running process (and stay byte-identical)
         stats = {"pid": os.getpid(), **stats}
@@ -37,24 +39,32 @@ def write_stats(directory: Path, stats: dict) -> bool:
     try:
         partial.write_bytes(data)
         os.replace(partial, path)
-        return True
-    except OSError:
-        partial.unlink(missing_ok=True)
-    return _overwrite(path, data)
+        return None
+    except OSError as error:
+        first = WriteFailure(str(path), error.errno, error.strerror or str(error))
+        try:
+            partial.unlink(missing_ok=True)
+        except OSError:
+            pass  # a read-only disk: nothing was made there
+    return _overwrite(path, data, first)
 
 
-def _overwrite(path: Path, data: bytes) -> bool:
+def _overwrite(path: Path, data: bytes, first: WriteFailure) -> WriteFailure | None:
+    """The new content over the old, in the blocks it has; ``first`` (the atomic write's error)
+    when there is no old file big enough."""
     try:
         if path.stat().st_size < len(data):
-            return False
+            return first
         fd = os.open(path, os.O_WRONLY)
         try:
             os.pwrite(fd, data.ljust(path.stat().st_size - 1) + b"\n", 0)
         finally:
             os.close(fd)
-        return True
-    except OSError:
-        return False
+        return None
+    except FileNotFoundError:
+        return first
+    except OSError as error:
+        return WriteFailure.of(error, path)
 
 
 def read_stats(directory: Path) -> tuple[dict, float]:
