@@ -27,6 +27,7 @@ def zeek_record(flow: dict, vehicle_id: str) -> dict:
         "community_id": flow.get("community_id"), "direction": flow.get("direction"),
         "resp_country": flow.get("country"), "resp_country_source": flow.get("country_source"),
         "names": flow.get("names", []), "end_reason": flow.get("reason"),
+        "tunnel": flow.get("tunnel"),  # gatewatch's: the encapsulation path of a tunnelled flow
     }
     return {k: v for k, v in out.items() if v is not None}
 

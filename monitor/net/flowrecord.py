@@ -2,7 +2,10 @@
 
 The FlowTable owns counters; FlowRecorder owns what is known *about* a flow: it is told when
 a slot opens and closes, collects names as the application parsers learn them, and turns a
-finished slot into a record like a line of Zeek's conn.log with the names joined in.
+finished slot into a record like a line of Zeek's conn.log with the names joined in. A flow
+whose packets came through tunnels also carries ``tunnel``: its encapsulation path, outermost
+first, e.g. ``[{"type": "vxlan", "vni": 42, "outer": "10.0.0.1->10.0.0.2"}]`` (the outer
+addresses of the outermost tunnel, as the flow's first tunnelled packet carried them).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from .names import NameCache
 
 if TYPE_CHECKING:
     from .flows import FlowTable
+    from .headers import Headers
 
 PROTO_NAMES = {1: "icmp", 2: "igmp", 6: "tcp", 17: "udp", 58: "ipv6-icmp", 132: "sctp", 47: "gre", 50: "esp"}
 
@@ -42,6 +46,7 @@ class FlowRecorder:
         self.next_flow_id = 1
         self.flow_id: dict[int, int] = {}
         self.icmp: dict[int, tuple[int, int]] = {}
+        self.tunnel: dict[int, list[dict]] = {}  # slot -> encapsulation path of its first tunnelled packet
         self._texts: dict[tuple[int, int], str] = {}
 
     def records_append(self, record: dict) -> None:
@@ -71,8 +76,21 @@ class FlowRecorder:
         self.next_flow_id += 1
 
     def closed(self, slot: int) -> None:
-        for table in (self.community, self.learned, self.app, self.app_state, self.flow_id, self.icmp):
+        for table in (self.community, self.learned, self.app, self.app_state, self.flow_id, self.icmp, self.tunnel):
             table.pop(slot, None)
+
+    def note_tunnels(self, h: Headers, rows: np.ndarray, slots: np.ndarray) -> None:
+        """Remember the tunnel layers of flows whose packets came tunnelled (once per flow: the
+        first such packet's path and outer addresses; Python runs once per tunnelled flow and batch)."""
+        if h.tunnel is None:
+            return
+        tunnelled = np.flatnonzero(h.depth[rows] > 0)
+        if not len(tunnelled):
+            return
+        first_slots, first = np.unique(slots[tunnelled], return_index=True)
+        for slot, row in zip(first_slots.tolist(), rows[tunnelled[first]].tolist(), strict=True):
+            if slot not in self.tunnel:
+                self.tunnel[slot] = h.layers(row)
 
     # -------------------------------------------------- called by the app parsers
 
@@ -146,6 +164,8 @@ class FlowRecorder:
                       "orig_bytes": row["orig_bytes"], "resp_bytes": row["resp_bytes"],
                       "first_seen": first / 1e9, "last_seen": last / 1e9, "duration": (last - first) / 1e9,
                       "app_proto": self.app.get(slot), "names": self._names(slot, resp, first), "reason": reason}
+            if slot in self.tunnel:
+                record["tunnel"] = self.tunnel[slot]
             if proto == 6:
                 record["tcp_flags_orig"] = f"{row['flags_orig']:02x}"
                 record["tcp_flags_resp"] = f"{row['flags_resp']:02x}"

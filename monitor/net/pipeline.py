@@ -83,6 +83,7 @@ class NetPipeline:
         if len(rows) == 0:
             return None
         slots, is_orig = self.flows.update(h, rows, batch.ts_ns[rows])
+        self.recorder.note_tunnels(h, rows, slots)
         self.inspector.inspect(batch, h, rows, slots, is_orig)
         return NetView.build(self.networks, self.recorder.flow_ids, self.describe, batch, h, rows, slots, is_orig)
 
