@@ -5,6 +5,13 @@ decider): the side inside the vehicle networks is the vehicle. When neither side
 (a capture on the uplink, whose own address is public or carrier NAT), the flow's originator
 is the vehicle: the flow is outbound. Both inside: internal. The remote destination is the
 responder of an outbound flow and the originator of an inbound one.
+
+Loopback (127/8, ::1, IPv4-mapped 127/8) and link-local (169.254/16, fe80::/10) addresses are
+always on the vehicle's side, whatever the configured networks: such a packet never leaves
+the host or the link, so a flow between two of them is internal, never outbound. A flow
+between one of them and an address outside stays outbound or inbound by the rule above: the
+outside end is a remote, and calling it local would let an evader hide a flow to the world
+behind a spoofed link-local source.
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ MASK64 = (1 << 64) - 1
 #: cellular uplink's carrier-grade NAT address (100.64/10) is *not*: it faces the network.
 DEFAULT_VEHICLE_NETWORKS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16",
                             "fc00::/7", "fe80::/10")
+#: Always the vehicle's side: loopback and link-local (see the module docstring).
+ON_HOST_OR_LINK = ("127.0.0.0/8", "::1/128", "::ffff:127.0.0.0/104", "169.254.0.0/16", "fe80::/10")
 
 
 class VehicleNetworks:
@@ -34,7 +43,9 @@ class VehicleNetworks:
                 raise ConfigError(f"vehicle network {cidr!r}: {error}") from None
 
         # (version, first, last) as integers: membership is two comparisons per network.
-        self.ranges = [(n.version, int(n.network_address), int(n.broadcast_address)) for n in self.networks]
+        always = [ipaddress.ip_network(cidr) for cidr in ON_HOST_OR_LINK]
+        ranges = {(n.version, int(n.network_address), int(n.broadcast_address)) for n in [*self.networks, *always]}
+        self.ranges = sorted(ranges)
 
     def contains(self, address: str) -> bool:
         ip = ipaddress.ip_address(address)

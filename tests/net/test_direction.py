@@ -35,3 +35,33 @@ def test_packets_follow_the_same_rule_in_both_address_families():
     out, back = sent_by_vehicle(inside, nets.inside(version, dst), np.array([True, False, True, False, True]))
     assert out.tolist() == [True, False, True, False, True]  # the last: neither inside, sent by the originator
     assert back.tolist() == [False, True, False, True, False]
+
+
+def test_loopback_and_link_local_never_go_out_whatever_the_configured_networks():
+    nets = VehicleNetworks(["192.168.0.0/16"])  # neither loopback nor link-local configured
+    assert nets.direction("127.0.0.1", "127.0.0.53") == "internal"
+    assert nets.direction("::1", "::1") == "internal"
+    assert nets.direction("169.254.10.1", "169.254.10.2") == "internal"
+    assert nets.direction("fe80::1", "fe80::2") == "internal"
+    assert nets.direction("::ffff:127.0.0.1", "::1") == "internal"
+    # A flow from such an address to the world still has a remote end: not hidden as local.
+    assert nets.direction("169.254.10.1", "203.0.113.9") == "outbound"
+    assert nets.direction("203.0.113.9", "127.0.0.1") == "inbound"
+    version, src = columns(["127.0.0.1", "::1", "169.254.1.1", "fe80::1"])
+    _, dst = columns(["127.0.0.2", "::1", "169.254.1.2", "fe80::2"])
+    out, back = sent_by_vehicle(nets.inside(version, src), nets.inside(version, dst), np.ones(4, bool))
+    assert not out.any() and not back.any()
+
+
+def test_loopback_flows_in_a_capture_are_internal(tmp_path):
+    from monitor.net.packets import LINKTYPE_RAW, from_packets
+    from monitor.net.pipeline import NetConfig, NetPipeline
+    from scapy.layers.inet import IP, UDP
+
+    frames = [bytes(IP(src="127.0.0.1", dst="127.0.0.1") / UDP(sport=40000, dport=53) / b"x"),
+              bytes(IP(src="169.254.3.4", dst="169.254.3.5") / UDP(sport=40000, dport=5353) / b"y")]
+    pipeline = NetPipeline(NetConfig(vehicle_networks=["10.0.0.0/8"]))
+    view = pipeline.process(from_packets(frames, [1_000_000_000, 1_000_000_001], LINKTYPE_RAW))
+    assert view is not None and not view.outbound.any()
+    pipeline.finish()
+    assert [r["direction"] for r in pipeline.drain()] == ["internal", "internal"]
