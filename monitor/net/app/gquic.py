@@ -9,8 +9,9 @@ draft-ietf-quic-transport-17: a first byte 0b11TT00PP (an Initial is 0xC3: type 
 packet number), the version tag, one byte holding the destination and source connection-id
 lengths as two nibbles (n > 0 means n + 3 bytes; a client sends 0x50: 8 and 0), the ids, then
 the packet number. Either way, a 12-byte message authentication hash (the null encryption of
-an unencrypted packet) comes next, then frames; the CHLO is the data of a STREAM frame
-(type 1fdooo ss) on stream 1 at offset 0.
+an unencrypted packet) comes next (before Q034, then a private-flags byte), then frames; the
+CHLO is the data of a STREAM frame (type 1fdooo ss) on stream 1 at offset 0. Frame fields are
+little-endian before Q039, big-endian from it.
 
 Q050 and later (and T0xx) encrypt the Initial like IETF QUIC, with their own salts: those hellos
 are not read here; their flows get the app "gquic" and no name.
@@ -29,6 +30,7 @@ HASH_SIZE = 12
 CRYPTO_STREAM = 1
 READABLE = tuple(b"Q0%02d" % n for n in range(0, 47))  # Q000..Q046: the CHLO is in clear text
 FRAME_PADDING, FRAME_PING = 0x00, 0x07
+PRIVATE_FEC_GROUP = 0x02
 
 
 @dataclass
@@ -83,7 +85,10 @@ def client_hello(datagram: bytes) -> GquicHello | None:
     version, pos = header
     if version.encode() not in READABLE:
         return None
-    data = _crypto_stream_start(datagram, pos + HASH_SIZE, little_endian=version < "Q039")
+    pos += HASH_SIZE
+    if version < "Q034" and pos < len(datagram):  # the private flags byte (and an FEC group offset)
+        pos += 2 if datagram[pos] & PRIVATE_FEC_GROUP else 1
+    data = _crypto_stream_start(datagram, pos, little_endian=version < "Q039")
     tags = parse_chlo(data) if data is not None else None
     if tags is None:
         return None
