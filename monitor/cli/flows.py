@@ -39,7 +39,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     if bool(args.captures) == bool(args.interface):
         raise ConfigError("give capture files or --interface, not both and not neither")
-    config = NetConfig(vehicle_networks=args.vehicle_net, strict_length=args.strict_length, live=bool(args.interface))
+    config = NetConfig(vehicle_networks=args.vehicle_net, strict_length=args.strict_length)
     replays: list = []
     state: dict = {}
     try:
