@@ -144,7 +144,7 @@ def test_demo_shows_every_scenario_its_logs_report_and_summary(tmp_path):
         assert f"-- {name}: " in out and any((tmp_path / "logs" / name).glob(f"alerts-{name}-*.jsonl")) != (name == "clean-drive")
     assert f"expectations: {len(scenarios)} of {len(scenarios)} scenarios hold" in out
     assert "block  geolocation  wire.jt808" in out and "[rule position-elsewhere]" in out
-    assert (tmp_path / "report.html").read_text().count('<tr class=alert ') >= 20
+    assert (tmp_path / "report.html").read_text().count('<tr class="alert" ') >= 20
     assert "by vehicle:" in out
 
 

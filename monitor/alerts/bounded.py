@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,8 +94,9 @@ class Parsed:
     cut: bool = False  # the start of a record, cut off (a crash or a full disk)
 
 
-def parse(line: Line) -> Parsed:
-    """The line's record, or why it is not one (a line cut off by a crash is marked ``cut``)."""
+def parse(line: Line, problem: Callable[[dict], str] | None = None) -> Parsed:
+    """The line's record, or why it is not one (a line cut off by a crash is marked ``cut``).
+    ``problem`` says what keeps a JSON object from being a record (default: record_problem)."""
     raw = line.raw
     if raw is None:
         return Parsed(None, f"a line of {line.length} bytes, longer than the {MAX_LINE} a record may take")
@@ -111,10 +112,10 @@ def parse(line: Line) -> Parsed:
         if error.end < len(raw) or "end of data" not in str(error.reason):
             return Parsed(None, f"not UTF-8 (byte {error.start + 1})")
         return Parsed(None, "not UTF-8 (cut inside a character)", cut=raw.startswith(b'{"'))
-    return _decoded(text)
+    return _decoded(text, problem or record_problem)
 
 
-def _decoded(text: str) -> Parsed:
+def _decoded(text: str, problem: Callable[[dict], str]) -> Parsed:
     try:
         value = _DECODER.decode(text)
     except RecursionError:
@@ -127,7 +128,7 @@ def _decoded(text: str) -> Parsed:
         return Parsed(None, f"invalid JSON ({str(error)[:80]})")
     if not isinstance(value, dict):
         return Parsed(None, "not a JSON object")
-    reason = record_problem(value)
+    reason = problem(value)
     return Parsed(None, reason) if reason else Parsed(value)
 
 

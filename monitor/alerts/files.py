@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError, SourceError
+from .bounded import parse, read_lines
 from .chain import GENESIS, HMAC, SHA256, chain_of, seal
 from .head import read_head, seal_of, write_head
 
@@ -511,30 +512,25 @@ def _stem(path: Path) -> str | None:
 
 
 def read_file(path: Path) -> Iterator[Entry]:
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise SourceError(f"{path}: cannot read: {error.strerror or error}") from None
-    lines = data.split(b"\n")
-    torn_tail = bool(lines) and lines[-1] != b""
-    if not torn_tail:
-        lines = lines[:-1]
-    for number, raw in enumerate(lines, 1):
-        last = number == len(lines)
-        if not raw.strip():
+    """Each non-blank line of an alert file as a JSON object or the reason it is not one, read
+    within bounded.py's bounds: a line past MAX_LINE is measured and never held, nesting past
+    MAX_DEPTH is refused before json.loads builds it, NaN and Infinity are refused. Whether the
+    object is a record is the caller's to say (read.flat for the review commands, verify's own
+    checks); a cut-off last line is ``torn``."""
+    for line in read_lines(path):
+        if line.raw is not None and not line.raw.strip():
             continue
-        try:
-            record = json.loads(raw)
-        except ValueError as error:
-            record, problem = None, str(error)
-        else:
-            problem = "" if isinstance(record, dict) else "not a JSON object"
-        if problem:
-            torn = last and torn_tail
-            yield Entry(path, number, error="torn last line (cut off mid-write)" if torn else f"not a record: {problem}",
-                        torn=torn, partial=raw.startswith(b"{") and record is None)
+        parsed = parse(line, _any_object)
+        if parsed.record is not None:
+            yield Entry(path, line.number, parsed.record)
             continue
-        yield Entry(path, number, record)
+        torn = not line.terminated
+        yield Entry(path, line.number, error="torn last line (cut off mid-write)" if torn else f"not a record: {parsed.reason}",
+                    torn=torn, partial=parsed.cut)
+
+
+def _any_object(record: dict) -> str:
+    return ""
 
 
 def sequences(paths: list[Path]) -> dict[int, list[str]]:

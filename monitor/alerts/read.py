@@ -1,5 +1,7 @@
 """Reading alert logs: one file, a folder, or many vehicles' folders, in chain order, with
-filters. Damaged or torn lines are reported (file:line) and skipped, never fatal; so are
+filters, one record at a time within bounded.py's bounds (line length, nesting, finite numbers).
+Damaged or torn lines, and records whose fields have the wrong type (``flat`` checks every field
+the review commands read), are reported (file:line) and skipped, never fatal; so are
 folders that cannot be read. Which files a path means is ``files.vehicle_logs``'s to say: a
 folder's own alert files or the layouts gatewatch writes one level down, never a walk of the
 disk unless asked (``recursive``)."""
@@ -13,39 +15,164 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..errors import ConfigError
+from .bounded import MAX_INT, MAX_TIME_MS, show, whole
 from .files import Entry, read_file, vehicle_logs
 
 
 def gatewatch(record: dict) -> dict:
-    return record.get("unmapped", {}).get("gatewatch", {})
+    """The record's ``unmapped.gatewatch`` ({} when absent or not an object)."""
+    unmapped = record.get("unmapped")
+    found = unmapped.get("gatewatch") if isinstance(unmapped, dict) else None
+    return found if isinstance(found, dict) else {}
+
+
+class NotARecord(ValueError):
+    """A field the review commands read has the wrong type or range: the line is named and skipped."""
 
 
 def flat(record: dict) -> dict:
-    """The fields operators filter and show, from one record."""
-    g = gatewatch(record)
-    flow = g.get("flow") or {}
-    dst = (record.get("evidences") or [{}])[0].get("dst_endpoint", {})
-    names = [n.get("name") for n in (g.get("destination") or {}).get("names", [])]
+    """The fields operators filter and show, from one record, each checked for its type (and
+    range, where a number is drawn or formatted): ``NotARecord`` names the first that is wrong,
+    so nothing downstream meets a list where it expects a string."""
+    unmapped = _object(record, "unmapped")
+    g = _object(unmapped, "gatewatch", "unmapped.")
+    vehicle, flow, can = _object(g, "vehicle", "gatewatch."), _object(g, "flow", "gatewatch."), _object(g, "can", "gatewatch.")
+    destination = _object(g, "destination", "gatewatch.")
+    track = _object(g, "track", "gatewatch.")
+    dst = _endpoint(record)
     return {
-        "time": record.get("time", 0) / 1000, "seq": record.get("metadata", {}).get("sequence"),
-        "vehicle": (g.get("vehicle") or {}).get("id") or record.get("device", {}).get("uid"),
-        "activity": record.get("activity_name"), "category": g.get("category"), "detector": g.get("detector"),
-        "confidence": g.get("confidence"), "action": (g.get("verdict") or {}).get("action"), "rule": g.get("rule"),
-        "destination": dst.get("ip") or (g.get("can") or {}).get("bus"), "port": dst.get("port"), "names": names,
-        "proto": flow.get("proto"), "count": record.get("count"), "seen": g.get("seen"),
-        "position": g.get("position"), "positions": (g.get("track") or {}).get("points", []),
-        "episode": (g.get("episode") or {}).get("uid"),
-        "country": (g.get("destination") or {}).get("country"),
+        "time": _number(record, "time", 0, MAX_TIME_MS, "", default=0) / 1000,
+        "seq": _whole(_object(record, "metadata"), "sequence", 1, MAX_INT, "metadata."),
+        "vehicle": _text(vehicle, "id", "gatewatch.vehicle.") or _text(_object(record, "device"), "uid", "device."),
+        "vin": _text(vehicle, "vin", "gatewatch.vehicle."),
+        "activity": _text(record, "activity_name"), "category": _text(g, "category", "gatewatch."),
+        "detector": _text(g, "detector", "gatewatch."),
+        "confidence": _number(g, "confidence", -MAX_INT, MAX_INT, "gatewatch."),
+        "action": _text(_object(g, "verdict", "gatewatch."), "action", "gatewatch.verdict."),
+        "rule": _text(g, "rule", "gatewatch."),
+        "destination": _text(dst, "ip", "evidences[0].dst_endpoint.") or _text(can, "bus", "gatewatch.can."),
+        "port": _whole(dst, "port", 0, 65535, "evidences[0].dst_endpoint."), "names": _names(destination),
+        "proto": _text(flow, "proto", "gatewatch.flow."), "count": _whole(record, "count", 0, MAX_INT),
+        "seen": _text(g, "seen", "gatewatch."), "position": _position(g),
+        "positions": _points(track), "positions_total": _whole(track, "positions_total", 0, MAX_INT, "gatewatch.track.") or 0,
+        "episode": _text(_object(g, "episode", "gatewatch."), "uid", "gatewatch.episode."),
+        "country": _text(destination, "country", "gatewatch.destination."),
     }
+
+
+def _wrong(where: str, value: object, what: str) -> NotARecord:
+    return NotARecord(f"{where} {show(value)} is not {what}")
+
+
+def _object(parent: dict, key: str, where: str = "") -> dict:
+    value = parent.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _wrong(where + key, value, "an object")
+    return value
+
+
+def _text(parent: dict, key: str, where: str = "") -> str | None:
+    value = parent.get(key)
+    if value is not None and not isinstance(value, str):
+        raise _wrong(where + key, value, "a string")
+    return value
+
+
+def _whole(parent: dict, key: str, least: int, most: int, where: str = "") -> int | None:
+    value = parent.get(key)
+    if value is not None and not whole(value, least, most):
+        raise _wrong(where + key, value, f"a whole number from {least} to {most}")
+    return value
+
+
+def _number(parent: dict, key: str, least: float, most: float, where: str = "", default=None) -> float | None:
+    value = parent.get(key, default)
+    if value is not None and not (isinstance(value, int | float) and not isinstance(value, bool) and least <= value <= most):
+        raise _wrong(where + key, value, f"a number from {least} to {most}")
+    return value
+
+
+def _endpoint(record: dict) -> dict:
+    evidences = record.get("evidences")
+    if evidences is None or evidences == []:
+        return {}
+    if not isinstance(evidences, list):
+        raise _wrong("evidences", evidences, "a list")
+    if not isinstance(evidences[0], dict):
+        raise _wrong("evidences[0]", evidences[0], "an object")
+    return _object(evidences[0], "dst_endpoint", "evidences[0].")
+
+
+def _names(destination: dict) -> list[str]:
+    names = destination.get("names")
+    if names is None:
+        return []
+    if not isinstance(names, list):
+        raise _wrong("gatewatch.destination.names", names, "a list")
+    out = []
+    for i, entry in enumerate(names):
+        name = _text(entry, "name", f"gatewatch.destination.names[{i}].") if isinstance(entry, dict) else entry
+        if not isinstance(name, str):
+            raise _wrong(f"gatewatch.destination.names[{i}]", entry, "a name")
+        out.append(name)
+    return out
+
+
+def _position(g: dict) -> dict | None:
+    position = _object(g, "position", "gatewatch.")
+    if not position:
+        return None
+    return {"lat": _number(position, "lat", -90, 90, "gatewatch.position.", default=""),
+            "lon": _number(position, "lon", -180, 180, "gatewatch.position.", default="")}
+
+
+def _points(track: dict) -> list:
+    """The track's [time, lat, lon] points, each three numbers on the globe."""
+    points = track.get("points")
+    if points is None:
+        return []
+    if not isinstance(points, list):
+        raise _wrong("gatewatch.track.points", points, "a list")
+    for i, point in enumerate(points):
+        if not (isinstance(point, list) and len(point) == 3 and all(_real(v) for v in point)
+                and -90 <= point[1] <= 90 and -180 <= point[2] <= 180):
+            raise _wrong(f"gatewatch.track.points[{i}]", point, "[time, lat, lon] on the globe")
+    return points
+
+
+def _real(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+class Lines(list):
+    """Problem lines, the first ``keep`` kept and the rest counted (``more``): a file of a
+    million bad lines costs a counter, not a million strings."""
+
+    def __init__(self, keep: int = 100) -> None:
+        super().__init__()
+        self.keep, self.more = keep, 0
+
+    def append(self, line: str) -> None:
+        if len(self) < self.keep:
+            super().append(line)
+        else:
+            self.more += 1
 
 
 @dataclass
 class Problems:
-    lines: list[str] = field(default_factory=list)  # file:line: what is wrong with a record
+    lines: Lines = field(default_factory=Lines)  # file:line: what is wrong with a record (bounded)
     folders: list[str] = field(default_factory=list)  # folder: why it could not be read
+    skipped: int = 0  # lines that are not records, all of them
 
     def add(self, entry: Entry) -> None:
-        self.lines.append(f"{entry.path}:{entry.line}: {entry.error}")
+        self.note(f"{entry.path}:{entry.line}: {entry.error}")
+
+    def note(self, line: str) -> None:
+        self.skipped += 1
+        self.lines.append(line)
 
 
 Logs = dict[tuple[Path, str], list[Path]]
@@ -63,14 +190,33 @@ def records(paths: list[Path], problems: Problems | None = None, recursive: bool
 
 
 def records_of(logs: Logs, problems: Problems) -> Iterator[dict]:
-    """Every record of these chains, each chain in order."""
+    """Every record of these chains, each chain in order (see rows_of)."""
+    for record, _ in rows_of(logs, problems):
+        yield record
+
+
+def rows_of(logs: Logs, problems: Problems) -> Iterator[tuple[dict, dict]]:
+    """(record, flat row) of every record of these chains, each chain in order, one at a time. A
+    line that is not a record (bounded.py's bounds, or a field of the wrong type) is noted in
+    ``problems`` as file:line and skipped: the review commands show what is there; ``verify``
+    is the one that calls it a break."""
     for _, files in sorted(logs.items()):
         for path in files:
-            for entry in read_file(path):
-                if entry.record is None:
-                    problems.add(entry)
-                else:
-                    yield entry.record
+            yield from _rows(path, problems)
+
+
+def _rows(path: Path, problems: Problems) -> Iterator[tuple[dict, dict]]:
+    for entry in read_file(path):
+        if entry.record is None:
+            problems.add(entry)
+            continue
+        try:
+            row = flat(entry.record)
+        except NotARecord as error:
+            problems.note(f"{entry.path}:{entry.line}: not a record: {error}")
+            continue
+        row["line"] = entry.line
+        yield entry.record, row
 
 
 def parse_time(text: str | None) -> float | None:
@@ -108,14 +254,25 @@ def matcher(since=None, until=None, category=None, vehicle=None, destination=Non
 
 
 def follow(paths: list[Path], poll_s: float = 0.5, stop: Callable[[], bool] = lambda: False,
-           recursive: bool = False) -> Iterator[dict]:
-    """Records as they are appended (``--follow``): new files and new lines, until ``stop``."""
+           recursive: bool = False, problems: Problems | None = None) -> Iterator[dict]:
+    """Records as they are appended (``--follow``): new files and new lines, until ``stop``.
+    Lines that are not records are noted in ``problems`` once each and skipped."""
+    problems = problems if problems is not None else Problems()
     seen: dict[Path, int] = {}
     while not stop():
         for _, files in sorted(vehicle_logs(paths, recursive).items()):
             for path in files:
                 for entry in read_file(path):
-                    if entry.line > seen.get(path, 0) and entry.record is not None:
-                        seen[path] = entry.line
-                        yield entry.record
+                    if entry.line <= seen.get(path, 0) or entry.torn:
+                        continue  # a torn last line may still be being written: read it again next time
+                    seen[path] = entry.line
+                    if entry.record is None:
+                        problems.add(entry)
+                        continue
+                    try:
+                        flat(entry.record)
+                    except NotARecord as error:
+                        problems.note(f"{entry.path}:{entry.line}: not a record: {error}")
+                        continue
+                    yield entry.record
         time.sleep(poll_s)

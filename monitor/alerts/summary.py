@@ -1,41 +1,54 @@
 """Alert logs summed up: by category, destination, detector and vehicle (episodes, hits and
 positions), from the records' Create and Close activities; and the names the vehicle looked up,
-from the DNS logs beside them (dnslog.LookedUp), inside the vehicle networks and outside."""
+from the DNS logs beside them (dnslog.LookedUp), inside the vehicle networks and outside.
+Streamed: counters only, whatever the log's length (tally.py)."""
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections.abc import Iterable
 
 from .dnslog import LookedUp
 from .read import flat
+from .tally import Counts, Episodes, clip
+
+GROUPS = (("by_category", "category"), ("by_destination", "where"), ("by_detector", "detector"),
+          ("by_vehicle", "vehicle"), ("by_action", "action"), ("by_country", "country"))
 
 
-def summarize(records, looked_up: LookedUp | None = None) -> dict:
-    episodes: dict[str, dict] = {}
-    vehicles: dict[str, dict] = defaultdict(lambda: {"episodes": 0, "hits": 0, "vin": None})
-    for record in records:
-        row = flat(record)
-        uid = row["episode"] or f"{row['vehicle']}:{row['seq']}"
-        episode = episodes.setdefault(uid, {**row, "hits": 0, "positions": 0})
-        episode["hits"] = max(episode["hits"], row["count"] or 1)
-        episode["positions"] = max(episode["positions"], ((record["unmapped"]["gatewatch"].get("track") or {})
-                                                          .get("positions_total", 0)))
-        vin = record["unmapped"]["gatewatch"]["vehicle"].get("vin")
-        if vin:
-            vehicles[row["vehicle"]]["vin"] = vin
-    out: dict = {"episodes": len(episodes), "hits": sum(e["hits"] for e in episodes.values()),
-                 "positions": sum(e["positions"] for e in episodes.values())}
-    for group, key in (("by_category", "category"), ("by_destination", "where"), ("by_detector", "detector"),
-                       ("by_vehicle", "vehicle"), ("by_action", "action"), ("by_country", "country")):
-        episodes_by: Counter = Counter()
-        hits_by: Counter = Counter()
-        for e in episodes.values():
-            name = _where(e) if key == "where" else str(e[key] or "-") if key == "country" else str(e[key])
-            episodes_by[name] += 1
-            hits_by[name] += e["hits"]
-        out[group] = {name: {"episodes": n, "hits": hits_by[name]} for name, n in episodes_by.most_common()}
+def summarize(records: Iterable[dict], looked_up: LookedUp | None = None) -> dict:
+    """The counts of these records (each checked by read.flat: a caller with unchecked records
+    gets NotARecord)."""
+    return summarize_rows((flat(record) for record in records), looked_up)
+
+
+def summarize_rows(rows: Iterable[dict], looked_up: LookedUp | None = None) -> dict:
+    """The counts of a stream of flat rows (read.rows_of): one record at a time, counters only
+    (tally.py bounds them)."""
+    tracker = Episodes()
+    counts = {group: Counts() for group, _ in GROUPS}
+    vins: dict[str, str] = {}
+    totals = [0, 0, 0]  # episodes, hits, positions
+
+    def count(episode: dict) -> None:
+        totals[0], totals[1], totals[2] = totals[0] + 1, totals[1] + episode["hits"], totals[2] + episode["positions"]
+        for group, key in GROUPS:
+            counts[group].add(_where(episode) if key == "where" else str(episode[key] or "-") if key == "country"
+                              else str(episode[key]), episode["hits"])
+
+    for row in rows:
+        if row["vin"] and len(vins) < counts["by_vehicle"].max_names:
+            vins[clip(str(row["vehicle"]))] = clip(row["vin"])
+        for episode in tracker.add(row):
+            count(episode)
+    for episode in tracker.finish():
+        count(episode)
+    out: dict = {"episodes": totals[0], "hits": totals[1], "positions": totals[2]}
+    for group, _ in GROUPS:
+        out[group] = {name: {"episodes": n, "hits": hits} for name, (n, hits) in counts[group].ranked()}
     for name, entry in out["by_vehicle"].items():
-        entry["vin"] = vehicles[name]["vin"]
+        entry["vin"] = vins.get(name)
+    if tracker.finished_early:
+        out["episodes_split"] = tracker.finished_early  # too many open at once: counted as more than one
     if looked_up is not None:  # the DNS logs were read (a caller with records alone says nothing of names)
         out["dns"] = looked_up.as_dict()
     return out

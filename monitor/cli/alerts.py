@@ -73,23 +73,24 @@ def _verify(logs, args: argparse.Namespace, out: TextIO) -> int:
 
 def _summary(logs, problems, args: argparse.Namespace, out: TextIO) -> int:
     from ..alerts.dnslog import dns_logs_beside, looked_up
-    from ..alerts.read import records_of
-    from ..alerts.summary import format_summary, summarize
+    from ..alerts.read import rows_of
+    from ..alerts.summary import format_summary, summarize_rows
 
-    summary = summarize(records_of(logs, problems), looked_up(dns_logs_beside(logs), problems.lines))
+    rows = (row for _, row in rows_of(logs, problems))
+    summary = summarize_rows(rows, looked_up(dns_logs_beside(logs), problems.lines))
     print(json.dumps(summary, indent=1) if args.json else format_summary(summary), file=out)
     return 0
 
 
 def _list(paths, logs, problems, args: argparse.Namespace, out: TextIO) -> int:
-    from ..alerts.read import flat, follow, matcher, records_of
+    from ..alerts.read import flat, follow, matcher, rows_of
 
     keep = matcher(args.since, args.until, args.category, args.vehicle, args.destination, args.detector, args.min_confidence)
     writer = _Writer(out, args.format)
-    source = follow(paths, recursive=args.recursive) if args.follow else records_of(logs, problems)
+    source = (((r, flat(r)) for r in follow(paths, recursive=args.recursive, problems=problems)) if args.follow
+              else rows_of(logs, problems))
     try:
-        for record in source:
-            row = flat(record)
+        for record, row in source:
             if keep(row):
                 writer.write(record, row)
     except KeyboardInterrupt:

@@ -23,24 +23,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ..alerts.dnslog import dns_logs_beside, looked_up
-    from ..alerts.read import records_of
-    from ..alerts.report import build_report
+    from ..alerts.read import rows_of
+    from ..alerts.report import build_report_rows
     from ..errors import SourceError
 
     paths, logs, problems = review.find_logs(args.paths, args.recursive)
     if not logs:
         review.report_problems("report", problems, err)
         return review.no_logs("report", paths, args.recursive, err)
-    found = list(records_of(logs, problems))
     country_of = _countries(args.config)
-    page = build_report(found, country_of, args.title, looked_up(dns_logs_beside(logs), problems.lines))
+    counted = _Counted(row for _, row in rows_of(logs, problems))  # streamed: never all records at once
+    page = build_report_rows(counted, country_of, args.title, looked_up(dns_logs_beside(logs), problems.lines))
     try:
         Path(args.output).write_text(page, encoding="utf-8")
     except OSError as error:
         raise SourceError(f"{args.output}: cannot write the report: {error.strerror or error}") from None
     review.report_problems("report", problems, err)
-    print(f"gatewatch report: {len(found)} records -> {args.output}", file=out)
+    skipped = f" ({problems.skipped} lines that are not records skipped)" if problems.skipped else ""
+    print(f"gatewatch report: {counted.n} records{skipped} -> {args.output}", file=out)
     return 0
+
+
+class _Counted:
+    def __init__(self, items) -> None:
+        self.items, self.n = items, 0
+
+    def __iter__(self):
+        for item in self.items:
+            self.n += 1
+            yield item
 
 
 def _countries(config_path: str | None):

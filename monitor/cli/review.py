@@ -44,6 +44,10 @@ def report_problems(command: str, problems, err: TextIO) -> None:
     """Damaged lines one each (file:line); unreadable folders in one line (there may be many)."""
     for line in problems.lines:
         print(f"gatewatch {command}: skipped {line}", file=err)
+    more = getattr(problems.lines, "more", 0)
+    if more:
+        print(f"gatewatch {command}: skipped {more} more line(s) that are not records (only the first "
+              f"{len(problems.lines)} are named)", file=err)
     if problems.folders:
         more = len(problems.folders) - 1
         print(f"gatewatch {command}: skipped {len(problems.folders)} unreadable folder(s): {problems.folders[0]}"

@@ -105,8 +105,8 @@ def test_summary_and_report_count_the_names_the_vehicle_looked_up(tmp_path, driv
     assert re.search(r"\n\s+2 lookups\s+telematics\.example\.com\s+\(internal 2\)", out)
     assert run("report", str(tmp_path / "out"), "-o", str(tmp_path / "r.html"))[0] == 0
     page = (tmp_path / "r.html").read_text()
-    assert "<b id=dns-lookups>6</b> lookups of <b id=dns-distinct>5</b>" in page
-    rows = re.findall(r"<tr class=dns-name><td>([^<]*)</td><td class=num>(\d+)</td><td>([^<]*)</td>", page)
+    assert '<b id="dns-lookups">6</b> lookups of <b id="dns-distinct">5</b>' in page
+    rows = re.findall(r'<tr class="dns-name"><td>([^<]*)</td><td class="num">(\d+)</td><td>([^<]*)</td>', page)
     assert rows[0] == ("telematics.example.com", "2", "internal 2") and ("maps.example.net", "1", "outbound 1") in rows
     assert "probe.example" not in page
 
