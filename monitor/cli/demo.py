@@ -7,7 +7,8 @@
 3. The chained alert logs of all scenarios (one vehicle each) in OUT/logs/, the HTML report
    OUT/report.html, and the ``gatewatch alerts summary`` of OUT/logs.
 
-Exit 1 if the decode check or any expectation fails.
+Exit 1 if the decode check or any expectation fails; 74 if the report cannot be written (one
+line naming it, output.py).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ..resources import PROJECT_ROOT
     from ..scenarios import load_scenario, run_scenario, scenario_folders
     from .decodecheck import decode_check
+    from .output import write_output
 
     output = Path(args.output)
     seeds = Path(args.seeds) if args.seeds else PROJECT_ROOT / "seeds"
@@ -46,7 +48,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(_scenario(outcome), file=out)
     logs = output / "logs"
     all_records = list(records([logs]))
-    (output / "report.html").write_text(build_report(all_records, title="gatewatch demo: what left the vehicles"))
+    write_output(output / "report.html", build_report(all_records, title="gatewatch demo: what left the vehicles"),
+                 f"the report of {len(all_records):,} records")
     print(f"\n== 3. alert logs in {logs}/ (one vehicle per scenario), report {output / 'report.html'}", file=out)
     print(f"gatewatch alerts summary {logs}:", file=out)
     print(format_summary(summarize(all_records)), file=out)

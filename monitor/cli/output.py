@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
@@ -97,6 +98,7 @@ class RecordSink:
         if self.error is not None or not lines:
             self.lost += counted
             return
+        size = _file_size(self.stream)
         try:
             self.stream.write("".join(lines))
             self.stream.flush()
@@ -104,6 +106,9 @@ class RecordSink:
             raise
         except OSError as error:
             self.error, self.lost = error, self.lost + counted
+            if size is not None:  # a file: take back the part of the chunk that got out, so it holds `written`
+                with contextlib.suppress(OSError):
+                    os.ftruncate(self.stream.fileno(), size)
             quiet(self.stream)
             return
         self.written += counted
@@ -118,6 +123,15 @@ class RecordSink:
         """Raise at once if writing has failed (a live capture that would otherwise run on)."""
         if self.error is not None:
             self.close()
+
+
+def _file_size(stream: TextIO) -> int | None:
+    """The size of the regular file behind ``stream`` (None: a pipe, a device, memory)."""
+    try:
+        status = os.fstat(stream.fileno())
+    except (AttributeError, OSError, ValueError):
+        return None
+    return status.st_size if stat.S_ISREG(status.st_mode) else None
 
 
 @contextlib.contextmanager

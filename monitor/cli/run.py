@@ -9,7 +9,11 @@ nftables JSON it would apply and exits without touching anything.
 
 Exit status: 0 stopped by SIGTERM/SIGINT; 2 the configuration cannot run here (a file:line
 error naming the key: a bad file, an address dns.listen cannot bind, nft missing, a bad BPF
-filter; the unit's RestartPreventExitStatus keeps systemd from retrying it); 1 any other error.
+filter, an alert log chained under another algorithm or key than the configured one; the unit's
+RestartPreventExitStatus keeps systemd from retrying it); 74 an output could not be written
+(one line and STATUS= name the file, the error and the alert records written and not written:
+a full disk past alerts.backlog, a read-only disk, an I/O error; systemd restarts it); 1 any
+other error.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ..errors import ConfigError
 
     try:
-        return _dry_run(args, out, err) if args.dry_run else _daemon(args, out)
+        return _dry_run(args, out, err) if args.dry_run else _daemon(args, out, err)
     except ConfigError as error:  # the configuration cannot run here: restarting will not help
         print(f"gatewatch run: error: {error}", file=err)
         return CONFIGURATION
@@ -63,12 +67,16 @@ def _dry_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
-def _daemon(args: argparse.Namespace, out: TextIO) -> int:
+def _daemon(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ..daemon import Daemon
+    from . import Exit
 
     daemon = Daemon(args.config, Path(args.output), args.interface, vehicle_id=args.vehicle_id, user=args.user)
     names = ", ".join(str(source) for source in daemon.sources)
     summary = daemon.run(ready=lambda: print(f"gatewatch run: ready ({daemon.policy.mode} mode, reading {names})",
                                              file=out, flush=True))
     print(json.dumps(summary, default=str), file=out)
+    if daemon.failure:
+        print(f"gatewatch run: {daemon.failure}", file=err)
+        return Exit.OUTPUT
     return 0

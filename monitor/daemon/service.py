@@ -13,10 +13,18 @@ Before anything starts, the pre-flight (preflight.py, also ``policy check --for-
 what the daemon binds and opens; what would stop it is a StartError naming file:line and the
 key (``gatewatch run`` exits 2), a missing interface is logged and opened when it appears.
 dns.listen is bound once, at start: a reload that changes it takes effect at the next start.
+
+An output that cannot be written stops the daemon, never silently: a full disk is waited out
+(alert records in alerts.backlog, flow and DNS lines in their buffer, DEGRADED in stats.json and
+STATUS=), but once something is lost past those bounds, or on an error waiting will not mend
+(EROFS, EIO, a stats.json that cannot be written even in place), ``failure`` says which file and
+why, STATUS= says it with the errno, and ``run`` returns; ``gatewatch run`` exits 74 and systemd
+restarts it. What waited in memory is counted as not written.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import signal
 import threading
@@ -76,6 +84,8 @@ class Daemon:
         self.state = "starting"
         self.started = time.monotonic()
         self._next_stats = 0.0
+        self.failure = ""  # set when an output failure stops the daemon: file, error, counts
+        self._stats_failed = None  # stats.json could not be written even in place
 
     def _preflight(self, live: bool) -> list[preflight.Listen]:
         """What the daemon binds and opens, checked before anything starts: a problem that
@@ -122,9 +132,17 @@ class Daemon:
                     self.enforcer.stop()
         finally:
             self.log.close("shutdown")
-            write_stats(self.output, self.stats())
+            self._final_stats()
             self.notifier.close()
         return self.stats()
+
+    def _final_stats(self) -> None:
+        failed = write_stats(self.output, self.stats())
+        if self.failure:
+            self.failure = self.log.loss(ended=True) or self.failure  # the counts once all is closed
+            self.notifier.status(self._status_of_failure())
+        elif failed is not None:
+            log.error("%s: the daemon's last counters not written", failed)
 
     def stop(self) -> None:
         """Stop reading; what the sources delivered is still processed."""
@@ -166,8 +184,27 @@ class Daemon:
             self._next_stats = now + STATS_EVERY_S
             self.log.flush()
             stats = self.stats()
-            write_stats(self.output, stats)
-            self.notifier.status(status_line(stats))
+            failed = write_stats(self.output, stats)
+            if not self.failure:
+                self._check_outputs(failed)
+            self.notifier.status(self._status_of_failure() if self.failure else status_line(stats))
+
+    def _check_outputs(self, stats_failed) -> None:
+        """Stop on an output failure waiting will not mend, or once something was lost."""
+        why = self.log.loss()
+        if why is None and stats_failed is not None and stats_failed.fatal:
+            why, self._stats_failed = f"{stats_failed}: the daemon's counters not written", stats_failed
+        if why is None:
+            return
+        self.failure = why
+        log.error("output failure, stopping: %s", why)
+        self.stop()
+
+    def _status_of_failure(self) -> str:
+        """STATUS= for systemd: the errno's name, the file, the error and the counts."""
+        failure = self.log.failure() or self._stats_failed
+        name = errno.errorcode.get(failure.errno or 0, "error") if failure else "error"
+        return f"OUTPUT FAILURE ({name}): {self.failure}"
 
     def _reload(self) -> None:
         try:
