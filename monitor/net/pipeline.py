@@ -1,5 +1,5 @@
 """The IP pipeline, wired in one place: PacketBatch -> headers -> (fragments) -> flows ->
-application parsers -> finished flow records.
+TCP reassembly (reassembly.py) -> application parsers -> finished flow records.
 
 ``NetPipeline.process`` takes batches from any source (pcap replay, live capture) in time
 order and returns a NetView of the parsed packets for the detectors (None when no packet of
@@ -23,6 +23,7 @@ from .fragments import Reassembler
 from .headers import Status, parse_headers
 from .names import NameCache
 from .packets import PacketBatch, concat
+from .reassembly import StreamConfig, StreamTable
 from .view import NetView
 
 
@@ -46,6 +47,7 @@ class NetConfig:
     flows: FlowConfig = field(default_factory=FlowConfig)
     keep_events: bool = False  # keep AppEvents (DNS, TLS, HTTP, QUIC) for inspection/tests
     strict_length: bool = False  # drop datagrams the snap length cut, as Suricata does
+    stream: StreamConfig = field(default_factory=StreamConfig)
 
 
 class NetPipeline:
@@ -59,6 +61,7 @@ class NetPipeline:
         self.flows = FlowTable(self.config.flows, self.recorder)
         self.inspector = AppInspector(self.recorder, self.flows, keep_events=self.config.keep_events)
         self.fragments = Reassembler()
+        self.streams = StreamTable(self.config.stream)
         self.stats = NetStats()
 
     def process(self, batch: PacketBatch) -> NetView | None:
@@ -84,8 +87,10 @@ class NetPipeline:
             return None
         slots, is_orig = self.flows.update(h, rows, batch.ts_ns[rows])
         self.recorder.note_tunnels(h, rows, slots)
-        self.inspector.inspect(batch, h, rows, slots, is_orig)
-        return NetView.build(self.networks, self.recorder.flow_ids, self.describe, batch, h, rows, slots, is_orig)
+        chunks = self.streams.process(batch.data, h, rows, slots, is_orig, self.recorder.flow_ids)
+        self.inspector.inspect(batch, h, rows, slots, is_orig, chunks)
+        return NetView.build(self.networks, self.recorder.flow_ids, self.describe, batch, h, rows, slots, is_orig,
+                             chunks)
 
     def describe(self, slot: int) -> tuple[dict, list[str]]:
         """A live flow as a finding shows it, and the remote side's names."""
@@ -113,6 +118,7 @@ class NetPipeline:
                       "evicted": self.flows.stats.evicted, "end_reasons": dict(self.flows.stats.reasons)},
             "fragments": dict(frag.__dict__),
             "app": dict(self.inspector.stats.counts),
+            "streams": self.streams.summary(),
             "names": {"addresses": len(self.names.entries), "evicted": self.names.evicted,
                       "names_forgotten": self.names.names_forgotten, "cname_chains_cut": self.names.chains_cut},
         }
@@ -126,4 +132,9 @@ def limits_hit(net: dict) -> list[str]:
             "names forgotten past the per-address cap": names.get("names_forgotten", 0),
             "CNAME chains cut": names.get("cname_chains_cut", 0),
             "fragment datagrams evicted": frag.get("evicted", 0), "invalid fragment datagrams": frag.get("invalid", 0)}
+    streams = net.get("streams", {})
+    hits.update({f"TCP segments not held ({what})": streams.get(what, 0)
+                 for what in ("memcap_refused", "flow_memcap_refused", "beyond_window")})
+    hits["TCP streams cut at the reassembly depth"] = streams.get("depth_reached", 0)
+    hits["TCP streams forgotten (too many followed)"] = streams.get("streams_evicted", 0)
     return [f"{what} {n}" for what, n in hits.items() if n]

@@ -2,6 +2,8 @@
 see of it.
 
 Columns per packet (time, flow, direction relative to the vehicle, where the L4 payload is),
+the reassembled TCP bytes each segment brought into order (``stream(i)``: detectors read TCP
+through this, never the raw segments),
 and ``describe(i)``: the packet's flow as a finding shows it (addresses, ports, Community ID,
 direction) with the remote side's names. A view is valid while its batch is processed: flow
 slots are reused after a flow ends, so detectors key their state by ``flow_id``.
@@ -10,7 +12,7 @@ slots are reused after a flow ends, so detectors key their state by ``flow_id``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -35,6 +37,13 @@ class NetView:
     length: np.ndarray  # int64 captured payload bytes
     describe_slot: Describe
     seq: np.ndarray  # uint32 TCP sequence numbers (0 for UDP): where a segment continues a stream
+    chunks: dict[int, bytes] = field(default_factory=dict)  # row -> TCP bytes it brought into order
+
+    def stream(self, i: int) -> bytes:
+        """The bytes TCP row i brought into its sender's in-order stream (reassembly.py): b"" for a
+        retransmission, a segment waiting for a gap or one the receiver drops; several segments'
+        bytes when it filled a gap."""
+        return self.chunks.get(i, b"")
 
     def __len__(self) -> int:
         return int(self.ts.shape[0])
@@ -49,7 +58,8 @@ class NetView:
 
     @staticmethod
     def build(networks: VehicleNetworks, flow_ids: np.ndarray, describe: Describe, batch: PacketBatch,
-              h: Headers, rows: np.ndarray, slots: np.ndarray, is_orig: np.ndarray) -> NetView:
+              h: Headers, rows: np.ndarray, slots: np.ndarray, is_orig: np.ndarray,
+              chunks: dict[int, bytes] | None = None) -> NetView:
         version = h.version[rows]
         outbound, inbound = sent_by_vehicle(networks.inside(version, h.src[rows]),
                                             networks.inside(version, h.dst[rows]), is_orig)
@@ -66,6 +76,7 @@ class NetView:
             length=h.captured_len[rows],
             describe_slot=describe,
             seq=h.tcp_seq[rows],
+            chunks=chunks or {},
         )
 
 

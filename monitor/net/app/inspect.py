@@ -1,10 +1,13 @@
 """Application-layer inspection of the few packets that name a flow's destination.
 
 Selection is vectorized: from a parsed batch, only DNS packets (port 53), the first client
-payloads of undecided TCP flows, client QUIC long-header datagrams, request starts in HTTP
+bytes of undecided TCP flows, client QUIC long-header datagrams, request starts in HTTP
 flows and the continuation of a cut-off ClientHello or request head reach Python. A flow's
 mode (in FlowRecorder.mode) moves NEW -> TLS/HTTP/QUIC -> DONE or IGNORE, so a bulk transfer
 stops costing anything after its first segments.
+
+TCP is read as the receiver reads it: the rows' ``chunks`` are the in-order bytes each segment
+brought (net/reassembly.py), and a flow's head is built from those, never from raw segments.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from ..flows import SYN, FlowTable
 from ..headers import IPPROTO_TCP, IPPROTO_UDP, Headers
 from ..packets import PacketBatch
 from . import dns, gquic, h2, http, quic, tls
-from .streams import Stream
+from .streams import MAX_HEAD, Head
 
 log = logging.getLogger(__name__)
 
@@ -60,30 +63,37 @@ class AppInspector:
         self.swapped: set[int] = set()  # flows whose direction was corrected in the current batch
         self.on_dns: Callable[[int, int, dns.Message], None] | None = None  # (slot, ts_ns, message): the DNS log
 
-    def inspect(self, batch: PacketBatch, h: Headers, rows: np.ndarray, slots: np.ndarray, is_orig: np.ndarray) -> None:
-        picked, kinds = self._select(batch, h, rows, slots, is_orig)
+    def inspect(self, batch: PacketBatch, h: Headers, rows: np.ndarray, slots: np.ndarray, is_orig: np.ndarray,
+                chunks: dict[int, bytes]) -> None:
+        """``chunks``: index into rows -> the in-order TCP bytes that row brought."""
+        picked, kinds = self._select(batch, h, rows, slots, is_orig, chunks)
         data = batch.data
         self.swapped.clear()
         for i, kind in zip(picked.tolist(), kinds.tolist()):
             row = int(rows[i])
-            start = int(h.payload[row])
-            payload = data[start : start + int(h.captured_len[row])].tobytes()
+            if h.proto[row] == IPPROTO_TCP:
+                payload = chunks[i]
+            else:
+                start = int(h.payload[row])
+                payload = data[start : start + int(h.captured_len[row])].tobytes()
             slot, ts = int(slots[i]), int(batch.ts_ns[row])
             orig = bool(is_orig[i]) != (slot in self.swapped)
             if kind == 1:
-                self._dns(slot, orig, ts, payload, h.proto[row] == IPPROTO_TCP, int(h.tcp_seq[row]))
+                self._dns(slot, orig, ts, payload, h.proto[row] == IPPROTO_TCP)
             elif kind == 2:
                 self._quic(slot, ts, payload)
             elif kind == 4:
                 self._gquic(slot, ts, payload)
             elif orig or self._client_found_late(slot, payload):
-                self._tcp(slot, ts, payload, int(h.tcp_seq[row]))
+                self._tcp(slot, ts, payload)
 
-    def _select(self, batch, h, rows, slots, is_orig):
+    def _select(self, batch, h, rows, slots, is_orig, chunks):
         """Indexes (into rows) of packets worth Python's time, and which handler takes each."""
         proto = h.proto[rows]
         has = h.captured_len[rows] > 0
-        tcp, udp = has & (proto == IPPROTO_TCP), has & (proto == IPPROTO_UDP)
+        in_order = np.zeros(len(rows), dtype=bool)
+        in_order[list(chunks)] = True
+        tcp, udp = in_order & (proto == IPPROTO_TCP), has & (proto == IPPROTO_UDP)
         is_dns = (tcp | udp) & ((h.sport[rows] == DNS_PORT) | (h.dport[rows] == DNS_PORT))
         mode = self.recorder.mode[slots]
         first = batch.data[np.minimum(h.payload[rows], batch.data.size - 5)[:, None] + np.arange(5)].astype(np.int64)
@@ -122,20 +132,18 @@ class AppInspector:
 
     # -------------------------------------------------------------- DNS
 
-    def _dns(self, slot: int, orig: bool, ts: int, payload: bytes, over_tcp: bool, seq: int) -> None:
+    def _dns(self, slot: int, orig: bool, ts: int, payload: bytes, over_tcp: bool) -> None:
         self.recorder.set_app(slot, "dns")
         if not over_tcp:
             self._dns_message(slot, ts, payload)
             return
-        streams = self.recorder.app_state.setdefault(slot, {})
-        stream = streams.setdefault(orig, Stream())
-        if not stream.add(seq, payload):
-            return
-        buf = stream.data
+        heads = self.recorder.app_state.setdefault(slot, {})
+        buf = heads.setdefault(orig, Head())
+        buf.take(payload)
         while len(buf) >= 2 and len(buf) >= 2 + int.from_bytes(buf[:2], "big"):
             size = int.from_bytes(buf[:2], "big")
             self._dns_message(slot, ts, bytes(buf[2 : 2 + size]))
-            stream.consume(2 + size)
+            del buf[: 2 + size]
 
     def _dns_message(self, slot: int, ts: int, payload: bytes) -> None:
         try:
@@ -153,23 +161,19 @@ class AppInspector:
 
     # -------------------------------------------------------------- TCP: TLS and HTTP
 
-    def _tcp(self, slot: int, ts: int, payload: bytes, seq: int) -> None:
+    def _tcp(self, slot: int, ts: int, chunk: bytes) -> None:
         rec = self.recorder
         mode = rec.mode[slot]
         if mode in (DONE, IGNORE):
             return
         if mode == HTTP:
-            self._http(slot, ts, payload, fresh=True)
+            self._http(slot, ts, chunk, fresh=True)
             return
-        stream = rec.app_state.get(slot)
-        if not isinstance(stream, Stream):
-            stream = rec.app_state[slot] = Stream()
-            if self.flows.flags[slot, 0] & SYN:  # the client's SYN fixes where its bytes start
-                stream.next_seq = (int(self.flows.isn[slot, 0]) + 1) % (1 << 32)
-        if not stream.add(seq, payload):
-            self._spend(slot)
-            return
-        head = bytes(stream.data)
+        buf = rec.app_state.get(slot)
+        if not isinstance(buf, Head):
+            buf = rec.app_state[slot] = Head()
+        buf.take(chunk)
+        head = bytes(buf)
         if mode == HTTP_PENDING:
             self._http(slot, ts, head, fresh=False)
         elif tls.looks_like_client_hello(head[:6]) or mode == TLS:
@@ -178,7 +182,7 @@ class AppInspector:
             rec.set_app(slot, http.protocol_of(head))
             self._http(slot, ts, head, fresh=False)
         elif len(head) < 16:
-            self._spend(slot)  # too short to tell yet
+            return  # too short to tell yet: wait for more (bytes one per segment cost no budget)
         elif self.flows.flags[slot, 0] & SYN:
             self._stop(slot, IGNORE)  # the client's first bytes are neither TLS nor HTTP
         elif self._spend(slot):
@@ -202,7 +206,7 @@ class AppInspector:
         try:
             hello = tls.client_hello_from_records(head)
         except tls.NeedMore:
-            if len(head) >= 65_536:
+            if len(head) >= MAX_HEAD:
                 self.stats.add("tls_hello_too_long")
                 self._stop(slot, IGNORE)
             return
@@ -219,10 +223,10 @@ class AppInspector:
 
     def _http(self, slot: int, ts: int, data: bytes, fresh: bool) -> None:
         rec = self.recorder
-        if fresh:  # a segment starting a new request in a known HTTP flow
-            rec.app_state[slot] = Stream(limit=http.MAX_HEAD)
-            rec.app_state[slot].data += data
-            data = bytes(rec.app_state[slot].data)
+        if fresh:  # in-order bytes starting a new request in a known HTTP flow
+            rec.app_state[slot] = Head(http.MAX_HEAD)
+            rec.app_state[slot].take(data)
+            data = bytes(rec.app_state[slot])
         if h2.starts_preface(data):  # prior knowledge, or the client's side after an h2c upgrade
             self._h2(slot, ts, data)
             return
@@ -235,9 +239,9 @@ class AppInspector:
             self._event("http_request", slot, ts, request)
         remainder = data[used:]
         if remainder and http.starts_request(remainder) and len(remainder) < http.MAX_HEAD:
-            stream = rec.app_state.get(slot)
-            if isinstance(stream, Stream):  # keep only the unfinished head, continue with the next segment
-                stream.consume(len(stream.data) - len(remainder))
+            buf = rec.app_state.get(slot)
+            if isinstance(buf, Head):  # keep only the unfinished head, continue with the next bytes
+                del buf[: len(buf) - len(remainder)]
             rec.mode[slot] = HTTP_PENDING
             return
         rec.app_state.pop(slot, None)
@@ -248,9 +252,9 @@ class AppInspector:
         try:
             request = h2.first_request(data)
         except h2.NeedMore:
-            stream = self.recorder.app_state.get(slot)
-            if isinstance(stream, Stream) and not stream.full:
-                self.recorder.mode[slot] = HTTP_PENDING  # the stream keeps the bytes until HEADERS come
+            buf = self.recorder.app_state.get(slot)
+            if isinstance(buf, Head) and not buf.full:
+                self.recorder.mode[slot] = HTTP_PENDING  # the head keeps the bytes until HEADERS come
                 return
             self.stats.add("h2_headers_not_found")
         except h2.H2Error as error:

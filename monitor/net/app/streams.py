@@ -1,58 +1,25 @@
-"""Just enough TCP reassembly for reading the first messages of a connection.
+"""The head of a TCP stream as the app-layer parsers read it.
 
-A Stream collects one direction's bytes in sequence order from the first segment it is
-given: retransmitted bytes are dropped, a segment that arrives early waits (a few of them, a
-few kilobytes) for the gap to fill. It is for protocol heads (ClientHello, HTTP request
-heads, DNS over TCP), never for whole transfers, so it is bounded in size.
+Reassembly (net/reassembly.py) hands each segment's in-order bytes to the inspector; a Head
+collects them for one flow direction up to a bound: parsers read protocol heads
+(ClientHello, HTTP request heads, DNS over TCP messages), never whole transfers.
 """
 
 from __future__ import annotations
 
-MOD = 1 << 32
-MAX_WAITING = 16
+MAX_HEAD = 65_536
 
 
-class Stream:
-    __slots__ = ("data", "limit", "next_seq", "waiting")
+class Head(bytearray):
+    """In-order bytes of one direction, at most ``limit`` of them (later bytes are not read)."""
 
-    def __init__(self, limit: int = 65_536) -> None:
-        self.next_seq = -1  # unknown until the first segment (or the SYN) says
-        self.data = bytearray()
-        self.waiting: dict[int, bytes] = {}
+    def __init__(self, limit: int = MAX_HEAD) -> None:
+        super().__init__()
         self.limit = limit
 
-    def add(self, seq: int, payload: bytes) -> bool:
-        """Add a segment; True when it brought new in-order bytes."""
-        if self.next_seq < 0:
-            self.next_seq = seq
-        grew = self._place(seq, payload)
-        while grew and self.waiting:
-            ready = [s for s in self.waiting if (self.next_seq - s) % MOD < MOD // 2]
-            if not ready:
-                break
-            for s in ready:
-                self._place(s, self.waiting.pop(s))
-        return grew
-
-    def _place(self, seq: int, payload: bytes) -> bool:
-        ahead = (seq - self.next_seq) % MOD
-        if ahead and ahead < MOD // 2:  # a gap before this segment: keep it for later
-            if len(self.waiting) < MAX_WAITING:
-                self.waiting[seq] = payload
-            return False
-        overlap = (self.next_seq - seq) % MOD
-        fresh = payload[overlap:] if overlap < len(payload) else b""
-        room = self.limit - len(self.data)
-        fresh = fresh[: max(room, 0)]
-        if not fresh:
-            return False
-        self.data += fresh
-        self.next_seq = (self.next_seq + len(fresh)) % MOD
-        return True
-
-    def consume(self, count: int) -> None:
-        del self.data[:count]
+    def take(self, chunk: bytes) -> None:
+        self += chunk[: max(self.limit - len(self), 0)]
 
     @property
     def full(self) -> bool:
-        return len(self.data) >= self.limit
+        return len(self) >= self.limit
