@@ -14,7 +14,7 @@ from scapy.layers.inet import ICMP, IP, TCP, UDP, fragment
 from scapy.layers.inet6 import IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop
 from scapy.layers.l2 import Dot1AD, Dot1Q, Ether
 
-from monitor.net.app import dns, http, quic, tls
+from monitor.net.app import dns, gquic, h2, hpack, http, quic, tls
 from monitor.net.community_id import community_id, community_ids
 from monitor.net.flows import FlowConfig
 from monitor.net.headers import Status, parse_headers
@@ -218,7 +218,11 @@ def test_quic_initial_keys_match_rfc_9001_and_9369() -> None:
 @given(st.binary(max_size=600))
 def test_parsers_only_raise_their_own_errors(data: bytes) -> None:
     for attempt, allowed in ((dns.parse_message, dns.DnsError), (tls.client_hello_from_records, (tls.NeedMore, tls.NotTls)),
-                             (quic.initial_packets, quic.QuicError), (http.parse_requests, ())):
+                             (quic.initial_packets, quic.QuicError), (http.parse_requests, ()),
+                             (hpack.Decoder().decode, hpack.HpackError),
+                             (lambda d: h2.first_request(h2.PREFACE + d), (h2.NeedMore, h2.H2Error)),
+                             (lambda d: gquic.client_hello(b"\xc3Q046" + d), ()),
+                             (lambda d: gquic.client_hello(b"\x09" + bytes(8) + b"Q035" + d), ())):
         try:
             attempt(data)
         except allowed:  # type: ignore[misc]
