@@ -1,7 +1,8 @@
 """Disk full: the daemon's alert log on a small tmpfs this test mounts hits ENOSPC. The daemon
-keeps running, counts what it could not write, keeps the newest records in a bounded memory
-buffer, says DEGRADED in stats.json and in systemd's STATUS, and writes what waits once space
-returns, continuing the chain, with a record of how many it had to drop."""
+keeps running, keeps the records in a bounded memory buffer, says DEGRADED in stats.json and in
+systemd's STATUS, and writes them all once the disk grows, continuing the chain with no gap.
+Past the buffer, or when the disk goes read-only, it stops: exit 74, STATUS= naming the errno,
+the file and the records written and not written."""
 
 from __future__ import annotations
 
@@ -61,11 +62,20 @@ def uds_upload(bus: can.BusABC, ecu: int) -> None:
                          data=bytes.fromhex("0635000012340100")))
 
 
-def test_disk_full_is_survived_counted_reported_and_caught_up(tmp_path: Path, small_disk: Path) -> None:
+def daemon_config(tmp_path: Path, backlog: int) -> tuple[Path, str]:
     channel = f"gw-enospc-{uuid.uuid4().hex[:6]}"
     config = tmp_path / "gateway.yaml"
-    config.write_text(f"version: 1\nextends: default\nalerts: {{vehicle_id: full, backlog: {BACKLOG}}}\n"
+    config.write_text(f"version: 1\nextends: default\nalerts: {{vehicle_id: full, backlog: {backlog}}}\n"
                       f"sources:\n  can: [{{name: diag, interface: virtual, channel: {channel}}}]\n")
+    return config, channel
+
+
+def on_disk(folder: Path) -> list[dict]:
+    return [e.record for path in chain_files(folder) for e in read_file(path) if e.record is not None]
+
+
+def test_a_full_disk_is_waited_out_in_memory_and_caught_up_when_it_grows(tmp_path: Path, small_disk: Path) -> None:
+    config, channel = daemon_config(tmp_path, BACKLOG)
     address = str(tmp_path / "notify.sock")
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener:
         listener.bind(address)
@@ -77,52 +87,113 @@ def test_disk_full_is_survived_counted_reported_and_caught_up(tmp_path: Path, sm
         try:
             assert ready.wait(GENEROUS)
             stats = lambda: json.loads((small_disk / "stats.json").read_text())
+            writer = daemon.log.writer
             with can.Bus(interface="virtual", channel=channel) as bus:
                 uds_upload(bus, 1)  # written while there is room
-                wait_until(lambda: daemon.log.writer.seq >= 1, "the first record")
-                filler = fill(small_disk)
-                for ecu in range(2, 2 + 2 * BACKLOG):  # twice what the buffer holds
+                wait_until(lambda: writer.seq >= 1, "the first record")
+                fill(small_disk)
+                sent = BACKLOG - 2  # fewer than the backlog holds: nothing may be lost
+                for ecu in range(2, 2 + sent):
                     uds_upload(bus, ecu)
-                writer = daemon.log.writer
-                wait_until(lambda: daemon.log.counts["alerts"] == 1 + 2 * BACKLOG, "the alerts to be judged")
-                wait_until(lambda: writer.stats.dropped >= 1 and len(writer.backlog) == BACKLOG, "the backlog to fill")
-                assert runner.is_alive() and daemon.state == "running"
+                wait_until(lambda: daemon.log.counts["alerts"] == 1 + sent, "the alerts to be judged")
+                wait_until(lambda: writer.failure is not None, "the disk to be full")
+                waiting = 1 + sent - writer.seq
+                assert waiting == len(writer.backlog) > 0
                 wait_until(lambda: stats()["alert_log"]["degraded"] if (small_disk / "stats.json").stat().st_size else False,
                            "DEGRADED in stats.json")
                 health = stats()["alert_log"]
-                assert health["records_waiting"] == BACKLOG and health["records_dropped"] >= 1
+                assert health["records_waiting"] == waiting and health["records_dropped"] == 0
                 assert health["write_errors"] >= 1 and "No space left on device" in health["last_write_error"]
-                notes = []
+                notes: list[str] = []
                 wait_until(lambda: notes.append(_receive(listener)) or any("STATUS=DEGRADED" in n for n in notes),
                            "STATUS=DEGRADED over sd_notify")
-                dropped = writer.stats.dropped
-                uds_upload(bus, 2 + 2 * BACKLOG)  # the daemon still reads and judges while degraded
-                wait_until(lambda: writer.stats.dropped == dropped + 1, "the newest to push out the oldest")
+                assert any(f"{waiting} records waiting in memory, 0 dropped" in n for n in notes), notes
+                assert runner.is_alive() and daemon.state == "running" and not daemon.failure
 
-                filler.unlink()  # space returns
-                wait_until(lambda: not daemon.log.writer.backlog, "the backlog to drain")
+                subprocess.run(["mount", "-o", "remount,size=64m", str(small_disk)], check=True)  # the disk grows
+                wait_until(lambda: not writer.backlog and writer.failure is None, "the backlog to be written")
+        finally:
+            daemon.stop()
+            runner.join(30)
+    assert not runner.is_alive() and not daemon.failure
+    report = verify_all([small_disk], None)[0]
+    assert report.ok, [str(b) for b in report.breaks]
+    created = [r for r in on_disk(small_disk) if r["activity_id"] == 1]
+    assert sorted(_ecu(record) for record in created) == list(range(1, 2 + sent))  # every one, no gap
+    final = json.loads((small_disk / "stats.json").read_text())["alert_log"]
+    assert final["records_dropped"] == 0 and final["records_waiting"] == 0 and not final["degraded"]
+
+
+def test_a_full_disk_past_the_backlog_stops_the_daemon_naming_what_was_lost(tmp_path: Path, small_disk: Path,
+                                                                            monkeypatch) -> None:
+    """``gatewatch run`` itself: exit 74 (systemd restarts it), STATUS= and one line with the counts."""
+    backlog = 4
+    config, channel = daemon_config(tmp_path, backlog)
+    address = str(tmp_path / "notify.sock")
+    monkeypatch.setenv("NOTIFY_SOCKET", address)
+    monkeypatch.delenv("WATCHDOG_USEC", raising=False)
+    result: dict = {}
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener:
+        listener.bind(address)
+        listener.settimeout(0.2)
+        runner = threading.Thread(target=lambda: result.update(zip(("code", "out", "err"), run(
+            "run", "--config", str(config), "-o", str(small_disk)))))
+        runner.start()
+        notes: list[str] = []
+        wait_until(lambda: notes.append(_receive(listener)) or any("READY=1" in n for n in notes), "READY")
+        with can.Bus(interface="virtual", channel=channel) as bus:
+            uds_upload(bus, 1)
+            wait_until(lambda: on_disk(small_disk), "the first record on disk")
+            fill(small_disk)
+            for ecu in range(2, 4 + 2 * backlog):  # more than the backlog holds
+                uds_upload(bus, ecu)
+            wait_until(lambda: notes.append(_receive(listener)) or not runner.is_alive(), "the daemon to stop")
+        runner.join(30)
+    assert result["code"] == 74, result["err"]
+    line = [x for x in result["err"].splitlines() if x.startswith("gatewatch run: ")]
+    assert len(line) == 1 and "Traceback" not in result["err"], result["err"]
+    match = re.search(r": No space left on device: (\d+) alert records written, (\d+) not written", line[0])
+    assert match and line[0].startswith(f"gatewatch run: {small_disk}/alerts-full-000000000001.jsonl"), line
+    assert int(match[1]) == len(on_disk(small_disk)) and int(match[2]) > backlog
+    status = [n for n in notes if "OUTPUT FAILURE (ENOSPC)" in n]
+    assert status and line[0].removeprefix("gatewatch run: ") in status[-1], notes
+
+
+def test_a_disk_gone_read_only_stops_the_daemon_naming_the_path(tmp_path: Path, small_disk: Path) -> None:
+    config, channel = daemon_config(tmp_path, 100)
+    address = str(tmp_path / "notify.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener:
+        listener.bind(address)
+        listener.settimeout(0.2)
+        daemon = Daemon(str(config), small_disk, notifier=Notifier(address))
+        ready = threading.Event()
+        runner = threading.Thread(target=daemon.run, kwargs={"ready": ready.set})
+        runner.start()
+        try:
+            assert ready.wait(GENEROUS)
+            writer = daemon.log.writer
+            with can.Bus(interface="virtual", channel=channel) as bus:
+                uds_upload(bus, 1)
+                wait_until(lambda: writer.seq >= 1, "the first record")
+                fill(small_disk)
+                ecus = iter(range(2, 200))
+                # Until a write fails (the file's last page may hold a record or two); the writer then
+                # closes its file, so nothing holds the disk open for writing.
+                wait_until(lambda: writer.failure or uds_upload(bus, next(ecus)), "a write to fail", step=0.2)
+                wait_until(lambda: subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=False,
+                                                  capture_output=True).returncode == 0, "the disk to go read-only")
+                uds_upload(bus, 250)
+                notes: list[str] = []
+                wait_until(lambda: notes.append(_receive(listener)) or not runner.is_alive(), "the daemon to stop")
         finally:
             daemon.stop()
             runner.join(30)
     assert not runner.is_alive()
-    report = verify_all([small_disk], None)[0]
-    assert report.ok, [str(b) for b in report.breaks]
-    records = [e.record for path in chain_files(small_disk) for e in read_file(path) if e.record is not None]
-    overflow = [r for r in records if r["unmapped"]["gatewatch"]["category"] == "monitor"]
-    created = [r for r in records if r["activity_id"] == 1 and r not in overflow]
-    ecus = sorted(_ecu(record) for record in created)
-    # What was written before the disk was full, then the newest BACKLOG: the ones between were dropped, counted.
-    sent = list(range(1, 3 + 2 * BACKLOG))
-    kept_before = len(ecus) - BACKLOG
-    assert kept_before >= 1 and ecus == sent[:kept_before] + sent[-BACKLOG:], ecus
-    final = json.loads((small_disk / "stats.json").read_text())["alert_log"]
-    assert final["records_dropped"] == len(sent) - len(ecus) and final["records_waiting"] == 0
-    assert not final["degraded"] and final["write_errors"] >= 1
-    # The chain itself says what it lacks: one record of the drops, written once there was room again.
-    assert [r["count"] for r in overflow] == [final["records_dropped"]]
-    assert overflow[0]["unmapped"]["gatewatch"]["detector"] == "alert_log.overflow"
-    code, _, err = run("report", "-o", str(tmp_path / "report.html"), str(small_disk))
-    assert code == 0 and "alert record(s) dropped" in (tmp_path / "report.html").read_text(), err
+    path = f"{small_disk}/alerts-full-000000000001.jsonl: Read-only file system: "
+    assert daemon.failure.startswith(path), daemon.failure
+    match = re.search(r"(\d+) alert records written, (\d+) not written", daemon.failure)
+    assert match and int(match[1]) == len(on_disk(small_disk)) >= 1 and int(match[2]) >= 1, daemon.failure
+    assert any(f"STATUS=OUTPUT FAILURE (EROFS): {daemon.failure}" in n for n in notes), notes
 
 
 def _ecu(record: dict) -> int:
