@@ -183,13 +183,15 @@ class Sender:
             if new_wins(config.policy, ns, ne, piece[2], piece[3]):
                 pieces += [p for p in (_cut(piece, os_, lo), _cut(piece, hi, oe)) if p]
             else:
+                pieces.append(piece)
                 keep = [part for a, b in keep for part in ((a, min(b, lo)), (max(a, hi), b)) if part[0] < part[1]]
         added = [[a, b, ns, ne, data[a - ns : b - ns]] for a, b in keep]
         size = sum(b - a for a, b in keep) - (self.held - sum(p[1] - p[0] for p in pieces))
-        if len(pieces) + len(added) > config.max_segments or self.held + size > config.flow_memcap:
+        at_front = ns <= self.next and self.confirmed  # drained at once: no cap applies
+        if not at_front and (len(pieces) + len(added) > config.max_segments or self.held + size > config.flow_memcap):
             stats["flow_memcap_refused"] += 1
             return
-        if self.memory.used + size > self.memory.cap:
+        if not at_front and self.memory.used + size > self.memory.cap:
             stats["memcap_refused"] += 1
             return
         self.pieces = sorted(pieces + added, key=lambda p: p[0])

@@ -1,0 +1,110 @@
+"""Unit tests of net/reassembly.py: overlap policies, wrap-around, mid-stream base, caps."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from monitor.net.reassembly import MOD, Memory, Sender, StreamConfig, checksum_state, new_wins
+
+
+def _sender(memcap: int = 1 << 20) -> tuple[Sender, Counter]:
+    sender = Sender(Memory(memcap))
+    sender.syn(99)  # first data byte at 100
+    return sender, Counter()
+
+
+def _feed(segments, config: StreamConfig, sender: Sender | None = None) -> tuple[bytes, Counter]:
+    stats: Counter = Counter()
+    sender = sender or _sender()[0]
+    return b"".join(sender.add(seq, data, config, stats) for seq, data in segments), stats
+
+
+# Held segments 102..106 "AAAA" and then a second one overlapping; 100..102 fills the gap last.
+@pytest.mark.parametrize(("policy", "expected"), [
+    ("first", b"xBAAAAB"), ("last", b"xxBBBBB"), ("bsd", b"xxBBBBB"), ("linux", b"xxBBBBB")])
+def test_new_segment_starting_before_the_held_one(policy, expected) -> None:
+    out, stats = _feed([(102, b"AAAA"), (101, b"BBBBBB"), (100, b"xx")], StreamConfig(policy=policy))
+    assert out == expected
+    assert stats["overlap_conflicts"] >= 1
+
+
+@pytest.mark.parametrize(("policy", "expected"), [
+    ("first", b"xxAAAAB"), ("last", b"xxBBBBB"), ("bsd", b"xxAAAAB"), ("linux", b"xxBBBBB")])
+def test_same_start_longer_new_segment(policy, expected) -> None:
+    out, _ = _feed([(102, b"AAAA"), (102, b"BBBBB"), (100, b"xx")], StreamConfig(policy=policy))
+    assert out == expected
+
+
+@pytest.mark.parametrize(("policy", "expected"), [
+    ("first", b"xxAAAA"), ("last", b"xxABBA"), ("bsd", b"xxAAAA"), ("linux", b"xxAAAA")])
+def test_new_segment_inside_the_held_one(policy, expected) -> None:
+    out, _ = _feed([(102, b"AAAA"), (103, b"BB"), (100, b"xx")], StreamConfig(policy=policy))
+    assert out == expected
+
+
+def test_policy_rules() -> None:
+    assert new_wins("linux", 5, 9, 5, 8) and not new_wins("linux", 5, 8, 5, 8) and not new_wins("bsd", 5, 9, 5, 8)
+    assert not new_wins("first", 0, 9, 5, 8) and new_wins("last", 6, 7, 5, 8)
+    with pytest.raises(ValueError, match="stream.policy"):
+        StreamConfig(policy="windows")
+
+
+def test_bytes_already_in_order_are_final() -> None:
+    out, stats = _feed([(100, b"abcd"), (100, b"XXXXef")], StreamConfig(policy="last"))
+    assert out == b"abcdef"
+    _, stats = _feed([(100, b"abcd"), (100, b"ab")], StreamConfig())
+    assert stats["retransmitted"] == 1
+
+
+def test_sequence_wraps_around() -> None:
+    sender = Sender(Memory(1 << 20))
+    sender.syn(MOD - 3)  # first byte at 2^32-2
+    out, _ = _feed([(0, b"cd"), (MOD - 2, b"ab"), (2, b"ef")], StreamConfig(), sender)
+    assert out == b"abcdef"
+
+
+def test_midstream_base_is_tentative_until_confirmed() -> None:
+    config = StreamConfig(confirm=6)
+    sender = Sender(Memory(1 << 20))
+    out, stats = _feed([(5000 + (1 << 31) - 1, b"D"), (5002, b"cdef"), (5000, b"ab")], config, sender)
+    assert out == b"abcdef" and stats["midstream_rebased"] == 1
+    out, stats = _feed([(5006 + (1 << 31) - 1, b"D")], config, sender)  # confirmed: the decoy is not kept
+    assert out == b"" and stats["beyond_window"] == 1
+
+
+def test_depth_cuts_the_stream() -> None:
+    out, stats = _feed([(100, b"x" * 10), (110, b"y" * 10)], StreamConfig(depth=15))
+    assert out == b"x" * 10 + b"y" * 5 and stats["depth_reached"] == 1
+
+
+def test_flow_and_global_memcaps_refuse_out_of_order_bytes_and_are_given_back() -> None:
+    memory = Memory(100)
+    config = StreamConfig(flow_memcap=60)
+    a, b = Sender(memory), Sender(memory)
+    a.syn(99)
+    b.syn(99)
+    stats: Counter = Counter()
+    assert a.add(200, b"z" * 50, config, stats) == b""
+    assert a.add(300, b"z" * 50, config, stats) == b"" and stats["flow_memcap_refused"] == 1
+    assert b.add(200, b"z" * 55, config, stats) == b"" and stats["memcap_refused"] == 1
+    assert memory.used == 50
+    assert a.add(100, b"q" * 100, config, stats) == b"q" * 100 + b"z" * 50
+    assert memory.used == 0
+    b.add(200, b"z" * 40, config, stats)
+    assert memory.used == 40
+    del b
+    assert memory.used == 0
+
+
+def test_checksum_states() -> None:
+    from scapy.all import IP, TCP
+    import numpy as np
+    packet = bytes(IP(src="10.0.0.1", dst="10.0.0.2") / TCP(sport=1, dport=2, flags="PA") / b"hello")
+    data = np.frombuffer(packet, np.uint8).copy()
+    assert checksum_state(data, 0, 4, 20, len(packet)) == "good"
+    data[36] ^= 0xFF
+    assert checksum_state(data, 0, 4, 20, len(packet)) == "bad"
+    data[36:38] = 0
+    assert checksum_state(data, 0, 4, 20, len(packet)) == "offloaded"
