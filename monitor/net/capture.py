@@ -69,7 +69,7 @@ def read_capture(path: str | Path, batch_size: int = 65_536, stats: ReplayStats 
         handle.seek(0)
         walker: PcapWalker | PcapngWalker
         if magic == PCAPNG_MAGIC:
-            walker = PcapngWalker(str(path), stats)
+            walker = PcapngWalker(str(path), stats, path.stat().st_size)
         elif magic in PCAP_MAGICS:
             walker = PcapWalker(str(path), stats)
         else:

@@ -19,6 +19,13 @@ MAX_RAW = (1 << 62) - 1
 OUT_OF_RANGE = -2
 MAX_NS = 1 << 62  # about the year 2116
 MAX_OFFSET_S = 1 << 32
+#: A block's length is checked before the reader waits for (buffers) the rest of it: no longer
+#: than what is left of the file, nor than MAX_BLOCK (a 256 KiB packet and its options, 64 times
+#: over), nor shorter than the fixed fields of its type (a packet block of 16 bytes once made
+#: the field reads run off the buffer).
+MAX_BLOCK = 16 << 20
+MAX_FILE = 1 << 62
+MIN_BLOCK = {SHB: 28, IDB: 20, EPB: 32, PB: 32, SPB: 16}
 
 
 @dataclass
@@ -30,8 +37,10 @@ class Interface:
 
 
 class PcapngWalker:
-    def __init__(self, path: str, stats) -> None:
+    def __init__(self, path: str, stats, file_size: int = MAX_FILE) -> None:
         self.path, self.stats = path, stats
+        self.file_size = file_size  # a block longer than what is left of the file is damage, not a wait
+        self.stopped = False
         self.endian = "<"
         self.interfaces: list[Interface] = []  # every interface of every section, in order
         self.section_base = 0  # index in self.interfaces of this section's interface 0
@@ -39,6 +48,8 @@ class PcapngWalker:
     def walk(self, buf: memoryview, file_pos: int, at_eof: bool):
         rows: list[tuple[int, int, int, int, int]] = []  # data pos, caplen, wirelen, raw ts, interface
         pos, end = 0, len(buf)
+        if self.stopped:  # the rest of the file after a damaged block is not read as blocks
+            return _columns(rows), end
         append = rows.append
         while pos + 12 <= end:
             btype, blen = struct.unpack_from(self.endian + "II", buf, pos)
@@ -48,9 +59,10 @@ class PcapngWalker:
                 magic = struct.unpack_from("<I", buf, pos + 8)[0]
                 self.endian = "<" if magic == BYTE_ORDER_MAGIC else ">"
                 blen = struct.unpack_from(self.endian + "I", buf, pos + 4)[0]
-            if blen < 12 or blen % 4:
+            if blen < MIN_BLOCK.get(btype, 12) or blen % 4 or blen > MAX_BLOCK or file_pos + pos + blen > self.file_size:
                 self.stats.damaged += 1
                 self.stats.warn(f"{self.path}: damaged block at byte {file_pos + pos} (length {blen}); replay stopped there")
+                self.stopped = True
                 return _columns(rows), end
             if pos + blen > end:
                 break
