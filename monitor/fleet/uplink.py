@@ -7,6 +7,13 @@ saved atomically, so after any crash or lost link it re-sends from there: delive
 once, and the collector removes duplicates by vehicle and sequence number. Each PUBLISH
 carries one record or, while a backlog drains, a few (JSON Lines), with the first and last
 sequence numbers and the last record's hash as user properties; the drain is rate-bounded.
+
+Only what the writer synced is sent: records up to the sequence number the log's head names
+(the head is rewritten after each fsync). A record that is in the file but not yet synced waits,
+so a record the disk then loses (an fsync that fails with EIO stops the daemon) never reaches
+the collector to conflict with the one the restarted writer puts in its place; records the
+writer could not write at all (a full disk) are not in the file, so the cursor never passes
+them. A folder without a head (written before heads existed) is sent as it stands.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from pathlib import Path
 
 from ..alerts.chain import chain_of
 from ..alerts.files import chain_files
+from ..alerts.head import read_head
 from .broker import Broker, connect_properties
 from .cursor import Cursor
 
@@ -37,6 +45,7 @@ class UplinkStats:
     connects: int = 0
     connect_failures: int = 0
     skipped_lines: int = 0  # not records (a line a crash cut off): the verifier reports them
+    waiting_for_sync: int = 0  # times a record in the file waited for the head to name it (not yet synced)
     last_error: str = ""
 
 
@@ -152,6 +161,26 @@ class Uplink:
                 return out
         return out
 
+    def _synced_lines(self) -> list[tuple[str, int, bytes]]:
+        """Up to ``batch`` pending lines, as far as the head says the writer synced."""
+        limit = self._synced_seq() if self._pending else None
+        lines: list[tuple[str, int, bytes]] = []
+        while self._pending and len(lines) < self.batch:
+            seq = _seq_of(self._pending[0][2])
+            if limit is not None and seq is not None and seq > limit:
+                self.stats.waiting_for_sync += 1
+                break
+            lines.append(self._pending.popleft())
+        return lines
+
+    def _synced_seq(self) -> int | None:
+        """The last synced sequence number (the head's); None: no head, send what is there."""
+        head, problem = read_head(self.folder / f"{self.stem}.head")
+        if problem:
+            self.stats.last_error = f"{self.stem}.head: {problem}; records wait"
+            return 0
+        return None if head is None else head.seq
+
     def _publish(self, client, lines: list[tuple[str, int, bytes]]) -> None:
         from paho.mqtt.packettypes import PacketTypes
         from paho.mqtt.properties import Properties
@@ -200,7 +229,7 @@ class Uplink:
                     self._find_log()
                 if not self._pending and self.stem:
                     self._pending.extend(self._new_lines())
-                lines = [self._pending.popleft() for _ in range(min(self.batch, len(self._pending)))]
+                lines = self._synced_lines()
                 if lines:
                     self._publish(client, lines)
                     stop.wait(len(lines) / self.rate)
@@ -214,3 +243,12 @@ class Uplink:
             client.loop_stop()
             client.disconnect()
         return self.stats
+
+
+def _seq_of(line: bytes) -> int | None:
+    """A line's chain sequence number; None for a line that is not a record (sent to be skipped)."""
+    try:
+        seq = chain_of(json.loads(line)).get("seq")
+    except (ValueError, AttributeError, TypeError):
+        return None
+    return seq if isinstance(seq, int) else None

@@ -20,6 +20,8 @@ from monitor.cli import Exit
 from tests.builders import run
 from tests.conftest import PROJECT
 
+from tests.fleet.conftest import mosquitto  # noqa: F401 - the fixture
+
 from .test_disk_full import fill
 
 GATEWATCH = [sys.executable, "-m", "monitor"]
@@ -285,3 +287,38 @@ def test_a_plain_chain_is_not_continued_with_a_key(tmp_path: Path) -> None:
     # The daemon refuses it the same way: exit 2, which the unit does not restart.
     code, _, err = run("run", "--config", str(keyed), "-o", str(out), "--vehicle-id", "v1", "-i", "lo")
     assert code == 2 and err.count("\n") == 1 and "the alert chain is sealed with sha256" in err, err
+
+
+# ------------------------------------------------------------------ the uplink sends only what was synced
+
+
+def test_the_uplink_sends_only_records_the_head_says_were_synced(tmp_path: Path, mosquitto) -> None:
+    """Records in the file past the head's sequence (written, not yet synced: an fsync that then
+    fails loses them) wait; the cursor never passes them, and they go once the head names them."""
+    import threading
+
+    from monitor.alerts.files import sequences
+    from monitor.alerts.head import read_head, write_head
+    from monitor.fleet.broker import Broker
+    from monitor.fleet.uplink import Uplink
+    from tests.fleet.test_uplink_collect import Running, alert_log, collected
+
+    log, records = alert_log(tmp_path, alerts=60)
+    head_path = log / "alerts-car-7.head"
+    synced, _ = read_head(head_path)
+    assert synced is not None and synced.seq == len(records)
+    half = len(records) // 2
+    write_head(head_path, half, records[half], synced.file, synced.files, None)  # as if synced up to half
+    broker = Broker.parse(mosquitto.url)
+    collector = Running(broker, tmp_path / "fleet")
+    try:
+        uplink = Uplink(log, broker, tmp_path / "state")
+        stats = uplink.run(threading.Event(), until_idle=True)
+        assert stats.acknowledged == half and uplink.cursor.seq == half and stats.waiting_for_sync >= 1
+        collector.wait_for(half)
+        write_head(head_path, synced.seq, synced.hash, synced.file, synced.files, None)  # the next sync
+        stats = Uplink(log, broker, tmp_path / "state").run(threading.Event(), until_idle=True)
+        collector.wait_for(len(records))
+    finally:
+        collector.close()
+    assert sorted(collected(tmp_path / "fleet")) == sorted(records) == sorted(sequences(chain_files(log)))
