@@ -170,6 +170,7 @@ def _unwrap(r: _Reader, h: Headers, step: tunnels.Step, depth: int) -> tuple[np.
     status = _link_status(r, rows, l3, ethertype, cut)
     h.status[rows] = status
     h.l3[rows] = l3
+    h.src[rows] = h.dst[rows] = 0  # an inner IPv4 header fills only the low halves
     ok = status == Status.OK
     return rows[ok], ethertype[ok]
 
@@ -226,8 +227,10 @@ def _link_layer(batch: PacketBatch, r: _Reader, status: np.ndarray):
     guess = ethertype == ETH_RAW_GUESS
     if guess.any():
         ethertype[guess] = _by_version_nibble(r, l3[guess])
-    ok = np.flatnonzero(status == Status.OK)
-    status[ok] = _link_status(r, ok, l3[ok], ethertype[ok], cut[ok])
+    ok = status == Status.OK  # whole-column masks: every packet passes here
+    status[ok & (ethertype != ETH_IPV4) & (ethertype != ETH_IPV6)] = Status.NOT_IP
+    status[ok & (l3 > r.end)] = Status.TRUNCATED
+    status[ok & cut] = Status.DEPTH_LIMIT
     return l3, ethertype, vlan
 
 
@@ -313,7 +316,6 @@ def _ipv4(r: _Reader, h: Headers, rows: np.ndarray, wire_end: np.ndarray) -> Non
     flags_frag = r.u16(at + 6)
     h.version[rows] = 4
     h.proto[rows] = r.u8(at + 9)
-    h.src[rows, 0] = h.dst[rows, 0] = 0  # an outer IPv6 header may have been here
     h.src[rows, 1] = r.u32(at + 12).astype(np.uint64)
     h.dst[rows, 1] = r.u32(at + 16).astype(np.uint64)
     h.ip_bytes[rows] = total

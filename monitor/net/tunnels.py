@@ -134,15 +134,16 @@ def _text(version: int, pair: np.ndarray) -> str:
 def recognise(r: _Reader, h: Headers, rows: np.ndarray) -> Step | None:
     """The tunnels among ``rows`` (parsed IP packets, not fragments), or None."""
     proto = h.proto[rows]
-    at = h.payload[rows]  # the L4 header: the transport layer has not moved it yet
-    udp = proto == 17
+    ip_tunnel = (proto == 4) | (proto == 41) | (proto == 47)
+    udp = rows[proto == 17]  # ports are read for UDP rows only: this pass sees every packet
+    at = h.payload[udp]  # the L4 header: the transport layer has not moved it yet
     dport, sport = r.u16(at + 2), r.u16(at)
-    candidates = np.isin(proto, (4, 41, 47)) | (udp & ((dport == PORT_VXLAN) | (dport == PORT_GENEVE)
-                                                        | (dport == PORT_GTPU) | (sport == PORT_GTPU)))
-    if not candidates.any():
+    udp = udp[(dport == PORT_VXLAN) | (dport == PORT_GENEVE) | (dport == PORT_GTPU) | (sport == PORT_GTPU)]
+    if not (len(udp) or ip_tunnel.any()):
         return None
-    pick = np.flatnonzero(candidates)
-    rows, proto, at, dport = rows[pick], proto[pick], at[pick], dport[pick]
+    rows = np.concatenate([rows[ip_tunnel], udp])
+    proto, at = h.proto[rows], h.payload[rows]
+    dport = r.u16(at + 2)
     n = len(rows)
     step = Step(rows, np.zeros(n, np.uint8), np.full(n, NO_ID, np.int64), at.copy(), np.zeros(n, np.uint8),
                 np.zeros(n, bool))
