@@ -3,9 +3,10 @@
 A key holds its two endpoints in canonical order (the smaller address/port first), so both
 directions of a conversation share one key; ``a_is_src`` says which way each packet went.
 ICMP packets key on the address pair only: replies, errors and requests between two hosts
-are one flow, as in Suricata. A tunnelled packet keys on its innermost 5-tuple and the number
-of tunnel layers around it (Suricata's recursion level): a mirrored copy inside ERSPAN, or a
-packet seen both inside GTP-U and after the gateway, is not counted twice in one flow. Packets are grouped by a 64-bit mix of the key fields; the
+are one flow, as in Suricata. A tunnelled packet keys on its innermost 5-tuple alone, not on
+its tunnel depth (Suricata adds its recursion level): a stream an evader splits between
+tunnelled and plain packets, or into inner fragments (reassembled without their tunnel),
+stays one flow. Packets are grouped by a 64-bit mix of the key fields; the
 grouping is checked against the full keys and falls back to exact grouping on a collision.
 """
 
@@ -18,7 +19,6 @@ from .headers import IPPROTO_ICMP, IPPROTO_ICMPV6, Headers
 KEY_DTYPE = np.dtype([
     ("a_hi", "<u8"), ("a_lo", "<u8"), ("b_hi", "<u8"), ("b_lo", "<u8"),
     ("a_port", "<u2"), ("b_port", "<u2"), ("vlan", "<u4"), ("proto", "u1"), ("version", "u1"),
-    ("depth", "u1"),
 ])
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
@@ -43,7 +43,6 @@ def canonical_keys(h: Headers, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray
     keys["vlan"] = h.vlan[rows]
     keys["proto"] = proto
     keys["version"] = h.version[rows]
-    keys["depth"] = h.depth[rows]
     return keys, a_is_src
 
 
@@ -72,6 +71,5 @@ def _mix(keys: np.ndarray) -> np.ndarray:
         small = (keys["a_port"].astype(np.uint64) << np.uint64(48)) | (keys["b_port"].astype(np.uint64) << np.uint64(32))
         small |= (keys["vlan"].astype(np.uint64) << np.uint64(8)) | keys["proto"].astype(np.uint64)
         small |= keys["version"].astype(np.uint64) << np.uint64(62)
-        small ^= keys["depth"].astype(np.uint64) << np.uint64(56)
         h = (h ^ (h >> np.uint64(31)) ^ small) * _MIX
         return h ^ (h >> np.uint64(33))

@@ -227,6 +227,32 @@ def test_jt808_reports_inside_gre_inside_vxlan_inside_gtpu_are_found(tmp_path) -
     assert view.outbound.tolist() == [True, False, True, True]
 
 
+def test_a_stream_split_between_tunnelled_and_plain_packets_stays_one_flow(tmp_path) -> None:
+    vxlan, _ = WRAPS["vxlan"]
+    packets = session()
+    frames = [eth(p) if k % 2 else vxlan(p, up) for k, (up, p) in enumerate(packets)]
+    flow = the_flow(flows_of(tmp_path, frames)[0])
+    assert (flow["orig_pkts"], flow["resp_pkts"]) == (3, 1)
+    assert flow["names"] == [{"name": NAME, "learned_from": ["tls_sni"]}]
+    assert flow["tunnel"] == [{"type": "vxlan", "vni": 42, "outer": OUTER}]  # its first tunnelled packet's
+
+
+def test_inner_fragments_inside_a_tunnel_are_reassembled_into_the_flow(tmp_path) -> None:
+    from scapy.layers.inet import fragment
+
+    gtp, _ = WRAPS["gtp-u with extension"]
+    *handshake, (up, hello) = session()
+    hello[IP].id = 99
+    pieces = fragment(hello, fragsize=96)  # the ClientHello's IP datagram cut inside the tunnel
+    assert len(pieces) > 2
+    frames = [gtp(p, u) for u, p in handshake] + [gtp(piece, True) for piece in pieces]
+    records, err = flows_of(tmp_path, frames)
+    flow = the_flow(records)
+    assert (flow["orig_pkts"], flow["resp_pkts"]) == (3, 1)
+    assert flow["names"] == [{"name": NAME, "learned_from": ["tls_sni"]}], err
+    assert flow["tunnel"][0]["type"] == "gtpu"
+
+
 def test_gtp_u_signalling_and_malformed_tunnels_stay_outer_flows(tmp_path) -> None:
     """Only a G-PDU carries a user packet; an echo request, a GRE with routing, a VXLAN without
     its I flag are flows of their outer addresses, not guesses at what follows."""

@@ -50,12 +50,14 @@ ANY_METHOD_TOKEN = {"sv_tcp-decode-malformed-ipv4.pcap": {(None, "/malformed-dec
 SURICATA_READABLE = [p for p in CAPTURES if p.name not in TSHARK_ONLY]
 
 #: Tunnels (GRE, ERSPAN, VXLAN, Geneve, IP-in-IP, 6in4, GTP-U): both unwrap them and key the inner
-#: flow on its 5-tuple and its tunnel depth (Suricata's recursion level). Deliberate differences:
-#: gatewatch gives a tunnelled packet to its innermost flow only (the tunnel's outer conversation
-#: makes no flow of its own), bounds the nesting (16 VLAN tags, 16 MPLS labels, 16 IPv6 extension
-#: headers, 8 tunnel layers; past them a packet is counted as depth_limit) and records the path in
-#: the flow's ``tunnel`` field. No corpus capture carries a tunnel (checked below), so the
-#: comparison above does not meet these; tests/net/test_encapsulation.py covers each kind.
+#: flow on its 5-tuple. Deliberate differences: Suricata also keys on the tunnel depth (its
+#: recursion level), gatewatch does not, so a stream split between tunnelled and plain packets or
+#: into inner fragments stays one flow; gatewatch gives a tunnelled packet to its innermost flow
+#: only (the tunnel's outer conversation makes no flow of its own), bounds the nesting (16 VLAN
+#: tags, 16 MPLS labels, 16 IPv6 extension headers, 8 tunnel layers; past them a packet is counted
+#: as depth_limit) and records the path in the flow's ``tunnel`` field. No corpus capture carries
+#: a tunnel (checked below), so the comparison above does not meet these;
+#: tests/net/test_encapsulation.py covers each kind.
 TUNNELLED_CAPTURES: set[str] = set()
 
 
