@@ -38,7 +38,8 @@ def iter_records(decoded: DecodedBatch, selection: SignalFilter = SignalFilter()
     batch = decoded.batch
     per_message = []
     for columns in decoded.messages:
-        names = selection.wanted(columns)
+        # A signal of a node cantools cannot unpack has no column: its rows carry the error.
+        names = [n for n in selection.wanted(columns) if n in columns.values]
         if names or not selection.names:  # a message without signals still has its frames
             per_message.append((columns, names, _lists(columns, names, choices)))
     if not per_message:
