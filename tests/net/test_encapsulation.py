@@ -87,34 +87,50 @@ def mpls_stack(count: int, inner):
     return stack / inner
 
 
+def pppoe(ppp_protocol: bytes):
+    return lambda p, up: Ether(**MACS, type=0x8864) / PPPoE(sessionid=7) / Raw(ppp_protocol) / p
+
+
+def over_ip(*headers):
+    """Wrap in the outer IP header, then ``headers`` (layers or a callable of the inner packet)."""
+    def wrap(p, up):
+        stack = outer(up)
+        for header in headers:
+            stack = stack / (header(p, up) if callable(header) else header.copy())
+        return eth(stack)
+    return wrap
+
+
+GENEVE_OPTION = GeneveOptions(classid=0x0102, type=0x80, data=b"\x00" * 8)
+GTP_EXT = over_ip(UDP(sport=2152, dport=2152),
+                  lambda p, up: GTP_U_Header(teid=0x1234 if up else 0x5678, gtp_type=255, E=1, next_ex=0x85),
+                  GTPPDUSessionContainer(type=1, QFI=9), lambda p, up: p)
+GRE_ALL_FLAGS = GRE(chksum_present=1, key_present=1, key=77, seqnum_present=1, sequence_number=5, proto=0x0800)
+VLANS = Dot1Q(vlan=10) / Dot1Q(vlan=20) / Dot1Q(vlan=30) / Dot1Q(vlan=40) / Dot1Q(vlan=50)
+AS_IS, IN_ETHERNET = (lambda p, up: p), (lambda p, up: inner_eth(p))
+
 WRAPS = {
     # name: (wrap(inner, up) -> frame, expected tunnel field)
-    "vlan x5": (lambda p, up: eth(Dot1Q(vlan=10) / Dot1Q(vlan=20) / Dot1Q(vlan=30) / Dot1Q(vlan=40) / Dot1Q(vlan=50) / p), None),
+    "vlan x5": (lambda p, up: eth(VLANS.copy() / p), None),
     "mpls x9": (lambda p, up: Ether(**MACS, type=0x8847) / mpls_stack(9, p), None),
-    "pppoe, 2-byte ppp": (lambda p, up: Ether(**MACS, type=0x8864) / PPPoE(sessionid=7) / Raw(b"\x00\x21") / p, None),
-    "pppoe, 1-byte ppp": (lambda p, up: Ether(**MACS, type=0x8864) / PPPoE(sessionid=7) / Raw(b"\x21") / p, None),
-    "gre": (lambda p, up: eth(outer(up) / GRE(proto=0x0800) / p), [{"type": "gre", "outer": OUTER}]),
-    "gre key seq checksum": (lambda p, up: eth(outer(up) / GRE(chksum_present=1, key_present=1, key=77, seqnum_present=1,
-                                                            sequence_number=5, proto=0x0800) / p),
-                             [{"type": "gre", "key": 77, "outer": OUTER}]),
-    "gre ethernet": (lambda p, up: eth(outer(up) / GRE(proto=0x6558) / inner_eth(p)), [{"type": "gre", "outer": OUTER}]),
-    "gre mpls": (lambda p, up: eth(outer(up) / GRE(proto=0x8847) / mpls_stack(2, p)), [{"type": "gre", "outer": OUTER}]),
-    "erspan ii": (lambda p, up: eth(outer(up) / GRE(seqnum_present=1, proto=0x88BE) / ERSPAN_II(session_id=33) / inner_eth(p)),
+    "pppoe, 2-byte ppp": (pppoe(b"\x00\x21"), None),
+    "pppoe, 1-byte ppp": (pppoe(b"\x21"), None),
+    "gre": (over_ip(GRE(proto=0x0800), AS_IS), [{"type": "gre", "outer": OUTER}]),
+    "gre key seq checksum": (over_ip(GRE_ALL_FLAGS, AS_IS), [{"type": "gre", "key": 77, "outer": OUTER}]),
+    "gre ethernet": (over_ip(GRE(proto=0x6558), IN_ETHERNET), [{"type": "gre", "outer": OUTER}]),
+    "gre mpls": (over_ip(GRE(proto=0x8847), lambda p, up: mpls_stack(2, p)), [{"type": "gre", "outer": OUTER}]),
+    "erspan ii": (over_ip(GRE(seqnum_present=1, proto=0x88BE), ERSPAN_II(session_id=33), IN_ETHERNET),
                   [{"type": "erspan2", "session": 33, "outer": OUTER}]),
-    "erspan iii": (lambda p, up: eth(outer(up) / GRE(seqnum_present=1, proto=0x22EB) / ERSPAN_III(session_id=44, o=1)
-                                     / ERSPAN_PlatformSpecific(platf_id=3) / inner_eth(p)),
+    "erspan iii": (over_ip(GRE(seqnum_present=1, proto=0x22EB), ERSPAN_III(session_id=44, o=1),
+                           ERSPAN_PlatformSpecific(platf_id=3), IN_ETHERNET),
                    [{"type": "erspan3", "session": 44, "outer": OUTER}]),
-    "vxlan": (lambda p, up: eth(outer(up) / UDP(sport=40001, dport=4789) / VXLAN(vni=42, flags=0x08) / inner_eth(p)),
+    "vxlan": (over_ip(UDP(sport=40001, dport=4789), VXLAN(vni=42, flags=0x08), IN_ETHERNET),
               [{"type": "vxlan", "vni": 42, "outer": OUTER}]),
-    "geneve with options": (lambda p, up: eth(outer(up) / UDP(sport=40002, dport=6081)
-                                              / GENEVE(vni=4242, proto=0x6558, options=[GeneveOptions(classid=0x0102, type=0x80, data=b"\x00" * 8)])
-                                              / inner_eth(p)),
+    "geneve with options": (over_ip(UDP(sport=40002, dport=6081), GENEVE(vni=4242, proto=0x6558, options=[GENEVE_OPTION]),
+                                    IN_ETHERNET),
                             [{"type": "geneve", "vni": 4242, "outer": OUTER}]),
-    "ip-in-ip": (lambda p, up: eth(outer(up) / p), [{"type": "ipip", "outer": OUTER}]),
-    "gtp-u with extension": (lambda p, up: eth(outer(up) / UDP(sport=2152, dport=2152)
-                                               / GTP_U_Header(teid=0x1234 if up else 0x5678, gtp_type=255, E=1, next_ex=0x85)
-                                               / GTPPDUSessionContainer(type=1, QFI=9) / p),
-                             [{"type": "gtpu", "teid": 0x1234, "outer": OUTER}]),
+    "ip-in-ip": (over_ip(AS_IS), [{"type": "ipip", "outer": OUTER}]),
+    "gtp-u with extension": (GTP_EXT, [{"type": "gtpu", "teid": 0x1234, "outer": OUTER}]),
 }
 
 
@@ -288,8 +304,11 @@ def nest(kinds: list[str], inner) -> tuple[bytes, int]:
             at_ip = False
             continue
         if kind in ("mpls", "pppoe"):
-            head = Ether(**MACS, type=0x8847) / mpls_stack(2, p) if kind == "mpls" else Ether(**MACS, type=0x8864) / PPPoE() / Raw(bytes([0x57 if p.version == 6 else 0x21])) / p
-            p, at_ip = head, False
+            if kind == "mpls":
+                p = Ether(**MACS, type=0x8847) / mpls_stack(2, p)
+            else:
+                p = Ether(**MACS, type=0x8864) / PPPoE() / Raw(bytes([0x57 if p.version == 6 else 0x21])) / p
+            at_ip = False
             continue
         frame = inner_eth(p)
         p = {"gre": lambda: outer(True) / GRE(proto=ip_type(p)) / p,
@@ -300,7 +319,8 @@ def nest(kinds: list[str], inner) -> tuple[bytes, int]:
              "geneve": lambda: outer(True) / UDP(dport=6081) / GENEVE(proto=0x6558) / frame,
              "ipip": lambda: outer(True) / p,
              "gtpu": lambda: outer(True) / UDP(sport=2152, dport=2152) / GTP_U_Header(gtp_type=255) / p,
-             "ext6": lambda: IPv6(src="2001:db8::1", dst="2001:db8::2") / IPv6ExtHdrDestOpt() / GRE(proto=ip_type(p)) / p,
+             "ext6": lambda: (IPv6(src="2001:db8::1", dst="2001:db8::2") / IPv6ExtHdrDestOpt()
+                              / GRE(proto=ip_type(p)) / p),
              }[kind]()
         at_ip, depth = True, depth + 1
     return (bytes(eth(p)) if at_ip else bytes(p)), depth
