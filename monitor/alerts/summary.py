@@ -48,7 +48,7 @@ def summarize_rows(rows: Iterable[dict], looked_up: LookedUp | None = None) -> d
     for name, entry in out["by_vehicle"].items():
         entry["vin"] = vins.get(name)
     if tracker.finished_early:
-        out["episodes_split"] = tracker.finished_early  # too many open at once: counted as more than one
+        out["episodes_finished_early"] = tracker.finished_early  # more than tally.MAX_OPEN open at once
     if looked_up is not None:  # the DNS logs were read (a caller with records alone says nothing of names)
         out["dns"] = looked_up.as_dict()
     return out

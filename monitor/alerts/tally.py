@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterator
 
-#: Episodes open at once (a detector keeps a handful per flow; a forged log may open millions).
-MAX_OPEN = 100_000
+#: Episodes open at once (a vehicle has a handful; a fleet's folder or a forged log may open
+#: millions, never closed): past this the oldest is counted as finished, and a later record of
+#: it would count as another episode (``finished_early`` says how many were).
+MAX_OPEN = 10_000
 #: Names counted one by one per group; 20,000 vehicles fit, a forged log's millions do not.
 MAX_NAMES = 50_000
 #: A name longer than this is shown and counted cut, with "..." (a 7 MB detector name is one line).
