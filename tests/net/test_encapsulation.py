@@ -26,6 +26,7 @@ from scapy.layers.ppp import PPPoE
 from scapy.layers.vxlan import VXLAN
 from scapy.packet import Raw
 
+from monitor.alerts.flowlog import zeek_record
 from monitor.bench.frames import jt808
 from monitor.bench.scene import client_hello
 from monitor.detect.wire.scan import scan_payload
@@ -157,6 +158,7 @@ def test_the_inner_flow_and_its_name_are_found(tmp_path, name: str) -> None:
     assert (flow["orig_pkts"], flow["resp_pkts"], flow["direction"]) == (3, 1, "outbound")
     assert {"name": NAME, "learned_from": ["tls_sni"]} in flow["names"], err
     assert flow.get("tunnel") == tunnel
+    assert zeek_record(flow, "VIN1").get("tunnel") == tunnel  # the daemon's flow log keeps it
     assert len(records) == 1, records  # the tunnel's own addresses make no second flow
 
 
