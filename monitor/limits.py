@@ -18,6 +18,9 @@ from .errors import SourceError
 
 #: Text logs (candump): a line longer than this is skipped as malformed (real lines: < 200 bytes).
 MAX_LOG_LINE = 64 << 10
+#: Channel names in one CAN log (real logs: a handful of interfaces); frames on later names are
+#: skipped, counted malformed (70,000 names cost 13-38 s, and codes are 16 bits).
+MAX_LOG_CHANNELS = 256
 #: A compressed input may expand to this many times its own size (candump text: about 10x) ...
 MAX_EXPANSION = 100
 #: ... or to this many bytes, whichever is larger, so small real files are never refused.

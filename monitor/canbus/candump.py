@@ -28,9 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..limits import MAX_LOG_LINE, open_input
+from ..limits import MAX_LOG_CHANNELS, MAX_LOG_LINE, open_input
 from . import swar
-from .candump_fields import CAN_ERR_FLAG, OK, REASONS, LineFields
+from .candump_fields import CAN_ERR_FLAG, E_CHANNELS, OK, REASONS, LineFields
 from .frames import FrameBatch, recode_channels
 
 # Spare bytes around the text: fixed-offset checks and 8-byte loads of a short last line stay
@@ -60,8 +60,11 @@ class ParseStats:
         self.examples.extend(other.examples[: max(room, 0)])
 
 
-def parse_candump(text: bytes, first_line: int = 1) -> tuple[FrameBatch, ParseStats]:
-    """Parse candump -L text into a FrameBatch; ``first_line`` numbers the first line."""
+def parse_candump(text: bytes, first_line: int = 1, channels: set[str] | None = None) -> tuple[FrameBatch, ParseStats]:
+    """Parse candump -L text into a FrameBatch; ``first_line`` numbers the first line.
+    ``channels``: the channel names the log has used so far (a file's chunks share one), at
+    most limits.MAX_LOG_CHANNELS; frames on names past that are skipped as malformed."""
+    channels = set() if channels is None else channels
     buf = np.zeros(_PAD + len(text) + 1 + _PAD_END, np.uint8)
     buf[_PAD : _PAD + len(text)] = np.frombuffer(text, np.uint8)
     if not text.endswith(b"\n"):
@@ -76,8 +79,10 @@ def parse_candump(text: bytes, first_line: int = 1) -> tuple[FrameBatch, ParseSt
     error = np.zeros(len(starts), np.uint8)
     names: list[str] = []
     rest = _parse_template_lines(buf, starts, ends, batch, names)
+    # The template's channel, if past the cap, refuses its lines (the others are parsed next).
+    error[~_admit(names, channels)[batch.channel]] = E_CHANNELS
     if len(rest):
-        _parse_other_lines(buf, starts[rest], ends[rest], rest, batch, error, names)
+        _parse_other_lines(buf, starts[rest], ends[rest], rest, batch, error, names, channels)
     batch = FrameBatch(**{**vars(batch), "channel_names": tuple(names)})
 
     bad = np.flatnonzero(error != OK)
@@ -191,16 +196,41 @@ def _byte_mask(nbytes: np.ndarray) -> np.ndarray:
     return _BYTE_MASKS[nbytes]
 
 
-def _parse_other_lines(buf, starts, ends, rows, batch: FrameBatch, error, names: list[str]) -> None:
+def _parse_other_lines(buf, starts, ends, rows, batch: FrameBatch, error, names: list[str], channels: set[str]) -> None:
     """Parse lines off the template with the general parser and merge them into ``batch``."""
     fields = LineFields(buf, starts, ends)
     fields.locate()
     sub = fields.parse_values()
     error[rows] = fields.error
+    sub = _within_channel_cap(sub, rows, error, channels)
     for column in ("timestamp", "arbitration_id", "is_extended", "is_remote", "is_error", "is_fd",
                    "bitrate_switch", "error_state_indicator", "is_rx", "dlc", "data"):
         getattr(batch, column)[rows] = getattr(sub, column)
     batch.channel[rows] = recode_channels(names, sub)
+
+
+def _admit(names, channels: set[str]) -> np.ndarray:
+    """Which of ``names`` the log may use: those seen before, and new ones while there is room."""
+    allowed = np.zeros(len(names) + 1, bool)  # + 1: codes of an empty batch index 0
+    for code, name in enumerate(names):
+        if name in channels or len(channels) < MAX_LOG_CHANNELS:
+            channels.add(name)
+            allowed[code] = True
+    return allowed
+
+
+def _within_channel_cap(sub: FrameBatch, rows, error, channels: set[str]) -> FrameBatch:
+    """``sub`` with only the channel names within the cap (their lines past it marked), before
+    the names are merged one by one: 70,000 of them were merged in quadratic time."""
+    allowed = _admit(sub.channel_names, channels)
+    if allowed[: len(sub.channel_names)].all():
+        return sub
+    refused = ~allowed[sub.channel]
+    error[rows[refused & (error[rows] == OK)]] = E_CHANNELS
+    code = np.cumsum(allowed) - 1
+    kept = tuple(name for name, ok in zip(sub.channel_names, allowed, strict=False) if ok)
+    return FrameBatch(**{**vars(sub), "channel": np.where(refused, 0, code[sub.channel]).astype(np.uint16),
+                         "channel_names": kept or ("",)})
 
 
 CHUNK = 1 << 20  # text parsed at once: 1 MiB keeps the SWAR temporaries in cache (32 MiB ran half as fast)
@@ -212,6 +242,7 @@ def read_candump(path: str | Path, chunk_bytes: int = CHUNK) -> Iterator[tuple[F
     path = Path(path)
     line = 1
     rest = b""
+    channels: set[str] = set()
     overlong = False  # inside a line already counted as too long: its bytes are dropped
     with open_input(path) as fh:
         while True:
@@ -233,11 +264,11 @@ def read_candump(path: str | Path, chunk_bytes: int = CHUNK) -> Iterator[tuple[F
                     line, rest, overlong = line + 1, b"", True
                 continue
             text, rest = text[:cut], text[cut:]
-            batch, stats = parse_candump(text, first_line=line)
+            batch, stats = parse_candump(text, first_line=line, channels=channels)
             line += stats.lines
             yield batch, stats
     if rest:
-        yield parse_candump(rest, first_line=line)
+        yield parse_candump(rest, first_line=line, channels=channels)
 
 
 def _overlong(line: int) -> tuple[FrameBatch, ParseStats]:

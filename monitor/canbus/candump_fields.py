@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..limits import MAX_LOG_CHANNELS
 from .frames import FD_LENGTHS, MAX_DATA, FrameBatch
 
 CAN_ERR_FLAG = 0x20000000
@@ -42,8 +43,9 @@ REASONS = (
     "too many data bytes for the frame type",
     "bad hex digit in data",
     "unexpected text after the frame (only ' R' or ' T' may follow)",
+    f"a channel past the first {MAX_LOG_CHANNELS} channel names of this log",
 )
-(OK, E_OPEN, E_TS, E_CHANNEL, E_HASH, E_ID, E_FD, E_RTR, E_ODD, E_LEN, E_HEX, E_TAIL) = range(12)
+(OK, E_OPEN, E_TS, E_CHANNEL, E_HASH, E_ID, E_FD, E_RTR, E_ODD, E_LEN, E_HEX, E_TAIL, E_CHANNELS) = range(13)
 
 
 def _first_at_or_after(positions: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
