@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO, BinaryIO, TextIO, cast
 
 from ..errors import ConfigError, SourceError
+from ..limits import MAX_LOG_LINE
 from ..source import Source
 from . import blfcheck
 from .candump import CHUNK as CANDUMP_CHUNK
@@ -75,6 +76,7 @@ def read_with_python_can(path: Path, batch_size: int = 1 << 16) -> Iterator[tupl
         _close(handle)
         raise SourceError(f"{path}: python-can cannot open it: {error}") from error
     warnings = ReaderWarnings(path)
+    lines = handle if isinstance(handle, BoundedLines) else None
     try:
         with warnings:
             for message in reader:
@@ -92,6 +94,9 @@ def read_with_python_can(path: Path, batch_size: int = 1 << 16) -> Iterator[tupl
         if stop:
             stop()
         _close(handle)
+    if lines is not None and lines.overlong:
+        stats.malformed += len(lines.overlong)
+        stats.examples += [(number, f"line longer than {MAX_LOG_LINE} characters; skipped") for number in lines.overlong[:100]]
     if warnings.count:
         stats.malformed += 1
         skipped = f"python-can skipped what it could not read {warnings.count} times (first: {warnings.first})"
@@ -134,18 +139,47 @@ class ReaderWarnings(logging.Filter):
 MAX_READER_WARNINGS = 10_000
 
 
-def _open_for_python_can(path: Path) -> IO | None:
+def _open_for_python_can(path: Path) -> IO | BoundedLines | None:
     """The file, opened here so it is closed here even when python-can's reader fails to start
     on a damaged file (its readers leave their own handle open then). MF4 goes by path."""
     suffix = log_suffix(path)
     if suffix == ".blf":
         return path.open("rb")
     if suffix in (".asc", ".trc"):
-        return path.open("r", encoding="utf-8", errors="replace")
+        return BoundedLines(path.open("r", encoding="utf-8", errors="replace"))
     return None
 
 
-def _python_can_reader(path: Path, handle: IO | None):
+class BoundedLines:
+    """A text log as python-can iterates it, a line at a time, but never holding more than
+    MAX_LOG_LINE characters of one: a longer line (a 200 MB one cost 0.6-1.4 GB) is read past in
+    pieces, a blank line (which the readers skip) stands in its place, and its number is kept."""
+
+    def __init__(self, handle: TextIO) -> None:
+        self._handle = handle
+        self.number = 0
+        self.overlong: list[int] = []  # line numbers
+
+    def __iter__(self) -> BoundedLines:
+        return self
+
+    def __next__(self) -> str:
+        line = self._handle.readline(MAX_LOG_LINE + 1)
+        if not line:
+            raise StopIteration
+        self.number += 1
+        if len(line) <= MAX_LOG_LINE:
+            return line
+        while not line.endswith("\n") and line:
+            line = self._handle.readline(MAX_LOG_LINE)
+        self.overlong.append(self.number)
+        return "\n"
+
+    def __getattr__(self, name: str):
+        return getattr(self._handle, name)
+
+
+def _python_can_reader(path: Path, handle: IO | BoundedLines | None):
     import can
 
     suffix = log_suffix(path)
@@ -160,7 +194,7 @@ def _python_can_reader(path: Path, handle: IO | None):
     return can.LogReader(str(path))
 
 
-def _close(handle: IO | None) -> None:
+def _close(handle: IO | BoundedLines | None) -> None:
     if handle is not None:
         handle.close()
 
