@@ -1,6 +1,7 @@
 """`gatewatch report`: one self-contained HTML file, opened in a real headless browser (Debian's
 chromium): its DOM holds one table row per episode, the legend names the categories present,
-nothing is fetched from the network, and the screenshot is a rendered page."""
+nothing is fetched from the network, its Content-Security-Policy lets its own style sheet apply
+(the console names no violation), and the screenshot is a rendered page."""
 
 from __future__ import annotations
 
@@ -45,8 +46,9 @@ def test_the_report_shows_every_episode_the_categories_and_the_track(tmp_path, d
     _, summary, _ = run("alerts", "summary", str(tmp_path / "fleet"), "--json")
     expected = json.loads(summary)
 
-    dom = browse(tmp_path, page, "--dump-dom")
+    dom = browse(tmp_path, page, "--dump-dom", "--enable-logging=stderr", "--v=0")
     assert dom.returncode == 0, dom.stderr[-2000:]
+    assert "Content-Security-Policy" in text and "Content Security Policy" not in dom.stderr  # its own sheet applies
     rows = re.findall(r'<tr class="alert" data-category="(\w+)"', dom.stdout)
     assert len(rows) == expected["episodes"]
     legend = re.findall(r'<span class="legend-item" data-category="(\w+)"', dom.stdout)
