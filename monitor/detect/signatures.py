@@ -2,7 +2,14 @@
 
 Vectorized selection first: only payloads whose first byte can open a known format reach
 Python, and a flow that has shown nothing after ``max_scan_packets`` payloads stops being
-scanned (counted). UDP flows are also followed for RTP (one SSRC, sequential numbers) and
+scanned (counted). TCP is read as reassembled (``view.stream``), never as raw segments, so
+a frame split into one-byte segments sent out of order is read whole. A message start that
+did not match is held (16 KiB at most) and grows with the stream's next bytes; it is scanned
+again only when the held bytes have doubled since its last scan, or (within RESCAN_BUDGET
+bytes per message) when the sender marks a write boundary (PSH) or the new bytes end a line
+or a 0x7E frame. A held message thus costs at most 2x its length plus 16 KiB in rescans,
+whatever the segmentation (one full rescan per segment made a 16 KB head cost 11 rescans at
+1,400 bytes a segment and 16,000 at one byte). UDP flows are also followed for RTP (one SSRC, sequential numbers) and
 WebRTC (STUN, then DTLS on the same flow). Uplink payloads count; downlink ones only for the
 commands that send video somewhere (JT/T 1078 0x9101/0x9201/0x9206/0x9208).
 """
@@ -22,7 +29,10 @@ from .memory import FlowMemory, Repeats, forgotten
 from .wire.match import Match
 from .wire.scan import FIRST_BYTES, scan_payload
 
-MAX_HELD_BYTES = 16_384  # a message start held for the next segment: at most this long
+MAX_HELD_BYTES = 16_384  # a message start held for the stream's next bytes: at most this long
+RESCAN_BUDGET = MAX_HELD_BYTES  # bytes one held message may cost in rescans on a hint
+MESSAGE_ENDS = frozenset(b"\n\x7e")  # the last byte of text lines, HTTP heads and 0x7E-framed reports
+PSH = 0x08
 UDP_FIRST = np.zeros(256, dtype=bool)
 UDP_FIRST[[0x00, 0x01, 0x16]] = True  # STUN, DTLS
 UDP_FIRST[0x80:0xC0] = True  # RTP/SRTP
@@ -50,16 +60,18 @@ class WireSignatures(Detector):
         self.repeats = Repeats(self.t.repeat_s)  # per (flow_id, protocol, seen)
         self.counts: Counter = Counter()
         self.parser_errors: Counter = Counter()
-        self.pending: FlowMemory[tuple[int, bytes]] = FlowMemory(limit=4096)  # (flow, outbound) -> (next seq, held bytes)
+        self.pending: FlowMemory[_Held] = FlowMemory(limit=4096)  # (flow, outbound) -> a held message start
 
     def on_net(self, view: NetView, state) -> list[Finding]:
         has = view.length > 0
         first = view.data[np.where(has, view.start, 0)]
-        wanted = has & (view.outbound | view.inbound) & (FIRST_BYTES[first] | (view.udp & UDP_FIRST[first]))
-        # TCP segments that may continue a message begun earlier or in this batch
-        tcp = has & ~view.udp
-        flows = np.union1d(view.flow_id[wanted & tcp], np.fromiter({k[0] for k in self.pending}, np.int64))
-        wanted |= tcp & np.isin(view.flow_id, flows)
+        wanted = has & view.udp & (view.outbound | view.inbound) & (FIRST_BYTES[first] | UDP_FIRST[first])
+        # TCP rows that brought in-order bytes opening a message or continuing a held one
+        rows, opening = view.stream_rows()
+        if len(rows):
+            flows = np.union1d(view.flow_id[rows[FIRST_BYTES[opening]]], np.fromiter({k[0] for k in self.pending}, np.int64))
+            wanted[rows[np.isin(view.flow_id[rows], flows)]] = True
+            wanted &= view.outbound | view.inbound
         found: list[Finding] = []
         described: dict[int, tuple[dict, list[str]]] = {}
         for i in np.flatnonzero(wanted).tolist():
@@ -87,44 +99,58 @@ class WireSignatures(Detector):
         return found
 
     def _scan(self, view: NetView, i: int, fid: int) -> tuple[bytes | None, list[Match]]:
-        """Scan segment ``i``, after the start of a message an earlier in-order segment of the
-        same TCP direction held back (a JSON body or telematics frame split by TCP), and on its
-        own where it opens a message itself. Returns what was scanned (None: nothing) and the
-        matches; an unmatched TCP message start is held for the next segment."""
-        segment = view.payload(i)
-        starts = bool(FIRST_BYTES[segment[0]]) or bool(view.udp[i])
-        joined = self._joined(view, i, fid, segment)
-        scanned, matches = None, []
-        for payload in ([joined] if joined else []) + ([segment] if starts else []):
+        """Scan row ``i``: a UDP payload, or the in-order TCP bytes it brought, after the message
+        start held for its direction (a JSON body or telematics frame split by TCP) when that is
+        due, and on their own where they open a message. Returns what was scanned last (None:
+        nothing) and the matches; an unmatched TCP message start is held."""
+        if view.udp[i]:
+            payload = view.payload(i)
             self.counts["payloads_scanned"] += 1
-            scanned, matches = payload, scan_payload(payload, self.parser_errors)
-            if matches:
-                break
-        if scanned is not None and not matches and not view.udp[i]:
-            self._hold(view, i, fid, joined or segment)
-        return scanned, matches
-
-    def _joined(self, view: NetView, i: int, fid: int, segment: bytes) -> bytes | None:
-        """The held message start followed by this segment, if it continues it in sequence;
-        a segment out of sequence drops what was held (counted)."""
-        held = self.pending.pop((fid, bool(view.outbound[i])), None)
-        if held is None:
-            return None
-        if int(view.seq[i]) != held[0]:
-            self.counts["stream_gaps"] += 1
-            return None
-        self.counts["segments_joined"] += 1
-        return held[1] + segment
-
-    def _hold(self, view: NetView, i: int, fid: int, payload: bytes) -> None:
-        """Keep an unmatched message start for the next in-order segment (bounded)."""
-        if not FIRST_BYTES[payload[0]]:
-            return
-        if len(payload) > MAX_HELD_BYTES:
+            self.counts["bytes_scanned"] += len(payload)
+            return payload, scan_payload(payload, self.parser_errors)
+        chunk, key = view.stream(i), (fid, bool(view.outbound[i]))
+        scanned, matches = self._continue(key, chunk, bool(view.tcp_flags[i] & PSH) if view.tcp_flags is not None else False)
+        if matches or key in self.pending or not FIRST_BYTES[chunk[0]]:
+            return scanned, matches
+        self.counts["payloads_scanned"] += 1
+        self.counts["bytes_scanned"] += len(chunk)
+        matches = scan_payload(chunk, self.parser_errors)
+        if not matches and len(chunk) <= MAX_HELD_BYTES:
+            self.pending.remember(key, _Held(bytearray(chunk), len(chunk)))
+        elif not matches:
             self.counts["held_too_long"] += 1
-            return
-        next_seq = (int(view.seq[i]) + int(view.length[i])) & 0xFFFFFFFF
-        self.pending.remember((fid, bool(view.outbound[i])), (next_seq, payload))
+        return chunk, matches
+
+    def _continue(self, key: tuple, chunk: bytes, psh: bool) -> tuple[bytes | None, list[Match]]:
+        """Add the stream's next bytes to the message start held for key; scan it when due."""
+        held = self.pending.get(key)
+        if held is None:
+            return None, []
+        held.data += chunk
+        if len(held.data) > MAX_HELD_BYTES:
+            self.counts["held_too_long"] += 1
+            del self.pending[key]
+            return None, []
+        if not self._due(held, psh or chunk[-1] in MESSAGE_ENDS):
+            return None, []
+        self.counts["held_rescans"] += 1
+        payload = bytes(held.data)
+        self.counts["bytes_scanned"] += len(payload)
+        held.scanned = len(payload)
+        matches = scan_payload(payload, self.parser_errors)
+        if matches:
+            del self.pending[key]
+        return payload, matches
+
+    def _due(self, held: _Held, hinted: bool) -> bool:
+        if len(held.data) >= 2 * held.scanned:  # doubling: the rescans of one message sum to 2x its size
+            return True
+        if hinted and held.spent + len(held.data) <= RESCAN_BUDGET:
+            held.spent += len(held.data)
+            return True
+        if hinted:
+            self.counts["held_rescans_over_budget"] += 1
+        return False
 
     def _throttled(self, fid: int, match: Match, ts: float) -> bool:
         repeats = self.repeats.due((fid, match.protocol, match.seen), ts)
@@ -184,6 +210,16 @@ class WireSignatures(Detector):
         counts = {**(self.counts + self.repeats.suppressed),
                   **forgotten(scan_budget=self.budget, udp=self.udp, held_streams=self.pending)}
         return {**counts, "parser_errors": dict(self.parser_errors)} if counts else {}
+
+
+@dataclass
+class _Held:
+    """An unmatched message start, the length it had when last scanned, and the bytes its
+    rescans on a hint have cost."""
+
+    data: bytearray
+    scanned: int
+    spent: int = 0
 
 
 def _codec(first_bytes: Counter) -> tuple[str, float]:

@@ -38,12 +38,19 @@ class NetView:
     describe_slot: Describe
     seq: np.ndarray  # uint32 TCP sequence numbers (0 for UDP): where a segment continues a stream
     chunks: dict[int, bytes] = field(default_factory=dict)  # row -> TCP bytes it brought into order
+    tcp_flags: np.ndarray | None = None  # uint8 (0 for UDP)
 
     def stream(self, i: int) -> bytes:
         """The bytes TCP row i brought into its sender's in-order stream (reassembly.py): b"" for a
         retransmission, a segment waiting for a gap or one the receiver drops; several segments'
         bytes when it filled a gap."""
         return self.chunks.get(i, b"")
+
+    def stream_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """Rows that brought TCP bytes into order, and the first of those bytes for each."""
+        rows = np.fromiter(self.chunks, np.int64, len(self.chunks))
+        first = np.fromiter((c[0] for c in self.chunks.values()), np.uint8, len(self.chunks))
+        return rows, first
 
     def __len__(self) -> int:
         return int(self.ts.shape[0])
@@ -77,6 +84,7 @@ class NetView:
             describe_slot=describe,
             seq=h.tcp_seq[rows],
             chunks=chunks or {},
+            tcp_flags=h.tcp_flags[rows],
         )
 
 

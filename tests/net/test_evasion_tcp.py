@@ -16,6 +16,7 @@ import pytest
 from scapy.all import IP, TCP, Ether, wrpcap
 
 from monitor.bench.scene import client_hello
+from monitor.detect.signatures import RESCAN_BUDGET
 from monitor.net.capture import read_capture
 from monitor.net.pipeline import NetPipeline
 
@@ -44,7 +45,10 @@ def _segments(data: bytes, size: int, first_seq: int = ISN + 1) -> list[tuple[in
 
 
 def _data(segments: list[tuple[int, bytes]], t0: float = 0.1, bad: set[int] = frozenset()) -> list:
-    return [_packet(seq, "PA", chunk, t0 + i * 0.001, bad=i in bad) for i, (seq, chunk) in enumerate(segments)]
+    """Data segments as sent; PSH on the one that ends the write, as a sender's TCP sets it."""
+    last = max(seq + len(chunk) for seq, chunk in segments)
+    return [_packet(seq, "PA" if seq + len(chunk) == last else "A", chunk, t0 + i * 0.001, bad=i in bad)
+            for i, (seq, chunk) in enumerate(segments)]
 
 
 def _names(tmp_path: Path, packets: list, **config) -> tuple[list[str], dict]:
@@ -118,3 +122,57 @@ def test_gatewatch_flows_cli_finds_the_real_name_of_an_insertion(tmp_path) -> No
     assert done.returncode == 0, done.stderr
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert [n["name"] for r in records for n in r.get("names", [])] == [REAL]
+
+
+def _wire_findings(path: Path) -> tuple[list, dict]:
+    from types import SimpleNamespace
+
+    from monitor.detect.signatures import WireSignatures, WireThresholds
+
+    detector = WireSignatures()
+    detector.configure(SimpleNamespace(wire=WireThresholds()))
+    pipeline, found = NetPipeline(), []
+    for batch in read_capture(path):
+        view = pipeline.process(batch)
+        if view is not None:
+            found += detector.on_net(view, None)
+    return found, detector.stats()
+
+
+@pytest.mark.parametrize("order", ["in order", "shuffled", "last first"])
+def test_jt808_report_in_one_byte_segments_out_of_order_is_found(tmp_path, order: str) -> None:
+    import random
+    import struct
+
+    from tests.builders import jt808
+
+    location = struct.pack(">IIIIHHH", 0, 3, 31_230_000, 121_470_000, 20, 600, 90) + bytes.fromhex("261130120000")
+    segments = _segments(jt808(0x0200, location), 1)
+    if order == "shuffled":
+        random.Random(7).shuffle(segments)
+    elif order == "last first":
+        segments.reverse()
+    path = tmp_path / "jt808.pcap"
+    wrpcap(str(path), _handshake() + _data(segments))
+    found, stats = _wire_findings(path)
+    positions = [(round(f.position.lat, 5), round(f.position.lon, 5)) for f in found if f.position]
+    assert positions == [(31.23, 121.47)], (found, stats)
+    assert stats["payloads_scanned"] + stats.get("held_rescans", 0) <= 10  # not one scan per segment
+
+
+def test_a_long_held_head_is_not_rescanned_per_segment(tmp_path) -> None:
+    """20 requests with a 16 KB header line, every segment pushed: the held head's rescans are
+    bounded per message (doubling plus a budget), not one full rescan per segment."""
+    head = b"POST /x HTTP/1.1\r\nX-Pad: " + b"ab, " * 4_000 + b"\r\n"  # no long word: the regex is not the subject
+    segments, seq = [], ISN + 1
+    for _ in range(20):
+        for part in range(0, len(head), 1400):
+            segments.append((seq, head[part : part + 1400]))
+            seq += len(head[part : part + 1400])
+    packets = _handshake() + [_packet(s_, "PA", c, 0.1 + i * 0.001) for i, (s_, c) in enumerate(segments)]
+    path = tmp_path / "long_heads.pcap"
+    wrpcap(str(path), packets)
+    _, stats = _wire_findings(path)
+    messages = stats["payloads_scanned"]  # each message start is scanned alone once, then held
+    assert stats["held_rescans_over_budget"] > 0
+    assert stats["bytes_scanned"] <= messages * (16_384 + 2 * 16_384 + RESCAN_BUDGET), stats
