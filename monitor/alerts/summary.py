@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 from .dnslog import LookedUp
 from .read import flat
-from .tally import Counts, Episodes, clip
+from .tally import Counts, Episodes, clip, terminal
 
 GROUPS = (("by_category", "category"), ("by_destination", "where"), ("by_detector", "detector"),
           ("by_vehicle", "vehicle"), ("by_action", "action"), ("by_country", "country"))
@@ -64,8 +64,8 @@ def format_summary(summary: dict) -> str:
     for group in ("by_category", "by_action", "by_country", "by_destination", "by_detector", "by_vehicle"):
         lines.append(group.replace("_", " ") + ":")
         for name, entry in list(summary[group].items())[:20]:
-            vin = f"  VIN {entry['vin']}" if entry.get("vin") else ""
-            lines.append(f"  {entry['episodes']:>6} episodes {entry['hits']:>8} hits  {name}{vin}")
+            vin = f"  VIN {terminal(entry['vin'])}" if entry.get("vin") else ""
+            lines.append(f"  {entry['episodes']:>6} episodes {entry['hits']:>8} hits  {terminal(name)}{vin}")
     return "\n".join(lines + (_names_looked_up(summary["dns"]) if "dns" in summary else []))
 
 
@@ -73,7 +73,7 @@ def _names_looked_up(dns: dict, top: int = 20) -> list[str]:
     lines = [f"names looked up: {dns['lookups']} lookups of {dns['distinct_names']} names"]
     for name, entry in list(dns["names"].items())[:top]:
         where = ", ".join(f"{way} {n}" for way, n in entry.items() if way != "lookups")
-        lines.append(f"  {entry['lookups']:>6} lookups  {name}  ({where})")
+        lines.append(f"  {entry['lookups']:>6} lookups  {terminal(name)}  ({terminal(where)})")
     if len(dns["names"]) > top:
         lines.append(f"  ... and {len(dns['names']) - top} more names (--json lists them all)")
     return lines

@@ -28,6 +28,15 @@ def clip(text: str) -> str:
     return text if len(text) <= MAX_NAME_CHARS else text[: MAX_NAME_CHARS - 3] + "..."
 
 
+_CONTROLS = dict.fromkeys([*range(32), *range(127, 160)], "?")
+
+
+def terminal(value: object) -> str:
+    """A record's text for a terminal: cut (clip) and with control characters as "?", so a
+    record cannot move the cursor, recolour or retitle the operator's terminal (ESC sequences)."""
+    return clip("" if value is None else str(value)).translate(_CONTROLS)
+
+
 class Episodes:
     """Rows in, finished episodes out: the first record's fields, ``hits`` and ``positions``."""
 

@@ -110,16 +110,19 @@ class _Writer:
                   f"{'detector':<16} {'destination':<28} {'count':>5}  seen", file=out)
 
     def write(self, record: dict, row: dict) -> None:
+        from ..alerts.tally import terminal
+
         if self.fmt == "jsonl":
             print(json.dumps(record, separators=(",", ":")), file=self.out, flush=True)
         elif self.csv:
             self.csv.writerow([_utc(row["time"]) if k == "time" else ";".join(row[k]) if k == "names" else row[k]
                                for k in COLUMNS])
-        else:
-            where = (row["names"][0] if row["names"] else row["destination"] or "") + (f":{row['port']}" if row["port"] is not None else "")
-            print(f"{_utc(row['time']):<20} {row['vehicle'] or '':<14} {row['seq'] or 0:>5} {row['activity'] or '':<7} "
-                  f"{row['category'] or '':<11} {row['action'] or '':<6} {row['detector'] or '':<16} {where[:28]:<28} "
-                  f"{row['count'] or 0:>5}  {row['seen'] or ''}", file=self.out, flush=True)
+        else:  # text from the record through terminal(): no escape sequence reaches the operator's terminal
+            where = terminal(row["names"][0] if row["names"] else row["destination"] or "") + (
+                f":{row['port']}" if row["port"] is not None else "")
+            print(f"{_utc(row['time']):<20} {terminal(row['vehicle']):<14} {row['seq'] or 0:>5} {terminal(row['activity']):<7} "
+                  f"{terminal(row['category']):<11} {terminal(row['action']):<6} {terminal(row['detector']):<16} "
+                  f"{where[:28]:<28} {row['count'] or 0:>5}  {terminal(row['seen'])}", file=self.out, flush=True)
 
     def close(self) -> None:
         self.out.flush()

@@ -224,3 +224,15 @@ def test_the_report_of_20000_vehicle_folders_stays_in_bounded_memory(trial_recor
     assert text.count('<tr class="vehicle">') == 500 and "19500 more vehicles not shown" in text
     assert text.count('<tr class="alert" ') == 1000 and "59000 more earlier episodes" in text
     assert '<b id="episodes">60000</b>' in text
+
+
+def test_escape_sequences_in_a_record_never_reach_the_terminal(trial_records, forged):
+    first, second = good_pair(trial_records)
+    escape = "\x1b]0;owned\x07\x1b[2J\x9b31m"
+    record = json.loads(edited(first, (*G, "seen"), escape))
+    record["unmapped"]["gatewatch"]["vehicle"]["id"] = record["unmapped"]["gatewatch"]["detector"] = escape
+    log = write_log(forged, [json.dumps(record).encode(), json.dumps(second).encode()])
+    for command in (("alerts",), ("alerts", "summary")):
+        code, out, err = run(*command, str(log))
+        assert code == 0 and out and not set("\x1b\x07\x9b") & set(out + err), (command, out)
+        assert "?]0;owned??[2J?31m" in out
