@@ -26,10 +26,19 @@ MAX_EXPANSION = 100
 #: ... or to this many bytes, whichever is larger, so small real files are never refused.
 MIN_EXPANSION_ALLOWANCE = 16 << 20
 
-#: Configuration and policy YAML: whole document, nesting depth, digits of an integer.
-MAX_YAML_BYTES = 8 << 20
+#: Configuration and policy YAML: whole document, nesting depth, digits of an integer. PyYAML
+#: (pure Python, for the line of every node) costs up to 9 s and 400 MB per MiB of dense flow
+#: lists; the shipped policies are under 10 KiB.
+MAX_YAML_BYTES = 512 << 10
 MAX_YAML_DEPTH = 64
 MAX_INT_DIGITS = 40
+#: Policy: destination sets and rules (each rule is checked against every rule above it), the
+#: entries of a signal's value mapping, and the characters of a ``math`` transform (parsed by
+#: Python's recursive parser: 100,000 unary minus signs were a MemoryError).
+MAX_DESTINATION_SETS = 1024
+MAX_RULES = 1024
+MAX_MAPPING_ENTRIES = 1024
+MAX_MATH_CHARS = 256
 
 #: DBC files, checked before cantools builds them (it allocates per declared byte and signal).
 #: cantools costs 20 MB and 0.2 s per MB of an ordinary DBC (the largest corpus DBC: 0.8 MB), up

@@ -18,6 +18,7 @@ from pathlib import Path
 from ..canbus.dbc import load_dbc
 from ..canbus.plan import DecodePlan, compile_plan
 from ..errors import PolicyError
+from ..limits import MAX_MAPPING_ENTRIES
 from ..resources import shipped_policies, shipped_policy
 from . import model
 from .alerts import load_alerts
@@ -25,7 +26,7 @@ from .policy import POLICY_KEYS, load_policy
 from .signals import compile_signal_map
 from .sources import load_sources
 from .uplink import load_uplink
-from .yamlfile import Located, dbc_files, known_keys, load_yaml
+from .yamlfile import Located, LocatedList, dbc_files, known_keys, load_yaml
 
 DEFAULT = "default"  # the shipped policy a run without --config uses
 TOP_KEYS = ("version", "extends", "dbc", "vehicle_networks", "signals", "detectors", "sources", "alerts", "uplink",
@@ -229,6 +230,26 @@ def _source(entry, at: str) -> model.SignalSource | model.VinSource:
         raise PolicyError(f"{at}: signal must be 'Message.Signal', not {name!r}")
     message, signal = name.split(".")
     transform = entry.get("transform") or Located()
+    if not isinstance(transform, Located):
+        raise PolicyError(f"{entry.at('transform')}: transform is a mapping with math or mapping")
     known_keys(transform, ("math", "mapping"), "transform")
-    mapping = tuple((m["from"], m["to"]) for m in transform.get("mapping", []))
-    return model.SignalSource(message, signal, transform.get("math"), mapping, at)
+    math = transform.get("math")
+    if math is not None and not isinstance(math, str | int | float):
+        raise PolicyError(f"{transform.at('math')}: math must be an expression over x, like 'x * 0.1 - 40'")
+    return model.SignalSource(message, signal, None if math is None else str(math), _value_mapping(transform), at)
+
+
+def _value_mapping(transform: Located) -> tuple:
+    """``mapping: [{from: 1, to: open}, ...]`` as ((from, to), ...), within MAX_MAPPING_ENTRIES."""
+    if "mapping" not in transform:
+        return ()
+    entries = transform["mapping"]
+    if not isinstance(entries, LocatedList):
+        raise PolicyError(f"{transform.at('mapping')}: mapping must be a list of {{from: VALUE, to: VALUE}}")
+    if len(entries) > MAX_MAPPING_ENTRIES:
+        raise PolicyError(f"{transform.at('mapping')}: a value mapping of {len(entries)} entries "
+                          f"(at most {MAX_MAPPING_ENTRIES})")
+    for i, item in enumerate(entries):
+        if not isinstance(item, Located) or set(item) != {"from", "to"}:
+            raise PolicyError(f"{entries.at(i)}: each mapping entry is {{from: VALUE, to: VALUE}}")
+    return tuple((item["from"], item["to"]) for item in entries)

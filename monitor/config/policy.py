@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import PolicyError
+from ..limits import MAX_DESTINATION_SETS, MAX_RULES
 from . import model
 from .yamlfile import Located, LocatedList, child, existing_file, known_keys
 
@@ -77,6 +78,8 @@ def _mapping(node: Located, key: str) -> Located:
 
 def _destination_sets(doc: Located, lists: dict[str, tuple[str, ...]]) -> tuple[model.DestinationSet, ...]:
     sets = _mapping(doc, "destinations")
+    if len(sets) > MAX_DESTINATION_SETS:
+        raise PolicyError(f"{doc.at('destinations')}: {len(sets)} destination sets (at most {MAX_DESTINATION_SETS})")
     out = []
     for name, body in sets.items():
         if not isinstance(name, str) or not _RULE_ID.match(name):
@@ -176,12 +179,16 @@ def _rules(doc: Located, set_names: set[str]) -> tuple[model.Rule, ...]:
         return ()
     if not isinstance(entries, LocatedList):
         raise PolicyError(f"{doc.at('rules')}: rules must be a list")
+    if len(entries) > MAX_RULES:  # each rule is checked against all above it: bounded, quadratic
+        raise PolicyError(f"{doc.at('rules')}: {len(entries)} rules (at most {MAX_RULES})")
     rules: list[model.Rule] = []
+    first_at: dict[str, str] = {}
     for i, entry in enumerate(entries):
         rule = _rule(entry, entries.at(i), set_names)
+        if rule.id in first_at:
+            raise PolicyError(f"{rule.where}: duplicate rule id {rule.id!r} (first at {first_at[rule.id]})")
+        first_at[rule.id] = rule.where
         for earlier in rules:
-            if earlier.id == rule.id:
-                raise PolicyError(f"{rule.where}: duplicate rule id {rule.id!r} (first at {earlier.where})")
             if _shadows(earlier, rule):
                 raise PolicyError(f"{rule.where}: rule {rule.id!r} can never match: rule {earlier.id!r} "
                                   f"at {earlier.where} comes first and takes everything it would")

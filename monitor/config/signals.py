@@ -18,6 +18,7 @@ import numpy as np
 
 from ..canbus.plan import DecodePlan
 from ..errors import PolicyError
+from ..limits import MAX_MATH_CHARS
 from .model import SignalSource, VinSource
 
 Transform = Callable[[np.ndarray], np.ndarray]
@@ -63,13 +64,15 @@ def compile_signal_map(signals: dict, plans: Iterable[DecodePlan]) -> SignalMap:
 
 def _transform(source: SignalSource) -> Transform:
     if source.mapping:
-        table = source.mapping
+        table = dict(source.mapping)  # a later entry for the same value wins, as it always did
 
         def mapped(values: np.ndarray) -> np.ndarray:
-            out = np.full(len(values), None, object)
-            for frm, to in table:
-                out[values == frm] = to
-            return out
+            # Once per distinct value, not once per entry and frame.
+            distinct, inverse = np.unique(values, return_inverse=True)
+            lookup = np.empty(len(distinct), object)
+            for i, value in enumerate(distinct.tolist()):
+                lookup[i] = table.get(value)
+            return lookup[inverse.ravel()]
 
         return mapped
     if source.math:
@@ -82,7 +85,10 @@ _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, as
 
 
 def compile_math(text: str, where: str) -> Callable:
-    """A transform over x with + - * / and numbers only (no names, no calls)."""
+    """A transform over x with + - * / and numbers only (no names, no calls). Its length is
+    capped before Python's parser (recursive) sees it, which also bounds the tree's depth."""
+    if len(text) > MAX_MATH_CHARS:
+        raise PolicyError(f"{where}: transform math of {len(text)} characters (at most {MAX_MATH_CHARS})")
     try:
         tree = ast.parse(text, mode="eval").body
     except SyntaxError:
