@@ -149,14 +149,15 @@ def test_a_full_disk_past_the_backlog_stops_the_daemon_naming_what_was_lost(tmp_
                 uds_upload(bus, ecu)
             wait_until(lambda: notes.append(_receive(listener)) or not runner.is_alive(), "the daemon to stop")
         runner.join(30)
-    assert result["code"] == 74, result["err"]
+        assert result["code"] == 74, result["err"]
+        final = result["err"].splitlines()[-1].removeprefix("gatewatch run: ")
+        wait_until(lambda: notes.append(_receive(listener)) or any(final in n for n in notes), "the last STATUS=")
     line = [x for x in result["err"].splitlines() if x.startswith("gatewatch run: ")]
     assert len(line) == 1 and "Traceback" not in result["err"], result["err"]
     match = re.search(r": No space left on device: (\d+) alert records written, (\d+) not written", line[0])
     assert match and line[0].startswith(f"gatewatch run: {small_disk}/alerts-full-000000000001.jsonl"), line
     assert int(match[1]) == len(on_disk(small_disk)) and int(match[2]) > backlog
-    status = [n for n in notes if "OUTPUT FAILURE (ENOSPC)" in n]
-    assert status and line[0].removeprefix("gatewatch run: ") in status[-1], notes
+    assert any(f"STATUS=OUTPUT FAILURE (ENOSPC): {final}" in n for n in notes), notes
 
 
 def test_a_disk_gone_read_only_stops_the_daemon_naming_the_path(tmp_path: Path, small_disk: Path) -> None:
@@ -188,7 +189,8 @@ def test_a_disk_gone_read_only_stops_the_daemon_naming_the_path(tmp_path: Path, 
         finally:
             daemon.stop()
             runner.join(30)
-    assert not runner.is_alive()
+        assert not runner.is_alive() and daemon.failure
+        wait_until(lambda: notes.append(_receive(listener)) or any(daemon.failure in n for n in notes), "the last STATUS=")
     path = f"{small_disk}/alerts-full-000000000001.jsonl: Read-only file system: "
     assert daemon.failure.startswith(path), daemon.failure
     match = re.search(r"(\d+) alert records written, (\d+) not written", daemon.failure)
