@@ -42,7 +42,7 @@ def flat(record: dict) -> dict:
     track = _object(g, "track", "gatewatch.")
     dst = _endpoint(record)
     return {
-        "time": _number(record, "time", 0, MAX_TIME_MS, "", default=0) / 1000,
+        "time": _number(record, "time", 0, MAX_TIME_MS - 1, "", default=0) / 1000,  # before the year 10000
         "seq": _whole(_object(record, "metadata"), "sequence", 1, MAX_INT, "metadata."),
         "vehicle": _text(vehicle, "id", "gatewatch.vehicle.") or _text(_object(record, "device"), "uid", "device."),
         "vin": _text(vehicle, "vin", "gatewatch.vehicle."),

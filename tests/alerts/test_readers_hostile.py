@@ -68,7 +68,7 @@ def edited(record: dict, path: tuple, value) -> bytes:
 G = ("unmapped", "gatewatch")
 WRONG_TYPES = {  # field -> values of the wrong type or out of range
     ("metadata", "sequence"): ["7", [7], 1.5, -1, 2**64, True, {"n": 1}],
-    ("time",): ["yesterday", 1e20, -5, [1], True, "<script>1</script>"],
+    ("time",): ["yesterday", 1e20, -5, [1], True, "<script>1</script>", 253_402_300_800_000],
     ("count",): ["3", {"a": 1}, -1, 2.5],
     ("unmapped",): [[], "x"],
     (*G[:1], "gatewatch"): [[], "gatewatch", 5],
