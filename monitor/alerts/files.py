@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError, SourceError
-from .bounded import parse, read_lines
+from .bounded import parse, read_lines, record_problem
 from .chain import GENESIS, HMAC, SHA256, chain_of, seal
 from .head import read_head, seal_of, write_head
 
@@ -539,7 +539,7 @@ def sequences(paths: list[Path]) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {}
     for path in paths:
         for entry in read_file(path):
-            if entry.record is not None:
+            if entry.record is not None and not record_problem(entry.record):  # a chained record: seq and hash hold
                 chain = chain_of(entry.record)
                 out.setdefault(int(chain["seq"]), []).append(str(chain["hash"]))
     return out
