@@ -25,7 +25,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ..alerts.dnslog import dns_logs_beside, looked_up
     from ..alerts.read import rows_of
     from ..alerts.report import build_report_rows
-    from ..errors import SourceError
+    from .output import write_output
 
     paths, logs, problems = review.find_logs(args.paths, args.recursive)
     if not logs:
@@ -34,10 +34,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     country_of = _countries(args.config)
     counted = _Counted(row for _, row in rows_of(logs, problems))  # streamed: never all records at once
     page = build_report_rows(counted, country_of, args.title, looked_up(dns_logs_beside(logs), problems.lines))
-    try:
-        Path(args.output).write_text(page, encoding="utf-8")
-    except OSError as error:
-        raise SourceError(f"{args.output}: cannot write the report: {error.strerror or error}") from None
+    write_output(args.output, page, f"the report of {counted.n:,} records")
     review.report_problems("report", problems, err)
     skipped = f" ({problems.skipped} lines that are not records skipped)" if problems.skipped else ""
     print(f"gatewatch report: {counted.n} records{skipped} -> {args.output}", file=out)

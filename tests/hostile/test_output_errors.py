@@ -232,8 +232,6 @@ def test_report_to_a_full_disk_a_read_only_folder_and_dev_full(alert_folder: Pat
         assert "No space left on device" in err or "Read-only file system" in err, err
 
 
-@pytest.mark.xfail(strict=True, reason="report.py writes -o through cli.output.write_output once wired (another "
-                                       "engineer's file): then it exits 74 and counts the records; remove this mark")
 def test_report_says_how_many_records_were_not_written(alert_folder: Path) -> None:
     code, _, err = run("report", str(alert_folder), "-o", "/dev/full")
     assert code == Exit.OUTPUT and "the report of 512 records not written" in err, err
