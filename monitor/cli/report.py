@@ -7,7 +7,6 @@ and the alert table. No alert log found: one line, exit 1, and no page written."
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import TextIO
 
 from . import review
