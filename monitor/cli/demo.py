@@ -48,14 +48,25 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(_scenario(outcome), file=out)
     logs = output / "logs"
     all_records = list(records([logs]))
-    write_output(output / "report.html", build_report(all_records, title="gatewatch demo: what left the vehicles"),
+    names = _names_looked_up(logs)
+    write_output(output / "report.html", build_report(all_records, title="gatewatch demo: what left the vehicles",
+                                                      looked_up=names),
                  f"the report of {len(all_records):,} records")
     print(f"\n== 3. alert logs in {logs}/ (one vehicle per scenario), report {output / 'report.html'}", file=out)
     print(f"gatewatch alerts summary {logs}:", file=out)
-    print(format_summary(summarize(all_records)), file=out)
+    print(format_summary(summarize(all_records, names)), file=out)
     print(f"\nexpectations: {len(folders) - failed} of {len(folders)} scenarios hold"
           + ("" if not failed else f"; {failed} FAILED (see above)"), file=out)
     return 1 if failed else 0
+
+
+def _names_looked_up(logs: Path):
+    """The names the vehicles looked up, from the DNS logs beside their alert logs (as summary reads them)."""
+    from ..alerts.dnslog import dns_logs_beside, looked_up
+    from . import review
+
+    _, found, problems = review.find_logs([str(logs)], recursive=False)
+    return looked_up(dns_logs_beside(found), problems.lines)
 
 
 def _scenario(outcome) -> str:
