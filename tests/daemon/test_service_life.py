@@ -73,7 +73,9 @@ def run_the_daemon_through_its_life(tmp_path: Path, listener: socket.socket, add
         wait_until(lambda: counted(out, "reloads_refused"), "the broken configuration to be refused", alive=daemon)
         config.write_text(config_text(channel, repeat_s=30))  # a good one
         daemon.send_signal(signal.SIGHUP)
-        wait_until(lambda: counted(out, "reloads"), "the good configuration to be taken", alive=daemon)
+        wait_until(lambda: counted(out, "reloads") + counted(out, "reloads_refused") >= 2, "the second reload",
+                   alive=daemon)
+        assert counted(out, "reloads") == 1, f"the good configuration was refused: {counted(out, 'reloads_refused')}"
 
         daemon.send_signal(signal.SIGTERM)
         stdout, stderr = daemon.communicate(timeout=20)
