@@ -48,7 +48,7 @@ def every_alert_record_is_valid(request):
 
     import jsonschema
 
-    from monitor.alerts.files import read_file
+    from monitor.alerts.logfiles import read_file
 
     validator = jsonschema.Draft202012Validator(json.loads(RECORD_SCHEMA.read_text()))
     for path in sorted(root.rglob("alerts-*.jsonl")):

@@ -18,7 +18,8 @@ from ..errors import SourceError
 from .chain import read_key
 from .dnslog import DnsLog
 from .episodes import Episodes
-from .files import ChainedWriter, LineFile, WriteFailure, WriterSettings, chain_files, safe_name
+from .files import ChainedWriter, LineFile, WriteFailure, WriterSettings, safe_name
+from .logfiles import chain_files
 from .flowlog import zeek_record
 from .record import overflow
 

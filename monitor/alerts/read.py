@@ -2,7 +2,7 @@
 filters, one record at a time within bounded.py's bounds (line length, nesting, finite numbers).
 Damaged or torn lines, and records whose fields have the wrong type (``flat`` checks every field
 the review commands read), are reported (file:line) and skipped, never fatal; so are
-folders that cannot be read. Which files a path means is ``files.vehicle_logs``'s to say: a
+folders that cannot be read. Which files a path means is ``logfiles.vehicle_logs``'s to say: a
 folder's own alert files or the layouts gatewatch writes one level down, never a walk of the
 disk unless asked (``recursive``)."""
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from .bounded import MAX_INT, MAX_TIME_MS, show, whole
-from .files import Entry, read_file, vehicle_logs
+from .logfiles import Entry, read_file, vehicle_logs
 
 
 def gatewatch(record: dict) -> dict:
@@ -180,7 +180,7 @@ Logs = dict[tuple[Path, str], list[Path]]
 
 
 def find(paths: list[Path], problems: Problems, recursive: bool = False) -> Logs:
-    """(folder, stem) -> alert files under ``paths`` (see files.vehicle_logs)."""
+    """(folder, stem) -> alert files under ``paths`` (see logfiles.vehicle_logs)."""
     return vehicle_logs(paths, recursive, problems.folders)
 
 

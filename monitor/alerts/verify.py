@@ -33,7 +33,7 @@ from pathlib import Path
 
 from .bounded import Line, parse, read_lines
 from .chain import CHAIN, GENESIS, HMAC, canonical
-from .files import vehicle_logs
+from .logfiles import vehicle_logs
 from .head import Head, read_head, seal_of
 
 MAX_GAPS = 10_000  # gap ranges tracked (to tell reordered from deleted); the rest only counted

@@ -166,7 +166,7 @@ def _config(path: Path) -> object:
 
 
 def _alert_log(data: bytes) -> object:
-    from ..alerts.files import read_file
+    from ..alerts.logfiles import read_file
     from ..alerts.verify import verify_all
 
     with tempfile.TemporaryDirectory(prefix="gatewatch-fuzz-") as folder:

@@ -111,7 +111,7 @@ def kills(folder: Path, count: int, alerts: int = 150, seed: int = 2026) -> dict
     """Replays writing an alert log, each SIGKILLed at a random point (uniform over one whole
     replay's time), into one folder with --append; after every kill the folder is checked. The
     problems found (all must be empty) and the figures."""
-    from ..alerts.files import chain_files, head_of, sequences
+    from ..alerts.logfiles import chain_files, head_of, sequences
     from ..alerts.verify import verify_all
     from .hostile_inputs import many_alerts
 

@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 
 from ..alerts.chain import chain_of
-from ..alerts.files import read_file, safe_name, vehicle_logs
+from ..alerts.files import safe_name
+from ..alerts.logfiles import read_file, vehicle_logs
 from . import validate
 
 log = logging.getLogger(__name__)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..alerts.chain import chain_of
-from ..alerts.files import chain_files
+from ..alerts.logfiles import chain_files
 from ..alerts.head import read_head
 from .broker import Broker, connect_properties
 from .cursor import Cursor

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import jsonschema
 
-from monitor.alerts.files import read_file
+from monitor.alerts.logfiles import read_file
 from monitor.alerts.read import gatewatch
 
 from ..conftest import PROJECT

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from monitor.alerts.chain import GENESIS, chain_of, digest, seal
-from monitor.alerts.files import ChainedWriter, WriterSettings, chain_files, sequences
+from monitor.alerts.files import ChainedWriter, WriterSettings
+from monitor.alerts.logfiles import chain_files, sequences
 from monitor.bench.hostile_inputs import many_alerts
 from monitor.fleet.broker import Broker
 from monitor.fleet.collector import STATS_FILE, Collector, CollectorError

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import can
 
-from monitor.alerts.files import chain_files, sequences
+from monitor.alerts.logfiles import chain_files, sequences
 from monitor.daemon import Daemon
 from monitor.fleet.broker import Broker
 from tests.fleet.test_uplink_collect import Running, collected

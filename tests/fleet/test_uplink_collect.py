@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from monitor.alerts.files import chain_files, sequences
+from monitor.alerts.logfiles import chain_files, sequences
 from monitor.bench.hostile_inputs import many_alerts
 from monitor.fleet.broker import Broker
 from monitor.fleet.collector import Collector

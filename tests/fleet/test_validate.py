@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from monitor.alerts.files import chain_files
+from monitor.alerts.logfiles import chain_files
 from monitor.bench.hostile_inputs import many_alerts
 from monitor.fleet import validate
 from monitor.fleet.ranges import SeqRanges

@@ -8,7 +8,7 @@ import random
 import shutil
 from pathlib import Path
 
-from monitor.alerts.files import chain_files, read_file
+from monitor.alerts.logfiles import chain_files, read_file
 from monitor.alerts.verify import verify_all
 from monitor.bench.hostile import kills
 from tests.builders import run

@@ -18,7 +18,7 @@ from pathlib import Path
 import can
 import pytest
 
-from monitor.alerts.files import chain_files, read_file
+from monitor.alerts.logfiles import chain_files, read_file
 from monitor.alerts.verify import verify_all
 from monitor.daemon import Daemon
 from monitor.daemon.notify import Notifier

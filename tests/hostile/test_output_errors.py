@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.alerts.files import chain_files, read_file
+from monitor.alerts.logfiles import chain_files, read_file
 from monitor.alerts.verify import verify_all
 from monitor.cli import Exit
 from tests.builders import run
@@ -295,7 +295,7 @@ def test_the_uplink_sends_only_records_the_head_says_were_synced(tmp_path: Path,
     fails loses them) wait; the cursor never passes them, and they go once the head names them."""
     import threading
 
-    from monitor.alerts.files import sequences
+    from monitor.alerts.logfiles import sequences
     from monitor.alerts.head import read_head, write_head
     from monitor.fleet.broker import Broker
     from monitor.fleet.uplink import Uplink
