@@ -146,14 +146,20 @@ class FlowTable:
     def _slots_for_units(self, keys, first_rows, a_is_src, flags, seq, ts_ns, ports):
         key_bytes = keys[first_rows].tobytes()
         size = KEY_DTYPE.itemsize
-        first_ts = ts_ns[first_rows]
-        opening = np.where(_bare_syn(keys[first_rows], flags[first_rows]), 0,
-                           np.where(_syn_ack(keys[first_rows], flags[first_rows]), 1, -1))
-        first_seq = seq[first_rows]
+        first_keys, first_flags = keys[first_rows], flags[first_rows]
+        first_ts = ts_ns[first_rows].tolist()
+        opening = np.where(_bare_syn(first_keys, first_flags), 0, np.where(_syn_ack(first_keys, first_flags), 1, -1)).tolist()
+        first_seq = seq[first_rows].tolist()
         # A clean SYN/ACK first means the SYN was missed: its receiver started the flow.
-        syn_ack = (flags[first_rows] & (SYN | ACK | FIN | RST)) == (SYN | ACK)
+        syn_ack = (first_flags & (SYN | ACK | FIN | RST)) == (SYN | ACK)
+        a_src = a_is_src[first_rows]
+        initiates = (a_src != syn_ack).tolist()
+        first_packets = list(zip(a_src.tolist(), ports[0].tolist(), ports[1].tolist(), strict=True))
         slots = np.empty(len(first_rows), dtype=np.int64)
         close_after: list[int] = []
+        # Units that open a flow here: their columns are set in bulk (one numpy call per column,
+        # not ten scalar writes per flow), before any eviction can report them, and at the end.
+        opened: list[int] = []
         lookup = self.lookup
         for u in range(len(first_rows)):
             k = key_bytes[u * size : (u + 1) * size]
@@ -162,16 +168,21 @@ class FlowTable:
                 if u > 0 and slots[u - 1] == slot:  # a second unit of this key in this batch
                     close_after.append(slot)
                     slot = None
-                elif first_ts[u] // NS - self.last_ns[slot] // NS > self._idle_of(slot) or (
+                elif first_ts[u] // NS - int(self.last_ns[slot]) // NS > self._idle_of(slot) or (
                     opening[u] >= 0 and self._closed(slot) and first_seq[u] != self.isn[slot, opening[u]]
                 ):
                     self._finish(slot, "idle_timeout" if opening[u] < 0 else "port_reuse")
                     slot = None
             if slot is None:
-                row = first_rows[u]
-                slot = self._create(k, keys[row], bool(a_is_src[row]) != bool(syn_ack[u]), int(first_ts[u]),
-                                    (bool(a_is_src[row]), int(ports[0][u]), int(ports[1][u])))
+                if len(lookup) >= self.config.max_flows:
+                    self._open_slots(slots, opened, first_keys, initiates, first_ts)
+                    self._evict()
+                slot = self._new_slot(k)
+                slots[u] = slot
+                opened.append(u)
+                self.recorder.opened(slot, first_keys[u], initiates[u], first_packets[u])
             slots[u] = slot
+        self._open_slots(slots, opened, first_keys, initiates, first_ts)
         return slots, close_after
 
     def _idle_of(self, slot: int) -> int:
@@ -190,9 +201,8 @@ class FlowTable:
         established = (self.packets[slots, 0] > 0) & (self.packets[slots, 1] > 0)
         return self.config.idle_s(self.key["proto"][slots], established, self._closed_mask(slots))
 
-    def _create(self, key_bytes: bytes, key, a_initiates: bool, ts: int, first_packet: tuple[bool, int, int]) -> int:
-        if len(self.lookup) >= self.config.max_flows:
-            self._evict()
+    def _new_slot(self, key_bytes: bytes) -> int:
+        """A slot for a new flow, in the lookup; its columns are set by _open_slots."""
         if self.free:
             slot = self.free.pop()
         else:
@@ -201,18 +211,22 @@ class FlowTable:
             slot = self.size
             self.size += 1
         self.lookup[key_bytes] = slot
-        self.key[slot] = key
-        self.a_initiates[slot] = a_initiates
-        self.packets[slot] = 0
-        self.bytes[slot] = 0
-        self.payload[slot] = 0
-        self.flags[slot] = 0
-        self.isn[slot] = 0  # both sides
-        self.first_ns[slot] = self.last_ns[slot] = ts
-        self.active[slot] = True
-        self.recorder.opened(slot, key, a_initiates, first_packet)
-        self.stats.created += 1
         return slot
+
+    def _open_slots(self, slots: np.ndarray, opened: list[int], keys, initiates: list[bool], ts: list[int]) -> None:
+        """Set the columns of the flows opened by these units, all at once; empties ``opened``."""
+        if not opened:
+            return
+        units = np.array(opened)
+        new = slots[units]
+        self.key[new] = keys[units]
+        self.a_initiates[new] = np.array(initiates)[units]
+        for column in (self.packets, self.bytes, self.payload, self.flags, self.isn):
+            column[new] = 0
+        self.first_ns[new] = self.last_ns[new] = np.array(ts, dtype=np.int64)[units]
+        self.active[new] = True
+        self.stats.created += len(opened)
+        opened.clear()
 
     def _accumulate(self, slots, unit, order, is_orig, ip_bytes, payload_bytes, flags, ts_ns) -> None:
         n_units = len(slots)
@@ -270,12 +284,14 @@ class FlowTable:
         self._report(slots, reason)
         keys = self.key[slots].tobytes()
         size = KEY_DTYPE.itemsize
-        for i, slot in enumerate(slots.tolist()):
+        lookup, closed = self.lookup, self.recorder.closed
+        slot_list = slots.tolist()
+        for i, slot in enumerate(slot_list):
             key_bytes = keys[i * size : (i + 1) * size]
-            if self.lookup.get(key_bytes) == slot:
-                del self.lookup[key_bytes]
-            self.free.append(slot)
-            self.recorder.closed(slot)
+            if lookup.get(key_bytes) == slot:
+                del lookup[key_bytes]
+            closed(slot)
+        self.free.extend(slot_list)
         self.active[slots] = False
         self.stats.finished += len(slots)
 
