@@ -240,10 +240,6 @@ def _dns_seeds() -> list[bytes]:
             + b"\xc0\x29" + struct.pack("!HHIH", 1, 1, 60, 4) + bytes([93, 184, 216, 34])]
 
 
-def _frames_of(seeds: Callable[[], list[bytes]]) -> Callable[[], list[bytes]]:
-    return lambda: [b"\xff\xfe".join(seeds())]
-
-
 def _isotp_seeds() -> list[bytes]:
     return [b"\xff\xfe".join([bytes.fromhex("1014350000123401"), bytes.fromhex("3000000000000000"),
                               bytes.fromhex("2101020304050607"), bytes.fromhex("2208090a0b0c0d0e"),

@@ -27,9 +27,6 @@ class Located(dict):
     def line(self) -> int:
         return self.mark[0]
 
-    def line_of(self, key) -> int:
-        return self.marks.get(key, self.mark)[0]
-
     def at(self, key=None) -> str:
         if key is None:
             return where(self.path, *self.mark)

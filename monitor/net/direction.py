@@ -47,10 +47,6 @@ class VehicleNetworks:
         ranges = {(n.version, int(n.network_address), int(n.broadcast_address)) for n in [*self.networks, *always]}
         self.ranges = sorted(ranges)
 
-    def contains(self, address: str) -> bool:
-        ip = ipaddress.ip_address(address)
-        return self.contains_int(ip.version, int(ip))
-
     def contains_int(self, version: int, value: int) -> bool:
         return any(v == version and first <= value <= last for v, first, last in self.ranges)
 

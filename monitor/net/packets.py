@@ -28,18 +28,6 @@ LINKTYPE_LINUX_SLL2 = 276
 # Values some old writers use for raw IP (DLT_RAW differs between BSDs).
 LINKTYPE_RAW_ALIASES = (12, 14)
 
-LINKTYPE_NAMES = {
-    LINKTYPE_NULL: "null",
-    LINKTYPE_ETHERNET: "ethernet",
-    LINKTYPE_RAW: "raw",
-    LINKTYPE_LOOP: "loop",
-    LINKTYPE_LINUX_SLL: "linux_sll",
-    LINKTYPE_IPV4: "ipv4",
-    LINKTYPE_IPV6: "ipv6",
-    LINKTYPE_LINUX_SLL2: "linux_sll2",
-}
-
-
 @dataclass(frozen=True, eq=False)
 class PacketBatch:
     """N packets as parallel columns; ``interface`` codes index ``interface_names``."""

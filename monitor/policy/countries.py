@@ -19,7 +19,6 @@ import ipaddress
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from pathlib import Path
 
 import yaml
 
@@ -107,7 +106,3 @@ def _data(name: str):
 @lru_cache(maxsize=1)
 def regulatory_categories() -> list[dict]:
     return _data("regulatory-categories.yaml")
-
-
-def data_path(name: str) -> Path:
-    return Path(str(resources.files("monitor.policy").joinpath(f"data/{name}")))

@@ -41,7 +41,6 @@ class Request:
     uri: str
     version: str
     host: str | None
-    user_agent: str | None = None
     content_type: str | None = None
     upgrade: str | None = None
 
@@ -113,7 +112,7 @@ def _parse_head(head: bytes) -> tuple[Request | None, int]:
     except ValueError:
         body = 0
     request = Request(method=parts[0], uri=parts[1], version=parts[2] if len(parts) > 2 else "",
-                      host=headers.get("host"), user_agent=headers.get("user-agent"),
+                      host=headers.get("host"),
                       content_type=headers.get("content-type"), upgrade=headers.get("upgrade"))
     return request, max(body, 0)
 
