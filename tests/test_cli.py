@@ -90,7 +90,10 @@ def test_malformed_lines_are_reported_with_file_and_line_and_the_rest_decoded(tm
     assert f"skipped {log}:11: bad hex digit in data" in err
     assert f"skipped {log}:12: expected '(timestamp)'" in err
     assert "2 malformed lines skipped" in err and "30 frames read" in err
-    assert len(out.splitlines()) > 0
+    # Each of the 30 good frames has an id (0x011-0x019) the GNSS DBC defines (BO_ 17-25) with
+    # the length it declares: one decoded line each; the two malformed lines give none.
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert len(rows) == 30 and all("signals" in row for row in rows)
 
 
 @pytest.mark.parametrize("argv,needle", [

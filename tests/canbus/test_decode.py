@@ -55,29 +55,33 @@ def test_corpus_dbcs_present():
     assert len(DBCS) == 31
 
 
+#: (log, DBC, decodable, too short). decodable: frames whose id the DBC defines (a BO_ line)
+#: carrying at least the bytes that line declares; too short: defined, with fewer bytes (cantools'
+#: "Wrong data size"). Counted once with python-can's LogReader and the DBC's BO_ lines, not with
+#: cantools or gatewatch, so the oracle's own count is checked too.
 PAIRED = [
-    ("can/logs/eldominio-canbuslogs/gt350/keyonstraight.trc", "can/dbc/opendbc/ford_lincoln_base_pt.dbc"),
-    ("can/logs/eldominio-canbuslogs/gt350/2reverselog.trc", "can/dbc/opendbc/ford_lincoln_base_pt.dbc"),
-    ("can/logs/eldominio-canbuslogs/camaro/engineon.log", "can/dbc/opendbc/gm_global_a_powertrain_generated.dbc"),
-    ("can/logs/eldominio-canbuslogs/camaro/keyonlog.log", "can/dbc/opendbc/gm_global_a_powertrain_generated.dbc"),
-    ("can/logs/eldominio-canbuslogs/camaro/reverselog.trc", "can/dbc/opendbc/gm_global_a_powertrain_generated.dbc"),
-    ("can/logs/eldominio-canbuslogs/yaris09/noeculog.trc", "can/dbc/opendbc/toyota_iQ_2009_can.dbc"),
-    ("can/logs/eldominio-canbuslogs/yaris09/revstockecu.trc", "can/dbc/opendbc/toyota_iQ_2009_can.dbc"),
-    ("can/logs/css-electronics/gnss_2F6913DB_00000001-63BEF5CD.derived.log", "can/dbc/css-electronics/gnss.dbc"),
+    ("can/logs/eldominio-canbuslogs/gt350/keyonstraight.trc", "can/dbc/opendbc/ford_lincoln_base_pt.dbc", 2545, 0),
+    ("can/logs/eldominio-canbuslogs/gt350/2reverselog.trc", "can/dbc/opendbc/ford_lincoln_base_pt.dbc", 3593, 0),
+    ("can/logs/eldominio-canbuslogs/camaro/engineon.log", "can/dbc/opendbc/gm_global_a_powertrain_generated.dbc", 9169, 13),
+    ("can/logs/eldominio-canbuslogs/camaro/keyonlog.log", "can/dbc/opendbc/gm_global_a_powertrain_generated.dbc", 2052, 3),
+    ("can/logs/eldominio-canbuslogs/camaro/reverselog.trc", "can/dbc/opendbc/gm_global_a_powertrain_generated.dbc", 19232, 28),
+    ("can/logs/eldominio-canbuslogs/yaris09/noeculog.trc", "can/dbc/opendbc/toyota_iQ_2009_can.dbc", 299, 4),
+    ("can/logs/eldominio-canbuslogs/yaris09/revstockecu.trc", "can/dbc/opendbc/toyota_iQ_2009_can.dbc", 894, 34),
+    ("can/logs/css-electronics/gnss_2F6913DB_00000001-63BEF5CD.derived.log", "can/dbc/css-electronics/gnss.dbc", 3013, 0),
     ("can/logs/css-electronics/canmod-gps_3BA199E2_00000005-60FEB5A8.derived.log",
-     "can/dbc/css-electronics/canmod-gps.dbc"),
+     "can/dbc/css-electronics/canmod-gps.dbc", 4846, 0),
 ]
 
 
-@pytest.mark.parametrize("log,dbc", PAIRED, ids=[p[0].split("/")[-1] for p in PAIRED])
-def test_real_logs_decode_like_cantools(log, dbc, caplog):
+@pytest.mark.parametrize("log,dbc,decodable,too_short", PAIRED, ids=[p[0].split("/")[-1] for p in PAIRED])
+def test_real_logs_decode_like_cantools(log, dbc, decodable, too_short, caplog):
     caplog.set_level(logging.ERROR)
     db = load_dbc(corpus(dbc))
     batch = FrameBatch.concat([b for b, _ in read_log(corpus(log))])
     expected, got = decode_both(db, batch)
     assert differences(expected, got) == []
-    decoded = sum(isinstance(r, dict) for r in expected)
-    assert decoded > 0
+    assert sum(isinstance(r, dict) for r in expected) == decodable
+    assert sum(isinstance(r, tuple) for r in expected) == too_short
 
 
 def test_real_short_frames_are_errors_with_cantools_reason(caplog):
