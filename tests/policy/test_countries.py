@@ -127,5 +127,5 @@ def test_summary_and_report_show_where_the_data_went(tmp_path):
     assert code == 0 and set(by_country) == {"CN", "RU", "HK"} and by_country["CN"]["hits"] >= 25
     assert run("report", str(tmp_path / "out"), "-o", str(tmp_path / "r.html"))[0] == 0
     page = (tmp_path / "r.html").read_text()
-    rows = page.split("<table id=countries>")[1].split("</table>")[0]
-    assert rows.count("<tr class=country") == 3 and rows.count("data-concern=yes") == 3 and "country of concern" in rows
+    rows = page.split('<table id="countries">')[1].split("</table>")[0]
+    assert rows.count('<tr class="country"') == 3 and rows.count('data-concern="yes"') == 3 and "country of concern" in rows
