@@ -22,7 +22,9 @@ from .flowrecord import FlowRecorder
 from .headers import IPPROTO_TCP, IPPROTO_UDP, Headers
 
 NS = 1_000_000_000
+REPORT_CHUNK = 16_384  # flows finished (and their records made) at once
 FIN, SYN, RST, ACK = 0x01, 0x02, 0x04, 0x10
+ORIG, RESP = 0, 1
 
 
 @dataclass
@@ -278,6 +280,10 @@ class FlowTable:
         self._finish_many(np.array([slot]), reason)
 
     def _finish_many(self, slots: np.ndarray, reason: str) -> None:
+        if len(slots) > REPORT_CHUNK:  # the records' columns are Python lists: a whole table's cost 150 MB
+            for start in range(0, len(slots), REPORT_CHUNK):
+                self._finish_many(slots[start : start + REPORT_CHUNK], reason)
+            return
         if not len(slots):
             return
         self._report(slots, reason)
