@@ -24,7 +24,6 @@ from .headers import IPPROTO_TCP, IPPROTO_UDP, Headers
 NS = 1_000_000_000
 REPORT_CHUNK = 16_384  # flows finished (and their records made) at once
 FIN, SYN, RST, ACK = 0x01, 0x02, 0x04, 0x10
-ORIG, RESP = 0, 1
 
 
 @dataclass
