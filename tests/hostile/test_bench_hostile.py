@@ -1,10 +1,13 @@
 """``gatewatch bench hostile`` runs end to end on a small workload and prints its figures, as
-JSON for scripts; every crafted input is held (refused or counted, no traceback)."""
+JSON for scripts; every crafted input is held (refused or counted, no traceback) and printed
+with its time and peak RSS, within the budget unless its class names why not."""
 
 from __future__ import annotations
 
 import json
 
+from monitor.bench.hostile import format_report
+from monitor.bench.hostile_inputs import HOSTILE
 from tests.builders import run
 
 
@@ -12,7 +15,13 @@ def test_bench_hostile_reports_every_part_and_holds() -> None:
     code, out, err = run("bench", "hostile", "--kills", "2", "--inputs", "5", "--flows", "500", "--json")
     assert code == 0, err
     report = json.loads(out)
-    assert len(report["crafted"]) >= 20 and all(row["held"] for row in report["crafted"])
+    assert [row["name"] for row in report["crafted"]] == [h.name for h in HOSTILE]  # every class, in order
+    assert all(row["held"] for row in report["crafted"])
+    over = {h.name for h in HOSTILE if h.over_budget}
+    assert all(row["within_budget"] for row in report["crafted"] if row["name"] not in over)
+    assert all(row["cpu_seconds"] > 0 and row["peak_rss_mb"] > 0 for row in report["crafted"])
+    text = format_report(report)
+    assert all(f"  {h.name} " in text for h in HOSTILE) and "budget 15 CPU s, 300 MB" in text
     assert {"dbc", "pcapng", "quic", "alert_log", "config_yaml"} <= set(report["fuzz"])
     assert all(t["inputs"] == 5 and not t["unexpected_errors"] for t in report["fuzz"].values())
     assert report["kills"]["kills"] == 2 and report["kills"]["chain_ok"] and report["kills"]["problems"] == []
