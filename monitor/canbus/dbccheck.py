@@ -39,6 +39,12 @@ def check_sizes(path: Path) -> None:
         scan.line(number, line)
 
 
+def _int(digits: bytes) -> int:
+    """A decimal field; past 18 digits (no DBC number is that long, and Python refuses to convert
+    4,300) it stands as 10**18, which every check refuses."""
+    return int(digits) if len(digits) <= 18 else 10**18
+
+
 class _Scan:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -81,14 +87,14 @@ class _Scan:
         self.messages += 1
         if self.messages > MAX_DBC_MESSAGES:
             self.fail(number, f"more than {MAX_DBC_MESSAGES} messages")
-        self.frame_id, self.message, self.size, self.in_message = int(found[1]), found[2].decode(), int(found[3]), 0
+        self.frame_id, self.message, self.size, self.in_message = _int(found[1]), found[2].decode(), _int(found[3]), 0
         if self.size > MAX_DBC_MESSAGE_BYTES:
             self.fail(number, f"message {self.message} declares {self.size} bytes (at most {MAX_DBC_MESSAGE_BYTES})")
 
     def _signal(self, number: int, found: re.Match) -> None:
         self.signals += 1
         self.in_message += 1
-        name, start, length, little = found[1].decode(), int(found[2]), int(found[3]), found[4] == b"1"
+        name, start, length, little = found[1].decode(), _int(found[2]), _int(found[3]), found[4] == b"1"
         if self.signals > MAX_DBC_SIGNALS:
             self.fail(number, f"more than {MAX_DBC_SIGNALS} signals")
         if self.in_message > MAX_DBC_SIGNALS_PER_MESSAGE:
@@ -104,7 +110,7 @@ class _Scan:
             self.lengths[(self.frame_id, found[1])] = length
 
     def _valtype(self, number: int, found: re.Match) -> None:
-        kind, length = int(found[3]), self.lengths.get((int(found[1]), found[2]))
+        kind, length = _int(found[3]), self.lengths.get((_int(found[1]), found[2]))
         if kind in FLOAT_BITS and length is not None and length != FLOAT_BITS[kind]:
             self.fail(number, f"signal {found[2].decode()} is {length} bits: SIG_VALTYPE_ {kind} "
                               f"(IEEE {'single' if kind == 1 else 'double'}) needs {FLOAT_BITS[kind]}")
