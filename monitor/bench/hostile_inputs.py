@@ -467,6 +467,11 @@ def yaml_mapping_past_cap(folder: Path, count: int = 5_000) -> list[str]:
     return _signal_config(folder, "mapping-cap.yaml", "\n        mapping:" + table)
 
 
+def yaml_mapping_entry_malformed(folder: Path) -> list[str]:
+    """A mapping entry without ``from`` (a KeyError traceback once)."""
+    return _signal_config(folder, "mapping-entry.yaml", "\n        mapping:\n          - {to: v1}")
+
+
 def math_many_terms(folder: Path, count: int = 400_000) -> list[str]:
     """A transform of 400,000 terms (RecursionError once): past the file cap."""
     return _signal_config(folder, "terms.yaml", "{math: 'x" + "+1" * count + "'}")
@@ -556,6 +561,8 @@ HOSTILE: tuple[Hostile, ...] = (
     Hostile("yaml_rules_at_cap", "yaml", yaml_rules_at_cap, "ok: rules-at-cap.yaml"),
     Hostile("yaml_big_mapping_table", "yaml", yaml_big_mapping_table, "error: mapping.yaml: larger than 524288 bytes"),
     Hostile("yaml_mapping_past_cap", "yaml", yaml_mapping_past_cap, "error: a value mapping of 5000 entries (at most 1024)"),
+    Hostile("yaml_mapping_entry_malformed", "yaml", yaml_mapping_entry_malformed,
+            "error: mapping-entry.yaml:8:13: each mapping entry is {from: VALUE, to: VALUE}"),
     Hostile("math_many_terms", "yaml", math_many_terms, "error: terms.yaml: larger than 524288 bytes"),
     Hostile("math_long", "yaml", math_long, "error: transform math of 40001 characters (at most 256)"),
     Hostile("math_many_minus", "yaml", math_many_minus, "error: transform math of 100001 characters (at most 256)"),
