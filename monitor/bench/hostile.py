@@ -201,8 +201,8 @@ def held(report: dict) -> bool:
 
 
 def format_report(report: dict) -> str:
-    lines = [f"crafted hostile inputs, each a process (gatewatch <command> <input>); budget {BUDGET_CPU_S:.0f} CPU s, "
-             f"{BUDGET_RSS_MB:.0f} MB:",
+    budget = f"budget {BUDGET_CPU_S:.0f} CPU s, {BUDGET_RSS_MB:.0f} MB"
+    lines = [f"crafted hostile inputs, each a process (gatewatch <command> <input>); {budget}:",
              f"  {'input':<32} {'reader':<10} {'exit':>4} {'held':>5} {'wall s':>7} {'CPU s':>6} {'peak RSS MB':>12} {'budget':>7}"]
     lines += [f"  {r['name']:<32} {r['kind']:<10} {r['status']:>4} {'yes' if r['held'] else 'NO':>5} {r['seconds']:>7.2f} "
               f"{r['cpu_seconds']:>6.2f} {r['peak_rss_mb']:>12.1f} {'ok' if r['within_budget'] else 'OVER':>7}"
