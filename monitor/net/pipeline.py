@@ -71,6 +71,7 @@ class NetPipeline:
         # while the detectors looked at it.
         if self._expire_ns is not None:
             self.flows.expire(self._expire_ns)
+        self.streams.purge(self.recorder.flow_id)
         h = parse_headers(batch, self.config.strict_length)
         self.stats.count(h.status)
         fragment_rows = np.flatnonzero(h.status == Status.FRAGMENT)
@@ -87,10 +88,10 @@ class NetPipeline:
             return None
         slots, is_orig = self.flows.update(h, rows, batch.ts_ns[rows])
         self.recorder.note_tunnels(h, rows, slots)
-        chunks = self.streams.process(batch.data, h, rows, slots, is_orig, self.recorder.flow_ids)
-        self.inspector.inspect(batch, h, rows, slots, is_orig, chunks)
+        chunks, past_depth = self.streams.process(batch.data, h, rows, slots, is_orig, self.recorder.flow_ids)
+        self.inspector.inspect(batch, h, rows, slots, is_orig, chunks, past_depth)
         return NetView.build(self.networks, self.recorder.flow_ids, self.describe, batch, h, rows, slots, is_orig,
-                             chunks)
+                             chunks, past_depth)
 
     def describe(self, slot: int) -> tuple[dict, list[str]]:
         """A live flow as a finding shows it, and the remote side's names."""

@@ -38,8 +38,10 @@ target-based policies of Novak and Sturges (2007).
   is thus dropped as the receiver drops it, as soon as the real one arrives. A segment cut by
   the snap length, or whose TCP header cannot be found, cannot be checked and is taken
   (``checksum_unverifiable``).
-- Memory: ``depth`` in-order bytes per sender are handed out, the rest not read
-  (``depth_reached``); held out-of-order bytes are capped per sender (``flow_memcap``,
+- Memory: ``depth`` in-order bytes per sender are reassembled (``depth_reached``); after
+  that its segments are passed on as they come (``past_depth`` rows: no reordering, no
+  checks, no Python per packet), so a telematics connection that lasts for hours is still
+  read; held out-of-order bytes are capped per sender (``flow_memcap``,
   ``max_segments``) and in all (``memcap``); a segment over a cap is not held
   (``flow_memcap_refused``, ``memcap_refused``); at most ``max_streams`` senders are followed,
   the least recently active forgotten (``streams_evicted``).
@@ -57,6 +59,7 @@ MOD = 1 << 32
 HALF = 1 << 31
 SYN = 0x02
 UNKNOWN, RELIABLE, UNRELIABLE = 0, 1, 2
+PURGE_EVERY = 256  # batches between sweeps for the senders of ended flows
 POLICIES = ("first", "last", "bsd", "linux")
 CHECKSUM_MODES = ("auto", "verify", "ignore")
 
@@ -157,6 +160,12 @@ class Sender:
             return b""
         if start < self.next:  # what the receiver has in order stays as it is
             payload, start = payload[self.next - start :], self.next
+        if start == self.next and self.confirmed and not self.pieces:  # the common case: next in order
+            payload = payload[: max(config.depth - self.delivered, 0)]
+            if len(payload) < end - start:
+                stats["depth_reached"] += 1
+            self.next, self.delivered = end, self.delivered + len(payload)
+            return payload
         self._hold(start, end, payload, config, stats)
         return self._drain(config, stats)
 
@@ -231,16 +240,6 @@ def _cut(piece: list, a: int, b: int) -> list | None:
 
 # ---------------------------------------------------------------- checksums
 
-def _fold(total: int) -> int:
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return total
-
-
-def _sum16(seg: np.ndarray) -> int:
-    return int(seg[0::2].sum(dtype=np.int64)) * 256 + int(seg[1::2].sum(dtype=np.int64))
-
-
 def tcp_header_start(data: np.ndarray, l3: int, version: int, payload: int) -> int:
     """Where the TCP header starts (-1 when it cannot be told: IPv6 extension headers whose
     TCP data offset reads two ways)."""
@@ -253,18 +252,18 @@ def tcp_header_start(data: np.ndarray, l3: int, version: int, payload: int) -> i
 
 
 def checksum_state(data: np.ndarray, l3: int, version: int, tcp: int, ip_end: int) -> str:
-    """"good", "bad", or "offloaded" (0 or the bare pseudo-header sum, as checksum offload leaves it)."""
+    """"good", "bad", or "offloaded" (0 or the bare pseudo-header sum, as checksum offload leaves it).
+
+    A ones'-complement sum of 16-bit words is the number they spell modulo 0xFFFF (2^16 is 1
+    modulo 0xFFFF), so one big-integer remainder sums a whole segment."""
     length = ip_end - tcp
-    if version == 4:
-        pseudo = _sum16(data[l3 + 12 : l3 + 20]) + 6 + length
-    else:
-        pseudo = _sum16(data[l3 + 8 : l3 + 40]) + 6 + length
-    field = (int(data[tcp + 16]) << 8) | int(data[tcp + 17])
-    if _fold(pseudo + _sum16(data[tcp:ip_end])) == 0xFFFF:
+    addresses = data[l3 + 12 : l3 + 20] if version == 4 else data[l3 + 8 : l3 + 40]
+    pseudo = int.from_bytes(addresses.tobytes(), "big") % 0xFFFF + 6 + length
+    segment = data[tcp:ip_end].tobytes() + b"\0" * (length & 1)
+    if (pseudo + int.from_bytes(segment, "big")) % 0xFFFF == 0:
         return "good"
-    if field == 0 or field == _fold(pseudo):
-        return "offloaded"
-    return "bad"
+    field = (segment[16] << 8) | segment[17]
+    return "offloaded" if field == 0 or field == (pseudo % 0xFFFF or 0xFFFF) else "bad"
 
 
 # ---------------------------------------------------------------- the table
@@ -281,13 +280,16 @@ class StreamTable:
         self.memory = Memory(self.config.memcap)
         self.senders: dict[tuple, Sender] = {}
         self.waiting: set[int] = set()  # flow ids with a sender that holds segments aside
+        self.slots: dict[int, int] = {}  # flow id -> its slot, to tell when the flow has ended
+        self.batches = 0
         self.stats: Counter = Counter()
         self.done_fid = np.zeros(1024, np.int64)
         self.done_bits = np.zeros(1024, np.uint8)
 
     def process(self, data: np.ndarray, h, rows: np.ndarray, slots: np.ndarray, is_orig: np.ndarray,
-                flow_ids: np.ndarray) -> dict[int, bytes]:
-        """The in-order bytes each row (an index into rows) brought; rows bringing none are absent."""
+                flow_ids: np.ndarray) -> tuple[dict[int, bytes], np.ndarray]:
+        """The in-order bytes each row (an index into rows) brought (rows bringing none are
+        absent), and which rows are past their sender's depth (their payload stands as it is)."""
         fids = flow_ids[slots]
         self._grow(int(slots.max()) + 1 if len(slots) else 0)
         waiting = np.isin(fids, np.fromiter(self.waiting, np.int64, len(self.waiting)))
@@ -297,23 +299,30 @@ class StreamTable:
         # A sender waiting for a checksum verdict has its bare ACKs checked too.
         wanted = (h.proto[rows] == 6) & ((h.captured_len[rows] > 0) | ((flags & SYN) != 0) | waiting) & ~done
         chunks: dict[int, bytes] = {}
-        for i in np.flatnonzero(wanted).tolist():
-            chunk, finished = self._segment(data, h, int(rows[i]), int(fids[i]))
+        idx = np.flatnonzero(wanted)
+        r = rows[idx]
+        columns = (idx, fids[idx], slots[idx], h.sport[r], h.src[r, 1], h.src[r, 0], h.tcp_seq[r], flags[idx])
+        past = done.copy()
+        for i, fid, slot, *segment in zip(*(c.tolist() for c in columns)):
+            if self.done_fid[slot] == fid and self.done_bits[slot] & side[i]:
+                past[i] = True  # its sender reached the depth earlier in this batch
+                continue
+            self.slots[fid] = slot
+            chunk, finished = self._segment(data, h, int(rows[i]), fid, *segment)
             if chunk:
                 chunks[i] = chunk
             if finished:
-                slot = int(slots[i])
-                bits = self.done_bits[slot] if self.done_fid[slot] == fids[i] else 0
-                self.done_fid[slot], self.done_bits[slot] = fids[i], bits | side[i]
-        return chunks
+                bits = self.done_bits[slot] if self.done_fid[slot] == fid else 0
+                self.done_fid[slot], self.done_bits[slot] = fid, bits | side[i]
+        return chunks, past & (h.proto[rows] == 6) & (h.captured_len[rows] > 0)
 
-    def _segment(self, data: np.ndarray, h, row: int, fid: int) -> tuple[bytes, bool]:
+    def _segment(self, data: np.ndarray, h, row: int, fid: int, sport: int, lo: int, hi: int, seq: int,
+                 flags: int) -> tuple[bytes, bool]:
         """One row: the bytes it brought into order, and whether its sender reached depth."""
-        key = (fid, int(h.sport[row]), int(h.src[row, 1]), int(h.src[row, 0]))
+        key = (fid, sport, lo, hi)
         sender = self.senders.pop(key, None) or self._new()
         self.senders[key] = sender  # most recently active last
-        seq = int(h.tcp_seq[row])
-        if h.tcp_flags[row] & SYN:
+        if flags & SYN:
             sender.syn(seq)
             seq = (seq + 1) % MOD  # data in a SYN starts after the SYN's own sequence number
         start, size = int(h.payload[row]), int(h.captured_len[row])
@@ -325,6 +334,19 @@ class StreamTable:
             return chunk, True
         return chunk, False
 
+    def purge(self, live: dict[int, int]) -> None:
+        """Every PURGE_EVERY batches (or when half the memcap is held), forget the senders of
+        flows that ended; ``live``: slot -> flow id of the flows open now."""
+        self.batches += 1
+        if self.batches % PURGE_EVERY and self.memory.used <= self.memory.cap // 2:
+            return
+        ended = {fid for fid, slot in self.slots.items() if live.get(slot) != fid}
+        for key in [key for key in self.senders if key[0] in ended]:
+            del self.senders[key]
+        for fid in ended:
+            del self.slots[fid]
+        self.waiting -= ended
+
     def _new(self) -> Sender:
         if len(self.senders) >= self.config.max_streams:
             del self.senders[next(iter(self.senders))]
@@ -335,7 +357,8 @@ class StreamTable:
         """The segments reassembly may take now: this one if its checksum passes (or cannot be
         told), and under auto the ones held aside once the sender's verdict is in."""
         mode = self.config.checksum
-        good = self._checksum(data, h, row) if mode != "ignore" else None
+        skip = mode == "ignore" or (mode == "auto" and sender.verdict == UNRELIABLE)
+        good = None if skip else self._checksum(data, h, row)
         if good == "offloaded" and mode == "auto":
             self.stats["checksum_offloaded"] += 1
             return [(seq, payload)]

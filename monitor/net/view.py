@@ -39,17 +39,23 @@ class NetView:
     seq: np.ndarray  # uint32 TCP sequence numbers (0 for UDP): where a segment continues a stream
     chunks: dict[int, bytes] = field(default_factory=dict)  # row -> TCP bytes it brought into order
     tcp_flags: np.ndarray | None = None  # uint8 (0 for UDP)
+    past_depth: np.ndarray | None = None  # bool: TCP rows past their stream's reassembly depth
 
     def stream(self, i: int) -> bytes:
         """The bytes TCP row i brought into its sender's in-order stream (reassembly.py): b"" for a
         retransmission, a segment waiting for a gap or one the receiver drops; several segments'
-        bytes when it filled a gap."""
+        bytes when it filled a gap; the segment itself past the stream's reassembly depth."""
+        if self.past_depth is not None and self.past_depth[i]:
+            return self.payload(i)  # past the reassembly depth the segments stand as they come
         return self.chunks.get(i, b"")
 
     def stream_rows(self) -> tuple[np.ndarray, np.ndarray]:
         """Rows that brought TCP bytes into order, and the first of those bytes for each."""
         rows = np.fromiter(self.chunks, np.int64, len(self.chunks))
         first = np.fromiter((c[0] for c in self.chunks.values()), np.uint8, len(self.chunks))
+        if self.past_depth is not None and self.past_depth.any():
+            past = np.flatnonzero(self.past_depth)
+            rows, first = np.concatenate([rows, past]), np.concatenate([first, self.data[self.start[past]]])
         return rows, first
 
     def __len__(self) -> int:
@@ -66,7 +72,7 @@ class NetView:
     @staticmethod
     def build(networks: VehicleNetworks, flow_ids: np.ndarray, describe: Describe, batch: PacketBatch,
               h: Headers, rows: np.ndarray, slots: np.ndarray, is_orig: np.ndarray,
-              chunks: dict[int, bytes] | None = None) -> NetView:
+              chunks: dict[int, bytes] | None = None, past_depth: np.ndarray | None = None) -> NetView:
         version = h.version[rows]
         outbound, inbound = sent_by_vehicle(networks.inside(version, h.src[rows]),
                                             networks.inside(version, h.dst[rows]), is_orig)
@@ -85,6 +91,7 @@ class NetView:
             seq=h.tcp_seq[rows],
             chunks=chunks or {},
             tcp_flags=h.tcp_flags[rows],
+            past_depth=past_depth,
         )
 
 

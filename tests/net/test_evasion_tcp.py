@@ -15,7 +15,10 @@ from pathlib import Path
 import pytest
 from scapy.all import IP, TCP, Ether, wrpcap
 
-from monitor.bench.scene import client_hello
+try:
+    from monitor.testing.scene import client_hello
+except ImportError:  # before the builders moved from monitor.bench to monitor.testing
+    from monitor.bench.scene import client_hello
 from monitor.detect.signatures import RESCAN_BUDGET
 from monitor.net.capture import read_capture
 from monitor.net.pipeline import NetPipeline
@@ -29,7 +32,7 @@ def _packet(seq: int, flags: str, data: bytes = b"", t: float = 0.0, bad: bool =
     src, dst, sport, dport = (CLIENT, SERVER, 40000, 443) if to_server else (SERVER, CLIENT, 443, 40000)
     ack = SERVER_ISN + 1 if to_server else ISN + 1
     tcp = TCP(sport=sport, dport=dport, seq=seq % (1 << 32), ack=ack if "A" in flags else 0, flags=flags)
-    frame = Ether(bytes(Ether() / IP(src=src, dst=dst) / tcp / data))  # checksums filled in
+    frame = Ether(bytes(Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / IP(src=src, dst=dst) / tcp / data))  # checksums filled in
     if bad:
         frame[TCP].chksum ^= 0x5A5A
     frame.time = 1_700_000_000 + t

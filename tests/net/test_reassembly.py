@@ -108,3 +108,45 @@ def test_checksum_states() -> None:
     assert checksum_state(data, 0, 4, 20, len(packet)) == "bad"
     data[36:38] = 0
     assert checksum_state(data, 0, 4, 20, len(packet)) == "offloaded"
+
+
+def test_senders_of_ended_flows_are_forgotten_and_give_their_bytes_back(tmp_path) -> None:
+    from scapy.all import IP, TCP, Ether, wrpcap
+
+    from monitor.net.capture import read_capture
+    from monitor.net.pipeline import NetPipeline
+    from monitor.net.reassembly import PURGE_EVERY
+
+    packets = []
+    for port in range(40000, 40010):  # each: a segment waiting for a gap that never fills, then RST
+        for flags, seq, data in (("S", 0, b""), ("A", 50, b"x" * 100), ("R", 150, b"")):
+            frame = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / IP(src="10.0.0.1", dst="10.0.0.2") / TCP(sport=port, dport=80, flags=flags, seq=seq) / data
+            frame.time = 1_700_000_000 + (port - 40000)
+            packets.append(frame)
+    wrpcap(str(tmp_path / "gaps.pcap"), packets)
+    pipeline = NetPipeline()
+    for batch in read_capture(tmp_path / "gaps.pcap"):
+        pipeline.process(batch)
+    assert pipeline.streams.memory.used == 1000
+    pipeline.finish()
+    for _ in range(PURGE_EVERY):
+        pipeline.streams.purge(pipeline.recorder.flow_id)
+    assert pipeline.streams.memory.used == 0 and not pipeline.streams.senders
+
+
+def test_past_the_depth_segments_stand_as_they_come(tmp_path) -> None:
+    from scapy.all import IP, TCP, Ether, wrpcap
+
+    from monitor.net.capture import read_capture
+    from monitor.net.pipeline import NetConfig, NetPipeline
+
+    packets = [Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / IP(src="10.0.0.1", dst="192.0.2.7") / TCP(sport=4000, dport=7018, flags="S", seq=0)]
+    packets += [Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / IP(src="10.0.0.1", dst="192.0.2.7") / TCP(sport=4000, dport=7018, flags="PA", seq=1 + 80 * k)
+                / (bytes([65 + k]) * 80) for k in range(3)]
+    wrpcap(str(tmp_path / "deep.pcap"), packets)
+    pipeline = NetPipeline(NetConfig(stream=StreamConfig(depth=100)))
+    views = [pipeline.process(batch) for batch in read_capture(tmp_path / "deep.pcap")]
+    view = views[0]
+    assert [view.stream(i) for i in range(4)] == [b"", b"A" * 80, b"B" * 20, b"C" * 80]
+    assert view.past_depth.tolist() == [False, False, False, True]
+    assert pipeline.summary()["streams"]["depth_reached"] == 1

@@ -64,14 +64,15 @@ class AppInspector:
         self.on_dns: Callable[[int, int, dns.Message], None] | None = None  # (slot, ts_ns, message): the DNS log
 
     def inspect(self, batch: PacketBatch, h: Headers, rows: np.ndarray, slots: np.ndarray, is_orig: np.ndarray,
-                chunks: dict[int, bytes]) -> None:
-        """``chunks``: index into rows -> the in-order TCP bytes that row brought."""
-        picked, kinds = self._select(batch, h, rows, slots, is_orig, chunks)
+                chunks: dict[int, bytes], past_depth: np.ndarray | None = None) -> None:
+        """``chunks``: index into rows -> the in-order TCP bytes that row brought; ``past_depth``:
+        TCP rows past their stream's reassembly depth, read as they come."""
+        picked, kinds = self._select(batch, h, rows, slots, is_orig, chunks, past_depth)
         data = batch.data
         self.swapped.clear()
         for i, kind in zip(picked.tolist(), kinds.tolist()):
             row = int(rows[i])
-            if h.proto[row] == IPPROTO_TCP:
+            if i in chunks:
                 payload = chunks[i]
             else:
                 start = int(h.payload[row])
@@ -87,12 +88,14 @@ class AppInspector:
             elif orig or self._client_found_late(slot, payload):
                 self._tcp(slot, ts, payload)
 
-    def _select(self, batch, h, rows, slots, is_orig, chunks):
+    def _select(self, batch, h, rows, slots, is_orig, chunks, past_depth):
         """Indexes (into rows) of packets worth Python's time, and which handler takes each."""
         proto = h.proto[rows]
         has = h.captured_len[rows] > 0
         in_order = np.zeros(len(rows), dtype=bool)
         in_order[list(chunks)] = True
+        if past_depth is not None:
+            in_order |= past_depth
         tcp, udp = in_order & (proto == IPPROTO_TCP), has & (proto == IPPROTO_UDP)
         is_dns = (tcp | udp) & ((h.sport[rows] == DNS_PORT) | (h.dport[rows] == DNS_PORT))
         mode = self.recorder.mode[slots]
