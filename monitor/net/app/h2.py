@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .hpack import MAX_BLOCK, Decoder, HpackError
+from .http import authority_host
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 DATA, HEADERS, PRIORITY, SETTINGS, PUSH_PROMISE, CONTINUATION = 0x0, 0x1, 0x2, 0x4, 0x5, 0x9
@@ -127,10 +128,4 @@ def _request(block: bytes, stream_id: int) -> H2Request:
 
 def host_of(request: H2Request) -> str | None:
     """The authority without its port (and without brackets for an IPv6 literal)."""
-    host = request.authority
-    if not host:
-        return None
-    host = host.rsplit("@", 1)[-1]
-    if host.startswith("["):
-        return host[1:].split("]", 1)[0]
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    return authority_host(request.authority)

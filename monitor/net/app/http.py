@@ -144,9 +144,14 @@ def host_of(request: Request) -> str | None:
         host = request.uri.split("://", 1)[1].split("/", 1)[0]
     if not host and request.method.upper() == "CONNECT":
         host = request.uri
-    if not host:
+    return authority_host(host)
+
+
+def authority_host(authority: str | None) -> str | None:
+    """The host of an authority (``user@host:port``): no user, no port, no IPv6 brackets."""
+    if not authority:
         return None
-    host = host.rsplit("@", 1)[-1]
+    host = authority.rsplit("@", 1)[-1]
     if host.startswith("["):
         return host[1:].split("]", 1)[0]
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
