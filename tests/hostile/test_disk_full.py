@@ -13,6 +13,7 @@ import socket
 import subprocess
 import threading
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import can
@@ -70,51 +71,59 @@ def daemon_config(tmp_path: Path, backlog: int) -> tuple[Path, str]:
     return config, channel
 
 
-def on_disk(folder: Path) -> list[dict]:
-    return [e.record for path in chain_files(folder) for e in read_file(path) if e.record is not None]
-
-
-def test_a_full_disk_is_waited_out_in_memory_and_caught_up_when_it_grows(tmp_path: Path, small_disk: Path) -> None:
-    config, channel = daemon_config(tmp_path, BACKLOG)
+@contextmanager
+def daemon_writing_to(tmp_path: Path, disk: Path, backlog: int):
+    """A Daemon in a thread on a virtual bus, writing to ``disk``, with a notify socket to read:
+    yields (daemon, runner thread, notify listener, bus channel); stopped and joined on the way out."""
+    config, channel = daemon_config(tmp_path, backlog)
     address = str(tmp_path / "notify.sock")
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener:
         listener.bind(address)
         listener.settimeout(0.2)
-        daemon = Daemon(str(config), small_disk, notifier=Notifier(address))
+        daemon = Daemon(str(config), disk, notifier=Notifier(address))
         ready = threading.Event()
         runner = threading.Thread(target=daemon.run, kwargs={"ready": ready.set})
         runner.start()
         try:
             assert ready.wait(GENEROUS)
-            stats = lambda: json.loads((small_disk / "stats.json").read_text())
-            writer = daemon.log.writer
-            with can.Bus(interface="virtual", channel=channel) as bus:
-                uds_upload(bus, 1)  # written while there is room
-                wait_until(lambda: writer.seq >= 1, "the first record")
-                fill(small_disk)
-                sent = BACKLOG - 2  # fewer than the backlog holds: nothing may be lost
-                for ecu in range(2, 2 + sent):
-                    uds_upload(bus, ecu)
-                wait_until(lambda: daemon.log.counts["alerts"] == 1 + sent, "the alerts to be judged")
-                wait_until(lambda: writer.failure is not None, "the disk to be full")
-                waiting = 1 + sent - writer.seq
-                assert waiting == len(writer.backlog) > 0
-                wait_until(lambda: stats()["alert_log"]["degraded"] if (small_disk / "stats.json").stat().st_size else False,
-                           "DEGRADED in stats.json")
-                health = stats()["alert_log"]
-                assert health["records_waiting"] == waiting and health["records_dropped"] == 0
-                assert health["write_errors"] >= 1 and "No space left on device" in health["last_write_error"]
-                notes: list[str] = []
-                wait_until(lambda: notes.append(_receive(listener)) or any("STATUS=DEGRADED" in n for n in notes),
-                           "STATUS=DEGRADED over sd_notify")
-                assert any(f"{waiting} records waiting in memory, 0 dropped" in n for n in notes), notes
-                assert runner.is_alive() and daemon.state == "running" and not daemon.failure
-
-                subprocess.run(["mount", "-o", "remount,size=64m", str(small_disk)], check=True)  # the disk grows
-                wait_until(lambda: not writer.backlog and writer.failure is None, "the backlog to be written")
+            yield daemon, runner, listener, channel
         finally:
             daemon.stop()
             runner.join(30)
+
+
+def on_disk(folder: Path) -> list[dict]:
+    return [e.record for path in chain_files(folder) for e in read_file(path) if e.record is not None]
+
+
+def test_a_full_disk_is_waited_out_in_memory_and_caught_up_when_it_grows(tmp_path: Path, small_disk: Path) -> None:
+    with daemon_writing_to(tmp_path, small_disk, BACKLOG) as (daemon, runner, listener, channel):
+        stats = lambda: json.loads((small_disk / "stats.json").read_text())
+        writer = daemon.log.writer
+        with can.Bus(interface="virtual", channel=channel) as bus:
+            uds_upload(bus, 1)  # written while there is room
+            wait_until(lambda: writer.seq >= 1, "the first record")
+            fill(small_disk)
+            sent = BACKLOG - 2  # fewer than the backlog holds: nothing may be lost
+            for ecu in range(2, 2 + sent):
+                uds_upload(bus, ecu)
+            wait_until(lambda: daemon.log.counts["alerts"] == 1 + sent, "the alerts to be judged")
+            wait_until(lambda: writer.failure is not None, "the disk to be full")
+            waiting = 1 + sent - writer.seq
+            assert waiting == len(writer.backlog) > 0
+            wait_until(lambda: stats()["alert_log"]["degraded"] if (small_disk / "stats.json").stat().st_size else False,
+                       "DEGRADED in stats.json")
+            health = stats()["alert_log"]
+            assert health["records_waiting"] == waiting and health["records_dropped"] == 0
+            assert health["write_errors"] >= 1 and "No space left on device" in health["last_write_error"]
+            notes: list[str] = []
+            wait_until(lambda: notes.append(_receive(listener)) or any("STATUS=DEGRADED" in n for n in notes),
+                       "STATUS=DEGRADED over sd_notify")
+            assert any(f"{waiting} records waiting in memory, 0 dropped" in n for n in notes), notes
+            assert runner.is_alive() and daemon.state == "running" and not daemon.failure
+
+            subprocess.run(["mount", "-o", "remount,size=64m", str(small_disk)], check=True)  # the disk grows
+            wait_until(lambda: not writer.backlog and writer.failure is None, "the backlog to be written")
     assert not runner.is_alive() and not daemon.failure
     report = verify_all([small_disk], None)[0]
     assert report.ok, [str(b) for b in report.breaks]
@@ -161,34 +170,23 @@ def test_a_full_disk_past_the_backlog_stops_the_daemon_naming_what_was_lost(tmp_
 
 
 def test_a_disk_gone_read_only_stops_the_daemon_naming_the_path(tmp_path: Path, small_disk: Path) -> None:
-    config, channel = daemon_config(tmp_path, 100)
-    address = str(tmp_path / "notify.sock")
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener:
-        listener.bind(address)
-        listener.settimeout(0.2)
-        daemon = Daemon(str(config), small_disk, notifier=Notifier(address))
-        ready = threading.Event()
-        runner = threading.Thread(target=daemon.run, kwargs={"ready": ready.set})
-        runner.start()
-        try:
-            assert ready.wait(GENEROUS)
-            writer = daemon.log.writer
-            with can.Bus(interface="virtual", channel=channel) as bus:
-                uds_upload(bus, 1)
-                wait_until(lambda: writer.seq >= 1, "the first record")
-                fill(small_disk)
-                ecus = iter(range(2, 200))
-                # Until a write fails (the file's last page may hold a record or two); the writer then
-                # closes its file, so nothing holds the disk open for writing.
-                wait_until(lambda: writer.failure or uds_upload(bus, next(ecus)), "a write to fail", step=0.2)
-                wait_until(lambda: subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=False,
-                                                  capture_output=True).returncode == 0, "the disk to go read-only")
-                uds_upload(bus, 250)
-                notes: list[str] = []
-                wait_until(lambda: notes.append(_receive(listener)) or not runner.is_alive(), "the daemon to stop")
-        finally:
-            daemon.stop()
-            runner.join(30)
+    with daemon_writing_to(tmp_path, small_disk, 100) as (daemon, runner, listener, channel):
+        writer = daemon.log.writer
+        with can.Bus(interface="virtual", channel=channel) as bus:
+            uds_upload(bus, 1)
+            wait_until(lambda: writer.seq >= 1, "the first record")
+            fill(small_disk)
+            ecus = iter(range(2, 200))
+            # Until a write fails (the file's last page may hold a record or two); the writer then
+            # closes its file, so nothing holds the disk open for writing.
+            wait_until(lambda: writer.failure or uds_upload(bus, next(ecus)), "a write to fail", step=0.2)
+            wait_until(lambda: subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=False,
+                                              capture_output=True).returncode == 0, "the disk to go read-only")
+            uds_upload(bus, 250)
+            notes: list[str] = []
+            wait_until(lambda: notes.append(_receive(listener)) or not runner.is_alive(), "the daemon to stop")
+        daemon.stop()
+        runner.join(30)
         assert not runner.is_alive() and daemon.failure
         wait_until(lambda: notes.append(_receive(listener)) or any(daemon.failure in n for n in notes), "the last STATUS=")
     path = f"{small_disk}/alerts-full-000000000001.jsonl: Read-only file system: "
