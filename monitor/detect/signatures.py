@@ -110,14 +110,18 @@ class WireSignatures(Detector):
             return payload, scan_payload(payload, self.parser_errors)
         chunk, key = view.stream(i), (fid, bool(view.outbound[i]))
         scanned, matches = self._continue(key, chunk, bool(view.tcp_flags[i] & PSH) if view.tcp_flags is not None else False)
-        if matches or key in self.pending or not FIRST_BYTES[chunk[0]]:
+        if matches or not FIRST_BYTES[chunk[0]]:
             return scanned, matches
         self.counts["payloads_scanned"] += 1
         self.counts["bytes_scanned"] += len(chunk)
         matches = scan_payload(chunk, self.parser_errors)
-        if not matches and len(chunk) <= MAX_HELD_BYTES:
+        if matches:
+            self.pending.pop(key, None)  # a message of its own: what was held before it was not one we know
+        elif key in self.pending:
+            pass  # the held start goes on growing with these bytes
+        elif len(chunk) <= MAX_HELD_BYTES:
             self.pending.remember(key, _Held(bytearray(chunk), len(chunk)))
-        elif not matches:
+        else:
             self.counts["held_too_long"] += 1
         return chunk, matches
 

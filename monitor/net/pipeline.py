@@ -88,7 +88,8 @@ class NetPipeline:
             return None
         slots, is_orig = self.flows.update(h, rows, batch.ts_ns[rows])
         self.recorder.note_tunnels(h, rows, slots)
-        chunks, past_depth = self.streams.process(batch.data, h, rows, slots, is_orig, self.recorder.flow_ids)
+        chunks, past_depth = self.streams.process(batch.data, h, rows, slots, is_orig, self.recorder.flow_ids,
+                                                  batch.ts_ns[rows])
         self.inspector.inspect(batch, h, rows, slots, is_orig, chunks, past_depth)
         return NetView.build(self.networks, self.recorder.flow_ids, self.describe, batch, h, rows, slots, is_orig,
                              chunks, past_depth)

@@ -23,6 +23,11 @@ target-based policies of Novak and Sturges (2007).
     bsd:    the new bytes win when ns < os.
     linux:  the new bytes win when ns < os, or ns == os and ne > oe (default).
   A conflicting overlap (different bytes) is counted ``overlap_conflicts`` in every policy.
+- Gaps: bytes the capture lost never come, so a hole that has had later bytes waiting
+  behind it for ``gap_timeout_s`` (packet time), or with a sender's held bytes at a cap, is
+  skipped: the stream goes on at the first held byte (``gaps_skipped``); the bytes of the
+  hole, if they come after all, are then behind the stream (``retransmitted``). An evader
+  who delays a segment past the timeout can hide it; the receiver would still wait.
 - Checksum: a segment whose TCP checksum is wrong is dropped by the receiver, so it is left
   out (``bad_checksum``). ``checksum`` = verify (strict), ignore (no check), or auto (the
   default), which decides per sender: its segments with a bad checksum wait aside until one
@@ -72,7 +77,8 @@ class StreamConfig:
     window: int = 1 << 20  # how far past the in-order end a segment may be held
     flow_memcap: int = 256 << 10  # out-of-order bytes held per sender
     memcap: int = 64 << 20  # out-of-order bytes held in all
-    max_segments: int = 256  # out-of-order pieces held per sender
+    max_segments: int = 1024  # out-of-order pieces held per sender
+    gap_timeout_s: float = 10.0  # a hole in the stream older than this is skipped (capture loss)
     max_streams: int = 65_536
     confirm: int = 16  # contiguous bytes that confirm a mid-stream base
     unreliable_after: int = 2  # checksum auto: bad checksums in a row, none good, before trusting none
@@ -108,7 +114,7 @@ class Sender:
     """One direction of one flow: what its receiver has in order, and what waits for a gap."""
 
     __slots__ = ("anchor", "aside", "bad", "base", "confirmed", "delivered", "held", "memory", "next", "pieces",
-                 "verdict")
+                 "verdict", "waiting_since")
 
     def __init__(self, memory: Memory) -> None:
         self.anchor = -1  # sequence number of offset 0; -1 until the first segment or SYN
@@ -119,6 +125,7 @@ class Sender:
         self.held = 0  # bytes in pieces
         self.pieces: list[list] = []  # [start, end, segment start, segment end, bytes], sorted, disjoint
         self.memory = memory
+        self.waiting_since = 0  # ns: when the oldest hole began to hold bytes back
         self.verdict = UNKNOWN  # checksum auto: what this sender's checksums are worth
         self.bad = 0
         self.aside: list[tuple[int, bytes]] = []  # bad-checksum segments waiting for the verdict
@@ -144,20 +151,21 @@ class Sender:
         d = (seq - self.anchor - self.next) % MOD
         return self.next + (d - MOD if d >= HALF else d)
 
-    def add(self, seq: int, payload: bytes, config: StreamConfig, stats: Counter) -> bytes:
-        """Take a segment; returns the bytes it brought into order (b"" for none)."""
+    def add(self, seq: int, payload: bytes, config: StreamConfig, stats: Counter, ts_ns: int = 0) -> bytes:
+        """Take a segment (sent at ts_ns); returns the bytes it brought into order (b"" for none)."""
         if self.anchor < 0:
             self._reset(seq)
         start = self.offset(seq)
         if not self.confirmed:
             start = self._midstream(start, seq, config, stats)
         end = start + len(payload)
+        skipped = b"" if start <= self.next else self._skip_gap(config, stats, ts_ns, len(payload))
         if end <= self.next:
             stats["retransmitted"] += 1
-            return b""
+            return skipped
         if start - self.next > config.window:
             stats["beyond_window"] += 1
-            return b""
+            return skipped
         if start < self.next:  # what the receiver has in order stays as it is
             payload, start = payload[self.next - start :], self.next
         if start == self.next and self.confirmed and not self.pieces:  # the common case: next in order
@@ -165,8 +173,24 @@ class Sender:
             if len(payload) < end - start:
                 stats["depth_reached"] += 1
             self.next, self.delivered = end, self.delivered + len(payload)
-            return payload
+            return skipped + payload
+        if not self.pieces:
+            self.waiting_since = ts_ns
         self._hold(start, end, payload, config, stats)
+        return skipped + self._drain(config, stats)
+
+    def _skip_gap(self, config: StreamConfig, stats: Counter, ts_ns: int, size: int) -> bytes:
+        """Skip the hole before the first held piece when it is old or the caps are reached (the
+        new segment does not fill it)."""
+        if not self.pieces or not self.confirmed:
+            return b""
+        old = ts_ns - self.waiting_since > config.gap_timeout_s * 1e9
+        full = len(self.pieces) >= config.max_segments or self.held + size > config.flow_memcap
+        if not (old or full or self.memory.used + size > self.memory.cap):
+            return b""
+        stats["gaps_skipped"] += 1
+        self.next = self.pieces[0][0]
+        self.waiting_since = ts_ns
         return self._drain(config, stats)
 
     def _midstream(self, start: int, seq: int, config: StreamConfig, stats: Counter) -> int:
@@ -287,7 +311,7 @@ class StreamTable:
         self.done_bits = np.zeros(1024, np.uint8)
 
     def process(self, data: np.ndarray, h, rows: np.ndarray, slots: np.ndarray, is_orig: np.ndarray,
-                flow_ids: np.ndarray) -> tuple[dict[int, bytes], np.ndarray]:
+                flow_ids: np.ndarray, ts_ns: np.ndarray | None = None) -> tuple[dict[int, bytes], np.ndarray]:
         """The in-order bytes each row (an index into rows) brought (rows bringing none are
         absent), and which rows are past their sender's depth (their payload stands as it is)."""
         fids = flow_ids[slots]
@@ -301,7 +325,8 @@ class StreamTable:
         chunks: dict[int, bytes] = {}
         idx = np.flatnonzero(wanted)
         r = rows[idx]
-        columns = (idx, fids[idx], slots[idx], h.sport[r], h.src[r, 1], h.src[r, 0], h.tcp_seq[r], flags[idx])
+        times = ts_ns[idx] if ts_ns is not None else np.zeros(len(idx), np.int64)
+        columns = (idx, fids[idx], slots[idx], h.sport[r], h.src[r, 1], h.src[r, 0], h.tcp_seq[r], flags[idx], times)
         past = done.copy()
         for i, fid, slot, *segment in zip(*(c.tolist() for c in columns)):
             if self.done_fid[slot] == fid and self.done_bits[slot] & side[i]:
@@ -317,7 +342,7 @@ class StreamTable:
         return chunks, past & (h.proto[rows] == 6) & (h.captured_len[rows] > 0)
 
     def _segment(self, data: np.ndarray, h, row: int, fid: int, sport: int, lo: int, hi: int, seq: int,
-                 flags: int) -> tuple[bytes, bool]:
+                 flags: int, ts: int) -> tuple[bytes, bool]:
         """One row: the bytes it brought into order, and whether its sender reached depth."""
         key = (fid, sport, lo, hi)
         sender = self.senders.pop(key, None) or self._new()
@@ -328,7 +353,7 @@ class StreamTable:
         start, size = int(h.payload[row]), int(h.captured_len[row])
         payload = data[start : start + size].tobytes()
         segments = self._checked(data, h, row, sender, fid, seq, payload)
-        chunk = b"".join(sender.add(s, p, self.config, self.stats) for s, p in segments if p)
+        chunk = b"".join(sender.add(s, p, self.config, self.stats, ts) for s, p in segments if p)
         if sender.delivered >= self.config.depth:
             del self.senders[key]
             return chunk, True

@@ -23,7 +23,7 @@ def test_downlink_commands_inbound_shells_and_doip_are_remote_findings(tmp_path)
     packets = [
         packet(t0, jt808(0x0002, b""), dport=7018, sport=41000, dst=SERVER),  # the terminal's heartbeat (it started the flow)
         packet(t0 + 1, upgrade, sport=7018, dport=41000, src=SERVER, dst=VEHICLE),
-        packet(t0 + 2, params, sport=7018, dport=41000, src=SERVER, dst=VEHICLE, seq=200),
+        packet(t0 + 2, params, sport=7018, dport=41000, src=SERVER, dst=VEHICLE, seq=1 + len(upgrade)),
         packet(t0 + 3, b"SSH-2.0-OpenSSH_9.6\r\n", sport=50022, dport=22, src="198.51.100.66", dst=VEHICLE),
         packet(t0 + 4, doip(0x0005, b"\x0e\x00\x00" + bytes(4)), sport=50400, dport=13400, src="198.51.100.67", dst=VEHICLE),
         packet(t0 + 5, doip(0x8001, b"\x0e\x00\x07\xe0\x11\x01"), sport=50400, dport=13400, src="198.51.100.67", dst=VEHICLE, seq=20),

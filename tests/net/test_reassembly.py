@@ -79,7 +79,7 @@ def test_depth_cuts_the_stream() -> None:
     assert out == b"x" * 10 + b"y" * 5 and stats["depth_reached"] == 1
 
 
-def test_flow_and_global_memcaps_refuse_out_of_order_bytes_and_are_given_back() -> None:
+def test_flow_and_global_memcaps_and_the_bytes_are_given_back() -> None:
     memory = Memory(100)
     config = StreamConfig(flow_memcap=60)
     a, b = Sender(memory), Sender(memory)
@@ -87,10 +87,12 @@ def test_flow_and_global_memcaps_refuse_out_of_order_bytes_and_are_given_back() 
     b.syn(99)
     stats: Counter = Counter()
     assert a.add(200, b"z" * 50, config, stats) == b""
-    assert a.add(300, b"z" * 50, config, stats) == b"" and stats["flow_memcap_refused"] == 1
-    assert b.add(200, b"z" * 55, config, stats) == b"" and stats["memcap_refused"] == 1
+    # at the sender's cap the hole before its held bytes is given up, not the new bytes
+    assert a.add(300, b"w" * 50, config, stats) == b"z" * 50 and stats["gaps_skipped"] == 1
+    assert b.add(200, b"v" * 55, config, stats) == b"" and stats["memcap_refused"] == 1  # 50 + 55 > 100
+    assert b.add(200, b"v" * 70, config, stats) == b"" and stats["flow_memcap_refused"] == 1  # one piece over 60
     assert memory.used == 50
-    assert a.add(100, b"q" * 100, config, stats) == b"q" * 100 + b"z" * 50
+    assert a.add(250, b"q" * 50, config, stats) == b"q" * 50 + b"w" * 50
     assert memory.used == 0
     b.add(200, b"z" * 40, config, stats)
     assert memory.used == 40
@@ -150,3 +152,22 @@ def test_past_the_depth_segments_stand_as_they_come(tmp_path) -> None:
     assert [view.stream(i) for i in range(4)] == [b"", b"A" * 80, b"B" * 20, b"C" * 80]
     assert view.past_depth.tolist() == [False, False, False, True]
     assert pipeline.summary()["streams"]["depth_reached"] == 1
+
+
+def test_a_hole_the_capture_lost_is_skipped_after_the_gap_timeout() -> None:
+    config = StreamConfig(gap_timeout_s=10)
+    sender, stats = _sender()
+    assert sender.add(100, b"ab", config, stats, ts_ns=0) == b"ab"
+    assert sender.add(110, b"later", config, stats, ts_ns=1_000_000_000) == b""  # 102..110 lost
+    assert sender.add(115, b"more", config, stats, ts_ns=5_000_000_000) == b""  # still within the timeout
+    assert sender.add(119, b"!", config, stats, ts_ns=12_000_000_000) == b"latermore!"
+    assert stats["gaps_skipped"] == 1 and sender.held == 0
+    assert sender.add(102, b"12345678", config, stats) == b"" and stats["retransmitted"] == 1
+
+
+def test_a_hole_is_skipped_when_the_held_bytes_reach_the_cap() -> None:
+    config = StreamConfig(flow_memcap=10)
+    sender, stats = _sender()
+    assert sender.add(105, b"x" * 8, config, stats) == b""
+    assert sender.add(113, b"y" * 8, config, stats) == b"x" * 8 + b"y" * 8
+    assert stats["gaps_skipped"] == 1
