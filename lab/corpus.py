@@ -1,4 +1,4 @@
-"""``gatewatch bench detect`` on the shared corpus: the telematics vectors (recall per protocol,
+"""``make score`` on the shared corpus: the telematics vectors (recall per protocol,
 positions within 1e-5 degrees) and the benign captures (findings per capture-hour, each listed
 with what it saw)."""
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..detect.wire.scan import scan_payload
-from ..pipeline import Monitor, load_config, replay
+from monitor.detect.wire.scan import scan_payload
+from monitor.pipeline import Monitor, load_config, replay
 
 TOLERANCE_DEG = 1e-5
 

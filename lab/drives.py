@@ -13,8 +13,8 @@ import shutil
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from ..scenarios import Scenario, run_scenario
-from .episodes import Episode
+from monitor.scenarios import Scenario, run_scenario
+from monitor.testing.episodes import Episode
 from .generate import EPISODES, generate
 
 ALERTING = ("alert", "block")

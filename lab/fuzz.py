@@ -3,7 +3,7 @@
 A target takes bytes and feeds them to one reader the way the monitor does (a file for the
 file readers, a payload for the protocol parsers). Any exception outside ``allowed`` is a bug.
 tests/hostile/test_fuzz.py runs each under hypothesis within a CPU and memory budget;
-``python -m monitor.bench.fuzz`` (``make fuzz``) runs them coverage-guided with atheris,
+``python -m lab.fuzz`` (``make fuzz``) runs them coverage-guided with atheris,
 seeded from the project's own data, and keeps what crashes in out/fuzz/<target>/.
 """
 
@@ -20,10 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import MonitorError
-from ..resources import shipped
+from monitor.errors import MonitorError
+from monitor.resources import shipped
 
-PROJECT = Path(__file__).resolve().parents[2]
+from . import PROJECT
 
 
 @dataclass(frozen=True)
@@ -47,26 +47,26 @@ def _as_file(suffix: str, read: Callable[[Path], object]) -> Callable[[bytes], o
 # ------------------------------------------------------------------ the readers, as the monitor calls them
 
 def _candump(data: bytes) -> object:
-    from ..canbus.candump import parse_candump
+    from monitor.canbus.candump import parse_candump
 
     return parse_candump(data)
 
 
 def _can_log(path: Path) -> object:
-    from ..canbus.logs import read_log
+    from monitor.canbus.logs import read_log
 
     return [len(batch) for batch, _ in read_log(path)]
 
 
 def _dbc(path: Path) -> object:
-    from ..canbus.dbc import load_dbc
-    from ..canbus.plan import compile_plan
+    from monitor.canbus.dbc import load_dbc
+    from monitor.canbus.plan import compile_plan
 
     return compile_plan([(load_dbc(path), str(path))])
 
 
 def _capture(path: Path) -> object:
-    from ..net.capture import read_capture
+    from monitor.net.capture import read_capture
 
     return sum(len(batch) for batch in read_capture(path))
 
@@ -78,8 +78,8 @@ def _frames(data: bytes) -> list[bytes]:
 
 def _pipeline(data: bytes) -> object:
     """L2-L4 headers, fragments, flows and the application parsers on Ethernet frames."""
-    from ..net.packets import LINKTYPE_ETHERNET, from_packets
-    from ..net.pipeline import NetConfig, NetPipeline
+    from monitor.net.packets import LINKTYPE_ETHERNET, from_packets
+    from monitor.net.pipeline import NetConfig, NetPipeline
 
     pipeline = NetPipeline(NetConfig(keep_events=True))
     frames = _frames(data)
@@ -90,27 +90,27 @@ def _pipeline(data: bytes) -> object:
 
 
 def _dns(data: bytes) -> object:
-    from ..net.app.dns import parse_message
-    from ..net.names import NameCache
+    from monitor.net.app.dns import parse_message
+    from monitor.net.names import NameCache
 
     return NameCache().learn(parse_message(data), 0)
 
 
 def _tls(data: bytes) -> object:
-    from ..net.app.tls import client_hello_from_records
+    from monitor.net.app.tls import client_hello_from_records
 
     return client_hello_from_records(data)
 
 
 def _http(data: bytes) -> object:
-    from ..net.app.http import host_of, parse_requests
+    from monitor.net.app.http import host_of, parse_requests
 
     requests, _ = parse_requests(data)
     return [host_of(r) for r in requests]
 
 
 def _quic(data: bytes) -> object:
-    from ..net.app import quic
+    from monitor.net.app import quic
 
     assembler = quic.CryptoAssembler()
     for packet in quic.initial_packets(data):
@@ -120,7 +120,7 @@ def _quic(data: bytes) -> object:
 
 
 def _mqtt(data: bytes) -> object:
-    from ..detect.wire.scan import mqtt
+    from monitor.detect.wire.scan import mqtt
 
     return mqtt(data)
 
@@ -128,14 +128,14 @@ def _mqtt(data: bytes) -> object:
 def _wire(data: bytes) -> object:
     """Every wire signature and position decoder on the payload, each called directly (not
     through scan_payload, which would count a raise instead of showing it)."""
-    from ..detect.wire.scan import PARSERS
+    from monitor.detect.wire.scan import PARSERS
 
     return [parser.parse(data) for parser in PARSERS]
 
 
 def _isotp_uds(data: bytes) -> object:
-    from ..canbus.isotp import Reassembler
-    from ..detect.uds import UdsTransfers
+    from monitor.canbus.isotp import Reassembler
+    from monitor.detect.uds import UdsTransfers
 
     uds = UdsTransfers()
     uds.configure(_default_thresholds())
@@ -153,21 +153,21 @@ _THRESHOLDS: list = []
 
 def _default_thresholds():
     if not _THRESHOLDS:
-        from ..pipeline import load_config
+        from monitor.pipeline import load_config
 
         _THRESHOLDS.append(load_config().thresholds)
     return _THRESHOLDS[0]
 
 
 def _config(path: Path) -> object:
-    from ..pipeline import load_config
+    from monitor.pipeline import load_config
 
     return load_config(path)
 
 
 def _alert_log(data: bytes) -> object:
-    from ..alerts.logfiles import read_file
-    from ..alerts.verify import verify_all
+    from monitor.alerts.logfiles import read_file
+    from monitor.alerts.verify import verify_all
 
     with tempfile.TemporaryDirectory(prefix="gatewatch-fuzz-") as folder:
         path = Path(folder) / "alerts-fuzz-000000000001.jsonl"
@@ -191,7 +191,7 @@ def _converted(suffix: str) -> Callable[[], list[bytes]]:
     def seeds() -> list[bytes]:
         import can
 
-        from ..canbus.candump import parse_candump
+        from monitor.canbus.candump import parse_candump
 
         batch, _ = parse_candump(_head(PROJECT / "seeds" / "clean-drive" / "can.log", 2048))
         with tempfile.TemporaryDirectory(prefix="gatewatch-fuzz-") as folder:
@@ -213,8 +213,8 @@ def _capture_seeds() -> list[bytes]:
 
 def _pcapng_seeds() -> list[bytes]:
     """The first packets of a seed capture as a pcapng (section, interface, enhanced packets)."""
-    from ..net.capture import read_capture
-    from .pcapngwire import option, pcapng_bytes
+    from monitor.net.capture import read_capture
+    from monitor.testing.pcapngwire import option, pcapng_bytes
 
     batch = next(iter(read_capture(PROJECT / "seeds" / "clean-drive" / "capture.pcap", batch_size=8)))
     packets = [(int(batch.ts_ns[i]), batch.packet(i)) for i in range(len(batch))]
@@ -222,9 +222,9 @@ def _pcapng_seeds() -> list[bytes]:
 
 
 def _payload_seeds() -> list[bytes]:
-    from .drive import jt808_location
-    from .quicwire import client_initial
-    from .scene import client_hello, gbt32960_realtime, http_post
+    from monitor.testing.drive import jt808_location
+    from monitor.testing.quicwire import client_initial
+    from monitor.testing.scene import client_hello, gbt32960_realtime, http_post
 
     hello = client_hello("seed.example")
     return [hello, http_post("t.example", "/v1/pos", b'{"lat": 48.1, "lon": 11.5}'),
@@ -255,7 +255,7 @@ def _dbc_seeds() -> list[bytes]:
 
 
 def _alert_seeds() -> list[bytes]:
-    from ..alerts.files import ChainedWriter
+    from monitor.alerts.files import ChainedWriter
 
     with tempfile.TemporaryDirectory(prefix="gatewatch-fuzz-") as folder:
         writer = ChainedWriter(Path(folder), "fuzz")
@@ -266,16 +266,16 @@ def _alert_seeds() -> list[bytes]:
 
 
 def _pipeline_seeds() -> list[bytes]:
-    from ..net.capture import read_capture
+    from monitor.net.capture import read_capture
 
     batch = next(iter(read_capture(PROJECT / "seeds" / "remote-access" / "capture.pcap", batch_size=32)))
     return [b"\xff\xfe".join(batch.packet(i) for i in range(len(batch)))]
 
 
 def targets() -> tuple[Target, ...]:
-    from ..net.app.dns import DnsError
-    from ..net.app.quic import QuicError
-    from ..net.app.tls import NeedMore, NotTls
+    from monitor.net.app.dns import DnsError
+    from monitor.net.app.quic import QuicError
+    from monitor.net.app.tls import NeedMore, NotTls
 
     return (
         Target("candump", _candump, (), _can_seeds),
@@ -341,7 +341,7 @@ DONE = re.compile(r"Done (\d+) runs")
 
 def fuzz_all(runs: int, names: list[str]) -> dict:
     """Every target (or those named) for ``runs`` inputs each, one process per target: inputs
-    run, crashes kept, in out/fuzz/summary.json for gatewatch bench hostile."""
+    run, crashes kept, in out/fuzz/summary.json for make hostile."""
     out = PROJECT / "out" / "fuzz" / "summary.json"
     summary: dict = {"runs_asked": runs, "targets": {}}
     if names and out.is_file():  # a run of some targets updates theirs and keeps the others'
@@ -350,7 +350,7 @@ def fuzz_all(runs: int, names: list[str]) -> dict:
         if names and target.name not in names:
             continue
         started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "monitor.bench.fuzz", target.name, f"-runs={runs}"],
+        done = subprocess.run([sys.executable, "-m", "lab.fuzz", target.name, f"-runs={runs}"],
                               capture_output=True, text=True, cwd=PROJECT, check=False)
         found = DONE.findall(done.stderr)
         crashes = sorted(p.name for p in (PROJECT / "out" / "fuzz" / target.name).iterdir() if p.name.startswith(ARTIFACTS))
@@ -365,8 +365,8 @@ def fuzz_all(runs: int, names: list[str]) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    """``python -m monitor.bench.fuzz TARGET [libFuzzer options]`` runs one target;
-    ``python -m monitor.bench.fuzz --all [--runs N] [TARGET ...]`` runs each for N inputs."""
+    """``python -m lab.fuzz TARGET [libFuzzer options]`` runs one target;
+    ``python -m lab.fuzz --all [--runs N] [TARGET ...]`` runs each for N inputs."""
     if len(argv) < 2 or argv[1] in ("-h", "--help"):
         print(main.__doc__, "\ntargets:", ", ".join(t.name for t in targets()))
         return 0

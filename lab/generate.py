@@ -1,4 +1,4 @@
-"""``gatewatch bench detect``'s generated drives: one folder per seed with a random vehicle's DBC,
+"""``make score``'s generated drives: one folder per seed with a random vehicle's DBC,
 its configuration, the CAN log and uplink capture of a drive of ten minutes or more, and the
 episodes it holds (``truth.json``). The same seed gives the same drive, byte for byte."""
 
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import yaml
 
-from ..canbus.dbc import load_dbc
-from .episodes import Drive, Episode, beacon, mapping, plaintext, taint, video, vin_leak
-from .episodes_remote import (
+from monitor.canbus.dbc import load_dbc
+from monitor.testing.episodes import Drive, Episode, beacon, mapping, plaintext, taint, video, vin_leak
+from monitor.testing.episodes_remote import (
     api_calls,
     doip_session,
     downlink,
@@ -23,8 +23,8 @@ from .episodes_remote import (
     ntp,
     software_download,
 )
-from .scene import Capture
-from .vehicle import can_log, draw_layout, random_vin, route
+from monitor.testing.scene import Capture
+from monitor.testing.vehicle import can_log, draw_layout, random_vin, route
 
 LEARN_S = 60  # the CAN rules learn each drive's bus for its first minute
 PROTOCOLS = ("jt808", "gbt32960", "teltonika", "gt06", "queclink", "taip", "osmand", "nmea")

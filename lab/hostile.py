@@ -1,4 +1,4 @@
-"""``gatewatch bench hostile``: the figures of the monitor under hostile input, faults and load.
+"""``make hostile`` (``python -m lab.hostile``): the figures of the monitor under hostile input, faults and load.
 
 - crafted inputs (hostile_inputs.HOSTILE), each through the command line as its own process:
   outcome, wall and CPU time, peak RSS;
@@ -14,6 +14,7 @@ namespaces: tests/hostile has them (make test prints them with -s).
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import random
@@ -23,9 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from .contenders import measured
+from monitor.bench.contenders import measured
 
-PROJECT = Path(__file__).resolve().parents[2]
+from . import PROJECT
+
 
 
 # ------------------------------------------------------------------ crafted inputs
@@ -117,9 +119,9 @@ def kills(folder: Path, count: int, alerts: int = 150, seed: int = 2026) -> dict
     """Replays writing an alert log, each SIGKILLed at a random point (uniform over one whole
     replay's time), into one folder with --append; after every kill the folder is checked. The
     problems found (all must be empty) and the figures."""
-    from ..alerts.logfiles import chain_files, head_of, sequences
-    from ..alerts.verify import verify_all
-    from .hostile_inputs import many_alerts
+    from monitor.alerts.logfiles import chain_files, head_of, sequences
+    from monitor.alerts.verify import verify_all
+    from monitor.testing.scene import many_alerts
 
     capture, out, rng = many_alerts(folder, alerts), folder / "out", random.Random(seed)
     started = time.perf_counter()
@@ -159,9 +161,9 @@ def spoofed_replay(folder: Path, flows: int, max_flows: int = 5000) -> dict:
     sources.max_flows set: peak RSS and the evictions counted."""
     import numpy as np
 
-    from ..net.packets import LINKTYPE_ETHERNET
-    from ..net.pcapwriter import write_pcap
-    from .scene import VEHICLE, Capture
+    from monitor.net.packets import LINKTYPE_ETHERNET
+    from monitor.net.pcapwriter import write_pcap
+    from monitor.testing.scene import VEHICLE, Capture
 
     cap = Capture()
     rng = np.random.default_rng(7)
@@ -232,3 +234,21 @@ def format_report(report: dict) -> str:
                  f"peak RSS {load['peak_rss_mb']} MB, flows created {load['created']}, evicted {load['evicted']} (counted)")
     lines.append("all held" if held(report) else "NOT ALL HELD")
     return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lab.hostile", description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--kills", type=int, default=50, help="SIGKILLs of a replay writing its log (default 50)")
+    parser.add_argument("--inputs", type=int, default=500, help="random and mutated inputs per fuzz target (default 500)")
+    parser.add_argument("--flows", type=int, default=200_000, help="spoofed flows replayed past max_flows (default 200000)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object for scripts")
+    args = parser.parse_args(argv)
+    if args.kills < 1 or args.inputs < 1 or args.flows < 1:
+        parser.error("--kills, --inputs and --flows must be at least 1")
+    report = run(args.kills, args.inputs, args.flows)
+    print(json.dumps(report) if args.json else format_report(report))
+    return 0 if held(report) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

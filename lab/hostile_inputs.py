@@ -1,5 +1,5 @@
 """Crafted hostile inputs, one per class of attack on the readers: files that once gave a
-traceback, or cost minutes or gigabytes, though they are small. ``gatewatch bench hostile``
+traceback, or cost minutes or gigabytes, though they are small. ``make hostile``
 runs each through the command line; tests/hostile runs each in-process within a budget.
 
 Each builder writes its input into a folder and returns the command-line arguments that read
@@ -15,11 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..net.packets import LINKTYPE_ETHERNET
-from ..net.pcapwriter import write_pcap
-from ..resources import shipped
-from .pcapngwire import option, pcapng_bytes
-from .scene import VEHICLE, Capture, _checksum, ip4
+from monitor.net.packets import LINKTYPE_ETHERNET
+from monitor.net.pcapwriter import write_pcap
+from monitor.resources import shipped
+from monitor.testing.pcapngwire import option, pcapng_bytes
+from monitor.testing.scene import VEHICLE, Capture, _checksum, ip4
 
 TESLA_DBC = "dbc/opendbc/tesla_model3_party.dbc"
 
@@ -222,8 +222,8 @@ def dns_cname_chain(folder: Path) -> list[str]:
 
 def quic_tiny_crypto_frames(folder: Path) -> list[str]:
     """A QUIC Initial whose ClientHello comes in one-byte CRYPTO frames, last byte first."""
-    from .quicwire import client_initial
-    from .scene import client_hello
+    from monitor.testing.quicwire import client_initial
+    from monitor.testing.scene import client_hello
 
     hello = client_hello("tiny-frames.example")[5:]  # the handshake message, without the TLS record header
     frames = b"".join(b"\x06" + _varint(i) + b"\x01" + hello[i : i + 1] for i in reversed(range(len(hello))))
@@ -246,20 +246,6 @@ def isotp_truncated_then_transfer(folder: Path) -> list[str]:
     return ["replay", "-o", str(folder / "out"), "--force", str(path)]
 
 
-
-
-def many_alerts(folder: Path, count: int = 1500) -> Path:
-    """A capture that makes an alert record every few milliseconds of replay: JT/T 808 position
-    reports from the vehicle to ``count`` different servers, a second apart."""
-    from .drive import jt808_location
-
-    cap = Capture()
-    for i in range(count):
-        server = f"198.{18 + (i >> 16)}.{(i >> 8) & 0xFF}.{i & 0xFF}"
-        cap.udp(1.7e9 + i, VEHICLE, 40000 + i % 20000, server, 7000, jt808_location(48.1 + i * 1e-4, 11.5, i))
-    path = folder / "many-alerts.pcap"
-    cap.write(path)
-    return path
 
 
 def _blf_seed() -> bytes:

@@ -16,22 +16,28 @@ the largest frame score in the cell). ``either`` is the union of the timing and 
 
 from __future__ import annotations
 
+import argparse
 import gzip
+import json
+import sys
 from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from ..canbus.decode import decode_batch
-from ..canbus.frames import MAX_DATA, FrameBatch
-from ..canbus.plan import compile_plan
-from ..config.model import Thresholds
-from ..detect import threshold_sections
-from ..detect.canpayload import PayloadModels
-from ..detect.canside import CanRules, CanThresholds, frame_keys
-from ..detect.canview import CanView
-from ..state import VehicleState
+from monitor.canbus.decode import decode_batch
+from monitor.canbus.frames import MAX_DATA, FrameBatch
+from monitor.canbus.plan import compile_plan
+from monitor.config.model import Thresholds
+from monitor.detect import threshold_sections
+from monitor.detect.canpayload import PayloadModels
+from monitor.detect.canside import CanRules, CanThresholds, frame_keys
+from monitor.detect.canview import CanView
+from monitor.errors import MonitorError
+from monitor.state import VehicleState
+
+from . import DEFAULT_CORPUS
 
 RULES = ("timing", "unknown_id", "payload", "either", "all")
 WINDOW_S = 0.5
@@ -178,3 +184,28 @@ def _prf(m: dict) -> str:
 
 def _num(x) -> str:
     return "-" if x is None else f"{x:.2f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lab.road", description=__doc__.split("\n", 1)[0])
+    parser.add_argument("captures", nargs="*", type=Path, help="ROAD CSV(.gz) files (default: the corpus' can-ids captures)")
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help=f"corpus folder with can-ids/ (default {DEFAULT_CORPUS})")
+    parser.add_argument("--learn", type=float, default=None,
+                        help="seconds of benign traffic to learn from (default: all of it before the first attack)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object for scripts")
+    args = parser.parse_args(argv)
+    folder = args.corpus / "can-ids" / "road-processed"
+    captures = args.captures or sorted(folder.glob("*.csv.gz"))
+    if not captures:
+        parser.error(f"no ROAD captures under {folder}: give CAPTURES or --corpus")
+    try:
+        results = [evaluate(path, learn_s=args.learn) for path in captures]
+    except (MonitorError, OSError) as error:  # a missing or damaged capture: one line, as the gatewatch commands say it
+        print(f"python -m lab.road: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(results) if args.json else format_table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

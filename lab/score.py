@@ -1,4 +1,4 @@
-"""``gatewatch bench detect``: detection quality in one command, against the targets of issue 15.
+"""``make score`` (``python -m lab.score``): detection quality in one command, against the targets of issue 15.
 
 Parts (each skipped, saying why, when its data is absent):
 - the telematics vectors of the shared corpus: every geolocation vector found at its position;
@@ -9,12 +9,15 @@ Parts (each skipped, saying why, when its data is absent):
 
 from __future__ import annotations
 
+import argparse
+import json
 import logging
+import sys
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from . import corpus, drives, road
+from . import DEFAULT_CORPUS, corpus, drives, road
 
 MIN_F1 = 0.99
 MAX_PER_CAPTURE_HOUR = 1.0
@@ -90,3 +93,24 @@ def format_report(report: dict) -> str:
 
 def _figure(value) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lab.score", description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--seeds", type=int, default=20, help="generated drives, seeds 1..N (default 20)")
+    parser.add_argument("--seconds", type=int, default=600, help="length of each generated drive (default 600, at least 600)")
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS,
+                        help=f"corpus folder (default {DEFAULT_CORPUS}); parts it lacks are skipped, saying so")
+    parser.add_argument("--keep", type=Path, default=None, metavar="DIR",
+                        help="keep the generated drives (recordings, config, truth, alerts) in DIR")
+    parser.add_argument("--json", action="store_true", help="print one JSON object for scripts")
+    args = parser.parse_args(argv)
+    if args.seeds < 1 or args.seconds < 600:
+        parser.error("--seeds must be at least 1 and --seconds at least 600 (a drive of ten minutes or more)")
+    report = run(args.corpus, range(1, args.seeds + 1), args.seconds, args.keep)
+    print(json.dumps(report) if args.json else format_report(report))
+    return 0 if report["targets"]["met"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,5 +1,6 @@
 """Shared test builders: candump logs written line by line, pcaps built with scapy, frames
-collected from live sources. Every test module takes them from here."""
+collected from live sources. Every test module takes them from here; what the seeds, the
+benchmarks and the lab build too (protocol frames, scenes, captures) comes from monitor.testing."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ from pathlib import Path
 
 import cantools
 
+from monitor.testing.drive import jt808_frame
+from monitor.testing.scene import VEHICLE
+
 from .conftest import PROJECT
 
 GATEWAY_DBC = PROJECT / "dbc" / "gateway-telematics.dbc"
-VEHICLE, SERVER = "192.168.50.2", "203.0.113.9"
+SERVER = "203.0.113.9"
 
 
 def gateway_db():
@@ -61,12 +65,7 @@ def stream(ts: float, payloads: list[bytes], dport: int, interval: float = 0.01,
 
 def jt808(msg_id: int, body: bytes) -> bytes:
     """A JT/T 808-2013 frame from terminal 017051564189 (serial 7): escaped, XOR-checked."""
-    import struct
-    from functools import reduce
-
-    frame = struct.pack(">HH", msg_id, len(body)) + bytes.fromhex("017051564189") + struct.pack(">H", 7) + body
-    frame += bytes([reduce(lambda a, b: a ^ b, frame, 0)])
-    return b"\x7e" + frame.replace(b"\x7d", b"\x7d\x01").replace(b"\x7e", b"\x7d\x02") + b"\x7e"
+    return jt808_frame(msg_id, body, serial=7)
 
 
 def write_pcap(path: Path, packets: list) -> Path:
@@ -170,6 +169,17 @@ def run(*argv: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     code = main(list(argv), stdout=out, stderr=err)
     return code, out.getvalue(), err.getvalue()
+
+
+def lab(module: str, *argv: str, timeout: float = 900) -> tuple[int, str, str]:
+    """``python -m lab.MODULE ARGV...`` as a process from the checkout, as ``make`` runs it:
+    (exit status, stdout, stderr). lab/ is outside the wheel, so only the checkout has it."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", f"lab.{module}", *argv], cwd=PROJECT, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+    return done.returncode, done.stdout, done.stderr
 
 
 def assert_same_as_python_can(batch, messages: list) -> None:

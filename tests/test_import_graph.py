@@ -179,6 +179,37 @@ def test_every_registry_string_names_a_module():
     assert [f"{p}:{i.line}: {i.target}" for p, i in named if not _is_module(i.target)] == []
 
 
+def lab_imports(root: Path = PROJECT) -> list[str]:
+    """Where the package reaches into the development lab (lab/, outside the wheel): import
+    statements of any kind and module strings naming it. An installed gatewatch has no lab."""
+    found = []
+    for path in sorted((root / "monitor").rglob("*.py")):
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level
+                     else [node.value] if isinstance(node, ast.Constant) and isinstance(node.value, str) else [])
+            found += [f"{path.relative_to(root).as_posix()}:{node.lineno}: {name}"
+                      for name in names if name == "lab" or name.startswith("lab.")]
+    return found
+
+
+def test_the_package_never_imports_the_lab():
+    assert lab_imports() == []
+
+
+def test_the_wheel_packages_monitor_only():
+    """setuptools' packages.find includes monitor and its subpackages: never lab/ or tests/
+    (tests/test_wheel.py lists a built wheel's files)."""
+    section = (PROJECT / "pyproject.toml").read_text().split("[tool.setuptools.packages.find]", 1)[1].split("\n[", 1)[0]
+    assert section.strip() == 'include = ["monitor*"]'
+
+
+def test_the_lab_checker_sees_an_import_of_the_lab(copy):
+    (copy / "monitor" / "cli" / "_probe.py").write_text('def later():\n    import lab.score\n\nMODULES = ["lab.fuzz"]\n')
+    assert lab_imports(copy) == ["monitor/cli/_probe.py:2: lab.score", "monitor/cli/_probe.py:4: lab.fuzz"]
+
+
 def docs_order() -> list[tuple[str, ...]]:
     """The order as docs/architecture.md draws it: the indented lines of '## The import order'."""
     section = DOCS.read_text().split("## The import order", 1)[1].split("\n## ", 1)[0]

@@ -1,12 +1,12 @@
 """The shared telematics vectors (../shared/corpus/telematics/vectors.json) as wire bytes; the
-readers live in monitor/bench/corpus.py, which ``gatewatch bench detect`` uses too."""
+readers live in lab/corpus.py, which ``make score`` uses too."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 
-from monitor.bench.corpus import protocols as read_protocols
-from monitor.bench.corpus import wire_bytes  # noqa: F401 (the tests import it from here)
+from lab.corpus import protocols as read_protocols
+from lab.corpus import wire_bytes  # noqa: F401 (the tests import it from here)
 
 from .conftest import CORPUS
 

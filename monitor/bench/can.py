@@ -17,7 +17,6 @@ decodes without error on both sides. Each contender runs on the same file / fram
 from __future__ import annotations
 
 import logging
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from ..canbus.dbc import load_dbc
 from ..canbus.decode import decode_batch
 from ..canbus.frames import FrameBatch
 from ..canbus.plan import compile_plan
-from ..testing import encoded_payloads
+from ..testing.oracle import encoded_payloads
 from . import canfiles
 
 POOL = 64  # distinct cantools-encoded payloads per message
@@ -78,17 +77,18 @@ def _timed(name: str, frames: int | None, action: Callable[[], object], repeat: 
     return Result(name, frames, best)
 
 
-def run(dbc: Path, frames: int, log: Path | None = None, repeat: int = 1) -> dict:
+def run(dbc: Path, frames: int, directory: Path, log: Path | None = None, repeat: int = 1) -> dict:
+    """Time every contender; the generated workload and the ASC/BLF files are written in
+    ``directory`` (the user's --out folder, or a temporary one)."""
     db = load_dbc(dbc)
     plan = compile_plan([(db, str(dbc))])
-    with tempfile.TemporaryDirectory() as tmp:
-        path = log or Path(tmp) / "workload.log"
-        if log is None:
-            path.write_bytes(make_workload(db, frames))
-        return _run_on(db, plan, path, dbc, repeat)
+    path = log or directory / f"can-workload-{frames}.log"
+    if log is None:
+        path.write_bytes(make_workload(db, frames))
+    return _run_on(db, plan, path, dbc, repeat, directory)
 
 
-def _run_on(db, plan, path: Path, dbc: Path, repeat: int) -> dict:
+def _run_on(db, plan, path: Path, dbc: Path, repeat: int, directory: Path) -> dict:
     import can
 
     batch = FrameBatch.concat([b for b, _ in read_candump(path)])
@@ -139,13 +139,12 @@ def _run_on(db, plan, path: Path, dbc: Path, repeat: int) -> dict:
             "end_to_end_vs_python_can_cantools": fps["gatewatch_end_to_end"] / fps["python_can_reader+cantools"],
         },
     }
-    with tempfile.TemporaryDirectory() as tmp:  # the same frames as Vector ASC and BLF (python-can's writers)
-        for suffix, file in canfiles.write_files(batch, Path(tmp), FILE_FRAMES).items():
-            timed = {name: _timed(name, None, action, repeat) for name, action in canfiles.contenders(db, plan, file).items()}
-            report["results"].update({r.name: {"frames": r.frames, "frames_per_s": r.frames_per_s, "seconds": r.seconds}
-                                      for r in timed.values()})
-            ours, theirs = timed[f"gatewatch_{suffix}_end_to_end"], timed[f"python_can_{suffix}+cantools"]
-            report["ratios"][f"{suffix}_end_to_end_vs_python_can_cantools"] = ours.frames_per_s / theirs.frames_per_s
+    for suffix, file in canfiles.write_files(batch, directory, FILE_FRAMES).items():  # the same frames, python-can's writers
+        timed = {name: _timed(name, None, action, repeat) for name, action in canfiles.contenders(db, plan, file).items()}
+        report["results"].update({r.name: {"frames": r.frames, "frames_per_s": r.frames_per_s, "seconds": r.seconds}
+                                  for r in timed.values()})
+        ours, theirs = timed[f"gatewatch_{suffix}_end_to_end"], timed[f"python_can_{suffix}+cantools"]
+        report["ratios"][f"{suffix}_end_to_end_vs_python_can_cantools"] = ours.frames_per_s / theirs.frames_per_s
     return report
 
 

@@ -25,7 +25,7 @@ import numpy as np
 from ..canbus.dbc import load_dbc
 from ..canbus.frames import FrameBatch
 from ..canbus.rawsocket import RawSocketCanSource
-from ..testing import encoded_payloads
+from ..testing.oracle import encoded_payloads
 
 BUSES = 4
 FRAMES_PER_S = 8_800  # per bus: 1 Mbit/s of 8-byte classic frames (about 113 bits each with stuffing)

@@ -2,7 +2,7 @@
 
 Start-up: ``gatewatch run`` with the default configuration is started and timed until it
 sends READY=1 over a notify socket the bench listens on (capturing on ``lo`` as root, else
-reading a python-can virtual bus). Steady state: the drive (bench/drive.py, ten minutes of two
+reading a python-can virtual bus). Steady state: the drive (testing/drive.py, ten minutes of two
 CAN buses and the uplink) runs through the daemon's own path (source threads, bounded lanes,
 the time merge, the pipeline, the alert sink) as fast as it goes, in a child process, with
 batches cut as live sources cut them (250 ms of CAN, 100 ms of packets); RSS is sampled throughout, CPU is counted per
@@ -31,7 +31,7 @@ REPLAY_TARGETS = (300, 90)  # issue 16: >= 300x real time on one core, <= 90 MB 
 
 
 def run(directory: Path, seconds: int = 600) -> dict:
-    from .drive import config_text, write_drive
+    from ..testing.drive import config_text, write_drive
 
     log, capture = write_drive(directory, seconds)
     config = directory / "bench-daemon.yaml"

@@ -9,7 +9,6 @@ import json
 import random
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -23,11 +22,11 @@ def transfer(folder: Path, alerts: int) -> dict:
     from ..fleet.broker import Broker
     from ..fleet.collector import Collector
     from ..fleet.uplink import Uplink
-    from .hostile_inputs import many_alerts
-    from .mosquitto import Mosquitto
+    from ..testing.mosquitto import Mosquitto
+    from ..testing.scene import many_alerts
 
     capture = many_alerts(folder, alerts)
-    subprocess.run([sys.executable, "-m", "monitor", "replay", "-o", str(folder / "log"), "--vehicle-id", "bench-car",
+    subprocess.run([sys.executable, "-m", "monitor", "replay", "-o", str(folder / "log"), "--force", "--vehicle-id", "bench-car",
                     str(capture)], check=True, capture_output=True)
     broker = Mosquitto.create()
     broker.start()
@@ -99,14 +98,14 @@ def queries(folder: Path, engines: list[str]) -> dict:
     return out
 
 
-def run(alerts: int, vehicles: int, records: int, engines: list[str]) -> dict:
-    with tempfile.TemporaryDirectory(prefix="gatewatch-bench-fleet-") as tmp:
-        folder = Path(tmp)
-        (folder / "transfer").mkdir()
-        report = {"transfer": transfer(folder / "transfer", alerts)}
-        fleet = synthetic_fleet(folder / "fleet", vehicles, records)
-        report["fleet"] = {"vehicles": vehicles, "records": records}
-        report["queries"] = queries(fleet, engines)
+def run(alerts: int, vehicles: int, records: int, engines: list[str], folder: Path) -> dict:
+    """The transfer and the queries, their broker data, collected records and synthetic fleet
+    written in ``folder`` (the user's --out folder, or a temporary one)."""
+    (folder / "transfer").mkdir(exist_ok=True)
+    report = {"transfer": transfer(folder / "transfer", alerts)}
+    fleet = synthetic_fleet(folder / "fleet", vehicles, records)
+    report["fleet"] = {"vehicles": vehicles, "records": records}
+    report["queries"] = queries(fleet, engines)
     return report
 
 

@@ -1,17 +1,30 @@
-"""``gatewatch bench can|net|road|daemon|detect|hostile``: speed against the reference tools, detection quality on
-labelled and generated data, and robustness under hostile input and faults, in one run (speed never in tests;
-``detect`` runs in a test on two seeds)."""
+"""``gatewatch bench can|net|daemon|fleet``: gatewatch's speed against the reference tools, on the
+target (never in tests, which only check the reports' shape).
+
+Everything a bench writes (workloads, recorded drives, broker data) goes to the folder named by
+``--out``, kept, or else to a temporary folder removed afterwards: never beside the installed
+package. The corpus is named with ``--corpus``. Detection scoring, the ROAD figures and the
+hostile-input figures are the development lab's (lab/ in the checkout: ``make score``,
+``make hostile``), not the wheel's."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
 from .extras import need
 
 DEFAULT_DBC = "dbc/opendbc/tesla_model3_party.dbc"
+
+
+def _out_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", metavar="DIR", help="write the workload and what the bench records here, and keep it "
+                                                     "(default: a temporary folder, removed afterwards)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,24 +42,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     net_parser.add_argument("capture", nargs="?", help="time this pcap/pcapng instead of a built workload")
     net_parser.add_argument("--packets", type=int, default=1_000_000,
                             help="size of the workload built from the corpus captures (default 1000000)")
-    net_parser.add_argument("--corpus", default=None, help="corpus folder with pcap/ (default ../shared/corpus)")
+    net_parser.add_argument("--corpus", metavar="DIR", help="build the workload from the captures in DIR/pcap (needed without CAPTURE)")
     net_parser.add_argument("--scapy-packets", type=int, default=20_000,
                             help="scapy is timed on this many packets of the same file (default 20000)")
     net_parser.add_argument("--json", action="store_true", help="print one JSON object for scripts")
     daemon_parser = targets.add_parser("daemon", help="the daemon's start-up, memory and CPU on a recorded drive")
     daemon_parser.add_argument("--seconds", type=int, default=600, help="length of the recorded drive (default 600)")
     daemon_parser.add_argument("--json", action="store_true", help="print one JSON object for scripts")
-    detect_parser = targets.add_parser("detect", help="detection quality: corpus vectors, benign captures, ROAD, generated drives")
-    detect_parser.add_argument("--seeds", type=int, default=20, help="generated drives, seeds 1..N (default 20)")
-    detect_parser.add_argument("--seconds", type=int, default=600, help="length of each generated drive (default 600, at least 600)")
-    detect_parser.add_argument("--corpus", default=None, help="corpus folder (default ../shared/corpus); parts it lacks are skipped, saying so")
-    detect_parser.add_argument("--keep", default=None, metavar="DIR", help="keep the generated drives (recordings, config, truth, alerts) in DIR")
-    detect_parser.add_argument("--json", action="store_true", help="print one JSON object for scripts")
-    hostile_parser = targets.add_parser("hostile", help="hostile input, crashes and load: crafted inputs, fuzzing, kills, spoofed flows")
-    hostile_parser.add_argument("--kills", type=int, default=50, help="SIGKILLs of a replay writing its log (default 50)")
-    hostile_parser.add_argument("--inputs", type=int, default=500, help="random and mutated inputs per fuzz target (default 500)")
-    hostile_parser.add_argument("--flows", type=int, default=200_000, help="spoofed flows replayed past max_flows (default 200000)")
-    hostile_parser.add_argument("--json", action="store_true", help="print one JSON object for scripts")
     fleet_parser = targets.add_parser("fleet", help="records/s through uplink, broker and collector; fleet queries on DuckDB "
                                                     "and Spark (needs gatewatch[fleet], and gatewatch[spark] for spark)")
     fleet_parser.add_argument("--alerts", type=int, default=2000, help="alert episodes sent through the broker (default 2000)")
@@ -54,18 +56,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     fleet_parser.add_argument("--records", type=int, default=1_000_000, help="records in the synthetic fleet (default 1000000)")
     fleet_parser.add_argument("--engines", default="duckdb,spark", help="comma-separated: duckdb, spark (default both)")
     fleet_parser.add_argument("--json", action="store_true", help="print one JSON object for scripts")
-    road_parser = targets.add_parser("road", help="CAN IDS: precision/recall/F1/AUROC of the CAN rules on ROAD")
-    road_parser.add_argument("captures", nargs="*", help="ROAD CSV(.gz) files (default: the corpus' can-ids captures)")
-    road_parser.add_argument("--corpus", default=None, help="corpus folder with can-ids/ (default ../shared/corpus)")
-    road_parser.add_argument("--learn", type=float, default=None,
-                             help="seconds of benign traffic to learn from (default: all of it before the first attack)")
-    road_parser.add_argument("--json", action="store_true", help="print one JSON object for scripts")
+    for target in (can_parser, net_parser, daemon_parser, fleet_parser):
+        _out_option(target)
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    runners = {"net": _run_net, "can": _run_can, "road": _run_road, "daemon": _run_daemon, "detect": _run_detect,
-               "hostile": _run_hostile, "fleet": _run_fleet}
+    runners = {"net": _run_net, "can": _run_can, "daemon": _run_daemon, "fleet": _run_fleet}
     return runners[args.target](args, out)
+
+
+@contextlib.contextmanager
+def _folder(args: argparse.Namespace) -> Iterator[Path]:
+    """The user's --out folder (made if missing, kept), else a temporary one."""
+    if args.out:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        yield Path(args.out)
+        return
+    with tempfile.TemporaryDirectory(prefix=f"gatewatch-bench-{args.target}-") as tmp:
+        yield Path(tmp)
 
 
 def _run_fleet(args: argparse.Namespace, out: TextIO) -> int:
@@ -76,80 +84,43 @@ def _run_fleet(args: argparse.Namespace, out: TextIO) -> int:
     if not engines or set(engines) - {"duckdb", "spark"} or min(args.alerts, args.vehicles, args.records) < 1:
         raise ConfigError("--engines takes duckdb and/or spark; --alerts, --vehicles and --records at least 1")
     need("paho.mqtt.client", "duckdb", *(["pyspark.sql"] if "spark" in engines else []))
-    report = fleet.run(args.alerts, args.vehicles, args.records, engines)
+    with _folder(args) as folder:
+        report = fleet.run(args.alerts, args.vehicles, args.records, engines, folder)
     print(json.dumps(report) if args.json else fleet.format_report(report), file=out)
     return 0 if report["queries"]["same_answers"] and report["transfer"]["collected"] == report["transfer"]["records"] else 1
-
-
-def _run_hostile(args: argparse.Namespace, out: TextIO) -> int:
-    from ..bench import hostile
-    from ..errors import ConfigError
-
-    if args.kills < 1 or args.inputs < 1 or args.flows < 1:
-        raise ConfigError("--kills, --inputs and --flows must be at least 1")
-    report = hostile.run(args.kills, args.inputs, args.flows)
-    print(json.dumps(report) if args.json else hostile.format_report(report), file=out)
-    return 0 if hostile.held(report) else 1
 
 
 def _run_daemon(args: argparse.Namespace, out: TextIO) -> int:
     from ..bench import daemon
     from ..errors import ConfigError
-    from ..resources import PROJECT_ROOT
 
     if args.seconds < 60:
         raise ConfigError("--seconds must be at least 60")
-    report = daemon.run(PROJECT_ROOT / "out" / "bench", args.seconds)
+    with _folder(args) as folder:
+        report = daemon.run(folder, args.seconds)
     print(json.dumps(report) if args.json else daemon.format_table(report), file=out)
-    return 0
-
-
-def _run_detect(args: argparse.Namespace, out: TextIO) -> int:
-    from ..bench import detect
-    from ..errors import ConfigError
-    from ..resources import PROJECT_ROOT
-
-    if args.seeds < 1 or args.seconds < 600:
-        raise ConfigError("--seeds must be at least 1 and --seconds at least 600 (a drive of ten minutes or more)")
-    corpus = Path(args.corpus) if args.corpus else PROJECT_ROOT.parent / "shared" / "corpus"
-    workdir = Path(args.keep) if args.keep else None
-    report = detect.run(corpus, range(1, args.seeds + 1), args.seconds, workdir)
-    print(json.dumps(report) if args.json else detect.format_report(report), file=out)
-    return 0 if report["targets"]["met"] else 1
-
-
-def _run_road(args: argparse.Namespace, out: TextIO) -> int:
-    from ..bench import road
-    from ..errors import SourceError
-    from ..resources import PROJECT_ROOT
-
-    corpus = Path(args.corpus) if args.corpus else PROJECT_ROOT.parent / "shared" / "corpus"
-    captures = [Path(c) for c in args.captures] or sorted((corpus / "can-ids" / "road-processed").glob("*.csv.gz"))
-    if not captures:
-        raise SourceError(f"no ROAD captures under {corpus / 'can-ids' / 'road-processed'}: give CAPTURES or --corpus")
-    results = [road.evaluate(path, learn_s=args.learn) for path in captures]
-    print(json.dumps(results) if args.json else road.format_table(results), file=out)
     return 0
 
 
 def _run_net(args: argparse.Namespace, out: TextIO) -> int:
     from ..bench import net as bench_net
     from ..errors import ConfigError, SourceError
-    from ..resources import PROJECT_ROOT
 
     if args.packets <= 0 or args.scapy_packets <= 0:
         raise ConfigError("--packets and --scapy-packets must be positive")
-    if args.capture:
-        capture = Path(args.capture)
-    else:
-        corpus = Path(args.corpus) if args.corpus else PROJECT_ROOT.parent / "shared" / "corpus"
-        sources = bench_net.corpus_sources(corpus)
-        if not sources:
-            raise SourceError(f"no captures under {corpus / 'pcap'}: give a CAPTURE or --corpus")
-        capture = PROJECT_ROOT / "out" / "bench" / f"net-mix-{args.packets}.pcap"
-        if not capture.exists():
-            bench_net.build_capture(sources, args.packets, capture)
-    report = bench_net.run(capture, args.scapy_packets)
+    if not args.capture and not args.corpus:
+        raise ConfigError("give a CAPTURE to time, or --corpus DIR to build the workload from DIR/pcap")
+    with _folder(args) as folder:
+        if args.capture:
+            capture = Path(args.capture)
+        else:
+            sources = bench_net.corpus_sources(Path(args.corpus))
+            if not sources:
+                raise SourceError(f"no captures under {Path(args.corpus) / 'pcap'}: give a CAPTURE or another --corpus")
+            capture = folder / f"net-mix-{args.packets}.pcap"
+            if not capture.exists():  # a kept --out folder times the same workload again
+                bench_net.build_capture(sources, args.packets, capture)
+        report = bench_net.run(capture, args.scapy_packets)
     print(json.dumps(report) if args.json else bench_net.format_table(report), file=out)
     return 0
 
@@ -167,9 +138,10 @@ def _run_can(args: argparse.Namespace, out: TextIO) -> int:
     if args.live:
         from ..bench import canlive
 
-        report = canlive.run(dbc, max(args.frames // canlive.BUSES, 1))
+        report = canlive.run(dbc, max(args.frames // canlive.BUSES, 1))  # nothing to write: socket pairs
         print(json.dumps(report) if args.json else canlive.format_table(report), file=out)
         return 0
-    report = bench_can.run(dbc, args.frames, Path(args.log) if args.log else None, repeat=args.repeat)
+    with _folder(args) as folder:
+        report = bench_can.run(dbc, args.frames, folder, Path(args.log) if args.log else None, repeat=args.repeat)
     print(json.dumps(report) if args.json else bench_can.format_table(report), file=out)
     return 0

@@ -29,7 +29,7 @@ Where a DBC decodes the id, the bytes of its measurements (numeric signals: a sp
 temperature) are left to the step model and to the signal pairs (``cansignals.py``): a value never
 seen while learning is normal for them. Only the first eight bytes are modelled (classic CAN; FD payloads beyond that are not). With
 ``learn_s: 0`` (the default) the detector is idle. A short learning period misses slow states
-(a gear engaged for the first time later on): measured on ROAD by ``gatewatch bench detect``.
+(a gear engaged for the first time later on): measured on ROAD by ``make score``.
 """
 
 from __future__ import annotations

@@ -82,7 +82,7 @@ class CanRules(Detector):
         self._known_extra = {bus: {int(i) for i in ids} for bus, ids in self.t.known_ids.items()}
 
     def flagged(self, rule: str, bus: str, windows: np.ndarray, keys: np.ndarray) -> None:
-        """Each (window, id) cell a rule flags; a hook for evaluations (bench road), no-op here."""
+        """Each (window, id) cell a rule flags; a hook for evaluations (lab/road.py), no-op here."""
 
     def on_can(self, view: CanView, state) -> list[Finding]:
         found: list[Finding] = []

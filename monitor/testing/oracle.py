@@ -1,4 +1,5 @@
-"""Test helpers shipped with the package: frame factories and the cantools reference oracle."""
+"""The cantools reference oracle and frame factories: random frames of a plan's messages, payloads
+cantools itself encoded, and cantools' decode of a batch to compare gatewatch's against."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ import math
 
 import numpy as np
 
-from .canbus.decode import DecodedBatch
-from .canbus.frames import FrameBatch
-from .canbus.plan import DecodePlan
+from ..canbus.decode import DecodedBatch
+from ..canbus.frames import FrameBatch
+from ..canbus.plan import DecodePlan
 
 
 def random_frames(plan: DecodePlan, per_message: int, seed: int = 0, short_every: int = 10) -> FrameBatch:

@@ -4,7 +4,7 @@ NTP, RTP H.264, RTSP, RTMP, JT/T 808, GB/T 32960, HTTP) with realistic timing.
 
 Everything is deterministic: fixed start time, fixed seeds, documentation addresses only
 (RFC 5737 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24; the vehicle in 192.168.50.0/24).
-The seed scripts (``python seeds/<scenario>/make.py``) and ``gatewatch bench detect``'s generated
+The seed scripts (``python seeds/<scenario>/make.py``) and ``make score``'s generated
 drives build from here.
 """
 
@@ -374,3 +374,15 @@ def tls_telemetry(server_name: str, seed: int, rng: random.Random, count: int, e
 def doip(payload_type: int, body: bytes) -> bytes:
     """A DoIP (ISO 13400-2, version 2) message."""
     return b"\x02\xfd" + struct.pack(">HI", payload_type, len(body)) + body
+
+
+def many_alerts(folder: Path, count: int = 1500) -> Path:
+    """A capture that makes an alert record every few milliseconds of replay: JT/T 808 position
+    reports from the vehicle to ``count`` different servers, a second apart."""
+    cap = Capture()
+    for i in range(count):
+        server = f"198.{18 + (i >> 16)}.{(i >> 8) & 0xFF}.{i & 0xFF}"
+        cap.udp(1.7e9 + i, VEHICLE, 40000 + i % 20000, server, 7000, jt808_location(48.1 + i * 1e-4, 11.5, i))
+    path = folder / "many-alerts.pcap"
+    cap.write(path)
+    return path

@@ -11,8 +11,8 @@ from pathlib import Path
 import cantools
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-from scenes import GATEWAY_DBC, T0, CanLog, drive, gateway_frames
+sys.path.insert(0, str(HERE.parents[1]))  # the checkout, for its monitor package
+from monitor.testing.scene import GATEWAY_DBC, T0, CanLog, drive, gateway_frames
 
 
 def main() -> None:

@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-from scenes import T0, Capture, drive_log, jt808_reports, mapping_uploads, rtp_video, tls_telemetry
+sys.path.insert(0, str(HERE.parents[1]))  # the checkout, for its monitor package
+from monitor.testing.scene import T0, Capture, drive_log, jt808_reports, mapping_uploads, rtp_video, tls_telemetry
 
 CN_TRACKER, RU_VIDEO, HK_MAPS, DE_OEM = "218.2.2.2", "5.255.255.5", "203.198.7.66", "193.99.144.80"
 CAMERA_ON = (60.0, 150.0)

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-from scenes import T0, Capture, drive_log, rtmp_publish, rtp_video, rtsp_push
+sys.path.insert(0, str(HERE.parents[1]))  # the checkout, for its monitor package
+from monitor.testing.scene import T0, Capture, drive_log, rtmp_publish, rtp_video, rtsp_push
 
 RTP_SERVER, RTSP_SERVER, RTMP_SERVER = "198.51.100.70", "198.51.100.71", "198.51.100.72"
 CAMERA_ON = (20.0, 110.0)

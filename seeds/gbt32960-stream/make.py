@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-from scenes import T0, VIN, Capture, drive_log, gbt32960_realtime
+sys.path.insert(0, str(HERE.parents[1]))  # the checkout, for its monitor package
+from monitor.testing.scene import T0, VIN, Capture, drive_log, gbt32960_realtime
 
 PLATFORM = "203.0.113.132"
 

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-from scenes import T0, Capture, drive_log, jt808_reports
+sys.path.insert(0, str(HERE.parents[1]))  # the checkout, for its monitor package
+from monitor.testing.scene import T0, Capture, drive_log, jt808_reports
 
 TRACKER_SERVER = "203.0.113.45"
 ACK = bytes.fromhex("7e8001000501705156418900")  # the platform's general response 0x8001, serial patched in

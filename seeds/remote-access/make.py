@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-from scenes import T0, VEHICLE, CanLog, Capture, doip, drive, gateway_frames, jt808_frame
+sys.path.insert(0, str(HERE.parents[1]))  # the checkout, for its monitor package
+from monitor.testing.scene import T0, VEHICLE, CanLog, Capture, doip, drive, gateway_frames, jt808_frame
 
 TRACKER, SHELL_FROM, TESTER = "203.0.113.45", "198.51.100.66", "198.51.100.67"
 

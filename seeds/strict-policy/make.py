@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-from scenes import T0, VIN, Capture, drive_log, http_post, jt808_reports
+sys.path.insert(0, str(HERE.parents[1]))  # the checkout, for its monitor package
+from monitor.testing.scene import T0, VIN, Capture, drive_log, http_post, jt808_reports
 
 
 def main() -> None:

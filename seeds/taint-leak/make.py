@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-from scenes import T0, VEHICLE, VIN, Capture, drive_log, http_post
+sys.path.insert(0, str(HERE.parents[1]))  # the checkout, for its monitor package
+from monitor.testing.scene import T0, VEHICLE, VIN, Capture, drive_log, http_post
 
 ANALYTICS, PROBE = "203.0.113.77", "198.51.100.88"
 

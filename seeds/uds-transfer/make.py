@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-from scenes import T0, VIN, CanLog, drive, gateway_frames, isotp
+sys.path.insert(0, str(HERE.parents[1]))  # the checkout, for its monitor package
+from monitor.testing.scene import T0, VIN, CanLog, drive, gateway_frames, isotp
 
 TESTER, ECU = 0x7E0, 0x7E8
 

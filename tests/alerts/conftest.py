@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.bench.drive import jt808_location
+from monitor.testing.drive import jt808_location
 
 from ..builders import encode, gateway_db, run, stream, vin_lines, write_log, write_pcap
 

@@ -16,7 +16,7 @@ from monitor.canbus.decode import decode_batch
 from monitor.canbus.frames import FrameBatch
 from monitor.canbus.logs import read_log
 from monitor.canbus.plan import compile_plan
-from monitor.testing import (
+from monitor.testing.oracle import (
     cantools_results,
     differences,
     gatewatch_results,

@@ -1,4 +1,4 @@
-"""`gatewatch bench detect` on two generated drives and the shared corpus, asserting the targets
+"""``make score`` (``python -m lab.score``) on two generated drives and the shared corpus, asserting the targets
 of issue 15: recall 1.0 per generated episode type with no alert on a benign destination, every
 corpus vector found, at most one explained finding per benign capture-hour, F1 >= 0.99 on ROAD's
 fabrication and fuzzing captures, and (the issue asks for the best reachable) a floor under the
@@ -6,24 +6,22 @@ payload models' AUROC on ROAD's masquerade captures."""
 
 from __future__ import annotations
 
-import io
 import json
 
-from monitor.cli import main
-
+from ..builders import lab
 from ..conftest import CORPUS, corpus
 
 MASQUERADE_AUROC_FLOOR = 0.95  # measured 0.97-1.00 for the payload models
 
 
-def test_bench_detect_meets_its_targets_on_two_seeds(capsys):
+def test_lab_score_meets_its_targets_on_two_seeds(capsys):
     corpus("can-ids", "road-processed")  # the corpus parts are part of what this asserts
-    out = io.StringIO()
-    rc = main(["bench", "detect", "--seeds", "2", "--json", "--corpus", str(CORPUS)], out)
-    report = json.loads(out.getvalue())
+    rc, out, err = lab("score", "--seeds", "2", "--json", "--corpus", str(CORPUS))
+    assert out, err
+    report = json.loads(out)
     each = report["targets"]["each"]
     with capsys.disabled():
-        print("\nbench detect targets (2 seeds):")
+        print("\nmake score targets (2 seeds):")
         for name, target in each.items():
             print(f"  {'met    ' if target['met'] else 'NOT MET'} {name} ({target['value']})")
     assert report["skipped"] == {}
@@ -37,7 +35,7 @@ def test_bench_detect_meets_its_targets_on_two_seeds(capsys):
 
 
 def test_a_generated_drive_is_the_same_for_the_same_seed(tmp_path):
-    from monitor.bench.generate import generate
+    from lab.generate import generate
 
     first = generate(7, tmp_path / "a")
     second = generate(7, tmp_path / "b")

@@ -194,13 +194,13 @@ def wire_stats(monitor) -> dict:
     return next(d for d in monitor.runner.detectors if d.name == "wire").stats()
 
 
-# Found by `gatewatch bench detect`'s generated drives.
+# Found by `make score`'s generated drives (lab/generate.py).
 
 def test_a_trackers_positions_are_not_hidden_under_its_login_episode(tmp_path):
     """A Teltonika login (identity) then AVL records (geolocation) on one flow: two alert episodes,
     one per category. Keyed by (flow, detector) only, the positions were counted into the login's."""
     from monitor.alerts.log import AlertLog, prepare
-    from monitor.bench.frames import teltonika
+    from monitor.testing.frames import teltonika
     from monitor.pipeline import Monitor, load_config, replay
     from monitor.scenarios import episodes
 
@@ -218,7 +218,7 @@ def test_a_trackers_positions_are_not_hidden_under_its_login_episode(tmp_path):
 
 
 def test_ntp_and_dns_requests_at_a_steady_period_are_not_location_beacons(tmp_path):
-    from monitor.bench.scene import VEHICLE, Capture
+    from monitor.testing.scene import VEHICLE, Capture
 
     t0, cap, other = 1_700_000_000.0, Capture(), Capture()
     ntp = bytes([0x23]) + bytes(47)
@@ -265,7 +265,7 @@ def test_two_positions_leaking_in_one_batch_are_both_found(tmp_path):
 
 
 def test_a_download_with_regular_requests_is_not_a_location_beacon(tmp_path):
-    from monitor.bench.scene import Capture, app_data
+    from monitor.testing.scene import Capture, app_data
 
     t0 = 1_700_000_000.0
     for name, answer in (("download", 400_000), ("beacon", 40)):

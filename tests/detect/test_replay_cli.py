@@ -1,13 +1,13 @@
-"""``gatewatch replay`` and ``gatewatch bench road`` as a user runs them."""
+"""``gatewatch replay`` as a user runs it, and the lab's ROAD figures (``python -m lab.road``)."""
 
 from __future__ import annotations
 
 import io
 
-from monitor.bench import road
+from lab import road
 from monitor.cli import main
 
-from ..builders import alerts_in, encode, gateway_db, packet, write_log, write_pcap
+from ..builders import alerts_in, encode, gateway_db, lab, packet, write_log, write_pcap
 from ..conftest import corpus
 
 FIELDS = {"detector", "category", "seen", "confidence", "episode", "vehicle", "verdict"}
@@ -51,6 +51,6 @@ def test_road_rules_catch_fuzzing_and_cannot_see_masquerade():
     assert masquerade["either"]["recall"] <= 0.1
     # what the forged frames say gives them away: the payload models rank them above the benign cells
     assert masquerade["payload"]["auroc"] >= 0.95
-    out = io.StringIO()
-    assert main(["bench", "road", str(corpus("can-ids", "road-processed", "fuzzing_attack_3.csv.gz"))], out) == 0
-    assert "fuzzing_attack_3" in out.getvalue() and "P/R" in out.getvalue()
+    code, out, err = lab("road", str(corpus("can-ids", "road-processed", "fuzzing_attack_3.csv.gz")))
+    assert code == 0, err
+    assert "fuzzing_attack_3" in out and "P/R" in out

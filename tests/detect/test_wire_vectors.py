@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.bench.corpus import TOLERANCE_DEG, truth, vector_recall
+from lab.corpus import TOLERANCE_DEG, truth, vector_recall
 from monitor.detect.wire.scan import scan_payload
 
 from ..conftest import corpus
@@ -17,7 +17,7 @@ from ..vectors import protocols, wire_bytes
 
 
 def test_every_geolocation_vector_is_found_with_its_position_and_every_jt1078_packet_as_video(capsys):
-    """The same count as ``gatewatch bench detect``'s vector table (monitor/bench/corpus.py)."""
+    """The same count as ``make score``'s vector table (lab/corpus.py)."""
     report = vector_recall(corpus("telematics", "vectors.json"))
     with capsys.disabled():
         print("\nrecall per protocol (geolocation at its position within 1e-5 deg; JT/T 1078 as video):")

@@ -18,9 +18,9 @@ import struct
 import numpy as np
 import pytest
 
-from monitor.bench import frames
-from monitor.bench.scene import T0, CanLog, Capture, Track, drive, gateway_frames
-from monitor.bench.vehicle import route
+from monitor.testing import frames
+from monitor.testing.scene import T0, CanLog, Capture, Track, drive, gateway_frames
+from monitor.testing.vehicle import route
 from monitor.detect.geo import great_circle_km, lon_delta, track_km, wrap_lon
 
 from ..builders import alerts_in, run

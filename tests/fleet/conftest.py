@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.bench.mosquitto import Mosquitto
+from monitor.testing.mosquitto import Mosquitto
 
 
 @pytest.fixture

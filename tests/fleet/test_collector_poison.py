@@ -20,7 +20,7 @@ import pytest
 from monitor.alerts.chain import GENESIS, chain_of, digest, seal
 from monitor.alerts.files import ChainedWriter, WriterSettings
 from monitor.alerts.logfiles import chain_files, sequences
-from monitor.bench.hostile_inputs import many_alerts
+from monitor.testing.scene import many_alerts
 from monitor.fleet.broker import Broker
 from monitor.fleet.collector import STATS_FILE, Collector, CollectorError
 from monitor.fleet.keys import Keys

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from monitor.alerts.logfiles import chain_files, sequences
-from monitor.bench.hostile_inputs import many_alerts
+from monitor.testing.scene import many_alerts
 from monitor.fleet.broker import Broker
 from monitor.fleet.collector import Collector
 from monitor.fleet.cursor import Cursor

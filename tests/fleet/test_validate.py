@@ -10,7 +10,7 @@ import json
 import pytest
 
 from monitor.alerts.logfiles import chain_files
-from monitor.bench.hostile_inputs import many_alerts
+from monitor.testing.scene import many_alerts
 from monitor.fleet import validate
 from monitor.fleet.ranges import SeqRanges
 from tests.builders import run

@@ -1,4 +1,4 @@
-"""Every crafted hostile input (monitor/bench/hostile_inputs.py) through the command line, each
+"""Every crafted hostile input (lab/hostile_inputs.py) through the command line, each
 as its own process: a one-line error naming the file (and line) or a counted limit, exit 0, 1
 or 2, never a traceback, and within 15 s of CPU and 300 MB of peak RSS although each once cost
 minutes or gigabytes (or was a traceback)."""
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from monitor.bench.hostile_inputs import HOSTILE, Hostile
+from lab.hostile_inputs import HOSTILE, Hostile
 from monitor.canbus.candump import parse_candump, read_candump
 from monitor.config.model import SignalSource
 from monitor.config.signals import _transform

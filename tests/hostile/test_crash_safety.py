@@ -10,7 +10,7 @@ from pathlib import Path
 
 from monitor.alerts.logfiles import chain_files, read_file
 from monitor.alerts.verify import verify_all
-from monitor.bench.hostile import kills
+from lab.hostile import kills
 from tests.builders import run
 
 PROJECT = Path(__file__).resolve().parents[2]

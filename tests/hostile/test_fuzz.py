@@ -1,4 +1,4 @@
-"""Property-based fuzzing of every reader of outside input (monitor/bench/fuzz.py): random
+"""Property-based fuzzing of every reader of outside input (lab/fuzz.py): random
 bytes and mutations of real seeds may only raise the reader's documented errors, and each
 input stays within a budget of CPU time and memory. ``make fuzz`` runs the same targets
 coverage-guided with atheris, far longer; the crashes either found stay below as examples."""
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.bench.fuzz import Target, targets
+from lab.fuzz import Target, targets
 from tests.hostile.budget import within_budget
 
 TARGETS = {target.name: target for target in targets()}
@@ -51,7 +51,7 @@ def _fuzz(target: Target, data: bytes) -> None:
 def test_only_documented_errors_within_budget(name: str) -> None:
     target = TARGETS[name]
 
-    # derandomize: the same inputs on every run, so CI is repeatable; make fuzz and bench hostile explore.
+    # derandomize: the same inputs on every run, so CI is repeatable; make fuzz and make hostile explore.
     @settings(max_examples=EXAMPLES.get(name, 200), deadline=None, database=None, derandomize=True,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(inputs(name))

@@ -124,7 +124,7 @@ def test_overload_is_bounded_counted_judged_and_survived(tmp_path: Path, long_ru
 def test_replay_of_spoofed_flows_is_bounded_by_max_flows_not_by_their_number(tmp_path: Path, long_run: bool) -> None:
     """A capture of one packet per spoofed source, replayed as fast as it reads: peak RSS is
     bounded by max_flows, not by the capture's length, and every eviction is counted."""
-    from monitor.bench.hostile import spoofed_replay
+    from lab.hostile import spoofed_replay
 
     figures = spoofed_replay(tmp_path, 1_000_000 if long_run else 100_000, max_flows=5000)
     assert figures["status"] == 0, figures["stderr_tail"]
@@ -136,7 +136,7 @@ def test_replay_of_spoofed_flows_is_bounded_by_max_flows_not_by_their_number(tmp
 
 
 def test_replay_reports_the_limits_it_reached(tmp_path: Path) -> None:
-    from monitor.bench.hostile import spoofed_replay
+    from lab.hostile import spoofed_replay
 
     figures = spoofed_replay(tmp_path, 200, max_flows=16)
     assert figures["status"] == 0 and figures["evicted"] >= 200 - 16

@@ -27,8 +27,8 @@ from scapy.layers.vxlan import VXLAN
 from scapy.packet import Raw
 
 from monitor.alerts.flowlog import zeek_record
-from monitor.bench.frames import jt808
-from monitor.bench.scene import client_hello
+from monitor.testing.frames import jt808
+from monitor.testing.scene import client_hello
 from monitor.detect.wire.scan import scan_payload
 from monitor.net.headers import Status, parse_headers
 from monitor.net.packets import LINKTYPE_ETHERNET, from_packets
