@@ -11,6 +11,8 @@ import json
 from typing import TextIO
 
 from ..net.direction import remote_side
+from ..net.flowbatch import FlowBatch
+from ..net.flowjson import fields_text, flow_lines
 from .output import RecordSink, record_output
 
 TABLE_COLUMNS = ("proto", "orig_h", "orig_p", "resp_h", "resp_p", "direction", "orig_pkts", "orig_ip_bytes",
@@ -46,7 +48,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         with contextlib.ExitStack() as stack:
             sink = stack.enter_context(record_output(args.output, out, "flow records"))
             writer = _Writer(sink, args.format)
-            state["pipeline"] = pipeline = NetPipeline(config, sink=writer.write)
+            state["pipeline"] = pipeline = NetPipeline(config, sink=writer)
             try:
                 _read(args, pipeline, sink, replays, state, stack)
             except KeyboardInterrupt:
@@ -84,6 +86,9 @@ def _live(args):
 
 
 class _Writer:
+    """The flows' records as JSON lines (or a table): a batch of finishing flows is written
+    from its columns (flowjson.py), each record with its remote side's country appended."""
+
     def __init__(self, sink: RecordSink, fmt: str) -> None:
         from ..config.model import GeoIp
         from ..policy.countries import Countries
@@ -92,13 +97,24 @@ class _Writer:
         self.rows: list[dict] = []
         self.countries = Countries(GeoIp())  # the built-in table: the remote side's country
 
-    def write(self, record: dict) -> None:
+    def __call__(self, record: dict) -> None:
         remote = record[f"{remote_side(record.get('direction'))}_h"]
         record.update(self.countries.place(remote).as_dict())
         if self.fmt == "jsonl":
             self.sink.write(json.dumps(record) + "\n")
         else:
             self.rows.append(record)
+
+    def batch(self, flows: FlowBatch) -> None:
+        if self.fmt != "jsonl":
+            for record in flows.records():
+                self(record)
+            return
+        remotes = flows.remotes()
+        places = {address: fields_text(self.countries.place(address).as_dict()) for address in set(remotes)}
+        write = self.sink.write
+        for line in flow_lines(flows, list(map(places.__getitem__, remotes))):
+            write(line)
 
     def close(self) -> None:
         if self.fmt == "table":

@@ -6,18 +6,23 @@ finished slot into a record like a line of Zeek's conn.log with the names joined
 whose packets came through tunnels also carries ``tunnel``: its encapsulation path, outermost
 first, e.g. ``[{"type": "vxlan", "vni": 42, "outer": "10.0.0.1->10.0.0.2"}]`` (the outer
 addresses of the outermost tunnel, as the flow's first tunnelled packet carried them).
+Finishing flows are reported a batch at a time as columns (flowbatch.py): a sink that takes
+batches (``BatchSink``, the flows command) writes their JSON lines from the columns
+(flowjson.py); any other sink gets the records one by one.
 """
 
 from __future__ import annotations
 
 import socket
+from itertools import repeat
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from .community_id import community_id, community_ids
-from .direction import VehicleNetworks, flow_direction
+from .direction import VehicleNetworks
+from .flowbatch import AddressTexts, FlowBatch, directions, tcp_flags
 from .names import NameCache
 
 if TYPE_CHECKING:
@@ -28,6 +33,15 @@ PROTO_NAMES = {1: "icmp", 2: "igmp", 6: "tcp", 17: "udp", 58: "ipv6-icmp", 132: 
 
 # Inspection modes of a flow (see app/inspect.py).
 NEW, IGNORE, TLS, HTTP, HTTP_PENDING, QUIC, DONE = range(7)
+
+
+@runtime_checkable
+class BatchSink(Protocol):
+    """A sink that takes finishing flows a batch at a time (the flows command's writer)."""
+
+    def __call__(self, record: dict) -> None: ...
+
+    def batch(self, flows: FlowBatch) -> None: ...
 
 
 class FlowRecorder:
@@ -47,7 +61,8 @@ class FlowRecorder:
         self.flow_id: dict[int, int] = {}
         self.icmp: dict[int, tuple[int, int]] = {}
         self.tunnel: dict[int, list[dict]] = {}  # slot -> encapsulation path of its first tunnelled packet
-        self._texts: dict[tuple[int, int], str] = {}
+        self.addresses = AddressTexts()
+        self._per_slot = (self.community, self.learned, self.app, self.app_state, self.flow_id, self.icmp, self.tunnel)
 
     def records_append(self, record: dict) -> None:
         self.records.append(record)
@@ -76,8 +91,9 @@ class FlowRecorder:
         self.next_flow_id += 1
 
     def closed(self, slot: int) -> None:
-        for table in (self.community, self.learned, self.app, self.app_state, self.flow_id, self.icmp, self.tunnel):
-            table.pop(slot, None)
+        for table in self._per_slot:
+            if table:  # most are empty on most traffic: this runs once per flow opened and once per flow closed
+                table.pop(slot, None)
 
     def note_tunnels(self, h: Headers, rows: np.ndarray, slots: np.ndarray) -> None:
         """Remember the tunnel layers of flows whose packets came tunnelled (once per flow: the
@@ -137,48 +153,71 @@ class FlowRecorder:
         return self._names(slot, remote, int(table.first_ns[slot]))
 
     def report_many(self, table: FlowTable, slots: np.ndarray, reason: str) -> None:
-        """The records of finishing slots, their columns gathered at once with numpy (a flow
-        record per slot in Python cost about 40 us; most of it was scalar numpy access)."""
+        """The records of finishing slots, built as columns for the whole batch (flowbatch.py)
+        and handed to the sink as a FlowBatch if it takes one, else record by record."""
         if not len(slots):
             return
-        keys = table.key[slots]
-        version = keys["version"]
-        a_in = self.networks.inside(version, np.stack([keys["a_hi"], keys["a_lo"]], 1))
-        b_in = self.networks.inside(version, np.stack([keys["b_hi"], keys["b_lo"]], 1))
-        a_first = table.a_initiates[slots]
-        cols = _columns(table, slots, keys, a_first, np.where(a_first, a_in, b_in), np.where(a_first, b_in, a_in))
-        cids = community_ids(keys)
-        for i, slot in enumerate(slots.tolist()):
-            row = {name: values[i] for name, values in cols.items()}
-            if slot in self.icmp:
-                row["orig_p"], row["resp_p"] = self.icmp[slot]
-            version = row["v"]
-            orig, resp = self._text(version, row["orig_int"]), self._text(version, row["resp_int"])
-            first, last, proto = row["first_ns"], row["last_ns"], row["proto_n"]
-            record = {"ts": first / 1e9, "flow_id": self.flow_id.get(slot, 0),
-                      "community_id": cids[i] or self.community.get(slot), "proto": PROTO_NAMES.get(proto, str(proto)), "orig_h": orig, "orig_p": row["orig_p"],
-                      "resp_h": resp, "resp_p": row["resp_p"], "vlan": row["vlan"] or None,
-                      "direction": flow_direction(row["orig_in"], row["resp_in"]),
-                      "orig_pkts": row["orig_pkts"], "orig_ip_bytes": row["orig_ip_bytes"],
-                      "resp_pkts": row["resp_pkts"], "resp_ip_bytes": row["resp_ip_bytes"],
-                      "orig_bytes": row["orig_bytes"], "resp_bytes": row["resp_bytes"],
-                      "first_seen": first / 1e9, "last_seen": last / 1e9, "duration": (last - first) / 1e9,
-                      "app_proto": self.app.get(slot), "names": self._names(slot, resp, first), "reason": reason}
-            if slot in self.tunnel:
-                record["tunnel"] = self.tunnel[slot]
-            if proto == 6:
-                record["tcp_flags_orig"] = f"{row['flags_orig']:02x}"
-                record["tcp_flags_resp"] = f"{row['flags_resp']:02x}"
+        batch = self.batch(table, slots, reason)
+        if isinstance(self.sink, BatchSink):
+            self.sink.batch(batch)
+            return
+        for record in batch.records():
             self.sink(record)
 
-    def _text(self, version: int, value: int) -> str:
-        """An address as text, remembered (the same few addresses end most flows)."""
-        text = self._texts.get((version, value))
-        if text is None:
-            if len(self._texts) >= MAX_TEXTS:
-                self._texts.clear()
-            text = self._texts[(version, value)] = _text(version, value)
-        return text
+    def batch(self, table: FlowTable, slots: np.ndarray, reason: str) -> FlowBatch:
+        keys = table.key[slots]
+        version = keys["version"]
+        a_first = table.a_initiates[slots]
+        a_in = self.networks.inside(version, np.stack([keys["a_hi"], keys["a_lo"]], 1))
+        b_in = self.networks.inside(version, np.stack([keys["b_hi"], keys["b_lo"]], 1))
+        slot_list = slots.tolist()
+        first, last = table.first_ns[slots], table.last_ns[slots]
+        first_list = first.tolist()
+        columns: dict[str, list] = {
+            "ts": (first / 1e9).tolist(), "flow_id": list(map(self.flow_id.get, slot_list, repeat(0))),
+            "community_id": self._communities(keys, slot_list), "proto": _proto_names(keys["proto"]),
+            **self._ends(keys, a_first, slot_list),
+            "vlan": [vlan or None for vlan in keys["vlan"].tolist()],
+            "direction": directions(np.where(a_first, a_in, b_in), np.where(a_first, b_in, a_in)),
+            "orig_pkts": table.packets[slots, 0].tolist(), "orig_ip_bytes": table.bytes[slots, 0].tolist(),
+            "resp_pkts": table.packets[slots, 1].tolist(), "resp_ip_bytes": table.bytes[slots, 1].tolist(),
+            "orig_bytes": table.payload[slots, 0].tolist(), "resp_bytes": table.payload[slots, 1].tolist(),
+            "first_seen": (first / 1e9).tolist(), "last_seen": (last / 1e9).tolist(),
+            "duration": ((last - first) / 1e9).tolist(), "app_proto": list(map(self.app.get, slot_list)),
+        }
+        columns["names"] = self._name_column(slot_list, columns["resp_h"], first_list)
+        is_tcp = keys["proto"] == 6
+        return FlowBatch(reason, columns, list(map(self.tunnel.get, slot_list)),
+                         tcp_flags(is_tcp, table.flags[slots, 0]), tcp_flags(is_tcp, table.flags[slots, 1]))
+
+    def _communities(self, keys: np.ndarray, slot_list: list[int]) -> list[str | None]:
+        """Community IDs in bulk; ICMP flows' (fixed when they opened) from the slot."""
+        ids = community_ids(keys)
+        for row in np.flatnonzero(np.isin(keys["proto"], (1, 58))).tolist():
+            ids[row] = ids[row] or self.community.get(slot_list[row])
+        return ids
+
+    def _ends(self, keys: np.ndarray, a_first: np.ndarray, slot_list: list[int]) -> dict[str, list]:
+        """Originator and responder addresses and ports (an ICMP flow's type and code as ports)."""
+        pick = lambda a, b: (np.where(a_first, keys[a], keys[b]), np.where(a_first, keys[b], keys[a]))
+        (orig_hi, resp_hi), (orig_lo, resp_lo) = pick("a_hi", "b_hi"), pick("a_lo", "b_lo")
+        orig_p, resp_p = (ports.tolist() for ports in pick("a_port", "b_port"))
+        for row in np.flatnonzero(np.isin(keys["proto"], (1, 58))).tolist():
+            if slot_list[row] in self.icmp:
+                orig_p[row], resp_p[row] = self.icmp[slot_list[row]]
+        version = keys["version"]
+        return {"orig_h": self.addresses.column(version, orig_hi, orig_lo), "orig_p": orig_p,
+                "resp_h": self.addresses.column(version, resp_hi, resp_lo), "resp_p": resp_p}
+
+    def _name_column(self, slot_list: list[int], responders: list[str], first_list: list[int]) -> list:
+        """Per flow: its names (None for none), as ``_names`` gives them; looked up only for the
+        flows that learned a name or whose responder has names in the cache."""
+        cached = set(filter(self.name_cache.entries.__contains__, set(responders)))
+        if not cached and not self.learned:
+            return [None] * len(slot_list)
+        learned = self.learned
+        return [self._names(slot, resp, first) or None if slot in learned or resp in cached else None
+                for slot, resp, first in zip(slot_list, responders, first_list, strict=True)]
 
     def _names(self, slot: int, responder: str, first_ns: int) -> list[dict]:
         learned = {name: list(ways) for name, ways in self.learned.get(slot, {}).items()}
@@ -189,31 +228,9 @@ class FlowRecorder:
         return [{"name": name, "learned_from": ways} for name, ways in learned.items()]
 
 
-MAX_TEXTS = 65_536
-
-
-def _columns(table: FlowTable, slots: np.ndarray, keys, a_first, orig_in, resp_in) -> dict[str, list]:
-    """Per-slot values as Python lists, oriented from the originator."""
-    a_int = _ints(keys["a_hi"], keys["a_lo"])
-    b_int = _ints(keys["b_hi"], keys["b_lo"])
-    first = a_first.tolist()
-    return {
-        "v": keys["version"].tolist(), "proto_n": keys["proto"].tolist(),
-        "orig_int": [a if f else b for a, b, f in zip(a_int, b_int, first, strict=True)],
-        "resp_int": [b if f else a for a, b, f in zip(a_int, b_int, first, strict=True)],
-        "orig_p": np.where(a_first, keys["a_port"], keys["b_port"]).tolist(),
-        "resp_p": np.where(a_first, keys["b_port"], keys["a_port"]).tolist(),
-        "vlan": keys["vlan"].tolist(), "orig_in": orig_in.tolist(), "resp_in": resp_in.tolist(),
-        "first_ns": table.first_ns[slots].tolist(), "last_ns": table.last_ns[slots].tolist(),
-        "orig_pkts": table.packets[slots, 0].tolist(), "resp_pkts": table.packets[slots, 1].tolist(),
-        "orig_ip_bytes": table.bytes[slots, 0].tolist(), "resp_ip_bytes": table.bytes[slots, 1].tolist(),
-        "orig_bytes": table.payload[slots, 0].tolist(), "resp_bytes": table.payload[slots, 1].tolist(),
-        "flags_orig": table.flags[slots, 0].tolist(), "flags_resp": table.flags[slots, 1].tolist(),
-    }
-
-
-def _ints(hi: np.ndarray, lo: np.ndarray) -> list[int]:
-    return [(h << 64) | low for h, low in zip(hi.tolist(), lo.tolist(), strict=True)]
+def _proto_names(protos: np.ndarray) -> list[str]:
+    names = {proto: PROTO_NAMES.get(proto, str(proto)) for proto in np.unique(protos).tolist()}
+    return list(map(names.__getitem__, protos.tolist()))
 
 
 def _int(key, side: str) -> int:
