@@ -1,6 +1,7 @@
 """Build hook: the top-level dbc/ and policies/ folders ship inside the wheel as package data
-(monitor/_shipped/), where monitor.resources finds them with importlib.resources. Everything
-else is in pyproject.toml."""
+(monitor/_shipped/), where monitor.resources finds them with importlib.resources; the package is
+built afresh each time, so the wheel holds what monitor/ holds now. Everything else is in
+pyproject.toml."""
 
 import shutil
 from pathlib import Path
@@ -13,6 +14,10 @@ SHIPPED = ("dbc", "policies")
 
 class BuildWithShippedData(build_py):
     def run(self) -> None:
+        if not self.editable_mode:
+            # build/lib outlives a build: a module moved or removed since (bench's builders, the lab)
+            # would still be copied into the next wheel
+            shutil.rmtree(Path(self.build_lib) / "monitor", ignore_errors=True)
         super().run()
         if self.editable_mode:
             return  # an editable install reads the checkout's folders directly
