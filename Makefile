@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed-test
 DEMO_STAMP := $(VENV)/.installed-demo
 OUT    ?= out/demo
 
-.PHONY: demo test bench fuzz lint clean setup
+.PHONY: demo test bench fuzz hostile score lint clean setup
 
 setup: $(STAMP)
 
@@ -34,15 +34,26 @@ bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[bench]'
 	$(VENV)/bin/gatewatch bench can
 
+# The development lab (lab/, in the checkout, never in the wheel); ARGS passes options on,
+# e.g. make score ARGS="--seeds 2", make hostile ARGS="--kills 5 --json".
 # Coverage-guided fuzzing of every reader of outside input (long; not part of make test).
 FUZZ_RUNS ?= 20000
 fuzz: $(STAMP)
 	$(PY) -m pip install -q -e '.[fuzz]'
-	$(PY) -m monitor.bench.fuzz --all --runs $(FUZZ_RUNS)
+	$(PY) -m lab.fuzz --all --runs $(FUZZ_RUNS)
+
+# Robustness figures: crafted inputs as processes, fuzzed inputs, SIGKILLs of a replay, spoofed flows.
+hostile: $(STAMP)
+	$(PY) -m lab.hostile $(ARGS)
+
+# Detection quality against its targets: corpus vectors and captures, ROAD, generated drives.
+CORPUS ?= ../shared/corpus
+score: $(STAMP)
+	$(PY) -m lab.score --corpus $(CORPUS) $(ARGS)
 
 lint: $(STAMP)
 	$(PY) -m pip install -q ruff mypy
-	$(PY) -m ruff check monitor tests
+	$(PY) -m ruff check monitor lab tests
 	$(PY) -m mypy monitor
 
 clean:
