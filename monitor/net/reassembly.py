@@ -35,7 +35,10 @@ target-based policies of Novak and Sturges (2007).
   sender whose first ``unreliable_after`` checked segments are all bad is one whose
   checksums the capture cannot show (a live capture of what the capturing host sends, when
   the NIC fills the checksum in; anonymised traces) and its segments are taken
-  (``checksum_unreliable_senders``). Under auto a checksum field of 0 or of the bare
+  (``checksum_unreliable_senders``); once at least 10 senders are, and more than have shown a
+  good one (``checksum_reliable_senders``), the capture is taken as one whose checksums mean
+  nothing (as Suricata's checksum-checks auto does) and a new sender is decided at its first
+  bad checksum. Under auto a checksum field of 0 or of the bare
   pseudo-header sum, which is what the kernel leaves when the NIC fills the checksum in
   (locally sent packets on a live capture, TSO segments), is taken (``checksum_offloaded``);
   verify drops those too, so an evader who crafts that value is caught only under verify.
@@ -64,6 +67,7 @@ MOD = 1 << 32
 HALF = 1 << 31
 SYN = 0x02
 UNKNOWN, RELIABLE, UNRELIABLE = 0, 1, 2
+UNRELIABLE_CAPTURE = 10  # senders without a good checksum before a capture counts as one that has none
 PURGE_EVERY = 256  # batches between sweeps for the senders of ended flows
 POLICIES = ("first", "last", "bsd", "linux")
 CHECKSUM_MODES = ("auto", "verify", "ignore")
@@ -391,6 +395,7 @@ class StreamTable:
         if good is None or good or (mode == "auto" and sender.verdict == UNRELIABLE):
             if good and sender.verdict == UNKNOWN:
                 sender.verdict = RELIABLE
+                self.stats["checksum_reliable_senders"] += 1
                 self.stats["bad_checksum"] += len(sender.aside)
                 sender.aside = []
                 self.waiting.discard(fid)
@@ -398,7 +403,10 @@ class StreamTable:
         if mode == "verify" or sender.verdict == RELIABLE:
             self.stats["bad_checksum"] += 1
             return []
-        sender.bad += 1
+        if self._capture_unreliable():
+            sender.bad = self.config.unreliable_after  # decided at once, as for the capture
+        else:
+            sender.bad += 1
         sender.aside.append((seq, payload))
         if len(sender.aside) > self.config.max_segments:  # bounded: the oldest goes
             sender.aside.pop(0)
@@ -411,6 +419,11 @@ class StreamTable:
         self.waiting.discard(fid)
         segments, sender.aside = sender.aside, []
         return segments
+
+    def _capture_unreliable(self) -> bool:
+        """Most senders so far had no good checksum: the capture's checksums mean nothing."""
+        bad = self.stats["checksum_unreliable_senders"]
+        return bad >= UNRELIABLE_CAPTURE and bad > self.stats["checksum_reliable_senders"]
 
     def _checksum(self, data: np.ndarray, h, row: int) -> str | None:
         """checksum_state of the row; None when it cannot be told."""

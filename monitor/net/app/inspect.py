@@ -109,6 +109,14 @@ class AppInspector:
         is_gquic &= (mode == NEW) | (mode == QUIC)
         wanted_tcp = (mode == NEW) | (mode == TLS) | (mode == HTTP_PENDING)
         wanted_tcp |= (mode == HTTP) & http.may_start_request(first)
+        # Bytes that came in order with another row than their own segment (a gap filled, a
+        # checksum verdict) do not start where the row's payload does: look at them too.
+        moved = np.zeros(len(rows), dtype=bool)
+        if chunks:
+            at = np.fromiter(chunks, np.int64, len(chunks))
+            sizes = np.fromiter((len(c) for c in chunks.values()), np.int64, len(chunks))
+            moved[at] = sizes != h.captured_len[rows[at]]
+        wanted_tcp |= (mode == HTTP) & moved
         # A flow picked up mid-stream (no SYN from its first sender) may have been started by
         # the server: its responder's first payload is looked at too.
         midstream = ~is_orig & ~is_dns & (mode == NEW) & ((self.flows.flags[slots, 0] & SYN) == 0)
