@@ -65,8 +65,22 @@ def community_ids(keys: np.ndarray, seed: int = 0) -> list[str | None]:
             hashed["src_hi"], hashed["src_lo"], hashed["dst_hi"], hashed["dst_lo"] = k["a_hi"], k["a_lo"], k["b_hi"], k["b_lo"]
         hashed["sport"], hashed["dport"] = k["a_port"], k["b_port"]
         raw, size = hashed.tobytes(), dtype.itemsize
-        with_ports = np.isin(k["proto"], PORT_PROTOCOLS).tolist()
-        for i, row in enumerate(rows.tolist()):
-            message = raw[i * size:(i + 1) * size] if with_ports[i] else raw[i * size:(i + 1) * size - 4]
-            out[row] = "1:" + base64.b64encode(hashlib.sha1(message).digest()).decode("ascii")
+        ends = np.arange(size, len(raw) + 1, size) - np.where(np.isin(k["proto"], PORT_PROTOCOLS), 0, 4)
+        sha1 = hashlib.sha1
+        digests = b"".join([sha1(raw[start:end]).digest() for start, end in zip(range(0, len(raw), size), ends.tolist())])
+        for row, text in zip(rows.tolist(), _base64_ids(digests), strict=True):
+            out[row] = text
     return out
+
+
+def _base64_ids(digests: bytes) -> list[str]:
+    """``"1:" + base64(digest)`` for each 20-byte digest, in one base64 call: each digest padded
+    with a zero byte to 21 (a multiple of 3) encodes to the same 27 characters and an "A" where
+    the digest alone ends in "=" (the zero byte's last six bits)."""
+    n = len(digests) // 20
+    padded = np.zeros((n, 21), np.uint8)
+    padded[:, :20] = np.frombuffer(digests, np.uint8).reshape(n, 20)
+    chars = np.frombuffer(base64.b64encode(padded.tobytes()), np.uint8).reshape(n, 28)
+    lines = np.empty((n, 31), np.uint8)
+    lines[:, :2], lines[:, 2:29], lines[:, 29], lines[:, 30] = np.frombuffer(b"1:", np.uint8), chars[:, :27], ord("="), ord("\n")
+    return lines.tobytes().decode("ascii").split("\n")[:n]

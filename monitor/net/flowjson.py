@@ -39,14 +39,17 @@ def flow_lines(batch: FlowBatch, suffixes: list[str] | None = None) -> list[str]
         if values is not None:
             columns.append(values)
     parts.append(f", {_key('reason')}{_escape(encode_basestring_ascii(batch.reason))}")
-    tails = _tails(batch)
-    if tails is not None:
-        parts.append("%s")
-        columns.append(tails)
-    if suffixes is not None:
-        parts.append("%s")
-        columns.append(suffixes)
+    for texts in (_tails(batch), suffixes):
+        if texts is None:
+            continue
+        if texts and texts.count(texts[0]) == len(texts):  # the same for every flow (no tunnel, one country)
+            parts.append(_escape(texts[0]))
+        else:
+            parts.append("%s")
+            columns.append(texts)
     template = "".join(parts) + "}\n"
+    if not columns:  # every value the same in every flow
+        return [template % ()] * len(batch)
     return list(map(template.__mod__, zip(*columns, strict=True)))
 
 
@@ -76,12 +79,14 @@ def _column(kind: str, values: list) -> tuple[str, list | None]:
     if kind == SAFE and None not in values:
         return '"%s"', values
     encode = _ENCODERS[kind]
-    distinct = {value if value.__hash__ else id(value): value for value in values}
-    if len(distinct) == 1:
-        return _escape(encode(next(iter(distinct.values())))), None
-    if kind in (OBJECT, NAMES):  # unhashable values: encoded one by one
+    if kind in (OBJECT, NAMES):  # unhashable values (lists): encoded one by one unless all None
+        if values and values.count(None) == len(values):
+            return _escape(encode(None)), None
         return "%s", [encode(value) for value in values]
-    texts = {value: encode(value) for value in distinct.values()}
+    distinct = set(values)
+    if len(distinct) == 1:
+        return _escape(encode(distinct.pop())), None
+    texts = {value: encode(value) for value in distinct}
     return "%s", list(map(texts.__getitem__, values))
 
 
