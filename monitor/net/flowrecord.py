@@ -165,6 +165,7 @@ class FlowRecorder:
             self.sink(record)
 
     def batch(self, table: FlowTable, slots: np.ndarray, reason: str) -> FlowBatch:
+        """The finishing slots' records as columns, oriented from each flow's originator."""
         keys = table.key[slots]
         version = keys["version"]
         a_first = table.a_initiates[slots]
@@ -172,9 +173,9 @@ class FlowRecorder:
         b_in = self.networks.inside(version, np.stack([keys["b_hi"], keys["b_lo"]], 1))
         slot_list = slots.tolist()
         first, last = table.first_ns[slots], table.last_ns[slots]
-        first_list = first.tolist()
+        first_list, first_seen = first.tolist(), (first / 1e9).tolist()  # the same float as int / 1e9 in Python
         columns: dict[str, list] = {
-            "ts": (first / 1e9).tolist(), "flow_id": list(map(self.flow_id.get, slot_list, repeat(0))),
+            "ts": first_seen, "flow_id": list(map(self.flow_id.get, slot_list, repeat(0))),
             "community_id": self._communities(keys, slot_list), "proto": _proto_names(keys["proto"]),
             **self._ends(keys, a_first, slot_list),
             "vlan": [vlan or None for vlan in keys["vlan"].tolist()],
@@ -182,7 +183,7 @@ class FlowRecorder:
             "orig_pkts": table.packets[slots, 0].tolist(), "orig_ip_bytes": table.bytes[slots, 0].tolist(),
             "resp_pkts": table.packets[slots, 1].tolist(), "resp_ip_bytes": table.bytes[slots, 1].tolist(),
             "orig_bytes": table.payload[slots, 0].tolist(), "resp_bytes": table.payload[slots, 1].tolist(),
-            "first_seen": (first / 1e9).tolist(), "last_seen": (last / 1e9).tolist(),
+            "first_seen": first_seen, "last_seen": (last / 1e9).tolist(),
             "duration": ((last - first) / 1e9).tolist(), "app_proto": list(map(self.app.get, slot_list)),
         }
         columns["names"] = self._name_column(slot_list, columns["resp_h"], first_list)
@@ -216,7 +217,7 @@ class FlowRecorder:
         if not cached and not self.learned:
             return [None] * len(slot_list)
         learned = self.learned
-        return [self._names(slot, resp, first) or None if slot in learned or resp in cached else None
+        return [(self._names(slot, resp, first) or None) if slot in learned or resp in cached else None
                 for slot, resp, first in zip(slot_list, responders, first_list, strict=True)]
 
     def _names(self, slot: int, responder: str, first_ns: int) -> list[dict]:
