@@ -1,8 +1,12 @@
 """Layer 2: CAN-to-network taint. The gateway knows where the vehicle is and its VIN from the
 CAN bus; an outbound payload that carries those values leaks them, whatever the protocol.
 
-The batch's uplink payloads are joined into one buffer (zero gaps between packets) and every
-encoding is tested at every offset at once with numpy: int32 x1e6 / x1e7 (signed, or
+The batch's uplink bytes are joined into buffers (zero gaps between packets and flows) and
+every encoding is tested at every offset at once with numpy. TCP is read as its receiver reads
+it: the in-order stream reassembly hands out (``NetView.stream_chunks``), each flow's bytes of
+the batch after the last bytes it sent before, so a value cut into one-byte segments, sent last
+first, or faked by a segment the receiver drops (bad checksum) is read as delivered; UDP, ICMP
+and TCP past its reassembly depth as their own payloads (``NetView.own_payload``). Encodings: int32 x1e6 / x1e7 (signed, or
 magnitude with a hemisphere flag) and float32 / float64 in both byte orders, the J1939 offset
 encoding (x1e-7 - 210), decimal text and NMEA ddmm.mmmm. A hit needs a latitude and a
 longitude of the same recent CAN position, close together in the same packet.
@@ -29,7 +33,7 @@ from ..state import VehicleState
 from .base import Detector
 from .finding import Finding, Position
 from .geo import lon_delta
-from .memory import Repeats
+from .memory import FlowMemory, Repeats, forgotten
 from .wire.text import degrees_minutes
 
 GAP = 8  # zero bytes between joined payloads: no value straddles two packets
@@ -40,6 +44,7 @@ NMEA_DM = re.compile(rb"(\d{4,5}\.\d{2,}),([NSEW])")
 MAX_POSITIONS = 512
 WINDOW_BEFORE, WINDOW_AFTER = 12, 48  # bytes of text read around a decimal point
 MAX_CANDIDATES = 4096  # latitude-like values per buffer and encoding examined (a hostile payload full of them)
+STREAM_TAIL = 128  # bytes of a TCP stream kept for the next batch: a pair and its text fit (BINARY_NEAR, TEXT_NEAR)
 
 
 @dataclass(frozen=True)
@@ -58,41 +63,73 @@ class Taint(Detector):
         self.repeat_s = thresholds.wire.repeat_s
         self.repeats = Repeats(self.repeat_s)  # per (flow_id, encoding)
         self.counts: Counter = Counter()
+        self.tails: FlowMemory[tuple[bytes, int]] = FlowMemory(limit=4096)  # flow id -> (last bytes, stream bytes read)
 
     def on_net(self, view: NetView, state: VehicleState) -> list[Finding]:
-        rows = np.flatnonzero(view.outbound & (view.length >= 8))
-        if not len(rows) or (not state.vin and not state.series):
+        raw = np.flatnonzero(view.outbound & view.own_payload() & (view.length >= 8))
+        stream_rows, stream_bytes = view.stream_chunks()
+        keep = view.outbound[stream_rows]
+        stream_rows, stream_bytes = stream_rows[keep], list(itertools.compress(stream_bytes, keep.tolist()))
+        if (not len(raw) and not len(stream_rows)) or (not state.vin and not state.series):
             return []
-        t0, t1 = float(view.ts[rows].min()), float(view.ts[rows].max())
-        _, lats, lons = state.positions(t0 - self.t.history_s, t1)
+        times = view.ts[np.concatenate([raw, stream_rows])]
+        _, lats, lons = state.positions(float(times.min()) - self.t.history_s, float(times.max()))
         if len(lats):
             lats, lons = _unique_recent(lats, lons)
         vin = state.vin if self.t.vin else None
         if not len(lats) and not vin:
             return []
         found: list[Finding] = []
-        for chunk in _chunks(view.length[rows]):  # bounded buffers: the encodings cost ~100 bytes per byte
-            part = rows[chunk]
-            buf, starts = _join(view, part)
-            hits = []
-            if len(lats):
-                hits += _binary_hits(buf, lats, lons, self.t.position_tolerance_deg)
-                hits += _text_hits(buf, lats, lons, self.t.position_tolerance_deg)
-            if vin:
-                hits += _vin_hits(buf, vin)
-            self.counts["payload_bytes_searched"] += len(buf)
-            found += [f for f in (self._finding(view, part, starts, hit, state) for hit in _one_per_packet(hits, starts)) if f]
+        for chunk in _chunks(view.length[raw]) if len(raw) else ():  # bounded buffers: the encodings cost ~100 bytes per byte
+            buf, starts = _join(view, raw[chunk])
+            found += self._search(view, buf, _Place(raw[chunk], starts), lats, lons, vin, state)
+        for buf, place in self._stream_buffers(view, stream_rows, stream_bytes):
+            found += self._search(view, buf, place, lats, lons, vin, state)
         return found
 
-    def _finding(self, view: NetView, rows, starts, hit, state: VehicleState) -> Finding | None:
-        offset, encoding, position = hit
-        packet = int(np.searchsorted(starts, offset, side="right")) - 1
-        i = int(rows[packet])
+    def _search(self, view: NetView, buf: bytes, place: _Place, lats, lons, vin, state: VehicleState) -> list[Finding]:
+        hits = []
+        if len(lats):
+            hits += _binary_hits(buf, lats, lons, self.t.position_tolerance_deg)
+            hits += _text_hits(buf, lats, lons, self.t.position_tolerance_deg)
+        if vin:
+            hits += _vin_hits(buf, vin)
+        self.counts["payload_bytes_searched"] += len(buf)
+        hits = [hit for hit in hits if place.fresh(hit)]
+        return [f for f in (self._finding(view, place, hit, state) for hit in _one_per_packet(hits, place)) if f]
+
+    def _stream_buffers(self, view: NetView, rows: np.ndarray, chunks: list[bytes]):
+        """The in-order TCP bytes of the batch, each flow's after the last STREAM_TAIL bytes it
+        sent before (a value one segment or batch cut in two is read whole: one byte per segment
+        hides nothing), flows joined GAP apart into buffers of about 1 MiB."""
+        by_flow: dict[int, list[int]] = {}
+        for k, fid in enumerate(view.flow_id[rows].tolist()):
+            by_flow.setdefault(fid, []).append(k)
+        parts: list[bytes] = []
+        place, size = _Place.empty(), 0
+        for fid, ks in by_flow.items():
+            tail, before = self.tails.get(fid, (b"", 0))
+            flow = b"".join([tail, *(chunks[k] for k in ks)])
+            lengths = np.array([len(tail) + len(chunks[ks[0]])] + [len(chunks[k]) for k in ks[1:]], np.int64)
+            place.add(rows[ks], size + np.concatenate(([0], np.cumsum(lengths)[:-1])), size + len(tail), before - len(tail) - size)
+            self.tails.remember(fid, (flow[-STREAM_TAIL:], before + len(flow) - len(tail)))
+            parts.append(flow)
+            size += len(flow) + GAP
+            if size >= 1 << 20:
+                yield bytes(GAP).join(parts), place
+                parts, place, size = [], _Place.empty(), 0
+        if parts:
+            yield bytes(GAP).join(parts), place
+
+    def _finding(self, view: NetView, place: _Place, hit, state: VehicleState) -> Finding | None:
+        offset, encoding, position, _ = hit
+        packet = place.packet(hit)
+        i = int(place.rows[packet])
         fid, ts = int(view.flow_id[i]), float(view.ts[i])
         if position is None and self.repeats.due((fid, encoding), ts) is None:
             return None  # a VIN repeat is counted; a position is always reported (the log keeps every one)
         flow, names = view.describe(int(i))
-        evidence = {"encoding": encoding, "offset": int(offset - starts[packet])}
+        evidence = {"encoding": encoding, **place.where(packet, offset)}
         if position is None:
             evidence["can_signal"] = state.vin_source
             return Finding(ts, "taint.vin", "identity", f"vehicle VIN from CAN in an outbound payload ({encoding})",
@@ -104,15 +141,48 @@ class Taint(Detector):
                        flow=flow, names=names, position=position, evidence=evidence)
 
     def stats(self) -> dict:
-        return dict(self.counts + self.repeats.suppressed)
+        return dict(self.counts + self.repeats.suppressed) | forgotten(stream_tail=self.tails)
 
 
-def _one_per_packet(hits: list, starts: np.ndarray) -> list:
+class _Place:
+    """Where a buffer's bytes came from: the row each stretch starts with. A payload buffer
+    (``stream`` None) names a hit's packet by its first byte; a stream buffer by the row that
+    brought its last byte, leaves out hits that lie wholly in a flow's tail (read with the
+    batch before), and gives offsets in the flow's stream (``stream``: buffer offset -> stream
+    offset, per row)."""
+
+    def __init__(self, rows: np.ndarray, starts: np.ndarray, fresh: np.ndarray | None = None,
+                 stream: np.ndarray | None = None) -> None:
+        self.rows, self.starts, self.fresh_from, self.stream = rows, starts, fresh, stream
+
+    @staticmethod
+    def empty() -> _Place:
+        return _Place(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
+
+    def add(self, rows: np.ndarray, starts: np.ndarray, fresh: int, shift: int) -> None:
+        self.rows, self.starts = np.concatenate([self.rows, rows]), np.concatenate([self.starts, starts])
+        self.fresh_from = np.concatenate([self.fresh_from, np.full(len(rows), fresh, np.int64)])
+        self.stream = np.concatenate([self.stream, np.full(len(rows), shift, np.int64)])
+
+    def packet(self, hit) -> int:
+        at = hit[0] if self.stream is None else hit[3] - 1
+        return int(np.searchsorted(self.starts, at, side="right")) - 1
+
+    def fresh(self, hit) -> bool:
+        return self.stream is None or hit[3] > self.fresh_from[self.packet(hit)]
+
+    def where(self, packet: int, offset: int) -> dict:
+        if self.stream is None:
+            return {"offset": int(offset - self.starts[packet])}
+        return {"stream_offset": int(offset + self.stream[packet])}
+
+
+def _one_per_packet(hits: list, place: _Place) -> list:
     """The first hit of each encoding in each packet (a batched upload of many fixes is one finding
     per packet, with its first position)."""
     seen, out = set(), []
     for hit in sorted(hits, key=lambda h: h[0]):
-        key = (int(np.searchsorted(starts, hit[0], side="right")), hit[1])
+        key = (place.packet(hit), hit[1])
         if key not in seen:
             seen.add(key)
             out.append(hit)
@@ -199,7 +269,8 @@ def _binary_hits(buf: bytes, lats, lons, tol: float) -> list:
             lat, lon = values[at_lat], values[at_lon]
             if enc.magnitude:  # the hemisphere is the matched CAN position's: the bytes carry none
                 lat, lon = float(np.copysign(lat, lats[k])), float(np.copysign(lon, lons[k]))
-            out.append((at_lat, enc.name, Position(lat, lon)))  # the latitude's offset names the packet
+            # the latitude's offset names a packet; the pair's end, a stream's segment
+            out.append((at_lat, enc.name, Position(lat, lon), max(at_lat, at_lon) + enc.width))
     return out
 
 
@@ -291,17 +362,18 @@ def _text_hits(buf: bytes, lats, lons, tol: float) -> list:
     windows = _text_windows(buf)
     numbers = [(m.start(), float(m.group())) for at, end in windows
                for m in DECIMAL.finditer(buf, at, end)][:MAX_CANDIDATES]
-    out += [(at, "decimal text", position) for at, position in _text_pairs(numbers, numbers, lats, lons, tol)]
+    out += [(at, "decimal text", position, end) for at, position, end in _text_pairs(numbers, numbers, lats, lons, tol)]
     dm = [(m.start(), m.group(1), m.group(2)) for at, end in windows for m in NMEA_DM.finditer(buf, at, end)][:MAX_CANDIDATES]
     lat_dm = [(at, degrees_minutes(text.decode(), h.decode(), "S", 2)) for at, text, h in dm if h in (b"N", b"S")]
     lon_dm = [(at, degrees_minutes(text.decode(), h.decode(), "W", 3)) for at, text, h in dm if h in (b"E", b"W")]
-    out += [(at, "NMEA ddmm.mmmm", position) for at, position in _text_pairs(lat_dm, lon_dm, lats, lons, tol)]
+    out += [(at, "NMEA ddmm.mmmm", position, end) for at, position, end in _text_pairs(lat_dm, lon_dm, lats, lons, tol)]
     return out
 
 
-def _text_pairs(lat_candidates, lon_candidates, lats, lons, tol) -> list[tuple[int, Position]]:
+def _text_pairs(lat_candidates, lon_candidates, lats, lons, tol) -> list[tuple[int, Position, int]]:
     """Every latitude with a longitude of the same position within TEXT_NEAR bytes, the nearest one
-    first (so a pair never reaches into the packet before); the latitude's offset names the packet."""
+    first (so a pair never reaches into the packet before); the latitude's offset names the packet.
+    Each with where the pair ends (past the later number's first character)."""
     found = []
     lon_at = np.array([at for at, _ in lon_candidates], dtype=np.int64)
     for at, lat in lat_candidates:
@@ -312,16 +384,21 @@ def _text_pairs(lat_candidates, lon_candidates, lats, lons, tol) -> list[tuple[i
         for k in near[np.argsort(np.abs(lon_at[near] - at), kind="stable")].tolist():
             lon = lon_candidates[k][1]
             if (lat_ok & (np.abs(lon_delta(lons, lon)) <= tol)).any():
-                found.append((at, Position(lat, lon)))
+                found.append((at, Position(lat, lon), max(at, int(lon_at[k])) + 1))
                 break
     return found
 
 
 def _vin_hits(buf: bytes, vin: str) -> list:
+    """Every place the VIN is (each packet's and each flow's, not only the buffer's first), at most
+    MAX_CANDIDATES per encoding."""
     out = []
     for encoding, needle in (("ASCII", vin.encode()), ("UTF-16LE", vin.encode("utf-16-le")),
                              ("hex text", vin.encode().hex().encode())):
         at = buf.find(needle)
-        if at >= 0:
-            out.append((at, encoding, None))
+        for _ in range(MAX_CANDIDATES):
+            if at < 0:
+                break
+            out.append((at, encoding, None, at + len(needle)))
+            at = buf.find(needle, at + 1)
     return out

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .direction import VehicleNetworks, sent_by_vehicle
-from .headers import IPPROTO_UDP, Headers
+from .headers import IPPROTO_TCP, IPPROTO_UDP, Headers
 from .packets import PacketBatch
 
 #: slot -> (the flow as a finding shows it, the remote side's names)
@@ -40,6 +40,7 @@ class NetView:
     chunks: dict[int, bytes] = field(default_factory=dict)  # row -> TCP bytes it brought into order
     tcp_flags: np.ndarray | None = None  # uint8 (0 for UDP)
     past_depth: np.ndarray | None = None  # bool: TCP rows past their stream's reassembly depth
+    tcp: np.ndarray | None = None  # bool (None: every row not UDP is taken for TCP)
 
     def stream(self, i: int) -> bytes:
         """The bytes TCP row i brought into its sender's in-order stream (reassembly.py): b"" for a
@@ -48,6 +49,17 @@ class NetView:
         if self.past_depth is not None and self.past_depth[i]:
             return self.payload(i)  # past the reassembly depth the segments stand as they come
         return self.chunks.get(i, b"")
+
+    def own_payload(self) -> np.ndarray:
+        """Rows whose own payload is what a reader takes (UDP, ICMP, TCP past its stream's
+        reassembly depth); every other TCP row is read through stream(i), never as a segment."""
+        tcp = self.tcp if self.tcp is not None else ~self.udp
+        return ~tcp if self.past_depth is None else ~tcp | self.past_depth
+
+    def stream_chunks(self) -> tuple[np.ndarray, list[bytes]]:
+        """TCP rows that brought bytes into order (short of the depth), in row order, and those bytes."""
+        rows = np.sort(np.fromiter(self.chunks, np.int64, len(self.chunks)))
+        return rows, [self.chunks[i] for i in rows.tolist()]
 
     def stream_rows(self) -> tuple[np.ndarray, np.ndarray]:
         """Rows that brought TCP bytes into order, and the first of those bytes for each."""
@@ -92,6 +104,7 @@ class NetView:
             chunks=chunks or {},
             tcp_flags=h.tcp_flags[rows],
             past_depth=past_depth,
+            tcp=h.proto[rows] == IPPROTO_TCP,
         )
 
 
