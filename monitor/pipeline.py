@@ -71,7 +71,7 @@ class Monitor:
         self.counts: Counter = Counter()
         self.state = VehicleState(horizon_s=max(900.0, 2 * config.thresholds.taint.history_s))
         flows = FlowConfig(max_flows=config.sources.max_flows)
-        self.net = NetPipeline(NetConfig(vehicle_networks=config.vehicle_networks, flows=flows), sink=self._flow_finished)
+        self.net = NetPipeline(NetConfig(vehicle_networks=config.vehicle_networks, flows=flows, stream=config.stream), sink=self._flow_finished)
         if log is not None:
             self.net.inspector.on_dns = self._dns
         self._take(config, detectors)

@@ -32,6 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("jsonl", "table"), default="jsonl")
     parser.add_argument("--strict-length", action="store_true",
                         help="drop datagrams the snap length cut (Suricata's behaviour) instead of counting them")
+    parser.add_argument("--stream-policy", choices=("first", "last", "bsd", "linux"), default="linux",
+                        help="TCP overlaps: whose bytes the reassembled stream keeps (default linux)")
+    parser.add_argument("--checksum", choices=("auto", "verify", "ignore"), default="auto",
+                        help="TCP segments with a bad checksum: dropped per sender (auto), always, or never checked")
     parser.add_argument("-o", "--output", help="write records here instead of stdout")
 
 
@@ -41,7 +45,10 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     if bool(args.captures) == bool(args.interface):
         raise ConfigError("give capture files or --interface, not both and not neither")
-    config = NetConfig(vehicle_networks=args.vehicle_net, strict_length=args.strict_length)
+    from ..net.reassembly import StreamConfig
+
+    config = NetConfig(vehicle_networks=args.vehicle_net, strict_length=args.strict_length,
+                       stream=StreamConfig(policy=args.stream_policy, checksum=args.checksum))
     replays: list = []
     state: dict = {}
     try:

@@ -25,11 +25,12 @@ from .alerts import load_alerts
 from .policy import POLICY_KEYS, load_policy
 from .signals import compile_signal_map
 from .sources import load_sources
+from .stream import load_stream
 from .uplink import load_uplink
 from .yamlfile import Located, LocatedList, dbc_files, known_keys, load_yaml
 
 DEFAULT = "default"  # the shipped policy a run without --config uses
-TOP_KEYS = ("version", "extends", "dbc", "vehicle_networks", "signals", "detectors", "sources", "alerts", "uplink",
+TOP_KEYS = ("version", "extends", "dbc", "vehicle_networks", "signals", "detectors", "sources", "alerts", "uplink", "stream",
             *POLICY_KEYS)
 MAX_EXTENDS = 4
 
@@ -60,6 +61,7 @@ def load_config(path: str | Path | None = None, sections: Mapping[str, type] | N
         sources=sources,
         alerts=load_alerts(doc, path),
         uplink=load_uplink(doc, path),
+        stream=load_stream(doc),
         plan=plan,
         bus_plans=bus_plans,
         signal_map=compile_signal_map(signals, [plan, *bus_plans.values()]),

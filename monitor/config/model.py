@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..net.reassembly import StreamConfig
 from .alerts import AlertSettings
 from .sources import Sources
 from .uplink import UplinkSettings
@@ -156,6 +157,7 @@ class Config:
     sources: Sources = field(default_factory=lambda: Sources())
     alerts: AlertSettings = field(default_factory=lambda: AlertSettings())
     uplink: UplinkSettings | None = None
+    stream: StreamConfig = StreamConfig()  # TCP reassembly
     plan: DecodePlan | None = None  # the DBCs compiled once, at load
     bus_plans: dict = field(default_factory=dict)  # bus name -> DecodePlan, for buses with their own DBCs
     signal_map: SignalMap | None = None  # ``signals`` checked against the plan and compiled
