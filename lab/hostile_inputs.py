@@ -30,7 +30,6 @@ class Hostile:
     kind: str  # what it attacks: pcapng, gzip, yaml, dbc, flows, detector ...
     build: Callable[[Path], list[str]]  # writes the input; returns the gatewatch arguments
     expect: str  # "error: <text>" (exit 1, one line naming the file) or "ok: <text in stderr or stdout>"
-    over_budget: str = ""  # why this class may still take more than the 15 CPU s budget (an open problem)
 
 
 # ------------------------------------------------------------------ pcapng
