@@ -57,7 +57,7 @@ SURICATA_READABLE = [p for p in CAPTURES if p.name not in TSHARK_ONLY]
 #: tags, 16 MPLS labels, 16 IPv6 extension headers, 8 tunnel layers; past them a packet is counted
 #: as depth_limit) and records the path in the flow's ``tunnel`` field. No corpus capture carries
 #: a tunnel (checked below), so the comparison above does not meet these;
-#: tests/net/test_encapsulation.py covers each kind.
+#: tests/net/test_tunnels.py covers each kind.
 TUNNELLED_CAPTURES: set[str] = set()
 
 

@@ -12,8 +12,8 @@ import pytest
 from lab.corpus import TOLERANCE_DEG, truth, vector_recall
 from monitor.detect.wire.scan import scan_payload
 
-from ..conftest import corpus
-from ..vectors import protocols, wire_bytes
+from ...conftest import corpus
+from ...vectors import protocols, wire_bytes
 
 
 def test_every_geolocation_vector_is_found_with_its_position_and_every_jt1078_packet_as_video(capsys):

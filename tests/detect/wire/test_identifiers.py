@@ -6,7 +6,7 @@ import pytest
 
 from monitor.detect.wire.identifiers import identifiers
 
-from ..hostile.budget import within_budget
+from ...hostile.budget import within_budget
 
 VIN = "1M8GDM9AXKP042788"  # the textbook VIN: check digit (position 9) X, valid
 IMEI = "356938035643809"  # Luhn valid
