@@ -12,7 +12,7 @@ import can
 from monitor.alerts.logfiles import chain_files, sequences
 from monitor.daemon import Daemon
 from monitor.fleet.broker import Broker
-from tests.fleet.test_uplink_collect import Running, collected
+from tests.fleet.test_uplink import Running, collected
 from tests.loaded import GENEROUS
 
 

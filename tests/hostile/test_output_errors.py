@@ -299,7 +299,7 @@ def test_the_uplink_sends_only_records_the_head_says_were_synced(tmp_path: Path,
     from monitor.alerts.head import read_head, write_head
     from monitor.fleet.broker import Broker
     from monitor.fleet.uplink import Uplink
-    from tests.fleet.test_uplink_collect import Running, alert_log, collected
+    from tests.fleet.test_uplink import Running, alert_log, collected
 
     log, records = alert_log(tmp_path, alerts=60)
     head_path = log / "alerts-car-7.head"
