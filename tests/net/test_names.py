@@ -3,8 +3,14 @@ a TTL floor and a bound."""
 
 from __future__ import annotations
 
+from scapy.layers.dns import DNS, DNSQR, DNSRR
+from scapy.layers.inet import IP, TCP, UDP
+from scapy.layers.l2 import Ether
+
 from monitor.net.app.dns import Message, Record
 from monitor.net.names import NS, NameCache
+
+from .conftest import run
 
 ANSWER = Message(id=1, is_response=True, rcode=0, answers=[
     Record("maps.example.com", 5, 60, "edge.cdn.example.net"),
@@ -59,3 +65,17 @@ def test_names_per_address_and_chain_length_are_bounded_and_counted():
     cache.learn(Message(id=0, is_response=True, rcode=0, answers=[*chain, Record("c0.example", 1, 60, "192.0.2.10")]), NS)
     named = cache.names_at("192.0.2.10", NS)
     assert named[:2] == ["c0.example", "c1.example"] and len(named) == MAX_CHAIN and cache.chains_cut == 1
+
+
+def test_dns_names_later_flows_through_cname_chain_but_not_earlier_ones() -> None:
+    answer = (Ether() / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=53, dport=3333)
+              / DNS(id=1, qr=1, qd=DNSQR(qname="maps.example.com"),
+                    an=[DNSRR(rrname="maps.example.com", type="CNAME", rdata="edge.cdn.net", ttl=60),
+                        DNSRR(rrname="edge.cdn.net", type="A", rdata="203.0.113.7", ttl=60)]))
+    early = Ether() / IP(src="10.0.0.2", dst="203.0.113.7") / TCP(sport=5000, dport=443, flags="S")
+    late = Ether() / IP(src="10.0.0.2", dst="203.0.113.7") / TCP(sport=5001, dport=443, flags="S")
+    records, _ = run([early, answer, late])
+    names = {r["orig_p"]: {n["name"] for n in r["names"]} for r in records if r["proto"] == "tcp"}
+    assert names == {5000: set(), 5001: {"maps.example.com", "edge.cdn.net"}}
+    late_record = next(r for r in records if r["orig_p"] == 5001)
+    assert late_record["direction"] == "outbound"
