@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from monitor.detect.wire.scan import scan_payload
-from monitor.pipeline import Monitor, load_config, replay
+from monitor.pipeline import Monitor, Sinks, load_config, replay
 
 TOLERANCE_DEG = 1e-5
 
@@ -98,7 +98,7 @@ def benign_captures(captures: list[Path]) -> dict:
     listed, seconds, per_category = [], 0.0, Counter[str]()
     for capture in captures:
         findings: list = []
-        monitor = TimedMonitor(config, findings.append)
+        monitor = TimedMonitor(config, Sinks(stats=findings.append))
         replay(monitor, [], [capture])
         seconds += max(monitor.active_s, 1.0)  # a one-packet capture counts as one second
         for f in findings:

@@ -3,7 +3,8 @@
     sources (threads) -> Timeline (bounded lanes, merged by time) -> Monitor:
       CAN FrameBatch -> DBC decode -> VehicleState (signal map) -> CAN detectors
       PacketBatch -> NetPipeline (headers, flows, names) -> NetView -> network detectors
-                                     findings -> policy verdict -> sink
+                                     findings -> policy verdict -> Sinks (enforcement, stats, alert log)
+      the NetView's finished flows and DNS messages -> Sinks (flow log, DNS log)
 
 ``run`` drives a Monitor from a Timeline until its sources end or it is stopped. ``replay``
 builds the timeline from recordings (CAN logs and captures, cut into time slices so CAN and IP
@@ -14,6 +15,7 @@ same recordings give the same findings, live or replayed.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -36,6 +38,7 @@ from .net.capture import CaptureSource
 from .net.flows import FlowConfig
 from .net.packets import PacketBatch
 from .net.pipeline import NetConfig, NetPipeline
+from .net.view import DnsMessage
 from .policy import regulatory
 from .policy.decide import Decider
 from .recordings import recording_sources
@@ -61,19 +64,37 @@ def with_vehicle_networks(config: Config, cidrs: list[str] | None) -> Config:
     return dataclasses.replace(config, vehicle_networks=tuple(cidrs))
 
 
+@dataclass(frozen=True)
+class Sinks:
+    """Where the Monitor's outputs go, handed to it once. ``alerts`` (the alert log) gets every
+    decided finding, the data time (to close quiet episodes) and the vehicle's state (its VIN);
+    ``flows`` every finished flow record with its destination's place; ``dns`` every DNS message
+    with its flow seen from the asker; ``enforcement`` a decided finding before the alert log (the
+    daemon's Enforcer cuts a blocked destination off and notes it in the evidence); ``stats`` every
+    decided finding, for the caller's own counts (replay's tally, policy test's table)."""
+
+    alerts: AlertLog | None = None
+    flows: Callable[[dict], None] | None = None
+    dns: Callable[[dict, int, object], None] | None = None
+    enforcement: Callable[[Finding], None] | None = None
+    stats: Callable[[Finding], None] | None = None
+
+    @classmethod
+    def of_log(cls, log: AlertLog, **others) -> Sinks:
+        """The alert log's findings, flows and DNS messages, with ``others`` (enforcement, stats)."""
+        return cls(alerts=log, flows=log.flow_finished, dns=log.dns, **others)
+
+
 class Monitor:
-    def __init__(self, config: Config, sink: Callable[[Finding], None], detectors: list[Detector] | None = None,
-                 log: AlertLog | None = None) -> None:
-        """``sink`` gets every finding with its verdict; ``log`` (the alert, flow and DNS logs)
-        gets finished flows, DNS messages and the data time, to close flows' and quiet episodes."""
-        self.sink = sink
-        self.log = log
+    def __init__(self, config: Config, sinks: Sinks = Sinks(), detectors: list[Detector] | None = None) -> None:
+        self.sinks = sinks
         self.counts: Counter = Counter()
         self.state = VehicleState(horizon_s=max(900.0, 2 * config.thresholds.taint.history_s))
+        if sinks.alerts is not None:
+            sinks.alerts.follow(self.state)
         flows = FlowConfig(max_flows=config.sources.max_flows)
-        self.net = NetPipeline(NetConfig(vehicle_networks=config.vehicle_networks, flows=flows, stream=config.stream), sink=self._flow_finished)
-        if log is not None:
-            self.net.inspector.on_dns = self._dns
+        self.net = NetPipeline(NetConfig(vehicle_networks=config.vehicle_networks, flows=flows, stream=config.stream,
+                                       flows_in_view=True))
         self._take(config, detectors)
 
     def configure(self, config: Config, detectors: list[Detector] | None = None) -> None:
@@ -119,7 +140,10 @@ class Monitor:
 
     def net_batch(self, batch: PacketBatch) -> None:
         view = self.net.process(batch)
+        # Flows that ended and DNS messages read go out before the batch's findings, as they came.
+        self._flows_finished(view.finished_flows if view is not None else self.net.drain())
         if view is not None:
+            self._dns(view.dns_messages)
             found = self.runner.on_net(view, self.state)
             self.state.note_remote(found)  # on one timeline: CAN frames after it can name it
             self._emit(found)
@@ -127,23 +151,26 @@ class Monitor:
             self._tick(float(batch.ts_ns[-1]) / 1e9)
 
     def _tick(self, now: float) -> None:
-        if self.log is not None:
-            self.log.tick(now)
+        if self.sinks.alerts is not None:
+            self.sinks.alerts.tick(now)
 
-    def _dns(self, slot: int, ts_ns: int, message) -> None:
-        assert self.log is not None
-        flow, _ = self.net.describe(slot)
-        self.log.dns(asker_first(flow, self.net.networks.direction), ts_ns, message)
+    def _dns(self, messages: list[DnsMessage]) -> None:
+        if self.sinks.dns is None:
+            return
+        for flow, ts_ns, message in messages:
+            self.sinks.dns(asker_first(flow, self.net.networks.direction), ts_ns, message)
 
     def finish(self) -> None:
-        self.net.finish()
+        self._flows_finished(self.net.finish())
         self._emit(self.runner.finish(self.state))
 
-    def _flow_finished(self, record: dict) -> None:
-        self.counts["flows_finished"] += 1
-        if self.log is not None:
+    def _flows_finished(self, records: list[dict]) -> None:
+        self.counts["flows_finished"] += len(records)
+        if self.sinks.flows is None:
+            return
+        for record in records:
             record.update(self._place(Destination.of_flow(record, ()).address))
-            self.log.flow_finished(record)
+            self.sinks.flows(record)
 
     def _place(self, address: str | None) -> dict:
         """The destination's country and where that came from (cached per address)."""
@@ -158,8 +185,12 @@ class Monitor:
                 finding.flow.update(self._place(destination.address))
             finding.regulatory = regulatory.tags(finding)
             self.counts[f"findings_{finding.category}"] += 1
-            self.counts[f"verdicts_{finding.verdict['action']}"] += 1
-            self.sink(finding)
+            self.counts[f"verdicts_{finding.action}"] += 1
+            for sink in (self.sinks.enforcement, self.sinks.stats):
+                if sink is not None:
+                    sink(finding)
+            if self.sinks.alerts is not None:
+                self.sinks.alerts.finding(finding)
 
     def summary(self) -> dict:
         return {"counts": dict(self.counts), "net": self.net.summary(), **self.runner.summary(),

@@ -26,7 +26,7 @@ from .alerts.log import AlertLog, prepare
 from .alerts.read import flat, records
 from .config.yamlfile import Located, LocatedList, child, known_keys, load_yaml
 from .errors import PolicyError
-from .pipeline import Monitor, load_config, replay
+from .pipeline import Monitor, Sinks, load_config, replay
 from .recordings import sort_recordings
 
 MATCH_KEYS = ("category", "detector", "destination", "port", "action", "rule", "seen")
@@ -100,9 +100,8 @@ def run_scenario(scenario: Scenario, output: Path, config_path: Path | None = No
     """Replay the scenario's recordings into ``output`` (replaced) and check expect.yaml."""
     config = load_config(config_path or scenario.config)
     prepare(output, force=True)
-    monitor: Monitor | None = None
-    log = AlertLog(output, config.alerts, vin=lambda: monitor.state.vin if monitor else None, vehicle_id=scenario.vehicle)
-    monitor = Monitor(config, log.finding, log=log)
+    log = AlertLog(output, config.alerts, vehicle_id=scenario.vehicle)
+    monitor = Monitor(config, Sinks.of_log(log))
     try:
         replay(monitor, *sort_recordings(scenario.recordings()))
     finally:

@@ -15,6 +15,7 @@ from pathlib import Path
 from ..config.alerts import AlertSettings
 from ..detect.finding import Finding
 from ..errors import SourceError
+from ..state import VehicleState
 from .chain import read_key
 from .dnslog import DnsLog
 from .episodes import Episodes
@@ -68,6 +69,10 @@ class AlertLog:
         self._dns_file = LineFile(directory / f"dns-{name}.jsonl")
         self.dns_log = DnsLog(self._dns_file.write, lambda: self.vehicle_id)
         self.counts: Counter = Counter()
+
+    def follow(self, state: VehicleState) -> None:
+        """The vehicle state whose VIN the records carry (the Monitor hands in its own)."""
+        self.vin = lambda: state.vin
 
     def vehicle(self) -> dict:
         vin, model = self.vin(), self.settings.vehicle_model

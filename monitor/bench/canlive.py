@@ -81,7 +81,7 @@ def run(dbc: Path, frames_per_bus: int) -> dict:
         buses = "".join(f"    - {{name: bus{i}, interface: socketcan, channel: bench{i}, dbc: [{dbc}]}}\n" for i in range(BUSES))
         path.write_text(f"version: 1\nextends: default\nsources:\n  can:\n{buses}")
         config = load_config(path)
-    monitor = Monitor(config, lambda finding: None)
+    monitor = Monitor(config)
     sources = [RawSocketCanSource(f"bus{i}", f"bench{i}", fd=False, connect=functools.partial(_same, reader))
                for i, (reader, _) in enumerate(pairs)]
     before = resource.getrusage(resource.RUSAGE_SELF)

@@ -86,7 +86,7 @@ def _can_run(config, args: argparse.Namespace, out: TextIO, err: TextIO) -> bool
 
 
 def _test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ..pipeline import Monitor, load_config, replay, with_vehicle_networks
+    from ..pipeline import Monitor, Sinks, load_config, replay, with_vehicle_networks
     from ..recordings import sort_recordings
 
     gating.check_arguments(args)
@@ -102,7 +102,7 @@ def _test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         lines.append(f"{finding.ts:14.3f}  {verdict['action']:<6} {verdict['rule']:<24} {finding.category:<12} "
                      f"{finding.seen}  {_where_to(finding)}")
 
-    monitor = Monitor(config, show)
+    monitor = Monitor(config, Sinks(stats=show))
     replay(monitor, *sort_recordings(args.replay), args.can_time_offset)
     print(f"{'time':>14}  {'action':<6} {'rule':<24} {'category':<12} seen  destination", file=out)
     print("\n".join(lines) if lines else "(no findings)", file=out)

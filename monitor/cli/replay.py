@@ -43,7 +43,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ..alerts.files import ChainMismatch
     from ..alerts.log import AlertLog, prepare
     from ..daemon.status import write_stats
-    from ..pipeline import Monitor, load_config, replay, time_mismatch, with_vehicle_networks
+    from ..pipeline import Monitor, Sinks, load_config, replay, time_mismatch, with_vehicle_networks
     from ..recordings import sort_recordings
 
     gating.check_arguments(args)
@@ -52,18 +52,16 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     output = Path(args.output)
     prepare(output, force=args.force, append=args.append)
     tally: Counter = Counter()
-    monitor: Monitor | None = None
     try:
-        log = AlertLog(output, config.alerts, vin=lambda: monitor.state.vin if monitor else None, vehicle_id=args.vehicle_id)
+        log = AlertLog(output, config.alerts, vehicle_id=args.vehicle_id)
     except ChainMismatch as error:  # the configuration, not the disk: exit 2 as `run` does
         print(f"gatewatch replay: error: {error}", file=err)
         return Exit.USAGE
 
-    def write(finding) -> None:
+    def count(finding) -> None:
         tally[(finding.action, finding.category, finding.detector, finding.seen)] += 1
-        log.finding(finding)
 
-    monitor = Monitor(config, write, log=log)
+    monitor = Monitor(config, Sinks.of_log(log, stats=count))
     try:
         files = replay(monitor, can_logs, captures, args.can_time_offset)
     finally:

@@ -38,7 +38,7 @@ from ..detect.finding import Destination, Finding
 from ..enforce.dnsforward import DnsForwarder
 from ..enforce.enforcer import Enforcer
 from ..errors import MonitorError
-from ..pipeline import Monitor, load_config, run
+from ..pipeline import Monitor, Sinks, load_config, run
 from ..source import LiveSource, Source
 from ..timeline import Timeline
 from . import preflight
@@ -71,8 +71,8 @@ class Daemon:
         self.notifier = notifier or Notifier.from_environment()
         self.enforcer = Enforcer(self.policy, self.config.vehicle_networks) if self.policy.mode == "enforce" else None
         prepare(output, append=True)
-        self.log = AlertLog(output, self.config.alerts, vin=lambda: self.monitor.state.vin, vehicle_id=vehicle_id)
-        self.monitor = Monitor(self.config, self._on_finding, log=self.log)
+        self.log = AlertLog(output, self.config.alerts, vehicle_id=vehicle_id)
+        self.monitor = Monitor(self.config, Sinks.of_log(self.log, enforcement=self._enforce if self.enforcer else None))
         self.dns = DnsForwarder(self.monitor.decider, self.enforcer.admit, [(item.host, item.port, item.where) for item in listen]) \
             if self.enforcer and listen else None
         self.uplink = DaemonUplink(self.config.uplink, output, self.log.vehicle_id) if self.config.uplink else None
@@ -224,14 +224,13 @@ class Daemon:
 
     # ------------------------------------------------------------ sinks
 
-    def _on_finding(self, finding: Finding) -> None:
+    def _enforce(self, finding: Finding) -> None:
         # Unknown destinations are the kernel's to refuse (default deny); a run-time block would
         # outlive the DNS answer that may list the address later.
         if self.enforcer and finding.action == "block" and finding.category != "unknown":
             destination = Destination.of(finding)
             if destination and destination.address:
                 finding.evidence["enforced"] = "cut off" if self.enforcer.block(destination.address) else "already blocked"
-        self.log.finding(finding)
 
     # ------------------------------------------------------------ counters
 

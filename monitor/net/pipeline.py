@@ -3,7 +3,9 @@ TCP reassembly (reassembly.py) -> application parsers -> finished flow records.
 
 ``NetPipeline.process`` takes batches from any source (pcap replay, live capture) in time
 order and returns a NetView of the parsed packets for the detectors (None when no packet of
-the batch parsed); ``finish`` ends the input. Finished flow records go to the sink (a list by default).
+the batch parsed), with the DNS messages read in it and (``flows_in_view``) the flow records
+that finished; ``finish`` ends the input. Otherwise finished records wait for ``drain`` or go to
+the sink given (the flows command's writer) as they finish.
 Every packet is accounted for in NetStats: parsed into a flow, waiting in or completed by
 fragment reassembly, or counted under the reason it could not be parsed.
 """
@@ -48,6 +50,7 @@ class NetConfig:
     keep_events: bool = False  # keep AppEvents (DNS, TLS, HTTP, QUIC) for inspection/tests
     strict_length: bool = False  # drop datagrams the snap length cut, as Suricata does
     stream: StreamConfig = field(default_factory=StreamConfig)
+    flows_in_view: bool = False  # finished flow records go out in each NetView (the Monitor), not kept for drain()
 
 
 class NetPipeline:
@@ -91,8 +94,12 @@ class NetPipeline:
         chunks, past_depth = self.streams.process(batch.data, h, rows, slots, is_orig, self.recorder.flow_ids,
                                                   batch.ts_ns[rows])
         self.inspector.inspect(batch, h, rows, slots, is_orig, chunks, past_depth)
-        return NetView.build(self.networks, self.recorder.flow_ids, self.describe, batch, h, rows, slots, is_orig,
+        view = NetView.build(self.networks, self.recorder.flow_ids, self.describe, batch, h, rows, slots, is_orig,
                              chunks, past_depth)
+        view.finished_flows = self.drain() if self.config.flows_in_view else []
+        view.dns_messages = self.inspector.dns_messages
+        self.inspector.dns_messages = []
+        return view
 
     def describe(self, slot: int) -> tuple[dict, list[str]]:
         """A live flow as a finding shows it, and the remote side's names."""
@@ -103,12 +110,15 @@ class NetPipeline:
             flow["names"] = entries  # with how each was learned
         return flow, [entry["name"] for entry in entries]
 
-    def finish(self) -> None:
+    def finish(self) -> list[dict]:
+        """End the input: every flow finishes; returns their records with ``flows_in_view``."""
         self.fragments.flush()
         self.flows.flush()
+        return self.drain() if self.config.flows_in_view else []
 
     def drain(self) -> list[dict]:
-        """Flow records finished so far (when no sink was given)."""
+        """Flow records finished so far and not yet returned (when no sink was given): a batch
+        none of whose packets parsed returns no view, and its expired flows wait here."""
         return self.recorder.drain()
 
     def summary(self) -> dict:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .app.inspect import DnsMessage
 from .direction import VehicleNetworks, sent_by_vehicle
 from .headers import IPPROTO_TCP, IPPROTO_UDP, Headers
 from .packets import PacketBatch
@@ -41,6 +42,8 @@ class NetView:
     tcp_flags: np.ndarray | None = None  # uint8 (0 for UDP)
     past_depth: np.ndarray | None = None  # bool: TCP rows past their stream's reassembly depth
     tcp: np.ndarray | None = None  # bool (None: every row not UDP is taken for TCP)
+    finished_flows: list[dict] = field(default_factory=list)  # flow records that ended in this batch
+    dns_messages: list[DnsMessage] = field(default_factory=list)  # read in this batch, in order
 
     def stream(self, i: int) -> bytes:
         """The bytes TCP row i brought into its sender's in-order stream (reassembly.py): b"" for a

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from monitor.pipeline import Monitor, load_config, replay
+from monitor.pipeline import Monitor, Sinks, load_config, replay
 
 from ..conftest import PROJECT
 
 
 def run_monitor(can_logs=(), captures=(), config: Path | None = None, detectors=None) -> tuple[list, Monitor]:
     findings: list = []
-    monitor = Monitor(load_config(config), findings.append, detectors)
+    monitor = Monitor(load_config(config), Sinks(stats=findings.append), detectors)
     replay(monitor, [Path(p) for p in can_logs], [Path(p) for p in captures])
     return findings, monitor
 

@@ -6,7 +6,7 @@ import can
 
 from monitor.canbus.buses import open_bus
 from monitor.canbus.frames import FrameBatch
-from monitor.pipeline import Monitor, load_config
+from monitor.pipeline import Monitor, Sinks, load_config
 
 from ..builders import gateway_db, send_and_collect
 from .conftest import run_monitor
@@ -70,7 +70,7 @@ def test_uds_vin_read_security_access_and_upload_over_a_virtual_bus():
     batches = send_and_collect(source, channel, frames)
     source.close()
     findings: list = []
-    monitor = Monitor(load_config(), findings.append)
+    monitor = Monitor(load_config(), Sinks(stats=findings.append))
     monitor.can_batch(FrameBatch.concat(batches))
     monitor.finish()
     seen = {f.seen for f in findings if f.detector == "can.uds"}

@@ -201,7 +201,7 @@ def test_a_trackers_positions_are_not_hidden_under_its_login_episode(tmp_path):
     one per category. Keyed by (flow, detector) only, the positions were counted into the login's."""
     from monitor.alerts.log import AlertLog, prepare
     from monitor.testing.frames import teltonika
-    from monitor.pipeline import Monitor, load_config, replay
+    from monitor.pipeline import Monitor, Sinks, load_config, replay
     from monitor.scenarios import episodes
 
     t0 = 1_700_000_000.0
@@ -211,7 +211,7 @@ def test_a_trackers_positions_are_not_hidden_under_its_login_episode(tmp_path):
     config = load_config(None)
     prepare(tmp_path / "alerts", force=True)
     log = AlertLog(tmp_path / "alerts", config.alerts, vehicle_id="t")
-    replay(Monitor(config, log.finding, log=log), [], [pcap])
+    replay(Monitor(config, Sinks.of_log(log)), [], [pcap])
     log.close()
     rows = {(r["category"], r["detector"]): r["count"] for r in episodes(tmp_path / "alerts")}
     assert rows == {("identity", "wire.teltonika"): 1, ("geolocation", "wire.teltonika"): 3}

@@ -86,7 +86,7 @@ def test_config_errors_name_file_and_line(tmp_path, extra, message):
     path.write_text("version: 1\ndbc: [dbc/gateway-telematics.dbc]\n" + extra)
     with pytest.raises(PolicyError) as raised:
         from monitor.pipeline import Monitor
-        Monitor(load_config(path), lambda f: None)
+        Monitor(load_config(path))
     assert message in str(raised.value) and str(raised.value).startswith(f"{path}:")
     line = int(str(raised.value).split(":")[1])
     assert line >= 3

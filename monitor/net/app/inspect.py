@@ -13,8 +13,8 @@ brought (net/reassembly.py), and a flow's head is built from those, never from r
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -52,6 +52,12 @@ class AppEvent:
     detail: object
 
 
+class DnsMessage(NamedTuple):
+    flow: dict  # who talks to whom, when the message was read
+    ts_ns: int
+    message: dns.Message
+
+
 class AppInspector:
     def __init__(self, recorder: FlowRecorder, flows: FlowTable, keep_events: bool = False) -> None:
         self.recorder = recorder
@@ -61,7 +67,7 @@ class AppInspector:
         self.events: list[AppEvent] = []
         self.budget: dict[int, int] = {}
         self.swapped: set[int] = set()  # flows whose direction was corrected in the current batch
-        self.on_dns: Callable[[int, int, dns.Message], None] | None = None  # (slot, ts_ns, message): the DNS log
+        self.dns_messages: list[DnsMessage] = []  # read since the net stage last took them (the DNS log's)
 
     def inspect(self, batch: PacketBatch, h: Headers, rows: np.ndarray, slots: np.ndarray, is_orig: np.ndarray,
                 chunks: dict[int, bytes], past_depth: np.ndarray | None = None) -> None:
@@ -166,8 +172,9 @@ class AppInspector:
         self.stats.add("dns_responses" if message.is_response else "dns_queries")
         if message.is_response:
             self.recorder.name_cache.learn(message, ts)
-        if self.on_dns is not None:
-            self.on_dns(slot, ts, message)
+        # The flow as it is now: a later packet of the batch may still turn its direction round.
+        flow = {k: v for k, v in self.recorder.describe(self.flows, slot).items() if v is not None}
+        self.dns_messages.append(DnsMessage(flow, ts, message))
         self._event("dns_answer" if message.is_response else "dns_query", slot, ts, message)
 
     # -------------------------------------------------------------- TCP: TLS and HTTP
