@@ -8,7 +8,8 @@ import cantools
 import pytest
 from cantools.database.can import Database, Message, Signal
 from cantools.database.conversion import BaseConversion
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from monitor.canbus.dbc import load_dbc
 from monitor.canbus.decode import decode_batch

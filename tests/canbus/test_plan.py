@@ -34,7 +34,6 @@ def test_a_j1939_group_from_another_source_address_or_priority_decodes_by_pgn():
     import can
     import numpy as np
 
-    from monitor.canbus.dbc import load_dbc
     from monitor.canbus.decode import decode_batch
     from monitor.canbus.frames import BatchBuilder
     from monitor.canbus.plan import compile_plan
