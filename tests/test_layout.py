@@ -26,7 +26,7 @@ LOGIC_LINES = 40
 #: goes away, must leave this list (the second test below says so).
 COVERED_BY = {
     # alerts: the log is written by every replay and read back by the review commands.
-    "alerts/bounded.py": "tests/alerts/test_chain.py",  # bounded reads of a chain under attack
+    "alerts/bounded.py": "tests/alerts/test_read.py",  # hostile lines, a million bad ones
     "alerts/episodes.py": "tests/alerts/test_records.py",
     "alerts/files.py": "tests/alerts/test_read.py",  # the readers, through the review commands
     "alerts/head.py": "tests/alerts/test_chain.py",  # the head file that seals the chain
@@ -73,12 +73,11 @@ COVERED_BY = {
     "detect/behaviour.py": "tests/detect/test_net_detectors.py",  # beacon- and mapping-like uploads
     "detect/signatures.py": "tests/detect/test_isolation_and_config.py",
     "detect/uds.py": "tests/detect/test_can_detectors.py",
-    "detect/wire/downlink.py": "tests/detect/test_remote.py",
     "detect/wire/gbt32960.py": "tests/detect/wire/test_scan.py",  # the public decoder vectors
     "detect/wire/jsonpos.py": "tests/detect/test_worldwide.py",
     "detect/wire/jt808.py": "tests/detect/wire/test_scan.py",
     "detect/wire/match.py": "tests/detect/wire/test_scan.py",
-    "detect/wire/teltonika.py": "tests/detect/test_remote.py",
+    "detect/wire/teltonika.py": "tests/detect/wire/test_downlink.py",  # codec 12 and 14 commands
     "detect/wire/text.py": "tests/detect/test_defects.py",  # NMEA dates, plaintext positions
     "detect/wire/upload.py": "tests/detect/test_defects.py",  # mapping uploads
     # enforce: nftables rules and the DNS forwarder in network namespaces.
