@@ -179,7 +179,7 @@ class Monitor:
     def _emit(self, findings: list[Finding]) -> None:
         for finding in findings:
             if finding.verdict is None:
-                finding.verdict = self.decider.decide(finding).as_dict()
+                finding.verdict = self.decider.decide(finding)
             destination = Destination.of(finding)
             if destination is not None and finding.flow is not None:
                 finding.flow.update(self._place(destination.address))

@@ -97,9 +97,9 @@ def _test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     def show(finding) -> None:
         verdict = finding.verdict
-        decided[(verdict["rule"], verdict["action"])] += 1
-        by_kind[(verdict["action"], finding.category)] += 1
-        lines.append(f"{finding.ts:14.3f}  {verdict['action']:<6} {verdict['rule']:<24} {finding.category:<12} "
+        decided[(verdict.rule, verdict.action)] += 1
+        by_kind[(verdict.action, finding.category)] += 1
+        lines.append(f"{finding.ts:14.3f}  {verdict.action:<6} {verdict.rule:<24} {finding.category:<12} "
                      f"{finding.seen}  {_where_to(finding)}")
 
     monitor = Monitor(config, Sinks(stats=show))

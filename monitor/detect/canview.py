@@ -11,6 +11,7 @@ import numpy as np
 from ..canbus.decode import DecodedBatch
 from ..canbus.frames import FrameBatch
 from ..canbus.plan import DecodePlan
+from .finding import CanEvidence
 
 
 @dataclass(eq=False)
@@ -35,6 +36,6 @@ def per_bus(view: CanView, states: dict, new: Callable[[float], Any]) -> Iterato
             yield bus, rows, state
 
 
-def can_ref(bus: str, ids, frames: int, first_ts: float, last_ts: float) -> dict:
+def can_ref(bus: str, ids, frames: int, first_ts: float, last_ts: float) -> CanEvidence:
     return {"bus": bus, "ids": [f"0x{int(i):X}" for i in ids], "frames": int(frames),
             "first_ts": round(float(first_ts), 6), "last_ts": round(float(last_ts), 6)}

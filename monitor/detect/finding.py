@@ -11,7 +11,7 @@ matched encoding, the checksum verdict...).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from ..config.model import CATEGORIES
 from ..net.direction import remote_side
@@ -38,6 +38,54 @@ class Position:
         return out
 
 
+class FlowEvidence(TypedDict, total=False):
+    """The flow a network finding is about, as the net stage describes it (NetView.describe),
+    with the destination's place added by the pipeline; detectors may add the flow's counters."""
+
+    flow_id: int
+    community_id: str | None
+    proto: str
+    orig_h: str
+    orig_p: int
+    resp_h: str
+    resp_p: int
+    vlan: int
+    direction: str
+    names: list[dict]  # the remote side's names, each with how it was learned
+    country: str | None
+    country_source: str
+    asn: int | None
+    orig_bytes: int
+    resp_bytes: int
+    resp_pkts: int
+
+
+class CanEvidence(TypedDict):
+    """The CAN frames a finding is about (canview.can_ref)."""
+
+    bus: str
+    ids: list[str]  # "0x1A0"
+    frames: int
+    first_ts: float
+    last_ts: float
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The policy's decision on a finding: the action and the rule that made it."""
+
+    action: str  # allow, alert, block
+    rule: str | None  # the deciding rule's id, or "default"
+    matched_set: str | None = None  # the destination set through which the rule matched
+
+    def as_dict(self) -> dict:
+        """As the alert record carries it."""
+        out: dict[str, Any] = {"action": self.action, "rule": self.rule}
+        if self.matched_set:
+            out["destination_set"] = self.matched_set
+        return out
+
+
 @dataclass
 class Finding:
     ts: float  # seconds, from the data
@@ -45,14 +93,14 @@ class Finding:
     category: str
     seen: str
     confidence: float
-    flow: dict | None = None  # flow_id, community_id, proto, src, sport, dst, dport, direction
+    flow: FlowEvidence | None = None
     names: list[str] = field(default_factory=list)
-    can: dict | None = None  # bus, ids, frames, first_ts, last_ts
+    can: CanEvidence | None = None
     position: Position | None = None
     evidence: dict = field(default_factory=dict)
     track: list[Position] = field(default_factory=list)  # every position of a batch upload (position: the first plausible)
     regulatory: list[dict] = field(default_factory=list)  # the rules' data categories it falls under, each with why
-    verdict: dict | None = None  # the policy's: action and the id of the deciding rule
+    verdict: Verdict | None = None  # the policy's, once it has decided
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:
@@ -62,7 +110,7 @@ class Finding:
     @property
     def action(self) -> str | None:
         """The policy's action (allow, alert, block); None before the policy has decided."""
-        return self.verdict["action"] if self.verdict else None
+        return self.verdict.action if self.verdict else None
 
     @property
     def is_alert(self) -> bool:
@@ -73,6 +121,7 @@ class Finding:
         out = asdict(self)
         out["position"] = self.position.as_dict() if self.position else None
         out["track"] = [p.as_dict() for p in self.track]
+        out["verdict"] = self.verdict.as_dict() if self.verdict else None
         return {key: value for key, value in out.items() if value not in (None, [], {})}
 
 

@@ -10,17 +10,16 @@ like any other. It runs through the DetectorRunner, isolated like every detector
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
 from ..net.view import NetView
 from .base import Detector
-from .finding import Destination, Finding
+from .finding import Destination, Finding, Verdict
 from .memory import FlowMemory, forgotten
 
-#: destination -> a verdict (with ``action`` and ``as_dict()``), or None when it is in a set
-Judge = Callable[[Destination], Any]
+#: destination -> the policy's verdict, or None when it is in a set
+Judge = Callable[[Destination], Verdict | None]
 
 
 class UnknownDestinations(Detector):
@@ -50,10 +49,10 @@ class UnknownDestinations(Detector):
         verdict = self.judge(Destination.of_flow(flow, names))
         if verdict is None or verdict.action == "allow":
             return None
-        matched = getattr(verdict, "matched_set", None)
+        matched = verdict.matched_set
         seen = f"flow to a destination in set {matched}" if matched else "destination in no named set"
         return Finding(ts=float(view.ts[i]), detector=self.name, category="unknown", seen=seen, confidence=1.0,
-                       flow=flow, names=names, verdict=verdict.as_dict())
+                       flow=flow, names=names, verdict=verdict)
 
     def stats(self) -> dict:
         return forgotten(judged=self.judged)

@@ -9,26 +9,12 @@ the same input give the same verdicts: nothing here depends on time or arrival o
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
 
 from ..config.model import DestinationSet, Policy, Rule
-from ..detect.finding import Destination, Finding
+from ..detect.finding import Destination, Finding, Verdict
 from .countries import Countries
 
 DEFAULT_RULE = "default"
-
-
-@dataclass(frozen=True)
-class Verdict:
-    action: str
-    rule: str  # the deciding rule's id, or "default"
-    matched_set: str | None = None  # the destination set through which the rule matched
-
-    def as_dict(self) -> dict:
-        out = {"action": self.action, "rule": self.rule}
-        if self.matched_set:
-            out["destination_set"] = self.matched_set
-        return out
 
 
 class Decider:

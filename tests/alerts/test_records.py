@@ -114,7 +114,7 @@ def test_a_flows_episodes_close_by_first_time_then_opening_order():
     """When a flow ends its episodes close oldest first (by their first finding's time, ties in
     the order they opened), not in the hash order of their keys that PYTHONHASHSEED changes."""
     from monitor.alerts.episodes import Episodes
-    from monitor.detect.finding import Finding
+    from monitor.detect.finding import Finding, Verdict
 
     written: list[dict] = []
     episodes = Episodes(written.append, lambda: {"id": "v"})
@@ -123,7 +123,7 @@ def test_a_flows_episodes_close_by_first_time_then_opening_order():
     for ts, detector, category in [(10.0, "wire.jt808", "geolocation"), (5.0, "behaviour.beacon", "geolocation"),
                                    (7.0, "wire.jt808", "identity"), (5.0, "taint.position", "geolocation")]:
         finding = Finding(ts, detector, category, "seen", 0.8, flow=dict(flow))
-        finding.verdict = {"action": "alert", "rule": None}
+        finding.verdict = Verdict("alert", None)
         episodes.finding(finding)
     episodes.flow_ended({"flow_id": 3, "orig_ip_bytes": 100, "resp_ip_bytes": 50})
     closed = [gatewatch(r)["episode"]["uid"] for r in written if r["activity_name"] == "Close"]
