@@ -100,8 +100,7 @@ COVERED_BY = {
     "net/pcapng.py": "tests/net/test_capture.py",
     "net/pipeline.py": "tests/net/test_oracle.py",  # every corpus capture against Suricata
     "net/view.py": "tests/detect/test_memory.py",
-    # the top of the stack: seeds, recordings and the Monitor end to end.
-    "pipeline.py": "tests/test_seeds.py",
+    # the top of the stack: seeds and the recordings they replay.
     "recordings.py": "tests/test_seeds.py",  # every seed replayed from its recordings
     "scenarios.py": "tests/test_determinism.py",
     # testing: the test kit itself, exercised by every test that builds with it.
