@@ -268,3 +268,17 @@ def reachable_by_all(argv: list[str]) -> list[str]:
     script = (f'set -e; mkdir -p {keep}; mount --bind "{closed}" {keep}; mount -t tmpfs -o mode=0755 tmpfs "{closed}"; '
               f'mkdir -p "{closed}/{inner}"; mount --bind "{keep}/{inner}" "{closed}/{inner}"; exec "$@"')
     return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", *argv]
+
+
+def dns_packet(ts: float, src: str, dst: str, sport: int, dport: int, ident: int, name: str, answer: str | None = None):
+    """A DNS query (or, with ``answer``, its A answer) on Ethernet/IPv4/UDP at time ``ts``."""
+    from scapy.layers.dns import DNS, DNSQR, DNSRR
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+
+    body = DNS(id=ident, rd=1, qd=DNSQR(qname=name))
+    if answer is not None:
+        body = DNS(id=ident, qr=1, rd=1, ra=1, qd=DNSQR(qname=name), an=DNSRR(rrname=name, ttl=60, rdata=answer))
+    p = Ether() / IP(src=src, dst=dst) / UDP(sport=sport, dport=dport) / body
+    p.time = ts
+    return p

@@ -11,23 +11,10 @@ from monitor.detect.finding import Verdict
 from monitor.net.capture import CaptureSource
 from monitor.pipeline import Monitor, Sinks, load_config, replay, run
 from monitor.timeline import Timeline
-from tests.builders import write_pcap
+from tests.builders import dns_packet, write_pcap
 
 T0 = 1_700_000_000.0
 ECU, RESOLVER = "192.168.1.20", "8.8.8.8"
-
-
-def dns_packet(ts: float, src: str, dst: str, sport: int, dport: int, ident: int, name: str, answer: str | None = None):
-    from scapy.layers.dns import DNS, DNSQR, DNSRR
-    from scapy.layers.inet import IP, UDP
-    from scapy.layers.l2 import Ether
-
-    body = DNS(id=ident, rd=1, qd=DNSQR(qname=name))
-    if answer is not None:
-        body = DNS(id=ident, qr=1, rd=1, ra=1, qd=DNSQR(qname=name), an=DNSRR(rrname=name, ttl=60, rdata=answer))
-    p = Ether() / IP(src=src, dst=dst) / UDP(sport=sport, dport=dport) / body
-    p.time = ts
-    return p
 
 
 def lookups(tmp_path: Path) -> Path:

@@ -14,24 +14,11 @@ import pytest
 
 from monitor.alerts.dnslog import dns_logs_beside, looked_up
 
-from ..builders import run, write_pcap
+from ..builders import dns_packet, run, write_pcap
 from ..conftest import corpus, corpus_files
 from .conftest import T0, replay_into
 
 ECU, GATEWAY, PUBLIC_RESOLVER, OUTSIDE = "192.168.1.20", "192.168.1.1", "8.8.8.8", "198.51.100.9"
-
-
-def dns_packet(ts: float, src: str, dst: str, sport: int, dport: int, ident: int, name: str, answer: str | None = None):
-    from scapy.layers.dns import DNS, DNSQR, DNSRR
-    from scapy.layers.inet import IP, UDP
-    from scapy.layers.l2 import Ether
-
-    body = DNS(id=ident, rd=1, qd=DNSQR(qname=name))
-    if answer is not None:
-        body = DNS(id=ident, qr=1, rd=1, ra=1, qd=DNSQR(qname=name), an=DNSRR(rrname=name, ttl=60, rdata=answer))
-    p = Ether() / IP(src=src, dst=dst) / UDP(sport=sport, dport=dport) / body
-    p.time = ts
-    return p
 
 
 def exchange(ts: float, client: str, server: str, port: int, ident: int, name: str, answer: str | None) -> list:
