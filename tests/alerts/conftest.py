@@ -37,6 +37,20 @@ def replay_into(out: Path, *recordings: Path, config: Path | None = None, extra:
     return run(*args)
 
 
+def policy_trial_records(out: Path) -> list[dict]:
+    """seeds/policy-trial replayed into ``out`` (every category, destinations, names, positions): its
+    alert records as the writer wrote them."""
+    import json
+
+    from ..conftest import PROJECT
+
+    trial = PROJECT / "seeds" / "policy-trial"
+    code, _, err = replay_into(out, trial / "can.log", trial / "capture.pcap", config=trial / "policy.yaml",
+                               extra=("--vehicle-id", "trial"))
+    assert code == 0, err
+    return [json.loads(line) for path in sorted(out.glob("alerts-trial-*.jsonl")) for line in path.read_text().splitlines()]
+
+
 @pytest.fixture
 def drive(tmp_path) -> tuple[Path, Path]:
     return reports_drive(tmp_path)

@@ -24,20 +24,12 @@ import pytest
 from monitor.alerts.chain import seal
 
 from ..builders import run
-from ..conftest import PROJECT
-from .conftest import replay_into
-
-TRIAL = PROJECT / "seeds" / "policy-trial"
+from .conftest import policy_trial_records
 
 
 @pytest.fixture(scope="module")
 def trial_records(tmp_path_factory) -> list[dict]:
-    out = tmp_path_factory.mktemp("trial") / "out"
-    code, _, err = replay_into(out, TRIAL / "can.log", TRIAL / "capture.pcap", config=TRIAL / "policy.yaml",
-                               extra=("--vehicle-id", "trial"))
-    assert code == 0, err
-    [path] = sorted(out.glob("alerts-trial-*.jsonl"))
-    return [json.loads(line) for line in path.read_text().splitlines()]
+    return policy_trial_records(tmp_path_factory.mktemp("trial") / "out")
 
 
 @pytest.fixture

@@ -29,11 +29,9 @@ import pytest
 from monitor.alerts.files import ChainedWriter, WriterSettings, safe_name
 
 from ..builders import run
-from ..conftest import PROJECT
-from .conftest import replay_into
+from .conftest import policy_trial_records
 from .test_report import browse, chromium
 
-TRIAL = PROJECT / "seeds" / "policy-trial"
 VEHICLE = '<img src=x onerror="document.title=1">'
 
 
@@ -88,11 +86,7 @@ def server():
 @pytest.fixture(scope="module")
 def templates(tmp_path_factory) -> list[dict]:
     """The policy trial's records (every category, destinations, names, positions), as the writer wrote them."""
-    out = tmp_path_factory.mktemp("trial") / "out"
-    code, _, err = replay_into(out, TRIAL / "can.log", TRIAL / "capture.pcap", config=TRIAL / "policy.yaml",
-                               extra=("--vehicle-id", "trial"))
-    assert code == 0, err
-    return [json.loads(line) for path in sorted(out.glob("alerts-trial-*.jsonl")) for line in path.read_text().splitlines()]
+    return policy_trial_records(tmp_path_factory.mktemp("trial") / "out")
 
 
 @pytest.fixture
