@@ -26,10 +26,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..alerts.bounded import MAX_DEPTH
+from ..alerts.bounded import MAX_INT as MAX_SEQ  # the largest integer every JSON reader keeps exactly
+
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "alerts" / "detection-finding.schema.json"
 MAX_MS = 4_102_444_800_000  # 2100-01-01 in ms: past this a "time" is garbage, not a date
-MAX_SEQ = 1 << 53  # the largest integer every JSON reader keeps exactly
-MAX_DEPTH = 32
 MAX_STRING = 16_384
 MAX_ITEMS = 10_000
 
