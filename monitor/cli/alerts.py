@@ -72,12 +72,11 @@ def _verify(logs, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _summary(logs, problems, args: argparse.Namespace, out: TextIO) -> int:
-    from ..alerts.dnslog import dns_logs_beside, looked_up
     from ..alerts.read import rows_of
     from ..alerts.summary import format_summary, summarize_rows
 
     rows = (row for _, row in rows_of(logs, problems))
-    summary = summarize_rows(rows, looked_up(dns_logs_beside(logs), problems.lines))
+    summary = summarize_rows(rows, review.names_looked_up(logs, problems))
     print(json.dumps(summary, indent=1) if args.json else format_summary(summary), file=out)
     return 0
 

@@ -62,11 +62,10 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _names_looked_up(logs: Path):
     """The names the vehicles looked up, from the DNS logs beside their alert logs (as summary reads them)."""
-    from ..alerts.dnslog import dns_logs_beside, looked_up
     from . import review
 
     _, found, problems = review.find_logs([str(logs)], recursive=False)
-    return looked_up(dns_logs_beside(found), problems.lines)
+    return review.names_looked_up(found, problems)
 
 
 def _scenario(outcome) -> str:

@@ -21,7 +21,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ..alerts.dnslog import dns_logs_beside, looked_up
     from ..alerts.read import rows_of
     from ..alerts.report import build_report_rows
     from .output import write_output
@@ -32,7 +31,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return review.no_logs("report", paths, args.recursive, err)
     country_of = _countries(args.config)
     counted = _Counted(row for _, row in rows_of(logs, problems))  # streamed: never all records at once
-    page = build_report_rows(counted, country_of, args.title, looked_up(dns_logs_beside(logs), problems.lines))
+    page = build_report_rows(counted, country_of, args.title, review.names_looked_up(logs, problems))
     write_output(args.output, page, f"the report of {counted.n:,} records")
     review.report_problems("report", problems, err)
     skipped = f" ({problems.skipped} lines that are not records skipped)" if problems.skipped else ""

@@ -62,3 +62,11 @@ def find_logs(given: list[str], recursive: bool):
     if not given and not DEFAULT_OUTPUT.exists():
         return paths, {}, problems
     return paths, find(paths, problems, recursive), problems
+
+
+def names_looked_up(logs, problems):
+    """The names the vehicles looked up, from the DNS logs written beside these alert logs (a damaged
+    line is named in ``problems``)."""
+    from ..alerts.dnslog import dns_logs_beside, looked_up
+
+    return looked_up(dns_logs_beside(logs), problems.lines)
