@@ -183,7 +183,7 @@ class Monitor:
             destination = Destination.of(finding)
             if destination is not None and finding.flow is not None:
                 finding.flow.update(self._place(destination.address))
-            finding.regulatory = regulatory.tags(finding)
+            finding.regulatory = regulatory.tags(finding, self.state, self.config.alerts.vehicle_country)
             self.counts[f"findings_{finding.category}"] += 1
             self.counts[f"verdicts_{finding.action}"] += 1
             for sink in (self.sinks.enforcement, self.sinks.stats):

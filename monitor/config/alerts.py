@@ -3,6 +3,7 @@
     alerts:
       vehicle_id: fleet-0042       # in every record and file name (default: this host's name)
       vehicle_model: ID.4 2024     # in every record: fleet questions compare detectors across models
+      vehicle_country: US          # where the vehicle is registered (ISO 3166-1 alpha-2): regulatory tags
       position_decimals: 3         # round every position in the log (default: full precision)
       episode_quiet_s: 300         # an episode without hits this long (data time) is closed
       track_points: 256            # positions per record; a full track is written as an Update
@@ -28,14 +29,15 @@ from .yamlfile import Located, child, existing_file, known_keys
 #: (a 4 GB image, /dev/zero) from being read into memory. alerts/chain.py reads keys within it.
 MAX_KEY_BYTES = 4096
 
-KEYS = ("vehicle_id", "vehicle_model", "position_decimals", "episode_quiet_s", "track_points", "rotate_mb", "rotate_hours",
-        "keep_files", "fsync", "backlog", "hmac_key_file")
+KEYS = ("vehicle_id", "vehicle_model", "vehicle_country", "position_decimals", "episode_quiet_s", "track_points",
+        "rotate_mb", "rotate_hours", "keep_files", "fsync", "backlog", "hmac_key_file")
 
 
 @dataclass(frozen=True)
 class AlertSettings:
     vehicle_id: str = ""
     vehicle_model: str = ""
+    vehicle_country: str | None = None  # policy/regulatory.py: whose rules follow the vehicle
     position_decimals: int | None = None
     episode_quiet_s: float = 300.0
     track_points: int = 256
@@ -62,6 +64,11 @@ def load_alerts(doc: Located, config_path: Path) -> AlertSettings:
         if not isinstance(node["vehicle_model"], str) or not node["vehicle_model"].strip():
             raise PolicyError(f"{node.at('vehicle_model')}: vehicle_model must be a non-empty string")
         values["vehicle_model"] = node["vehicle_model"].strip()
+    if "vehicle_country" in node:
+        country = node["vehicle_country"]
+        if not (isinstance(country, str) and len(country) == 2 and country.isalpha()):
+            raise PolicyError(f"{node.at('vehicle_country')}: vehicle_country must be an ISO 3166-1 alpha-2 code, not {country!r}")
+        values["vehicle_country"] = country.upper()
     if node.get("position_decimals") is not None:
         values["position_decimals"] = _number(node, "position_decimals", int, 0, 7)
     for key, kind, least, most in (("episode_quiet_s", float, 1, 86400 * 30), ("track_points", int, 1, 100_000),
