@@ -138,6 +138,9 @@ def rules() -> tuple[Rule, ...]:
     doc = regulatory_categories()
     lists = {name: CountryList(name, frozenset(entry["countries"])) for name, entry in shipped_country_lists().items()}
     for name, entry in doc["lists"].items():
+        codes = [*entry["countries"], *(entry.get("partial") or {})]
+        if not all(isinstance(code, str) and len(code) == 2 and code.isupper() for code in codes):
+            raise PolicyError(f"{TABLE}: list {name!r}: countries are ISO 3166-1 alpha-2 codes (quote NO), not {codes}")
         lists[name] = CountryList(name, frozenset(entry["countries"]), tuple(sorted((entry.get("partial") or {}).items())))
     return tuple(_rule(entry, lists) for entry in doc["rules"])
 

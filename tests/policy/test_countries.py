@@ -79,19 +79,35 @@ def test_countries_of_concern_in_policy_check_and_policy_test(tmp_path):
 
 
 def test_every_finding_carries_regulatory_tags_with_the_reason(tmp_path):
+    # The seed drives in Munich: GDPR for what leaves the EEA; no US rule (no US vehicle), no
+    # Chinese rule (the data was not collected in China), though it goes to China.
     assert run("replay", *RECORDINGS, "--config", str(SEED / "config.yaml"), "-o", str(tmp_path / "out"))[0] == 0
     alerts = alerts_in(tmp_path / "out")
     report = next(a for a in alerts if a["detector"] == "wire.jt808")
     tags = {t["id"]: t for t in report["regulatory"]}
-    assert {"us-dsp-precise-geolocation", "cn-auto-data-trajectory", "eu-gdpr-location-data"} <= set(tags)
-    assert "within 1000 m" in tags["us-dsp-precise-geolocation"]["why"] and "202.242" in tags["us-dsp-precise-geolocation"]["paragraph"]
-    beacon = next(a for a in alerts if a["detector"] == "behaviour.beacon")
-    assert "us-dsp-precise-geolocation" not in {t["id"] for t in beacon["regulatory"]}  # no decoded position: precision unknown
+    assert set(tags) == {"eu-gdpr-location-data"} and tags["eu-gdpr-location-data"]["applies"] == "yes"
+    assert "the vehicle is in DE (48.1" in tags["eu-gdpr-location-data"]["why"]
+    assert "the destination is in CN, outside eea, eu-adequacy" in tags["eu-gdpr-location-data"]["why"]
     video = next(a for a in alerts if a["detector"] == "wire.rtp")
-    assert {"cn-auto-data-external-video", "cn-icv-surveying-mapping"} <= {t["id"] for t in video["regulatory"]}
+    assert {t["id"] for t in video["regulatory"]} == {"eu-gdpr-external-video"}
     assert all(t["why"] for a in alerts for t in a["regulatory"])
     unknown = [a for a in alerts if a["category"] == "unknown"]
     assert unknown and all(a["regulatory"] == [] for a in unknown)
+    # The same drive by a vehicle registered in the US: its data to China and Russia falls under
+    # the US rules too; precise geolocation only where a decoded position shows the precision.
+    us = tmp_path / "us.yaml"
+    us.write_text(f"version: 1\nextends: {SEED / 'config.yaml'}\nalerts: {{vehicle_id: countries-of-concern, vehicle_country: US}}\n")
+    assert run("replay", *RECORDINGS, "--config", str(us), "-o", str(tmp_path / "us"))[0] == 0
+    alerts = alerts_in(tmp_path / "us")
+    report = next(a for a in alerts if a["detector"] == "wire.jt808")
+    tags = {t["id"]: t for t in report["regulatory"]}
+    assert set(tags) == {"us-dsp-precise-geolocation", "us-dsp-connected-vehicle-data", "eu-gdpr-location-data"}
+    assert "within 1000 m" in tags["us-dsp-precise-geolocation"]["why"] and "202.242" in tags["us-dsp-precise-geolocation"]["paragraph"]
+    assert "registered in US (alerts.vehicle_country), now in DE" in tags["us-dsp-precise-geolocation"]["why"]
+    beacon = next(a for a in alerts if a["detector"] == "behaviour.beacon")
+    assert "us-dsp-precise-geolocation" not in {t["id"] for t in beacon["regulatory"]}  # no decoded position: precision unknown
+    video = next(a for a in alerts if a["detector"] == "wire.rtp")
+    assert {t["id"] for t in video["regulatory"]} == {"us-dsp-connected-vehicle-data", "eu-gdpr-external-video"}
 
 
 def test_a_listed_name_answered_with_an_address_in_a_blocked_country_is_never_allowlisted(tmp_path):
