@@ -6,6 +6,7 @@ benign ones. Every builder takes the drive (track, capture, random source) and a
 from __future__ import annotations
 
 import ipaddress
+import math
 import random
 import struct
 from collections.abc import Callable
@@ -19,11 +20,13 @@ from .scene import (
     app_data,
     client_hello,
     http_post,
-    mapping_uploads,
     server_hello_flight,
+    uploads_per_distance,
+    uploads_per_time,
 )
 
 RESERVED_FIRST_OCTETS = {0, 10, 100, 127, 169, 172, 192, 198, 203, 224}
+MAPPING_BEGIN_S = 4.0  # a mapping episode's first connection opens this long after the drive's start
 
 
 @dataclass
@@ -35,6 +38,9 @@ class Episode:
     start: float
     name: str | None = None
     end: float | None = None  # where an alert must fall in [start, end] (episodes on a shared destination)
+    detail: str = ""  # how it was drawn, for the report (an upload period, a beacon's period)
+    period: float | None = None  # a beacon's period, s: its time to first alert depends on it
+    also: tuple[str, ...] = ()  # other categories its traffic truly carries (an IMEI or VIN login): not false alerts
 
 
 @dataclass
@@ -45,6 +51,7 @@ class Drive:
     vin: str
     camera: tuple[float, float]  # seconds from the start while a camera is on
     fleet_domain: str  # the allowlisted telemetry backend's domain
+    video_destination: tuple[str, str, int] | None = None  # (address, name, port) once the video episode is built
 
     @property
     def t0(self) -> float:
@@ -102,7 +109,8 @@ def video(d: Drive) -> Episode:
         steps = [("up", client_hello(name, rng.getrandbits(16)), 0.01), ("down", server_hello_flight(), 0.05)]
         steps += [("up", app_data(chunk, rng.getrandbits(32)), 0.1) for _ in range(int((end - start) * 10))]
         d.cap.tcp_session(start + 0.03 * k, address, port, d.sport(), steps)
-    return Episode("video", "video", address, port, start, name)
+    d.video_destination = (address, name, port if shape != "udp" else 443)
+    return Episode("video", "video", address, port, start, name, end=end + 5, detail=f"{shape}, {kbps:.0f} kbit/s")
 
 
 def beacon(d: Drive) -> Episode:
@@ -117,31 +125,65 @@ def beacon(d: Drive) -> Episode:
         for _ in range(count):
             d.cap.udp(t, VEHICLE, sport, address, port, b"\x17\xfe\xfd" + rng.randbytes(10) + rng.randbytes(size))
             t += period * rng.uniform(0.97, 1.03)
-        return Episode("beacon", "geolocation", address, port, start, name)
+        return Episode("beacon", "geolocation", address, port, start, name, detail=f"DTLS, period {period:.1f} s", period=period)
     steps = [("up", client_hello(name, rng.getrandbits(16)), 0.01), ("down", server_hello_flight(), 0.05)]
     for _ in range(count):
         steps += [("up", app_data(size + rng.randint(-20, 20), rng.getrandbits(32)), period * rng.uniform(0.97, 1.03)),
                   ("down", app_data(40, rng.getrandbits(32)), 0.06)]
     d.cap.tcp_session(start, address, port, d.sport(), steps)
-    return Episode("beacon", "geolocation", address, port, start, name)
+    return Episode("beacon", "geolocation", address, port, start, name, detail=f"TLS, period {period:.1f} s", period=period)
 
 
-def mapping(d: Drive) -> Episode:
-    """TLS uploads in proportion to the distance driven (15-150 kB per km), none while standing:
-    on one connection, or a new connection for every upload."""
-    rng = d.rng
-    address, name = d.named(d.t0 + 3)
-    port = rng.choice((443, d.port()))
-    steps = mapping_uploads(d.track, name, rng.getrandbits(16), rng, bytes_per_km=rng.randint(15_000, 150_000))
-    if rng.random() < 0.5:
-        d.cap.tcp_session(d.t0 + 4, address, port, d.sport(), steps)
-        return Episode("mapping", "mapping", address, port, d.t0 + 4, name)
-    t, hello = d.t0 + 4, steps[:2]
-    for side, payload, delay in steps[2:]:
-        t += delay
-        if side == "up":
-            d.cap.tcp_session(t, address, port, d.sport(), [*hello, ("up", payload, 0.01)])
-    return Episode("mapping", "mapping", address, port, d.t0 + 4, name)
+def _mapping_steps(d: Drive, name: str, per: str) -> tuple[list, str]:
+    """An upload schedule ``per`` distance (every 50 m to 1 km, log-uniform, 5-10 records of about
+    1.4 KB, at least 15 kB per km) or time (every 5-30 s while moving, 15-150 kB per km)."""
+    rng, seed = d.rng, d.rng.getrandbits(16)
+    if per == "distance":
+        every = round(math.exp(rng.uniform(math.log(50), math.log(1000))))
+        records = max(rng.randint(5, 10), math.ceil(15 * every / 1400))  # 15 kB/km: every/1000 km x 15000 B / 1400 B
+        return (uploads_per_distance(d.track, name, seed, rng, every, records, MAPPING_BEGIN_S),
+                f"every {every} m, {records} records")
+    every_s, per_km = rng.uniform(5, 30), rng.randint(15_000, 150_000)
+    return (uploads_per_time(d.track, name, seed, rng, every_s, per_km, MAPPING_BEGIN_S),
+            f"every {every_s:.0f} s moving, {per_km // 1000} kB/km")
+
+
+def _first_upload(d: Drive, steps: list) -> float:
+    """When the schedule's first upload leaves (the third step: after the TLS handshake)."""
+    return d.t0 + MAPPING_BEGIN_S + sum(delay for _, _, delay in steps[:3]) if len(steps) > 2 else d.t0 + d.seconds
+
+
+def _mapping_to(d: Drive, kind: str, address: str, name: str, port: int, per: str) -> Episode:
+    """The uploads on one connection, or a new connection for every upload; the episode starts
+    with the first upload and lasts the drive."""
+    steps, detail = _mapping_steps(d, name, per)
+    if d.rng.random() < 0.5:
+        d.cap.tcp_session(d.t0 + MAPPING_BEGIN_S, address, port, d.sport(), steps)
+    else:
+        t, hello = d.t0 + MAPPING_BEGIN_S, steps[:2]
+        for side, payload, delay in steps[2:]:
+            t += delay
+            if side == "up":
+                d.cap.tcp_session(t, address, port, d.sport(), [*hello, ("up", payload, 0.01)])
+        detail += ", a connection each"
+    return Episode(kind, "mapping", address, port, _first_upload(d, steps), name, end=d.t0 + d.seconds + 5, detail=detail)
+
+
+def mapping(per: str) -> Callable[[Drive], Episode]:
+    """TLS uploads that follow the distance driven, none while parked, to a destination of their own."""
+    def build(d: Drive) -> Episode:
+        address, name = d.named(d.t0 + MAPPING_BEGIN_S - 1)
+        return _mapping_to(d, f"mapping:{per}", address, name, d.rng.choice((443, d.port())), per)
+    return build
+
+
+def mapping_beside_video(d: Drive) -> Episode:
+    """Mapping uploads to the video episode's destination (per distance or time): two episodes
+    on one address, each with its own category and span."""
+    if d.video_destination is None:
+        raise ValueError("mapping_beside_video needs the video episode built first")
+    address, name, port = d.video_destination
+    return _mapping_to(d, "mapping:video-destination", address, name, port, d.rng.choice(("distance", "time")))
 
 
 # ------------------------------------------------------------------ the position or the VIN in plaintext
@@ -203,8 +245,13 @@ def plaintext(protocol: str) -> Callable[[Drive], Episode]:
                 d.cap.udp(at + k * every, VEHICLE, sport, address, port, report)
         else:
             d.cap.tcp_session(at, address, port, d.sport(), [("up", r, every if k else 0.01) for k, r in enumerate(reports)])
-        return Episode(f"plaintext:{protocol}", "geolocation", address, port, at)
+        return Episode(f"plaintext:{protocol}", "geolocation", address, port, at, also=IDENTIFIED.get(protocol, ()))
     return build
+
+
+# Trackers whose reports carry the vehicle's identity (an IMEI login or field, the VIN): an
+# identity alert on them is true.
+IDENTIFIED = {p: ("identity",) for p in ("teltonika", "gbt32960", "queclink", "osmand")}
 
 
 def position_report(protocol: str, lat: float, lon: float, t: float, serial: int, imei: str, host: str, vin: str) -> bytes:

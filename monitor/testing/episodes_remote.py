@@ -30,7 +30,8 @@ def downlink(protocol: str) -> Callable[[Drive], Episode]:
             steps = [("up", b"##\x07\xfe" + d.vin.encode() + b"\x01\x00\x00", 0.01),
                      ("down", frames.gbt32960_command(rng, d.vin, at), 0.4)]
         d.cap.tcp_session(at, address, port, d.sport(), steps, close=False)
-        return Episode(f"remote:{protocol}", "remote", address, port, at)
+        logs_in = ("identity",) if protocol != "jt808" else ()  # the login names the terminal (IMEI) or the VIN
+        return Episode(f"remote:{protocol}", "remote", address, port, at, also=logs_in)
     return build
 
 

@@ -362,6 +362,52 @@ def mapping_uploads(track: Track, server_name: str, seed: int, rng: random.Rando
     return out
 
 
+RECORD_BYTES = 1400  # a mapping upload's records: about one TCP segment each
+
+
+def _records(rng: random.Random, count: int, seed: int) -> bytes:
+    """``count`` TLS records of about RECORD_BYTES of ciphertext each, sent back to back."""
+    return b"".join(app_data(RECORD_BYTES + rng.randint(-100, 100), seed + k) for k in range(count))
+
+
+def _upload_steps(track: Track, server_name: str, seed: int, rng: random.Random,
+                  uploads: list[tuple[int, int]], begin_s: float) -> list[tuple[str, bytes, float]]:
+    """TLS to ``server_name`` ``begin_s`` after the track's start, then at each (sample index,
+    record count) an upload and a small acknowledgement (none before the handshake)."""
+    out = [("up", client_hello(server_name, seed), 0.01), ("down", server_hello_flight(seed), 0.05)]
+    last = 0.06
+    for i, count in uploads:
+        second = float(track.ts[i] - track.ts[0]) - begin_s
+        if second <= last:
+            continue
+        out += [("up", _records(rng, count, seed + 7 * i), second - last), ("down", app_data(40, seed + 5000 + i), 0.07)]
+        last = second + 0.07
+    return out
+
+
+def uploads_per_distance(track: Track, server_name: str, seed: int, rng: random.Random, every_m: float,
+                         records: int, begin_s: float = 4.0) -> list[tuple[str, bytes, float]]:
+    """A mapping upload each time the odometer passes another ``every_m`` metres: ``records`` TLS
+    records of about 1.4 KB. Nothing while parked: the odometer does not move."""
+    marks = np.floor((track.odometer_km - track.odometer_km[0]) * 1000 / every_m)
+    crossings = np.flatnonzero(np.diff(marks) > 0) + 1
+    return _upload_steps(track, server_name, seed, rng, [(int(i), records) for i in crossings], begin_s)
+
+
+def uploads_per_time(track: Track, server_name: str, seed: int, rng: random.Random, every_s: float,
+                     bytes_per_km: int, begin_s: float = 4.0) -> list[tuple[str, bytes, float]]:
+    """Every ``every_s`` seconds while the vehicle moves, an upload of what it mapped since the
+    last one (``bytes_per_km`` of the distance, in records of about 1.4 KB); none while parked."""
+    hz = (len(track.ts) - 1) / float(track.ts[-1] - track.ts[0])
+    uploads, last = [], 0
+    for i in range(int(every_s * hz), len(track.ts), max(int(every_s * hz), 1)):
+        km = float(track.odometer_km[i] - track.odometer_km[last])
+        if track.speed_kmh[i] > 0.5 and km > 0.001:
+            uploads.append((i, max(1, round(km * bytes_per_km / RECORD_BYTES))))
+            last = i
+    return _upload_steps(track, server_name, seed, rng, uploads, begin_s)
+
+
 def tls_telemetry(server_name: str, seed: int, rng: random.Random, count: int, every: float = 30.0) -> list[tuple[str, bytes, float]]:
     """A long-lived TLS connection with a telemetry upload every ``every`` s (with jitter)."""
     out = [("up", client_hello(server_name, seed), 0.01), ("down", server_hello_flight(seed), 0.05)]

@@ -1,6 +1,7 @@
 """A random vehicle for the detection benchmark's generated drives: a route anywhere on Earth
-with stops and changing speed, a DBC whose ids, names and layouts are drawn per seed (byte
-order, scaling, offset, one or two position messages, odometer or not, speed in km/h or m/s),
+in one of four speed profiles (constant, stop-and-go, city, motorway), a DBC whose ids, names
+and layouts are drawn per seed (byte order, scaling, offset, one or two position messages,
+odometer or not, speed in km/h or m/s),
 the configuration that maps those names onto the signals gatewatch knows, and the CAN log of
 the drive. Nothing here is tuned to the detectors: the monitor only learns the layout from the
 DBC and the signal map, as on a real vehicle.
@@ -34,10 +35,11 @@ def random_vin(rng: random.Random) -> str:
     return "".join(chars)
 
 
-def route(rng: random.Random, seconds: int, t0: float, hz: int = 10, start: tuple[float, float] | None = None) -> Track:
-    """Speed changes every 20-90 s (15-110 km/h, at most 2.5 m/s^2), two or three stops of 25-80 s,
-    a wandering heading, from ``start`` (lat, lon) or a random start between 55 S and 65 N. Steps
-    past a pole come back down the other side; longitude wraps at the antimeridian."""
+PROFILES = ("constant", "stop-and-go", "city", "motorway")
+
+
+def _targets_stop_and_go(rng: random.Random, seconds: int, hz: int) -> np.ndarray:
+    """Speed changes every 20-90 s (15-110 km/h), two or three stops of 25-80 s."""
     n = seconds * hz
     target = np.empty(n)
     at = 0
@@ -48,11 +50,59 @@ def route(rng: random.Random, seconds: int, t0: float, hz: int = 10, start: tupl
     for k in range(rng.randint(2, 3)):
         stop = int((seconds * (k + 1) / 4 + rng.uniform(-30, 30)) * hz)
         target[stop : stop + int(rng.uniform(25, 80) * hz)] = 0.0
+    return target
+
+
+def _targets_changing(rng: random.Random, seconds: int, hz: int, every: tuple[float, float],
+                      kmh: tuple[float, float], stops_every: tuple[float, float] | None) -> np.ndarray:
+    """A new speed in ``kmh`` every ``every`` s; a stop of 10-60 s every ``stops_every`` s."""
+    n = seconds * hz
+    target, at = np.empty(n), 0
+    while at < n:
+        length = int(rng.uniform(*every) * hz)
+        target[at : at + length] = rng.uniform(*kmh)
+        at += length
+    at = int(rng.uniform(*stops_every) * hz) if stops_every else n
+    while at < n:
+        length = int(rng.uniform(10, 60) * hz)
+        target[at : at + length] = 0.0
+        at += length + int(rng.uniform(*stops_every) * hz)
+    return target
+
+
+def _speeds(rng: random.Random, profile: str, seconds: int, hz: int) -> np.ndarray:
+    """The speed profile, km/h per sample, at most 2.5 m/s^2 of acceleration. Constant speed and
+    the motorway start already moving (the recording begins on the road); cruise control holds
+    the constant speed within a few tenths of a km/h."""
+    n = seconds * hz
+    if profile == "stop-and-go":
+        target, current = _targets_stop_and_go(rng, seconds, hz), 0.0
+    elif profile == "constant":
+        cruise = rng.uniform(50, 120)
+        return cruise + np.random.default_rng(rng.getrandbits(32)).normal(0, 0.2, n)
+    elif profile == "city":
+        target, current = _targets_changing(rng, seconds, hz, (10, 40), (10, 50), (40, 120)), 0.0
+    elif profile == "motorway":
+        target = _targets_changing(rng, seconds, hz, (60, 200), (90, 130), None)
+        current = float(target[0])
+    else:
+        raise ValueError(f"unknown drive profile {profile!r}: one of {', '.join(PROFILES)}")
     speed = np.empty(n)
-    step, current = 9.0 / hz, 0.0  # 2.5 m/s^2 is 9 km/h per second
+    step = 9.0 / hz  # 2.5 m/s^2 is 9 km/h per second
     for i in range(n):
         current += float(np.clip(target[i] - current, -step, step))
         speed[i] = current
+    return speed
+
+
+def route(rng: random.Random, seconds: int, t0: float, hz: int = 10, start: tuple[float, float] | None = None,
+          profile: str = "stop-and-go") -> Track:
+    """A drive of ``profile`` (PROFILES: one speed held all drive; speed changes with two or three
+    stops; slow city driving with frequent stops; motorway), a wandering heading, from ``start``
+    (lat, lon) or a random start between 55 S and 65 N. Steps past a pole come back down the other
+    side; longitude wraps at the antimeridian. Stop-and-go draws as this function always did."""
+    n = seconds * hz
+    speed = _speeds(rng, profile, seconds, hz)
     heading = rng.uniform(0, 2 * np.pi) + np.cumsum(np.random.default_rng(rng.getrandbits(32)).normal(0, 0.01, n))
     metres = speed / 3.6 / hz
     lat0, lon0 = rng.uniform(-55, 65), rng.uniform(-179, 175)  # drawn either way: the rest of the drive stays the seed's
