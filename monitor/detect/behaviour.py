@@ -2,18 +2,24 @@
 
 * video-like: uplink bitrate above ``min_kbps`` (over ``window_s``) sustained for
   ``min_duration_s``; more confident while a camera signal is active;
-* beacon-like: small uploads at a regular period (median interval, coefficient of variation);
-  flows of NTP and DNS requests are not judged (periodic by design);
-* mapping-like: uplink bytes per km driven, and their correlation with the distance driven
-  per window, from the CAN odometer or speed.
+* beacon-like (``beacon.py``): small uploads at a regular period, flagged after five periods or
+  a minute; flows of NTP and DNS requests are not judged (periodic by design);
+* mapping-like (``mapping.py``): an upload volume that follows the distance driven, at any speed.
 
-Per-flow figures are aggregated per batch with numpy (bytes per flow and second, bursts per
-flow); Python touches each active flow once per batch.
+Beacon and mapping read a flow's uploads as bursts (``uploads.py``: connection set-up, such as a
+TLS ClientHello or a QUIC Initial, is not an upload). A mapping upload at a steady speed is also
+periodic in time, so the two are judged together and a destination gets at most one of them:
+a beacon is held back while the uploads look mapping-like, and the first of the two to fire on a
+destination keeps it (the other is counted, not reported).
+
+Everything is judged per flow and, from its second flow on, summed per destination (an upload
+over many connections, a UDP beacon slower than the flow timeout). Per-flow figures are
+aggregated per batch with numpy; Python touches each active flow once per batch.
 """
 
 from __future__ import annotations
 
-from collections import Counter, OrderedDict, deque
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -21,34 +27,36 @@ import numpy as np
 
 from ..net.view import NetView
 from ..state import CAMERA, LIDAR, VehicleState
+from . import beacon, mapping
 from .base import Detector
+from .beacon import BeaconThresholds
 from .finding import Destination, Finding
+from .mapping import MappingThresholds, Motion
 from .memory import FlowMemory, Repeats, forgotten
+from .uploads import Bursts, record_tail, setup_rows
 
-MAX_BURSTS = 64
-MAX_WINDOWS = 720
 #: A packet this much older than the newest one seen for an activity means the clock stepped
 #: back (a recording spliced from two, a GNSS time fix): its time-keyed state starts over.
 CLOCK_SLACK_S = 60.0
+MAX_DESTINATIONS = 4096
+EXCLUSIVE = ("beacon", "mapping")  # one destination, one of these
 
 
 @dataclass
 class Activity:
     flow_id: int | tuple  # a flow id, or ("destination", address) for the flows to one destination
     slot: int
+    bursts: Bursts
     seconds: dict = field(default_factory=dict)  # second -> bytes, the last window_s + 1 seconds only
     run_start: float | None = None  # first second of the current above-threshold run
     run_bytes: int = 0
-    burst: list = field(default_factory=list)  # [start, last, bytes] of the open burst
-    bursts: deque = field(default_factory=lambda: deque(maxlen=MAX_BURSTS))  # (start, bytes)
-    windows: dict = field(default_factory=dict)  # window index -> bytes
-    distances: dict = field(default_factory=dict)  # window index -> km (cached)
-    destination: str | None = None  # the remote address (flow activities)
+    destination: str | None = None  # the remote address
     flows: set = field(default_factory=set)  # contributing flow ids (destination activities)
     explained: set = field(default_factory=set)  # detectors a single flow to it already fired
     service: str = ""  # "ntp" or "dns": a flow of the network's own plumbing, not judged
     up_bytes: int = 0  # payload bytes sent and received (a download's requests are no beacon)
     down_bytes: int = 0
+    tls_tail: int = 0  # bytes of a set-up record still to come in later segments
     newest_s: float = float("-inf")
 
     def clock_went_back(self, ts: np.ndarray) -> tuple[bool, int]:
@@ -59,10 +67,8 @@ class Activity:
         back = bool(len(steps)) or float(ts.min()) < self.newest_s - CLOCK_SLACK_S
         if back:
             self.seconds.clear()
-            self.run_start, self.run_bytes, self.burst = None, 0, []
+            self.run_start, self.run_bytes = None, 0
             self.bursts.clear()
-            self.windows.clear()
-            self.distances.clear()
             self.newest_s = float("-inf")
         self.newest_s = max(self.newest_s, float(ts[start:].max()))
         return back, start
@@ -79,40 +85,12 @@ def infrastructure(payload: bytes, udp: bool, port: int | None) -> str:
     return ""
 
 
-MAX_DESTINATIONS = 4096
-
-
 @dataclass(frozen=True)
 class VideoThresholds:
     min_kbps: float = 250.0  # sub-streams run from tens to hundreds of kbit/s, main streams Mbit/s
     window_s: float = 5.0
     min_duration_s: float = 20.0
     camera_bonus: float = 0.3  # added confidence while a camera signal is active
-
-
-@dataclass(frozen=True)
-class BeaconThresholds:
-    min_uploads: int = 6
-    max_upload_bytes: int = 4096
-    min_period_s: float = 1.0
-    max_period_s: float = 900.0
-    max_jitter: float = 0.2  # coefficient of variation of the intervals
-    gap_s: float = 0.5  # uploads closer than this are one burst
-    max_down_ratio: float = 8.0  # received bytes beyond this many times those sent: a download's requests
-
-
-@dataclass(frozen=True)
-class MappingThresholds:
-    min_km: float = 0.3
-    min_bytes_per_km: float = 8000.0  # semantic map harvesting runs near 10 KB/km
-    min_correlation: float = 0.5  # between per-window upload bytes and distance driven
-    window_s: float = 10.0
-    min_speed_kmh: float = 3.0
-    # At a steady speed the correlation is undefined; then uploads in most moving windows,
-    # none (or few) while standing, and a volume per km below video's is mapping-like too.
-    min_moving_coverage: float = 0.8
-    max_standing_share: float = 0.2
-    max_steady_bytes_per_km: float = 500_000.0
 
 
 class Behaviour(Detector):
@@ -123,9 +101,9 @@ class Behaviour(Detector):
         self.video, self.beacon, self.mapping = thresholds.video, thresholds.beacon, thresholds.mapping
         self.repeats = Repeats(max(thresholds.wire.repeat_s, 60.0))  # per (flow_id, kind)
         self.flows: FlowMemory[Activity] = FlowMemory()
-        # Summed per destination too: an upload spread over many connections, or a UDP beacon
-        # whose period outlasts the flow table's idle timeout (a new flow per packet).
         self.destinations: OrderedDict[str, Activity] = OrderedDict()
+        self.kind_of: OrderedDict[str, str] = OrderedDict()  # destination -> beacon or mapping, the first that fired
+        self.motion = Motion(self.mapping.horizon_s)
         self.counts: Counter = Counter()
 
     def on_net(self, view: NetView, state: VehicleState) -> list[Finding]:
@@ -135,27 +113,32 @@ class Behaviour(Detector):
             self._add_received(self.flows.get(fid), received[fid])
         if not len(rows):
             return []
+        setup = setup_rows(view, rows)
         fids = view.flow_id[rows]
         order = np.argsort(fids, kind="stable")
-        rows, fids = rows[order], fids[order]
+        rows, fids, setup = rows[order], fids[order], setup[order]
         bounds = np.flatnonzero(np.diff(fids)) + 1
         found: list[Finding] = []
-        for group in np.split(rows, bounds):
+        per_destination: dict[str, list] = {}
+        for group, opening in zip(np.split(rows, bounds), np.split(setup, bounds)):
             fid = int(view.flow_id[group[0]])
             act = self.flows.get(fid) or self.flows.remember(fid, self._new_activity(view, fid, int(group[0])))
             act.slot = int(view.slot[group[-1]])
             self._add_received(act, received.get(fid, 0))
             if act.service:
                 continue
+            opening = self._follow_setup(view, act, group, opening)
             ts, sizes = view.ts[group], view.length[group]
             back, start = act.clock_went_back(ts)
             if back:
                 self.counts["clock_went_back"] += 1
-                ts, sizes = ts[start:], sizes[start:]
+                ts, sizes, opening = ts[start:], sizes[start:], opening[start:]
             act.up_bytes += int(sizes.sum())
-            own = self._video(view, act, ts, sizes, state) + self._beacon(view, act, ts, sizes)
-            own += self._mapping(view, act, ts, sizes, state)
-            found += own + self._per_destination(view, act, ts, sizes, state, {f.detector for f in own})
+            own = self._video(view, act, ts, sizes, state) + self._uploads(view, act, ts[~opening], sizes[~opening], state)
+            found += own
+            per_destination.setdefault(act.destination, []).append((act, ts, sizes, opening, {f.detector for f in own}))
+        for address, parts in per_destination.items():
+            found += self._per_destination(view, address, parts, state)
         return found
 
     @staticmethod
@@ -174,38 +157,59 @@ class Behaviour(Detector):
             dest.down_bytes += n
 
     def _new_activity(self, view: NetView, fid: int, row: int) -> Activity:
-        act = Activity(fid, int(view.slot[row]))
-        act.service = infrastructure(view.payload(row), bool(view.udp[row]), view.describe_slot(act.slot)[0].get("resp_p"))
+        act = Activity(fid, int(view.slot[row]), Bursts(self.beacon.gap_s, self.mapping.max_burst_s))
+        flow, _ = view.describe_slot(act.slot)
+        act.destination = Destination.of_flow(flow, ()).address or "?"
+        act.service = infrastructure(view.payload(row), bool(view.udp[row]), flow.get("resp_p"))
         if act.service:  # periodic small requests by design; taint and the signatures still read every byte
             self.counts[f"{act.service}_flows_not_judged"] += 1
         return act
 
-    def _per_destination(self, view, act: Activity, ts, sizes, state, flow_found: set[str]) -> list[Finding]:
-        """The same video, beacon and mapping judgement over the flows to the flow's destination, from the
-        second flow on (a single flow is judged on its own; the first flow's data before the
-        second appears is not added)."""
-        if act.destination is None:
-            flow, _ = view.describe_slot(act.slot)
-            act.destination = Destination.of_flow(flow, ()).address or "?"
-        dest = self.destinations.get(act.destination)
+    def _follow_setup(self, view: NetView, act: Activity, group: np.ndarray, opening: np.ndarray) -> np.ndarray:
+        """The set-up rows of a TCP flow, with the segments that carry the rest of a set-up record
+        (a ClientHello larger than a segment)."""
+        self.counts["setup_packets_not_uploads"] += int(opening.sum())
+        if not (act.tls_tail or opening.any()) or view.udp[group[0]]:
+            return opening
+        opening = opening.copy()
+        for k, row in enumerate(group.tolist()):
+            if act.tls_tail > 0 and not opening[k]:
+                opening[k], act.tls_tail = True, max(0, act.tls_tail - int(view.length[row]))
+                self.counts["setup_packets_not_uploads"] += 1
+            elif opening[k]:
+                act.tls_tail = record_tail(view, row)
+        return opening
+
+    def _per_destination(self, view, address: str, parts: list, state) -> list[Finding]:
+        """The same judgement over the flows to one destination, from the second flow on (a single
+        flow is judged on its own). The first flow's uploads count once the second appears; its
+        bitrate for video does not."""
+        dest = self.destinations.get(address)
         if dest is None:
-            dest = self.destinations[act.destination] = Activity(("destination", act.destination), act.slot)
+            dest = self.destinations[address] = Activity(("destination", address), parts[-1][0].slot,
+                                                         Bursts(self.beacon.gap_s, self.mapping.max_burst_s), destination=address)
             while len(self.destinations) > MAX_DESTINATIONS:
                 self.destinations.popitem(last=False)
                 self.counts["destinations_forgotten"] += 1
-        self.destinations.move_to_end(act.destination)
+        self.destinations.move_to_end(address)
+        ts, sizes, opening = (np.concatenate([p[k] for p in parts]) for k in (1, 2, 3))
+        order = np.argsort(ts, kind="stable")  # the flows' rows interleave in time
+        ts, sizes, opening = ts[order], sizes[order], opening[order]
         back, start = dest.clock_went_back(ts)
         if back:
             self.counts["clock_went_back"] += 1
-            ts, sizes = ts[start:], sizes[start:]
-        dest.slot = act.slot
+            ts, sizes, opening = ts[start:], sizes[start:], opening[start:]
+        dest.slot = parts[-1][0].slot
         dest.up_bytes += int(sizes.sum())
-        dest.flows.add(act.flow_id)
-        dest.explained |= flow_found  # a single flow already showed it: the sum adds nothing
-        if len(dest.flows) < 2:
+        for act, *_, flow_found in parts:
+            dest.flows.add(act.flow_id)
+            dest.explained |= flow_found  # a single flow already showed it: the sum adds nothing
+        if len(dest.flows) < 2:  # its uploads are kept: a connection per upload has one upload per flow
+            if (~opening).any():
+                dest.bursts.add(ts[~opening], sizes[~opening])
             return []
-        judged = self._video(view, dest, ts, sizes, state) + self._beacon(view, dest, ts, sizes)
-        found = [f for f in judged + self._mapping(view, dest, ts, sizes, state) if f.detector not in dest.explained]
+        judged = self._video(view, dest, ts, sizes, state) + self._uploads(view, dest, ts[~opening], sizes[~opening], state)
+        found = [f for f in judged if f.detector not in dest.explained]
         for finding in found:
             finding.evidence.update(aggregated_over="destination", flows=len(dest.flows))
         return found
@@ -244,89 +248,48 @@ class Behaviour(Detector):
         return [self._finding(view, act, float(ts[-1]), "video", "video", "sustained uplink bitrate (video-like)",
                               0.5 + (t.camera_bonus if camera else 0.0), evidence)]
 
-    # ------------------------------------------------------------------ beacon
+    # ------------------------------------------------------------------ beacon and mapping
 
-    def _beacon(self, view, act: Activity, ts, sizes) -> list[Finding]:
-        t = self.beacon
-        gaps = np.diff(ts) >= t.gap_s
-        starts = np.concatenate(([0], np.flatnonzero(gaps) + 1))
-        sums = np.add.reduceat(sizes, starts)
-        for start, size in zip(ts[starts].tolist(), sums.tolist()):
-            if act.burst and start - act.burst[1] < t.gap_s:
-                act.burst[2] += size
-            else:
-                if act.burst:
-                    act.bursts.append((act.burst[0], act.burst[2]))
-                act.burst = [start, start, size]
-        act.burst[1] = float(ts[-1])
-        if len(act.bursts) < t.min_uploads:
+    def _uploads(self, view, act: Activity, ts, sizes, state: VehicleState) -> list[Finding]:
+        """Beacon and mapping, judged when an upload starts (and not on every packet of one)."""
+        if not len(ts) or not act.bursts.add(ts, sizes):
             return []
-        bursts = sorted(act.bursts)  # a destination's bursts come flow by flow, not in time order
-        starts_, sizes_ = np.array([b[0] for b in bursts]), np.array([b[1] for b in bursts])
-        starts_, sizes_ = starts_[-t.min_uploads * 4 :], sizes_[-t.min_uploads * 4 :]
-        intervals = np.diff(starts_)
-        period = float(np.median(intervals))
-        jitter = float(np.std(intervals) / period) if period > 0 else np.inf
-        small = bool((sizes_ <= t.max_upload_bytes).all())
-        if not (small and t.min_period_s <= period <= t.max_period_s and jitter <= t.max_jitter):
+        now = float(ts[-1])
+        starts, volumes = act.bursts.uploads(now - self.mapping.horizon_s)
+        if len(starts) < 2:
             return []
-        if act.down_bytes > t.max_down_ratio * max(act.up_bytes, 1):
+        self.motion.refresh(state, now)
+        judged = mapping.judge(starts, volumes, self.motion, now, self.mapping)
+        found = []
+        if judged is not None and judged.mapping_like:
+            found += self._exclusive(view, act, now, "mapping", "mapping", "upload volume follows the distance driven (mapping-like)",
+                                     0.5 + 0.3 * judged.evidence["moving_windows_with_uploads"], judged.evidence)
+        evidence = beacon.judge(starts, volumes, self.beacon)
+        if evidence is None:
+            return found
+        if act.down_bytes > self.beacon.max_down_ratio * max(act.up_bytes, 1):
             self.counts["beacon_like_downloads_not_flagged"] += 1
-            return []
-        if not self._due(act, "beacon", float(ts[-1])):
-            return []
-        evidence = {"period_s": round(period, 3), "jitter": round(jitter, 4), "uploads": len(starts_),
-                    "mean_upload_bytes": round(float(sizes_.mean()), 1)}
-        confidence = 0.5 + 0.3 * (1 - jitter / t.max_jitter) if t.max_jitter else 0.5
-        return [self._finding(view, act, float(ts[-1]), "beacon", "geolocation", "periodic small uploads (location-beacon-like)",
-                              confidence, evidence)]
+        elif judged is not None and judged.mapping_like:
+            self.counts["beacon_like_uploads_judged_mapping"] += 1
+        else:
+            if judged is not None:
+                evidence["follows"] = judged.follows
+            found += self._exclusive(view, act, now, "beacon", "geolocation", "periodic small uploads (location-beacon-like)",
+                                     beacon.confidence(evidence["jitter"], self.beacon), evidence)
+        return found
 
-    # ------------------------------------------------------------------ mapping
-
-    def _mapping(self, view, act: Activity, ts, sizes, state: VehicleState) -> list[Finding]:
-        t = self.mapping
-        index = np.floor(ts / t.window_s).astype(np.int64)
-        uniq, inverse = np.unique(index, return_inverse=True)
-        for w, b in zip(uniq.tolist(), np.bincount(inverse, weights=sizes).tolist()):
-            act.windows[w] = act.windows.get(w, 0) + b
-        if len(act.windows) > MAX_WINDOWS:
-            for old in sorted(act.windows)[: len(act.windows) - MAX_WINDOWS]:
-                act.windows.pop(old)
-                act.distances.pop(old, None)
-        current = int(uniq[-1])
-        first = max(min(act.windows), current - MAX_WINDOWS)
-        spans = range(first, current)  # complete windows only; quiet ones count as zero bytes
-        if len(spans) < 3:
+    def _exclusive(self, view, act: Activity, ts: float, kind: str, category: str, seen: str,
+                   confidence: float, evidence: dict) -> list[Finding]:
+        """A beacon or mapping finding, unless the other of the two already fired on this destination."""
+        first = self.kind_of.setdefault(act.destination, kind)
+        while len(self.kind_of) > MAX_DESTINATIONS:
+            self.kind_of.popitem(last=False)
+        if first != kind:
+            self.counts[f"{kind}_held_for_{first}"] += 1
             return []
-        distance = np.array([self._distance(act, w, state) for w in spans])
-        volume = np.array([act.windows.get(w, 0) for w in spans], dtype=float)
-        known = ~np.isnan(distance)
-        km = float(distance[known].sum())
-        moving = distance[known] * 3600 / t.window_s >= t.min_speed_kmh
-        if km < t.min_km or moving.sum() < 3:
+        if not self._due(act, kind, ts):
             return []
-        per_km = float(volume[known].sum() / km)
-        corr = _correlation(volume[known], distance[known])
-        uploading = volume[known] > 0
-        coverage = float(uploading[moving].mean())
-        standing_share = float(uploading[~moving].mean()) if (~moving).any() else 0.0
-        steady = (coverage >= t.min_moving_coverage and standing_share <= t.max_standing_share
-                  and per_km <= t.max_steady_bytes_per_km)
-        judged_by = "correlation" if corr >= t.min_correlation else "uploads while moving" if steady else None
-        if per_km < t.min_bytes_per_km or judged_by is None or not self._due(act, "mapping", float(ts[-1])):
-            return []
-        evidence = {"bytes_per_km": round(per_km, 1), "km": round(km, 3), "correlation": round(corr, 3),
-                    "moving_windows_with_uploads": round(coverage, 3), "standing_windows_with_uploads": round(standing_share, 3),
-                    "judged_by": judged_by, "windows": int(known.sum()), "window_s": t.window_s}
-        confidence = 0.4 + 0.4 * corr if judged_by == "correlation" else 0.4 + 0.3 * coverage * (1 - standing_share)
-        return [self._finding(view, act, float(ts[-1]), "mapping", "mapping",
-                              "upload volume grows with distance driven (mapping-like)", confidence, evidence)]
-
-    def _distance(self, act: Activity, w: int, state: VehicleState) -> float:
-        if w not in act.distances:
-            km = state.distance_km(w * self.mapping.window_s, (w + 1) * self.mapping.window_s)
-            act.distances[w] = np.nan if km is None else km
-        return act.distances[w]
+        return [self._finding(view, act, ts, kind, category, seen, confidence, evidence)]
 
     # ------------------------------------------------------------------ shared
 
@@ -340,9 +303,3 @@ class Behaviour(Detector):
 
     def stats(self) -> dict:
         return {**(self.counts + self.repeats.suppressed), **forgotten(activity=self.flows)}
-
-
-def _correlation(a: np.ndarray, b: np.ndarray) -> float:
-    if len(a) < 3 or a.std() == 0 or b.std() == 0:
-        return 0.0
-    return float(np.corrcoef(a, b)[0, 1])

@@ -1,0 +1,54 @@
+"""Beacon-like uploads: small uploads at a regular period (a position reported on a timer).
+
+Judged on a flow's (or destination's) upload bursts (``uploads.Bursts``: connection set-up is
+not a burst) as soon as they span ``min_uploads - 1`` periods and ``min_span_s`` seconds,
+whichever is later: the median interval is the period, their coefficient of variation the
+jitter, over the recent bursts (at least the last ``RECENT`` and all of the last
+``min_span_s``). A connection that lasts only a few periods is judged on its own.
+
+A mapping upload at a steady speed is periodic in time too; the behaviour detector asks the
+mapping judgement first and holds a beacon back where the uploads follow the distance driven.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+RECENT = 24
+
+
+@dataclass(frozen=True)
+class BeaconThresholds:
+    min_uploads: int = 6  # five periods
+    min_span_s: float = 60.0  # and a minute, whichever is later
+    max_upload_bytes: int = 4096
+    min_period_s: float = 1.0
+    max_period_s: float = 900.0
+    max_jitter: float = 0.2  # coefficient of variation of the intervals
+    gap_s: float = 0.5  # uploads closer than this are one burst
+    max_down_ratio: float = 8.0  # received bytes beyond this many times those sent: a download's requests
+
+
+def judge(starts: np.ndarray, sizes: np.ndarray, t: BeaconThresholds) -> dict | None:
+    """The evidence (period, jitter, uploads, mean size) when the recent bursts are beacon-like."""
+    if len(starts) < t.min_uploads:
+        return None
+    first = int(np.searchsorted(starts, starts[-1] - t.min_span_s, side="right")) - 1
+    first = max(0, min(first, len(starts) - RECENT))
+    starts, sizes = starts[first:], sizes[first:]
+    if starts[-1] - starts[0] < t.min_span_s:
+        return None
+    intervals = np.diff(starts)
+    period = float(np.median(intervals))
+    jitter = float(np.std(intervals) / period) if period > 0 else float("inf")
+    small = bool((sizes <= t.max_upload_bytes).all())
+    if not (small and t.min_period_s <= period <= t.max_period_s and jitter <= t.max_jitter):
+        return None
+    return {"period_s": round(period, 3), "jitter": round(jitter, 4), "uploads": len(starts),
+            "span_s": round(float(starts[-1] - starts[0]), 1), "mean_upload_bytes": round(float(sizes.mean()), 1)}
+
+
+def confidence(jitter: float, t: BeaconThresholds) -> float:
+    return 0.5 + 0.3 * (1 - jitter / t.max_jitter) if t.max_jitter else 0.5

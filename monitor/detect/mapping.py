@@ -1,0 +1,180 @@
+"""Mapping-like uploads: does this destination receive a volume that follows the distance driven?
+
+Judged from a flow's (or destination's) uploads (``uploads.Bursts``) against the distance the
+vehicle drove, second by second (``Motion``), at any speed:
+
+* the volume: bytes per km between the first and the last upload, between ``min_bytes_per_km``
+  (semantic map harvesting runs near 10 KB/km) and ``max_bytes_per_km`` (video is far above);
+* stops, where there are any: a vehicle parked for ``min_parked_s`` and at least two upload
+  periods is the best evidence there is: a mapping upload goes quiet (the parked upload rate at
+  most ``max_standing_share`` of the moving one) and resumes when the vehicle moves; a constant
+  rate that goes on while parked is driven by the clock (a beacon, telemetry), never mapping;
+* without an informative stop, which clock the uploads follow: between consecutive uploads, the
+  spread of bytes per km against the spread of bytes per second. Where speed varies, a volume
+  that follows distance keeps the first steady and a timer keeps the second. At a steady speed
+  the two clocks agree and cannot be told apart: then the per-km volume sustained while moving
+  decides, as the issue asks (a small time-driven upload at a steady crawl can look like mapping);
+* sustained: windows adapted to the flow's own period (``window_periods`` median periods long)
+  while moving hold an upload in at least ``min_moving_coverage`` of the moving time.
+
+The fixed 10 s windows and the correlation of bytes with distance this replaces saw noise at a
+constant speed (both flat) and fired on a few windows of video.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..state import DISTANCE, SPEED, VehicleState
+
+MAX_SAMPLE_GAP_S = 5.0  # speed samples further apart than this leave the distance between unknown
+
+
+@dataclass(frozen=True)
+class MappingThresholds:
+    min_km: float = 0.3
+    min_bytes_per_km: float = 8000.0  # semantic map harvesting runs near 10 KB/km
+    max_bytes_per_km: float = 500_000.0  # video is megabytes per km
+    min_uploads: int = 3
+    min_speed_kmh: float = 3.0
+    window_periods: float = 3.0  # a judging window is this many upload periods long
+    min_window_s: float = 10.0
+    max_window_s: float = 300.0
+    min_moving_coverage: float = 0.8
+    min_parked_s: float = 20.0  # a shorter stop (or one shorter than two periods) says nothing
+    max_standing_share: float = 0.2  # upload rate while parked against the rate while moving
+    steady_spread: float = 0.1  # speed between uploads varying less than this (median |log| deviation)
+    horizon_s: float = 600.0  # uploads older than this are not judged
+    max_burst_s: float = 5.0  # a burst longer than this is a stream (video), not an upload
+
+
+class Motion:
+    """Distance driven per whole second over the last ``horizon_s``, rebuilt once per second of
+    data time from the state's speed (integrated: smooth at any resolution), else its odometer."""
+
+    def __init__(self, horizon_s: float) -> None:
+        self.horizon_s = horizon_s
+        self.first = 0  # the second km[0] covers
+        self.km = np.zeros(0)
+        self.until = None  # the data second the arrays were built at
+
+    def refresh(self, state: VehicleState, now: float) -> None:
+        second = int(np.floor(now))
+        if second == self.until:
+            return
+        self.until, self.first = second, int(second - self.horizon_s)
+        grid = np.arange(self.first, second + 1, dtype=float)
+        self.km = np.diff(_cumulative_km(state, grid))
+
+    def between(self, t0: float, t1: float) -> np.ndarray:
+        """Per-second km for the whole seconds from t0 up to t1 (NaN: unknown)."""
+        lo, hi = int(np.floor(t0)) - self.first, int(np.floor(t1)) - self.first
+        return self.km[max(lo, 0) : max(hi, 0)]
+
+    def distance(self, times: np.ndarray) -> np.ndarray:
+        """km driven from the start of the arrays to each time (unknown seconds count as none)."""
+        cumulative = np.concatenate(([0.0], np.cumsum(np.nan_to_num(self.km))))
+        return np.interp(times - self.first, np.arange(len(cumulative)), cumulative)
+
+
+def _cumulative_km(state: VehicleState | None, grid: np.ndarray) -> np.ndarray:
+    series = state.series if state is not None else {}  # None: a detector driven without a vehicle
+    speed = series.get(SPEED)
+    ts, values = speed.between(grid[0] - MAX_SAMPLE_GAP_S, grid[-1]) if speed else (np.zeros(0), np.zeros(0))
+    if len(ts) >= 2:
+        values = values.astype(float)
+        cumulative = np.concatenate(([0.0], np.cumsum(np.diff(ts) * values[:-1] / 3600.0)))
+        out = np.interp(grid, ts, cumulative)
+        known = (grid >= ts[0]) & (grid <= ts[-1] + MAX_SAMPLE_GAP_S)
+        gap_after = np.diff(ts) > MAX_SAMPLE_GAP_S  # a silent bus: the distance across is unknown
+        in_gap = gap_after[np.clip(np.searchsorted(ts, grid, side="right") - 1, 0, len(ts) - 2)]
+        return np.where(known & ~in_gap, out, np.nan)
+    odometer = series.get(DISTANCE)
+    ts, values = odometer.between(grid[0] - 60.0, grid[-1]) if odometer else (np.zeros(0), np.zeros(0))
+    if len(ts) >= 2:
+        return np.where((grid >= ts[0]) & (grid <= ts[-1] + MAX_SAMPLE_GAP_S), np.interp(grid, ts, values.astype(float)), np.nan)
+    return np.full(len(grid), np.nan)
+
+
+@dataclass
+class Judgement:
+    """What the uploads say about distance: ``mapping_like`` when their volume follows it."""
+    mapping_like: bool
+    follows: str  # "distance", "time", "steady speed" or "unknown" (one interval)
+    evidence: dict = field(default_factory=dict)
+
+
+def judge(starts: np.ndarray, sizes: np.ndarray, motion: Motion, now: float, t: MappingThresholds) -> Judgement | None:
+    """None when there is too little to judge: fewer than two uploads, or no distance known."""
+    keep = starts >= now - t.horizon_s
+    starts, sizes = starts[keep], sizes[keep]
+    km_per_s = motion.between(starts[0], now) if len(starts) else np.zeros(0)
+    if len(starts) < 2 or not np.isfinite(km_per_s).any():
+        return None
+    travelled = np.diff(motion.distance(starts))
+    dt = np.maximum(np.diff(starts), 1e-3)
+    period = float(np.median(dt))
+    km = float(travelled.sum())
+    per_km = float(sizes[1:].sum() / km) if km > 0 else float("inf")
+    follows = _follows(sizes[1:], travelled, dt, t)
+    moving = km_per_s * 3600 >= t.min_speed_kmh
+    window = float(np.clip(t.window_periods * period, t.min_window_s, t.max_window_s))
+    coverage = _coverage(starts, moving, int(np.floor(starts[0])), window)
+    parked_s, parked_share = _stops(starts, sizes, km_per_s, moving, t)
+    informative = parked_s >= max(t.min_parked_s, 2 * period)
+    if informative:
+        judged_by = "stops" if parked_share <= t.max_standing_share else None
+    else:
+        judged_by = {"distance": "volume follows distance", "steady speed": "uploads while moving"}.get(follows)
+    enough = len(starts) >= t.min_uploads and km >= t.min_km and t.min_bytes_per_km <= per_km <= t.max_bytes_per_km
+    evidence = {"bytes_per_km": round(per_km, 1), "km": round(km, 3), "judged_by": judged_by or "", "follows": follows,
+                "period_s": round(period, 2), "window_s": round(window, 1), "uploads": len(starts),
+                "moving_windows_with_uploads": round(coverage, 3), "parked_s": parked_s,
+                "parked_to_moving_upload_rate": round(parked_share, 3)}
+    like = enough and judged_by is not None and coverage >= t.min_moving_coverage
+    return Judgement(like, follows, evidence)
+
+
+def _follows(sizes: np.ndarray, km: np.ndarray, dt: np.ndarray, t: MappingThresholds) -> str:
+    """Which clock the uploads keep: "distance", "time", or "steady speed" when the speed between
+    uploads hardly varied (both clocks fit); "unknown" from a single interval."""
+    if len(sizes) < 2:
+        return "unknown"
+    km = np.maximum(km, 1e-3)  # a metre: an upload after standing still is far from distance-driven
+    if _spread(np.log(km / dt)) < t.steady_spread:
+        return "steady speed"
+    return "distance" if _spread(np.log(sizes / km)) < _spread(np.log(sizes / dt)) else "time"
+
+
+def _spread(values: np.ndarray) -> float:
+    return float(np.median(np.abs(values - np.median(values))))
+
+
+def _coverage(starts: np.ndarray, moving: np.ndarray, first: int, window: float) -> float:
+    """Share of the moving seconds that lie within ``window`` after an upload: a window of the
+    flow's own periods with no upload while moving is an upload that stopped."""
+    seconds = first + np.arange(len(moving))
+    last = np.searchsorted(starts, seconds + 1, side="right") - 1  # the latest upload at or before each second
+    since = seconds - starts[np.maximum(last, 0)]
+    covered = (last >= 0) & (since < window)
+    return float(covered[moving].mean()) if moving.any() else 0.0
+
+
+def _stops(starts: np.ndarray, sizes: np.ndarray, km_per_s: np.ndarray, moving: np.ndarray,
+           t: MappingThresholds) -> tuple[int, float]:
+    """(seconds parked, the upload rate while parked as a share of the rate while moving). Parked:
+    standing with two standing seconds either side, so an upload sent as the vehicle halts or
+    starts off is not counted against it."""
+    standing = np.isfinite(km_per_s) & ~moving
+    padded = np.concatenate(([False, False], standing, [False, False]))
+    parked = np.all([padded[k : k + len(standing)] for k in range(5)], axis=0)
+    index = np.clip((np.floor(starts) - np.floor(starts[0])).astype(int), 0, len(moving) - 1)
+    parked_bytes, moving_bytes = sizes[parked[index]].sum(), sizes[moving[index]].sum()
+    parked_s, moving_s = int(parked.sum()), int(moving.sum())
+    if not parked_s or not moving_s:
+        return parked_s, 0.0
+    if not moving_bytes:
+        return parked_s, float("inf") if parked_bytes else 0.0
+    return parked_s, float((parked_bytes / parked_s) / (moving_bytes / moving_s))
