@@ -21,12 +21,8 @@ from .base import Detector
 from .canview import CanView, can_ref
 from .finding import Destination, Finding
 from .memory import Repeats
+from .udsrequest import UDS_NAMES
 
-#: ISO 14229 service names (the DoIP detector names what arrives from outside with them too)
-UDS_NAMES = {0x10: "DiagnosticSessionControl", 0x11: "ECUReset", 0x22: "ReadDataByIdentifier",
-             0x23: "ReadMemoryByAddress", 0x27: "SecurityAccess", 0x28: "CommunicationControl",
-             0x2E: "WriteDataByIdentifier", 0x31: "RoutineControl", 0x34: "RequestDownload", 0x35: "RequestUpload",
-             0x36: "TransferData", 0x3E: "TesterPresent"}
 #: the services that move data out of an ECU or unlock it, and OBD-II mode 09
 SERVICES = {**{sid: UDS_NAMES[sid] for sid in (0x35, 0x36, 0x23, 0x22, 0x27)}, 0x09: "OBD-II request vehicle information"}
 CONFIDENCE = {0x35: 0.9, 0x36: 0.8, 0x23: 0.85, 0x22: 0.8, 0x27: 0.7, 0x09: 0.7}
