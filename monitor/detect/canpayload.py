@@ -40,8 +40,11 @@ from typing import ClassVar
 
 import numpy as np
 
+from . import canstates
 from .base import Detector
+from .canclock import ClockThresholds, fit_grid, sender_changed
 from .canside import ID_BITS, frame_keys, key_id
+from .canstates import StateThresholds
 from .canview import CanView, can_ref, per_bus
 from .finding import Finding
 from .memory import Repeats
@@ -85,6 +88,8 @@ class BusLearning:
     kept: dict = field(default_factory=dict)  # key -> list of (ts array, data array, dlc array)
     counts: Counter = field(default_factory=Counter)
     models: dict | None = None  # key -> IdModel once learning ended
+    clocks: dict = field(default_factory=dict)  # key -> canclock.Grid of the periodic ids
+    states: canstates.StateBytes = field(default_factory=canstates.StateBytes)
 
 
 def measurement_bytes(plan, frame_id: int, extended: bool) -> np.ndarray:
@@ -211,10 +216,12 @@ def crowded_by_two_senders(model: IdModel, windows: np.ndarray, fits: np.ndarray
 
 class PayloadModels(Detector):
     name = "can_payload"
-    sections: ClassVar[dict[str, type]] = {"can_payload": PayloadThresholds}
+    sections: ClassVar[dict[str, type]] = {"can_payload": PayloadThresholds, "can_clock": ClockThresholds,
+                                           "can_states": StateThresholds}
 
     def configure(self, thresholds) -> None:
         self.t, self.learn_s, self.window_s = thresholds.can_payload, thresholds.can.learn_s, thresholds.can.window_s
+        self.clock_t, self.state_t = thresholds.can_clock, thresholds.can_states
         self.min_rate_frames = thresholds.can.min_learning_frames  # fewer tell no rate: windows are not judged crowded
         self.buses: dict[str, BusLearning] = {}
         self.counts: Counter = Counter()
@@ -256,14 +263,21 @@ class PayloadModels(Detector):
 
     def _freeze(self, bl: BusLearning, plan) -> None:
         half = bl.t0 + self.learn_s / 2
-        bl.models = {}
+        bl.models, learned = {}, {}
         for key, parts in bl.kept.items():
             ts, data, dlc = (np.concatenate([p[i] for p in parts]) for i in range(3))
             measured = measurement_bytes(plan, key_id(key), bool(key >> (ID_BITS - 1)))
             bl.models[key] = build_model(ts, data, dlc, half, self.t.pair_max_values, self._windows(bl, ts),
                                          self.t.delta_max_values, measured)
+            grid = fit_grid(ts, self.clock_t)
+            if grid is not None:
+                bl.clocks[key] = grid
+            learned[key] = (ts, np.where(measured, 0, data))  # a DBC measurement is no state
+        bl.states = canstates.learn(learned, self.state_t)
         bl.kept = {}
         self.counts["ids_modelled"] += len(bl.models)
+        self.counts["ids_with_a_clock"] += len(bl.clocks)
+        self.counts["state_bytes_paired"] += len(bl.states.partners)
 
     def _windows(self, bl: BusLearning, ts: np.ndarray) -> np.ndarray:
         return ((ts - bl.t0) // self.window_s).astype(np.int64)
@@ -272,16 +286,24 @@ class PayloadModels(Detector):
         batch, found = view.batch, []
         keys = frame_keys(batch, rows)
         assert bl.models is not None
-        for key in np.unique(keys).tolist():
+        per_key = {key: rows[keys == key] for key in np.unique(keys).tolist()}
+        contradicted = canstates.forged(bl.states, {k: (batch.timestamp[m], batch.data[m, :BYTES]) for k, m in per_key.items()},
+                                        self.state_t)
+        for key, mine in per_key.items():
             model = bl.models.get(key)
             if model is None:
                 continue  # an id unseen while learning: the unknown-id rule's
-            mine = rows[keys == key]
             scores, broke = frame_scores(model, batch.data[mine, :BYTES], batch.dlc[mine])
             windows = self._windows(bl, batch.timestamp[mine])
             crowded = crowded_by_two_senders(model, windows, scores < self.t.confirm_score)
             crowded &= model.frames >= self.min_rate_frames
-            flagged = (scores >= self.t.min_score) | (crowded & (scores >= self.t.confirm_score))
+            grid = bl.clocks.get(key)
+            clock = sender_changed(grid, batch.timestamp[mine], self.clock_t) if grid else np.zeros(len(mine), bool)
+            states = contradicted.get(key, np.zeros(len(mine), bool))
+            confirmed = (crowded | clock) & (scores >= self.t.confirm_score)
+            flagged = (scores >= self.t.min_score) | confirmed | states
+            self.counts["frames_flagged_by_clock"] += int((clock & (scores >= self.t.confirm_score)).sum())
+            self.counts["frames_flagged_by_states"] += int(states.sum())
             self.scored(bus, batch.timestamp[mine], np.full(len(mine), key), scores, flagged)
             over = np.flatnonzero(flagged)
             self.counts["frames_judged"] += len(mine)

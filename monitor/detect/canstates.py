@@ -1,0 +1,180 @@
+"""One state reported by several ids: a forged state byte that no longer agrees with the ids
+that report the same state gives a masquerade away, with no DBC.
+
+A gear, a lamp, a door: one ECU decides it and several messages carry it, each in its own
+coding. While the bus learns, a *state byte* is a byte of an id that took at most ``max_values``
+values, at least two of them held for ``min_hold_s`` (shorter values are transitions). Two state
+bytes of different ids are *partners* when their held values map one to one (a bijection of two
+or more pairs: 0x00 with 0x04 and 0x20 with 0x0C), leaving out the samples within ``settle_s``
+of a change of either (one ECU reacts a little later than another). After learning, each frame
+carrying a state byte is compared with the latest value of every partner: held values that the
+mapping does not pair contradict it, and a contradiction lasting ``settle_s`` counts.
+
+The contradiction does not say which side is forged, the partners do: a byte is judged forged
+where it contradicts at least ``min_partners`` partners and more than half of those it is
+compared with (a forged reverse lamp disagrees with the gear in three messages; each of those
+disagrees with the lamp only). A partner older than ``stale_s`` is not compared. What is learned
+is the kept learning frames of each id (``can_payload.max_learning_frames``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+Byte = tuple[int, int]  # (key, byte index)
+
+
+@dataclass(frozen=True)
+class StateThresholds:
+    max_values: int = 8  # a state byte takes at most this many values while learning
+    min_hold_s: float = 0.5  # a value held for less is a transition, not a state
+    min_run_frames: int = 3  # and for fewer frames (one frame of a 1 Hz message holds for a second)
+    settle_s: float = 0.2  # samples this close to a change are not learned from; contradictions last this long to count
+    min_partners: int = 2  # contradicted partners that make a byte forged (and more than half of those compared)
+    stale_s: float = 1.0  # a partner's value older than this is not compared
+    max_bytes: int = 256  # state bytes per bus paired at most
+
+
+@dataclass
+class Partner:
+    other: Byte
+    mapping: np.ndarray  # (256,) int16: the partner's value for each of this byte's held values, -1 else
+    since: float | None = None  # when the current contradiction began
+
+
+@dataclass
+class StateBytes:
+    partners: dict = field(default_factory=dict)  # Byte -> list of Partner
+    latest: dict = field(default_factory=dict)  # Byte -> (ts, value) while judging
+
+
+def state_series(kept: dict, t: StateThresholds) -> dict[Byte, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Each state byte's learning samples (times, values) and its held values (a mask over 0..255),
+    from each id's kept (ts, data) frames. A byte that changes more often than every ``min_hold_s``
+    on average (a multiplex index, a counter) is no state."""
+    out = {}
+    for key, (ts, data) in kept.items():
+        if len(ts) < 2:
+            continue
+        span = float(ts[-1] - ts[0])
+        for b in range(data.shape[1]):
+            values = data[:, b]
+            changed = np.flatnonzero(np.diff(values) != 0)
+            if not 0 < len(changed) <= span / t.min_hold_s or len(np.unique(values)) > t.max_values:
+                continue
+            held = _held(ts, values, changed, t)
+            if held.sum() >= 2:
+                out[(key, b)] = (ts, values.astype(np.int16), held)
+            if len(out) >= t.max_bytes:
+                return out
+    return out
+
+
+def _held(ts: np.ndarray, values: np.ndarray, changed: np.ndarray, t: StateThresholds) -> np.ndarray:
+    """The values with a run of ``min_run_frames`` frames and ``min_hold_s`` (from its first frame
+    to the next change)."""
+    starts = np.concatenate([[0], changed + 1])
+    ends = np.concatenate([changed + 1, [len(ts) - 1]])
+    long = (ts[ends] - ts[starts] >= t.min_hold_s) & (ends - starts >= t.min_run_frames)
+    held = np.zeros(256, bool)
+    held[values[starts[long]]] = True
+    return held
+
+
+def _changes(ts: np.ndarray, values: np.ndarray) -> np.ndarray:
+    return ts[1:][np.diff(values) != 0]
+
+
+def pair_mapping(x: tuple, y: tuple, t: StateThresholds) -> np.ndarray | None:
+    """x's held values mapped to y's (a bijection of two or more pairs), or None."""
+    (tx, vx, held_x), (ty, vy, held_y) = x, y
+    at = np.searchsorted(ty, tx, side="right") - 1
+    ok = (at >= 0) & ((tx - ty[np.maximum(at, 0)]) <= t.stale_s)
+    changes = np.sort(np.concatenate([_changes(tx, vx), _changes(ty, vy)]))
+    near = np.searchsorted(changes, tx - t.settle_s, side="left")
+    ok &= ~((near < len(changes)) & (changes[np.minimum(near, len(changes) - 1)] <= tx + t.settle_s))
+    px, py = vx[ok], vy[at[ok]]
+    keep = held_x[px] & held_y[py]
+    pairs = np.unique(px[keep].astype(np.int32) * 256 + py[keep])
+    xs, ys = pairs // 256, pairs % 256
+    if len(pairs) < 2 or len(np.unique(xs)) != len(pairs) or len(np.unique(ys)) != len(pairs):
+        return None
+    mapping = np.full(256, -1, np.int16)
+    mapping[xs] = ys
+    return mapping
+
+
+def learn(kept: dict, t: StateThresholds) -> StateBytes:
+    series = state_series(kept, t)
+    out = StateBytes()
+    names = sorted(series)
+    for i, x in enumerate(names):
+        for y in names[i + 1:]:
+            if x[0] == y[0]:
+                continue
+            mapping = pair_mapping(series[x], series[y], t)
+            if mapping is None:
+                continue
+            back = np.full(256, -1, np.int16)
+            back[mapping[mapping >= 0]] = np.flatnonzero(mapping >= 0)
+            out.partners.setdefault(x, []).append(Partner(y, mapping))
+            out.partners.setdefault(y, []).append(Partner(x, back))
+    for name in out.partners:
+        ts, values, _ = series[name]
+        out.latest[name] = (float(ts[-1]), int(values[-1]))
+    return out
+
+
+def forged(sb: StateBytes, frames: dict, t: StateThresholds) -> dict[int, np.ndarray]:
+    """Per key in ``frames`` (key -> (ts, data) of this batch, in time order): which of its frames
+    carry a state byte that contradicts most of its partners. Moves the latest values on."""
+    out: dict[int, np.ndarray] = {}
+    for name, partners in sb.partners.items():
+        key, b = name
+        if key not in frames:
+            continue
+        ts, data = frames[key]
+        values = data[:, b].astype(np.int16)
+        compared = np.zeros(len(ts), np.int32)
+        against = np.zeros(len(ts), np.int32)
+        for partner in partners:
+            seen, contra = _compare(sb, partner, frames, ts, values, t)
+            compared += seen
+            against += contra
+        bad = (against >= t.min_partners) & (2 * against > compared)
+        out[key] = out.get(key, np.zeros(len(ts), bool)) | bad
+    for name in sb.partners:
+        if name[0] in frames:
+            ts, data = frames[name[0]]
+            sb.latest[name] = (float(ts[-1]), int(data[-1, name[1]]))
+    return out
+
+
+def _compare(sb: StateBytes, partner: Partner, frames: dict, ts, values, t: StateThresholds):
+    """Per frame: is the partner compared (both held values, partner fresh), and does a
+    contradiction that has lasted ``settle_s`` stand?"""
+    pts, pvalues = _partner_values(sb, partner.other, frames)
+    at = np.searchsorted(pts, ts, side="right") - 1
+    fresh = (at >= 0) & (ts - pts[np.maximum(at, 0)] <= t.stale_s)
+    theirs = pvalues[np.maximum(at, 0)]
+    expected = partner.mapping[values]
+    seen = fresh & (expected >= 0) & np.isin(theirs, partner.mapping[partner.mapping >= 0])
+    contra = seen & (expected != theirs)
+    idx = np.arange(len(ts))
+    last_fit = np.maximum.accumulate(np.where(~contra, idx, -1))
+    starts = ts[np.minimum(last_fit + 1, len(ts) - 1)]  # when each frame's run of contradictions began
+    if partner.since is not None:
+        starts[last_fit < 0] = partner.since  # a run carried over from the last batch
+    partner.since = float(starts[-1]) if contra[-1] else None
+    return seen, contra & (ts - starts >= t.settle_s)
+
+
+def _partner_values(sb: StateBytes, other: Byte, frames: dict) -> tuple[np.ndarray, np.ndarray]:
+    last_t, last_v = sb.latest.get(other, (-np.inf, -1))
+    ts, values = np.array([last_t]), np.array([last_v], np.int16)
+    if other[0] in frames:
+        fts, data = frames[other[0]]
+        ts, values = np.concatenate([ts, fts]), np.concatenate([values, data[:, other[1]].astype(np.int16)])
+    return ts, values
