@@ -4,7 +4,7 @@ Parts (each skipped, saying why, when its data is absent):
 - the telematics vectors of the shared corpus: every geolocation vector found at its position;
 - the benign corpus captures: at most one finding per hour of real elapsed capture time, every
   finding counted (none excused);
-- the ROAD CAN captures: F1 >= 0.99 on fabrication and fuzzing; masquerade reported by AUROC;
+- the ROAD CAN captures: F1 >= 0.99 on fabrication and fuzzing, >= 0.9 on masquerade;
 - generated drives over N seeds in four speed profiles, scored strictly (lab/drives.py): recall
   1.0 for every episode kind and profile, 0 false alerts, every first alert within its limit;
 - random payload (``lab/noise.py``, when present): 0 positions found in ``--noise-gb`` GB.
@@ -24,6 +24,7 @@ from pathlib import Path
 from . import DEFAULT_CORPUS, corpus, drives, road
 
 MIN_F1 = 0.99
+MIN_MASQUERADE_F1 = 0.9  # issue 27: at the operating point, thresholds fixed on the benign part
 MAX_PER_CAPTURE_HOUR = 1.0
 
 
@@ -93,9 +94,11 @@ def targets(report: dict) -> dict:
         out[f"captures: at most {MAX_PER_CAPTURE_HOUR:g} finding per capture-hour (real elapsed time, every finding)"] = (
             (c["per_capture_hour"] or 0) <= MAX_PER_CAPTURE_HOUR, c["per_capture_hour"])
     for r in report.get("road", []):
+        f1 = (r.get("all") or {}).get("f1")
         if r["attack"] in ("Fabrication", "Fuzzing"):
-            f1 = r["all"]["f1"]
             out[f"ROAD {r['capture']}: F1 >= {MIN_F1}"] = ((f1 or 0) >= MIN_F1, f1)
+        elif r["attack"] == "Masquerade":
+            out[f"ROAD {r['capture']}: masquerade F1 >= {MIN_MASQUERADE_F1}"] = ((f1 or 0) >= MIN_MASQUERADE_F1, f1)
     return {"met": all(ok for ok, _ in out.values()), "each": {k: {"met": ok, "value": v} for k, (ok, v) in out.items()}}
 
 
