@@ -28,11 +28,11 @@ SOURCE = ("Natural Earth 1:110m Cultural Vectors, Admin 0 - Countries (as in the
           "public domain (https://www.naturalearthdata.com/about/terms-of-use/)")
 #: Natural Earth units without an alpha-3 code of their own, mapped to the state whose law applies.
 SPECIAL = {"Kosovo": "XK", "N. Cyprus": "CY", "Somaliland": "SO"}
-#: Outlines (lon, lat) drawn for gatewatch along the Shenzhen River / Sham Chun border and the
-#: Portas do Cerco / Hengqin border; coarse on the sea side, where no road runs.
+#: Outlines (lon, lat) drawn for gatewatch: Hong Kong along the Shenzhen River and across Deep Bay
+#: south of Shekou, Macau along the Portas do Cerco and Hengqin borders; coarse on the sea side.
 DRAWN = {
-    "HK": [113.82, 22.51, 113.95, 22.51, 114.03, 22.505, 114.09, 22.535, 114.16, 22.56, 114.23, 22.555,
-           114.46, 22.57, 114.46, 22.13, 113.82, 22.13],
+    "HK": [113.83, 22.13, 113.83, 22.38, 113.89, 22.43, 113.94, 22.47, 113.97, 22.49, 114.03, 22.505,
+           114.09, 22.535, 114.16, 22.56, 114.23, 22.555, 114.46, 22.57, 114.46, 22.13],  # Shekou stays out
     "MO": [113.528, 22.215, 113.56, 22.215, 113.60, 22.17, 113.60, 22.10, 113.555, 22.10, 113.555, 22.135,
            113.53, 22.175],
 }

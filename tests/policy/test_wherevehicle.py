@@ -20,7 +20,8 @@ from monitor.state import LAT, LON, VehicleState
 PLACES = [
     ("Munich", 48.137, 11.576, "DE"), ("Paris", 48.857, 2.352, "FR"), ("Oslo", 59.91, 10.75, "NO"),
     ("Kansas City", 39.10, -94.58, "US"), ("Anchorage", 61.2, -149.9, "US"), ("Shanghai", 31.23, 121.47, "CN"),
-    ("Beijing", 39.9, 116.4, "CN"), ("Shenzhen", 22.54, 114.06, "CN"), ("Kowloon", 22.32, 114.17, "HK"),
+    ("Beijing", 39.9, 116.4, "CN"), ("Shenzhen", 22.54, 114.06, "CN"),
+    ("Shekou, Shenzhen", 22.485, 113.915, "CN"), ("Tuen Mun", 22.39, 113.97, "HK"), ("Kowloon", 22.32, 114.17, "HK"),
     ("Macau", 22.19, 113.54, "MO"), ("Taipei", 25.03, 121.56, "TW"), ("Moscow", 55.75, 37.62, "RU"),
     ("Kaliningrad", 54.71, 20.51, "RU"), ("Havana", 23.11, -82.37, "CU"), ("Tokyo", 35.68, 139.76, "JP"),
     ("Seoul", 37.57, 126.98, "KR"), ("Mumbai", 19.07, 72.88, "IN"), ("Reykjavik", 64.14, -21.94, "IS"),
