@@ -42,6 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="the in-vehicle networks (repeatable), instead of the configuration's")
     test.add_argument("--can-time-offset", type=float, default=0.0, metavar="SECONDS",
                       help="add this to every CAN recording timestamp (logs and SocketCAN captures)")
+    test.add_argument("--align-clocks", action="store_true",
+                      help="estimate the CAN clock's offset from positions in payloads and apply it when above a second")
     gating.add_arguments(test)
 
 
@@ -86,6 +88,7 @@ def _can_run(config, args: argparse.Namespace, out: TextIO, err: TextIO) -> bool
 
 
 def _test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ..detect.clocks import align
     from ..pipeline import Monitor, Sinks, load_config, replay, with_vehicle_networks
     from ..recordings import sort_recordings
 
@@ -103,7 +106,11 @@ def _test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                      f"{finding.seen}  {_where_to(finding)}")
 
     monitor = Monitor(config, Sinks(stats=show))
-    replay(monitor, *sort_recordings(args.replay), args.can_time_offset)
+    can_logs, captures = sort_recordings(args.replay)
+    can_offset, _, clock_lines = align(config, can_logs, captures, args.can_time_offset, args.align_clocks)
+    for line in clock_lines:
+        print(f"gatewatch policy test: {line}", file=err)
+    replay(monitor, can_logs, captures, can_offset)
     print(f"{'time':>14}  {'action':<6} {'rule':<24} {'category':<12} seen  destination", file=out)
     print("\n".join(lines) if lines else "(no findings)", file=out)
     print("\nrules:", file=out)

@@ -12,6 +12,11 @@ alerts.backlog, a read-only or failing disk) or flow or DNS lines lost, or stats
 written, the summary is still printed and one line names the file, the error and the records
 written and not written; exit 74 (cli.Exit.OUTPUT). A --append whose configured key or
 algorithm is not the chain's is refused, exit 2.
+
+When CAN and IP recordings are given together, a first pass compares their clocks
+(detect/clocks.py: positions in payloads against the CAN track): an offset above a second is
+one warning line with the --can-time-offset to give, and --align-clocks applies it. The
+estimate, and the offset applied, are in stats.json under ``clocks``.
 """
 
 from __future__ import annotations
@@ -31,6 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--vehicle-id", metavar="ID", help="the vehicle the recordings are of (default: alerts.vehicle_id)")
     parser.add_argument("--can-time-offset", type=float, default=0.0, metavar="SECONDS",
                         help="add this to every CAN recording timestamp, logs and SocketCAN captures (a clock that is not the IP capture's)")
+    parser.add_argument("--align-clocks", action="store_true",
+                        help="estimate the CAN clock's offset from positions found in payloads and, when it exceeds a "
+                             "second, add it to --can-time-offset")
     parser.add_argument("--vehicle-net", action="append", metavar="CIDR",
                         help="the in-vehicle networks (repeatable), instead of the configuration's")
     mode = parser.add_mutually_exclusive_group()
@@ -43,6 +51,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ..alerts.files import ChainMismatch
     from ..alerts.log import AlertLog, prepare
     from ..daemon.status import write_stats
+    from ..detect.clocks import align
     from ..pipeline import Monitor, Sinks, load_config, replay, time_mismatch, with_vehicle_networks
     from ..recordings import sort_recordings
 
@@ -51,6 +60,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     can_logs, captures = sort_recordings(args.inputs)
     output = Path(args.output)
     prepare(output, force=args.force, append=args.append)
+    can_offset, clocks, clock_lines = align(config, can_logs, captures, args.can_time_offset, args.align_clocks)
     tally: Counter = Counter()
     try:
         log = AlertLog(output, config.alerts, vehicle_id=args.vehicle_id)
@@ -63,10 +73,11 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     monitor = Monitor(config, Sinks.of_log(log, stats=count))
     try:
-        files = replay(monitor, can_logs, captures, args.can_time_offset)
+        files = replay(monitor, can_logs, captures, can_offset)
     finally:
         log.close()
-    summary = {"state": "replayed", "files": files, "alert_log": log.summary(), **monitor.summary()}
+    summary = {"state": "replayed", "files": files, "alert_log": log.summary(), **monitor.summary(),
+               **({"clocks": {**clocks.as_dict(), "applied_s": can_offset}} if clocks else {})}
     stats_failure = write_stats(output, summary)
     lost = [line for line in (log.loss(ended=True), stats_failure and f"{stats_failure}: the run's counters not written")
             if line]
@@ -83,6 +94,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     mismatch = time_mismatch(files)
     if mismatch:
         print(f"gatewatch replay: warning: {mismatch}", file=err)
+    for line in clock_lines:
+        print(f"gatewatch replay: {line}", file=err)
     for reason in reasons:
         print(f"gatewatch replay: failing: {reason} (--fail-on)", file=err)
     for line in lost:
