@@ -41,6 +41,8 @@ def flat(record: dict) -> dict:
     destination = _object(g, "destination", "gatewatch.")
     track = _object(g, "track", "gatewatch.")
     dst = _endpoint(record)
+    side = "src_endpoint" if _inbound(record) else "dst_endpoint"  # the remote party (an outside host reaching in: src)
+    remote = _endpoint(record, side)
     return {
         "time": _number(record, "time", 0, MAX_TIME_MS - 1, "", default=0) / 1000,  # before the year 10000
         "seq": _whole(_object(record, "metadata"), "sequence", 1, MAX_INT, "metadata."),
@@ -51,7 +53,7 @@ def flat(record: dict) -> dict:
         "confidence": _number(g, "confidence", -MAX_INT, MAX_INT, "gatewatch."),
         "action": _text(_object(g, "verdict", "gatewatch."), "action", "gatewatch.verdict."),
         "rule": _text(g, "rule", "gatewatch."),
-        "destination": _text(dst, "ip", "evidences[0].dst_endpoint.") or _text(can, "bus", "gatewatch.can."),
+        "destination": _text(remote, "ip", f"evidences[0].{side}.") or _text(can, "bus", "gatewatch.can."),
         "port": _whole(dst, "port", 0, 65535, "evidences[0].dst_endpoint."), "names": _names(destination),
         "proto": _text(flow, "proto", "gatewatch.flow."), "count": _whole(record, "count", 0, MAX_INT),
         "seen": _text(g, "seen", "gatewatch."), "position": _position(g),
@@ -95,7 +97,7 @@ def _number(parent: dict, key: str, least: float, most: float, where: str = "", 
     return value
 
 
-def _endpoint(record: dict) -> dict:
+def _endpoint(record: dict, which: str = "dst_endpoint") -> dict:
     evidences = record.get("evidences")
     if evidences is None or evidences == []:
         return {}
@@ -103,7 +105,12 @@ def _endpoint(record: dict) -> dict:
         raise _wrong("evidences", evidences, "a list")
     if not isinstance(evidences[0], dict):
         raise _wrong("evidences[0]", evidences[0], "an object")
-    return _object(evidences[0], "dst_endpoint", "evidences[0].")
+    return _object(evidences[0], which, "evidences[0].")
+
+
+def _inbound(record: dict) -> bool:
+    """Did the remote party open the connection (then it is the record's src_endpoint)?"""
+    return _endpoint(record, "connection_info").get("direction_id") == 1
 
 
 def _names(destination: dict) -> list[str]:

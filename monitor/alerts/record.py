@@ -97,7 +97,8 @@ def _message(finding) -> str:
     destination = Destination.of(finding)
     if destination is not None:
         name = destination.names[0] if destination.names else destination.address
-        where = f" to {name}" + (f":{destination.port}" if destination.port is not None else "")
+        port = f":{destination.port}" if destination.port is not None else ""
+        where = f" from {name} to {finding.flow.get('resp_h')}{port}" if _inbound(finding) else f" to {name}{port}"
     elif finding.can:
         where = f" on {finding.can.get('bus')}"
     return f"{finding.category}: {finding.seen}{where}"
@@ -111,19 +112,28 @@ def _names(finding) -> list[dict]:
     return [{"name": name, "learned_from": []} for name in finding.names]
 
 
+def _inbound(finding) -> bool:
+    return remote_side((finding.flow or {}).get("direction")) == "orig"
+
+
 def _evidence(finding) -> dict:
+    """The endpoints as the connection ran: ``src_endpoint`` opened it, ``dst_endpoint`` took it.
+    The remote party (with its name and country) is the destination of an outbound flow and the
+    source of an inbound one (an outside host reaching into the vehicle)."""
     flow = finding.flow
     far = remote_side(flow.get("direction"))
-    near = "resp" if far == "orig" else "orig"  # the vehicle's end
     remote: dict = {"ip": flow.get(f"{far}_h"), "port": flow.get(f"{far}_p")}
     if finding.names:
         remote["hostname"] = finding.names[0]
     if flow.get("country"):
         remote["location"] = {"country": flow["country"]}
+    near = "resp" if far == "orig" else "orig"  # the vehicle's end
+    vehicle = {"ip": flow.get(f"{near}_h"), "port": flow.get(f"{near}_p")}
+    src, dst = (remote, vehicle) if far == "orig" else (vehicle, remote)
     direction_id = {"inbound": 1, "outbound": 2, "internal": 3}.get(flow.get("direction"), 0)
     return {
-        "src_endpoint": {"ip": flow.get(f"{near}_h"), "port": flow.get(f"{near}_p")},
-        "dst_endpoint": {k: v for k, v in remote.items() if v is not None},
+        "src_endpoint": {k: v for k, v in src.items() if v is not None},
+        "dst_endpoint": {k: v for k, v in dst.items() if v is not None},
         "connection_info": {"protocol_name": flow.get("proto"), "direction_id": direction_id,
                             "direction": {0: "Unknown", 1: "Inbound", 2: "Outbound", 3: "Lateral"}[direction_id],
                             "uid": flow.get("community_id")},
@@ -131,13 +141,15 @@ def _evidence(finding) -> dict:
 
 
 def _observables(finding) -> list[dict]:
+    """The remote party's address and names (where the evidence puts it), and the port connected to."""
     destination = Destination.of(finding)
+    remote = "src_endpoint" if _inbound(finding) else "dst_endpoint"
     out = []
     if destination is not None and destination.address:
-        out.append(_observable("dst_endpoint.ip", "ip", destination.address))
+        out.append(_observable(f"{remote}.ip", "ip", destination.address))
     if destination is not None and destination.port is not None:
         out.append(_observable("dst_endpoint.port", "port", str(destination.port)))
-    out += [_observable("dst_endpoint.hostname", "hostname", name) for name in finding.names]
+    out += [_observable(f"{remote}.hostname", "hostname", name) for name in finding.names]
     return out
 
 

@@ -142,5 +142,7 @@ class Destination:
 
     @staticmethod
     def of_flow(flow: dict, names) -> Destination:
+        """The remote party's address and names, and the port the flow was opened to: the
+        service, never an inbound connection's ephemeral source port (its address is the remote)."""
         side = remote_side(flow.get("direction"))
-        return Destination(flow.get(f"{side}_h"), flow.get(f"{side}_p"), flow.get("proto"), tuple(n.lower() for n in names))
+        return Destination(flow.get(f"{side}_h"), flow.get("resp_p"), flow.get("proto"), tuple(n.lower() for n in names))

@@ -14,6 +14,7 @@ from pathlib import Path
 from ..alerts.chain import chain_of
 from ..alerts.files import safe_name
 from ..alerts.logfiles import read_file, vehicle_logs
+from ..net.direction import remote_side
 from . import validate
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,8 @@ def row_of(record: dict) -> dict:
             "activity": record.get("activity_name"), "class_uid": record.get("class_uid"),
             "severity_id": record.get("severity_id"), "category": gw.get("category"), "detector": gw.get("detector"),
             "action": (gw.get("verdict") or {}).get("action"), "rule": gw.get("rule"),
-            "dst_ip": flow.get("resp_h"), "dst_port": flow.get("resp_p"), "country": destination.get("country"),
+            "dst_ip": flow.get(f"{remote_side(flow.get('direction'))}_h"),  # the remote party, also of an inbound flow
+            "dst_port": flow.get("resp_p"), "country": destination.get("country"),
             "names": ",".join(n.get("name", "") for n in names if isinstance(n, dict)) or None,
             "message": record.get("message")}
 
