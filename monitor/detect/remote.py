@@ -1,9 +1,10 @@
 """Who reaches into the vehicle (category "remote"): connections opened from outside the
 vehicle networks to a remote-access service on the vehicle side (SSH 22, Telnet 23, ADB 5555,
-DoIP 13400, and any port the configuration adds), and every DoIP (ISO 13400-2) request that
-arrives from outside on such a connection: vehicle identification (UDP or TCP), routing
-activation, entity status, power mode, and each diagnostic message with the UDS request it
-carries, named with its service, sub-function and identifiers (udsrequest.py).
+DoIP 13400, DoIP over TLS 3496, and any port the configuration adds), and every DoIP
+(ISO 13400-2) request that arrives from outside on such a connection: vehicle identification
+(UDP or TCP), routing activation, entity status, power mode, and each diagnostic message with
+the UDS request it carries, named with its service, sub-function and identifiers
+(udsrequest.py).
 
 DoIP over TCP is read from the reassembled stream (a message split across segments, several
 in one segment), UDP datagram by datagram (doip.py).
@@ -31,7 +32,8 @@ from .finding import Finding
 from .memory import FlowMemory, forgotten
 from .udsrequest import read_request
 
-SERVICES = {22: "SSH", 23: "Telnet", 5555: "ADB (Android Debug Bridge)", 13400: "DoIP (ISO 13400)", 2323: "Telnet"}
+SERVICES = {22: "SSH", 23: "Telnet", 5555: "ADB (Android Debug Bridge)", 13400: "DoIP (ISO 13400)", 2323: "Telnet",
+            3496: "DoIP over TLS (ISO 13400-2:2019)"}
 DOIP_PORT = 13400
 MAX_DISTINCT = 64  # distinct requests per connection reported on their own
 CONFIDENCE = {"control": 0.95, "read": 0.9, "keep-alive": 0.8, "doip": 0.9}

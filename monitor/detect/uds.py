@@ -21,7 +21,7 @@ from .base import Detector
 from .canview import CanView, can_ref
 from .finding import Destination, Finding
 from .memory import Repeats
-from .udsrequest import UDS_NAMES
+from .udsrequest import UDS_NAMES, read_request
 
 #: the services that move data out of an ECU or unlock it, and OBD-II mode 09
 SERVICES = {**{sid: UDS_NAMES[sid] for sid in (0x35, 0x36, 0x23, 0x22, 0x27)}, 0x09: "OBD-II request vehicle information"}
@@ -80,6 +80,9 @@ class UdsTransfers(Detector):
         what = f"UDS {SERVICES[request]} 0x{request:02X} {'response' if response else 'request'}"
         evidence = {"service": f"0x{request:02X}", "bytes": len(m.data), "bytes_since_last_finding": self.totals.pop(key),
                     "isotp_frames": m.frames, "head_hex": m.data[:16].hex(), "repeats_since_last": repeats}
+        described = None if response else read_request(m.data)
+        if described is not None:  # the sub-function and identifiers, as the DoIP detector names them
+            evidence.update(described.details, request=described.text)
         if request in (0x22, 0x09) and response:
             text = m.data[3:].lstrip(b"\x00\x01")
             if len(text) >= 17:

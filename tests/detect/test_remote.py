@@ -154,6 +154,15 @@ def test_repeats_of_one_request_are_counted_in_its_episode_not_alerted_again(tmp
                       f"{prefix}SecurityAccess 0x27 requestSeed (0x03) to ECU 0x1001": 1}
 
 
+def test_a_connection_reports_at_most_64_distinct_requests_and_counts_the_rest(tmp_path):
+    reads = [diag(b"\x22" + did.to_bytes(2, "big")) for did in range(0xF100, 0xF100 + 70)]
+    alerts = replay(tmp_path, tcp_session(1_700_000_000.0, reads, gap=0.2))
+    closes = [a for a in alerts if a["detector"] == "remote.doip" and a["record"]["activity_id"] == 3]
+    assert len(closes) == 65
+    [more] = [a for a in closes if "more than 64" in a["seen"]]
+    assert more["record"]["count"] == 6 and sum(a["record"]["count"] for a in closes) == 70
+
+
 def test_doip_vehicle_identification_over_udp_is_reported(tmp_path):
     t0 = 1_700_000_000.0
     packets = [packet(t0, b"\x02\xfd\x00\x01\x00\x00\x00\x00", sport=50500, dport=13400, udp=True, src=TESTER, dst=VEHICLE),
@@ -228,6 +237,8 @@ def test_diagnostics_on_can_soon_after_a_remote_command_name_it(tmp_path):
     session = tcp_session(t0 - 0.03, [doip(0x0005, b"\x0e\x00\x00" + bytes(4))])
     findings, _ = run_monitor(can_logs=[log], captures=[write_pcap(tmp_path / "doip.pcap", session)])
     uds = {f.evidence["service"]: f.evidence.get("after_remote_command") for f in findings if f.detector == "can.uds"}
+    seed = next(f for f in findings if f.detector == "can.uds" and f.seen == "UDS SecurityAccess 0x27 request")
+    assert (seed.evidence["request"], seed.evidence["security_level"]) == ("SecurityAccess 0x27 requestSeed (0x01)", 1)
     assert set(uds) == {"0x23", "0x27", "0x35"}
     assert uds["0x23"] is None and uds["0x35"] is None
     assert uds["0x27"] == {"detector": "remote.doip", "seen": "DoIP routing activation request from outside",
