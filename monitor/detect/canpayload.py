@@ -40,9 +40,10 @@ from typing import ClassVar
 
 import numpy as np
 
-from . import canstates
+from . import canfields, canstates
 from .base import Detector
 from .canclock import ClockThresholds, fit_grid, sender_changed
+from .canfields import FieldThresholds
 from .canside import ID_BITS, frame_keys, key_id
 from .canstates import StateThresholds
 from .canview import CanView, can_ref, per_bus
@@ -90,6 +91,7 @@ class BusLearning:
     models: dict | None = None  # key -> IdModel once learning ended
     clocks: dict = field(default_factory=dict)  # key -> canclock.Grid of the periodic ids
     states: canstates.StateBytes = field(default_factory=canstates.StateBytes)
+    fields: canfields.BusFields = field(default_factory=canfields.BusFields)
 
 
 def measurement_bytes(plan, frame_id: int, extended: bool) -> np.ndarray:
@@ -217,11 +219,11 @@ def crowded_by_two_senders(model: IdModel, windows: np.ndarray, fits: np.ndarray
 class PayloadModels(Detector):
     name = "can_payload"
     sections: ClassVar[dict[str, type]] = {"can_payload": PayloadThresholds, "can_clock": ClockThresholds,
-                                           "can_states": StateThresholds}
+                                           "can_states": StateThresholds, "can_fields": FieldThresholds}
 
     def configure(self, thresholds) -> None:
         self.t, self.learn_s, self.window_s = thresholds.can_payload, thresholds.can.learn_s, thresholds.can.window_s
-        self.clock_t, self.state_t = thresholds.can_clock, thresholds.can_states
+        self.clock_t, self.state_t, self.field_t = thresholds.can_clock, thresholds.can_states, thresholds.can_fields
         self.min_rate_frames = thresholds.can.min_learning_frames  # fewer tell no rate: windows are not judged crowded
         self.buses: dict[str, BusLearning] = {}
         self.counts: Counter = Counter()
@@ -263,7 +265,7 @@ class PayloadModels(Detector):
 
     def _freeze(self, bl: BusLearning, plan) -> None:
         half = bl.t0 + self.learn_s / 2
-        bl.models, learned = {}, {}
+        bl.models, learned, undecoded = {}, {}, {}
         for key, parts in bl.kept.items():
             ts, data, dlc = (np.concatenate([p[i] for p in parts]) for i in range(3))
             measured = measurement_bytes(plan, key_id(key), bool(key >> (ID_BITS - 1)))
@@ -273,52 +275,69 @@ class PayloadModels(Detector):
             if grid is not None:
                 bl.clocks[key] = grid
             learned[key] = (ts, np.where(measured, 0, data))  # a DBC measurement is no state
+            if plan is None or plan.lookup(key_id(key), bool(key >> (ID_BITS - 1))) is None:
+                undecoded[key] = (ts, data)  # where a DBC decodes the id, cansignals.py pairs its signals
         bl.states = canstates.learn(learned, self.state_t)
+        bl.fields = canfields.learn(undecoded, self.field_t)
         bl.kept = {}
         self.counts["ids_modelled"] += len(bl.models)
         self.counts["ids_with_a_clock"] += len(bl.clocks)
         self.counts["state_bytes_paired"] += len(bl.states.partners)
+        self.counts["field_pairs_learned"] += len(bl.fields.pairs)
 
     def _windows(self, bl: BusLearning, ts: np.ndarray) -> np.ndarray:
         return ((ts - bl.t0) // self.window_s).astype(np.int64)
 
     def _judge(self, view: CanView, bus: str, bl: BusLearning, rows: np.ndarray) -> list[Finding]:
+        """Each id's frames against its own model first (values, steps, a crowded window, a changed
+        clock); then against the ids that carry the same state or quantity, where an id already
+        flagged here is no witness against another."""
         batch, found = view.batch, []
         keys = frame_keys(batch, rows)
         assert bl.models is not None
-        per_key = {key: rows[keys == key] for key in np.unique(keys).tolist()}
-        contradicted = canstates.forged(bl.states, {k: (batch.timestamp[m], batch.data[m, :BYTES]) for k, m in per_key.items()},
-                                        self.state_t)
+        per_key = {key: rows[keys == key] for key in np.unique(keys).tolist() if key in bl.models}
+        # an id unseen while learning is left to the unknown-id rule
+        own = {key: self._own(bl, key, batch, mine) for key, mine in per_key.items()}
+        suspects = {key for key, (_, _, flagged, _) in own.items() if flagged.any()}
+        frames = {key: (batch.timestamp[mine], batch.data[mine, :BYTES]) for key, mine in per_key.items()}
+        witnesses = {"states": canstates.forged(bl.states, frames, self.state_t, suspects),
+                     "fields": canfields.forged(bl.fields, frames, self.field_t, suspects)}
         for key, mine in per_key.items():
-            model = bl.models.get(key)
-            if model is None:
-                continue  # an id unseen while learning: the unknown-id rule's
-            scores, broke = frame_scores(model, batch.data[mine, :BYTES], batch.dlc[mine])
-            windows = self._windows(bl, batch.timestamp[mine])
-            crowded = crowded_by_two_senders(model, windows, scores < self.t.confirm_score)
-            crowded &= model.frames >= self.min_rate_frames
-            grid = bl.clocks.get(key)
-            clock = sender_changed(grid, batch.timestamp[mine], self.clock_t) if grid else np.zeros(len(mine), bool)
-            states = contradicted.get(key, np.zeros(len(mine), bool))
-            confirmed = (crowded | clock) & (scores >= self.t.confirm_score)
-            flagged = (scores >= self.t.min_score) | confirmed | states
-            self.counts["frames_flagged_by_clock"] += int((clock & (scores >= self.t.confirm_score)).sum())
-            self.counts["frames_flagged_by_states"] += int(states.sum())
+            scores, broke, flagged, rules = own[key]
+            for rule, marks in witnesses.items():
+                if key in marks and marks[key].any():
+                    flagged = flagged | marks[key]
+                    rules[rule] = int(marks[key].sum())
             self.scored(bus, batch.timestamp[mine], np.full(len(mine), key), scores, flagged)
             over = np.flatnonzero(flagged)
             self.counts["frames_judged"] += len(mine)
             self.counts["frames_flagged"] += len(over)
+            self.counts.update({f"frames_flagged_by_{rule}": n for rule, n in rules.items()})
             if len(over) and self.repeats.due((bus, key), float(batch.timestamp[mine[over[0]]]), "suppressed_repeats") is not None:
-                found.append(self._finding(view, bus, key, model, mine, over, scores, broke))
+                found.append(self._finding(view, bus, key, bl.models[key], mine, over, scores, broke, rules))
         return found
 
-    def _finding(self, view, bus, key, model: IdModel, mine, over, scores, broke) -> Finding:
+    def _own(self, bl: BusLearning, key: int, batch, mine: np.ndarray) -> tuple:
+        """An id's frames against its own model: scores, bytes broken, flags, frames per rule."""
+        model = bl.models[key]
+        scores, broke = frame_scores(model, batch.data[mine, :BYTES], batch.dlc[mine])
+        crowded = crowded_by_two_senders(model, self._windows(bl, batch.timestamp[mine]), scores < self.t.confirm_score)
+        crowded &= model.frames >= self.min_rate_frames
+        grid = bl.clocks.get(key)
+        clock = sender_changed(grid, batch.timestamp[mine], self.clock_t) if grid else np.zeros(len(mine), bool)
+        confirmable = scores >= self.t.confirm_score
+        marks = {"payload": scores >= self.t.min_score, "crowded": crowded & confirmable, "clock": clock & confirmable}
+        flagged = marks["payload"] | marks["crowded"] | marks["clock"]
+        return scores, broke, flagged, {rule: int(m.sum()) for rule, m in marks.items() if m.any()}
+
+    def _finding(self, view, bus, key, model: IdModel, mine, over, scores, broke, rules: dict) -> Finding:
         batch, first = view.batch, int(mine[over[0]])
         ts = batch.timestamp[mine[over]]
         evidence = {"score": round(float(scores[over[0]]), 2), "min_score": self.t.min_score,
                     "most_frames_per_window_learned": model.most_per_window,
                     "payload_hex": batch.payload(first).hex(), "learning_frames": model.frames,
-                    "bytes_broken": np.flatnonzero(broke[over[0]]).tolist(), "frames_over": len(over)}
+                    "bytes_broken": np.flatnonzero(broke[over[0]]).tolist(), "frames_over": len(over),
+                    "frames_per_rule": rules}
         return Finding(float(ts[0]), "can.payload", "can", "payload unlike what the id sent while learning (masquerade-like)",
                        0.6, can=can_ref(bus, [key_id(key)], len(over), ts[0], ts[-1]), evidence=evidence)
 

@@ -29,10 +29,10 @@ Byte = tuple[int, int]  # (key, byte index)
 @dataclass(frozen=True)
 class StateThresholds:
     max_values: int = 8  # a state byte takes at most this many values while learning
-    min_hold_s: float = 0.5  # a value held for less is a transition, not a state
-    min_run_frames: int = 3  # and for fewer frames (one frame of a 1 Hz message holds for a second)
+    min_hold_s: float = 1.0  # a value held for less is a transition, not a state
+    min_run_frames: int = 5  # and for fewer frames (one frame of a 1 Hz message holds for a second)
     settle_s: float = 0.2  # samples this close to a change are not learned from; contradictions last this long to count
-    min_partners: int = 2  # contradicted partners that make a byte forged (and more than half of those compared)
+    min_partners: int = 3  # contradicted partners that make a byte forged (and more than half of those compared)
     stale_s: float = 1.0  # a partner's value older than this is not compared
     max_bytes: int = 256  # state bytes per bus paired at most
 
@@ -127,9 +127,10 @@ def learn(kept: dict, t: StateThresholds) -> StateBytes:
     return out
 
 
-def forged(sb: StateBytes, frames: dict, t: StateThresholds) -> dict[int, np.ndarray]:
+def forged(sb: StateBytes, frames: dict, t: StateThresholds, suspects: frozenset | set = frozenset()) -> dict[int, np.ndarray]:
     """Per key in ``frames`` (key -> (ts, data) of this batch, in time order): which of its frames
-    carry a state byte that contradicts most of its partners. Moves the latest values on."""
+    carry a state byte that contradicts most of its partners (a partner of an id in ``suspects``,
+    flagged by other rules in this batch, is no witness). Moves the latest values on."""
     out: dict[int, np.ndarray] = {}
     for name, partners in sb.partners.items():
         key, b = name
@@ -140,6 +141,8 @@ def forged(sb: StateBytes, frames: dict, t: StateThresholds) -> dict[int, np.nda
         compared = np.zeros(len(ts), np.int32)
         against = np.zeros(len(ts), np.int32)
         for partner in partners:
+            if partner.other[0] in suspects:
+                continue
             seen, contra = _compare(sb, partner, frames, ts, values, t)
             compared += seen
             against += contra
