@@ -286,10 +286,11 @@ def test_text_taint_reads_around_decimal_points_and_misses_none_at_the_edges():
     import numpy as np
 
     from monitor.detect.taint import _text_hits, _text_windows
+    from monitor.detect.taintscan import segments
 
-    lats, lons = np.array([48.137154]), np.array([11.576124])
+    track = segments(np.array([0.0]), np.array([48.137154]), np.array([11.576124]), 0.0, 0.0, 0.0005)
     for text in (b"48.13715,11.57612", b"x" * 5000 + b"lat=48.137154&lon=11.576124",
                  b"4808.2292,N,01134.5674,E", b"\xff" * 100 + b'{"a": 48.1372, "b": 11.5761}' + b"\x00" * 3):
-        hits = _text_hits(text, lats, lons, 0.0005)
+        hits = _text_hits(text, track)
         assert [hit[0] for hit in hits] == [text.index(b"48")], text  # the latitude's offset
     assert _text_windows(bytes(range(256)) * 100) == []  # '.' next to no digits: nothing read

@@ -1,0 +1,339 @@
+"""The binary search of taint: every encoding of ``taintrate.SPECS`` at every offset of a buffer,
+against the vehicle's recent track, at a false-match rate the plan computes and bounds.
+
+A ``Plan`` is made once per batch from the CAN positions around it. Each position becomes a
+segment to the next one (the sender read the vehicle somewhere between two samples; the newest,
+whose next sample is not in yet, is extended by its last step, scaled by its age: speed x age), capped at
+``cap_deg`` (latitude degrees; longitude scaled by 1/cos(latitude), bounded at 89 degrees). Per
+encoding the plan then decides what a latitude-longitude pair must be to count:
+
+- *adjacent* (the longitude right before or after the latitude, as JT/T 808, GT06 and
+  Teltonika lay them out): may match the positions nearest in time whose summed random-match
+  rate stays within its part of the budget;
+- *near* (up to ``MAX_GAP`` bytes between them: a field tag, a key, a flag byte): the same with
+  12 times the offsets, so fewer positions;
+- *corroborated*: any position of the plan, when a second pair of the same encoding matching
+  another position lies within ``CORROBORATE_BYTES`` (a batched upload of the past sends many).
+
+An encoding whose every rule is above its part is not searched (counted ``encodings_off``).
+
+Speed: a 64K-entry table of the top 16 bits every wanted latitude can have (per width and byte
+order) is looked up once per byte offset, from the big-endian 16-bit value there (a little-endian
+word's top bits are the byte-swapped value two or six bytes on); only those offsets are decoded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+
+from .finding import Position
+from .geo import lon_delta
+from .taintrate import (GB, SHARE_PER_GB, SPECS, Spec, count, intervals, lon_count, pair_probability, pairs_bound,
+                        resolution, to_degrees)
+
+MAX_GAP = 12  # bytes between the end of one coordinate and the start of the other
+CORROBORATE_BYTES = 1024
+MAX_POSITIONS = 512
+TABLE_MOST = 1024  # top-16-bit values one encoding's latitudes may take (1.6 % of words)
+MAX_LAT_MATCHES = 4096  # latitudes per buffer and encoding paired (a hostile payload full of them), the rest counted
+MIN_COS = float(np.cos(np.radians(89.0)))
+PARTS = {"adjacent": 0.4, "near": 0.4, "corroborated": 0.2}  # of an encoding's share of the budget
+GROUPS = {(4, True): (1, 0), (8, True): (2, 0), (4, False): (4, 2), (8, False): (8, 6)}  # bit, offset to its top bytes
+
+
+TEXT = Spec("text", 0, True, "text")
+
+
+class Hit(NamedTuple):
+    at: int  # where the latitude starts
+    encoding: str
+    position: Position | None
+    end: int  # past the later coordinate
+    rule: str | None = None
+    rate_per_gb: float | None = None
+
+
+@dataclass
+class Segments:
+    """What the CAN track offers a payload: every recent position as a point, and the positions
+    current while the batch's packets left as segments (start, step). Nearest in time first."""
+    lat: np.ndarray
+    lon: np.ndarray
+    dlat: np.ndarray
+    dlon: np.ndarray
+    margin: np.ndarray  # degrees added to each axis's tolerance (a predicted step's error)
+    moving: np.ndarray  # True: a segment, False: a point
+
+    def __len__(self) -> int:
+        return len(self.lat)
+
+
+def segments(ts, lats, lons, t0: float, t1: float, cap_deg: float) -> Segments:
+    """Consecutive repeats (a parked vehicle) are one position; at most MAX_POSITIONS points,
+    nearest in time to [t0, t1] first. A position current during [t0, t1] is also a segment to the
+    next one; the newest, whose next is not in yet, to where its last step takes it by t1 (speed x
+    age), with a quarter of that step as margin; every step capped at ``cap_deg``."""
+    ts, lats, lons = (np.asarray(a, np.float64) for a in (ts, lats, lons))
+    if not len(ts):
+        return Segments(*(np.zeros(0) for _ in range(5)), np.zeros(0, bool))
+    first = np.flatnonzero(np.concatenate(([True], (np.diff(lats) != 0) | (np.diff(lons) != 0))))
+    until = np.append(ts[first[1:]], np.inf)  # each position was current until the next one
+    ts, lats, lons = ts[first], lats[first], lons[first]
+    dlat, dlon, margin = np.zeros(len(ts)), np.zeros(len(ts)), np.zeros(len(ts))
+    dlat[:-1], dlon[:-1] = np.diff(lats), lon_delta(lons[:-1], lons[1:])
+    if len(ts) >= 2:
+        age_steps = max(1.0, (t1 - ts[-1]) / max(ts[-1] - ts[-2], 1e-3))
+        dlat[-1], dlon[-1] = dlat[-2] * age_steps, dlon[-2] * age_steps
+        margin[-1] = 0.25 * np.hypot(dlat[-1], dlon[-1])
+    lon_cap = cap_deg / np.maximum(np.cos(np.radians(lats)), MIN_COS)
+    shrink = np.minimum(1.0, np.minimum(cap_deg / np.maximum(np.abs(dlat), 1e-300), lon_cap / np.maximum(np.abs(dlon), 1e-300)))
+    away = np.maximum(0.0, np.maximum(t0 - until, ts - t1))
+    points = np.argsort(away, kind="stable")[:MAX_POSITIONS]
+    current = np.flatnonzero((away == 0) & ((dlat != 0) | (dlon != 0)))
+    zero = np.zeros(len(points))
+    return Segments(np.concatenate([lats[points], lats[current]]), np.concatenate([lons[points], lons[current]]),
+                    np.concatenate([zero, (dlat * shrink)[current]]), np.concatenate([zero, (dlon * shrink)[current]]),
+                    np.concatenate([zero, margin[current]]),
+                    np.concatenate([np.zeros(len(points), bool), np.ones(len(current), bool)]))
+
+
+@dataclass
+class Rules:
+    """What one encoding accepts: per position its latitude box and tolerances, which positions a
+    lone pair may match (adjacent or near), and the rates of each rule."""
+    spec: Spec
+    lat: np.ndarray
+    lon: np.ndarray
+    dlat: np.ndarray
+    dlon: np.ndarray
+    r_lat: np.ndarray
+    r_lon: np.ndarray
+    alone: dict[str, np.ndarray]
+    rates: dict[str, float]
+    corroborate: bool
+    top16: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    def usable(self) -> np.ndarray:
+        return np.ones(len(self.lat), bool) if self.corroborate else self.alone["adjacent"]
+
+
+def _rules(spec: Spec, seg: Segments) -> Rules:
+    lat, lon, dlat, dlon = seg.lat, seg.lon, seg.dlat, seg.dlon
+    margin = seg.margin.copy()
+    if spec.magnitude:  # magnitudes of both ends; a segment across zero dips to it
+        end_lat, end_lon = np.abs(lat + dlat), np.abs(lon + dlon)
+        margin += np.where(np.sign(lat) != np.sign(lat + dlat), np.minimum(np.abs(lat), end_lat), 0.0)
+        margin += np.where(np.sign(lon) != np.sign(lon + dlon), np.minimum(np.abs(lon), end_lon), 0.0)
+        lat, lon = np.abs(lat), np.abs(lon)
+        dlat, dlon = end_lat - lat, end_lon - lon
+    r_lat = np.maximum(resolution(spec, lat), resolution(spec, lat + dlat)) + margin
+    r_lon = np.maximum(resolution(spec, lon), resolution(spec, lon + dlon)) + margin
+    bound = pairs_bound(_seg_count(count, spec, lat, dlat), _tol_count(count, spec, lat, dlat, r_lat),
+                        _seg_count(lon_count, spec, lon, dlon), _tol_count(lon_count, spec, lon, dlon, r_lon))
+    p = pair_probability(spec, bound)
+    alone, rates = {}, {}
+    for rule, offsets in (("adjacent", 2), ("near", 2 * MAX_GAP)):
+        alone[rule], rates[rule] = np.zeros(len(p), bool), 0.0
+        for kind in (~seg.moving, seg.moving):  # points and segments, each half of the rule's part
+            at = np.flatnonzero(kind)
+            cumulative = np.cumsum(p[at] * offsets * GB)
+            ok = cumulative <= PARTS[rule] * SHARE_PER_GB / 2
+            alone[rule][at[ok]] = True
+            rates[rule] += float(cumulative[ok][-1]) if ok.any() else 0.0
+    rates["corroborated"] = float((p.sum() * 2 * (MAX_GAP + 1)) ** 2 * 2 * CORROBORATE_BYTES * GB)
+    corroborate = rates["corroborated"] <= PARTS["corroborated"] * SHARE_PER_GB
+    return Rules(spec, lat, lon, dlat, dlon, r_lat, r_lon, alone, rates, corroborate)
+
+
+def _seg_count(counter, spec, start, step):
+    return counter(spec, np.minimum(start, start + step), np.maximum(start, start + step))
+
+
+def _tol_count(counter, spec, start, step, r):
+    return np.maximum(counter(spec, start - r, start + r), counter(spec, start + step - r, start + step + r))
+
+
+def _top16(rules: Rules) -> np.ndarray | None:
+    """The top 16 bits the usable latitudes can have; None when too many for the table."""
+    use = rules.usable()
+    low = np.minimum(rules.lat, rules.lat + rules.dlat)[use] - rules.r_lat[use]
+    high = np.maximum(rules.lat, rules.lat + rules.dlat)[use] + rules.r_lat[use]
+    starts, ends = intervals(rules.spec, low, high)
+    real = starts <= ends
+    shift = 2.0 ** (rules.spec.bits - 16)
+    a, b = np.floor(starts[real] / shift).astype(np.int64), np.floor(ends[real] / shift).astype(np.int64)
+    if not len(a) or (b - a).max() >= TABLE_MOST:
+        return None if len(a) else np.zeros(0, np.int64)
+    width = int((b - a).max()) + 1
+    values = a[:, None] + np.arange(width)
+    top = np.unique(values[values <= b[:, None]])
+    return None if len(top) > TABLE_MOST else top
+
+
+class Plan:
+    """The rules of every encoding for one batch's track, and the lookup table."""
+
+    def __init__(self, seg: Segments) -> None:
+        self.seg = seg
+        self.counts: dict[str, int] = {}
+        self.rules: list[Rules] = []
+        self.table = np.zeros(1 << 16, np.uint8)
+        if not len(seg):
+            return
+        for spec in SPECS:
+            rules = _rules(spec, seg)
+            if not rules.corroborate and not rules.alone["adjacent"].any():
+                self._count("encodings_off")
+                continue
+            top = _top16(rules)
+            if top is None:
+                self._count("encodings_too_wide")
+                continue
+            rules.top16 = top
+            self.rules.append(rules)
+            bit, back = GROUPS[(spec.width, spec.big)]
+            # looked up by the byte-swapped big-endian pair (a native view); a little-endian word's top bytes come swapped already
+            self.table[((top & 0xFF) << 8) | (top >> 8) if spec.big else top] |= bit
+
+    def _count(self, key: str, n: int = 1) -> None:
+        self.counts[key] = self.counts.get(key, 0) + n
+
+    def rate_per_gb(self) -> float:
+        """Expected random matches per GB of this plan, every encoding and rule summed."""
+        return sum(r.rates["adjacent"] + r.rates["near"] + (r.rates["corroborated"] if r.corroborate else 0.0)
+                   for r in self.rules)
+
+    def hits(self, buf: bytes) -> list[Hit]:
+        if not self.rules or len(buf) < 4:
+            return []
+        b = np.frombuffer(buf + bytes(24), np.uint8)
+        where, flags = _candidates(self.table, b, len(buf))
+        out: list[Hit] = []
+        for rules in self.rules:
+            bit, back = GROUPS[(rules.spec.width, rules.spec.big)]
+            at = where[(flags & bit) != 0] - back
+            at = at[(at >= 0) & (at + rules.spec.width <= len(buf))]
+            out += self._pairs(rules, b, at, len(buf))
+        return _drop_repeated_magnitudes(out)
+
+    def _pairs(self, rules: Rules, b: np.ndarray, at: np.ndarray, size: int) -> list[Hit]:
+        spec = rules.spec
+        values = to_degrees(spec, _words(b, at, spec))
+        use = np.flatnonzero(rules.usable())
+        low = (np.minimum(rules.lat, rules.lat + rules.dlat) - rules.r_lat)[use]
+        high = (np.maximum(rules.lat, rules.lat + rules.dlat) + rules.r_lat)[use]
+        inside = (values[:, None] >= low[None, :]) & (values[:, None] <= high[None, :])
+        rows = np.flatnonzero(inside.any(1))
+        if len(rows) > MAX_LAT_MATCHES:
+            self._count("latitudes_over_limit", len(rows) - MAX_LAT_MATCHES)
+            rows = rows[:MAX_LAT_MATCHES]
+        found = [h for h in (self._pair(rules, b, int(at[i]), values[i], use[inside[i]], size) for i in rows) if h]
+        return [h for h in found if h.rule != "weak"] + _corroborated(found, rules, self)
+
+    def _pair(self, rules: Rules, b: np.ndarray, a: int, lat_value: float, ks: np.ndarray, size: int):
+        """The nearest longitude (adjacent first) of the same position for the latitude at ``a``."""
+        w = rules.spec.width
+        gaps = np.repeat(np.arange(MAX_GAP + 1), 2)
+        others = np.where(np.arange(len(gaps)) % 2 == 0, a + w + gaps, a - w - gaps)
+        ok = (others >= 0) & (others + w <= size)
+        others, gaps = others[ok], gaps[ok]
+        lon_values = to_degrees(rules.spec, _words(b, others, rules.spec))
+        row, k, s = _on_segment(rules, ks, lat_value, lon_values)
+        if row is None:
+            return None
+        rule = "adjacent" if gaps[row] == 0 else "near"
+        if not rules.alone[rule][k]:
+            rule = "weak"
+        position = _signed(rules, k, s, lat_value, float(lon_values[row]), self.seg)
+        return Hit(a, rules.spec.name, position, max(a, int(others[row])) + w, rule, rules.rates.get(rule))
+
+
+def _candidates(table: np.ndarray, b: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets j whose big-endian 16-bit value has table bits, and those bits. The table is kept
+    indexed by the byte-swapped value, so the pairs at even and odd offsets are read as native
+    (little-endian) views without a copy; the flags are scanned eight at a time (most are zero)."""
+    m = (size + 16) // 8 * 8  # offsets past the end too: a little-endian word's top bytes lie up to 6 on
+    flags = np.empty(m, np.uint8)
+    np.take(table, b[:m].view("<u2"), out=flags[0::2])
+    np.take(table, b[1 : m + 1].view("<u2"), out=flags[1::2])
+    blocks = np.flatnonzero(flags.view(np.uint64))
+    at = (blocks[:, None] * 8 + np.arange(8)).ravel()
+    at = at[flags[at] != 0]
+    return at, flags[at]
+
+
+def _words(b: np.ndarray, at: np.ndarray, spec: Spec) -> np.ndarray:
+    """The word at each offset, as unsigned in the spec's byte order."""
+    raw = b[at[:, None] + np.arange(spec.width)]
+    dtype = (">" if spec.big else "<") + ("u4" if spec.width == 4 else "u8")
+    return np.ascontiguousarray(raw).view(dtype).ravel().astype(np.uint64 if spec.width == 8 else np.uint32)
+
+
+def _on_segment(rules: Rules, ks: np.ndarray, lat_value: float, lon_values: np.ndarray):
+    """The first longitude (in the given order) and, for it, the first position (nearest in time)
+    whose segment passes within the tolerances of the pair, with the fraction of the segment
+    there: (row, position, fraction), or Nones."""
+    lo = np.zeros((len(lon_values), len(ks)))
+    hi = np.ones((len(lon_values), len(ks)))
+    lons = lon_values[:, None]
+    dlon_value = lons - rules.lon[ks] if rules.spec.magnitude else lon_delta(rules.lon[ks][None, :], lons)
+    for delta, step, r in ((lat_value - rules.lat[ks][None, :], rules.dlat[ks], rules.r_lat[ks]),
+                           (dlon_value, rules.dlon[ks], rules.r_lon[ks])):
+        lo, hi = _fraction(lo, hi, delta, step[None, :], r[None, :])
+    ok = np.argwhere(lo <= hi)
+    if not len(ok):
+        return None, None, None
+    row, col = (int(x) for x in ok[0])  # argwhere is in row-major order: nearest longitude, then nearest in time
+    return row, int(ks[col]), float((lo[row, col] + hi[row, col]) / 2)
+
+
+def _fraction(lo, hi, delta, step, r):
+    """Narrow the segment fractions [lo, hi] to where one axis lies within ``r`` of ``delta``."""
+    flat = np.abs(step) < 1e-15
+    near = np.abs(delta) <= r
+    safe = np.where(flat, 1.0, step)
+    a, b = (delta - r) / safe, (delta + r) / safe
+    a, b = np.where(flat, np.where(near, -np.inf, np.inf), np.minimum(a, b)), \
+        np.where(flat, np.where(near, np.inf, -np.inf), np.maximum(a, b))
+    return np.maximum(lo, a), np.minimum(hi, b)
+
+
+def _signed(rules: Rules, k: int, s: float, lat: float, lon: float, seg: Segments) -> Position:
+    """A magnitude takes the hemisphere of the CAN position it matched (the bytes carry none)."""
+    if rules.spec.magnitude:
+        lat = float(np.copysign(lat, seg.lat[k] + s * seg.dlat[k]))
+        lon = float(np.copysign(lon, seg.lon[k] + s * seg.dlon[k]))
+    return Position(float(lat), float(lon))
+
+
+def _corroborated(found: list[Hit], rules: Rules, plan: Plan) -> list[Hit]:
+    """Weak pairs (matching a position too old to count alone) with a second pair of the same
+    encoding, of another position, within CORROBORATE_BYTES."""
+    if not rules.corroborate:
+        return []
+    out = []
+    for h in (h for h in found if h.rule == "weak"):
+        if any(o is not h and o.position != h.position and abs(o.at - h.at) <= CORROBORATE_BYTES
+               and (o.end <= h.at or h.end <= o.at) for o in found):
+            out.append(h._replace(rule="corroborated", rate_per_gb=rules.rates["corroborated"]))
+    if out:
+        plan._count("corroborated", len(out))
+    return out
+
+
+def text_match(seg: Segments, lat: float, lon: float, r: float) -> int | None:
+    """The position (nearest in time first) whose segment passes within ``r`` degrees (plus the
+    segment's own margin) of a pair read as text; None when none does."""
+    rules = Rules(TEXT, seg.lat, seg.lon, seg.dlat, seg.dlon, seg.margin + r, seg.margin + r, {}, {}, False)
+    near = np.flatnonzero(np.abs(lat - (seg.lat + seg.dlat / 2)) <= np.abs(seg.dlat) / 2 + rules.r_lat)
+    _row, k, _s = _on_segment(rules, near, lat, np.array([lon]))
+    return k
+
+
+def _drop_repeated_magnitudes(hits: list[Hit]) -> list[Hit]:
+    """One finding per position: a north-east position's words are int32 x1e6 and its magnitude."""
+    seen = {(h.at, h.end) for h in hits if "magnitude" not in h.encoding}
+    return [h for h in hits if "magnitude" not in h.encoding or (h.at, h.end) not in seen]
