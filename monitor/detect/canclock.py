@@ -1,21 +1,26 @@
 """The sending clock of each periodic CAN id: another node sending in place of the genuine ECU
 (a masquerade) shows in *when* the frames arrive, not only in what they say.
 
-A periodic ECU sends an id on its own clock: frame k near a + k P, give or take its jitter
-(Cho and Shin's clock-based IDS fingerprints ECUs by that clock). While the bus learns, an id whose
-intervals stay within half a period of their median gets a grid (a and P fitted by least squares,
-so the sender's clock skew is in P) and the spread of its residuals. An id whose jitter exceeds
-``max_jitter`` of its period (a low-priority id on a loaded bus, a logger that stamps frames in
-batches) has no usable phase and gets no grid. After learning, a frame whose residual (wrapped to
-within half a period) exceeds the tolerance (``spreads`` learned spreads, at least
-``min_tolerance`` of the period and 1.5 times the largest residual learned) is off the grid, and
-``min_off`` of an id's last ``of_last`` frames off the grid mean its sender changed. Frames on
-the grid pull the grid's origin towards them (half their median residual per batch), so a
-clock's slow drift over hours is followed; frames off it do not move it.
+A periodic ECU sends an id on its own timer: one frame every P, give or take its jitter (Cho and
+Shin's clock-based IDS fingerprints ECUs by that timer). While the bus learns, an id whose
+intervals stay within half a period of their median gets a clock: P (fitted by least squares
+over the frame numbers, so the sender's skew is in it) and how far an interval strays from a
+whole number of periods. An id whose jitter exceeds ``max_jitter`` of its period (a
+low-priority id on a loaded bus, a logger that stamps frames in batches) gets no clock. After
+learning, a frame is off the clock when both its interval from the last frame strays from a
+whole number of periods and its time strays from the learned grid (origin + k P) by more than
+the tolerance (``spreads`` learned spreads, at least ``min_tolerance`` of the period and 1.5
+times the most a frame strayed while learning); ``min_off`` of an id's last ``of_last`` frames
+off it mean another sender keeps the id now. Frames on the grid pull its origin towards them
+(half their median residual per batch), so a clock's slow drift over hours is followed.
 
-A changed clock alone is no finding: an ECU that restarts or reschedules moves its phase too
-(ROAD's benign ids 0x3C and 0xF4 do). It corroborates the payload model (``canpayload.py``): a
-frame of a changed sender that also breaks the id's model is flagged there.
+Both, because a genuine ECU breaks each alone: one that sends an extra frame on a change of
+state and restarts its timer from it (AUTOSAR's mixed transmission mode may) moves its phase
+once and keeps its intervals after it; one that sends a burst of event frames between its slots
+strays in its intervals and comes back to its phase. A node of its own timer and scheduling,
+sending in the ECU's place, strays in both. A changed clock alone is no finding (an ECU restarting, a bus-off recovery); it confirms the
+payload model (``canpayload.py``): a frame of a changed sender that also breaks the id's model
+is flagged there.
 """
 
 from __future__ import annotations
@@ -40,11 +45,19 @@ class Grid:
     origin: float
     period: float
     tolerance: float
-    recent: list = field(default_factory=list)  # off-grid flags of the id's last frames (at most of_last - 1)
+    last: float  # the id's latest frame time
+    recent: list = field(default_factory=list)  # off-clock flags of the id's last frames (at most of_last - 1)
+
+
+def strays(intervals: np.ndarray, period: float) -> np.ndarray:
+    """How far each interval is from a whole number of periods (at least one: an extra frame
+    strays by its own shortness)."""
+    whole = np.maximum(np.round(intervals / period), 1)
+    return np.abs(intervals - whole * period)
 
 
 def fit_grid(ts: np.ndarray, t: ClockThresholds) -> Grid | None:
-    """The grid of one id's learning frames, or None when it is not periodic enough to have one."""
+    """The clock of one id's learning frames, or None when it is not periodic enough to have one."""
     if len(ts) < t.min_frames:
         return None
     intervals = np.diff(ts)
@@ -52,23 +65,26 @@ def fit_grid(ts: np.ndarray, t: ClockThresholds) -> Grid | None:
     if period <= 0 or (np.abs(intervals / period - 1) < 0.5).mean() < 0.9:
         return None  # event-driven, or several frames per cycle (a multiplexed id)
     k = np.round((ts - ts[0]) / period)
-    origin, period = np.linalg.lstsq(np.column_stack([np.ones(len(k)), k]), ts, rcond=None)[0]
+    period, origin = (float(v) for v in np.polyfit(k, ts, 1))
     residual = ts - origin - k * period
+    stray = np.concatenate([strays(intervals, period), np.abs(residual)])
     spread = float(residual.std())
     if period <= 0 or spread > t.max_jitter * period:
         return None
-    tolerance = max(t.spreads * spread, t.min_tolerance * period, 1.5 * float(np.abs(residual).max()))
-    return Grid(float(origin), float(period), tolerance)
+    tolerance = max(t.spreads * spread, t.min_tolerance * period, 1.5 * float(stray.max()))
+    return Grid(origin, period, tolerance, float(ts[-1]))
 
 
 def sender_changed(grid: Grid, ts: np.ndarray, t: ClockThresholds) -> np.ndarray:
-    """Per frame of the id (in time order): has its sender's clock changed by then? Moves the
-    grid's origin with the frames that fit and keeps the last flags for the next batch."""
+    """Per frame of the id (in time order): has another sender kept the id by then? Keeps the last
+    frame time and flags for the next batch."""
     offset = (ts - grid.origin) / grid.period
     residual = (offset - np.round(offset)) * grid.period
-    off = np.abs(residual) > grid.tolerance
-    if (~off).any():
-        grid.origin += 0.5 * float(np.median(residual[~off]))
+    on_grid = np.abs(residual) <= grid.tolerance
+    if on_grid.any():
+        grid.origin += 0.5 * float(np.median(residual[on_grid]))
+    off = ~on_grid & (strays(np.diff(np.concatenate([[grid.last], ts])), grid.period) > grid.tolerance)
+    grid.last = float(ts[-1])
     carried = np.array(grid.recent, bool)
     window = np.concatenate([carried, off]).astype(np.int32)
     counts = np.convolve(window, np.ones(t.of_last, np.int32))[: len(window)][len(carried):]
