@@ -8,20 +8,22 @@ runs, in a first pass that reads only what it needs:
 - the CAN track: every CAN recording decoded with the configuration's plans and signal map
   (the same path as the Monitor's), its positions kept at most every TRACK_STEP_S;
 - payload positions: the captures' L4 payloads searched for values in the box the track covers
-  (positionscan.py), packets within MAX_OFFSET_S of the track's span only, until MAX_POSITIONS
+  (positionscan.py), packets within MAX_OFFSET_S of the CAN recordings' span only, until MAX_POSITIONS
   positions were examined or MAX_SCAN_BYTES searched;
 - votes: for each payload position, each pass of the track within NEAR_M of it gives the CAN
   time of closest approach, and the vote packet time - that time. A pass where the vehicle
   stood still (the closest points spread over more than MAX_TIE_S) says nothing about time and
   gives no vote (counted ``stationary``);
+- identical events (clockevents.py): a UDS request over DoIP found again on CAN in an ISO-TP
+  single frame votes its packet time - its CAN time (the gateway's forwarding delay, a few
+  milliseconds, is the error);
 - the offset: the densest AGREE_S of votes, its lowest (a position is sent after it was
-  measured: the votes are the offset plus a delay), with how many positions agree and their
-  spread. It counts only when at least MIN_SUPPORT positions agree and they are at least
-  half of those that voted.
+  measured: the votes are the offset plus a delay), with how many witnesses (positions,
+  requests) agree and their spread. It counts only when at least MIN_SUPPORT agree and they
+  are at least half of those that voted.
 
-Offsets above
-MAX_OFFSET_S are not looked for: recordings that far apart mostly do not overlap, which
-``pipeline.time_mismatch`` already says.
+Offsets above MAX_OFFSET_S are not looked for: recordings that far apart mostly do not overlap,
+which ``pipeline.time_mismatch`` already says.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +43,7 @@ from ..net.capture import read_capture
 from ..net.headers import Status, parse_headers
 from ..recordings import recording_sources
 from ..state import VehicleState, apply_signals
+from .clockevents import MAX_EVENTS, can_requests, doip_request, event_votes
 from .geo import lon_delta
 from .positionscan import Box, positions
 
@@ -68,7 +71,8 @@ class ClockEstimate:
     given_s: float
     support: int = 0  # payload positions whose vote agrees with the offset
     voted: int = 0  # payload positions the track passes near while moving
-    examined: int = 0  # payload positions found in the box and examined
+    examined: int = 0  # payload positions found near the track and examined
+    events: int = 0  # UDS requests over DoIP found again on CAN (clockevents.py)
     stationary: int = 0  # passes where the vehicle stood still: no vote
     spread_s: float = 0.0  # between the agreeing votes
     scanned_bytes: int = 0
@@ -85,11 +89,12 @@ class ClockEstimate:
         return self.offset_s is not None and abs(self.offset_s) > WARN_S
 
     def evidence(self) -> str:
+        what = "payload positions" + (f" and DoIP requests seen on CAN ({self.events})" if self.events else "")
         if self.offset_s is None:
-            return (f"undetermined: {self.support} of {self.voted} payload positions agree "
-                    f"({self.examined} examined, {self.track_points} CAN positions)")
-        return (f"{self.support} of {self.voted} payload positions agree within {AGREE_S:g} s, "
-                f"spread {self.spread_s:.2f} s; {self.examined} examined")
+            return (f"undetermined: {self.support} of {self.voted} {what} agree "
+                    f"({self.examined} positions examined, {self.track_points} CAN positions)")
+        return (f"{self.support} of {self.voted} {what} agree within {AGREE_S:g} s, "
+                f"spread {self.spread_s:.2f} s; {self.examined} positions examined")
 
     def warning(self) -> str | None:
         """One line when the CAN clock is off by more than WARN_S, with the option to give."""
@@ -108,29 +113,52 @@ class ClockEstimate:
 def estimate(config: Config, can: Iterable[Path], captures: Iterable[Path], given_s: float = 0.0) -> ClockEstimate:
     """The offset between the CAN recordings (shifted by ``given_s``) and the captures."""
     started = time.monotonic()
-    ts, lats, lons = can_track(config, list(can), given_s)
-    if not len(ts):
-        return ClockEstimate(None, given_s, seconds=time.monotonic() - started)
-    found = payload_positions(list(captures), Cells(lats, lons),
-                              (float(ts[0]) - MAX_OFFSET_S, float(ts[-1]) + MAX_OFFSET_S))
-    votes, voters, stationary = vote(ts, lats, lons, found.positions)
+    side = can_side(config, list(can), given_s)
+    if side.span is None:
+        return ClockEstimate(None, given_s, seconds=round(time.monotonic() - started, 3))
+    cells = Cells(side.lats, side.lons) if len(side.ts) else None
+    found = payload_positions(list(captures), cells, (side.span[0] - MAX_OFFSET_S, side.span[1] + MAX_OFFSET_S))
+    votes, voters, stationary = vote(side.ts, side.lats, side.lons, found.positions)
+    paired = event_votes(side.events, found.events, MAX_OFFSET_S)  # voters after the positions
+    votes = np.concatenate([votes, [v for v, _ in paired]])
+    voters = np.concatenate([voters, [len(found.positions) + k for _, k in paired]]).astype(np.int64)
     offset, support, spread = agreeing(votes, voters)
-    determined = support >= MIN_SUPPORT and 2 * support >= len(set(voters.tolist()))
-    return ClockEstimate(round(offset, 3) if determined else None, given_s, support, len(set(voters.tolist())),
-                         len(found.positions), stationary, round(spread, 3), found.scanned, found.off_track, len(ts),
-                         round(time.monotonic() - started, 3))
+    voted = len(set(voters.tolist()))
+    determined = support >= MIN_SUPPORT and 2 * support >= voted
+    return ClockEstimate(round(offset, 3) if determined else None, given_s, support, voted, len(found.positions),
+                         len({k for _, k in paired}), stationary, round(spread, 3), found.scanned, found.off_track,
+                         len(side.ts), round(time.monotonic() - started, 3))
 
 
-def can_track(config: Config, can: list[Path], given_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(times, latitudes, longitudes) of the vehicle by the CAN recordings, in time order."""
+@dataclass
+class CanSide:
+    """What the first pass keeps of the CAN recordings: the track, the UDS requests in single
+    frames, and the time span of all frames."""
+
+    ts: np.ndarray
+    lats: np.ndarray
+    lons: np.ndarray
+    events: list[tuple[float, bytes]]
+    span: tuple[float, float] | None
+
+
+def can_side(config: Config, can: list[Path], given_s: float) -> CanSide:
+    """The vehicle's track by the CAN recordings (in time order), their UDS requests and span."""
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    events: list[tuple[float, bytes]] = []
+    span: tuple[float, float] | None = None
     kept = 0
     for source in recording_sources(can, [], float("inf"), given_s):
         state, last = VehicleState(horizon_s=60.0), -np.inf
         for batch in source.batches(threading.Event()):
+            if not len(batch):
+                continue
+            first_t, last_t = float(batch.timestamp[0]), float(batch.timestamp[-1])
+            span = (min(span[0], first_t), max(span[1], last_t)) if span else (first_t, last_t)
+            events += can_requests(batch)[: MAX_EVENTS - len(events)]
             for decoded in _decoded(config, batch):
                 apply_signals(config.signal_map, decoded, state)
-            ts, lats, lons = state.positions(last, float(batch.timestamp[-1]) if len(batch) else last)
+            ts, lats, lons = state.positions(last, last_t)
             if len(ts) and kept < MAX_TRACK:
                 _, first = np.unique(np.floor(ts / TRACK_STEP_S), return_index=True)
                 first = first[: MAX_TRACK - kept]
@@ -138,10 +166,10 @@ def can_track(config: Config, can: list[Path], given_s: float) -> tuple[np.ndarr
                 kept += len(first)
                 last = float(ts[-1])
     if not parts:
-        return np.zeros(0), np.zeros(0), np.zeros(0)
+        return CanSide(np.zeros(0), np.zeros(0), np.zeros(0), events, span)
     ts, lats, lons = (np.concatenate(column) for column in zip(*parts))
     order = np.argsort(ts, kind="stable")
-    return ts[order], lats[order], lons[order]
+    return CanSide(ts[order], lats[order], lons[order], events, span)
 
 
 def _decoded(config: Config, batch: FrameBatch) -> Iterator[DecodedBatch]:
@@ -180,20 +208,21 @@ class Cells:
 
 @dataclass
 class Found:
-    positions: list[tuple[float, float, float]]  # (packet time, latitude, longitude)
+    positions: list[tuple[float, float, float]] = field(default_factory=list)  # (packet time, latitude, longitude)
+    events: list[tuple[float, bytes]] = field(default_factory=list)  # (packet time, UDS request over DoIP)
     scanned: int = 0
     off_track: int = 0  # positions in the box but nowhere near the track
 
 
-def payload_positions(captures: list[Path], cells: Cells, span: tuple[float, float]) -> Found:
-    """Positions near the track in the captures' payloads, packets within ``span``; bounded
-    by MAX_POSITIONS and MAX_SCAN_BYTES."""
-    found = Found([])
+def payload_positions(captures: list[Path], cells: Cells | None, span: tuple[float, float]) -> Found:
+    """Positions near the track (none without one) and DoIP requests in the captures'
+    payloads, packets within ``span``; bounded by MAX_POSITIONS and MAX_SCAN_BYTES."""
+    found = Found()
     for path in captures:
         for batch in read_capture(path):
-            for times, buf, starts in _buffers(batch, span):
+            for times, buf, starts in _buffers(batch, span, found.events):
                 found.scanned += len(buf)
-                for p, lat, lon in positions(buf, starts, cells.box):
+                for p, lat, lon in (positions(buf, starts, cells.box) if cells else ()):
                     if cells.visited(lat, lon):
                         found.positions.append((float(times[p]), lat, lon))
                     else:
@@ -204,9 +233,9 @@ def payload_positions(captures: list[Path], cells: Cells, span: tuple[float, flo
     return found
 
 
-def _buffers(batch, span: tuple[float, float]) -> Iterator[tuple[np.ndarray, bytes, np.ndarray]]:
+def _buffers(batch, span: tuple[float, float], events: list) -> Iterator[tuple[np.ndarray, bytes, np.ndarray]]:
     """The batch's L4 payloads within the time span, joined into buffers of about BUFFER_BYTES:
-    (packet times, bytes, each packet's start)."""
+    (packet times, bytes, each packet's start). DoIP requests go to ``events`` on the way."""
     headers = parse_headers(batch)
     ts = batch.ts_ns / 1e9
     rows = np.flatnonzero((headers.status == Status.OK) & (headers.captured_len > 0) & (ts >= span[0]) & (ts <= span[1]))
@@ -217,7 +246,11 @@ def _buffers(batch, span: tuple[float, float]) -> Iterator[tuple[np.ndarray, byt
     size = 0
     for row in rows.tolist():
         start = int(headers.payload[row])
-        chunk.append(data[start : start + int(headers.captured_len[row])].tobytes() + bytes(GAP))
+        payload = data[start : start + int(headers.captured_len[row])].tobytes()
+        uds = doip_request(payload) if len(events) < MAX_EVENTS else None
+        if uds is not None:
+            events.append((float(ts[row]), uds))
+        chunk.append(payload + bytes(GAP))
         times.append(float(ts[row]))
         starts.append(size)
         size += len(chunk[-1])

@@ -53,7 +53,7 @@ def unshifted(tmp_path_factory) -> dict[str, int]:
         assert code == 0, err
         assert "clock is" not in err
         counts[seed] = taint_hits(out)
-        assert counts[seed] >= 14
+        assert counts[seed] > 0  # the exact number is taint's (tests/detect/test_taint.py); here only that it comes back
     return counts
 
 
@@ -70,7 +70,10 @@ def test_a_shifted_can_log_is_warned_about_and_aligned(seed, shift, unshifted, t
     code, out, err = replay(seed, can, tmp_path / "aligned", "--align-clocks")
     assert code == 0, err
     assert "--align-clocks: CAN times shifted by" in err and "warning: the CAN" not in err
-    assert taint_hits(out) == unshifted[seed]
+    # Every match back. Not "==": the estimate is the offset plus the shortest position-to-send
+    # delay (50 ms in these seeds: the handshake and the first segment's delay), and taint may
+    # find a report more or fewer with the CAN track 50 ms later (issue 27's taint rework did).
+    assert taint_hits(out) >= unshifted[seed]
     stats = json.loads((tmp_path / "aligned" / "stats.json").read_text())["clocks"]
     assert abs(stats["applied_s"] + shift) <= 0.5 and stats["support"] >= 14 and stats["examined"] <= clocks.MAX_POSITIONS
 
@@ -163,3 +166,34 @@ def test_undetermined_without_enough_agreement(tmp_path):
     assert "undetermined" in estimate.evidence()
     late = clocks.ClockEstimate(-7.95, 1.0, support=18, voted=18, examined=18)
     assert late.off and late.suggested_s == -6.95 and "ahead of the captures'" in late.warning()
+
+
+def test_doip_requests_found_again_on_can_align_a_drive_without_positions(tmp_path):
+    """No position anywhere: three UDS requests a tester sends over DoIP, which the gateway puts
+    on the bus 4 ms later, are the witnesses; the CAN log's clock is 12 s ahead."""
+    from monitor.testing.scene import doip
+
+    from ..builders import candump_line, packet, write_log, write_pcap
+
+    t0, skew = 1_700_000_000.0, 12.0
+    requests = [bytes.fromhex("22f190"), bytes.fromhex("1003"), bytes.fromhex("3101ff00"), bytes.fromhex("2701")]
+    lines = [candump_line(t0 + skew + 0.1 * k, "can0", 0x123, bytes(8)) for k in range(600)]  # other traffic
+    packets = []
+    for k, uds in enumerate(requests):
+        at = t0 + 10 + 9 * k
+        packets.append(packet(at, doip(0x8001, b"\x0e\x00\x10\x00" + uds), dport=13400, sport=50400, seq=1 + 100 * k,
+                              src="198.51.100.67", dst="192.168.1.10"))
+        lines.append(candump_line(at + 0.004 + skew, "can0", 0x7E0, bytes([len(uds)]) + uds + bytes(7 - len(uds))))
+    log, pcap = write_log(tmp_path / "can.log", lines), write_pcap(tmp_path / "doip.pcap", packets)
+    found = clocks.estimate(load_config(None), [log], [pcap])
+    assert found.events == 4 and found.support == 4 and found.examined == 0
+    assert abs(found.offset_s + skew) <= 0.01
+    code, _, err = run("replay", str(log), str(pcap), "-o", str(tmp_path / "out"))
+    assert code == 0 and "DoIP requests seen on CAN (4)" in err and "--can-time-offset -12.004" in err
+
+
+def test_a_request_repeated_too_often_says_nothing():
+    from monitor.detect.clockevents import MAX_PAIRS, event_votes
+
+    can = [(100.0 + 2 * k, b"\x3e\x00") for k in range(MAX_PAIRS + 1)] + [(150.0, b"\x22\xf1\x90")]
+    assert event_votes(can, [(130.0, b"\x3e\x00"), (160.0, b"\x22\xf1\x90")], 900.0) == [(10.0, 1)]
