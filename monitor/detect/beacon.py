@@ -1,8 +1,8 @@
 """Beacon-like uploads: small uploads at a regular period (a position reported on a timer).
 
 Judged on a flow's (or destination's) upload bursts (``uploads.Bursts``: connection set-up is
-not a burst) as soon as they span ``min_uploads - 1`` periods and ``min_span_s`` seconds,
-whichever is later: the median interval is the period, their coefficient of variation the
+not a burst) as soon as there are ``min_uploads`` of them (five periods) and ``min_span_s``
+seconds passed since the connection opened, whichever is later: the median interval is the period, their coefficient of variation the
 jitter, over the recent bursts (at least the last ``RECENT`` and all of the last
 ``min_span_s``). A connection that lasts only a few periods is judged on its own.
 
@@ -31,17 +31,20 @@ class BeaconThresholds:
     max_down_ratio: float = 8.0  # received bytes beyond this many times those sent: a download's requests
 
 
-def judge(starts: np.ndarray, sizes: np.ndarray, t: BeaconThresholds) -> dict | None:
-    """The evidence (period, jitter, uploads, mean size) when the recent bursts are beacon-like."""
+def judge(starts: np.ndarray, sizes: np.ndarray, t: BeaconThresholds, opened: float = float("-inf")) -> dict | None:
+    """The evidence (period, jitter, uploads, mean size) when the recent bursts are beacon-like.
+    ``opened``: when the flow (or the destination's first flow) was first seen; the minute is
+    counted from there, or from one period before the first upload if that is later (a
+    connection opened long before its first upload does not count its idle time)."""
     if len(starts) < t.min_uploads:
         return None
     first = int(np.searchsorted(starts, starts[-1] - t.min_span_s, side="right")) - 1
     first = max(0, min(first, len(starts) - RECENT))
     starts, sizes = starts[first:], sizes[first:]
-    if starts[-1] - starts[0] < t.min_span_s:
-        return None
     intervals = np.diff(starts)
     period = float(np.median(intervals))
+    if starts[-1] - max(opened, starts[0] - period) < t.min_span_s:
+        return None
     jitter = float(np.std(intervals) / period) if period > 0 else float("inf")
     small = bool((sizes <= t.max_upload_bytes).all())
     if not (small and t.min_period_s <= period <= t.max_period_s and jitter <= t.max_jitter):

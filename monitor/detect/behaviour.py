@@ -134,6 +134,7 @@ class Behaviour(Detector):
                 self.counts["clock_went_back"] += 1
                 ts, sizes, opening = ts[start:], sizes[start:], opening[start:]
             act.up_bytes += int(sizes.sum())
+            act.bursts.seen(ts)
             own = self._video(view, act, ts, sizes, state) + self._uploads(view, act, ts[~opening], sizes[~opening], state)
             found += own
             per_destination.setdefault(act.destination, []).append((act, ts, sizes, opening, {f.detector for f in own}))
@@ -201,6 +202,7 @@ class Behaviour(Detector):
             ts, sizes, opening = ts[start:], sizes[start:], opening[start:]
         dest.slot = parts[-1][0].slot
         dest.up_bytes += int(sizes.sum())
+        dest.bursts.seen(ts)
         for act, *_, flow_found in parts:
             dest.flows.add(act.flow_id)
             dest.explained |= flow_found  # a single flow already showed it: the sum adds nothing
@@ -264,7 +266,7 @@ class Behaviour(Detector):
         if judged is not None and judged.mapping_like:
             found += self._exclusive(view, act, now, "mapping", "mapping", "upload volume follows the distance driven (mapping-like)",
                                      0.5 + 0.3 * judged.evidence["moving_windows_with_uploads"], judged.evidence)
-        evidence = beacon.judge(starts, volumes, self.beacon)
+        evidence = beacon.judge(starts, volumes, self.beacon, act.bursts.opened)
         if evidence is None:
             return found
         if act.down_bytes > self.beacon.max_down_ratio * max(act.up_bytes, 1):

@@ -13,7 +13,10 @@ vehicle drove, second by second (``Motion``), at any speed:
   spread of bytes per km against the spread of bytes per second. Where speed varies, a volume
   that follows distance keeps the first steady and a timer keeps the second. At a steady speed
   the two clocks agree and cannot be told apart: then the per-km volume sustained while moving
-  decides, as the issue asks (a small time-driven upload at a steady crawl can look like mapping);
+  decides for uploads of more than one full packet (``min_steady_upload_bytes``: multi-record
+  bursts); a single small message is taken for a timer (a beacon) until a stop or a change of
+  speed says otherwise: a one-record mapping upload on a timer at a steady speed is the one
+  ambiguity left;
 * sustained: windows adapted to the flow's own period (``window_periods`` median periods long)
   while moving hold an upload in at least ``min_moving_coverage`` of the moving time.
 
@@ -34,7 +37,7 @@ MAX_SAMPLE_GAP_S = 5.0  # speed samples further apart than this leave the distan
 
 @dataclass(frozen=True)
 class MappingThresholds:
-    min_km: float = 0.3
+    min_km: float = 0.2  # slow city driving covers 0.3 km in a minute or more
     min_bytes_per_km: float = 8000.0  # semantic map harvesting runs near 10 KB/km
     max_bytes_per_km: float = 500_000.0  # video is megabytes per km
     min_uploads: int = 3
@@ -45,7 +48,8 @@ class MappingThresholds:
     min_moving_coverage: float = 0.8
     min_parked_s: float = 20.0  # a shorter stop (or one shorter than two periods) says nothing
     max_standing_share: float = 0.2  # upload rate while parked against the rate while moving
-    steady_spread: float = 0.1  # speed between uploads varying less than this (median |log| deviation)
+    steady_spread: float = 0.1  # speed between uploads varying less than this (standard deviation of its log)
+    min_steady_upload_bytes: int = 1500  # at a steady speed: more than one full packet (a multi-record burst)
     horizon_s: float = 600.0  # uploads older than this are not judged
     max_burst_s: float = 5.0  # a burst longer than this is a stream (video), not an upload
 
@@ -128,6 +132,8 @@ def judge(starts: np.ndarray, sizes: np.ndarray, motion: Motion, now: float, t: 
         judged_by = "stops" if parked_share <= t.max_standing_share else None
     else:
         judged_by = {"distance": "volume follows distance", "steady speed": "uploads while moving"}.get(follows)
+        if follows == "steady speed" and np.median(sizes) < t.min_steady_upload_bytes:
+            judged_by = None  # both clocks fit: a timer is the simpler account of one small message
     enough = len(starts) >= t.min_uploads and km >= t.min_km and t.min_bytes_per_km <= per_km <= t.max_bytes_per_km
     evidence = {"bytes_per_km": round(per_km, 1), "km": round(km, 3), "judged_by": judged_by or "", "follows": follows,
                 "period_s": round(period, 2), "window_s": round(window, 1), "uploads": len(starts),
@@ -139,7 +145,8 @@ def judge(starts: np.ndarray, sizes: np.ndarray, motion: Motion, now: float, t: 
 
 def _follows(sizes: np.ndarray, km: np.ndarray, dt: np.ndarray, t: MappingThresholds) -> str:
     """Which clock the uploads keep: "distance", "time", or "steady speed" when the speed between
-    uploads hardly varied (both clocks fit); "unknown" from a single interval."""
+    uploads hardly varied (both clocks fit); "unknown" from a single interval. Spreads are standard
+    deviations of logarithms: one interval at another speed is enough to tell the clocks apart."""
     if len(sizes) < 2:
         return "unknown"
     km = np.maximum(km, 1e-3)  # a metre: an upload after standing still is far from distance-driven
@@ -149,7 +156,7 @@ def _follows(sizes: np.ndarray, km: np.ndarray, dt: np.ndarray, t: MappingThresh
 
 
 def _spread(values: np.ndarray) -> float:
-    return float(np.median(np.abs(values - np.median(values))))
+    return float(np.std(values))
 
 
 def _coverage(starts: np.ndarray, moving: np.ndarray, first: int, window: float) -> float:

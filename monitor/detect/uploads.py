@@ -57,6 +57,7 @@ class Bursts:
     closed: deque = field(default_factory=lambda: deque(maxlen=MAX_BURSTS))
     open: list | None = None  # [start, end, bytes]
     streams: int = 0  # bursts longer than max_burst_s: kept out of the uploads
+    opened: float = float("inf")  # the first packet seen, set-up included
 
     def add(self, ts: np.ndarray, sizes: np.ndarray) -> int:
         """Time-ordered payload rows; returns how many bursts they started."""
@@ -82,9 +83,13 @@ class Bursts:
             self.closed.append(tuple(self.open))
         self.open = None
 
+    def seen(self, ts: np.ndarray) -> None:
+        """Any payload of the flow, set-up included: when it opened."""
+        self.opened = min(self.opened, float(ts.min()))
+
     def clear(self) -> None:
         self.closed.clear()
-        self.open = None
+        self.open, self.opened = None, float("inf")
 
     def uploads(self, since: float = float("-inf")) -> tuple[np.ndarray, np.ndarray]:
         """(start times, bytes) of the bursts since ``since``, the open one included unless it is
