@@ -81,19 +81,21 @@ def to_degrees(spec: Spec, words: np.ndarray) -> np.ndarray:
     if spec.kind == "j1939":
         return words * 1e-7 - 210.0
     ftype, utype = _float_types(spec)
-    return words.astype(utype).view(ftype).astype(np.float64)
+    with np.errstate(invalid="ignore"):  # a signalling NaN's bits widen with the invalid flag raised; it compares false
+        return words.astype(utype).view(ftype).astype(np.float64)
 
 
 def resolution(spec: Spec, degrees: np.ndarray) -> np.ndarray:
-    """How far an encoded value may lie from the CAN value it encodes: rounding to the encoding's
-    step (a float's spacing at that value), and to the CAN signal's own (the sender may read a
-    finer source); a little over half of each, so a value exactly between two steps is kept."""
+    """How far an encoded value may lie from the CAN value it encodes: one step of the encoding
+    (a float's spacing at that value; a tracker may truncate, as JT/T 808 senders write
+    int(degrees x 1e6), not round) and a little over half the CAN signal's own (the sender may
+    read a finer source)."""
     if spec.kind == "float":
         ftype, _ = _float_types(spec)
         step = np.spacing(np.abs(np.asarray(degrees, ftype))).astype(np.float64)
     else:
         step = np.full(np.shape(degrees), 1.0 / spec.scale)
-    return 0.6 * (step + CAN_QUANTUM_DEG)
+    return step + 0.6 * CAN_QUANTUM_DEG
 
 
 def _int_interval(lo, hi, scale, shift, low, high):
