@@ -12,6 +12,17 @@ Per rule: the cells it flags against the attack cells (precision, recall, F1), a
 its score over every judged cell (timing: frames / learned limit; unknown id: 0 or 1; payload:
 the largest frame score in the cell). ``either`` is the union of the timing and unknown-id rules;
 ``all`` adds the payload models: every CAN rule as it runs once ``can.learn_s`` is set.
+
+Cells are honest both ways: an attack cell the rules miss lowers recall (the attack interval's
+coverage, id by id), and every flagged cell with no attack frame, on any id, lowers precision
+(a false window). The payload detector is also scored frame by frame (``frames``: its flagged
+frames against the attack frames), where a masquerade's every frame counts.
+
+The payload detector (``can_payload``) holds the rules a masquerade meets: each id's own model
+(values, steps, a crowded window), a changed sending clock confirming a payload break
+(``canclock.py``), a state byte contradicting the ids that carry the same state
+(``canstates.py``) and numeric fields off the line of their partners (``canfields.py``), all
+learned from the benign part with their default thresholds; nothing here is tuned per capture.
 """
 
 from __future__ import annotations
@@ -104,6 +115,7 @@ def evaluate(path: Path, learn_s: float | None = None, batch_size: int = 8192) -
                           for t, k in zip(ts[marks].tolist(), ks[marks].tolist())}
     flagged["either"] = flagged["timing"] | flagged["unknown_id"]
     flagged["all"] = flagged["either"] | flagged["payload"]
+    frames = _frame_metrics(payload, batch, attack, judged)
     kind = next((label for label in labels if label != "Benign"), "none")
     out: dict = {"capture": path.name.replace(".csv.gz", ""), "attack": kind, "frames": len(batch), "learn_s": learn_s,
            "attack_frames": int(attack.sum()), "attack_cells": len(truth), "judged_cells": len(cells)}
@@ -113,7 +125,17 @@ def evaluate(path: Path, learn_s: float | None = None, batch_size: int = 8192) -
         out[rule] = metrics
         if rule in scores:
             metrics["auroc"] = auroc(np.array([scores[rule].get(c, 0.0) for c in cells]), is_attack)
+    out["payload_frames"] = frames
     return out
+
+
+def _frame_metrics(payload: ScoreRecorder, batch: FrameBatch, attack: np.ndarray, judged: np.ndarray) -> dict:
+    """The payload detector's flagged frames against the judged attack frames (a frame is found by
+    its time and id: the recorder sees the frames in order, with their ids)."""
+    flagged = {(t, k) for ts, ks, _, marks in payload.frame_scores for t, k in zip(ts[marks].tolist(), ks[marks].tolist())}
+    keys = frame_keys(batch, np.arange(len(batch)))
+    truth = set(zip(batch.timestamp[attack & judged].tolist(), keys[attack & judged].tolist()))
+    return _metrics(flagged, truth)
 
 
 def _run(batch: FrameBatch, learn_s: float, batch_size: int) -> tuple[CellRecorder, ScoreRecorder]:
@@ -171,10 +193,10 @@ def format_table(results: list[dict]) -> str:
     lines = [("ROAD attack captures: rules learn the benign part before the attack, judge 0.5 s windows per id "
              "(P/R/F1 of flagged cells; AUROC of each rule's score)"),
              f"{'capture':<44}{'attack':<12}{'learn':>6}" + "".join(f"{r + ' P/R/F1':>21}" for r in RULES)
-             + "".join(f"{r[:7] + ' AUROC':>14}" for r in RULES[:3])]
+             + "".join(f"{r[:7] + ' AUROC':>14}" for r in RULES[:3]) + f"{'payload frames P/R/F1':>23}"]
     for r in results:
         cols = "".join(f"{_prf(r[rule]):>21}" for rule in RULES) + "".join(f"{_num(r[rule].get('auroc')):>14}" for rule in RULES[:3])
-        lines.append(f"{r['capture']:<44}{r['attack']:<12}{r['learn_s']:>6.1f}{cols}")
+        lines.append(f"{r['capture']:<44}{r['attack']:<12}{r['learn_s']:>6.1f}{cols}{_prf(r['payload_frames']):>23}")
     return "\n".join(lines)
 
 

@@ -67,6 +67,7 @@ class BusFields:
     latest: dict = field(default_factory=dict)  # Field -> (ts, value) while judging
 
 
+GRID_S = 0.05  # the grid on which pair candidates are found
 FULL_SCALE = {"u8": 255.0, "be": np.inf, "le": np.inf}  # a byte at 0xFF may be a saturated sensor
 READINGS = [(f"be16@{b}", (b, b + 1)) for b in range(7)] + [(f"le16@{b}", (b, b + 1)) for b in range(7)] + \
     [(f"u8@{b}", (b,)) for b in range(8)]
@@ -106,23 +107,42 @@ def learn(kept: dict, t: FieldThresholds) -> BusFields:
                 series[name] = (ts, values)
     pairs, tried = [], 0
     names = sorted(series)
-    for i, x in enumerate(names):
-        for y in names[i + 1:]:
-            if x[0] == y[0] and set(x[2]) & set(y[2]):
-                continue  # two readings of one byte are no two measurements
-            if tried >= t.max_tries:
-                break
-            tried += 1
-            both = [(x, y), (y, x)] if x[0] != y[0] else [(x, y)]  # across ids, each side is judged by the other
-            for a, b in both:
-                pair = _fit(a, b, series[a], series[b], t)
-                if pair is not None:
-                    pairs.append(pair)
+    for i, j in _candidates(names, series, t):
+        x, y = names[i], names[j]
+        if x[0] == y[0] and set(x[2]) & set(y[2]):
+            continue  # two readings of one byte are no two measurements
+        if tried >= t.max_tries:
+            break
+        tried += 1
+        both = [(x, y), (y, x)] if x[0] != y[0] else [(x, y)]  # across ids, each side is judged by the other
+        for a, b in both:
+            pair = _fit(a, b, series[a], series[b], t)
+            if pair is not None:
+                pairs.append(pair)
     pairs.sort(key=lambda p: -p.correlation)
     out = BusFields(pairs[: t.max_pairs])
     for name, (ts, values) in series.items():
         out.latest[name] = (float(ts[-1]), float(values[-1]))
     return out
+
+
+def _candidates(names: list, series: dict, t: FieldThresholds) -> list[tuple[int, int]]:
+    """Pairs worth fitting: every field sampled on one grid of ``GRID_S`` (its latest value), all
+    correlations in one matrix, those within reach of ``min_correlation`` kept (the exact fit on
+    the frames decides)."""
+    if len(names) < 2:
+        return []
+    start = min(float(series[n][0][0]) for n in names)
+    end = max(float(series[n][0][-1]) for n in names)
+    grid = np.arange(start, end, GRID_S)
+    rows = []
+    for name in names:
+        ts, values = series[name]
+        rows.append(values[np.clip(np.searchsorted(ts, grid, side="right") - 1, 0, len(ts) - 1)])
+    with np.errstate(all="ignore"):
+        r = np.corrcoef(np.array(rows))
+    i, j = np.nonzero(np.triu(np.nan_to_num(r) >= t.min_correlation - 0.1, 1))
+    return list(zip(i.tolist(), j.tolist()))
 
 
 def _fit(x: Field, y: Field, xs: tuple, ys: tuple, t: FieldThresholds) -> FieldPair | None:
