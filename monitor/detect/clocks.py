@@ -38,6 +38,7 @@ import numpy as np
 
 from ..canbus.decode import DecodedBatch, decode_batch
 from ..canbus.frames import FrameBatch
+from ..canbus.plan import DecodePlan
 from ..config.model import Config
 from ..net.capture import read_capture
 from ..net.headers import Status, parse_headers
@@ -148,6 +149,8 @@ def can_side(config: Config, can: list[Path], given_s: float) -> CanSide:
     events: list[tuple[float, bytes]] = []
     span: tuple[float, float] | None = None
     kept = 0
+    plan, signal_map = config.plan, config.signal_map
+    assert plan is not None and signal_map is not None, "a Config from load_config"
     for source in recording_sources(can, [], float("inf"), given_s):
         state, last = VehicleState(horizon_s=60.0), -np.inf
         for batch in source.batches(threading.Event()):
@@ -156,8 +159,8 @@ def can_side(config: Config, can: list[Path], given_s: float) -> CanSide:
             first_t, last_t = float(batch.timestamp[0]), float(batch.timestamp[-1])
             span = (min(span[0], first_t), max(span[1], last_t)) if span else (first_t, last_t)
             events += can_requests(batch)[: MAX_EVENTS - len(events)]
-            for decoded in _decoded(config, batch):
-                apply_signals(config.signal_map, decoded, state)
+            for decoded in _decoded(config.bus_plans, plan, batch):
+                apply_signals(signal_map, decoded, state)
             ts, lats, lons = state.positions(last, last_t)
             if len(ts) and kept < MAX_TRACK:
                 _, first = np.unique(np.floor(ts / TRACK_STEP_S), return_index=True)
@@ -172,17 +175,16 @@ def can_side(config: Config, can: list[Path], given_s: float) -> CanSide:
     return CanSide(ts[order], lats[order], lons[order], events, span)
 
 
-def _decoded(config: Config, batch: FrameBatch) -> Iterator[DecodedBatch]:
+def _decoded(plans: dict[str, DecodePlan], common: DecodePlan, batch: FrameBatch) -> Iterator[DecodedBatch]:
     """Buses with DBCs of their own decode with their plan, the rest with the common one (as
     the Monitor does)."""
-    plans = config.bus_plans
     if not plans or not any(name in plans for name in batch.channel_names):
-        yield decode_batch(config.plan, batch)
+        yield decode_batch(common, batch)
         return
     for code, name in enumerate(batch.channel_names):
         rows = np.flatnonzero(batch.channel == code)
         if len(rows):
-            yield decode_batch(plans.get(name, config.plan), batch.take(rows))
+            yield decode_batch(plans.get(name, common), batch.take(rows))
 
 
 class Cells:
@@ -222,11 +224,12 @@ def payload_positions(captures: list[Path], cells: Cells | None, span: tuple[flo
         for batch in read_capture(path):
             for times, buf, starts in _buffers(batch, span, found.events):
                 found.scanned += len(buf)
-                for p, lat, lon in (positions(buf, starts, cells.box) if cells else ()):
-                    if cells.visited(lat, lon):
-                        found.positions.append((float(times[p]), lat, lon))
-                    else:
-                        found.off_track += 1
+                if cells is not None:
+                    for p, lat, lon in positions(buf, starts, cells.box):
+                        if cells.visited(lat, lon):
+                            found.positions.append((float(times[p]), lat, lon))
+                        else:
+                            found.off_track += 1
                 if len(found.positions) >= MAX_POSITIONS or found.scanned >= MAX_SCAN_BYTES:
                     found.positions = found.positions[:MAX_POSITIONS]
                     return found
@@ -324,6 +327,6 @@ def align(config: Config, can: list[Path], captures: list[Path], given_s: float,
         return given_s, found, []
     if apply:
         assert found.suggested_s is not None
-        return found.suggested_s, found, [f"--align-clocks: CAN times shifted by {found.suggested_s:.3f} s "
-                                          f"({found.evidence()})"]
+        line = f"--align-clocks: CAN times shifted by {found.suggested_s:.3f} s ({found.evidence()})"
+        return found.suggested_s, found, [line]
     return given_s, found, [f"warning: {found.warning()}"]

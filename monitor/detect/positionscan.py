@@ -167,7 +167,7 @@ def _pairs(lat_at, lats, lon_at, lons, starts, near: int, width: int) -> list[tu
     if not len(lon_at) or not len(lat_at):
         return []
     packet = np.searchsorted(starts, lat_at, side="right") - 1
-    out = []
+    out: list[tuple[int, float, float]] = []
     for j in (np.searchsorted(lon_at, lat_at + width), np.searchsorted(lon_at, lat_at - width + 1) - 1):
         ok = (j >= 0) & (j < len(lon_at))
         j = np.clip(j, 0, len(lon_at) - 1)
