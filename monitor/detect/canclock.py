@@ -88,5 +88,5 @@ def sender_changed(grid: Grid, ts: np.ndarray, t: ClockThresholds) -> np.ndarray
     carried = np.array(grid.recent, bool)
     window = np.concatenate([carried, off]).astype(np.int32)
     counts = np.convolve(window, np.ones(t.of_last, np.int32))[: len(window)][len(carried):]
-    grid.recent = window[len(window) - (t.of_last - 1):].astype(bool).tolist() if t.of_last > 1 else []
+    grid.recent = window[-(t.of_last - 1):].astype(bool).tolist() if t.of_last > 1 else []
     return counts >= t.min_off
