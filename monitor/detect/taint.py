@@ -71,6 +71,7 @@ class Taint(Detector):
         self.repeat_s = thresholds.wire.repeat_s
         self.repeats = Repeats(self.repeat_s)  # per (flow_id, encoding)
         self.counts: Counter = Counter()
+        self.expected = 0.0  # random position matches the plans predicted for the bytes searched
         self.tails: FlowMemory[tuple[bytes, int]] = FlowMemory(limit=4096)  # flow id -> (last bytes, stream bytes read)
 
     def on_net(self, view: NetView, state: VehicleState) -> list[Finding]:
@@ -97,13 +98,11 @@ class Taint(Detector):
         return found
 
     def _search(self, view: NetView, buf: bytes, place: _Place, plan: Plan, vin, state: VehicleState) -> list[Finding]:
-        hits: list[Hit] = []
-        if len(plan.seg):
-            hits += plan.hits(buf)
-            hits += _text_hits(buf, plan.seg)
+        hits = position_hits(buf, plan)
         if vin:
             hits += _vin_hits(buf, vin)
         self.counts["payload_bytes_searched"] += len(buf)
+        self.expected += plan.rate_per_gb() * len(buf) / 1e9
         hits = [hit for hit in hits if place.fresh(hit)]
         return [f for f in (self._finding(view, place, hit, state) for hit in _one_per_packet(hits, place)) if f]
 
@@ -152,7 +151,16 @@ class Taint(Detector):
                        flow=flow, names=names, position=position, evidence=evidence)
 
     def stats(self) -> dict:
-        return dict(self.counts + self.repeats.suppressed) | forgotten(stream_tail=self.tails)
+        expected = {"expected_random_positions": float(f"{self.expected:.3g}")} if self.expected else {}
+        return dict(self.counts + self.repeats.suppressed) | expected | forgotten(stream_tail=self.tails)
+
+
+def position_hits(buf: bytes, plan: Plan) -> list[Hit]:
+    """Every position of the plan's track a buffer carries, binary and text (lab/noise.py runs
+    random payload through this)."""
+    if not len(plan.seg):
+        return []
+    return plan.hits(buf) + _text_hits(buf, plan.seg)
 
 
 class _Place:

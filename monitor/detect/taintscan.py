@@ -278,11 +278,13 @@ def _on_segment(rules: Rules, ks: np.ndarray, lat_value: float, lon_values: np.n
     there: (row, position, fraction), or Nones."""
     lo = np.zeros((len(lon_values), len(ks)))
     hi = np.ones((len(lon_values), len(ks)))
-    lons = lon_values[:, None]
-    dlon_value = lons - rules.lon[ks] if rules.spec.magnitude else lon_delta(rules.lon[ks][None, :], lons)
-    for delta, step, r in ((lat_value - rules.lat[ks][None, :], rules.dlat[ks], rules.r_lat[ks]),
-                           (dlon_value, rules.dlon[ks], rules.r_lon[ks])):
-        lo, hi = _fraction(lo, hi, delta, step[None, :], r[None, :])
+    with np.errstate(invalid="ignore"):  # NaN words compare false
+        lons = np.where(np.abs(lon_values) <= 181.0, lon_values, np.nan)[:, None]  # 1e16 is no longitude, whatever it is mod 360
+        dlon_value = lons - rules.lon[ks] if rules.spec.magnitude else lon_delta(rules.lon[ks][None, :], lons)
+        for delta, step, r in ((lat_value - rules.lat[ks][None, :], rules.dlat[ks], rules.r_lat[ks]),
+                               (dlon_value, rules.dlon[ks], rules.r_lon[ks])):
+            lo, hi = _fraction(lo, hi, delta, step[None, :], r[None, :])
+    hi = np.where(np.isnan(lons), -np.inf, hi)
     ok = np.argwhere(lo <= hi)
     if not len(ok):
         return None, None, None
