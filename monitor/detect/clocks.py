@@ -108,7 +108,7 @@ class ClockEstimate:
                 f"{self.suggested_s:.3f} or --align-clocks")
 
     def as_dict(self) -> dict:
-        return {**asdict(self), "suggested_s": self.suggested_s, "warn_above_s": WARN_S}
+        return {**asdict(self), "suggested_s": self.suggested_s, "warn_above_s": WARN_S, "warning": self.warning()}
 
 
 def estimate(config: Config, can: Iterable[Path], captures: Iterable[Path], given_s: float = 0.0) -> ClockEstimate:
@@ -319,12 +319,14 @@ def agreeing(votes: np.ndarray, voters: np.ndarray) -> tuple[float, int, float]:
 def align(config: Config, can: list[Path], captures: list[Path], given_s: float,
           apply: bool) -> tuple[float, ClockEstimate | None, list[str]]:
     """For replay and policy test: (the CAN offset to replay with, the estimate, lines for
-    stderr). Without both CAN and IP recordings there is nothing to compare."""
+    stderr). Without both CAN and IP recordings there is nothing to compare. With ``apply``,
+    a line says what was done, also when nothing was (so the flag is never silently idle)."""
     if not can or not captures:
-        return given_s, None, []
+        return given_s, None, ["--align-clocks: nothing to align without both CAN and IP recordings"] if apply else []
     found = estimate(config, can, captures, given_s)
     if not found.off:
-        return given_s, found, []
+        kept = "undetermined" if found.offset_s is None else f"within {WARN_S:g} s"
+        return given_s, found, [f"--align-clocks: {kept}, CAN times kept ({found.evidence()})"] if apply else []
     if apply:
         assert found.suggested_s is not None
         line = f"--align-clocks: CAN times shifted by {found.suggested_s:.3f} s ({found.evidence()})"

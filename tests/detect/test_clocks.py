@@ -197,3 +197,17 @@ def test_a_request_repeated_too_often_says_nothing():
 
     can = [(100.0 + 2 * k, b"\x3e\x00") for k in range(MAX_PAIRS + 1)] + [(150.0, b"\x22\xf1\x90")]
     assert event_votes(can, [(130.0, b"\x3e\x00"), (160.0, b"\x22\xf1\x90")], 900.0) == [(10.0, 1)]
+
+
+def test_align_clocks_says_what_it_did_when_it_did_nothing(tmp_path):
+    folder = SEEDS / "jt808-untrusted"
+    code, _, err = replay("jt808-untrusted", folder / "can.log", tmp_path / "a", "--align-clocks")
+    assert code == 0 and "--align-clocks: within 1 s, CAN times kept (18 of 18 payload positions agree" in err
+    stats = json.loads((tmp_path / "a" / "stats.json").read_text())["clocks"]
+    assert stats["applied_s"] == 0.0 and stats["warning"] is None and stats["examined"] == 18
+    code, _, err = run("replay", str(folder / "capture.pcap"), "-o", str(tmp_path / "b"), "--align-clocks")
+    assert code == 0 and "nothing to align without both CAN and IP recordings" in err
+    dashcam = SEEDS / "dashcam-video"
+    code, _, err = run("replay", str(dashcam / "can.log"), str(dashcam / "capture.pcap"), "--config", str(dashcam / "config.yaml"),
+                       "-o", str(tmp_path / "c"), "--align-clocks")
+    assert code == 0 and "--align-clocks: undetermined, CAN times kept" in err
