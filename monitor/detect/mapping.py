@@ -3,8 +3,10 @@
 Judged from a flow's (or destination's) uploads (``uploads.Bursts``) against the distance the
 vehicle drove, second by second (``Motion``), at any speed:
 
-* the volume: bytes per km between the first and the last upload, between ``min_bytes_per_km``
-  (semantic map harvesting runs near 10 KB/km) and ``max_bytes_per_km`` (video is far above);
+* the volume: the median over the intervals between uploads of the bytes sent per km driven in
+  it, between ``min_bytes_per_km`` (semantic map harvesting runs near 10 KB/km) and
+  ``max_bytes_per_km`` (video is far above); a median, so one large upload (a log file) among
+  small ones does not make a volume;
 * stops, where there are any: a vehicle parked for ``min_parked_s`` and at least two upload
   periods is the best evidence there is: a mapping upload goes quiet (the parked upload rate at
   most ``max_standing_share`` of the moving one) and resumes when the vehicle moves; a constant
@@ -55,22 +57,25 @@ class MappingThresholds:
 
 
 class Motion:
-    """Distance driven per whole second over the last ``horizon_s``, rebuilt once per second of
-    data time from the state's speed (integrated: smooth at any resolution), else its odometer."""
+    """Distance driven over the last ``horizon_s``, per whole second and up to the newest packet,
+    from the state's speed (integrated: smooth at any resolution), else its odometer."""
 
     def __init__(self, horizon_s: float) -> None:
         self.horizon_s = horizon_s
         self.first = 0  # the second km[0] covers
-        self.km = np.zeros(0)
-        self.until = None  # the data second the arrays were built at
+        self.km = np.zeros(0)  # per whole second (NaN: unknown)
+        self.grid, self.cumulative = np.zeros(1), np.zeros(1)  # whole seconds and now; km from grid[0], unknown as none
+        self.until: float | None = None
 
     def refresh(self, state: VehicleState, now: float) -> None:
-        second = int(np.floor(now))
-        if second == self.until:
+        if now == self.until:
             return
-        self.until, self.first = second, int(second - self.horizon_s)
-        grid = np.arange(self.first, second + 1, dtype=float)
-        self.km = np.diff(_cumulative_km(state, grid))
+        self.until, self.first = now, int(np.floor(now) - self.horizon_s)
+        grid = np.append(np.arange(self.first, np.floor(now) + 1), now)
+        curve = _cumulative_km(state, grid)
+        steps = np.diff(curve)
+        self.km = steps[:-1] if now > np.floor(now) else steps  # the last partial second is not a whole one
+        self.grid, self.cumulative = grid, np.concatenate(([0.0], np.cumsum(np.nan_to_num(steps))))
 
     def between(self, t0: float, t1: float) -> np.ndarray:
         """Per-second km for the whole seconds from t0 up to t1 (NaN: unknown)."""
@@ -78,9 +83,8 @@ class Motion:
         return self.km[max(lo, 0) : max(hi, 0)]
 
     def distance(self, times: np.ndarray) -> np.ndarray:
-        """km driven from the start of the arrays to each time (unknown seconds count as none)."""
-        cumulative = np.concatenate(([0.0], np.cumsum(np.nan_to_num(self.km))))
-        return np.interp(times - self.first, np.arange(len(cumulative)), cumulative)
+        """km driven from the start of the horizon to each time (unknown stretches count as none)."""
+        return np.interp(times, self.grid, self.cumulative)
 
 
 def _cumulative_km(state: VehicleState | None, grid: np.ndarray) -> np.ndarray:
@@ -121,8 +125,10 @@ def judge(starts: np.ndarray, sizes: np.ndarray, motion: Motion, now: float, t: 
     dt = np.maximum(np.diff(starts), 1e-3)
     period = float(np.median(dt))
     km = float(travelled.sum())
-    per_km = float(sizes[1:].sum() / km) if km > 0 else float("inf")
-    follows = _follows(sizes[1:], travelled, dt, t)
+    per_km = float(np.median(sizes[1:] / np.maximum(travelled, 1e-3)))  # one odd upload does not make a volume
+    known = np.isfinite(motion.between(starts[0], starts[-1] + 1))
+    whole = np.minimum.reduceat(known, np.clip(np.floor(starts - starts[0]).astype(int), 0, len(known) - 1))[:-1]
+    follows = _follows(sizes[1:][whole], travelled[whole], dt[whole], t)  # intervals with the distance known throughout
     moving = km_per_s * 3600 >= t.min_speed_kmh
     window = float(np.clip(t.window_periods * period, t.min_window_s, t.max_window_s))
     coverage = _coverage(starts, moving, int(np.floor(starts[0])), window)

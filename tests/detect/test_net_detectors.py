@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import struct
 
@@ -119,29 +118,3 @@ def test_periodic_small_uploads_are_beacon_like(tmp_path):
     beacons = _by(findings, "behaviour.beacon")
     assert len(beacons) == 1 and beacons[0].flow["resp_p"] == 7000
     assert abs(beacons[0].evidence["period_s"] - 10) < 0.1
-
-
-def test_upload_volume_growing_with_distance_is_mapping_like(tmp_path):
-    db, t0 = gateway_db(), 1_700_000_000.0
-    lines, odo = [], 1000.0
-    for k in range(1800):  # 180 s at 10 Hz: drive 60 s, stop 60 s, drive 60 s
-        t = t0 + 0.1 * k
-        speed = 0.0 if 60 <= t - t0 < 120 else 72.0
-        odo += speed * 0.1 / 3600
-        lines.append(encode(db, "GW_VehicleMotion", t, VehicleSpeed=speed, Odometer=round(odo, 1), GearReverse=0))
-    log = write_log(tmp_path / "drive.log", lines)
-    uploads, seq = [], 1
-    for second in range(180):
-        size = 1000 if not 60 <= second < 120 else 40 if second % 5 == 0 else 0  # keepalives while stopped
-        if size:
-            uploads.append(packet(t0 + second + 0.5, bytes(size), dport=443, sport=40030, seq=seq))
-            seq += size
-    findings, _ = run_monitor(can_logs=[log], captures=[write_pcap(tmp_path / "m.pcap", uploads)])
-    mapping = _by(findings, "behaviour.mapping")
-    # First during the steady first minute (uploads in every moving window), then every repeat_s
-    # with the new figures, judged by the correlation once the stop made distance vary.
-    assert len(mapping) == 3 and {f.category for f in mapping} == {"mapping"}
-    assert mapping[0].evidence["judged_by"] == "uploads while moving" and mapping[0].ts - t0 < 60
-    assert all(b.ts - a.ts >= 60 and b.evidence["km"] > a.evidence["km"] for a, b in itertools.pairwise(mapping))
-    assert all(40_000 < f.evidence["bytes_per_km"] < 60_000 for f in mapping)  # 1 kB/s at 72 km/h = 50 kB/km
-    assert mapping[-1].evidence["correlation"] > 0.9 and mapping[-1].flow["resp_p"] == 443
