@@ -15,8 +15,8 @@ frames in a row breaks the pair. The guesses disagree when a value crosses a byt
 big-endian reading carries where its little-endian twin wraps), so one broken pair says little:
 a frame is judged forged when the pairs of its id's fields that break are ``min_broken`` or more
 and more than half of those compared at that frame (a partner older than ``stale_s`` is not
-compared). Readings that are the same numbers in learning (a constant high byte makes a 16-bit
-reading an 8-bit one) count once. Pairs inside one id are judged first: an id whose own fields
+compared). Readings of a shared byte that are the same numbers in learning (a constant high
+byte makes a 16-bit reading an 8-bit one) count once. Pairs inside one id are judged first: an id whose own fields
 disagree is forged on its own evidence. A pair across ids counts against its judged side only
 when the partner's id is not already judged forged (here, or by the payload rules in this
 batch), and only where partners of two other ids or more are compared: one other id alone
@@ -91,8 +91,8 @@ def fields_of(key: int, data: np.ndarray, t: FieldThresholds) -> list[tuple[Fiel
             continue
         if np.quantile(np.abs(np.diff(values)), 0.99) > t.max_step * span:
             continue
-        if any(abs(np.corrcoef(values, other)[0, 1]) > 0.9999 for _, other in out):
-            continue  # the same numbers read another way (a constant high byte): one vote, not two
+        if any(set(where) & set(name[2]) and abs(np.corrcoef(values, other)[0, 1]) > 0.9999 for name, other in out):
+            continue  # the same bytes read another way give the same numbers (a constant high byte): one vote, not two
         out.append(((key, reading, where), values))
     return out
 
