@@ -149,11 +149,23 @@ def _rules(spec: Spec, seg: Segments) -> Rules:
 
 
 def _seg_count(counter, spec, start, step):
-    return counter(spec, np.minimum(start, start + step), np.maximum(start, start + step))
+    """Raw words a step spans (none for a point: its tolerance counts it)."""
+    out = np.zeros(len(start))
+    moving = np.flatnonzero(step != 0)
+    if len(moving):
+        a, b = start[moving], start[moving] + step[moving]
+        out[moving] = counter(spec, np.minimum(a, b), np.maximum(a, b))
+    return out
 
 
 def _tol_count(counter, spec, start, step, r):
-    return np.maximum(counter(spec, start - r, start + r), counter(spec, start + step - r, start + step + r))
+    """Raw words within the tolerance at the start, or at the end where that holds more."""
+    out = counter(spec, start - r, start + r)
+    moving = np.flatnonzero(step != 0)
+    if len(moving):
+        end = start[moving] + step[moving]
+        out[moving] = np.maximum(out[moving], counter(spec, end - r[moving], end + r[moving]))
+    return out
 
 
 def _top16(rules: Rules) -> np.ndarray | None:
@@ -181,6 +193,8 @@ class Plan:
         self.counts: dict[str, int] = {}
         self.rules: list[Rules] = []
         self.table = np.zeros(1 << 16, np.uint8)
+        first, second = np.zeros(256, np.uint8), np.zeros(256, np.uint8)
+        self.tables = (first.tobytes(), second.tobytes(), self.table)
         if not len(seg):
             return
         for spec in SPECS:
@@ -195,8 +209,13 @@ class Plan:
             rules.top16 = top
             self.rules.append(rules)
             bit, back = GROUPS[(spec.width, spec.big)]
-            # looked up by the byte-swapped big-endian pair (a native view); a little-endian word's top bytes come swapped already
-            self.table[((top & 0xFF) << 8) | (top >> 8) if spec.big else top] |= bit
+            # indexed by the pair at j read little-endian (b[j] | b[j+1] << 8): a big-endian word's
+            # top bits are that pair swapped, a little-endian word's (two or six bytes on) that pair
+            high, low = top >> 8, top & 0xFF
+            self.table[(low << 8) | high if spec.big else top] |= bit
+            first[high if spec.big else low] |= bit
+            second[low if spec.big else high] |= bit
+        self.tables = (first.tobytes(), second.tobytes(), self.table)
 
     def _count(self, key: str, n: int = 1) -> None:
         self.counts[key] = self.counts.get(key, 0) + n
@@ -209,8 +228,8 @@ class Plan:
     def hits(self, buf: bytes) -> list[Hit]:
         if not self.rules or len(buf) < 4:
             return []
-        b = np.frombuffer(buf + bytes(24), np.uint8)
-        where, flags = _candidates(self.table, b, len(buf))
+        b = np.frombuffer(buf, np.uint8)
+        where, flags = _candidates(self.tables, buf)
         out: list[Hit] = []
         for rules in self.rules:
             bit, back = GROUPS[(rules.spec.width, rules.spec.big)]
@@ -227,6 +246,7 @@ class Plan:
         high = (np.maximum(rules.lat, rules.lat + rules.dlat) + rules.r_lat)[use]
         inside = (values[:, None] >= low[None, :]) & (values[:, None] <= high[None, :])
         rows = np.flatnonzero(inside.any(1))
+        rows = rows[_some_longitude(rules, b, at[rows], use, size)]
         if len(rows) > MAX_LAT_MATCHES:
             self._count("latitudes_over_limit", len(rows) - MAX_LAT_MATCHES)
             rows = rows[:MAX_LAT_MATCHES]
@@ -251,18 +271,44 @@ class Plan:
         return Hit(a, rules.spec.name, position, max(a, int(others[row])) + w, rule, rules.rates.get(rule))
 
 
-def _candidates(table: np.ndarray, b: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Offsets j whose big-endian 16-bit value has table bits, and those bits. The table is kept
-    indexed by the byte-swapped value, so the pairs at even and odd offsets are read as native
-    (little-endian) views without a copy; the flags are scanned eight at a time (most are zero)."""
-    m = (size + 16) // 8 * 8  # offsets past the end too: a little-endian word's top bytes lie up to 6 on
-    flags = np.empty(m, np.uint8)
-    np.take(table, b[:m].view("<u2"), out=flags[0::2])
-    np.take(table, b[1 : m + 1].view("<u2"), out=flags[1::2])
-    blocks = np.flatnonzero(flags.view(np.uint64))
+def _some_longitude(rules: Rules, b: np.ndarray, at: np.ndarray, use: np.ndarray, size: int) -> np.ndarray:
+    """Which latitudes have, at one of the offsets a longitude may take, a value within the span
+    of every usable position's longitudes: a cheap test for all at once before the exact one
+    (a random latitude match rarely passes it)."""
+    w = rules.spec.width
+    offsets = np.concatenate([w + np.arange(MAX_GAP + 1), -w - np.arange(MAX_GAP + 1)])
+    where = at[:, None] + offsets[None, :]
+    inside = (where >= 0) & (where + w <= size)
+    values = to_degrees(rules.spec, _words(b, np.where(inside, where, 0).ravel(), rules.spec)).reshape(where.shape)
+    reach = np.abs(rules.dlon[use]) + rules.r_lon[use]
+    if rules.spec.magnitude:
+        low, high = (rules.lon[use] - reach).min(), (rules.lon[use] + reach).max()
+        with np.errstate(invalid="ignore"):
+            near = (values >= low) & (values <= high)
+    else:  # the short way round: no farther from the first position than the farthest one reaches
+        centre = rules.lon[use][0]
+        span = (np.abs(lon_delta(centre, rules.lon[use])) + reach).max()
+        with np.errstate(invalid="ignore"):
+            values = np.where(np.abs(values) <= 181.0, values, np.nan)
+            near = np.abs(lon_delta(centre, values)) <= span
+    return (near & inside).any(1)
+
+
+def _candidates(tables: tuple[bytes, bytes, np.ndarray], buf: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets j whose two bytes (j, j+1) form a wanted top 16 bits, and the group bits they have.
+    Each byte is first mapped through 256-byte tables (``bytes.translate``, a C loop: no 8-byte
+    index array as numpy's gathers make) to the groups it may start or end a wanted pair for; the
+    two maps are ANDed eight offsets at a time; the few offsets left are looked up exactly."""
+    first, second, table = tables
+    size = len(buf) // 8 * 8 + 8
+    padded = buf + bytes(size + 1 - len(buf))
+    both = np.frombuffer(padded[:size].translate(first), np.uint64) & np.frombuffer(padded[1:].translate(second), np.uint64)
+    blocks = np.flatnonzero(both)
     at = (blocks[:, None] * 8 + np.arange(8)).ravel()
-    at = at[flags[at] != 0]
-    return at, flags[at]
+    b = np.frombuffer(padded, np.uint8)
+    at = at[both.view(np.uint8)[at] != 0]
+    flags = table[b[at].astype(np.int64) | (b[at + 1].astype(np.int64) << 8)]
+    return at[flags != 0], flags[flags != 0]
 
 
 def _words(b: np.ndarray, at: np.ndarray, spec: Spec) -> np.ndarray:
