@@ -253,13 +253,20 @@ class Behaviour(Detector):
     # ------------------------------------------------------------------ beacon and mapping
 
     def _uploads(self, view, act: Activity, ts, sizes, state: VehicleState) -> list[Finding]:
-        """Beacon and mapping, judged when an upload starts (and not on every packet of one)."""
-        if not len(ts) or not act.bursts.add(ts, sizes):
+        """Beacon and mapping, judged as each upload starts (not on every packet of one): a batch
+        that brings several uploads is judged at each, so a finding has the time it became true."""
+        new = act.bursts.add(ts, sizes) if len(ts) else 0
+        if not new:
             return []
-        now = float(ts[-1])
-        starts, volumes = act.bursts.uploads(now - self.mapping.horizon_s)
-        if len(starts) < 2:
-            return []
+        starts, volumes = act.bursts.uploads()  # each judgement keeps its own horizon
+        for end in range(max(len(starts) - new + 1, 2), len(starts) + 1):
+            now = float(ts[-1]) if end == len(starts) else float(starts[end - 1])
+            found = self._judge(view, act, starts[:end], volumes[:end], state, now)
+            if found:
+                return found
+        return []
+
+    def _judge(self, view, act: Activity, starts, volumes, state: VehicleState, now: float) -> list[Finding]:
         self.motion.refresh(state, now)
         judged = mapping.judge(starts, volumes, self.motion, now, self.mapping)
         found = []
