@@ -5,15 +5,18 @@ A gear, a lamp, a door: one ECU decides it and several messages carry it, each i
 coding. While the bus learns, a *state byte* is a byte of an id that took at most ``max_values``
 values, at least two of them held for ``min_hold_s`` (shorter values are transitions). Two state
 bytes of different ids are *partners* when their held values map one to one (a bijection of two
-or more pairs: 0x00 with 0x04 and 0x20 with 0x0C), leaving out the samples within ``settle_s``
-of a change of either (one ECU reacts a little later than another). After learning, each frame
+or more pairs: 0x00 with 0x04 and 0x20 with 0x0C) and every change of each came within
+``settle_s`` of a change of the other (one ECU reacts a little later than another; bytes of one
+event that settle seconds apart, or toggle on their own, are no one state), the samples within
+``settle_s`` of a change left out of the mapping. After learning, each frame
 carrying a state byte is compared with the latest value of every partner: held values that the
 mapping does not pair contradict it, and a contradiction lasting ``settle_s`` counts.
 
 The contradiction does not say which side is forged, the partners do: a byte is judged forged
-where it contradicts at least ``min_partners`` partners and more than half of those it is
-compared with (a forged reverse lamp disagrees with the gear in three messages; each of those
-disagrees with the lamp only). A partner older than ``stale_s`` is not compared. What is learned
+where it contradicts the partners of at least ``min_partners`` ids and of more than half of the
+ids it is compared with (a forged reverse lamp disagrees with the gear in three messages; each
+of those disagrees with the lamp only). The bytes of one id are one witness: one ECU that
+changed two bytes at once is not two. A partner older than ``stale_s`` is not compared. What is learned
 is the kept learning frames of each id (``can_payload.max_learning_frames``).
 """
 
@@ -32,7 +35,7 @@ class StateThresholds:
     min_hold_s: float = 1.0  # a value held for less is a transition, not a state
     min_run_frames: int = 5  # and for fewer frames (one frame of a 1 Hz message holds for a second)
     settle_s: float = 0.2  # samples this close to a change are not learned from; contradictions last this long to count
-    min_partners: int = 3  # contradicted partners that make a byte forged (and more than half of those compared)
+    min_partners: int = 3  # ids contradicted that make a byte forged (and more than half of those compared)
     stale_s: float = 1.0  # a partner's value older than this is not compared
     max_bytes: int = 256  # state bytes per bus paired at most
 
@@ -87,9 +90,27 @@ def _changes(ts: np.ndarray, values: np.ndarray) -> np.ndarray:
     return ts[1:][np.diff(values) != 0]
 
 
+def _change_spans(ts: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """(n, 2): each change happened between the last frame with the old value and the first with the new."""
+    at = np.flatnonzero(np.diff(values) != 0)
+    return np.column_stack([ts[at], ts[at + 1]])
+
+
+def changed_together(x: tuple, y: tuple, settle_s: float) -> bool:
+    """Did every change of each happen within ``settle_s`` of a change of the other? (Bytes of one
+    event that settle a second apart, or that toggle on their own, are no one state.)"""
+    a, b = _change_spans(x[0], x[1]), _change_spans(y[0], y[1])
+    if not len(a) or not len(b):
+        return False
+    near = (a[:, None, 0] - settle_s <= b[None, :, 1]) & (b[None, :, 0] - settle_s <= a[:, None, 1])
+    return bool(near.any(1).all() and near.any(0).all())
+
+
 def pair_mapping(x: tuple, y: tuple, t: StateThresholds) -> np.ndarray | None:
     """x's held values mapped to y's (a bijection of two or more pairs), or None."""
     (tx, vx, held_x), (ty, vy, held_y) = x, y
+    if not changed_together(x, y, t.settle_s):
+        return None
     at = np.searchsorted(ty, tx, side="right") - 1
     ok = (at >= 0) & ((tx - ty[np.maximum(at, 0)]) <= t.stale_s)
     changes = np.sort(np.concatenate([_changes(tx, vx), _changes(ty, vy)]))
@@ -138,14 +159,15 @@ def forged(sb: StateBytes, frames: dict, t: StateThresholds, suspects: frozenset
             continue
         ts, data = frames[key]
         values = data[:, b].astype(np.int16)
-        compared = np.zeros(len(ts), np.int32)
-        against = np.zeros(len(ts), np.int32)
+        seen_by: dict = {}  # partner id -> (compared, contradicted) per frame: the bytes of one id are one witness
         for partner in partners:
             if partner.other[0] in suspects:
                 continue
             seen, contra = _compare(sb, partner, frames, ts, values, t)
-            compared += seen
-            against += contra
+            was = seen_by.get(partner.other[0], (False, False))
+            seen_by[partner.other[0]] = (was[0] | seen, was[1] | contra)
+        compared = np.sum([v[0] for v in seen_by.values()], axis=0, dtype=np.int32) if seen_by else np.zeros(len(ts), np.int32)
+        against = np.sum([v[1] for v in seen_by.values()], axis=0, dtype=np.int32) if seen_by else np.zeros(len(ts), np.int32)
         bad = (against >= t.min_partners) & (2 * against > compared)
         out[key] = out.get(key, np.zeros(len(ts), bool)) | bad
     for name in sb.partners:
