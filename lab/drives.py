@@ -116,26 +116,40 @@ def run_drive(seed: int, workdir: Path, seconds: int = 600, keep: bool = False,
     return result
 
 
+class Tally:
+    """Per episode kind: drives holding it and drives finding it (each per profile), the
+    detectors that found it, its first-alert delays; the misses and the late first alerts."""
+
+    def __init__(self) -> None:
+        self.held: dict = defaultdict(Counter)
+        self.found: dict = defaultdict(Counter)
+        self.detectors: dict = defaultdict(Counter)
+        self.delays: dict = defaultdict(list)
+        self.missed: dict = defaultdict(list)
+        self.late: list[str] = []
+
+    def add(self, result: dict) -> None:
+        seed, profile = result["seed"], result["profile"]
+        for kind, e in result["episodes"].items():
+            self.held[kind][profile] += 1
+            self.detectors[kind].update(e["detectors"])
+            detail = f" {e['detail']}" if e["detail"] else ""
+            if e["first_s"] is None:
+                self.missed[kind].append(f"{seed} ({profile}{',' + detail if detail else ''})")
+                continue
+            self.found[kind][profile] += 1
+            self.delays[kind].append(e["first_s"])
+            if e["first_s"] > e["limit_s"]:
+                self.late.append(f"seed {seed} ({profile}) {kind}{detail}: first alert after {e['first_s']:g} s, limit {e['limit_s']:g} s")
+
+
 def summarise(results: list[dict]) -> dict:
     """Recall per kind and per profile, false alerts per kind and category, first-alert delays."""
-    kinds = sorted({k for r in results for k in r["episodes"]})
-    held: dict = defaultdict(Counter)  # kind -> profile -> drives holding it
-    found: dict = defaultdict(Counter)
-    detectors: dict = defaultdict(Counter)
-    delays: dict = defaultdict(list)
-    late, missed = [], defaultdict(list)
-    for r in results:
-        for kind, e in r["episodes"].items():
-            held[kind][r["profile"]] += 1
-            detectors[kind].update(e["detectors"])
-            if e["first_s"] is None:
-                missed[kind].append(f"{r['seed']} ({r['profile']}{', ' + e['detail'] if e['detail'] else ''})")
-                continue
-            found[kind][r["profile"]] += 1
-            delays[kind].append(e["first_s"])
-            if e["first_s"] > e["limit_s"]:
-                late.append(f"seed {r['seed']} ({r['profile']}) {kind}{' ' + e['detail'] if e['detail'] else ''}: "
-                            f"first alert after {e['first_s']:g} s, limit {e['limit_s']:g} s")
+    tally = Tally()
+    for result in results:
+        tally.add(result)
+    kinds = sorted(tally.held)
+    held, found = tally.held, tally.found
     false = [{"seed": r["seed"], "profile": r["profile"], **a} for r in results for a in r["false_alerts"]]
     profiles = [p for p in PROFILES if any(r["profile"] == p for r in results)]
     return {"seeds": [r["seed"] for r in results], "profiles": {p: [r["seed"] for r in results if r["profile"] == p] for p in profiles},
@@ -143,9 +157,9 @@ def summarise(results: list[dict]) -> dict:
             "recall_by_profile": {p: _ratio(sum(found[k][p] for k in kinds), sum(held[k][p] for k in kinds)) for p in profiles},
             "recall_by_kind_and_profile": {k: {p: _ratio(found[k][p], held[k][p]) for p in profiles if held[k][p]} for k in kinds},
             "found": {k: sum(found[k].values()) for k in kinds}, "held": {k: sum(held[k].values()) for k in kinds},
-            "detectors": {k: dict(detectors[k]) for k in kinds}, "missed": dict(missed),
-            "first_alert_s": {k: {"median": statistics.median(v), "max": max(v)} for k, v in delays.items()},
-            "late": late, "false_alerts": false,
+            "detectors": {k: dict(tally.detectors[k]) for k in kinds}, "missed": dict(tally.missed),
+            "first_alert_s": {k: {"median": statistics.median(v), "max": max(v)} for k, v in tally.delays.items()},
+            "late": tally.late, "false_alerts": false,
             "false_by_kind": dict(Counter(a["kind"] for a in false)),
             "false_by_category": dict(Counter(a["category"] for a in false)),
             "errors": [f"seed {r['seed']}: {e}" for r in results for e in r["errors"]]}
