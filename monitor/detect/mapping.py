@@ -19,6 +19,9 @@ vehicle drove, second by second (``Motion``), at any speed:
   bursts); a single small message is taken for a timer (a beacon) until a stop or a change of
   speed says otherwise: a one-record mapping upload on a timer at a steady speed is the one
   ambiguity left;
+* two uploads of several packets a measured distance apart are enough to judge (slow driving
+  with an upload per kilometre would otherwise wait minutes for a third); smaller ones need
+  ``min_uploads``;
 * sustained: windows adapted to the flow's own period (``window_periods`` median periods long)
   while moving hold an upload in at least ``min_moving_coverage`` of the moving time.
 
@@ -42,7 +45,7 @@ class MappingThresholds:
     min_km: float = 0.2  # slow city driving covers 0.3 km in a minute or more
     min_bytes_per_km: float = 8000.0  # semantic map harvesting runs near 10 KB/km
     max_bytes_per_km: float = 500_000.0  # video is megabytes per km
-    min_uploads: int = 3
+    min_uploads: int = 3  # two when they are multi-packet: a volume per km, if not yet a rhythm
     min_speed_kmh: float = 3.0
     window_periods: float = 3.0  # a judging window is this many upload periods long
     min_window_s: float = 10.0
@@ -128,6 +131,7 @@ def judge(starts: np.ndarray, sizes: np.ndarray, motion: Motion, now: float, t: 
     per_km = float(np.median(sizes[1:] / np.maximum(travelled, 1e-3)))  # one odd upload does not make a volume
     known = np.isfinite(motion.between(starts[0], starts[-1] + 1))
     whole = np.minimum.reduceat(known, np.clip(np.floor(starts - starts[0]).astype(int), 0, len(known) - 1))[:-1]
+    large = bool(np.median(sizes) >= t.min_steady_upload_bytes)  # multi-packet uploads (records of a map)
     follows = _follows(sizes[1:][whole], travelled[whole], dt[whole], t)  # intervals with the distance known throughout
     moving = km_per_s * 3600 >= t.min_speed_kmh
     window = float(np.clip(t.window_periods * period, t.min_window_s, t.max_window_s))
@@ -137,10 +141,11 @@ def judge(starts: np.ndarray, sizes: np.ndarray, motion: Motion, now: float, t: 
     if informative:
         judged_by = "stops" if parked_share <= t.max_standing_share else None
     else:
-        judged_by = {"distance": "volume follows distance", "steady speed": "uploads while moving"}.get(follows)
-        if follows == "steady speed" and np.median(sizes) < t.min_steady_upload_bytes:
+        judged_by = {"distance": "volume follows distance", "steady speed": "uploads while moving",
+                     "unknown": "uploads while moving"}.get(follows)
+        if follows in ("steady speed", "unknown") and not large:
             judged_by = None  # both clocks fit: a timer is the simpler account of one small message
-    enough = len(starts) >= t.min_uploads and km >= t.min_km and t.min_bytes_per_km <= per_km <= t.max_bytes_per_km
+    enough = (len(starts) >= t.min_uploads or large) and km >= t.min_km and t.min_bytes_per_km <= per_km <= t.max_bytes_per_km
     evidence = {"bytes_per_km": round(per_km, 1), "km": round(km, 3), "judged_by": judged_by or "", "follows": follows,
                 "period_s": round(period, 2), "window_s": round(window, 1), "uploads": len(starts),
                 "moving_windows_with_uploads": round(coverage, 3), "parked_s": parked_s,

