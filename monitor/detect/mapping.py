@@ -65,20 +65,27 @@ class Motion:
 
     def __init__(self, horizon_s: float) -> None:
         self.horizon_s = horizon_s
+        self.second: int | None = None  # the data second the whole seconds were built at
         self.first = 0  # the second km[0] covers
         self.km = np.zeros(0)  # per whole second (NaN: unknown)
-        self.grid, self.cumulative = np.zeros(1), np.zeros(1)  # whole seconds and now; km from grid[0], unknown as none
+        self.whole = np.zeros(1)  # km from ``first`` to each whole second, unknown seconds as none
+        self.grid, self.cumulative = np.zeros(1), np.zeros(1)  # the whole seconds and now, and km to each
         self.until: float | None = None
 
     def refresh(self, state: VehicleState, now: float) -> None:
+        """The whole seconds are rebuilt once per second of data time, the part of a second up to
+        ``now`` on every call: many flows are judged within one second."""
         if now == self.until:
             return
-        self.until, self.first = now, int(np.floor(now) - self.horizon_s)
-        grid = np.append(np.arange(self.first, np.floor(now) + 1), now)
-        curve = _cumulative_km(state, grid)
-        steps = np.diff(curve)
-        self.km = steps[:-1] if now > np.floor(now) else steps  # the last partial second is not a whole one
-        self.grid, self.cumulative = grid, np.concatenate(([0.0], np.cumsum(np.nan_to_num(steps))))
+        second = int(np.floor(now))
+        if second != self.second:
+            self.second, self.first = second, int(second - self.horizon_s)
+            self.km = np.diff(_cumulative_km(state, np.arange(self.first, second + 1, dtype=float)))
+            self.whole = np.concatenate(([0.0], np.cumsum(np.nan_to_num(self.km))))
+        tail = float(np.nan_to_num(np.diff(_cumulative_km(state, np.array([second, now])))[0])) if now > second else 0.0
+        self.grid = np.append(np.arange(self.first, second + 1, dtype=float), now)
+        self.cumulative = np.append(self.whole, self.whole[-1] + tail)
+        self.until = now
 
     def between(self, t0: float, t1: float) -> np.ndarray:
         """Per-second km for the whole seconds from t0 up to t1 (NaN: unknown)."""
