@@ -25,6 +25,23 @@ while learning, next to frames that fit the model: an injected frame (fabricatio
 genuine sender's, whose extra frame alone is within the timing rule's margin, confirmed by what
 it says. (An ECU that sends an extra frame on a change of state keeps the new state after it.)
 
+A masquerade (the genuine sender silenced, another node sending the id at its rate) need not
+break a stable byte hard enough for ``min_score``; three more rules corroborate what the model
+sees, each learned in the same period from the same kept frames:
+
+- the sending clock (``canclock.py``): a frame of an id whose sender's timer changed (intervals
+  and phase both off the learned clock) that also scores ``confirm_score`` is flagged;
+- state bytes (``canstates.py``): a byte that contradicts the same state carried by three other
+  ids or more (a reverse lamp off while the gear says reverse) is flagged where the frame also
+  breaks the id's model at all (score above 0: a forged state in frames whose other bytes go on
+  changing makes combinations the id never sent);
+- numeric fields where no DBC decodes the id (``canfields.py``): readings that moved together
+  while learning (four wheel speeds), flagged where most of an id's pairs break.
+
+The last two judge ids against each other, so an id the first rules flagged in the same batch
+is no witness against another. A finding says which rules flagged its frames
+(``frames_per_rule``).
+
 Where a DBC decodes the id, the bytes of its measurements (numeric signals: a speed, a
 temperature) are left to the step model and to the signal pairs (``cansignals.py``): a value never
 seen while learning is normal for them. Only the first eight bytes are modelled (classic CAN; FD payloads beyond that are not). With
@@ -305,9 +322,10 @@ class PayloadModels(Detector):
         for key, mine in per_key.items():
             scores, broke, flagged, rules = own[key]
             for rule, marks in witnesses.items():
-                if key in marks and marks[key].any():
-                    flagged = flagged | marks[key]
-                    rules[rule] = int(marks[key].sum())
+                confirmed = marks[key] & (scores > 0) if rule == "states" and key in marks else marks.get(key)
+                if confirmed is not None and confirmed.any():
+                    flagged = flagged | confirmed
+                    rules[rule] = int(confirmed.sum())
             self.scored(bus, batch.timestamp[mine], np.full(len(mine), key), scores, flagged)
             over = np.flatnonzero(flagged)
             self.counts["frames_judged"] += len(mine)

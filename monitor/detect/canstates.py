@@ -3,7 +3,10 @@ that report the same state gives a masquerade away, with no DBC.
 
 A gear, a lamp, a door: one ECU decides it and several messages carry it, each in its own
 coding. While the bus learns, a *state byte* is a byte of an id that took at most ``max_values``
-values, at least two of them held for ``min_hold_s`` (shorter values are transitions). Two state
+values, at least two of them held for ``min_hold_s`` and ``min_run_frames`` in a row (shorter
+values are transitions; a relation seen for a second after one event is a coincidence as
+often as not), and changed no more often than every ``min_hold_s`` on average (a counter or a
+multiplex index is no state). Two state
 bytes of different ids are *partners* when their held values map one to one (a bijection of two
 or more pairs: 0x00 with 0x04 and 0x20 with 0x0C) and every change of each came within
 ``settle_s`` of a change of the other (one ECU reacts a little later than another; bytes of one
@@ -32,7 +35,7 @@ Byte = tuple[int, int]  # (key, byte index)
 @dataclass(frozen=True)
 class StateThresholds:
     max_values: int = 8  # a state byte takes at most this many values while learning
-    min_hold_s: float = 1.0  # a value held for less is a transition, not a state
+    min_hold_s: float = 2.0  # a value held for less is a transition, not a state
     min_run_frames: int = 5  # and for fewer frames (one frame of a 1 Hz message holds for a second)
     settle_s: float = 0.2  # samples this close to a change are not learned from; contradictions last this long to count
     min_partners: int = 3  # ids contradicted that make a byte forged (and more than half of those compared)
