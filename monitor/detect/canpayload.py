@@ -32,9 +32,7 @@ sees, each learned in the same period from the same kept frames:
 - the sending clock (``canclock.py``): a frame of an id whose sender's timer changed (intervals
   and phase both off the learned clock) that also scores ``confirm_score`` is flagged;
 - state bytes (``canstates.py``): a byte that contradicts the same state carried by three other
-  ids or more (a reverse lamp off while the gear says reverse) is flagged where the frame also
-  breaks the id's model at all (score above 0: a forged state in frames whose other bytes go on
-  changing makes combinations the id never sent);
+  ids or more (a reverse lamp off while the gear says reverse) is flagged;
 - numeric fields where no DBC decodes the id (``canfields.py``): readings that moved together
   while learning (four wheel speeds), flagged where most of an id's pairs break.
 
@@ -322,10 +320,9 @@ class PayloadModels(Detector):
         for key, mine in per_key.items():
             scores, broke, flagged, rules = own[key]
             for rule, marks in witnesses.items():
-                confirmed = marks[key] & (scores > 0) if rule == "states" and key in marks else marks.get(key)
-                if confirmed is not None and confirmed.any():
-                    flagged = flagged | confirmed
-                    rules[rule] = int(confirmed.sum())
+                if key in marks and marks[key].any():
+                    flagged = flagged | marks[key]
+                    rules[rule] = int(marks[key].sum())
             self.scored(bus, batch.timestamp[mine], np.full(len(mine), key), scores, flagged)
             over = np.flatnonzero(flagged)
             self.counts["frames_judged"] += len(mine)

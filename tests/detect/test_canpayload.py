@@ -130,3 +130,24 @@ def test_a_flood_of_random_ids_while_learning_is_bounded():
     _run(detector, _frames(flood))
     _run(detector, _frames([(11.0, 0x123, bytes(8))]))  # learning ends: the models are built
     assert detector.stats()["ids_modelled"] <= 64 and detector.stats()["learning_ids_not_modelled"] > 0
+
+
+def test_a_state_masquerade_through_the_pipeline_names_the_rule_and_the_thresholds_load(tmp_path, project):
+    """A reverse lamp forged off while three gear messages say reverse, replayed from a candump
+    log with the rules' sections set in the configuration: one can.payload finding on the lamp's
+    id, saying the states rule flagged its frames."""
+    from .test_canstates import LAMP, _frames as state_frames
+
+    def lines(frames: dict) -> list:
+        return [candump_line(float(t), "can0", key, bytes(d)) for key, (ts, data) in frames.items() for t, d in zip(ts, data)]
+
+    log = lines(state_frames(0.0, 16.0, lambda t: "R" if 3.3 <= t < 9.0 else "P"))
+    log += lines(state_frames(16.0, 20.0, lambda t: "R", lamp_at=lambda t: "R" if t < 18.0 else "P"))
+    config = tmp_path / "config.yaml"
+    config.write_text(f"version: 1\nextends: {project / 'policies' / 'default.yaml'}\n"
+                      "detectors: {can: {learn_s: 16}, can_clock: {spreads: 8}, can_states: {min_partners: 3},"
+                      " can_fields: {min_broken: 2}}\n")
+    findings, monitor = run_monitor(can_logs=[write_log(tmp_path / "can.log", log)], config=config)
+    assert [(f.detector, f.can["ids"]) for f in findings] == [("can.payload", [f"0x{LAMP:X}"])]
+    assert set(findings[0].evidence["frames_per_rule"]) == {"states"} and findings[0].ts >= 18.2
+    assert monitor.summary()["detectors"]["can_payload"]["state_bytes_paired"] >= 4
