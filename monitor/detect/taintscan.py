@@ -40,6 +40,8 @@ MAX_POSITIONS = 512
 TABLE_MOST = 1024  # top-16-bit values one encoding's latitudes may take (1.6 % of words)
 MAX_LAT_MATCHES = 4096  # latitudes per buffer and encoding paired (a hostile payload full of them), the rest counted
 MIN_COS = float(np.cos(np.radians(89.0)))
+MAX_ACCEL = 5.0  # m/s², braking or cornering: how far the vehicle may leave its extrapolated line
+METRES_PER_DEGREE = 111_320.0
 PARTS = {"adjacent": 0.4, "near": 0.4, "corroborated": 0.2}  # of an encoding's share of the budget
 GROUPS = {(4, True): (1, 0), (8, True): (2, 0), (4, False): (4, 2), (8, False): (8, 6)}  # bit, offset to its top bytes
 
@@ -66,6 +68,7 @@ class Segments:
     dlon: np.ndarray
     margin: np.ndarray  # degrees added to each axis's tolerance (a predicted step's error)
     moving: np.ndarray  # True: a segment, False: a point
+    current: np.ndarray  # a point or segment of the positions current while the batch's packets left
 
     def __len__(self) -> int:
         return len(self.lat)
@@ -78,16 +81,16 @@ def segments(ts, lats, lons, t0: float, t1: float, cap_deg: float) -> Segments:
     age), with a quarter of that step as margin; every step capped at ``cap_deg``."""
     ts, lats, lons = (np.asarray(a, np.float64) for a in (ts, lats, lons))
     if not len(ts):
-        return Segments(*(np.zeros(0) for _ in range(5)), np.zeros(0, bool))
+        return Segments(*(np.zeros(0) for _ in range(5)), np.zeros(0, bool), np.zeros(0, bool))
     first = np.flatnonzero(np.concatenate(([True], (np.diff(lats) != 0) | (np.diff(lons) != 0))))
     until = np.append(ts[first[1:]], np.inf)  # each position was current until the next one
     ts, lats, lons = ts[first], lats[first], lons[first]
     dlat, dlon, margin = np.zeros(len(ts)), np.zeros(len(ts)), np.zeros(len(ts))
     dlat[:-1], dlon[:-1] = np.diff(lats), lon_delta(lons[:-1], lons[1:])
     if len(ts) >= 2:
-        age_steps = max(1.0, (t1 - ts[-1]) / max(ts[-1] - ts[-2], 1e-3))
-        dlat[-1], dlon[-1] = dlat[-2] * age_steps, dlon[-2] * age_steps
-        margin[-1] = 0.25 * np.hypot(dlat[-1], dlon[-1])
+        age = max(t1 - ts[-1], ts[-1] - ts[-2])
+        dlat[-1], dlon[-1] = dlat[-2] * age / max(ts[-1] - ts[-2], 1e-3), dlon[-2] * age / max(ts[-1] - ts[-2], 1e-3)
+        margin[-1] = 0.5 * MAX_ACCEL * age**2 / METRES_PER_DEGREE  # speed and heading changing while extrapolated
     lon_cap = cap_deg / np.maximum(np.cos(np.radians(lats)), MIN_COS)
     shrink = np.minimum(1.0, np.minimum(cap_deg / np.maximum(np.abs(dlat), 1e-300), lon_cap / np.maximum(np.abs(dlon), 1e-300)))
     away = np.maximum(0.0, np.maximum(t0 - until, ts - t1))
@@ -97,7 +100,8 @@ def segments(ts, lats, lons, t0: float, t1: float, cap_deg: float) -> Segments:
     return Segments(np.concatenate([lats[points], lats[current]]), np.concatenate([lons[points], lons[current]]),
                     np.concatenate([zero, (dlat * shrink)[current]]), np.concatenate([zero, (dlon * shrink)[current]]),
                     np.concatenate([zero, margin[current]]),
-                    np.concatenate([np.zeros(len(points), bool), np.ones(len(current), bool)]))
+                    np.concatenate([np.zeros(len(points), bool), np.ones(len(current), bool)]),
+                    np.concatenate([away[points] == 0, np.ones(len(current), bool)]))
 
 
 @dataclass
@@ -130,19 +134,23 @@ def _rules(spec: Spec, seg: Segments) -> Rules:
         lat, lon = np.abs(lat), np.abs(lon)
         dlat, dlon = end_lat - lat, end_lon - lon
     r_lat = np.maximum(resolution(spec, lat), resolution(spec, lat + dlat)) + margin
-    r_lon = np.maximum(resolution(spec, lon), resolution(spec, lon + dlon)) + margin
+    r_lon = np.maximum(resolution(spec, lon), resolution(spec, lon + dlon)) + margin / np.maximum(np.cos(np.radians(lat)), MIN_COS)
     bound = pairs_bound(_seg_count(count, spec, lat, dlat), _tol_count(count, spec, lat, dlat, r_lat),
                         _seg_count(lon_count, spec, lon, dlon), _tol_count(lon_count, spec, lon, dlon, r_lon))
     p = pair_probability(spec, bound)
     alone, rates = {}, {}
     for rule, offsets in (("adjacent", 2), ("near", 2 * MAX_GAP)):
         alone[rule], rates[rule] = np.zeros(len(p), bool), 0.0
-        for kind in (~seg.moving, seg.moving):  # points and segments, each half of the rule's part
-            at = np.flatnonzero(kind)
+        left = PARTS[rule] * SHARE_PER_GB
+        # the positions current while the packets left first (points, then segments), then the older
+        # points with what they left: an expensive segment does not shut out the exact past fixes
+        for at in (np.flatnonzero(seg.current & ~seg.moving), np.flatnonzero(seg.moving), np.flatnonzero(~seg.current)):
             cumulative = np.cumsum(p[at] * offsets * GB)
-            ok = cumulative <= PARTS[rule] * SHARE_PER_GB / 2
+            ok = cumulative <= left
             alone[rule][at[ok]] = True
-            rates[rule] += float(cumulative[ok][-1]) if ok.any() else 0.0
+            used = float(cumulative[ok][-1]) if ok.any() else 0.0
+            rates[rule] += used
+            left -= used
     rates["corroborated"] = float((p.sum() * 2 * (MAX_GAP + 1)) ** 2 * 2 * CORROBORATE_BYTES * GB)
     corroborate = rates["corroborated"] <= PARTS["corroborated"] * SHARE_PER_GB
     return Rules(spec, lat, lon, dlat, dlon, r_lat, r_lon, alone, rates, corroborate)
