@@ -2,12 +2,16 @@
 
 Judged on a flow's (or destination's) upload bursts (``uploads.Bursts``: connection set-up is
 not a burst) as soon as there are ``min_uploads`` of them (five periods) and ``min_span_s``
-seconds passed since the connection opened, whichever is later: the median interval is the period, their coefficient of variation the
-jitter, over the recent bursts (at least the last ``RECENT`` and all of the last
-``min_span_s``). A connection that lasts only a few periods is judged on its own.
+seconds passed since the connection opened, whichever is later: the median interval is the
+period, the intervals' coefficient of variation the jitter, over the recent bursts (the last
+``RECENT``, or all of the last ``min_span_s`` if those are more). A connection that lasts only
+a few periods is judged on its own.
 
 A mapping upload at a steady speed is periodic in time too; the behaviour detector asks the
 mapping judgement first and holds a beacon back where the uploads follow the distance driven.
+Where they could as well (one small message per period at a steady speed, a mapping-like volume
+per km), the beacon waits up to ``max_ambiguous_s`` from the connection's opening for a stop or a
+change of speed to tell the two apart, then is flagged as a beacon.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ class BeaconThresholds:
     max_jitter: float = 0.2  # coefficient of variation of the intervals
     gap_s: float = 0.5  # uploads closer than this are one burst
     max_down_ratio: float = 8.0  # received bytes beyond this many times those sent: a download's requests
+    max_ambiguous_s: float = 180.0  # uploads that could as well follow distance wait this long for evidence
 
 
 def judge(starts: np.ndarray, sizes: np.ndarray, t: BeaconThresholds, opened: float = float("-inf")) -> dict | None:

@@ -280,6 +280,8 @@ class Behaviour(Detector):
             self.counts["beacon_like_downloads_not_flagged"] += 1
         elif judged is not None and judged.mapping_like:
             self.counts["beacon_like_uploads_judged_mapping"] += 1
+        elif judged is not None and judged.ambiguous and now - act.bursts.opened < self.beacon.max_ambiguous_s:
+            self.counts["beacon_like_uploads_waiting_for_a_stop"] += 1
         else:
             if judged is not None:
                 evidence["follows"] = judged.follows

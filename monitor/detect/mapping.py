@@ -121,6 +121,7 @@ class Judgement:
     """What the uploads say about distance: ``mapping_like`` when their volume follows it."""
     mapping_like: bool
     follows: str  # "distance", "time", "steady speed" or "unknown" (one interval)
+    ambiguous: bool = False  # small uploads at a steady speed with a mapping-like volume: either clock fits
     evidence: dict = field(default_factory=dict)
 
 
@@ -158,7 +159,9 @@ def judge(starts: np.ndarray, sizes: np.ndarray, motion: Motion, now: float, t: 
                 "moving_windows_with_uploads": round(coverage, 3), "parked_s": parked_s,
                 "parked_to_moving_upload_rate": round(parked_share, 3)}
     like = enough and judged_by is not None and coverage >= t.min_moving_coverage
-    return Judgement(like, follows, evidence)
+    ambiguous = (not informative and follows in ("steady speed", "unknown") and not large
+                 and t.min_bytes_per_km <= per_km <= t.max_bytes_per_km)
+    return Judgement(like, follows, ambiguous, evidence)
 
 
 def _follows(sizes: np.ndarray, km: np.ndarray, dt: np.ndarray, t: MappingThresholds) -> str:
