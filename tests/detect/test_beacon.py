@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import struct
 
+import numpy as np
 import pytest
 
 from monitor.testing.quicwire import client_initial
 from monitor.testing.scene import VEHICLE, Capture, app_data, client_hello
 
+from ..builders import packet, write_pcap
 from .conftest import run_monitor
 from .test_mapping import CITY, MAP, replay
-from .uplinks import T0, by, constant, per_distance, profile, tls_uploads
+from .uplinks import T0, by, constant, per_distance, profile, speed_log, tls_uploads
 
 BEACON = "198.51.100.80"
 
@@ -97,3 +99,34 @@ def test_small_mapping_uploads_at_a_steady_speed_are_mapping_and_never_a_beacon_
     findings, monitor = replay(tmp_path, speeds, cap)
     assert by(findings, "behaviour.mapping", MAP) and not by(findings, "behaviour.beacon")
     assert _summary(monitor)["beacon_like_uploads_judged_mapping"] >= 1
+
+
+def test_one_small_message_a_second_at_a_steady_speed_waits_for_the_stop_that_shows_it_is_mapping(tmp_path):
+    """1 KB every second at 72 km/h fits a timer as well as distance (50 KB per km); the beacon
+    waits, and the stop (nothing but keepalives while parked) shows the uploads follow distance."""
+    speeds = np.concatenate([constant(72, 60), constant(0, 60), constant(72, 60)])
+    uploads, seq = [], 1
+    for second in range(180):
+        moving = not 60 <= second < 120
+        size = 1000 if moving else 40 if second % 5 == 0 else 0
+        if size:
+            uploads.append(packet(T0 + second + 0.5, bytes(size), dport=443, sport=40030, seq=seq))
+            seq += size
+    findings, monitor = run_monitor(can_logs=[speed_log(tmp_path / "can.log", speeds)],
+                                    captures=[write_pcap(tmp_path / "m.pcap", uploads)])
+    mapping = by(findings, "behaviour.mapping")
+    assert mapping and not by(findings, "behaviour.beacon")
+    assert "stops" in {f.evidence["judged_by"] for f in mapping} and mapping[0].ts - T0 < 130
+    assert _summary(monitor)["beacon_like_uploads_waiting_for_a_stop"] >= 1
+
+
+def test_a_beacon_at_a_steady_crawl_is_flagged_once_the_wait_for_evidence_is_over(tmp_path):
+    """900 B every 5 s at a steady 20 km/h is 32 KB per km: it could be mapping, nothing tells
+    (no stop, no change of speed), so the beacon comes after max_ambiguous_s, never mapping."""
+    speeds = constant(20, 400)
+    cap = Capture()
+    tls_uploads(cap, BEACON, [(T0 + 5 * k, 900) for k in range(1, 78)], opened=T0 + 2)
+    findings, _ = replay(tmp_path, speeds, cap)
+    beacon = by(findings, "behaviour.beacon", BEACON)
+    assert beacon and 180 <= beacon[0].ts - (T0 + 2) <= 186 and beacon[0].evidence["follows"] == "steady speed"
+    assert not by(findings, "behaviour.mapping")
