@@ -41,3 +41,11 @@ def test_the_benign_part_stays_silent_when_learned_for_half_of_it():
     judged = sum(len(ts) for ts, *_ in payload.frame_scores)
     assert judged > 10_000 and flagged == 0, payload.stats()
     assert not rules.flagged_cells
+
+
+def test_the_figures_do_not_depend_on_how_the_frames_are_batched():
+    """Live batches are small (a quarter of a second at most): what the rules carry from one batch
+    to the next (clock flags, runs of contradictions, partners' latest values) keeps the result."""
+    path = corpus("can-ids", "road-processed", "reverse_light_off_attack_1_masquerade.csv.gz")
+    small, large = road.evaluate(path, batch_size=97), road.evaluate(path)
+    assert small["all"] == large["all"] and small["all"]["f1"] >= 0.9
