@@ -65,6 +65,7 @@ class FieldPair:
 class BusFields:
     pairs: list = field(default_factory=list)
     latest: dict = field(default_factory=dict)  # Field -> (ts, value) while judging
+    left_out: dict = field(default_factory=dict)  # what the bounds cut while learning, counted in the detector's stats
 
 
 GRID_S = 0.05  # the grid on which pair candidates are found
@@ -101,10 +102,13 @@ def learn(kept: dict, t: FieldThresholds) -> BusFields:
     """Pairs of fields from each id's kept (ts, data) learning frames (ids a DBC decodes left out
     by the caller)."""
     series: dict[Field, tuple[np.ndarray, np.ndarray]] = {}
+    left_out = {"fields_not_paired": 0, "field_pairs_not_tried": 0, "field_pairs_not_kept": 0}
     for key, (ts, data) in sorted(kept.items()):
         for name, values in fields_of(key, data, t):
             if len(series) < t.max_fields:
                 series[name] = (ts, values)
+            else:
+                left_out["fields_not_paired"] += 1
     pairs, tried = [], 0
     names = sorted(series)
     for i, j in _candidates(names, series, t):
@@ -112,7 +116,8 @@ def learn(kept: dict, t: FieldThresholds) -> BusFields:
         if x[0] == y[0] and set(x[2]) & set(y[2]):
             continue  # two readings of one byte are no two measurements
         if tried >= t.max_tries:
-            break
+            left_out["field_pairs_not_tried"] += 1
+            continue
         tried += 1
         both = [(x, y), (y, x)] if x[0] != y[0] else [(x, y)]  # across ids, each side is judged by the other
         for a, b in both:
@@ -120,7 +125,8 @@ def learn(kept: dict, t: FieldThresholds) -> BusFields:
             if pair is not None:
                 pairs.append(pair)
     pairs.sort(key=lambda p: -p.correlation)
-    out = BusFields(pairs[: t.max_pairs])
+    left_out["field_pairs_not_kept"] = max(len(pairs) - t.max_pairs, 0)
+    out = BusFields(pairs[: t.max_pairs], left_out={k: n for k, n in left_out.items() if n})
     for name, (ts, values) in series.items():
         out.latest[name] = (float(ts[-1]), float(values[-1]))
     return out

@@ -299,6 +299,7 @@ class PayloadModels(Detector):
         self.counts["ids_with_a_clock"] += len(bl.clocks)
         self.counts["state_bytes_paired"] += len(bl.states.partners)
         self.counts["field_pairs_learned"] += len(bl.fields.pairs)
+        self.counts.update({"state_bytes_not_paired": bl.states.not_paired, **bl.fields.left_out})
 
     def _windows(self, bl: BusLearning, ts: np.ndarray) -> np.ndarray:
         return ((ts - bl.t0) // self.window_s).astype(np.int64)

@@ -53,14 +53,16 @@ class Partner:
 @dataclass
 class StateBytes:
     partners: dict = field(default_factory=dict)  # Byte -> list of Partner
+    not_paired: int = 0  # state bytes beyond max_bytes, left out (counted in the detector's stats)
     latest: dict = field(default_factory=dict)  # Byte -> (ts, value) while judging
 
 
-def state_series(kept: dict, t: StateThresholds) -> dict[Byte, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def state_series(kept: dict, t: StateThresholds) -> tuple[dict[Byte, tuple[np.ndarray, np.ndarray, np.ndarray]], int]:
     """Each state byte's learning samples (times, values) and its held values (a mask over 0..255),
     from each id's kept (ts, data) frames. A byte that changes more often than every ``min_hold_s``
-    on average (a multiplex index, a counter) is no state."""
-    out = {}
+    on average (a multiplex index, a counter) is no state. Also the state bytes left out beyond
+    ``max_bytes``."""
+    out, left_out = {}, 0
     for key, (ts, data) in kept.items():
         if len(ts) < 2:
             continue
@@ -71,11 +73,11 @@ def state_series(kept: dict, t: StateThresholds) -> dict[Byte, tuple[np.ndarray,
             if not 0 < len(changed) <= span / t.min_hold_s or len(np.unique(values)) > t.max_values:
                 continue
             held = _held(ts, values, changed, t)
-            if held.sum() >= 2:
+            if held.sum() >= 2 and len(out) < t.max_bytes:
                 out[(key, b)] = (ts, values.astype(np.int16), held)
-            if len(out) >= t.max_bytes:
-                return out
-    return out
+            elif held.sum() >= 2:
+                left_out += 1
+    return out, left_out
 
 
 def _held(ts: np.ndarray, values: np.ndarray, changed: np.ndarray, t: StateThresholds) -> np.ndarray:
@@ -131,8 +133,8 @@ def pair_mapping(x: tuple, y: tuple, t: StateThresholds) -> np.ndarray | None:
 
 
 def learn(kept: dict, t: StateThresholds) -> StateBytes:
-    series = state_series(kept, t)
-    out = StateBytes()
+    series, left_out = state_series(kept, t)
+    out = StateBytes(not_paired=left_out)
     names = sorted(series)
     for i, x in enumerate(names):
         for y in names[i + 1:]:

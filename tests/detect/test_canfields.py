@@ -100,3 +100,9 @@ def test_a_byte_at_full_scale_is_not_compared():
 
     assert judge(10)[T.min_frames - 1:].all()
     assert not judge(0xFF).any()
+
+
+def test_what_the_bounds_cut_is_counted():
+    bf = canfields.learn(_frames(0.0, 20.0, seed=1), FieldThresholds(max_fields=8, max_pairs=1))
+    assert bf.left_out["fields_not_paired"] > 0 and bf.left_out["field_pairs_not_kept"] > 0 and len(bf.pairs) == 1
+    assert canfields.learn(_frames(0.0, 20.0, seed=1), T).left_out == {}

@@ -80,3 +80,9 @@ def test_witnesses_flagged_by_other_rules_do_not_count_and_the_latest_values_car
     _judge(sb, _frames(16.0, 20.0, lambda t: "R"))
     flags = _judge(sb, lamp_only, suspects={GEAR_C, GEAR_D})
     assert not flags[LAMP].any()  # one witness left: not enough
+
+
+def test_state_bytes_beyond_the_bound_are_counted_not_dropped_silently():
+    frames = _frames(0.0, 16.0, lambda t: "R" if 3.3 <= t < 9.0 else "P")
+    assert canstates.learn(frames, StateThresholds(max_bytes=2)).not_paired >= 2
+    assert canstates.learn(frames, T).not_paired == 0
