@@ -12,11 +12,17 @@ encoding (x1e-7 - 210), decimal text and NMEA ddmm.mmmm. A hit needs a latitude 
 longitude of the same CAN position, close together in the same packet.
 
 How close a value must be, and to which positions, is computed so that random bytes (ciphertext)
-match less than once per ``taintrate.BUDGET_PER_GB`` (see ``taintscan``): a position is the
-segment to the next CAN sample, widened by the encoding's resolution (text: the digits written);
-a lone pair may match only the positions nearest in time, the more the closer together its two
-coordinates lie; older positions need a second pair. Each finding carries its rule and the
-expected random matches per GB of that rule (``expected_random_matches_per_gb``).
+match less than ``taintrate.BUDGET_PER_GB`` (0.001) times per GB (see ``taintscan``): every recent
+CAN position is a point, the positions current while the batch's packets left also a segment
+to the next sample (the newest by its speed x age), each widened by the encoding's resolution
+(text: the digits written); per encoding, a lone pair (longitude adjacent, or up to 12 bytes
+away) may match the positions its share of the budget affords, the current ones first; the
+others need a second pair of the same encoding nearby. Each binary finding names its rule
+(``match_rule``) and that rule's expected random matches per GB
+(``expected_random_matches_per_gb``); the detector's stats sum what the bytes it searched should
+have produced by chance (``expected_random_positions``). Before this, a fixed 0.0005 degree box
+around 512 positions with a longitude anywhere within 32 bytes matched encrypted video about
+once per 70 MB.
 
 A magnitude encoding (JT/T 808's: hemisphere in status flags elsewhere) matches on absolute
 values and is recorded with the signs of the CAN position it matched, never as the bare
@@ -52,7 +58,7 @@ NMEA_DM = re.compile(rb"(\d{4,5}\.\d{2,}),([NSEW])")
 LOOKAHEAD_S = 1.0  # CAN positions read after a packet still bracket what it sent (replay has them)
 WINDOW_BEFORE, WINDOW_AFTER = 12, 48  # bytes of text read around a decimal point
 MAX_CANDIDATES = 4096  # latitude-like values per buffer and encoding examined (a hostile payload full of them)
-STREAM_TAIL = 128  # bytes of a TCP stream kept for the next batch: a pair and its text fit (BINARY_NEAR, TEXT_NEAR)
+STREAM_TAIL = 128  # bytes of a TCP stream kept for the next batch: a pair and its text fit (taintscan.MAX_GAP, TEXT_NEAR)
 
 
 @dataclass(frozen=True)
@@ -162,7 +168,7 @@ def position_hits(buf: bytes, plan: Plan) -> list[Hit]:
     random payload through this)."""
     if not len(plan.seg):
         return []
-    return plan.hits(buf) + _text_hits(buf, plan.seg)
+    return plan.hits(buf) + _text_hits(buf, plan.seg, plan.counts)
 
 
 class _Place:
@@ -245,20 +251,27 @@ def _text_windows(buf: bytes) -> list[tuple[int, int]]:
     return list(zip(starts[first].tolist(), ends[last].tolist(), strict=True))
 
 
-def _text_hits(buf: bytes, seg: Segments) -> list[Hit]:
-    """Decimal text and NMEA, each number with the resolution its digits give it."""
+def _text_hits(buf: bytes, seg: Segments, counts: dict | None = None) -> list[Hit]:
+    """Decimal text and NMEA, each number with the resolution its digits give it; past
+    MAX_CANDIDATES numbers of a kind in one buffer the rest are counted (``text_over_limit``)."""
     windows = _text_windows(buf)
-    numbers = [(m.start(), float(m.group()), 10.0 ** -len(m.group().split(b".")[1]))
-               for at, end in windows for m in DECIMAL.finditer(buf, at, end)][:MAX_CANDIDATES]
+    numbers = _bounded([(m.start(), float(m.group()), 10.0 ** -len(m.group().split(b".")[1]))
+                        for at, end in windows for m in DECIMAL.finditer(buf, at, end)], counts)
     out = [Hit(at, "decimal text", position, end, "text", rate)
            for at, position, end, rate in _text_pairs(numbers, numbers, seg)]
-    dm = [(m.start(), m.group(1), m.group(2)) for at, end in windows for m in NMEA_DM.finditer(buf, at, end)][:MAX_CANDIDATES]
+    dm = _bounded([(m.start(), m.group(1), m.group(2)) for at, end in windows for m in NMEA_DM.finditer(buf, at, end)], counts)
     minutes = [(at, text, h, 10.0 ** -len(text.split(b".")[1]) / 60) for at, text, h in dm]
     lat_dm = [(at, degrees_minutes(text.decode(), h.decode(), "S", 2), r) for at, text, h, r in minutes if h in (b"N", b"S")]
     lon_dm = [(at, degrees_minutes(text.decode(), h.decode(), "W", 3), r) for at, text, h, r in minutes if h in (b"E", b"W")]
     out += [Hit(at, "NMEA ddmm.mmmm", position, end, "text", rate)
             for at, position, end, rate in _text_pairs(lat_dm, lon_dm, seg)]
     return out
+
+
+def _bounded(items: list, counts: dict | None) -> list:
+    if len(items) > MAX_CANDIDATES and counts is not None:
+        counts["text_over_limit"] = counts.get("text_over_limit", 0) + len(items) - MAX_CANDIDATES
+    return items[:MAX_CANDIDATES]
 
 
 def _text_pairs(lat_candidates, lon_candidates, seg: Segments) -> list[tuple[int, Position, int, float]]:

@@ -93,3 +93,29 @@ def test_a_position_split_reordered_or_faked_by_an_insertion_is_read_as_delivere
             assert abs(lat - sent[port][0]) < 2e-7 and abs(lon - sent[port][1]) < 2e-7, (port, got, sent[port])
             assert record["unmapped"]["gatewatch"]["evidence"]["stream_offset"] == 4  # after "POS1"
     assert not any(abs(r["unmapped"]["gatewatch"]["position"]["lat"] - fake[0]) < 1e-4 for r in found[INSERTION])
+
+
+def test_a_finding_names_its_rule_and_rate_and_a_north_east_magnitude_is_one_finding(tmp_path):
+    """JT/T 808's unsigned x1e6 magnitudes of a north-east position are also int32 x1e6: one
+    finding, as the signed one; it names its rule and that rule's expected random matches per GB,
+    and the stats sum what the bytes searched should have held by chance. A payload of more
+    decimal numbers than are examined counts the rest."""
+    from ..builders import encode, gateway_db, packet, write_log, write_pcap
+    from .conftest import run_monitor
+
+    db, t0 = gateway_db(), 1_700_000_000.0
+    fixes = [(48.137154 + k * 2e-5, 11.576124 + k * 3e-5) for k in range(300)]
+    log = write_log(tmp_path / "can.log", [encode(db, "GW_GNSS_Position", t0 + 0.1 * k, Latitude=lat, Longitude=lon)
+                                           for k, (lat, lon) in enumerate(fixes)])
+    lat, lon = fixes[200]
+    jt808_like = b"\x00\x00\x00\x00\x00\x00\x00\x03" + struct.pack(">II", int(lat * 1e6), int(lon * 1e6)) + bytes(8)
+    numbers = b",".join(b"1.2345" for _ in range(5000))
+    packets = [packet(t0 + 20.05, jt808_like, dport=7018, sport=40001), packet(t0 + 21.0, numbers, dport=8080, sport=40002)]
+    findings, monitor = run_monitor(can_logs=[log], captures=[write_pcap(tmp_path / "up.pcap", packets)])
+    taint = [f for f in findings if f.detector == "taint.position"]
+    assert [f.evidence["encoding"] for f in taint] == ["int32 x1e6 big-endian"]
+    assert taint[0].evidence["match_rule"] == "adjacent"
+    assert 0 < taint[0].evidence["expected_random_matches_per_gb"] < 1e-3
+    stats = monitor.summary()["detectors"]["taint"]
+    assert 0 < stats["expected_random_positions"] < 1e-3
+    assert stats["text_over_limit"] == 5000 - 4096
