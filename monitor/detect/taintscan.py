@@ -121,7 +121,7 @@ class Rules:
     top16: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def usable(self) -> np.ndarray:
-        return np.ones(len(self.lat), bool) if self.corroborate else self.alone["adjacent"]
+        return np.ones(len(self.lat), bool) if self.corroborate else self.alone["adjacent"] | self.alone["near"]
 
 
 def _rules(spec: Spec, seg: Segments) -> Rules:
