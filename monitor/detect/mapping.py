@@ -146,13 +146,7 @@ def judge(starts: np.ndarray, sizes: np.ndarray, motion: Motion, now: float, t: 
     coverage = _coverage(starts, moving, int(np.floor(starts[0])), window)
     parked_s, parked_share = _stops(starts, sizes, km_per_s, moving, t)
     informative = parked_s >= max(t.min_parked_s, 2 * period)
-    if informative:
-        judged_by = "stops" if parked_share <= t.max_standing_share else None
-    else:
-        judged_by = {"distance": "volume follows distance", "steady speed": "uploads while moving",
-                     "unknown": "uploads while moving"}.get(follows)
-        if follows in ("steady speed", "unknown") and not large:
-            judged_by = None  # both clocks fit: a timer is the simpler account of one small message
+    judged_by = _judged_by(informative, parked_share, follows, large, t)
     enough = (len(starts) >= t.min_uploads or large) and km >= t.min_km and t.min_bytes_per_km <= per_km <= t.max_bytes_per_km
     evidence = {"bytes_per_km": round(per_km, 1), "km": round(km, 3), "judged_by": judged_by or "", "follows": follows,
                 "period_s": round(period, 2), "window_s": round(window, 1), "uploads": len(starts),
@@ -162,6 +156,17 @@ def judge(starts: np.ndarray, sizes: np.ndarray, motion: Motion, now: float, t: 
     ambiguous = (not informative and follows in ("steady speed", "unknown") and not large
                  and t.min_bytes_per_km <= per_km <= t.max_bytes_per_km)
     return Judgement(like, follows, ambiguous, evidence)
+
+
+def _judged_by(informative: bool, parked_share: float, follows: str, large: bool, t: MappingThresholds) -> str | None:
+    """The evidence that the uploads follow distance, or None: a stop long enough to tell first;
+    else the clock they keep; at a steady speed (or from one interval) only multi-packet uploads,
+    since both clocks fit and a timer is the simpler account of one small message."""
+    if informative:
+        return "stops" if parked_share <= t.max_standing_share else None
+    if follows in ("steady speed", "unknown"):
+        return "uploads while moving" if large else None
+    return "volume follows distance" if follows == "distance" else None
 
 
 def _follows(sizes: np.ndarray, km: np.ndarray, dt: np.ndarray, t: MappingThresholds) -> str:
