@@ -280,8 +280,8 @@ def _text_pairs(lat_candidates, lon_candidates, seg: Segments) -> list[tuple[int
     Each with where the pair ends (past the later number's first character) and the rule's rate."""
     found = []
     lon_at = np.array([at for at, _, _ in lon_candidates], dtype=np.int64)
-    low = np.minimum(seg.lat, seg.lat + seg.dlat) - seg.margin
-    high = np.maximum(seg.lat, seg.lat + seg.dlat) + seg.margin
+    low = np.minimum(seg.lat, seg.lat + seg.dlat) - seg.margin - seg.quantum
+    high = np.maximum(seg.lat, seg.lat + seg.dlat) + seg.margin + seg.quantum
     rate = text_rate_per_gb(len(seg), TEXT_NEAR)
     for at, lat, r in lat_candidates:
         if not ((lat >= low - r) & (lat <= high + r)).any():

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 BUDGET_PER_GB = 1e-3  # expected random position matches per GB of payload, all encodings together
-CAN_QUANTUM_DEG = 1e-7  # the CAN position's own resolution (the DBCs' 1E-007 scale)
+CAN_QUANTUM_DEG = 1e-7  # the finest CAN position resolution assumed (the DBCs' 1E-007 scale)
 GB = 1e9
 
 
@@ -85,17 +85,29 @@ def to_degrees(spec: Spec, words: np.ndarray) -> np.ndarray:
         return words.astype(utype).view(ftype).astype(np.float64)
 
 
-def resolution(spec: Spec, degrees: np.ndarray) -> np.ndarray:
+def can_quantum(values: np.ndarray) -> float:
+    """The CAN position's resolution, read from its values: the coarsest of 1e-4 .. 1e-7 degrees
+    they all are multiples of (DBCs scale positions by 1e-6 or 1e-7); 1e-7 when none fits (a
+    float signal)."""
+    values = np.asarray(values, np.float64)
+    for quantum in (1e-4, 1e-5, 1e-6):
+        steps = values / quantum
+        if len(values) and (np.abs(steps - np.round(steps)) < 1e-3).all():
+            return quantum
+    return CAN_QUANTUM_DEG
+
+
+def resolution(spec: Spec, degrees: np.ndarray, quantum: float = CAN_QUANTUM_DEG) -> np.ndarray:
     """How far an encoded value may lie from the CAN value it encodes: one step of the encoding
     (a float's spacing at that value; a tracker may truncate, as JT/T 808 senders write
-    int(degrees x 1e6), not round) and a little over half the CAN signal's own (the sender may
-    read a finer source)."""
+    int(degrees x 1e6), not round) and a little over half the CAN signal's own ``quantum`` (the
+    sender may read a finer source than the CAN bus carries)."""
     if spec.kind == "float":
         ftype, _ = _float_types(spec)
         step = np.spacing(np.abs(np.asarray(degrees, ftype))).astype(np.float64)
     else:
         step = np.full(np.shape(degrees), 1.0 / spec.scale)
-    return step + 0.6 * CAN_QUANTUM_DEG
+    return step + 0.6 * quantum
 
 
 def _int_interval(lo, hi, scale, shift, low, high):

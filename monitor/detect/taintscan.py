@@ -31,8 +31,8 @@ import numpy as np
 
 from .finding import Position
 from .geo import lon_delta
-from .taintrate import (GB, SHARE_PER_GB, SPECS, Spec, count, intervals, lon_count, pair_probability, pairs_bound,
-                        resolution, to_degrees)
+from .taintrate import (CAN_QUANTUM_DEG, GB, SHARE_PER_GB, SPECS, Spec, can_quantum, count, intervals, lon_count,
+                        pair_probability, pairs_bound, resolution, to_degrees)
 
 MAX_GAP = 12  # bytes between the end of one coordinate and the start of the other
 CORROBORATE_BYTES = 1024
@@ -69,6 +69,7 @@ class Segments:
     margin: np.ndarray  # degrees added to each axis's tolerance (a predicted step's error)
     moving: np.ndarray  # True: a segment, False: a point
     current: np.ndarray  # a point or segment of the positions current while the batch's packets left
+    quantum: float = CAN_QUANTUM_DEG  # the CAN position's resolution (taintrate.can_quantum)
 
     def __len__(self) -> int:
         return len(self.lat)
@@ -101,7 +102,8 @@ def segments(ts, lats, lons, t0: float, t1: float, cap_deg: float) -> Segments:
                     np.concatenate([zero, (dlat * shrink)[current]]), np.concatenate([zero, (dlon * shrink)[current]]),
                     np.concatenate([zero, margin[current]]),
                     np.concatenate([np.zeros(len(points), bool), np.ones(len(current), bool)]),
-                    np.concatenate([away[points] == 0, np.ones(len(current), bool)]))
+                    np.concatenate([away[points] == 0, np.ones(len(current), bool)]),
+                    can_quantum(np.concatenate([lats[points], lons[points]])))
 
 
 @dataclass
@@ -133,8 +135,9 @@ def _rules(spec: Spec, seg: Segments) -> Rules:
         margin += np.where(np.sign(lon) != np.sign(lon + dlon), np.minimum(np.abs(lon), end_lon), 0.0)
         lat, lon = np.abs(lat), np.abs(lon)
         dlat, dlon = end_lat - lat, end_lon - lon
-    r_lat = np.maximum(resolution(spec, lat), resolution(spec, lat + dlat)) + margin
-    r_lon = np.maximum(resolution(spec, lon), resolution(spec, lon + dlon)) + margin / np.maximum(np.cos(np.radians(lat)), MIN_COS)
+    q = seg.quantum
+    r_lat = np.maximum(resolution(spec, lat, q), resolution(spec, lat + dlat, q)) + margin
+    r_lon = np.maximum(resolution(spec, lon, q), resolution(spec, lon + dlon, q)) + margin / np.maximum(np.cos(np.radians(lat)), MIN_COS)
     bound = pairs_bound(_seg_count(count, spec, lat, dlat), _tol_count(count, spec, lat, dlat, r_lat),
                         _seg_count(lon_count, spec, lon, dlon), _tol_count(lon_count, spec, lon, dlon, r_lon))
     p = pair_probability(spec, bound)
@@ -383,7 +386,9 @@ def _corroborated(found: list[Hit], rules: Rules, plan: Plan) -> list[Hit]:
 def text_match(seg: Segments, lat: float, lon: float, r: float) -> int | None:
     """The position (nearest in time first) whose segment passes within ``r`` degrees (plus the
     segment's own margin) of a pair read as text; None when none does."""
-    rules = Rules(TEXT, seg.lat, seg.lon, seg.dlat, seg.dlon, seg.margin + r, seg.margin + r, {}, {}, False)
+    r = r + 0.6 * seg.quantum
+    lon_margin = seg.margin / np.maximum(np.cos(np.radians(seg.lat)), MIN_COS)
+    rules = Rules(TEXT, seg.lat, seg.lon, seg.dlat, seg.dlon, seg.margin + r, lon_margin + r, {}, {}, False)
     near = np.flatnonzero(np.abs(lat - (seg.lat + seg.dlat / 2)) <= np.abs(seg.dlat) / 2 + rules.r_lat)
     _row, k, _s = _on_segment(rules, near, lat, np.array([lon]))
     return k

@@ -152,3 +152,17 @@ def test_encodings_that_cannot_keep_the_budget_are_off_and_counted():
     assert {"int32 x1e6 big-endian", "int32 x1e7 little-endian"} <= searched
     assert plan.counts.get("encodings_off", 0) + plan.counts.get("encodings_too_wide", 0) == len(SPECS) - len(searched)
     assert plan.rate_per_gb() < BUDGET_PER_GB
+
+
+def test_a_can_position_at_1e6_resolution_still_matches_the_finer_value_a_sender_writes():
+    """The generated drives' DBC scales positions by 1e-6: the CAN value is up to half a
+    micro-degree from the float64 the sender writes of the true position."""
+    t, lat, lon = drive(PLACES["south-west"])
+    true_lat, true_lon = lat[1000] + 4.4e-7, lon[1000] - 4.6e-7
+    can_lat, can_lon = np.round(lat, 6), np.round(lon, 6)
+    can_lat[1000], can_lon[1000] = round(true_lat, 6), round(true_lon, 6)
+    plan = Plan(segments(t, can_lat, can_lon, 100.0, 100.05, 0.0005))
+    assert plan.seg.quantum == 1e-6
+    for code in ("<dd", ">dd", "<ff"):
+        assert plan.hits(b"\x07" * 5 + struct.pack(code, true_lat, true_lon)), code
+    assert plan.hits(b"\x07" * 5 + struct.pack("<ii", round(true_lat * 1e7), round(true_lon * 1e7)))
