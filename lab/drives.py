@@ -28,15 +28,19 @@ NO_EPISODE = "no episode"
 FIRST_ALERT_S = {"mapping": 120.0}  # by the kind's family (before the colon); others DEFAULT_FIRST_ALERT_S
 DEFAULT_FIRST_ALERT_S = 30.0
 BEACON_MIN_S, BEACON_PERIODS, BEACON_SLACK_S = 60.0, 5, 5.0
+MAPPING_AFTER_SECOND_S = 30.0  # uploads 500 m-1 km apart in town come minutes apart: 120 s or the second upload + 30 s
 
 
 def first_alert_limit(episode: Episode) -> float:
     """How long after its start an episode may take to raise its first alert. A beacon: five
     periods or a minute, whichever is later, counted from its first upload (one period after the
-    handshake that starts it), plus a few seconds of slack."""
+    handshake that starts it), plus a few seconds of slack. Mapping: 120 s, or 30 s after its second
+    upload when the uploads are further apart than that (no detector can judge one upload)."""
     family = episode.kind.split(":")[0]
     if family == "beacon" and episode.period:
         return max(BEACON_PERIODS * episode.period, BEACON_MIN_S) + episode.period + BEACON_SLACK_S
+    if family == "mapping" and episode.period:  # one upload shows no volume that follows distance: the second is needed
+        return max(FIRST_ALERT_S["mapping"], episode.period + MAPPING_AFTER_SECOND_S)
     return FIRST_ALERT_S.get(family, DEFAULT_FIRST_ALERT_S)
 
 

@@ -39,7 +39,8 @@ class Episode:
     name: str | None = None
     end: float | None = None  # where an alert must fall in [start, end] (episodes on a shared destination)
     detail: str = ""  # how it was drawn, for the report (an upload period, a beacon's period)
-    period: float | None = None  # a beacon's period, s: its time to first alert depends on it
+    period: float | None = None  # a beacon's period, or the time from a mapping's first upload to its second, s:
+                                 # its time to first alert depends on it
     also: tuple[str, ...] = ()  # other categories its traffic truly carries (an IMEI or VIN login): not false alerts
 
 
@@ -148,9 +149,16 @@ def _mapping_steps(d: Drive, name: str, per: str) -> tuple[list, str]:
             f"every {every_s:.0f} s moving, {per_km // 1000} kB/km")
 
 
+def _upload_at(d: Drive, steps: list, k: int) -> float | None:
+    """When the schedule's ``k``-th upload (from 0) leaves: steps are the TLS handshake's two, then
+    an upload and its acknowledgement each."""
+    step = 2 + 2 * k
+    return d.t0 + MAPPING_BEGIN_S + sum(delay for _, _, delay in steps[: step + 1]) if len(steps) > step else None
+
+
 def _first_upload(d: Drive, steps: list) -> float:
-    """When the schedule's first upload leaves (the third step: after the TLS handshake)."""
-    return d.t0 + MAPPING_BEGIN_S + sum(delay for _, _, delay in steps[:3]) if len(steps) > 2 else d.t0 + d.seconds
+    first = _upload_at(d, steps, 0)
+    return d.t0 + d.seconds if first is None else first
 
 
 def _mapping_to(d: Drive, kind: str, address: str, name: str, port: int, per: str) -> Episode:
@@ -166,7 +174,9 @@ def _mapping_to(d: Drive, kind: str, address: str, name: str, port: int, per: st
             if side == "up":
                 d.cap.tcp_session(t, address, port, d.sport(), [*hello, ("up", payload, 0.01)])
         detail += ", a connection each"
-    return Episode(kind, "mapping", address, port, _first_upload(d, steps), name, end=d.t0 + d.seconds + 5, detail=detail)
+    start, second = _first_upload(d, steps), _upload_at(d, steps, 1)
+    return Episode(kind, "mapping", address, port, start, name, end=d.t0 + d.seconds + 5, detail=detail,
+                   period=None if second is None else round(second - start, 3))
 
 
 def mapping(per: str) -> Callable[[Drive], Episode]:

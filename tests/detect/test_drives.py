@@ -53,6 +53,9 @@ def test_first_alert_limits_and_the_late_list():
     assert first_alert_limit(beacon) == 100 + 20 + 5  # five periods, after the first upload, plus slack
     assert first_alert_limit(Episode("beacon", "geolocation", "192.0.2.1", 443, T, period=6.0)) == 60 + 6 + 5
     assert first_alert_limit(MAP) == 120 and first_alert_limit(VIDEO) == 30
+    town = Episode("mapping:distance", "mapping", "192.0.2.3", 443, T, period=140.0)  # 1 km at 26 km/h
+    assert first_alert_limit(town) == 140 + 30  # no detector judges one upload: the second's time counts
+    assert first_alert_limit(Episode("mapping:time", "mapping", "192.0.2.3", 443, T, period=9.0)) == 120
     result = {"seed": 1, "profile": "city", "errors": [], **judge([beacon, MAP], [
         row("geolocation", "192.0.2.1", T + 130), row("mapping", "203.0.113.7", T + 100)])}
     summary = summarise([result])
