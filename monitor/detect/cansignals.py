@@ -11,16 +11,17 @@ and 2, b near 0) keeps the line and the spread of its residuals. After that,
 a frame whose signal sits more than ``max_residual`` spreads off its partner's line (and more than
 ``min_gap`` of the signal's learned range and ``min_relative`` of the value expected), for
 ``min_frames`` frames in a row, breaks the pair. The finding names both signals and
-cannot say which of the two is the forged one. Each signal that changed while learning also keeps
-the fastest it changed per second: a step ``max_rate`` times faster (and more than ``min_jump`` of
-its learned range) is a jump no genuine sender made: a speed that drops to zero at once, an
-odometer reset to 0.
+cannot say which of the two is the forged one. Each signal also keeps how it moved from frame to
+frame while learning (``signaljumps.py``): a step no genuine sender makes (a speed faster than a
+vehicle brakes or accelerates, any other signal far faster than it ever moved and by a large part
+of its own value: a wheel read as 0 at speed, an odometer reset to 0) is a jump, unless a learned
+partner still agrees with the new value.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 import numpy as np
@@ -29,6 +30,8 @@ from .base import Detector
 from .canview import CanView, can_ref, per_bus
 from .finding import Finding
 from .memory import Repeats
+from .signaljumps import StepModel, learn_steps, per_mps
+from .signaljumps import jumped as steps_jumped
 
 Series = tuple[str, str]  # (message, signal)
 
@@ -44,9 +47,12 @@ class SignalThresholds:
     max_tries: int = 20_000  # pairs of same-unit signals fitted per bus at most (when learning ends)
     stale_s: float = 1.0  # a partner value older than this is not compared
     min_frames: int = 5  # frames in a row off the line before it counts (a stop or a sampling lag is brief)
-    max_rate: float = 4.0  # times the fastest change per second seen while learning (a speed that drops to 0 at once)
+    max_rate: float = 4.0  # not a speed: times the fastest change per second seen while learning
     min_jump: float = 0.25  # and at least this share of the learned range
+    min_relative_jump: float = 0.25  # and of the signal's own value (a calm learning says little of later moves)
     min_step_s: float = 0.01  # steps closer in time than this count as this long
+    max_accel: float = 12.0  # a speed: m/s^2 no road vehicle sustains (past what tyres give on a dry road)
+    hold_s: float = 0.25  # a speed: its sensor may refresh this slowly, showing that long's change in one step
 
 
 @dataclass
@@ -58,6 +64,7 @@ class Pair:
     spread: float  # the residuals' standard deviation (floored)
     gap: float  # the least residual that counts, from the learned range of y
     correlation: float
+    speed_per_mps: float | None = None  # the unit per m/s when both measure a speed
 
 
 @dataclass
@@ -68,7 +75,7 @@ class BusSignals:
     pairs: list | None = None
     latest: dict = field(default_factory=dict)  # series -> (ts, value) while judging
     runs: dict = field(default_factory=dict)  # (x, y) -> frames in a row off the line
-    rates: dict = field(default_factory=dict)  # series -> (fastest change per second, learned range)
+    steps: dict = field(default_factory=dict)  # series -> StepModel
 
 
 def numeric_series(view: CanView, rows: np.ndarray):
@@ -94,21 +101,6 @@ def learned_series(bs: BusSignals) -> dict[Series, tuple[np.ndarray, np.ndarray]
     return out
 
 
-def fit_rates(series: dict, t: SignalThresholds) -> dict[Series, tuple[float, float]]:
-    """Per signal that changed while learning: the fastest it changed (per second, steps under
-    ``min_step_s`` counted as that long) and its learned range."""
-    out = {}
-    for name, (ts, values) in series.items():
-        if len(ts) < 20 or values.max() == values.min():
-            continue
-        with np.errstate(all="ignore"):
-            rates = np.abs(np.diff(values)) / np.maximum(np.diff(ts), t.min_step_s)
-            fastest, span = float(rates.max()), float(values.max() - values.min())
-        if np.isfinite(fastest) and np.isfinite(span):
-            out[name] = (fastest, span)
-    return out
-
-
 def fit_pairs(series: dict, bs: BusSignals, t: SignalThresholds) -> list[Pair]:
     found, tried = [], 0
     names = sorted(series)
@@ -119,7 +111,7 @@ def fit_pairs(series: dict, bs: BusSignals, t: SignalThresholds) -> list[Pair]:
             tried += 1  # one direction is enough: a forged x or a forged y both move y off x's line
             pair = _fit(x, y, series[x], series[y], t)
             if pair is not None:
-                found.append(pair)
+                found.append(replace(pair, speed_per_mps=per_mps(bs.units[y])))
     found.sort(key=lambda p: -p.correlation)
     return found[: t.max_pairs]
 
@@ -171,11 +163,11 @@ class SignalPairs(Detector):
             if len(judged):
                 if bs.pairs is None:
                     series = learned_series(bs)
-                    bs.pairs, bs.rates = fit_pairs(series, bs, self.t), fit_rates(series, self.t)
+                    bs.pairs, bs.steps = fit_pairs(series, bs, self.t), learn_steps(series, bs.units, self.t)
                     bs.latest = {name: (float(ts[-1]), float(values[-1])) for name, (ts, values) in series.items()}
                     bs.samples = {}
                     self.counts["pairs_learned"] += len(bs.pairs)
-                    self.counts["rates_learned"] += len(bs.rates)
+                    self.counts["rates_learned"] += len(bs.steps)
                 found += self._judge(view, bus, bs, judged)
         return found
 
@@ -197,11 +189,10 @@ class SignalPairs(Detector):
             if pair.y not in current:
                 continue
             ty, vy = current[pair.y]
-            px, fresh = self._partner(bs, current, pair.x, ty)
+            px, fresh, age = self._partner(bs, current, pair.x, ty)
             expected = pair.slope * px + pair.intercept
             residual = np.abs(vy - expected)
-            broken = fresh & (residual > pair.spread * self.t.max_residual) & (residual > pair.gap)
-            broken &= residual > self.t.min_relative * np.abs(expected)
+            broken = fresh & (residual > self._tolerance(pair, expected, age))
             broken = self._sustained(bs, pair, broken)
             self.counts["frames_compared"] += int(fresh.sum())
             if broken.any():
@@ -215,31 +206,57 @@ class SignalPairs(Detector):
         return found
 
     def _jumps(self, view: CanView, bus: str, bs: BusSignals, current: dict) -> list[Finding]:
-        """Signals that changed far faster than they ever did while learning."""
+        """Signals that moved in one step further than a genuine sender does (``signaljumps.py``)
+        while no learned partner agrees with the new value."""
         found = []
         for series, (ts, values) in current.items():
-            if series not in bs.rates or series not in bs.latest:
+            model = bs.steps.get(series)
+            if model is None or series not in bs.latest:
                 continue
-            fastest, span = bs.rates[series]
             last_t, last_v = bs.latest[series]
-            step = np.abs(np.diff(np.concatenate(([last_v], values))))
-            rate = step / np.maximum(np.diff(np.concatenate(([last_t], ts))), self.t.min_step_s)
-            jumped = (rate > self.t.max_rate * fastest) & (step > self.t.min_jump * span)
+            before, dt = np.concatenate(([last_v], values[:-1])), np.diff(np.concatenate(([last_t], ts)))
+            jumped = steps_jumped(model, before, values, dt, self.t)
+            if jumped.any():  # a partner that agrees clears the frame
+                agrees = self._partner_agrees(bs, current, series, ts[jumped], values[jumped])
+                self.counts["jumps_partner_agrees"] += int(agrees.sum())
+                jumped[np.flatnonzero(jumped)[agrees]] = False
             if not jumped.any():
                 continue
             self.counts["jumps"] += int(jumped.sum())
             first = int(np.flatnonzero(jumped)[0])
-            if self.repeats.due((bus, series), float(ts[first]), "suppressed_repeats") is None:
-                continue
-            before = float(values[first - 1]) if first else last_v
-            ids = sorted({m.frame_id for m in view.plan.messages if m.name == series[0]})
-            found.append(Finding(float(ts[first]), "can.signals", "can",
-                                 f"{'.'.join(series)} changed faster than it ever did while learning (masquerade-like)",
-                                 0.6, can=can_ref(bus, ids, int(jumped.sum()), ts[jumped][0], ts[jumped][-1]),
-                                 evidence={"signal": ".".join(series), "from": round(before, 3),
-                                           "to": round(float(values[first]), 3), "rate_per_s": round(float(rate[first]), 3),
-                                           "learned_fastest_per_s": round(fastest, 3), "learned_range": round(span, 3)}))
+            if self.repeats.due((bus, series), float(ts[first]), "suppressed_repeats") is not None:
+                found.append(self._jump_finding(view, bus, series, model, ts, values, before, dt, jumped, first))
         return found
+
+    def _partner_agrees(self, bs: BusSignals, current: dict, series: Series, ts: np.ndarray,
+                        values: np.ndarray) -> np.ndarray:
+        """Where a learned partner of ``series``, fresh at ``ts``, sits on the pair's line with ``values``."""
+        agrees = np.zeros(len(ts), bool)
+        for pair in bs.pairs or ():
+            if series not in (pair.x, pair.y):
+                continue
+            seen, fresh, age = self._partner(bs, current, pair.x if series == pair.y else pair.y, ts)
+            x, y = (seen, values) if series == pair.y else (values, seen)
+            expected = pair.slope * x + pair.intercept
+            agrees |= fresh & (np.abs(y - expected) <= self._tolerance(pair, expected, age))
+        return agrees
+
+    def _jump_finding(self, view, bus, series: Series, model: StepModel, ts, values, before, dt, jumped, first) -> Finding:
+        name, step_s = ".".join(series), round(float(dt[first]), 3)
+        step = abs(float(values[first] - before[first]))
+        if model.speed_per_mps is not None:
+            seen = f"{name} changed by {step:.4g} in {step_s} s, more than a vehicle brakes or accelerates"
+        else:
+            seen = f"{name} changed faster than it ever did while learning"
+        seen += " (masquerade-like)"
+        rate = step / max(float(dt[first]), self.t.min_step_s)
+        ids = sorted({m.frame_id for m in view.plan.messages if m.name == series[0]})
+        evidence = {"signal": name, "from": round(float(before[first]), 3), "to": round(float(values[first]), 3),
+                    "step_s": step_s, "rate_per_s": round(rate, 3), "learned_fastest_per_s": round(model.fastest, 3),
+                    "learned_range": round(model.span, 3), "learned_largest_step": round(model.largest_step, 3),
+                    "bound": "physics" if model.speed_per_mps is not None else "learned"}
+        return Finding(float(ts[first]), "can.signals", "can", seen, 0.6,
+                       can=can_ref(bus, ids, int(jumped.sum()), ts[jumped][0], ts[jumped][-1]), evidence=evidence)
 
     def _sustained(self, bs: BusSignals, pair: Pair, broken: np.ndarray) -> np.ndarray:
         """The frames that are the ``min_frames``-th or later in a row off the line (the run of the
@@ -252,17 +269,29 @@ class SignalPairs(Detector):
         bs.runs[key] = int(run[-1]) if broken[-1] else 0
         return broken & (run >= self.t.min_frames)
 
-    def _partner(self, bs: BusSignals, current: dict, x: Series, ty: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The partner's latest value at each of ``ty``, and whether it is fresh enough."""
+    def _tolerance(self, pair: Pair, expected: np.ndarray, age: np.ndarray) -> np.ndarray:
+        """How far a value may sit off its partner's line: ``max_residual`` learned spreads, ``min_gap``
+        of the learned range, ``min_relative`` of the value expected, and for speeds what the vehicle
+        may have gained or lost since the partner's value was sent (a pair learned in a steady
+        cruise has a narrow spread, and a 10 Hz partner lags a 50 Hz signal under hard braking)."""
+        least = max(pair.spread * self.t.max_residual, pair.gap)
+        tolerance = np.maximum(least, self.t.min_relative * np.abs(expected))
+        if pair.speed_per_mps is not None:
+            tolerance = tolerance + self.t.max_accel * pair.speed_per_mps * age
+        return tolerance
+
+    def _partner(self, bs: BusSignals, current: dict, x: Series, ty: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The partner's latest value at each of ``ty``, whether it is fresh enough, and its age."""
         tx, vx = current.get(x, (np.zeros(0), np.zeros(0)))
         if x in bs.latest:
             last_t, last_v = bs.latest[x]
             tx, vx = np.concatenate(([last_t], tx)), np.concatenate(([last_v], vx))
         if not len(tx):
-            return np.zeros(len(ty)), np.zeros(len(ty), bool)
+            return np.zeros(len(ty)), np.zeros(len(ty), bool), np.zeros(len(ty))
         at = np.searchsorted(tx, ty, side="right") - 1
-        fresh = (at >= 0) & (ty - tx[np.maximum(at, 0)] <= self.t.stale_s)
-        return vx[np.maximum(at, 0)], fresh
+        age = ty - tx[np.maximum(at, 0)]
+        fresh = (at >= 0) & (age <= self.t.stale_s)
+        return vx[np.maximum(at, 0)], fresh, np.maximum(age, 0.0)
 
     def _finding(self, view, bus, pair: Pair, ty, vy, px, residual, broken, first) -> Finding:
         evidence = {"signal": ".".join(pair.y), "value": round(float(vy[first]), 3),

@@ -67,8 +67,17 @@ def test_wheel_speeds_forged_at_half_the_speed_break_their_pairs(tmp_path):
 
 def test_a_speed_that_drops_to_zero_at_once_is_a_jump(tmp_path):
     findings, _ = _drive(tmp_path, forge=lambda t: 0.0 if 80 <= t < 100 else None)
-    jumps = [f for f in findings if "changed faster" in f.seen]
+    jumps = [f for f in findings if "more than a vehicle brakes or accelerates" in f.seen]
     assert jumps and jumps[0].evidence["to"] == 0.0 and jumps[0].evidence["rate_per_s"] > 100
+    assert jumps[0].evidence["bound"] == "physics" and jumps[0].can["first_ts"] >= 1_700_000_080
+
+
+def test_the_return_to_the_true_speed_agrees_with_the_partner_and_is_no_jump(tmp_path):
+    """Both wheels jump to 0 at 80 s while Speed does not (two jumps); at 100 s they jump back onto
+    Speed's line: a pair that agrees is no forgery."""
+    _, monitor = _drive(tmp_path, forge=lambda t: 0.0 if 80 <= t < 100 else None)
+    stats = monitor.summary()["detectors"]["can_signals"]
+    assert stats["jumps"] == 2 and stats["jumps_partner_agrees"] == 2
 
 
 def test_a_brief_mismatch_is_not_a_masquerade(tmp_path):
