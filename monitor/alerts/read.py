@@ -1,14 +1,16 @@
 """Reading alert logs: one file, a folder, or many vehicles' folders, in chain order, with
 filters, one record at a time within bounded.py's bounds (line length, nesting, finite numbers).
-Damaged or torn lines, and records whose fields have the wrong type (``flat`` checks every field
-the review commands read), are reported (file:line) and skipped, never fatal; so are
-folders that cannot be read. Which files a path means is ``logfiles.vehicle_logs``'s to say: a
-folder's own alert files or the layouts gatewatch writes one level down, never a walk of the
-disk unless asked (``recursive``)."""
+``Filter`` says which rows the review commands keep (cli/filters.py makes it from their
+options, once for all of them). Damaged or torn lines, and records whose fields have the wrong
+type (``flat`` checks every field the review commands read), are reported (file:line) and
+skipped, never fatal; so are folders that cannot be read. Which files a path means is
+``logfiles.vehicle_logs``'s to say: a folder's own alert files or the layouts gatewatch writes
+one level down, never a walk of the disk unless asked (``recursive``)."""
 
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -227,42 +229,76 @@ def _rows(path: Path, problems: Problems) -> Iterator[tuple[dict, dict]]:
         yield entry.record, row
 
 
-def parse_time(text: str | None) -> float | None:
-    """ISO 8601 (2026-11-30T10:00:00Z, or a date) or epoch seconds."""
+#: What a relative time's unit means, in seconds ("90s", "30m", "1h", "2d", "1w": before now).
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_RELATIVE = re.compile(r"(\d{1,9}(?:\.\d{1,6})?)([smhdw])")
+
+
+def parse_time(text: str | None, now: float | None = None) -> float | None:
+    """ISO 8601 (2026-11-30T10:00:00Z, or a date; no zone is UTC), epoch seconds, or a span
+    before ``now`` (default: the clock): ``90s``, ``30m``, ``1h``, ``2d``, ``1w``."""
     if text is None:
         return None
+    relative = _RELATIVE.fullmatch(text.strip())
+    if relative:
+        return (time.time() if now is None else now) - float(relative[1]) * UNITS[relative[2]]
     try:
         seconds = float(text)
     except ValueError:
         seconds = None
     if seconds is not None:
         if not math.isfinite(seconds):
-            raise ConfigError(f"{text!r} is not a time (a finite number of epoch seconds, or ISO 8601)")
+            raise ConfigError(f"{text!r} is not a time (a finite number of epoch seconds, ISO 8601, or 1h before now)")
         return seconds
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise ConfigError(f"{text!r} is not a time (ISO 8601 like 2026-11-30T10:00:00Z, or epoch seconds)") from None
+        raise ConfigError(f"{text!r} is not a time (ISO 8601 like 2026-11-30T10:00:00Z, epoch seconds, or a span "
+                          f"before now: 90s, 30m, 1h, 2d, 1w)") from None
     return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
 
 
-def matcher(since=None, until=None, category=None, vehicle=None, destination=None, detector=None,
-            min_confidence=None) -> Callable[[dict], bool]:
-    since_t, until_t = parse_time(since), parse_time(until)
+@dataclass(frozen=True)
+class Filter:
+    """Which rows the review commands keep: every field given must match (an empty tuple
+    matches all); within one field any of the values. Times are epoch seconds, inclusive."""
 
-    def keep(row: dict) -> bool:
-        if since_t is not None and row["time"] < since_t or until_t is not None and row["time"] > until_t:
-            return False
-        if category and row["category"] not in category or vehicle and row["vehicle"] not in vehicle:
-            return False
-        if detector and not any(row["detector"] == d or (row["detector"] or "").startswith(d + ".") for d in detector):
-            return False
-        if destination and not any(d == row["destination"] or any(d == n or n.endswith("." + d) for n in row["names"])
-                                   for d in destination):
-            return False
-        return min_confidence is None or (row["confidence"] or 0) >= min_confidence
+    since: float | None = None
+    until: float | None = None
+    categories: tuple[str, ...] = ()
+    vehicles: tuple[str, ...] = ()
+    actions: tuple[str, ...] = ()
+    detectors: tuple[str, ...] = ()  # a name or a family: "wire" keeps wire.jt808
+    destinations: tuple[str, ...] = ()  # an address, a name, or a domain its names end in
+    countries: tuple[str, ...] = ()  # ISO 3166 alpha-2 of the destination, any case; "-" for none known
+    min_confidence: float | None = None
 
-    return keep
+    def __call__(self, row: dict) -> bool:
+        return self._when(row) and self._what(row) and self._where(row)
+
+    def _when(self, row: dict) -> bool:
+        return not (self.since is not None and row["time"] < self.since
+                    or self.until is not None and row["time"] > self.until)
+
+    def _what(self, row: dict) -> bool:
+        if self.categories and row["category"] not in self.categories or self.vehicles and row["vehicle"] not in self.vehicles:
+            return False
+        if self.actions and row["action"] not in self.actions:
+            return False
+        if self.detectors and not any(row["detector"] == d or (row["detector"] or "").startswith(d + ".")
+                                      for d in self.detectors):
+            return False
+        return self.min_confidence is None or (row["confidence"] or 0) >= self.min_confidence
+
+    def _where(self, row: dict) -> bool:
+        if self.countries and (row["country"] or "-").upper() not in {c.upper() for c in self.countries}:
+            return False
+        return not self.destinations or any(
+            d == row["destination"] or any(d == n or n.endswith("." + d) for n in row["names"]) for d in self.destinations)
+
+    def given(self) -> dict:
+        """The filters set, by name (what a summary says it was limited to)."""
+        return {name: value for name, value in vars(self).items() if value not in (None, ())}
 
 
 def follow(paths: list[Path], poll_s: float = 0.5, stop: Callable[[], bool] = lambda: False,

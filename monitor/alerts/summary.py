@@ -61,6 +61,8 @@ def _where(e: dict) -> str:
 
 def format_summary(summary: dict) -> str:
     lines = [f"{summary['episodes']} episodes, {summary['hits']} hits, {summary['positions']} positions"]
+    if summary.get("filters"):  # a filtered summary says so, and that the DNS names are left out
+        lines.append(f"of the records kept by {terminal(summary['filters'])} (names looked up left out)")
     for group in ("by_category", "by_action", "by_country", "by_destination", "by_detector", "by_vehicle"):
         lines.append(group.replace("_", " ") + ":")
         for name, entry in list(summary[group].items())[:20]:

@@ -1,14 +1,18 @@
 """``gatewatch alerts``: read, filter, sum up and verify alert logs of one or many vehicles.
 
-    gatewatch alerts [PATH...] [--since T --until T --category C --vehicle V --destination D
-                     --detector NAME --min-confidence X] [--format table|jsonl|csv] [--follow]
-    gatewatch alerts summary [PATH...] [--json]
+    gatewatch alerts [PATH...] [FILTERS] [--format table|jsonl|csv] [--follow]
+    gatewatch alerts summary [PATH...] [FILTERS] [--json]
     gatewatch alerts verify [PATH...] [--key FILE]
 
 PATH is an alert file, a run's folder, or a folder of vehicles' folders (default: the daemon's
 output folder; see review.py for what a folder means and --recursive). verify exits 0 only when
 every chain holds, and names the first broken record and how. No alert log found: one line and
 exit 1, for each of them.
+
+FILTERS (filters.py, the same for the list and the summary): --since/--until (ISO 8601, epoch
+seconds, or 1h, 30m, 2d, 1w before now), --vehicle, --category, --action, --detector,
+--destination, --country, --min-confidence. A filtered summary says its filters, and leaves out
+the names looked up (the DNS logs are not alert records: no filter applies to them).
 """
 
 from __future__ import annotations
@@ -19,24 +23,17 @@ import json
 from pathlib import Path
 from typing import TextIO
 
-from ..config.model import CATEGORIES
-from . import review
+from . import filters, review
 
 COLUMNS = ("time", "vehicle", "seq", "activity", "category", "action", "detector", "destination", "port", "names",
-           "count", "confidence", "seen")
+           "count", "confidence", "seen", "country")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="*", metavar="[summary|verify] PATH",
                         help=f"'summary' or 'verify' first for those actions; PATH: {review.PATHS_HELP}")
     review.add_recursive(parser)
-    parser.add_argument("--since", metavar="TIME", help="ISO 8601 or epoch seconds")
-    parser.add_argument("--until", metavar="TIME")
-    parser.add_argument("--category", action="append", choices=CATEGORIES)
-    parser.add_argument("--vehicle", action="append", metavar="ID")
-    parser.add_argument("--destination", action="append", metavar="ADDRESS|NAME", help="an address, or a name or its domain")
-    parser.add_argument("--detector", action="append", metavar="NAME", help="e.g. wire.jt808, or wire for all wire.*")
-    parser.add_argument("--min-confidence", type=float, metavar="X")
+    filters.add_arguments(parser)
     parser.add_argument("--format", choices=("table", "jsonl", "csv"), default="table")
     parser.add_argument("--follow", action="store_true",
                         help="keep printing records as they are appended (waits for the first in an existing folder)")
@@ -75,16 +72,20 @@ def _summary(logs, problems, args: argparse.Namespace, out: TextIO) -> int:
     from ..alerts.read import rows_of
     from ..alerts.summary import format_summary, summarize_rows
 
-    rows = (row for _, row in rows_of(logs, problems))
-    summary = summarize_rows(rows, review.names_looked_up(logs, problems))
+    keep = filters.of(args)
+    given = keep.given()
+    rows = (row for _, row in rows_of(logs, problems) if keep(row))
+    summary = summarize_rows(rows, None if given else review.names_looked_up(logs, problems))
+    if given:
+        summary["filters"] = filters.describe(given)
     print(json.dumps(summary, indent=1) if args.json else format_summary(summary), file=out)
     return 0
 
 
 def _list(paths, logs, problems, args: argparse.Namespace, out: TextIO) -> int:
-    from ..alerts.read import flat, follow, matcher, rows_of
+    from ..alerts.read import flat, follow, rows_of
 
-    keep = matcher(args.since, args.until, args.category, args.vehicle, args.destination, args.detector, args.min_confidence)
+    keep = filters.of(args)
     writer = _Writer(out, args.format)
     source = (((r, flat(r)) for r in follow(paths, recursive=args.recursive, problems=problems)) if args.follow
               else rows_of(logs, problems))
@@ -106,7 +107,7 @@ class _Writer:
             self.csv.writerow(COLUMNS)
         elif fmt == "table":
             print(f"{'time (UTC)':<20} {'vehicle':<14} {'seq':>5} {'activity':<7} {'category':<11} {'action':<6} "
-                  f"{'detector':<16} {'destination':<28} {'count':>5}  seen", file=out)
+                  f"{'detector':<16} {'destination':<28} {'cc':<2} {'count':>5}  seen", file=out)
 
     def write(self, record: dict, row: dict) -> None:
         from ..alerts.tally import terminal
@@ -121,7 +122,7 @@ class _Writer:
                 f":{row['port']}" if row["port"] is not None else "")
             print(f"{_utc(row['time']):<20} {terminal(row['vehicle']):<14} {row['seq'] or 0:>5} {terminal(row['activity']):<7} "
                   f"{terminal(row['category']):<11} {terminal(row['action']):<6} {terminal(row['detector']):<16} "
-                  f"{where[:28]:<28} {row['count'] or 0:>5}  {terminal(row['seen'])}", file=self.out, flush=True)
+                  f"{where[:28]:<28} {terminal(row['country'] or '-')[:2]:<2} {row['count'] or 0:>5}  {terminal(row['seen'])}", file=self.out, flush=True)
 
     def close(self) -> None:
         self.out.flush()

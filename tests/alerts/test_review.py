@@ -34,7 +34,7 @@ def test_alerts_lists_filters_and_formats_many_vehicles(tmp_path, drive):
     assert table and {row["category"] for row in table} == {"geolocation"} and {row["vehicle"] for row in table} == {"van-1", "van-2"}
     assert {row["activity"] for row in table} == {"Create", "Update", "Close"}
     code, out, _ = run("alerts", str(tmp_path / "fleet"), "--category", "video", "--format", "csv")
-    assert out.splitlines() == ["time,vehicle,seq,activity,category,action,detector,destination,port,names,count,confidence,seen"]
+    assert out.splitlines() == ["time,vehicle,seq,activity,category,action,detector,destination,port,names,count,confidence,seen,country"]
     late = f"{T0 + 100:.0f}"
     code, out, _ = run("alerts", str(tmp_path / "fleet"), "--since", late, "--destination", "203.0.113.9", "--format", "jsonl")
     assert out == ""  # every alert of the drive is earlier
