@@ -60,10 +60,24 @@ class Scenario:
 
 
 @dataclass
+class Check:
+    """One entry of expect.yaml judged (an ``alerts`` or ``absent`` entry, or ``exhaustive``):
+    ``gatewatch test`` makes each a JUnit test case, so a pipeline shows which one failed."""
+
+    kind: str  # "alerts", "absent" or "exhaustive"
+    name: str  # what it expects, in words
+    where: str  # expect.yaml:line:column
+    problems: list[str] = field(default_factory=list)
+    seen: list[str] = field(default_factory=list)  # the episodes that bear on it, described
+
+
+@dataclass
 class Outcome:
     scenario: Scenario
     rows: list[dict]  # one per alert episode (its Create record, with the hits of its last record)
     problems: list[str] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # detectors that raised (also in problems)
 
     @property
     def ok(self) -> bool:
@@ -109,7 +123,8 @@ def run_scenario(scenario: Scenario, output: Path, config_path: Path | None = No
     rows = episodes(output)
     errors = [f"{scenario.folder}: detector {name} raised on {n} batch(es) (see the log)"
               for name, n in monitor.summary()["detector_errors"].items()]
-    return Outcome(scenario, rows, errors + check(scenario, rows))
+    judged = checks(scenario, rows)
+    return Outcome(scenario, rows, errors + [p for c in judged for p in c.problems], judged, errors)
 
 
 def episodes(folder: Path) -> list[dict]:
@@ -126,23 +141,55 @@ def _matches(row: dict, match: dict) -> bool:
 
 
 def check(scenario: Scenario, rows: list[dict]) -> list[str]:
-    problems = []
-    matched: set[int] = set()
-    for want in scenario.alerts:
-        hits = [i for i, row in enumerate(rows) if _matches(row, want.match)]
-        matched.update(hits)
-        total = sum(rows[i]["count"] or 1 for i in hits)
-        if len(hits) != want.episodes:
-            problems.append(f"{want.where}: {want.match}: {len(hits)} episode(s), expected {want.episodes}")
-        elif total < want.min_hits:
-            problems.append(f"{want.where}: {want.match}: {total} hit(s), expected at least {want.min_hits}")
-    for never in scenario.absent:
-        seen = sum(1 for row in rows if _matches(row, never.match))
-        if seen:
-            problems.append(f"{never.where}: {never.match} must not come out, but {seen} episode(s) did")
+    return [problem for judged in checks(scenario, rows) for problem in judged.problems]
+
+
+def checks(scenario: Scenario, rows: list[dict]) -> list[Check]:
+    """Every entry of expect.yaml judged against the episodes, in file order, then ``exhaustive``."""
+    out = [_present(want, rows) for want in scenario.alerts] + [_absent(never, rows) for never in scenario.absent]
     if scenario.exhaustive:
-        for i, row in enumerate(rows):
-            if i not in matched:
-                problems.append(f"{scenario.folder / 'expect.yaml'}: unexpected alert: {row['category']} {row['detector']} "
-                                f"to {row['destination']} ({row['action']}, {row['seen']})")
-    return problems
+        matched = {i for want in scenario.alerts for i, row in enumerate(rows) if _matches(row, want.match)}
+        unexpected = [row for i, row in enumerate(rows) if i not in matched]
+        out.append(Check("exhaustive", "every alert episode is expected", f"{scenario.folder / 'expect.yaml'}",
+                         [f"{scenario.folder / 'expect.yaml'}: unexpected alert: {row['category']} {row['detector']} "
+                          f"to {row['destination']} ({row['action']}, {row['seen']})" for row in unexpected],
+                         [describe(row) for row in unexpected]))
+    return out
+
+
+def _present(want: Expectation, rows: list[dict]) -> Check:
+    hits = [row for row in rows if _matches(row, want.match)]
+    total = sum(row["count"] or 1 for row in hits)
+    judged = Check("alerts", f"{want.episodes} episode(s) of {_words(want.match)}"
+                   + (f", at least {want.min_hits} hit(s)" if want.min_hits else ""), want.where,
+                   seen=[describe(row) for row in hits or _near(rows, want.match)])
+    if len(hits) != want.episodes:
+        judged.problems.append(f"{want.where}: {want.match}: {len(hits)} episode(s), expected {want.episodes}")
+    elif total < want.min_hits:
+        judged.problems.append(f"{want.where}: {want.match}: {total} hit(s), expected at least {want.min_hits}")
+    return judged
+
+
+def _absent(never: Expectation, rows: list[dict]) -> Check:
+    hits = [row for row in rows if _matches(row, never.match)]
+    judged = Check("absent", f"no {_words(never.match)}", never.where, seen=[describe(row) for row in hits])
+    if hits:
+        judged.problems.append(f"{never.where}: {never.match} must not come out, but {len(hits)} episode(s) did")
+    return judged
+
+
+def _near(rows: list[dict], match: dict) -> list[dict]:
+    """When nothing matched: the episodes of the same category or detector, to show what came out instead."""
+    keys = [k for k in ("detector", "category") if k in match]
+    return [row for row in rows if any(str(row.get(k)) == str(match[k]) for k in keys)]
+
+
+def _words(match: dict) -> str:
+    return " ".join(f"{key}={value}" for key, value in match.items()) or "any alert"
+
+
+def describe(row: dict) -> str:
+    """One episode in a line: what, by which detector, to whom, the verdict, hits and when."""
+    where = str(row["destination"]) + (f":{row['port']}" if row["port"] is not None else "")
+    return (f"{row['category']} {row['detector']} to {where} ({row['action']}, rule {row['rule']}, "
+            f"{row['count'] or 1} hit(s), {row['seen']})")
