@@ -2,7 +2,8 @@
 
 1. The decoder on a real drive (seeds/gnss-drive), checked against python-can + cantools.
 2. Every seed scenario (seeds/*/expect.yaml) replayed under its configuration: its alerts in a
-   compact table (what left the vehicle, to whom, the verdict and the rule), and whether its
+   compact table (what left the vehicle, to whom and in which country (- for none: a CAN bus, an
+   address no table places), the verdict and the rule), and whether its
    expect.yaml holds.
 3. The chained alert logs of all scenarios (one vehicle each) in OUT/logs/, the HTML report
    OUT/report.html, and the ``gatewatch alerts summary`` of OUT/logs.
@@ -76,6 +77,6 @@ def _scenario(outcome) -> str:
         where = ", ".join(row["names"]) or str(row["destination"])
         where += f":{row['port']}" if row["port"] is not None else ""
         lines.append(f"   {row['action']:<6} {row['category']:<12} {row['detector']:<18} {where[:30]:<30} "
-                     f"{row['count'] or 1:>4}x  {row['seen']}  [rule {row['rule']}]")
+                     f"{row['country'] or '-':<2} {row['count'] or 1:>4}x  {row['seen']}  [rule {row['rule']}]")
     lines += [f"   ! {problem}" for problem in outcome.problems]
     return "\n".join(lines)

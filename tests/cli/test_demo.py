@@ -26,3 +26,14 @@ def test_demo_fails_when_results_differ(tmp_path, monkeypatch):
     monkeypatch.setattr(decodecheck, "DBC", "dbc/opendbc/tesla_model3_party.dbc")
     code, _, err = run("demo", "-o", str(tmp_path))
     assert code == 1 and "results differ" in err
+
+
+def test_the_demos_alert_lines_name_the_destination_country(tmp_path):
+    from monitor.cli.demo import _scenario
+    from monitor.scenarios import load_scenario, run_scenario
+
+    outcome = run_scenario(load_scenario(PROJECT / "seeds" / "countries-of-concern"), tmp_path / "logs")
+    lines = _scenario(outcome).strip().splitlines()[1:]  # after the scenario line
+    assert lines and all(line.startswith("   alert") for line in lines)
+    by_place = {line.split()[3].rsplit(":", 1)[0]: line.split()[4] for line in lines}
+    assert by_place == {"tiles.hk-maps.example": "HK", "218.2.2.2": "CN", "5.255.255.5": "RU"}
