@@ -8,9 +8,9 @@ come from a seeded generator, half are real AEAD output (AES-256-GCM and ChaCha2
 ``cryptography``) over a video-like plaintext; every chunk is made on the fly and dropped.
 
 The track: vehicles driving in all four hemispheres, near the equator and across the
-antimeridian, 10 positions a second at 60-120 km/h with the heading turning; every buffer is
-searched against the last 300 s of its vehicle's track, the plan made once per simulated second
-(as the detector makes one per batch).
+antimeridian, 10 positions a second at 60-120 km/h with the heading turning, as a CAN signal
+scaled by 1e-6 or 1e-7 carries them; every buffer is searched against the last 300 s of its
+vehicle's track, the plan made once per simulated second (as the detector makes one per batch).
 
     python -m lab.noise --gb 10
 """
@@ -46,7 +46,8 @@ def track(rng: np.random.Generator, start: tuple[float, float], seconds: float) 
     lat = start[0] + np.concatenate(([0.0], np.cumsum(step * np.cos(heading))[:-1]))
     lon = start[1] + np.concatenate(([0.0], np.cumsum(step * np.sin(heading) / np.cos(np.radians(lat)))[:-1]))
     lon = (lon + 180.0) % 360.0 - 180.0
-    return np.arange(n) / HZ, lat, lon
+    digits = 6 if rng.random() < 0.5 else 7  # the CAN signal's scale: 1e-6 (coarser, wider tolerances) or 1e-7
+    return np.arange(n) / HZ, np.round(lat, digits), np.round(lon, digits)
 
 
 class Payload:

@@ -31,7 +31,7 @@ import numpy as np
 
 from .finding import Position
 from .geo import lon_delta
-from .taintrate import (CAN_QUANTUM_DEG, GB, SHARE_PER_GB, SPECS, Spec, can_quantum, count, intervals, lon_count,
+from .taintrate import (BUDGET_PER_GB, CAN_QUANTUM_DEG, GB, SHARE_PER_GB, SPECS, Spec, can_quantum, count, intervals, lon_count,
                         pair_probability, pairs_bound, resolution, to_degrees)
 
 MAX_GAP = 12  # bytes between the end of one coordinate and the start of the other
@@ -41,8 +41,10 @@ TABLE_MOST = 1024  # top-16-bit values one encoding's latitudes may take (1.6 % 
 MAX_LAT_MATCHES = 4096  # latitudes per buffer and encoding paired (a hostile payload full of them), the rest counted
 MIN_COS = float(np.cos(np.radians(89.0)))
 MAX_ACCEL = 5.0  # m/s², braking or cornering: how far the vehicle may leave its extrapolated line
+ACCEL_FLOOR = 1.0  # m/s² added to what the last samples show: it may start braking or turning
 METRES_PER_DEGREE = 111_320.0
-PARTS = {"adjacent": 0.4, "near": 0.4, "corroborated": 0.2}  # of an encoding's share of the budget
+PARTS = {"adjacent": 0.4, "near": 0.4, "corroborated": 0.2}  # of the budget (lone pairs) or of an encoding's share
+OFFSETS = {"adjacent": 2, "near": 2 * MAX_GAP}  # where a longitude may be, relative to its latitude
 GROUPS = {(4, True): (1, 0), (8, True): (2, 0), (4, False): (4, 2), (8, False): (8, 6)}  # bit, offset to its top bytes
 
 
@@ -91,7 +93,7 @@ def segments(ts, lats, lons, t0: float, t1: float, cap_deg: float) -> Segments:
     if len(ts) >= 2:
         age = max(t1 - ts[-1], ts[-1] - ts[-2])
         dlat[-1], dlon[-1] = dlat[-2] * age / max(ts[-1] - ts[-2], 1e-3), dlon[-2] * age / max(ts[-1] - ts[-2], 1e-3)
-        margin[-1] = 0.5 * MAX_ACCEL * age**2 / METRES_PER_DEGREE  # speed and heading changing while extrapolated
+        margin[-1] = 0.5 * _acceleration(ts, lats, lons) * age**2 / METRES_PER_DEGREE  # speed and heading changing meanwhile
     lon_cap = cap_deg / np.maximum(np.cos(np.radians(lats)), MIN_COS)
     shrink = np.minimum(1.0, np.minimum(cap_deg / np.maximum(np.abs(dlat), 1e-300), lon_cap / np.maximum(np.abs(dlon), 1e-300)))
     away = np.maximum(0.0, np.maximum(t0 - until, ts - t1))
@@ -104,6 +106,22 @@ def segments(ts, lats, lons, t0: float, t1: float, cap_deg: float) -> Segments:
                     np.concatenate([np.zeros(len(points), bool), np.ones(len(current), bool)]),
                     np.concatenate([away[points] == 0, np.ones(len(current), bool)]),
                     can_quantum(np.concatenate([lats[points], lons[points]])))
+
+
+def _acceleration(ts: np.ndarray, lats: np.ndarray, lons: np.ndarray) -> float:
+    """How hard the vehicle was changing speed or heading (m/s²): the velocities over the two
+    halves of its last two seconds compared (a long baseline, so a CAN position scaled by 1e-6
+    does not read as noise), plus a floor for what it may start doing; at most MAX_ACCEL."""
+    keep = ts >= ts[-1] - 2.0
+    t, lat, lon = ts[keep], lats[keep], lons[keep]
+    if len(t) < 3 or t[-1] - t[0] < 0.5:
+        return MAX_ACCEL
+    y = (lat - lat[0]) * METRES_PER_DEGREE
+    x = lon_delta(lon[0], lon) * METRES_PER_DEGREE * np.cos(np.radians(lat))
+    mid = len(t) // 2
+    v1 = np.array([x[mid] - x[0], y[mid] - y[0]]) / max(t[mid] - t[0], 1e-3)
+    v2 = np.array([x[-1] - x[mid], y[-1] - y[mid]]) / max(t[-1] - t[mid], 1e-3)
+    return float(min(MAX_ACCEL, np.hypot(*(v2 - v1)) / ((t[-1] - t[0]) / 2) + ACCEL_FLOOR))
 
 
 @dataclass
@@ -120,6 +138,7 @@ class Rules:
     alone: dict[str, np.ndarray]
     rates: dict[str, float]
     corroborate: bool
+    p: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per position: a random word pair matching it
     top16: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def usable(self) -> np.ndarray:
@@ -141,22 +160,35 @@ def _rules(spec: Spec, seg: Segments) -> Rules:
     bound = pairs_bound(_seg_count(count, spec, lat, dlat), _tol_count(count, spec, lat, dlat, r_lat),
                         _seg_count(lon_count, spec, lon, dlon), _tol_count(lon_count, spec, lon, dlon, r_lon))
     p = pair_probability(spec, bound)
-    alone, rates = {}, {}
-    for rule, offsets in (("adjacent", 2), ("near", 2 * MAX_GAP)):
-        alone[rule], rates[rule] = np.zeros(len(p), bool), 0.0
-        left = PARTS[rule] * SHARE_PER_GB
-        # the positions current while the packets left first (points, then segments), then the older
-        # points with what they left: an expensive segment does not shut out the exact past fixes
-        for at in (np.flatnonzero(seg.current & ~seg.moving), np.flatnonzero(seg.moving), np.flatnonzero(~seg.current)):
-            cumulative = np.cumsum(p[at] * offsets * GB)
-            ok = cumulative <= left
-            alone[rule][at[ok]] = True
-            used = float(cumulative[ok][-1]) if ok.any() else 0.0
-            rates[rule] += used
-            left -= used
-    rates["corroborated"] = float((p.sum() * 2 * (MAX_GAP + 1)) ** 2 * 2 * CORROBORATE_BYTES * GB)
+    rates = {"corroborated": float((p.sum() * 2 * (MAX_GAP + 1)) ** 2 * 2 * CORROBORATE_BYTES * GB)}
     corroborate = rates["corroborated"] <= PARTS["corroborated"] * SHARE_PER_GB
-    return Rules(spec, lat, lon, dlat, dlon, r_lat, r_lon, alone, rates, corroborate)
+    alone = {rule: np.zeros(len(p), bool) for rule in OFFSETS}
+    return Rules(spec, lat, lon, dlat, dlon, r_lat, r_lon, alone, rates, corroborate, p=p)
+
+
+def _allocate(all_rules: list[Rules], seg: Segments) -> None:
+    """Which positions a lone pair may match, per encoding and rule, within the rule's part of the
+    whole budget: first the positions current while the packets left (points, then segments),
+    then the older points with what is left (an expensive segment does not shut out the exact past
+    fixes). Within a group the encodings are served cheapest first, each up to an equal part of
+    what is left, nearest in time first: one that needs little leaves the rest to the others
+    (float32 near the equator needs a hundred times what int32 x1e6 does)."""
+    groups = (np.flatnonzero(seg.current & ~seg.moving), np.flatnonzero(seg.moving), np.flatnonzero(~seg.current))
+    for rule, offsets in OFFSETS.items():
+        left = PARTS[rule] * (BUDGET_PER_GB - SHARE_PER_GB)  # text keeps one share
+        for r in all_rules:
+            r.rates[rule] = 0.0
+        for at in groups:
+            cumulative = [np.cumsum(r.p[at] * offsets * GB) for r in all_rules]
+            # water-filling: the cheapest encodings first, each up to an equal part of what is left
+            by_cost = sorted(range(len(all_rules)), key=lambda k: float(cumulative[k][-1]) if len(at) else 0.0)
+            for n, k in enumerate(by_cost):
+                c, r = cumulative[k], all_rules[k]
+                ok = c <= left / (len(by_cost) - n)
+                r.alone[rule][at[ok]] = True
+                used = float(c[ok][-1]) if ok.any() else 0.0
+                r.rates[rule] += used
+                left -= used
 
 
 def _seg_count(counter, spec, start, step):
@@ -208,9 +240,11 @@ class Plan:
         self.tables = (first.tobytes(), second.tobytes(), self.table)
         if not len(seg):
             return
-        for spec in SPECS:
-            rules = _rules(spec, seg)
-            if not rules.corroborate and not rules.alone["adjacent"].any():
+        every = [_rules(spec, seg) for spec in SPECS]
+        _allocate(every, seg)
+        for rules in every:
+            spec = rules.spec
+            if not rules.corroborate and not (rules.alone["adjacent"].any() or rules.alone["near"].any()):
                 self._count("encodings_off")
                 continue
             top = _top16(rules)
