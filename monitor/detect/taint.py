@@ -15,9 +15,9 @@ How close a value must be, and to which positions, is computed so that random by
 match less than ``taintrate.BUDGET_PER_GB`` (0.001) times per GB (see ``taintscan``): every recent
 CAN position is a point, the positions current while the batch's packets left also a segment
 to the next sample (the newest by its speed x age), each widened by the encoding's resolution
-(text: the digits written); per encoding, a lone pair (longitude adjacent, or up to 12 bytes
-away) may match the positions its share of the budget affords, the current ones first; the
-others need a second pair of the same encoding nearby. Each binary finding names its rule
+(text: the digits written, and the CAN signal's own resolution); a lone pair (longitude
+adjacent, or up to 12 bytes away) may match the positions the budget affords, the current ones
+first; the others need a second pair of the same encoding nearby. Each binary finding names its rule
 (``match_rule``) and that rule's expected random matches per GB
 (``expected_random_matches_per_gb``); the detector's stats sum what the bytes it searched should
 have produced by chance (``expected_random_positions``). Before this, a fixed 0.0005 degree box
