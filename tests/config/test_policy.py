@@ -21,7 +21,7 @@ from ..builders import run
 from ..conftest import PROJECT
 
 SHIPPED = ["policies/default.yaml", "policies/strict.yaml", "seeds/policy-trial/policy.yaml",
-           "policies/countries-of-concern.yaml", "policies/countries-of-concern-enforce.yaml"]
+           "policies/countries-of-concern.yaml", "policies/countries-of-concern-enforce.yaml", "policies/sources-example.yaml"]
 SCHEMA = json.loads((PROJECT / "policies" / "policy.schema.json").read_text())
 
 
