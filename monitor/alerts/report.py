@@ -1,21 +1,28 @@
-"""One self-contained HTML report of alert logs: inline CSS and SVG, no script, nothing fetched.
+"""One self-contained HTML report of alert logs: inline CSS, SVG and one constant script,
+nothing fetched.
 
-Sections: the totals; a timeline of episodes by category (SVG, with a legend); the top
-destinations with their names (and countries, where a MaxMind database is configured); the
-names the vehicle looked up (from the DNS logs beside the alert logs, when given); counts per
-vehicle; the positions that left each vehicle as a track with the episodes' first points marked
-(SVG); and the table of episodes. Built from the records and the DNS logs alone.
+Sections: the totals; the map (reportmap.py: country shapes, each vehicle's track in its own
+colour, the findings' positions by category, lines from where the data left to each destination
+country, zoom and pan); the timeline (reporttimeline.py: every finding counted per bin, per
+category and per vehicle, bins from a minute to a year as the span needs); episodes by
+destination country; the top network destinations with their names (and countries, where a
+MaxMind database is configured); CAN findings by bus and id; the names the vehicle looked up
+(from the DNS logs beside the alert logs, when given); counts per vehicle; and the table of
+episodes. Built from the records and the DNS logs alone. A destination is a network endpoint:
+a CAN bus is never one. An address is shown by a name only when a name was learned for it.
 
 The page is data, never code: a record comes from a vehicle, or from anyone who could publish to
 the fleet's broker, so every value from it is written through markup.el (escaped text or a
 double-quoted attribute, nothing else) and numbers through markup.number from checked numbers;
-colours are classes from a fixed table. A Content-Security-Policy forbids any script, any
-request and any style other than the page's own sheet (by its hash), should escaping ever miss.
+colours are classes or constants from fixed tables. The one script is a constant that reads
+only numbers the report wrote. A Content-Security-Policy allows that script and the page's own
+sheet (each by its hash) and forbids any other script, style or request, should escaping ever miss.
 
 Streamed, in bounded memory (``Digest``): rows are summed as they are read; the alert table
-and the timeline keep the latest ``MAX_ROWS`` episodes, the vehicle and country tables show the
-first ``MAX_TABLE`` rows, tracks keep at most ``MAX_POINTS`` points for ``MAX_TRACKS`` vehicles;
-each says how many more there were.
+keeps the latest ``MAX_ROWS`` episodes, the map their positions; the vehicle and country tables
+show the first ``MAX_TABLE`` rows, tracks keep at most ``MAX_POINTS`` points for ``MAX_TRACKS``
+vehicles, lines at most ``MAX_ORIGINS`` origins per vehicle and country; each says how many more
+there were.
 """
 
 from __future__ import annotations
@@ -29,10 +36,12 @@ from datetime import datetime, timezone
 
 from ..config.model import CATEGORIES as FINDING_CATEGORIES
 from ..config.policy import shipped_country_lists
-from ..detect import geo
+from . import reportmap
 from .dnslog import LookedUp
 from .markup import Markup, el, join, number, void
-from .read import flat
+from .read import flat, gatewatch
+from .reportplaces import Places
+from .reporttimeline import Bins, Findings, render_timeline
 from .tally import Counts, Episodes, clip
 
 # The findings' categories, and the monitor's own (an overflow record: alert records it had to drop).
@@ -43,8 +52,7 @@ COLOURS = {"monitor": "#555555", "geolocation": "#d62728", "video": "#9467bd", "
 LANES = (*CATEGORIES, OTHER)
 MAX_ROWS = 1000  # episodes in the alert table and the timeline (the latest)
 MAX_TABLE = 500  # rows of the vehicle and country tables
-MAX_TRACKS = 20  # vehicles whose track is drawn
-MAX_POINTS = 2000  # points kept per track (every other one dropped when full, then every fourth ...)
+MAX_CAN_IDS = 8  # CAN ids kept per finding
 CSS = """
 body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1200px}
 h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd}
@@ -53,9 +61,11 @@ th{background:#f6f6f6} .num{text-align:right} .totals span{display:inline-block;
 .legend{display:flex;gap:16px;margin:6px 0} .legend-item{display:flex;align-items:center;gap:6px}
 .swatch{width:12px;height:12px;border-radius:2px;display:inline-block} svg{background:#fbfbfb;border:1px solid #eee}
 .muted{color:#777} .concern{color:#b00;font-size:11px;margin-left:6px}
-""" + "".join(f".c-{name}{{background:{colour}}}\n" for name, colour in COLOURS.items())
+.chart text{font-size:11px;fill:#444} h3{font-size:14px;margin:14px 0 4px}
+""" + "".join(f".c-{name}{{background:{colour}}} .f-{name}{{fill:{colour}}} .k-{name}{{stroke:{colour}}}\n"
+              for name, colour in COLOURS.items()) + reportmap.CSS
 POLICY = (f"default-src 'none'; style-src 'sha256-{base64.b64encode(hashlib.sha256(CSS.encode()).digest()).decode()}'; "
-          "script-src 'none'; img-src data:; font-src 'none'; connect-src 'none'; media-src 'none'; object-src 'none'; "
+          f"script-src 'sha256-{reportmap.SCRIPT_HASH}'; img-src data:; font-src 'none'; connect-src 'none'; media-src 'none'; object-src 'none'; "
           "frame-src 'none'; base-uri 'none'; form-action 'none'")
 
 
@@ -71,12 +81,12 @@ def _utc(seconds: float) -> str:
 def build_report(records: Iterable[dict], country_of: Callable[[str], str | None] | None = None,
                  title: str = "gatewatch alert report", looked_up: LookedUp | None = None) -> str:
     """The page for these records (each checked by read.flat)."""
-    return build_report_rows((flat(record) for record in records), country_of, title, looked_up)
+    return build_report_rows((with_can(record, flat(record)) for record in records), country_of, title, looked_up)
 
 
 def build_report_rows(rows: Iterable[dict], country_of: Callable[[str], str | None] | None = None,
                       title: str = "gatewatch alert report", looked_up: LookedUp | None = None) -> str:
-    """The page for a stream of flat rows (read.rows_of), summed one at a time."""
+    """The page for a stream of flat rows (read.rows_of, through ``with_can``), summed one at a time."""
     digest = Digest()
     for row in rows:
         digest.add(row)
@@ -94,19 +104,24 @@ class Digest:
         self.latest: list[tuple[float, int, dict]] = []  # a min-heap of the MAX_ROWS latest episodes
         self.serial = itertools.count()
         self.destinations: dict[str, dict] = {}
+        self.can: dict[tuple[str, str], list[int]] = {}  # (bus, ids) -> episodes per lane
         self.vehicles = Counts()
         self.per_vehicle: dict[str, list[int]] = {}  # vehicle -> episodes per lane
         self.vins: dict[str, str] = {}
         self.countries: dict[tuple[str, str], list[int]] = {}  # (vehicle, country) -> episodes per lane
-        self.tracks: dict[str, Track] = {}
-        self.more_tracks = 0  # records with positions of vehicles past MAX_TRACKS
+        self.places = Places()
+        self.findings, self.bins = Findings(), Bins()
+        self.palette: dict[str, int] = {}  # vehicle -> colour index, in order of first record
 
     def add(self, row: dict) -> None:
         vehicle = clip(str(row["vehicle"]))
+        if vehicle not in self.palette and len(self.palette) < self.vehicles.max_names:
+            self.palette[vehicle] = len(self.palette)
         if row["vin"] and (vehicle in self.vins or len(self.vins) < self.vehicles.max_names):
             self.vins[vehicle] = clip(row["vin"])
         if row["positions"]:
-            self._track(vehicle, row["positions"])
+            self.places.track(vehicle, row["positions"])
+        self.bins.add(row["time"], lane(row["category"]), vehicle, self.findings.added(row))
         for episode in self.tracker.add(row):
             self._episode(episode)
 
@@ -114,15 +129,8 @@ class Digest:
         for episode in self.tracker.finish():
             self._episode(episode)
 
-    def _track(self, vehicle: str, points: list) -> None:
-        track = self.tracks.get(vehicle)
-        if track is None:
-            if len(self.tracks) >= MAX_TRACKS:
-                self.more_tracks += 1
-                return
-            track = self.tracks[vehicle] = Track()
-        for point in points:
-            track.add(float(point[0]), float(point[1]), float(point[2]))
+    def colour_index(self, vehicle: str) -> int:
+        return self.palette.get(vehicle, len(self.palette))
 
     def _episode(self, e: dict) -> None:
         self.episodes += 1
@@ -134,10 +142,16 @@ class Digest:
         vehicle, column = clip(str(e["vehicle"])), LANES.index(lane(e["category"]))
         self.vehicles.add(vehicle, e["hits"])
         _bump(self.per_vehicle, vehicle, column, len(self.per_vehicle) < self.vehicles.max_names)
-        if e["destination"] is not None:
-            self._destination(e)
-            if e["proto"]:
-                _bump(self.countries, (vehicle, clip(e["country"] or "-")), column, len(self.countries) < self.vehicles.max_names)
+        if e["destination"] is None:
+            return
+        room = len(self.countries) < self.vehicles.max_names
+        if not e["proto"]:  # a CAN bus, not a network endpoint
+            _bump(self.can, (clip(e["destination"]), " ".join(e.get("can_ids") or ["-"])), column, room)
+            return
+        self._destination(e)
+        _bump(self.countries, (vehicle, clip(e["country"] or "-")), column, room)
+        if e["country"]:
+            self.places.episode(vehicle, e)
 
     def _destination(self, e: dict) -> None:
         key = clip(e["destination"])
@@ -147,7 +161,7 @@ class Digest:
                 return
             entry = self.destinations[key] = {"hits": 0, "names": set(), "categories": set(), "country": None}
         entry["hits"] += e["hits"]
-        entry["names"].update(clip(n) for n in e["names"][: 10 - len(entry["names"])])
+        entry["names"].update(clip(n) for n in learned(e)[: 10 - len(entry["names"])])
         if len(entry["categories"]) < 10:
             entry["categories"].add(clip(e["category"] or "-"))
         entry["country"] = entry["country"] or (clip(e["country"]) if e["country"] else None)
@@ -155,6 +169,19 @@ class Digest:
     def rows(self) -> list[dict]:
         """The latest episodes kept, in time order."""
         return [e for _, _, e in sorted(self.latest, key=lambda item: item[:2])]
+
+
+def learned(e: dict) -> list[str]:
+    """The names learned for the episode's destination: never the address itself."""
+    return [n for n in e["names"] if n != e["destination"]]
+
+
+def with_can(record: dict, row: dict) -> dict:
+    """The row with ``can_ids``: the CAN ids a CAN finding is about (read.flat keeps the bus only)."""
+    can = gatewatch(record).get("can")
+    ids = can.get("ids") if isinstance(can, dict) else None
+    row["can_ids"] = [clip(i) for i in ids[:MAX_CAN_IDS] if isinstance(i, str)] if isinstance(ids, list) else []
+    return row
 
 
 def _bump(table: dict, key, column: int, room: bool) -> None:
@@ -166,23 +193,6 @@ def _bump(table: dict, key, column: int, room: bool) -> None:
     counts[column] += 1
 
 
-class Track:
-    """A vehicle's positions, at most MAX_POINTS: when full, every other one goes and from then on
-    only every ``stride``-th point is kept, so the whole drive stays drawn, coarser."""
-
-    def __init__(self) -> None:
-        self.points: list[tuple[float, float, float]] = []
-        self.stride, self.seen = 1, 0
-
-    def add(self, t: float, lat: float, lon: float) -> None:
-        self.seen += 1
-        if (self.seen - 1) % self.stride:
-            return
-        self.points.append((t, lat, lon))
-        if len(self.points) >= MAX_POINTS:
-            self.points, self.stride = self.points[::2], self.stride * 2
-
-
 # ------------------------------------------------------------------ the page
 
 
@@ -190,10 +200,14 @@ def render(d: Digest, country_of, title: str, looked_up: LookedUp | None) -> str
     rows = d.rows()
     head = join([void("meta", charset="utf-8"), void("meta", http_equiv="Content-Security-Policy", content=POLICY),
                  el("title", title), Markup(f"<style>{CSS}</style>")])
-    body = [el("h1", title), _totals(d), el("h2", "Timeline"), _legend(rows), _timeline(rows, d),
-            el("h2", "Where the data went"), _countries(d), el("h2", "Top destinations"), _destinations(d, country_of),
+    concern = set(shipped_country_lists()["countries-of-concern"]["countries"])
+    body = [el("h1", title), _totals(d), el("h2", "Map"), d.places.render(rows, lane, concern, d.colour_index),
+            el("h2", "Timeline"), _legend(rows), render_timeline(d.bins, LANES, d.colour_index),
+            el("h2", "Where the data went"), _countries(d, concern), el("h2", "Top destinations"),
+            _destinations(d, country_of), el("h2", "CAN findings"), _can(d),
             *([el("h2", "Names looked up"), _names_looked_up(looked_up)] if looked_up is not None else []),
-            el("h2", "Vehicles"), _vehicles(d), el("h2", "Track"), _track(d, rows), el("h2", "Alerts"), _table(rows, d)]
+            el("h2", "Vehicles"), _vehicles(d), el("h2", "Alerts"), _table(rows, d),
+            Markup(f"<script>{reportmap.SCRIPT}</script>")]  # a constant: its hash is in POLICY
     return "<!DOCTYPE html>\n" + el("html", el("head", head), el("body", join(body, "\n")), lang="en")
 
 
@@ -217,25 +231,9 @@ def _legend(rows: list[dict]) -> Markup:
     return el("div", join(items), class_="legend", id="legend")
 
 
-def _timeline(rows: list[dict], d: Digest, width: int = 1100, height_of_lane: int = 26) -> Markup:
-    present = [c for c in LANES if any(lane(r["category"]) == c for r in rows)]
-    if not rows:
-        return Markup("")
-    t0, t1 = rows[0]["time"], max(rows[-1]["time"], rows[0]["time"] + 1)
-    height = height_of_lane * len(present) + 30
-    x = lambda t: 110 + (width - 130) * (t - t0) / (t1 - t0)
-    marks = [el("text", c, x=4, y=height_of_lane * i + 20, font_size=12) for i, c in enumerate(present)]
-    for r in rows:
-        i = present.index(lane(r["category"]))
-        marks.append(el("circle", el("title", f"{r['category']}: {r['seen'] or ''} ({_utc(r['time'])})"),
-                        cx=number(x(r["time"]), ".1f"), cy=height_of_lane * i + 16, r=5, fill=COLOURS[lane(r["category"])]))
-    marks.append(el("text", _utc(t0), x=110, y=height - 6, font_size=11, fill="#777"))
-    marks.append(el("text", _utc(t1), x=width - 150, y=height - 6, font_size=11, fill="#777"))
-    return join([el("svg", join(marks), id="timeline", width=width, height=height, xmlns="http://www.w3.org/2000/svg"),
-                 _more(d.episodes - len(rows), "earlier episodes (the timeline and the table show the latest)")])
-
-
 def _destinations(d: Digest, country_of) -> Markup:
+    if not d.destinations:
+        return el("p", "No network destinations.", class_="muted", id="destinations")
     top = sorted(d.destinations.items(), key=lambda item: (-item[1]["hits"], item[0]))[:20]
     body = [el("tr", el("td", dest), el("td", ", ".join(sorted(e["names"])) or "-"),
                el("td", country_of(dest) or e["country"] or "-"), el("td", ", ".join(sorted(e["categories"]))),
@@ -259,11 +257,10 @@ def _names_looked_up(looked_up: LookedUp, top: int = 50) -> Markup:
                  el("table", head, join(body), id="dns-names"), _more(len(ranked) - top, "names")])
 
 
-def _countries(d: Digest) -> Markup:
+def _countries(d: Digest, concern: set[str]) -> Markup:
     """Episodes by destination country and category, per vehicle; countries of concern marked."""
     if not d.countries:
         return el("p", "No network findings.", class_="muted", id="countries")
-    concern = set(shipped_country_lists()["countries-of-concern"]["countries"])
     cells = sorted(d.countries.items())
     body = [el("tr", el("td", vehicle), el("td", country, el("b", " country of concern", class_="concern")
                                              if country in concern else ""),
@@ -272,6 +269,17 @@ def _countries(d: Digest) -> Markup:
             for (vehicle, country), counts in cells[:MAX_TABLE]]
     head = el("tr", el("th", "vehicle"), el("th", "country"), *[el("th", c, class_="num") for c in LANES])
     return join([el("table", head, join(body), id="countries"), _more(len(cells) - MAX_TABLE, "rows")])
+
+
+def _can(d: Digest) -> Markup:
+    """Episodes per CAN bus and ids, by category: the findings that have no network destination."""
+    if not d.can:
+        return el("p", "No CAN findings.", class_="muted", id="can")
+    cells = sorted(d.can.items())
+    body = [el("tr", el("td", bus), el("td", ids), *[el("td", number(n) if n else "", class_="num") for n in counts],
+               class_="can-row", data_bus=bus) for (bus, ids), counts in cells[:MAX_TABLE]]
+    head = el("tr", el("th", "bus"), el("th", "CAN ids"), *[el("th", c, class_="num") for c in LANES])
+    return join([el("table", head, join(body), id="can"), _more(len(cells) - MAX_TABLE, "rows")])
 
 
 def _vehicles(d: Digest) -> Markup:
@@ -284,39 +292,6 @@ def _vehicles(d: Digest) -> Markup:
     return join([el("table", head, join(body), id="vehicles"), _more(more, "vehicles")])
 
 
-def _track(d: Digest, rows: list[dict], width: int = 700, height: int = 420) -> Markup:
-    tracks = {v: sorted(t.points) for v, t in sorted(d.tracks.items())}
-    points = [p for track in tracks.values() for p in track]
-    alerts = [(r["position"]["lat"], r["position"]["lon"], r["category"]) for r in rows if r.get("position")]
-    lats = [p[1] for p in points] + [a[0] for a in alerts]
-    lons = [p[2] for p in points] + [a[1] for a in alerts]
-    if not lats:
-        return el("p", "No positions in these records.", class_="muted", id="track")
-    pad = 1e-4
-    west, east = geo.lon_span(lons)  # the short arc: a track across 180 is drawn as it drove
-    south, north, left = min(lats) - pad, max(lats) + pad, west - pad
-    right = west + (east - west) % 360.0 + pad
-    sx = lambda lon: number(20 + (width - 40) * (float(geo.unwrap_lons(lon, west)) - left) / (right - left), ".1f")
-    sy = lambda lat: number(height - 20 - (height - 40) * (lat - south) / (north - south), ".1f")
-    marks = [el("polyline", points=" ".join(f"{sx(lon)},{sy(lat)}" for _, lat, lon in track), fill="none", stroke="#999",
-                stroke_width=1.5, data_vehicle=vehicle) for vehicle, track in tracks.items() if len(track) > 1]
-    marks += [el("circle", el("title", f"{c} {number(lat, '.5f')}, {number(lon, '.5f')}"), class_="alert-point",
-                 cx=sx(lon), cy=sy(lat), r=6, fill=COLOURS[lane(c)], stroke="#000", stroke_width=0.5) for lat, lon, c in alerts]
-    km = sum(geo.track_km([p[1] for p in track], [p[2] for p in track]) for track in tracks.values())  # great-circle, in time order
-    marks += [el("text", _degrees(north, "NS"), x=8, y=14, font_size=11, fill="#777"),
-              el("text", f"{_degrees(south, 'NS')}, {_degrees(west, 'EW')} .. {_degrees(east, 'EW')}", x=8, y=height - 6,
-                 font_size=11, fill="#777"),
-              el("text", "track ", number(km, ".1f"), " km", id="track-length", x=width - 8, y=14, font_size=11,
-                 fill="#777", text_anchor="end")]
-    svg = el("svg", join(marks), id="track", width=width, height=height, xmlns="http://www.w3.org/2000/svg")
-    return join([svg, _more(d.more_tracks, "records with positions of further vehicles (their tracks are not drawn)")])
-
-
-def _degrees(value: float, hemispheres: str) -> str:
-    """48.13715 N, 76.44000 W: the sign as a hemisphere letter."""
-    return f"{number(abs(value), '.5f')} {hemispheres[0] if value >= 0 else hemispheres[1]}"
-
-
 def _table(rows: list[dict], d: Digest) -> Markup:
     body = [el("tr", el("td", _utc(r["time"])), el("td", r["vehicle"]), el("td", r["category"]), el("td", r["action"]),
                el("td", r["detector"] or ""), el("td", _where(r)), el("td", number(r["hits"]), class_="num"),
@@ -327,5 +302,5 @@ def _table(rows: list[dict], d: Digest) -> Markup:
 
 
 def _where(r: dict) -> str:
-    where = ", ".join(r["names"]) or str(r["destination"] or "-")
+    where = ", ".join(learned(r)) or str(r["destination"] or "-")
     return where + (f":{r['port']}" if r["port"] is not None else "")

@@ -1,8 +1,9 @@
-"""``gatewatch report [PATH...] -o report.html``: one self-contained HTML file (inline CSS and
-SVG, nothing fetched) of the alert logs PATH holds (what a PATH means, and the default, as for
-``gatewatch alerts``: review.py): timeline by category, top destinations (with countries when
---config names a MaxMind country database), vehicles, the track of the positions that left,
-and the alert table. No alert log found: one line, exit 1, and no page written."""
+"""``gatewatch report [PATH...] -o report.html``: one self-contained HTML file (inline CSS, SVG
+and the map's one constant script, nothing fetched) of the alert logs PATH holds (what a PATH
+means, and the default, as for ``gatewatch alerts``: review.py): the map of each vehicle's track
+and the lines to where its data went, the timeline per category and per vehicle, countries, top
+network destinations (with countries when --config names a MaxMind country database), CAN
+findings, vehicles, and the alert table. No alert log found: one line, exit 1, and no page written."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ..alerts.read import rows_of
-    from ..alerts.report import build_report_rows
+    from ..alerts.report import build_report_rows, with_can
     from .output import write_output
 
     paths, logs, problems = review.find_logs(args.paths, args.recursive)
@@ -30,7 +31,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         review.report_problems("report", problems, err)
         return review.no_logs("report", paths, args.recursive, err)
     country_of = _countries(args.config)
-    counted = _Counted(row for _, row in rows_of(logs, problems))  # streamed: never all records at once
+    counted = _Counted(with_can(record, row) for record, row in rows_of(logs, problems))  # streamed: never all records at once
     page = build_report_rows(counted, country_of, args.title, review.names_looked_up(logs, problems))
     write_output(args.output, page, f"the report of {counted.n:,} records")
     review.report_problems("report", problems, err)
