@@ -10,6 +10,11 @@ is keyed instead of letting it check records as plain SHA-256.
     {"format": 2, "seq": 812, "hash": "<64 hex>", "file": "alerts-v-000000000801.jsonl",
      "files": ["alerts-v-000000000001.jsonl", ...], "alg": "hmac-sha256", "seal": "<64 hex>"}
 
+The seal covers those fields in JCS (RFC 8785), as records are hashed. For a head's fields (a
+fixed set of ASCII keys, whole numbers, strings and a list of strings) JCS and the form heads
+were sealed in before (``json.dumps`` with sorted keys, no spaces, UTF-8) are the same bytes, so
+heads written before verify unchanged and the head names no ``canon``.
+
 A head without ``format`` was written before heads were sealed: ``seq``, ``hash`` and ``file``
 only, read as before.
 """
@@ -22,6 +27,8 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import rfc8785
 
 from .bounded import HEX64, MAX_INT, whole
 from .chain import ALGORITHMS, HMAC, SHA256
@@ -47,15 +54,21 @@ class Head:
 
 
 def body(head: Head) -> bytes:
-    """What the seal covers: the sealed fields and the format, as canonical JSON."""
+    """What the seal covers: the sealed fields and the format, in JCS."""
     fields = {"format": FORMAT, **{name: getattr(head, name) for name in _SEALED}}
-    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return rfc8785.dumps(fields)
 
 
 def seal_of(head: Head, key: bytes | None) -> str:
+    """The seal the head should carry; "" (matching no seal) when a field has no JCS form
+    (a file name holding half a UTF-16 surrogate pair, written by no writer)."""
+    try:
+        data = body(head)
+    except rfc8785.CanonicalizationError:
+        return ""
     if key is None:
-        return hashlib.sha256(body(head)).hexdigest()
-    return hmac.new(key, body(head), hashlib.sha256).hexdigest()
+        return hashlib.sha256(data).hexdigest()
+    return hmac.new(key, data, hashlib.sha256).hexdigest()
 
 
 def write_head(path: Path, seq: int, last: str, file: str | None, files: list[str], key: bytes | None) -> None:

@@ -4,7 +4,8 @@ is named with file:line and its kind:
 
 - invalid: a line that is not a valid record (invalid JSON, NUL bytes, wrong types or
   out-of-range numbers in the chain, the sequence or the time, too long, nested too deep);
-- downgraded: under ``--key``, a record (or the head) sealed with plain SHA-256;
+- downgraded: under ``--key``, a record (or the head) sealed with plain SHA-256; or a record in
+  the old canonical form (no ``canon``) after one in JCS: a chain moves to JCS, never back;
 - edited: a record's content no longer matches its hash;
 - wrong key: no record matches under the key given (or HMAC records checked without a key);
 - keyed: the head says the log is keyed and no ``--key`` was given;
@@ -14,7 +15,8 @@ is named with file:line and its kind:
 - truncated: the last line is cut off, or the head file says the chain went further;
 - head: the head file is unreadable, does not match its seal, or disagrees with the records.
 
-The algorithm is the key's to say (``--key``: HMAC from the first record) or, without one, the
+Each record's canonical form is the one its ``canon`` names (chain.py: JCS, or the old form
+when absent); ``canon`` is inside what the hash covers. The algorithm is the key's to say (``--key``: HMAC from the first record) or, without one, the
 sealed head's: never a record's. Reading is streamed and bounded (bounded.py): one record in
 memory at a time, gaps kept as at most MAX_GAPS ranges, at most MAX_KEPT breaks and notes kept
 (the rest counted), so a log of any size verifies in time linear in its length.
@@ -25,14 +27,12 @@ is said, not failed. A line cut off by a crash, when the next record links acros
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .bounded import Line, parse, read_lines
-from .chain import CHAIN, GENESIS, HMAC, canonical
+from .chain import CHAIN, GENESIS, HMAC, JCS, LEGACY, CanonError, canon_of, canonical, mac
 from .logfiles import vehicle_logs
 from .head import Head, read_head, seal_of
 
@@ -124,6 +124,7 @@ class _Walk:
         self.last_line: Line | None = None
         self.matched = self.keyed = 0  # records whose HMAC holds / that carry one
         self.first_where = ""
+        self.jcs_since = ""  # file:line of the first record in JCS: no record after it may go back
         self.head_record: tuple[str, str] | None = None  # (hash, file:line) of the record the head names
         self.stopped = False
 
@@ -174,16 +175,29 @@ class _Walk:
             self.report.add("downgraded", where, f"record {seq} is sealed with {alg}: under --key every record carries an HMAC")
             return
         self.keyed += alg == HMAC
+        if self._downgraded(chain, where):
+            return
         try:
             data = canonical(record)
-        except UnicodeEncodeError:
-            self.report.add("invalid", where, f"not a valid record: record {seq} holds text that is not Unicode")
+        except CanonError as error:
+            self.report.add("invalid", where, f"not a valid record: record {seq} has no canonical form ({error})")
             return
-        mac = hmac.new(self.key, data, hashlib.sha256) if self.key is not None else hashlib.sha256(data)
-        if mac.hexdigest() == chain["hash"]:
+        if mac(data, self.key) == chain["hash"]:
             self.matched += alg == HMAC
         else:
             self.report.add("edited", where, f"record {seq} does not match its hash")
+
+    def _downgraded(self, chain: dict, where: str) -> bool:
+        """A record in the old form after one in JCS: an attacker's way back to a form of their
+        choosing, never the writer's (it continues any chain in JCS)."""
+        canon = canon_of(chain)
+        if canon == JCS:
+            self.jcs_since = self.jcs_since or where
+        elif canon == LEGACY and self.jcs_since:
+            self.report.add("downgraded", where, f"record {chain['seq']} is in the old canonical form (no canon) "
+                                                 f"after records in {JCS} (from {self.jcs_since}): a chain never goes back")
+            return True
+        return False
 
     def _place(self, chain: dict, where: str) -> None:
         seq, report = chain["seq"], self.report
