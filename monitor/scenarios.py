@@ -24,6 +24,7 @@ from pathlib import Path
 
 from .alerts.log import AlertLog, prepare
 from .alerts.read import flat, records
+from .config.model import Config
 from .config.yamlfile import Located, LocatedList, child, known_keys, load_yaml
 from .errors import PolicyError
 from .pipeline import Monitor, Sinks, load_config, replay
@@ -110,9 +111,10 @@ def _entries(items: LocatedList) -> list[Expectation]:
     return out
 
 
-def run_scenario(scenario: Scenario, output: Path, config_path: Path | None = None) -> Outcome:
-    """Replay the scenario's recordings into ``output`` (replaced) and check expect.yaml."""
-    config = load_config(config_path or scenario.config)
+def run_scenario(scenario: Scenario, output: Path, config_path: Path | None = None, config: Config | None = None) -> Outcome:
+    """Replay the scenario's recordings into ``output`` (replaced) and check expect.yaml. A
+    caller that tells a bad configuration from a bad recording loads ``config`` itself."""
+    config = config or load_config(config_path or scenario.config)
     prepare(output, force=True)
     log = AlertLog(output, config.alerts, vehicle_id=scenario.vehicle)
     monitor = Monitor(config, Sinks.of_log(log))

@@ -41,6 +41,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
                                        "file by day (needs gatewatch[fleet])"),
     "fleet": ("monitor.cli.fleetquery", "fleet questions (query NAME DIR, query --list) on DuckDB (needs gatewatch[fleet]) "
                                        "or Spark (gatewatch[spark])"),
+    "test": ("monitor.cli.testcmd", "replay scenario folders and judge their expect.yaml, for CI: JUnit XML, SARIF, "
+                                    "a baseline of known findings, --fail-on (exit 1 failed, 2 usage, 3 input)"),
     "demo": ("monitor.cli.demo", "the main job: every seed scenario's alerts, their logs, the report and the summary"),
     "bench": ("monitor.cli.bench", "benchmark gatewatch against the reference tools"),
 }
