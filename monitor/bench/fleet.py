@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from ..fleet.queries import QUERIES, run_queries
+from ..fleet.tables import write_tables
 
 
 def transfer(folder: Path, alerts: int) -> dict:
@@ -77,6 +78,7 @@ def synthetic_fleet(folder: Path, vehicles: int, records: int, days: int = 2, se
             part = folder / f"day=2026-01-0{day + 1}" / f"vehicle={name}"
             part.mkdir(parents=True, exist_ok=True)
             (part / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    write_tables(folder)  # the Parquet table the queries read
     return folder
 
 

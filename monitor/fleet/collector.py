@@ -2,8 +2,10 @@
 records (a shared subscription, so several collectors split the load), checks each vehicle's
 chain as records arrive, drops duplicates by vehicle and sequence number, and files the
 records in day- and vehicle-partitioned JSON Lines (``day=YYYY-MM-DD/vehicle=ID/alerts-ID-...jsonl``,
-named as a vehicle's own alert files are, so ``gatewatch report`` and ``alerts`` read them too;
-the layout DuckDB and Spark read as partitions), with the flat rows of fleet/rows.py beside them.
+named as a vehicle's own alert files are, so ``gatewatch report`` and ``alerts`` read them too),
+with the flat rows of fleet/rows.py beside them. The rows become the Parquet table of tables.py
+(``tables/alerts/day=.../vehicle=.../part-0.parquet``, one explicit schema): each partition
+that took records is rewritten every ``TABLE_EVERY_S`` and when the collector stops.
 
 Anyone who can publish to the topic is an author of what arrives, so nothing is read before it
 is checked, and nothing a PUBLISH holds can stop the collector or cost it unbounded work:
@@ -53,12 +55,14 @@ from .keys import Keys
 from .limits import Bucket, Limits
 from .quarantine import Quarantine
 from .ranges import SeqRanges
-from .rows import partition, records_file, row_of, write_parquet
+from .rows import partition, records_file, row_of
+from .tables import write_tables
 
 log = logging.getLogger(__name__)
 
 TOPIC = "gatewatch/+/alerts"
 STATS_FILE = "collector-stats.json"
+TABLE_EVERY_S = 60.0  # how stale the Parquet table may be while the collector runs
 FINDINGS_FILE = "collector-findings.jsonl"
 COUNTERS = ("messages", "messages_refused", "lines", "records", "duplicates", "internal_errors", "quarantine_full",
             "quarantine_write_errors")  # always in the stats, 0 or not; quarantined_<reason> and findings_<kind> as they occur
@@ -89,7 +93,7 @@ class Collector:
         self.vehicles: dict[str, Vehicle] = {}
         self._buckets: dict[str, Bucket] = {}
         self._open: dict[Path, BinaryIO] = {}
-        self._touched: set[Path] = set()  # partitions whose files were closed to make room
+        self._dirty: set[Path] = set()  # partitions with rows not yet in the Parquet table
         self._logged: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
         self.failed: CollectorError | None = None
@@ -221,6 +225,7 @@ class Collector:
         folder = partition(self.out, name, record)
         self._write(folder / records_file(name), line.rstrip(b"\n") + b"\n")
         self._write(folder / "rows.jsonl", json.dumps(row_of(record)).encode() + b"\n")
+        self._dirty.add(folder)
 
     def _write(self, path: Path, data: bytes) -> None:
         try:
@@ -233,9 +238,7 @@ class Collector:
         handle = self._open.pop(path, None) or path.open("ab")
         self._open[path] = handle
         while len(self._open) > 64:
-            oldest = next(iter(self._open))
-            self._touched.add(oldest.parent)
-            self._open.pop(oldest).close()
+            self._open.pop(next(iter(self._open))).close()
         return handle
 
     def _flush(self) -> None:
@@ -251,14 +254,27 @@ class Collector:
             self._flush()
 
     def close(self) -> None:
-        """Close the files, and write each partition touched as Parquet beside its rows."""
-        touched = {path.parent for path in self._open} | self._touched
+        """Close the files, and write the Parquet table of each partition that took records."""
         for handle in self._open.values():
             handle.close()
         self._open.clear()
-        self._touched = set()
         self.quarantine.close()
-        write_parquet(sorted(touched))
+        self._write_tables()
+
+    def _write_tables(self) -> None:
+        """The Parquet files of the partitions with new rows (their rows flushed: under the lock)."""
+        dirty = sorted(self._dirty)
+        self.counts.update(write_tables(self.out, dirty))
+        self._dirty.difference_update(dirty)  # only once written: a failed write is tried again
+
+    def write_tables(self) -> None:
+        with self._lock:
+            try:
+                self._flush()
+                self._write_tables()
+            except OSError as error:  # the table is derived: the rows are safe, it is written again at the end
+                self.counts["table_write_errors"] += 1
+                log.warning("cannot write the fleet table: %s", error)
 
     def _finding(self, name: str, kind: str, seq: int | None, detail: str) -> None:
         self.counts[f"findings_{kind}"] += 1
@@ -336,13 +352,16 @@ class Collector:
         return self.counts
 
     def _wait(self, stop: threading.Event, idle_s: float | None, last: list[float]) -> None:
-        saved = time.monotonic()
+        saved = tabled = time.monotonic()
         while not stop.wait(0.2) and not self.failed:
             if idle_s is not None and time.monotonic() - last[0] >= idle_s:
                 break
             if time.monotonic() - saved >= 2.0:
                 self.save_stats()
                 saved = time.monotonic()
+            if time.monotonic() - tabled >= TABLE_EVERY_S:
+                self.write_tables()
+                tabled = time.monotonic()
 
     def _finish(self) -> None:
         with self._lock:

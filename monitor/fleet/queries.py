@@ -1,5 +1,7 @@
 """Named fleet questions as SQL that is the same text on DuckDB and on Spark, over the view
-``alerts``: the flat rows (fleet/rows.py) with the partition columns ``day`` and ``vehicle``.
+``alerts``: the Parquet table (tables.py, one schema: schema.py) with the partition columns
+``day`` and ``vehicle``; ``run_sql`` runs a query of the user's over the same view (sqlguard.py
+keeps it to one read-only query).
 
 DuckDB runs in this process and needs nothing else; Spark runs in local mode (``local[2]``) or
 against a cluster URL (``--master``), from the optional ``spark`` extra and a Java runtime.
@@ -13,6 +15,9 @@ import datetime as dt
 from pathlib import Path
 
 from ..errors import ConfigError
+from .schema import PARTITIONS, spark_ddl
+from .sqlguard import first_line, check, check_duckdb
+from .tables import TABLE, table_files
 
 QUERIES: dict[str, tuple[str, str]] = {
     "alerts-per-category-per-day": (
@@ -46,7 +51,7 @@ QUERIES: dict[str, tuple[str, str]] = {
         "WHERE activity = 'Create' GROUP BY vehicle, detector ORDER BY vehicle, detector NULLS LAST")),
 }
 
-ROWS = "day=*/vehicle=*/rows.jsonl"
+Answer = tuple[list[str], list[tuple]]  # column names, rows
 
 
 def sql_of(name: str) -> str:
@@ -55,42 +60,85 @@ def sql_of(name: str) -> str:
     return QUERIES[name][1]
 
 
-def run_duckdb(folder: Path, sqls: list[str]) -> list[list[tuple]]:
+def _table(folder: Path) -> Path:
+    if not table_files(folder):
+        raise ConfigError(f"{folder}: no fleet table ({TABLE}/day=*/vehicle=*/*.parquet); "
+                          "an older collector's folder: run `gatewatch fleet migrate` on it")
+    return folder / TABLE
+
+
+def run_duckdb(folder: Path, sqls: list[str], user: bool = False) -> list[Answer]:
     import duckdb
 
+    table = _table(folder)
+    hive_types = ", ".join(f"'{name}': '{kind.upper().replace('STRING', 'VARCHAR')}'" for name, kind in PARTITIONS.items())
     with duckdb.connect() as con:
-        con.execute(f"CREATE VIEW alerts AS SELECT * FROM read_json_auto('{folder}/{ROWS}', hive_partitioning = true, "
-                    "format = 'newline_delimited')")
-        return [[_plain(row) for row in con.execute(sql).fetchall()] for sql in sqls]
+        glob = str(table / "*" / "*" / "*.parquet").replace("'", "''")
+        con.execute(f"CREATE VIEW alerts AS SELECT * FROM read_parquet('{glob}', hive_partitioning = true, "
+                    f"hive_types = {{{hive_types}}})")
+        answers = []
+        for sql in sqls:
+            if user:
+                check_duckdb(con, sql)
+            try:
+                cursor = con.execute(sql)
+                answers.append(([d[0] for d in cursor.description], [_plain(row) for row in cursor.fetchall()]))
+            except duckdb.Error as error:
+                if not user:
+                    raise
+                raise ConfigError(f"--sql: {first_line(error)}") from None
+        return answers
 
 
-def run_spark(folder: Path, sqls: list[str], master: str = "local[2]") -> list[list[tuple]]:
+def run_spark(folder: Path, sqls: list[str], master: str = "local[2]", user: bool = False) -> list[Answer]:
     try:
         from pyspark.sql import SparkSession
     except ImportError:
         raise ConfigError("the Spark engine needs pyspark: pip install -e '.[spark]' (and a Java runtime)") from None
+    table = _table(folder)
     spark = (SparkSession.builder.master(master).appName("gatewatch-fleet").config("spark.ui.enabled", "false")
              .config("spark.sql.session.timeZone", "UTC").config("spark.sql.shuffle.partitions", "4")
              .config("spark.ui.showConsoleProgress", "false").getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
     try:
-        spark.read.option("basePath", str(folder)).json(f"{folder}/{ROWS}").createOrReplaceTempView("alerts")
-        return [[_plain(tuple(row)) for row in spark.sql(sql).collect()] for sql in sqls]
+        spark.read.schema(spark_ddl()).parquet(str(table)).createOrReplaceTempView("alerts")
+        return [_spark_answer(spark, sql, user) for sql in sqls]
     finally:
         spark.stop()
+
+
+def _spark_answer(spark, sql: str, user: bool) -> Answer:
+    try:
+        frame = spark.sql(sql)
+        return list(frame.columns), [_plain(tuple(row)) for row in frame.collect()]
+    except Exception as error:  # noqa: BLE001 - Spark's errors (AnalysisException, ParseException...) share no base
+        if not user:
+            raise
+        raise ConfigError(f"--sql: {first_line(error)}") from None
 
 
 def _plain(row: tuple) -> tuple:
     return tuple(v.isoformat() if isinstance(v, dt.date) else v for v in row)
 
 
+def _run(folder: Path, sqls: list[str], engine: str, master: str, user: bool = False) -> list[Answer]:
+    if engine == "duckdb":
+        return run_duckdb(folder, sqls, user)
+    if engine == "spark":
+        return run_spark(folder, sqls, master, user)
+    raise ConfigError(f"unknown engine {engine!r} (duckdb or spark)")
+
+
+def run_sql(sql: str, folder: Path, engine: str = "duckdb", master: str = "local[2]") -> Answer:
+    """A query of the user's over the view ``alerts``: its columns and rows; errors are one line."""
+    return _run(folder, [check(sql)], engine, master, user=True)[0]
+
+
+def answers(names: list[str], folder: Path, engine: str = "duckdb", master: str = "local[2]") -> dict[str, Answer]:
+    """Each named question's columns and rows; one engine session for all of them."""
+    return dict(zip(names, _run(folder, [sql_of(name) for name in names], engine, master), strict=True))
+
+
 def run_queries(names: list[str], folder: Path, engine: str = "duckdb", master: str = "local[2]") -> dict[str, list[tuple]]:
     """Each named question's rows; one engine session for all of them."""
-    sqls = [sql_of(name) for name in names]
-    if engine == "duckdb":
-        answers = run_duckdb(folder, sqls)
-    elif engine == "spark":
-        answers = run_spark(folder, sqls, master)
-    else:
-        raise ConfigError(f"unknown engine {engine!r} (duckdb or spark)")
-    return dict(zip(names, answers, strict=True))
+    return {name: rows for name, (_, rows) in answers(names, folder, engine, master).items()}

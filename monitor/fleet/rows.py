@@ -1,8 +1,9 @@
 """Alert records as flat rows: the OCSF fields fleet questions ask about, one column each, so
 the same SQL runs on DuckDB and on Spark without either inferring nested JSON its own way.
-The collector writes them beside the records (``rows.jsonl``); a folder of vehicles' alert
-folders is turned into the same layout on the fly. ``day`` and ``vehicle`` are the partition
-folders, not columns of the files."""
+The collector writes them beside the records (``rows.jsonl``) and, from those, the Parquet table
+of tables.py with the one schema of schema.py; a folder of vehicles' alert folders is turned into
+the same layout on the fly. ``day`` and ``vehicle`` are the partition folders, not columns of the
+files."""
 
 from __future__ import annotations
 
@@ -16,11 +17,9 @@ from ..alerts.files import safe_name
 from ..alerts.logfiles import read_file, vehicle_logs
 from ..net.direction import remote_side
 from . import validate
+from .tables import write_tables
 
 log = logging.getLogger(__name__)
-
-COLUMNS = ("time", "seq", "hash", "model", "activity", "class_uid", "severity_id", "category", "detector", "action", "rule",
-           "dst_ip", "dst_port", "country", "names", "message")
 
 
 def row_of(record: dict) -> dict:
@@ -37,26 +36,23 @@ def row_of(record: dict) -> dict:
             "dst_ip": flow.get(f"{remote_side(flow.get('direction'))}_h"),  # the remote party, also of an inbound flow
             "dst_port": flow.get("resp_p"), "country": destination.get("country"),
             "names": ",".join(n.get("name", "") for n in names if isinstance(n, dict)) or None,
-            "message": record.get("message")}
+            "message": record.get("message"), **_position(gw.get("position")), **_can(gw.get("can"))}
+
+
+def _position(position: object) -> dict:
+    position = position if isinstance(position, dict) else {}
+    return {"lat": position.get("lat"), "lon": position.get("lon")}
+
+
+def _can(can: object) -> dict:
+    can = can if isinstance(can, dict) else {}
+    return {"can_bus": can.get("bus"), "can_ids": can.get("ids")}
 
 
 def records_file(vehicle: str) -> str:
     """The name of a vehicle's records in a partition: a vehicle's own alert file name, so the
     readers of alert logs (report, alerts, verify) take a collector's folder as they take a vehicle's."""
     return f"alerts-{safe_name(vehicle)}-000000000001.jsonl"
-
-
-def write_parquet(folders: list[Path]) -> None:
-    """``rows.parquet`` beside each folder's ``rows.jsonl`` (OCSF fields as columns), by DuckDB."""
-    if not folders:
-        return
-    import duckdb
-
-    with duckdb.connect() as con:
-        for folder in folders:
-            if (folder / "rows.jsonl").is_file():
-                con.execute(f"COPY (SELECT * FROM read_json_auto('{folder / 'rows.jsonl'}', format = 'newline_delimited')) "
-                            f"TO '{folder / 'rows.parquet'}' (FORMAT PARQUET)")
 
 
 def partition(out: Path, vehicle: str, record: dict) -> Path:
@@ -89,4 +85,6 @@ def materialize(paths: list[Path], out: Path) -> int:
                 count += 1
     if refused:
         log.warning("%d record(s) left out of the rows: not records by the collector's rules", refused)
+    if count:
+        write_tables(out)
     return count

@@ -11,6 +11,7 @@ import pytest
 from monitor.bench.fleet import synthetic_fleet
 from monitor.fleet.queries import QUERIES, run_queries
 from monitor.fleet.rows import materialize
+from monitor.fleet.tables import write_tables
 from tests.builders import run
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -32,6 +33,7 @@ def fleet(tmp_path_factory) -> Path:
     rows = next(out.glob("day=*/vehicle=taint-leak/rows.jsonl"))
     lines = rows.read_text().splitlines(keepends=True)
     rows.write_text("".join(lines[:2] + lines[3:]))
+    write_tables(out, [rows.parent])
     return out
 
 
