@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK (argcomplete's global completion completes scripts whose module says this)
 """The ``gatewatch`` command: a thin shell of subcommands over the library.
 
 Logging is configured here and nowhere else. Every deliberate error (MonitorError) becomes one
@@ -12,6 +13,7 @@ import argparse
 import errno
 import importlib
 import logging
+import os
 import sys
 from enum import IntEnum
 from pathlib import Path
@@ -45,6 +47,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
                                     "a baseline of known findings, --fail-on (exit 1 failed, 2 usage, 3 input)"),
     "demo": ("monitor.cli.demo", "the main job: every seed scenario's alerts, their logs, the report and the summary"),
     "bench": ("monitor.cli.bench", "benchmark gatewatch against the reference tools"),
+    "man": ("monitor.cli.manpage", "the manual page, made from this parser (gatewatch man > gatewatch.1; man -l gatewatch.1)"),
 }
 
 
@@ -87,6 +90,10 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     parser = build_parser()
+    if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions (argcomplete): it answers and exits
+        import argcomplete
+
+        argcomplete.autocomplete(parser)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
