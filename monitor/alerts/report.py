@@ -61,7 +61,7 @@ th{background:#f6f6f6} .num{text-align:right} .totals span{display:inline-block;
 .legend{display:flex;gap:16px;margin:6px 0} .legend-item{display:flex;align-items:center;gap:6px}
 .swatch{width:12px;height:12px;border-radius:2px;display:inline-block} svg{background:#fbfbfb;border:1px solid #eee}
 .muted{color:#777} .concern{color:#b00;font-size:11px;margin-left:6px}
-.chart text{font-size:11px;fill:#444} h3{font-size:14px;margin:14px 0 4px}
+.chart text{font-size:11px;fill:#444} .chart text.small{font-size:9px;fill:#888} h3{font-size:14px;margin:14px 0 4px}
 """ + "".join(f".c-{name}{{background:{colour}}} .f-{name}{{fill:{colour}}} .k-{name}{{stroke:{colour}}}\n"
               for name, colour in COLOURS.items()) + reportmap.CSS
 POLICY = (f"default-src 'none'; style-src 'sha256-{base64.b64encode(hashlib.sha256(CSS.encode()).digest()).decode()}'; "

@@ -196,8 +196,8 @@ def _multiples(starts, counts, rows, unit, width, index_of, row_height=34) -> Ma
                     fill=colour(index_of(vehicle)), x=number(x(i), ".1f"), y=number(base - (row_height - 8) * n / peak, ".1f"),
                     width=number(max(bar - 1, 0.5), ".1f"), height=number((row_height - 8) * n / peak, ".1f"))
                  for i, s in enumerate(starts) if (n := counts.get((s, vehicle), 0))]
-        marks.append(el("g", el("text", vehicle[:16], x=4, y=base - 8), el("text", "max ", number(peak), x=110, y=base - 8,
-                                                                           text_anchor="end", class_="muted"),
+        label = el("text", el("title", vehicle), vehicle if len(vehicle) <= 18 else vehicle[:17] + "\u2026", x=4, y=base - 15)
+        marks.append(el("g", label, el("text", "max ", number(peak), " per bin", x=4, y=base - 3, class_="small"),
                         join(cells), class_="vehicle-row", data_vehicle=vehicle))
     height = row_height * len(rows) + 10
     return el("svg", join(marks), id="timeline-vehicles", class_="chart", width=width, height=height,

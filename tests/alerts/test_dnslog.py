@@ -120,7 +120,7 @@ def test_a_hostile_name_is_escaped_and_a_damaged_line_is_named(tmp_path, drive):
     code, _, err = run("report", str(out), "-o", str(tmp_path / "r.html"))
     assert code == 0 and f"{out / 'dns-d2.jsonl'}:2: not a JSON line" in err
     page = (tmp_path / "r.html").read_text()
-    assert "<script>" not in page and html.escape("<script>x</script>.example") in page
+    assert page.count("<script") == 1 and html.escape("<script>x</script>.example") in page  # the one script is the map's own
 
 
 DNS_CAPTURES = [p for p in corpus_files("pcap/*dns*.pcap*") if p.with_suffix(".eve.json").exists()]
