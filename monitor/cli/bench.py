@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
+from . import progress
 from .extras import need
 
 DEFAULT_DBC = "dbc/opendbc/tesla_model3_party.dbc"
@@ -58,11 +59,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     fleet_parser.add_argument("--json", action="store_true", help="print one JSON object for scripts")
     for target in (can_parser, net_parser, daemon_parser, fleet_parser):
         _out_option(target)
+        progress.add_arguments(target)
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     runners = {"net": _run_net, "can": _run_can, "daemon": _run_daemon, "fleet": _run_fleet}
-    return runners[args.target](args, out)
+    with progress.shown(err, f"gatewatch bench {args.target}", lambda: "running", args.quiet, out) as shown_out:
+        return runners[args.target](args, shown_out)  # a sign of life until the report prints
 
 
 @contextlib.contextmanager

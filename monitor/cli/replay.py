@@ -26,7 +26,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TextIO
 
-from . import Exit, gating
+from . import Exit, gating, progress
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,6 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     mode.add_argument("--force", action="store_true", help="replace an earlier run's logs in DIR")
     mode.add_argument("--append", action="store_true", help="continue the alert chain in DIR")
     gating.add_arguments(parser)
+    progress.add_arguments(parser)
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -72,8 +73,13 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         tally[(finding.action, finding.category, finding.detector, finding.seen)] += 1
 
     monitor = Monitor(config, Sinks.of_log(log, stats=count))
+
+    def status() -> str:  # read from the progress thread: counters the pipeline keeps anyway
+        return f"{monitor.counts['can_frames']:,} CAN frames, {monitor.net.stats.packets:,} packets"
+
     try:
-        files = replay(monitor, can_logs, captures, can_offset)
+        with progress.shown(err, "gatewatch replay", status, args.quiet):
+            files = replay(monitor, can_logs, captures, can_offset)
     finally:
         log.close()
     summary = {"state": "replayed", "files": files, "alert_log": log.summary(), **monitor.summary(),
