@@ -28,10 +28,13 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from . import Exit
 from .baseline import FAIL_ON_KEYS, fail_on
+
+if TYPE_CHECKING:
+    from ..scenarios import Outcome
 
 INPUT = 3  # a scenario's input (expect.yaml, a recording) cannot be read
 
@@ -53,7 +56,7 @@ class Result:
     """One scenario's run: its outcome, or why it could not run (``status`` 2 or 3)."""
 
     folder: Path
-    outcome: object | None = None
+    outcome: Outcome | None = None
     status: int = 0
     error: str = ""
     seconds: float = 0.0
@@ -127,12 +130,12 @@ def _run_one(folder: Path, logs: Path) -> Result:
     from ..scenarios import load_scenario, run_scenario
 
     start = time.monotonic()
-    stage, status = "expect.yaml", INPUT
+    status = INPUT  # expect.yaml
     try:
         scenario = load_scenario(folder)
-        stage, status = "configuration", Exit.USAGE
+        status = Exit.USAGE  # its configuration
         config = load_config(scenario.config)
-        stage, status = "recordings", INPUT
+        status = INPUT  # its recordings
         outcome = run_scenario(scenario, logs, config=config)
     except OutputError:
         raise
@@ -174,9 +177,9 @@ def _print(results: list[Result], out: TextIO, err: TextIO) -> None:
 
 
 def _summary(results: list[Result]) -> str:
-    ran = [r for r in results if r.outcome is not None]
+    ran = [r.outcome for r in results if r.outcome is not None]
     findings = [f for r in results for f in r.findings]
-    passed = sum(r.outcome.ok for r in ran)
+    passed = sum(outcome.ok for outcome in ran)
     return (f"{len(results)} scenario(s): {passed} pass, {len(ran) - passed} fail, {len(results) - len(ran)} could "
             f"not run; {len(findings)} finding(s), {sum(f[2] for f in findings)} new, "
             f"{sum(f[3] for f in findings)} failing the gate")
@@ -204,5 +207,5 @@ def _status(results: list[Result]) -> int:
     for status in (Exit.USAGE, INPUT):
         if status in statuses:
             return status
-    failed = any(not r.outcome.ok or any(f[3] for f in r.findings) for r in results)
+    failed = any(r.outcome is None or not r.outcome.ok or any(f[3] for f in r.findings) for r in results)
     return Exit.ERROR if failed else Exit.OK

@@ -25,7 +25,7 @@ SEEDS = PROJECT / "seeds"
 
 def gatewatch(*argv: str, cwd: Path = PROJECT) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "monitor", "test", *argv], cwd=cwd, capture_output=True, text=True,
-                          timeout=900)
+                          timeout=900, check=False)
 
 
 def copy_seed(name: str, dest: Path, expect: str | None = None) -> Path:
