@@ -123,6 +123,7 @@ verify_chain() {
 
 status=0
 for log in "$@"; do
+    [ "$log" = / ] || log=${log%/}
     if [ -d "$log" ]; then
         stems=$(find "$log" -maxdepth 1 -name 'alerts-*-????????????.jsonl' -printf '%f\n' | sed 's/-[0-9]\{12\}\.jsonl$//' | sort -u)
         [ -n "$stems" ] || { echo "$log: no alert files"; continue; }
