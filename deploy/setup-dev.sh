@@ -16,8 +16,8 @@ venv=${3:-.venv}
 # `conntrack -D`); chromium (the HTML report is checked in a real headless browser); systemd
 # (systemd-analyze checks the unit); passwd (useradd for the install-script test); mosquitto
 # (the uplink and collector tests start a broker on loopback); a Java runtime (Spark runs the
-# fleet queries).
-test_packages=(python3-venv libpcap0.8 iproute2 nftables conntrack chromium systemd passwd mosquitto default-jre-headless)
+# fleet queries); jq and openssl (docs/verify-chain.sh checks alert chains without gatewatch).
+test_packages=(python3-venv libpcap0.8 iproute2 nftables conntrack chromium systemd passwd mosquitto default-jre-headless jq openssl)
 
 install_missing() {
     local missing=() pkg
