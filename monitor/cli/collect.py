@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    need("paho.mqtt.client", "duckdb")  # the fleet extra; DuckDB writes each partition's Parquet at the end
+    need("paho.mqtt.client", "pyarrow")  # the fleet extra; pyarrow writes the Parquet table (fleet/tables.py)
     from ..fleet.collector import Collector, CollectorError
     from ..fleet.keys import Keys
     from ..fleet.limits import Limits

@@ -11,6 +11,7 @@ import importlib
 EXTRAS: dict[str, tuple[str, str]] = {
     "paho": ("paho-mqtt", "fleet"),
     "duckdb": ("duckdb", "fleet"),
+    "pyarrow": ("pyarrow", "fleet"),
     "pyspark": ("pyspark", "spark"),
     "asammdf": ("asammdf", "mf4"),
     "dpkt": ("dpkt", "bench"),
@@ -18,7 +19,7 @@ EXTRAS: dict[str, tuple[str, str]] = {
 
 #: For --help: which commands need which extra.
 HELP = """optional extras (pip install 'gatewatch[EXTRA]'):
-  fleet   paho-mqtt and duckdb: uplink, collect, fleet query, bench fleet (and run with an uplink section)
+  fleet   paho-mqtt, duckdb and pyarrow: uplink, collect, fleet query, bench fleet (and run with an uplink section)
   spark   pyspark (and a Java runtime): fleet query --engine spark, bench fleet --engines spark
   mf4     asammdf: .mf4 CAN logs (decode, replay)
   bench   dpkt: bench net's pure-Python baseline (skipped without it)"""
