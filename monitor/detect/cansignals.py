@@ -245,7 +245,7 @@ class SignalPairs(Detector):
         name, step_s = ".".join(series), round(float(dt[first]), 3)
         step = abs(float(values[first] - before[first]))
         if model.speed_per_mps is not None:
-            seen = f"{name} changed by {step:.4g} in {step_s} s, more than a vehicle brakes or accelerates"
+            seen = f"{name} changed faster than a vehicle brakes or accelerates"  # the numbers go in evidence
         else:
             seen = f"{name} changed faster than it ever did while learning"
         seen += " (masquerade-like)"

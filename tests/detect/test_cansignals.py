@@ -67,7 +67,7 @@ def test_wheel_speeds_forged_at_half_the_speed_break_their_pairs(tmp_path):
 
 def test_a_speed_that_drops_to_zero_at_once_is_a_jump(tmp_path):
     findings, _ = _drive(tmp_path, forge=lambda t: 0.0 if 80 <= t < 100 else None)
-    jumps = [f for f in findings if "more than a vehicle brakes or accelerates" in f.seen]
+    jumps = [f for f in findings if "faster than a vehicle brakes or accelerates" in f.seen]
     assert jumps and jumps[0].evidence["to"] == 0.0 and jumps[0].evidence["rate_per_s"] > 100
     assert jumps[0].evidence["bound"] == "physics" and jumps[0].can["first_ts"] >= 1_700_000_080
 

@@ -77,4 +77,4 @@ def test_a_wheel_read_as_zero_during_the_same_drive_is_found(tmp_path):
     findings = _replay(tmp_path, 11, _emergency_stop_track(), forged=(120, 140, 0.0))
     assert findings and all(T0 + 120 <= f.ts <= T0 + 141 for f in findings)
     jump = next(f for f in findings if f.evidence.get("bound") == "physics")
-    assert jump.evidence["to"] == 0.0 and "more than a vehicle brakes or accelerates" in jump.seen
+    assert jump.evidence["to"] == 0.0 and "faster than a vehicle brakes or accelerates" in jump.seen
