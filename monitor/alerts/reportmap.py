@@ -160,7 +160,7 @@ def render_map(tracks: dict[str, list[tuple[float, float, float]]], points: list
     if not lats:
         return el("p", "No positions in these records.", class_="muted", id="map")
     west = geo.lon_span(lons + [c[1] for c in targets.values()])[0]
-    x = lambda lon: float(geo.unwrap_lons(lon, west))  # noqa: E731 (one expression, used throughout)
+    x = lambda lon: float(geo.unwrap_lons(lon, west))
     view = _fit([*lats, *(c[0] for c in targets.values())], [x(v) for v in lons] + [x(c[1]) for c in targets.values()])
     scene = [basemap(), _copies(), _tinted(targets, lines), _lines(lines, targets, x, index_of), _tracks(tracks, x, index_of), _points(points, x)]
     overlay = [_labels(targets, lines, x, view), _scale(view), _bounds(view)]

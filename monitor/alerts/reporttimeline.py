@@ -16,7 +16,7 @@ row, named so.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from .markup import Markup, el, join, number
 from .reportmap import colour
@@ -82,7 +82,8 @@ class Bins:
         self.vehicles: dict[tuple[float, str], int] = {}
         self.named: dict[str, None] = {}  # the vehicles with their own row, in order of first finding
         self.starts: set[float] = set()
-        self.first = self.last = None
+        self.first: float | None = None
+        self.last: float | None = None
 
     def add(self, t: float, lane: str, vehicle: str, n: int) -> None:
         if n <= 0:
@@ -124,6 +125,7 @@ class Bins:
 
     def table(self, which: str, unit: str) -> tuple[list[float], dict[tuple[float, str], int]]:
         """Every bin start of ``unit`` from the first finding to the last, and the counts in them."""
+        assert self.first is not None and self.last is not None, "no findings: nothing to bin"
         counts: dict = {}
         for (start, key), n in getattr(self, which).items():
             _bump(counts, (start_of(start, unit), key), n)

@@ -6,6 +6,8 @@ can evaluate script, scroll a wheel or take a screenshot, with the standard libr
 from __future__ import annotations
 
 import base64
+import contextlib
+import fcntl
 import json
 import os
 import queue
@@ -18,18 +20,22 @@ from .test_report import CHROMIUM_FLAGS, chromium
 TIMEOUT_S = 60.0
 
 
+def _above_4(fds: tuple[int, int]) -> tuple[int, int]:
+    """The pipe's ends moved to fds 10 and up, so putting them on 3 and 4 never closes one."""
+    moved = tuple(fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in fds)
+    for fd in fds:
+        os.close(fd)
+    return moved[0], moved[1]
+
+
 class DevTools:
     def __init__(self, profile: Path) -> None:
-        commands_r, self._commands = os.pipe()
-        self._answers, answers_w = os.pipe()
-
-        def as_fds_3_and_4() -> None:  # in the child, before exec
-            commands, answers = os.dup(commands_r), os.dup(answers_w)
-            os.dup2(commands, 3)
-            os.dup2(answers, 4)
-
-        self.proc = subprocess.Popen([chromium(), *CHROMIUM_FLAGS, "--remote-debugging-pipe", f"--user-data-dir={profile}",
-                                      "about:blank"], preexec_fn=as_fds_3_and_4, close_fds=False,
+        commands_r, self._commands = _above_4(os.pipe())
+        self._answers, answers_w = _above_4(os.pipe())
+        # the browser reads commands on fd 3 and writes on fd 4: bash puts our pipe ends there (dash takes single-digit fds only)
+        shell = f'exec "$0" "$@" 3<&{commands_r} 4>&{answers_w} {commands_r}<&- {answers_w}>&-'
+        self.proc = subprocess.Popen(["bash", "-c", shell, chromium(), *CHROMIUM_FLAGS, "--remote-debugging-pipe",
+                                      f"--user-data-dir={profile}", "about:blank"], pass_fds=(commands_r, answers_w),
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         os.close(commands_r), os.close(answers_w)
         self.events: list[dict] = []
@@ -101,10 +107,8 @@ class DevTools:
                 or (e.get("method") == "Runtime.consoleAPICalled" and e["params"]["type"] in ("error", "warning", "assert"))]
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError, AssertionError, queue.Empty):  # already gone: it is killed below either way
             self.send("Browser.close")
-        except Exception:  # noqa: BLE001 (the browser may already be gone; it is killed below either way)
-            pass
         try:
             self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:

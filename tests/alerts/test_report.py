@@ -45,7 +45,7 @@ def test_the_report_shows_every_episode_the_categories_and_the_track(tmp_path, d
     assert code == 0, err
     text = page.read_text()
     assert "http://" not in text.replace("http://www.w3.org/2000/svg", "") and "https://" not in text
-    assert re.findall(r"<script>(.*?)</script>", text, re.S) == [SCRIPT]  # the map's own, a constant
+    assert re.findall(r"<script>(.*?)</script>", text, re.DOTALL) == [SCRIPT]  # the map's own, a constant
     _, summary, _ = run("alerts", "summary", str(tmp_path / "fleet"), "--json")
     expected = json.loads(summary)
 

@@ -152,7 +152,7 @@ def assert_inert(tmp_path: Path, page: Path, texts: list[str], seen: list[str], 
     for rule in ("default-src 'none'", "connect-src 'none'", "img-src data:"):
         assert rule in rules
     assert source.count("<style>") == 1 and " style=" not in source
-    scripts = re.findall(r"<script>(.*?)</script>", source, re.S)
+    scripts = re.findall(r"<script>(.*?)</script>", source, re.DOTALL)
     assert scripts == [SCRIPT] and source.count("<script") == 1  # the map's zoom and pan: a constant
     digest = base64.b64encode(hashlib.sha256(SCRIPT.encode()).digest()).decode()
     assert re.search(r"script-src ([^;]*)", rules)[1] == f"'sha256-{digest}'"  # that script and no other

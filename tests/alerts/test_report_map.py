@@ -65,7 +65,7 @@ def fleet_report(tmp_path_factory) -> tuple[Path, Path]:
         code, _, err = replay_into(root / "fleet" / vehicle, *recordings, extra=("--vehicle-id", vehicle))
         assert code == 0, err
     page = root / "report.html"
-    code, out, err = run("report", str(root / "fleet"), "-o", str(page))
+    code, _, err = run("report", str(root / "fleet"), "-o", str(page))
     assert code == 0, err
     return root, page
 
@@ -78,7 +78,7 @@ def browser(tmp_path):
 
 
 def test_the_map_draws_each_vehicle_and_where_its_data_went_offline(fleet_report, browser):
-    root, page = fleet_report
+    _, page = fleet_report
     browser.open(page.as_uri())
     assert browser.requests() == [page.as_uri()], "the page asked for something besides itself"
     assert browser.problems() == [], browser.problems()
@@ -164,3 +164,13 @@ def test_a_screenshot_is_a_rendered_map(fleet_report, browser, tmp_path):
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">I", data[16:20])[0] > 1200  # less a scrollbar
     assert len(data) > 40_000
+
+
+def test_the_harness_sees_a_request_and_a_console_error(browser, tmp_path):
+    """So the checks above could fail: a page that fetches and logs an error is seen doing both."""
+    page = tmp_path / "noisy.html"
+    page.write_text("<!DOCTYPE html><html><body><img src='http://127.0.0.1:9/x.png'>"
+                    "<script>console.error('noisy')</script></body></html>")
+    browser.open(page.as_uri())
+    assert "http://127.0.0.1:9/x.png" in browser.requests()
+    assert any(e.get("method") == "Runtime.consoleAPICalled" for e in browser.problems())
