@@ -32,7 +32,7 @@ def csv_cell(value: object) -> str:
 
 def write(columns: list[str], rows: list[tuple], form: str, out: TextIO) -> None:
     if form == "csv":
-        writer = csv.writer(out, lineterminator="\n")
+        writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180; with "\n" alone a CR in a cell went unquoted
         writer.writerow([csv_cell(c) for c in columns])
         writer.writerows([csv_cell(v) for v in row] for row in rows)
     elif form == "jsonl":

@@ -53,16 +53,16 @@ def conform(row: dict) -> int:
     """Make ``row`` exactly the table's columns, in place: a missing column is NULL, an extra
     one goes, a value that does not fit its type becomes NULL. How many values were set to NULL
     (the caller counts them: nothing is lost without a count)."""
-    unfit = 0
-    for name in [k for k in row if k not in COLUMNS]:
-        del row[name]
-        unfit += 1
+    unfit = sum(1 for k in row if k not in COLUMNS)
+    fitted = {}
     for name, kind in COLUMNS.items():
         value = row.get(name)
         if value is not None and not _fits(kind, value):
             value = None
             unfit += 1
-        row[name] = float(value) if kind == "double" and value is not None else value
+        fitted[name] = float(value) if kind == "double" and value is not None else value
+    row.clear()
+    row.update(fitted)  # in the table's column order
     return unfit
 
 

@@ -39,7 +39,8 @@ FLEET = "pip install 'gatewatch[fleet]'"
 
 @pytest.mark.parametrize("hidden,argv,line", [
     ("paho", ["collect", "--broker", "mqtt://127.0.0.1:1", "-o", "{tmp}/c"], f"gatewatch collect: needs paho-mqtt: {FLEET}"),
-    ("duckdb", ["collect", "--broker", "mqtt://127.0.0.1:1", "-o", "{tmp}/c"], f"gatewatch collect: needs duckdb: {FLEET}"),
+    ("pyarrow", ["collect", "--broker", "mqtt://127.0.0.1:1", "-o", "{tmp}/c"], f"gatewatch collect: needs pyarrow: {FLEET}"),
+    ("pyarrow", ["fleet", "migrate", "{tmp}"], f"gatewatch fleet: needs pyarrow: {FLEET}"),
     ("paho", ["uplink", "{tmp}", "--broker", "mqtt://127.0.0.1:1"], f"gatewatch uplink: needs paho-mqtt: {FLEET}"),
     ("duckdb", ["fleet", "query", "top-destinations", "{tmp}"], f"gatewatch fleet: needs duckdb: {FLEET}"),
     ("pyspark", ["fleet", "query", "top-destinations", "{tmp}", "--engine", "spark"],
