@@ -29,6 +29,8 @@ demo: $(DEMO_STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+	mkdir -p out/ci
+	$(VENV)/bin/gatewatch test seeds/ --junit out/ci/junit.xml --sarif out/ci/gatewatch.sarif
 
 bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[bench]'
