@@ -42,6 +42,7 @@ WIDTH, HEIGHT = 960, 520
 KM_PER_DEGREE = 111.195
 MIN_SPAN = 0.02  # degrees: the first view of a car park is not a single pixel blown up
 MAX_SCALE = 2e6  # pixels per degree (a few cm)
+LABEL_PX = 190  # a country label this close to the right edge is written leftwards
 #: One colour per vehicle track (cycled past 20), distinct from the category colours' reds.
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#17becf", "#bcbd22", "#e377c2", "#8c564b", "#393b79",
            "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#e6550d", "#31a354", "#756bb1", "#636363",
@@ -51,7 +52,7 @@ CONCERN = "#c00000"
 SCRIPT = """(function(){
 var svg=document.getElementById('map');if(!svg)return;
 var scene=document.getElementById('map-scene'),d=svg.dataset,W=+d.width,H=+d.height,k=+d.k;
-var home=[+d.s,+d.tx,+d.ty],s=home[0],tx=home[1],ty=home[2],MIN=W/(1080*k),MAX=+d.max;
+var home=[+d.s,+d.tx,+d.ty],s=home[0],tx=home[1],ty=home[2],MIN=W/(1080*k),MAX=+d.max,LABEL=+d.label;
 function deg(v,p,n,q){return Math.abs(v).toFixed(q)+'\\u00b0 '+(v>=0?p:n);}
 function lon(v){return ((v+180)%360+360)%360-180;}
 function nice(km){var p=Math.pow(10,Math.floor(Math.log10(km))),m=[5,2,1];
@@ -65,7 +66,8 @@ var kmpx=111.195/s,km=nice(120*kmpx),px=km/kmpx;
 document.getElementById('scale-bar').setAttribute('x2',String(16+px));
 document.getElementById('scale-label').textContent=km>=1?km+' km':Math.round(km*1000)+' m';
 var labels=document.querySelectorAll('#map-labels text');
-for(var i=0;i<labels.length;i++){var t=labels[i];t.setAttribute('x',String(tx+s*k*(+t.dataset.x)+6));
+for(var i=0;i<labels.length;i++){var t=labels[i],x=tx+s*k*(+t.dataset.x),r=x>W-LABEL;
+t.setAttribute('x',String(r?x-6:x+6));t.setAttribute('text-anchor',r?'end':'start');
 t.setAttribute('y',String(ty+s*(+t.dataset.y)-6));}
 svg.dataset.view=[s,tx,ty].join(' ');}
 function zoom(f,px,py){var ns=Math.min(MAX,Math.max(MIN,s*f));f=ns/s;tx=px-(px-tx)*f;ty=py-(py-ty)*f;s=ns;draw();}
@@ -168,7 +170,7 @@ def render_map(tracks: dict[str, list[tuple[float, float, float]]], points: list
              el("g", join(scene), id="map-scene", transform=_transform(view)), join(overlay),
              id="map", viewBox=f"0 0 {WIDTH} {HEIGHT}", width=WIDTH, height=HEIGHT, xmlns="http://www.w3.org/2000/svg",
              data_width=WIDTH, data_height=HEIGHT, data_k=number(view.k, ".6f"), data_s=number(view.s, ".6f"),
-             data_tx=number(view.tx, ".3f"), data_ty=number(view.ty, ".3f"), data_max=number(MAX_SCALE))
+             data_tx=number(view.tx, ".3f"), data_ty=number(view.ty, ".3f"), data_max=number(MAX_SCALE), data_label=LABEL_PX)
     vehicles = sorted({*tracks, *(ln.vehicle for ln in lines)}, key=index_of)
     return join([_controls(), svg, _legend(vehicles, index_of)])
 
@@ -247,10 +249,12 @@ def _labels(targets: dict, lines: list[Line], x, v: View) -> Markup:
     for code, (lat, lon) in sorted(targets.items()):
         origin = next(x(ln.lon) for ln in lines if ln.country == code)
         cx = x(lon) + 360 * round((origin - x(lon)) / 360)
+        px = v.tx + v.s * v.k * cx
+        right = px > WIDTH - LABEL_PX
         out.append(el("text", code, " (country of concern)" if code in concern else "",
                       class_="country-label concern" if code in concern else "country-label", data_country=code,
-                      data_x=number(cx, ".3f"), data_y=number(-lat, ".3f"),
-                      x=number(v.tx + v.s * v.k * cx + 6, ".1f"), y=number(v.ty - v.s * lat - 6, ".1f")))
+                      data_x=number(cx, ".3f"), data_y=number(-lat, ".3f"), text_anchor="end" if right else "start",
+                      x=number(px - 6 if right else px + 6, ".1f"), y=number(v.ty - v.s * lat - 6, ".1f")))
     return el("g", join(out), id="map-labels")
 
 
