@@ -66,3 +66,25 @@ def test_the_report_shows_every_episode_the_categories_and_the_track(tmp_path, d
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", data[16:24]) == (1280, 1600)
     assert len(data) > 40_000  # a rendered page with text, tables and plots, not a blank one
+
+
+def test_destinations_are_network_endpoints_and_an_address_is_no_name(tmp_path):
+    """can0 is a bus, not a destination: CAN findings get their own table by bus and id; a
+    destination whose only "name" is its own address shows no name."""
+    from monitor.alerts.report import build_report
+
+    from .conftest import policy_trial_records
+
+    records = policy_trial_records(tmp_path / "out")
+    named = next(r for r in records if r["unmapped"]["gatewatch"].get("destination", {}).get("names"))
+    address = named["evidences"][0]["dst_endpoint"]["ip"]
+    for record in records:
+        if record.get("evidences") and record["evidences"][0].get("dst_endpoint", {}).get("ip") == address:
+            record["unmapped"]["gatewatch"]["destination"]["names"] = [{"name": address}]
+    page = build_report(records)
+    destinations = re.search(r'<table id="destinations">(.*?)</table>', page, re.DOTALL)[1]
+    assert "can0" not in destinations
+    assert re.search(rf"<td>{re.escape(address)}</td><td>-</td>", destinations)
+    assert re.search(r'<tr class="can-row" data-bus="can0"><td>can0</td><td>0x123</td>', page)
+    alerts = re.findall(r'<tr class="alert" data-category="\w+">(.*?)</tr>', page)
+    assert not any(f"{address}, " in row or f">{address}:{address}" in row for row in alerts)
