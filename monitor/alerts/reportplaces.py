@@ -83,7 +83,7 @@ class Places:
                  for lat, lon in self._placed(entry["at"], tracks.get(vehicle, []))]
         km = sum(geo.track_km([p[1] for p in t], [p[2] for p in t]) for t in tracks.values())  # great-circle, in time order
         return join([render_map(tracks, points, lines, index_of),
-                     el("p", "tracks ", number(km, ".1f"), " km (great-circle, through the positions that left)",
+                     el("p", "track ", number(km, ".1f"), " km (all vehicles, great-circle through the positions that left)",
                         id="track-length", class_="muted"),
                      _more(self.more_tracks, "records with positions of further vehicles (their tracks are not drawn)"),
                      _more(self.more_lines, "episodes to further vehicle and country pairs (no line drawn)")])
