@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-from pathlib import Path
 from typing import TextIO
 
 from . import filters, review

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from typing import cast
 
 from ..alerts.read import Filter, parse_time
 from ..config.model import ACTIONS, CATEGORIES
@@ -59,7 +60,7 @@ def describe(given: dict) -> str:
     return " ".join(words)
 
 
-def _show_value(name: str, value: object) -> str:
+def _show_value(name: str, value: float | str) -> str:
     if name in ("since", "until"):
         from datetime import datetime, timezone
 
@@ -69,7 +70,7 @@ def _show_value(name: str, value: object) -> str:
 
 def _time(text: str) -> float:
     try:
-        return parse_time(text)
+        return cast(float, parse_time(text))  # None only for None
     except ConfigError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
 

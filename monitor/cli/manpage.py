@@ -13,8 +13,8 @@ import os
 import time
 from typing import TextIO
 
-EXIT_STATUS = (("0", "success"), ("1", "an error in the input (a bad file, a failed check or expectation); no alert "
-                                       "log found"),
+EXIT_STATUS = (("0", "success"),
+               ("1", "an error in the input (a bad file, a failed check or expectation); no alert log found"),
                ("2", "usage: bad arguments, a configuration refused, a missing optional dependency"),
                ("74", "an output could not be written (one line names the file and what was not written)"),
                ("130", "interrupted"))

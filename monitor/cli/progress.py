@@ -17,7 +17,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import TextIO
+from typing import TextIO, cast
 
 AFTER_S = 2.0  # quicker work ends before a line would help
 EVERY_S = 0.5
@@ -55,7 +55,7 @@ def shown(stream: TextIO, label: str, status: Callable[[], str], quiet: bool = F
 
     drawer.start()
     try:
-        yield None if out is None else _Ends(out, finish)
+        yield None if out is None else cast(TextIO, _Ends(out, finish))
     finally:
         finish()
 
