@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from .schema import PARTITIONS, spark_ddl
-from .sqlguard import first_line, check, check_duckdb
+from .sqlguard import check, check_duckdb, first_line
 from .tables import TABLE, table_files
 
 QUERIES: dict[str, tuple[str, str]] = {
@@ -111,7 +111,7 @@ def _spark_answer(spark, sql: str, user: bool) -> Answer:
     try:
         frame = spark.sql(sql)
         return list(frame.columns), [_plain(tuple(row)) for row in frame.collect()]
-    except Exception as error:  # noqa: BLE001 - Spark's errors (AnalysisException, ParseException...) share no base
+    except Exception as error:  # Spark's errors (AnalysisException, ParseException, Py4J's) share no base
         if not user:
             raise
         raise ConfigError(f"--sql: {first_line(error)}") from None

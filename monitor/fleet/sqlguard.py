@@ -24,7 +24,7 @@ REFUSED = frozenset({
     "ANALYZE", "COMMENT", "REFLECT", "JAVA_METHOD", "TRY_REFLECT",
 })
 # string literals, quoted identifiers, comments: their words are data, not keywords
-_INERT = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|`(?:[^`]|``)*`|--[^\n]*|/\*.*?\*/", re.S)
+_INERT = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|`(?:[^`]|``)*`|--[^\n]*|/\*.*?\*/", re.DOTALL)
 _WORD = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
 
 

@@ -43,11 +43,12 @@ def read_rows(path: Path, counts: Counter) -> list[dict]:
         for number, line in enumerate(handle, 1):
             try:
                 row = json.loads(line)
-                if not isinstance(row, dict):
-                    raise ValueError("not an object")
             except ValueError as error:
+                row = str(error)
+            if not isinstance(row, dict):
                 counts["rows_unreadable"] += 1
-                log.warning("%s:%d: not a row (%s), left out of the table", path, number, error)
+                log.warning("%s:%d: not a row (%s), left out of the table", path, number, row if isinstance(row, str)
+                            else "not a JSON object")
                 continue
             counts["row_values_unfit"] += conform(row)
             rows.append(row)

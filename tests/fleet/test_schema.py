@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 from monitor.errors import ConfigError
-from monitor.fleet.schema import COLUMNS, SCHEMA_VERSION, VERSION_KEY, arrow_schema, check_file, conform, spark_ddl
+from monitor.fleet.schema import (
+    COLUMNS,
+    SCHEMA_VERSION,
+    VERSION_KEY,
+    arrow_schema,
+    check_file,
+    conform,
+    spark_ddl,
+)
 
 
 def test_a_row_becomes_exactly_the_columns_with_unfit_values_counted() -> None:

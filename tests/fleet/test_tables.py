@@ -81,6 +81,8 @@ def fleet(tmp_path_factory, templates) -> Path:
 
 
 def _collect(root: Path, broker: Broker, templates: dict[str, dict]) -> Path:
+    import pyarrow.parquet as pq
+
     collector = Collector(broker, root / "out")
     stop = threading.Event()
     thread = threading.Thread(target=collector.run, args=(stop,))
@@ -94,6 +96,8 @@ def _collect(root: Path, broker: Broker, templates: dict[str, dict]) -> Path:
             writer.close()
             Uplink(root / vehicle, broker, root / f"state-{vehicle}").run(threading.Event(), until_idle=True)
         wait_until(lambda: collector.counts["records"] >= sum(VEHICLES.values()), "every record filed")
+        collector.write_tables()  # what it does every TABLE_EVERY_S while it runs: readable before it stops
+        assert sum(pq.read_metadata(f).num_rows for f in (root / "out" / TABLE).rglob("*.parquet")) == sum(VEHICLES.values())
     finally:
         stop.set()
         thread.join(GENEROUS)
@@ -160,6 +164,8 @@ def test_spark_reads_the_table_folder_and_fleet_query_sql_runs_on_it(fleet: Path
     assert code == 0, err
     answer = {row["vehicle"]: row["n"] for row in map(json.loads, out.splitlines())}
     assert answer == {v: n for v, (n, *_) in WANT.items()}  # the vehicle stays text: the DDL types the partitions
+    code, _, err = run("fleet", "query", "--sql", "SELECT no_such_column FROM alerts", str(fleet), "--engine", "spark")
+    assert code == 1 and len(err.strip().splitlines()) == 1 and "no_such_column" in err, err
 
 
 def test_an_older_collector_s_parquet_is_refused_by_name_and_migrated(fleet: Path, tmp_path: Path) -> None:

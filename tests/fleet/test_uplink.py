@@ -73,10 +73,10 @@ def test_every_record_arrives_once_and_matches_the_vehicle_s_log(tmp_path: Path,
     assert stats.acknowledged == len(records) and Cursor.load(tmp_path / "state" / "uplink.cursor").seq == max(records)
     assert collected(tmp_path / "fleet") == {seq: [digest] for seq, digest in records.items()}
     assert not (tmp_path / "fleet" / "collector-findings.jsonl").exists()
-    # Parquet beside the rows, with every row; and the readers of alert logs take the collector's folder.
+    # The Parquet table has every row; and the readers of alert logs take the collector's folder.
     import duckdb
 
-    [rows] = list((tmp_path / "fleet").glob("day=*/vehicle=car-7/rows.parquet"))
+    [rows] = list((tmp_path / "fleet" / "tables" / "alerts").glob("day=*/vehicle=car-7/part-0.parquet"))
     assert duckdb.sql(f"SELECT COUNT(*) FROM '{rows}'").fetchall() == [(len(records),)]
     code, _, err = run("report", "-o", str(tmp_path / "fleet.html"), str(tmp_path / "fleet"))
     assert code == 0 and "car-7" in (tmp_path / "fleet.html").read_text(), err
