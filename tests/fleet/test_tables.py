@@ -189,3 +189,18 @@ def test_an_older_collector_s_parquet_is_refused_by_name_and_migrated(fleet: Pat
     code, out, err = run("fleet", "query", "chain-gaps-per-vehicle", str(old), "--format", "csv")
     assert code == 0 and out.splitlines()[0] == "vehicle,first_seq,last_seq,records,missing", err
     assert sorted(out.splitlines()[1:]) == ["20250417,1,2,2,0", "car-all,1,6,6,0", "car-nopos,1,3,3,0"]
+
+
+def test_a_bad_row_is_left_out_counted_and_named_with_its_line(tmp_path: Path, caplog) -> None:
+    import pyarrow.parquet as pq
+
+    from monitor.fleet.tables import write_tables
+
+    partition = tmp_path / "day=2026-01-01" / "vehicle=car-1"
+    partition.mkdir(parents=True)
+    (partition / "rows.jsonl").write_text('{"time": 1, "seq": 1, "dst_port": "443"}\nnot json\n[1, 2]\n{"time": 2, "seq": 2}\n')
+    counts = write_tables(tmp_path)
+    assert counts == {"rows_unreadable": 2, "row_values_unfit": 1, "table_rows": 2, "table_files": 1}
+    assert f"{partition / 'rows.jsonl'}:2: not a row" in caplog.text and ":3: not a row (not a JSON object)" in caplog.text
+    table = pq.read_table(tmp_path / TABLE / "day=2026-01-01" / "vehicle=car-1" / "part-0.parquet")
+    assert table.column("seq").to_pylist() == [1, 2] and table.column("dst_port").to_pylist() == [None, None]
