@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import TextIO
 
+from . import progress
 from .extras import need
 from .fleet import add_broker, broker_of, stop_on_signals
 
@@ -28,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a PUBLISH with more lines is quarantined whole (default 10000)")
     parser.add_argument("--vehicle-rate", type=float, default=1000.0, metavar="N",
                         help="lines per second one vehicle may send; more are quarantined (default 1000)")
+    progress.add_arguments(parser)
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -40,8 +42,13 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                     vehicle_rate=args.vehicle_rate)
     collector = Collector(broker_of(args), Path(args.output), args.shared_group, args.client_id,
                           keys=Keys.load(args.keys, args.default_alg), limits=limits)
+    def status() -> str:  # read by the progress thread: counters the collector keeps anyway
+        counts = collector.counts
+        return f"{counts['messages']:,} messages, {counts['records']:,} records filed, {counts['duplicates']:,} duplicates"
+
     try:
-        collector.run(stop_on_signals(), idle_s=args.idle)
+        with progress.shown(err, "gatewatch collect", status, args.quiet):
+            collector.run(stop_on_signals(), idle_s=args.idle)
     except CollectorError:
         print(json.dumps(collector.stats()), file=out)  # what was filed before the disk failed
         raise

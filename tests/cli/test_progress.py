@@ -5,11 +5,14 @@ same either way. Real processes on a real pty."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import pty
 import subprocess
 import sys
 import threading
+
+import pytest
 
 from monitor.cli import progress
 
@@ -21,10 +24,15 @@ SEED = PROJECT / "seeds" / "jt808-untrusted"
 
 def replay_on_a_terminal(out_dir, *options: str) -> tuple[int, str, str]:
     """``gatewatch replay`` with stderr on a pty (stdout a pipe): (status, stdout, what the terminal got)."""
+    return on_a_terminal("replay", "--config", str(SEED / "config.yaml"), "-o", str(out_dir), str(SEED / "can.log"),
+                         str(SEED / "capture.pcap"), *options)
+
+
+def on_a_terminal(*argv: str) -> tuple[int, str, str]:
+    """``gatewatch ARGV`` with stderr on a pty (stdout a pipe): (status, stdout, what the terminal got)."""
     master, slave = pty.openpty()
     env = {**os.environ, "GATEWATCH_PROGRESS_AFTER": "0"}
-    process = subprocess.Popen([sys.executable, "-m", "monitor", "replay", "--config", str(SEED / "config.yaml"),
-                                "-o", str(out_dir), str(SEED / "can.log"), str(SEED / "capture.pcap"), *options],
+    process = subprocess.Popen([sys.executable, "-m", "monitor", *argv],
                                stdout=subprocess.PIPE, stderr=slave, cwd=PROJECT, env=env, text=True)
     os.close(slave)
     screen = bytearray()
@@ -115,3 +123,20 @@ def test_the_commands_first_output_takes_the_line_away_first(monkeypatch):
     text = screen.getvalue()
     assert text.endswith(progress.CLEAR + "report line 1\nreport line 2\n")
     assert text.count("report") == 2 and text.startswith(progress.CLEAR + "gatewatch bench can: running (")
+
+
+def test_collect_on_a_terminal_counts_the_messages_it_receives(tmp_path):
+    pytest.importorskip("paho.mqtt.client", reason="collect needs gatewatch[fleet]")
+    pytest.importorskip("pyarrow", reason="collect needs gatewatch[fleet]")
+    from tests.fleet.conftest import _broker
+
+    broker_gen = _broker(tls=False)
+    broker = next(broker_gen)
+    try:
+        code, stdout, screen = on_a_terminal("collect", "--broker", broker.url, "-o", str(tmp_path / "fleet"),
+                                             "--idle", "1")
+    finally:
+        broker_gen.close()
+    assert code == 0, screen
+    assert "\r\x1b[Kgatewatch collect: 0 messages, 0 records filed, 0 duplicates (" in screen
+    assert screen.endswith(progress.CLEAR) and json.loads(stdout)["messages"] == 0
