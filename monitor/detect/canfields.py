@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .pairfit import fit_same_quantity
+
 Field = tuple[int, str, tuple]  # (key, reading, bytes)
 
 
@@ -152,23 +154,8 @@ def _candidates(names: list, series: dict, t: FieldThresholds) -> list[tuple[int
 
 
 def _fit(x: Field, y: Field, xs: tuple, ys: tuple, t: FieldThresholds) -> FieldPair | None:
-    (tx, vx), (ty, vy) = xs, ys
-    at = np.searchsorted(tx, ty, side="right") - 1
-    ok = (at >= 0) & (ty - tx[np.maximum(at, 0)] <= t.stale_s)
-    if ok.sum() < 20:
-        return None
-    px, py = vx[at[ok]], vy[ok]
-    if px.std() == 0 or py.std() == 0:
-        return None
-    r = float(np.corrcoef(px, py)[0, 1])
-    if not r >= t.min_correlation:
-        return None
-    slope, intercept = np.polyfit(px, py, 1)
-    if not (0.5 <= slope <= 2.0 and abs(intercept) <= 0.1 * float(np.abs(py).max())):
-        return None
-    span = float(py.max() - py.min())
-    spread = max(float((py - (slope * px + intercept)).std()), 1e-3 * span)
-    return FieldPair(x, y, float(slope), float(intercept), spread, t.min_gap * span, r)
+    line = fit_same_quantity(xs, ys, t.stale_s, t.min_correlation, t.min_gap)
+    return None if line is None else FieldPair(x, y, line.slope, line.intercept, line.spread, line.gap, line.correlation)
 
 
 def forged(bf: BusFields, frames: dict, t: FieldThresholds, suspects: frozenset | set = frozenset()) -> dict[int, np.ndarray]:

@@ -30,6 +30,7 @@ from .base import Detector
 from .canview import CanView, can_ref, per_bus
 from .finding import Finding
 from .memory import Repeats
+from .pairfit import fit_same_quantity
 from .signaljumps import StepModel, learn_steps, per_mps
 from .signaljumps import jumped as steps_jumped
 
@@ -117,27 +118,8 @@ def fit_pairs(series: dict, bs: BusSignals, t: SignalThresholds) -> list[Pair]:
 
 
 def _fit(x: Series, y: Series, xs: tuple, ys: tuple, t: SignalThresholds) -> Pair | None:
-    (tx, vx), (ty, vy) = xs, ys
-    at = np.searchsorted(tx, ty, side="right") - 1
-    ok = (at >= 0) & (ty - tx[np.maximum(at, 0)] <= t.stale_s)
-    if ok.sum() < 20:
-        return None
-    px, py = vx[at[ok]], vy[ok]
-    if px.std() == 0 or py.std() == 0:
-        return None
-    with np.errstate(all="ignore"):
-        r = float(np.corrcoef(px, py)[0, 1])
-    if not r >= t.min_correlation:  # NaN too (values so large their products overflow)
-        return None
-    try:
-        slope, intercept = np.polyfit(px, py, 1)
-    except (np.linalg.LinAlgError, ValueError):
-        return None
-    if not (0.5 <= slope <= 2.0 and abs(intercept) <= 0.1 * float(np.abs(py).max())):
-        return None  # not one quantity measured twice (latitude and longitude on a straight road correlate too)
-    span = float(py.max() - py.min())
-    spread = max(float((py - (slope * px + intercept)).std()), 1e-3 * span)
-    return Pair(x, y, float(slope), float(intercept), spread, t.min_gap * span, r)
+    line = fit_same_quantity(xs, ys, t.stale_s, t.min_correlation, t.min_gap)
+    return None if line is None else Pair(x, y, line.slope, line.intercept, line.spread, line.gap, line.correlation)
 
 
 class SignalPairs(Detector):
