@@ -14,7 +14,7 @@ from monitor.testing.scene import VEHICLE, Capture, app_data, client_hello
 from ..builders import packet, write_pcap
 from .conftest import run_monitor
 from .test_mapping import CITY, MAP, replay
-from .uplinks import T0, by, constant, per_distance, profile, speed_log, tls_uploads
+from .uplinks import T0, by, constant, drive_park_drive, per_distance, profile, speed_log, tls_uploads
 
 BEACON = "198.51.100.80"
 
@@ -104,16 +104,8 @@ def test_small_mapping_uploads_at_a_steady_speed_are_mapping_and_never_a_beacon_
 def test_one_small_message_a_second_at_a_steady_speed_waits_for_the_stop_that_shows_it_is_mapping(tmp_path):
     """1 KB every second at 72 km/h fits a timer as well as distance (50 KB per km); the beacon
     waits, and the stop (nothing but keepalives while parked) shows the uploads follow distance."""
-    speeds = np.concatenate([constant(72, 60), constant(0, 60), constant(72, 60)])
-    uploads, seq = [], 1
-    for second in range(180):
-        moving = not 60 <= second < 120
-        size = 1000 if moving else 40 if second % 5 == 0 else 0
-        if size:
-            uploads.append(packet(T0 + second + 0.5, bytes(size), dport=443, sport=40030, seq=seq))
-            seq += size
-    findings, monitor = run_monitor(can_logs=[speed_log(tmp_path / "can.log", speeds)],
-                                    captures=[write_pcap(tmp_path / "m.pcap", uploads)])
+    can_log, capture = drive_park_drive(tmp_path, lambda second, moving: 1000 if moving else 40 if second % 5 == 0 else 0)
+    findings, monitor = run_monitor(can_logs=[can_log], captures=[capture])
     mapping = by(findings, "behaviour.mapping")
     assert mapping and not by(findings, "behaviour.beacon")
     assert "stops" in {f.evidence["judged_by"] for f in mapping} and mapping[0].ts - T0 < 130

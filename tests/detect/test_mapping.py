@@ -10,7 +10,7 @@ from monitor.testing.scene import Capture
 
 from ..builders import packet, write_pcap
 from .conftest import run_monitor
-from .uplinks import T0, by, constant, per_distance, per_time, profile, speed_log, tls_uploads, udp_uploads
+from .uplinks import T0, by, constant, drive_park_drive, per_distance, per_time, profile, speed_log, tls_uploads, udp_uploads
 
 MAP = "198.51.100.70"
 STOP_AND_GO = [(60, 70), (0, 50), (35, 60), (90, 50), (0, 40), (50, 60)]  # km/h, seconds
@@ -110,16 +110,9 @@ def test_a_download_with_small_requests_on_a_timer_is_neither_beacon_nor_mapping
 def test_a_steady_upload_is_mapping_at_once_and_then_by_its_stop(tmp_path):
     """Drive 60 s, stop 60 s (keepalives only), drive 60 s, at 72 km/h: 3 KB every 3 s while
     moving is mapping in the first minute by its volume per km, then again by the stop."""
-    speeds = np.concatenate([constant(72, 60), constant(0, 60), constant(72, 60)])
-    uploads, seq = [], 1
-    for second in range(180):
-        moving = not 60 <= second < 120
-        size = 3000 if moving and second % 3 == 0 else 40 if not moving and second % 5 == 0 else 0
-        if size:
-            uploads.append(packet(T0 + second + 0.5, bytes(size), dport=443, sport=40030, seq=seq))
-            seq += size
-    findings, _ = run_monitor(can_logs=[speed_log(tmp_path / "can.log", speeds)],
-                              captures=[write_pcap(tmp_path / "m.pcap", uploads)])
+    can_log, capture = drive_park_drive(
+        tmp_path, lambda second, moving: 3000 if moving and second % 3 == 0 else 40 if not moving and second % 5 == 0 else 0)
+    findings, _ = run_monitor(can_logs=[can_log], captures=[capture])
     mapping = by(findings, "behaviour.mapping")
     assert mapping[0].evidence["judged_by"] == "uploads while moving" and mapping[0].ts - T0 < 60
     assert mapping[-1].evidence["judged_by"] == "stops" and mapping[-1].evidence["parked_s"] >= 40

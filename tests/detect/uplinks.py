@@ -11,7 +11,7 @@ import numpy as np
 
 from monitor.testing.scene import VEHICLE, Capture, app_data, client_hello, server_hello_flight
 
-from ..builders import encode, gateway_db, write_log
+from ..builders import encode, gateway_db, packet, write_log, write_pcap
 
 T0 = 1_700_000_000.0
 HZ = 10
@@ -95,3 +95,16 @@ def udp_uploads(cap: Capture, address: str, uploads: list[tuple[float, int]], po
 
 def by(findings: list, detector: str, address: str | None = None) -> list:
     return [f for f in findings if f.detector == detector and (address is None or f.flow["resp_h"] == address)]
+
+
+def drive_park_drive(tmp_path: Path, size_at) -> tuple[Path, Path]:
+    """A minute at 72 km/h, a minute parked, a minute at 72 km/h: the CAN log, and one TCP flow
+    with ``size_at(second, moving)`` bytes half a second into each second (none when 0)."""
+    speeds = np.concatenate([constant(72, 60), constant(0, 60), constant(72, 60)])
+    uploads, seq = [], 1
+    for second in range(180):
+        size = size_at(second, not 60 <= second < 120)
+        if size:
+            uploads.append(packet(T0 + second + 0.5, bytes(size), dport=443, sport=40030, seq=seq))
+            seq += size
+    return speed_log(tmp_path / "can.log", speeds), write_pcap(tmp_path / "m.pcap", uploads)
