@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import struct
 
-import numpy as np
 import pytest
 
 from monitor.testing.quicwire import client_initial
 from monitor.testing.scene import VEHICLE, Capture, app_data, client_hello
 
-from ..builders import packet, write_pcap
 from .conftest import run_monitor
 from .test_mapping import CITY, MAP, replay
-from .uplinks import T0, by, constant, drive_park_drive, per_distance, profile, speed_log, tls_uploads
+from .uplinks import T0, by, constant, drive_park_drive, per_distance, profile, tls_uploads
 
 BEACON = "198.51.100.80"
 

@@ -8,7 +8,6 @@ import pytest
 
 from monitor.testing.scene import Capture
 
-from ..builders import packet, write_pcap
 from .conftest import run_monitor
 from .uplinks import T0, by, constant, drive_park_drive, per_distance, per_time, profile, speed_log, tls_uploads, udp_uploads
 
