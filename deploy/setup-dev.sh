@@ -16,8 +16,10 @@ venv=${3:-.venv}
 # `conntrack -D`); chromium (the HTML report is checked in a real headless browser); systemd
 # (systemd-analyze checks the unit); passwd (useradd for the install-script test); mosquitto
 # (the uplink and collector tests start a broker on loopback); a Java runtime (Spark runs the
-# fleet queries); jq and openssl (docs/verify-chain.sh checks alert chains without gatewatch).
-test_packages=(python3-venv libpcap0.8 iproute2 nftables conntrack chromium systemd passwd mosquitto default-jre-headless jq openssl)
+# fleet queries); jq and openssl (docs/verify-chain.sh checks alert chains without gatewatch);
+# groff-base and man-db (`gatewatch man`'s page is rendered with groff -ww and man -l).
+test_packages=(python3-venv libpcap0.8 iproute2 nftables conntrack chromium systemd passwd mosquitto default-jre-headless jq openssl
+               groff-base man-db)
 
 install_missing() {
     local missing=() pkg
