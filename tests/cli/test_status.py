@@ -125,14 +125,17 @@ def test_a_daemon_silent_past_twice_the_interval_is_reported_with_exit_4(tmp_pat
 
 def test_a_replay_folder_says_replay_and_counts_what_the_replay_counted(tmp_path):
     code, _, err = run("replay", "--config", str(SEED / "config.yaml"), "-o", str(tmp_path / "r"),
-                       str(SEED / "can.log"), str(SEED / "capture.pcap"))
+                       "--summary-json", str(tmp_path / "summary.json"), str(SEED / "can.log"), str(SEED / "capture.pcap"))
     assert code == 0, err
+    counts = json.loads((tmp_path / "summary.json").read_text())["counts"]  # what the replay itself counted
+    found = counts["findings_geolocation"]
+    assert found > 0 and counts["can_frames"] == 5040  # the seed's log: 5040 frames, every finding a position
     code, text = status(tmp_path / "r")
     assert code == 0
     lines = text.splitlines()
-    assert lines[0] == "replay: 5040 CAN frames, 78 packets, 56 findings, 56 alerts, 0 drops"
+    assert lines[0] == f"replay: 5040 CAN frames, 78 packets, {found} findings, {found} alerts, 0 drops"
     assert lines[1] == "  replay of 2 recording(s): can.log, capture.pcap"
-    assert "  verdicts: alert 56" in lines and "  findings by category: geolocation 56" in lines
+    assert f"  verdicts: alert {found}" in lines and f"  findings by category: geolocation {found}" in lines
     assert "None" not in text
 
 
