@@ -23,6 +23,7 @@ import hmac
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import rfc8785
 
@@ -95,16 +96,18 @@ def seal(record: dict, seq: int, prev: str, key: bytes | None) -> dict:
     return record
 
 
-def _out_of_domain(value: object) -> list[tuple[dict | list, object]]:
-    """Where the record holds an integer beyond SAFE_INT or a float that is not finite: JCS
-    cannot write them, and a JSON reader in another language would not read them back exactly."""
-    found: list[tuple[dict | list, object]] = []
+def _out_of_domain(value: Any) -> list[tuple[Any, Any]]:
+    """Where the record holds an integer beyond SAFE_INT or a float that is not finite, as
+    (holder, key or index): JCS cannot write them, and a JSON reader in another language would
+    not read them back exactly. Tuples on the way become lists, which can be mended in place
+    (json writes both as arrays)."""
+    found: list[tuple[Any, Any]] = []
     stack = [value]
     while stack:
         holder = stack.pop()
-        items = holder.items() if isinstance(holder, dict) else enumerate(holder) if isinstance(holder, list) else ()
+        items = list(holder.items()) if isinstance(holder, dict) else list(enumerate(holder))
         for name, item in items:
-            if isinstance(item, tuple):  # written as a list anyway; a list can be mended in place
+            if isinstance(item, tuple):
                 item = holder[name] = list(item)
             if isinstance(item, dict | list):
                 stack.append(item)

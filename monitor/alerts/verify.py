@@ -33,8 +33,8 @@ from pathlib import Path
 
 from .bounded import Line, parse, read_lines
 from .chain import CHAIN, GENESIS, HMAC, JCS, LEGACY, CanonError, canon_of, canonical, mac
-from .logfiles import vehicle_logs
 from .head import Head, read_head, seal_of
+from .logfiles import vehicle_logs
 
 MAX_GAPS = 10_000  # gap ranges tracked (to tell reordered from deleted); the rest only counted
 MAX_KEPT = 100  # breaks and notes kept for the report; the rest only counted

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import os
 import shutil
 import struct
@@ -46,13 +47,13 @@ def jcs(value: object) -> str:
 def number(x: float) -> str:
     """ECMAScript Number::toString (ECMA-262 7.1.12.1): the shortest digits that read back as
     x (Python's repr finds the same), placed by the decimal exponent n."""
-    if x != x or x in (float("inf"), float("-inf")):
+    if not math.isfinite(x):
         raise ValueError("JCS has no NaN or Infinity")
     if x == 0:
         return "0"  # -0 too
     if x < 0:
         return "-" + number(-x)
-    sign, digits, exponent = Decimal(repr(x)).as_tuple()
+    _, digits, exponent = Decimal(repr(x)).as_tuple()
     text = "".join(map(str, digits)).rstrip("0")
     k = len(text)
     n = int(exponent) + len(digits)  # x = 0.text * 10^n
