@@ -92,14 +92,22 @@ class VehicleState:
         self.updates += len(ts)
 
     def positions(self, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(times, latitudes, longitudes) known between t0 and t1; longitude as of each latitude."""
-        ts, lats = self._series(LAT).between(t0, t1)
+        """(times, latitudes, longitudes) between t0 and t1: a position at every update of either
+        coordinate, each as of that time. In one message both update together; in two messages,
+        each sent with the latest fix, the latitude of fix k arrives beside the longitude of fix
+        k-1 until the longitude's own message brings fix k: the true pair is among them (as of the
+        latitude only, it never was; interpolated, it is a position no fix had)."""
+        lat_ts, lats = self._series(LAT).arrays()
         lon_ts, lons = self._series(LON).arrays()
-        if not len(ts) or not len(lon_ts):
+        if not len(lat_ts) or not len(lon_ts):
             return np.zeros(0), np.zeros(0), np.zeros(0)
-        at = np.searchsorted(lon_ts, ts, side="right") - 1
-        keep = at >= 0
-        return ts[keep], lats[keep].astype(float), lons[at[keep]].astype(float)
+        lo, hi = np.searchsorted(lat_ts, [t0, t1], side="right")
+        lon_lo, lon_hi = np.searchsorted(lon_ts, [t0, t1], side="right")
+        ts = np.union1d(lat_ts[lo:hi], lon_ts[lon_lo:lon_hi])
+        lat_at = np.searchsorted(lat_ts, ts, side="right") - 1
+        lon_at = np.searchsorted(lon_ts, ts, side="right") - 1
+        keep = (lat_at >= 0) & (lon_at >= 0)
+        return ts[keep], lats[lat_at[keep]].astype(float), lons[lon_at[keep]].astype(float)
 
     def position_source(self) -> str:
         return " / ".join(s for s in (self._series(LAT).source, self._series(LON).source) if s)

@@ -45,6 +45,7 @@ MAX_POSITIONS = 512
 TABLE_MOST = 1024  # top-16-bit values one encoding's latitudes may take (1.6 % of words)
 MAX_LAT_MATCHES = 4096  # latitudes per buffer and encoding paired (a hostile payload full of them), the rest counted
 MIN_COS = float(np.cos(np.radians(89.0)))
+VELOCITY_BASELINE_S = 1.0  # the newest position's velocity is measured over this much of the track
 MAX_ACCEL = 5.0  # m/s², braking or cornering: how far the vehicle may leave its extrapolated line
 ACCEL_FLOOR = 1.0  # m/s² added to what the last samples show: it may start braking or turning
 METRES_PER_DEGREE = 111_320.0
@@ -96,8 +97,8 @@ def segments(ts, lats, lons, t0: float, t1: float, cap_deg: float) -> Segments:
     dlat, dlon, margin = np.zeros(len(ts)), np.zeros(len(ts)), np.zeros(len(ts))
     dlat[:-1], dlon[:-1] = np.diff(lats), lon_delta(lons[:-1], lons[1:])
     if len(ts) >= 2:
-        age = max(t1 - ts[-1], ts[-1] - ts[-2])
-        dlat[-1], dlon[-1] = dlat[-2] * age / max(ts[-1] - ts[-2], 1e-3), dlon[-2] * age / max(ts[-1] - ts[-2], 1e-3)
+        age, vlat, vlon = _newest_motion(ts, lats, lons, t1)
+        dlat[-1], dlon[-1] = vlat * age, vlon * age
         margin[-1] = 0.5 * _acceleration(ts, lats, lons) * age**2 / METRES_PER_DEGREE  # speed and heading changing meanwhile
     lon_cap = cap_deg / np.maximum(np.cos(np.radians(lats)), MIN_COS)
     shrink = np.minimum(1.0, np.minimum(cap_deg / np.maximum(np.abs(dlat), 1e-300), lon_cap / np.maximum(np.abs(dlon), 1e-300)))
@@ -111,6 +112,18 @@ def segments(ts, lats, lons, t0: float, t1: float, cap_deg: float) -> Segments:
                     np.concatenate([np.zeros(len(points), bool), np.ones(len(current), bool)]),
                     np.concatenate([away[points] == 0, np.ones(len(current), bool)]),
                     can_quantum(np.concatenate([lats[points], lons[points]])))
+
+
+def _newest_motion(ts: np.ndarray, lats: np.ndarray, lons: np.ndarray, t1: float) -> tuple[float, float, float]:
+    """(age, degrees of latitude and of longitude per second) for the newest position: the
+    velocity over its last VELOCITY_BASELINE_S (latitude and longitude in two messages make a
+    staircase whose last step moves one axis only), and how far ahead it may be read: to t1, and
+    at least one fix interval (the updates of the coordinate that changed more often)."""
+    base = min(int(np.searchsorted(ts, ts[-1] - VELOCITY_BASELINE_S)), len(ts) - 2)
+    span = max(float(ts[-1] - ts[base]), 1e-3)
+    changes = max(int(np.count_nonzero(np.diff(lats[base:]))), int(np.count_nonzero(np.diff(lons[base:]))), 1)
+    age = max(t1 - float(ts[-1]), span / changes)
+    return age, float(lats[-1] - lats[base]) / span, float(lon_delta(lons[base], lons[-1])) / span
 
 
 def _acceleration(ts: np.ndarray, lats: np.ndarray, lons: np.ndarray) -> float:

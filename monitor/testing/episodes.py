@@ -214,7 +214,7 @@ def _send(d: Drive, at: float, payloads: list[bytes], every: float = 0.0, http_h
 def taint(encoding: str) -> Callable[[Drive], Episode]:
     def build(d: Drive) -> Episode:
         rng, at = d.rng, d.when()
-        lat, lon = d.track.at(at)
+        lat, lon = d.track.fix_at(at)
         if encoding == "text":
             body = frames.text_position(rng, lat, lon)
         elif encoding == "nmea":
@@ -245,7 +245,7 @@ def plaintext(protocol: str) -> Callable[[Drive], Episode]:
         reports = []
         for k in range(rng.randint(3, 6)):
             t = at + k * every
-            reports.append(position_report(protocol, *d.track.at(t), t, k + 1, imei, host, d.vin))
+            reports.append(position_report(protocol, *d.track.fix_at(t), t, k + 1, imei, host, d.vin))
         if protocol == "teltonika":
             reports.insert(0, struct.pack(">H", 15) + imei.encode())
         address, port = d.address(), d.port()

@@ -50,6 +50,12 @@ class Track:
         i = min(int(np.searchsorted(self.ts, t)), len(self.ts) - 1)
         return float(self.lat[i]), float(self.lon[i])
 
+    def fix_at(self, t: float) -> tuple[float, float]:
+        """The latest fix at or before ``t``: what a device sending at ``t`` can know (``at`` takes
+        the next fix, up to a sample interval ahead; the seeds were made with it)."""
+        i = min(max(int(np.searchsorted(self.ts, t, side="right")) - 1, 0), len(self.ts) - 1)
+        return float(self.lat[i]), float(self.lon[i])
+
 
 MUNICH = (48.137154, 11.576124)  # where the seeds' drives start
 MUNICH_KM_PER_LON_DEGREE = 74.0  # what the seeds were made with (111 km x cos 48.14 deg, rounded): kept so they rebuild byte for byte

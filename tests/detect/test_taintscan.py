@@ -83,6 +83,20 @@ def test_a_value_between_two_samples_or_ahead_of_the_newest_is_on_its_segment():
         assert bool(plan.hits(buf)) is found, where
 
 
+def test_ahead_of_a_staircase_of_two_messages_the_newest_moves_on_the_diagonal():
+    """Latitude and longitude in two messages: the positions alternate one axis at a time, so
+    the last step moves one axis only; the newest still goes on at the vehicle's velocity."""
+    t, lat, lon = drive(PLACES["south-west"], speed=33.0)
+    n = int(np.searchsorted(t, 80.0, side="right"))  # fixes up to 80 s
+    ts = np.ravel(np.column_stack([t[1:n] + 0.01, t[1:n] + 0.06]))  # latitude's message, then longitude's
+    lats = np.ravel(np.column_stack([lat[1:n], lat[1:n]]))
+    lons = np.ravel(np.column_stack([lon[: n - 1], lon[1:n]]))  # the longitude of the fix before, then its own
+    plan = Plan(segments(ts, lats, lons, 80.0, 80.35, 0.0005))
+    ahead = (lat[n + 1], lon[n + 1])  # the fix 0.2 s after the newest, sent before t1
+    buf = b"POS1" + struct.pack("<ii", round(ahead[0] * 1e7), round(ahead[1] * 1e7))
+    assert plan.hits(buf)
+
+
 def test_an_old_fix_alone_is_not_enough_for_float32_near_the_equator_but_two_in_order_are():
     """A batched upload of the past: near the equator float32 latitudes crowd (each fix's tolerance
     holds hundreds of words), so an old fix eight bytes from its longitude is one of too many a
