@@ -77,6 +77,21 @@ class Vehicle:
     seen: SeqRanges
     hashes: dict[int, str] = field(default_factory=dict)  # seq -> hash of every record filed
     prevs: dict[int, str] = field(default_factory=dict)  # seq -> the hash it says came before it
+    first_jcs: int | None = None  # the lowest sequence number sealed over JCS: no older form may come after it
+    last_old_form: int | None = None  # the highest sequence number sealed in the old sorted-keys form
+
+    def downgrade(self, seq: int, jcs: bool) -> str | None:
+        """Why this record moves the chain back from JCS to the old form; None when it does not
+        (a chain may move to JCS, never back, as ``alerts verify`` checks). Notes the form."""
+        if jcs:
+            self.first_jcs = seq if self.first_jcs is None else min(self.first_jcs, seq)
+            if self.last_old_form is not None and self.last_old_form > seq:
+                return f"record {self.last_old_form}, in the old form, came after this JCS record {seq}"
+            return None
+        if self.first_jcs is not None and seq > self.first_jcs:
+            return f"an old-form record after the chain moved to JCS at record {self.first_jcs} (a downgrade)"
+        self.last_old_form = seq if self.last_old_form is None else max(self.last_old_form, seq)
+        return None
 
 
 @dataclass
@@ -120,6 +135,7 @@ class Collector:
                     continue
                 vehicle.hashes[seq], vehicle.prevs[seq] = digest, str(prev)
                 vehicle.seen.add(seq)
+                vehicle.downgrade(seq, chain.get("canon") == "jcs")
 
     def _vehicle(self, name: str) -> Vehicle:
         vehicle = self.vehicles.get(name)
@@ -204,6 +220,14 @@ class Collector:
             return
         vehicle = self._vehicle(name)
         known = vehicle.hashes.get(seq)
+        if known is None:
+            downgraded = vehicle.downgrade(seq, chain.get("canon") == "jcs")
+            if downgraded and chain.get("canon") != "jcs":
+                self._finding(name, "tampered", seq, downgraded)
+                self.quarantine.put("tampered", topic, line, downgraded)
+                return
+            if downgraded:  # the old-form record is already filed: say so, and file this one
+                self._finding(name, "tampered", vehicle.last_old_form or seq, downgraded)
         if known is not None:
             if known == claimed:
                 self.counts["duplicates"] += 1

@@ -258,24 +258,28 @@ def test_the_algorithm_and_key_are_the_collector_s_not_the_record_s(tmp_path: Pa
     claimed["unmapped"]["chain"]["alg"] = "hmac-sha256"  # car-8 has no key: a claim is no seal
     claimed["unmapped"]["chain"]["hash"] = digest(claimed, b"x" * 32)
     forged = sealed(template, "car-7", 12, key=b"not the key at all")
+    old_form = sealed(template, "car-7", 13, key=key)  # the right key, but back to the old canonical form
+    del old_form["unmapped"]["chain"]["canon"]
+    old_form["unmapped"]["chain"]["hash"] = digest(old_form, key)
     try:
         for vehicle in ("car-7", "car-8"):
             Uplink(tmp_path / vehicle, broker, tmp_path / f"state-{vehicle}").run(threading.Event(), True)
         poisoner = Poisoner(mosquitto.port)
-        for record in (downgraded, claimed, forged):
+        for record in (downgraded, claimed, forged, old_form):
             poisoner.send(f"gatewatch/{record['device']['uid']}/alerts", line(record))
         poisoner.close()
-        wait_until(lambda: collector.count("records") >= 20 and collector.count("quarantined_tampered") >= 3,
-                   what="the honest records and the three seals")
+        wait_until(lambda: collector.count("records") >= 20 and collector.count("quarantined_tampered") >= 4,
+                   what="the honest records and the four seals")
     finally:
         collector.close()
     assert collected(out, "car-7") == {s: [h] for s, h in keyed.items()}
     assert collected(out, "car-8") == {s: [h] for s, h in plain.items()}
     got = [(f["vehicle"], f["kind"], f["seq"]) for f in findings(out)]
-    assert sorted(got) == [("car-7", "tampered", 11), ("car-7", "tampered", 12), ("car-8", "tampered", 11)]
+    assert sorted(got) == [("car-7", "tampered", 11), ("car-7", "tampered", 12), ("car-7", "tampered", 13), ("car-8", "tampered", 11)]
     details = {(f["vehicle"], f["seq"]): f["detail"] for f in findings(out)}
     assert "claims algorithm 'sha256'; this vehicle must use hmac-sha256" in details[("car-7", 11)]
     assert "does not match its hash" in details[("car-7", 12)]
+    assert "old-form record after the chain moved to JCS" in details[("car-7", 13)]
     assert "claims algorithm 'hmac-sha256'; this vehicle must use sha256" in details[("car-8", 11)]
     assert all(chain_of(json.loads(x))["alg"] == "hmac-sha256"
                for p in out.glob("day=*/vehicle=car-7/alerts-*.jsonl") for x in p.read_bytes().splitlines())
