@@ -4,8 +4,8 @@ Each seed folder is replayed by ``gatewatch replay`` in two processes with diffe
 (1 and 987654: under those two, the episodes of one JT/T 808 flow used to close in different
 orders, when they were kept in a set). Every file written is compared byte for byte, except
 stats.json: it is compared as JSON without the keys that say when or by which process it was
-written (a replay writes none of them today; the daemon writes ``uptime_s``), since those may
-differ between two honest runs."""
+written or how long a step took (a replay writes the clock comparison's ``elapsed_s``; the daemon
+writes ``uptime_s``), since those differ between two honest runs."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from monitor.scenarios import RECORDING_SUFFIXES, load_scenario
 from .conftest import PROJECT
 
 HASH_SEEDS = ("1", "987654")
-WALL_CLOCK_KEYS = frozenset({"uptime_s", "pid", "written_at", "started_at"})
+WALL_CLOCK_KEYS = frozenset({"uptime_s", "pid", "written_at", "started_at", "elapsed_s"})
 FOLDERS = sorted(p for p in (PROJECT / "seeds").iterdir()
                  if p.is_dir() and any(f.suffix in RECORDING_SUFFIXES for f in p.iterdir()))
 

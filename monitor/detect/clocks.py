@@ -79,7 +79,7 @@ class ClockEstimate:
     scanned_bytes: int = 0
     off_track: int = 0  # payload positions in the track's box but nowhere near the track
     track_points: int = 0
-    seconds: float = 0.0  # wall time of the pass
+    elapsed_s: float = 0.0  # wall time of the pass (a measurement: differs run to run)
 
     @property
     def suggested_s(self) -> float | None:
@@ -116,7 +116,7 @@ def estimate(config: Config, can: Iterable[Path], captures: Iterable[Path], give
     started = time.monotonic()
     side = can_side(config, list(can), given_s)
     if side.span is None:
-        return ClockEstimate(None, given_s, seconds=round(time.monotonic() - started, 3))
+        return ClockEstimate(None, given_s, elapsed_s=round(time.monotonic() - started, 3))
     cells = Cells(side.lats, side.lons) if len(side.ts) else None
     found = payload_positions(list(captures), cells, (side.span[0] - MAX_OFFSET_S, side.span[1] + MAX_OFFSET_S))
     votes, voters, stationary = vote(side.ts, side.lats, side.lons, found.positions)
