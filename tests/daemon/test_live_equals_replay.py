@@ -7,6 +7,7 @@ positions."""
 from __future__ import annotations
 
 import json
+import struct
 import subprocess
 import sys
 import threading
@@ -70,7 +71,7 @@ def replayed(log: Path, capture: Path, config: Path, out: Path) -> list[tuple]:
 
 def play_can(log: Path, channel: str, start: float) -> None:
     frames = next(batch for batch, _ in read_log(log))
-    first = float(frames.timestamp[0])
+    first = first_frame_time(log)
     with can.Bus(interface="virtual", channel=channel) as bus:
         for i in range(len(frames)):
             delay = start + float(frames.timestamp[i]) - first - time.time()
@@ -78,6 +79,19 @@ def play_can(log: Path, channel: str, start: float) -> None:
                 time.sleep(delay)  # the recorded spacing, on purpose
             bus.send(can.Message(arbitration_id=int(frames.arbitration_id[i]), is_extended_id=bool(frames.is_extended[i]),
                                  data=frames.payload(i)))
+
+
+def first_frame_time(log: Path) -> float:
+    return float(next(batch for batch, _ in read_log(log)).timestamp[0])
+
+
+def first_packet_time(capture: Path) -> float:
+    """The first record's time in a little-endian classic pcap (the record header after the 24-byte
+    file header), in micro- or nanoseconds as its magic says."""
+    head = capture.read_bytes()[:32]
+    magic, seconds, fraction = struct.unpack("<I", head[:4])[0], *struct.unpack("<II", head[24:32])
+    assert magic in (0xA1B2C3D4, 0xA1B23C4D), f"{capture}: not a little-endian pcap"
+    return seconds + fraction / (1e9 if magic == 0xA1B23C4D else 1e6)
 
 
 def test_the_daemon_finds_live_what_replay_finds_in_the_recording(tmp_path):
@@ -101,8 +115,10 @@ def test_the_daemon_finds_live_what_replay_finds_in_the_recording(tmp_path):
             player = subprocess.Popen(["ip", "netns", "exec", namespace, sys.executable, str(HERE / "play_capture.py"),
                                        outside, str(capture)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
             ip_frames = int(player.stdout.readline().split()[1])  # "ready N": loaded, bound, waiting for the start
-            start = time.time() + 0.5  # both players keep the recorded times from this instant
-            player.stdin.write(f"{start}\n")
+            # One clock for both players: the CAN log's first frame plays at ``start`` and the capture's
+            # first packet as far after it as recorded (each player counts from its own first item).
+            start = time.time() + 0.5
+            player.stdin.write(f"{start + first_packet_time(capture) - first_frame_time(log)}\n")
             player.stdin.close()
             play_can(log, channel, start)
             assert player.wait(GENEROUS) == 0
