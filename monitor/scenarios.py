@@ -33,6 +33,7 @@ from .recordings import sort_recordings
 MATCH_KEYS = ("category", "detector", "destination", "port", "action", "rule", "seen")
 ENTRY_KEYS = (*MATCH_KEYS, "episodes", "min_hits")
 RECORDING_SUFFIXES = (".log", ".pcap", ".pcapng", ".asc", ".blf", ".trc")
+MAX_COUNT = 1_000_000_000  # episodes or hits an expectation may name
 
 
 @dataclass
@@ -106,9 +107,17 @@ def _entries(items: LocatedList) -> list[Expectation]:
         if not isinstance(item, Located):
             raise PolicyError(f"{items.at(i)}: an expectation is a mapping of {', '.join(ENTRY_KEYS)}")
         known_keys(item, ENTRY_KEYS, "an expectation")
-        out.append(Expectation({k: item[k] for k in MATCH_KEYS if k in item}, int(item.get("episodes", 1)),
-                               int(item.get("min_hits", 0)), items.at(i)))
+        out.append(Expectation({k: item[k] for k in MATCH_KEYS if k in item}, _count(item, "episodes", 1),
+                               _count(item, "min_hits", 0), items.at(i)))
     return out
+
+
+def _count(item: Located, key: str, default: int) -> int:
+    """A count of an expectation: a whole number from 0 to MAX_COUNT (not a float, a string or a boolean)."""
+    value = item.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
+        raise PolicyError(f"{item.at(key)}: {key} is a whole number from 0 to {MAX_COUNT}, not {str(value)[:40]!r}")
+    return value
 
 
 def run_scenario(scenario: Scenario, output: Path, config_path: Path | None = None, config: Config | None = None) -> Outcome:

@@ -23,14 +23,20 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
+import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..config.model import ACTIONS, CATEGORIES
 from ..errors import ConfigError
 from .output import write_output
 
 FORMAT = 1
 FAIL_ON_KEYS = ("category", "action", "detector", "destination")
+DETECTOR_NAME = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)?")
+MAX_BASELINE_BYTES = 16 << 20  # read with a cap: a path naming /dev/zero or a disk image is an error, not a read
 
 
 def identity(scenario: str, row: dict) -> dict:
@@ -60,22 +66,40 @@ class FailOn:
 
 
 def fail_on(text: str) -> FailOn:
-    """argparse's type for ``--fail-on``: a wrong one is a usage error (exit 2)."""
+    """argparse's type for ``--fail-on``: a wrong one is a usage error (exit 2). A category or action
+    must be one that exists (a typo would match nothing and quietly switch the gate off); a
+    detector must look like one (``wire.rtp``, ``taint``); case does not matter for those three."""
     key, sep, value = text.partition(":")
     if not sep or key not in FAIL_ON_KEYS or not value:
         raise argparse.ArgumentTypeError(f"{text!r}: expected KEY:VALUE with KEY one of {', '.join(FAIL_ON_KEYS)}")
+    if key != "destination":
+        value = value.lower()
+    known = {"category": CATEGORIES, "action": ACTIONS}.get(key)
+    if known is not None and value not in known:
+        raise argparse.ArgumentTypeError(f"{text!r}: no {key} {value!r}; one of {', '.join(known)}")
+    if key == "detector" and not DETECTOR_NAME.fullmatch(value):
+        raise argparse.ArgumentTypeError(f"{text!r}: not a detector name (a family, or family.name: wire.rtp)")
     return FailOn(key, value)
 
 
 def load(path: Path) -> set[str]:
     """The fingerprints a baseline file accepts; a file that is not one is a ConfigError naming file:line."""
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        with path.open("rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise ConfigError(f"{path}: not a regular file: cannot be a baseline")
+            data = handle.read(MAX_BASELINE_BYTES + 1)
     except OSError as error:
         raise ConfigError(f"{path}: {error.strerror}: cannot read the baseline") from None
+    if len(data) > MAX_BASELINE_BYTES:
+        raise ConfigError(f"{path}: a baseline holds at most {MAX_BASELINE_BYTES >> 20} MiB")
+    try:
+        doc = json.loads(data.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         line = getattr(error, "lineno", 1)
         raise ConfigError(f"{path}:{line}: not a gatewatch baseline (invalid JSON)") from None
+    except RecursionError:
+        raise ConfigError(f"{path}:1: not a gatewatch baseline (nested too deep)") from None
     findings = doc.get("findings") if isinstance(doc, dict) and doc.get("gatewatch_baseline") == FORMAT else None
     if not isinstance(findings, list) or not all(isinstance(f, dict) and isinstance(f.get("fingerprint"), str)
                                                  for f in findings):

@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="an address, or a name or its domain (example.com keeps api.example.com)")
     group.add_argument("--country", action="append", type=_country, metavar="CC",
                        help="the destination's country, ISO 3166 alpha-2 (cn, CN); - for none known (CAN findings)")
-    group.add_argument("--min-confidence", type=float, metavar="X", help="records with a confidence of X or more")
+    group.add_argument("--min-confidence", type=confidence, metavar="X", help="records with a confidence of X or more (0 to 1)")
 
 
 def of(args: argparse.Namespace) -> Filter:
@@ -79,3 +79,14 @@ def _country(text: str) -> str:
     if text == "-" or re.fullmatch(r"[A-Za-z]{2}", text):
         return text.upper()
     raise argparse.ArgumentTypeError(f"{text!r} is not a country code (two letters, ISO 3166 alpha-2, or -)")
+
+
+def confidence(text: str) -> float:
+    """argparse's type for --min-confidence: a number from 0 to 1 (nan would quietly keep nothing)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a confidence is from 0 to 1")
+    return value

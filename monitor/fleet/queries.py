@@ -76,6 +76,10 @@ def run_duckdb(folder: Path, sqls: list[str], user: bool = False) -> list[Answer
         glob = str(table / "*" / "*" / "*.parquet").replace("'", "''")
         con.execute(f"CREATE VIEW alerts AS SELECT * FROM read_parquet('{glob}', hive_partitioning = true, "
                     f"hive_types = {{{hive_types}}})")
+        if user:  # no extension fetched or loaded by a query (httpfs would reach the network), and no SET undoing it
+            for setting in ("autoinstall_known_extensions", "autoload_known_extensions"):
+                con.execute(f"SET {setting} = false")
+            con.execute("SET lock_configuration = true")
         answers = []
         for sql in sqls:
             if user:

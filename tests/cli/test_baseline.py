@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import pytest
 
-from monitor.cli.baseline import FailOn, fail_on, failing, fingerprint, load, write
+from monitor.cli.baseline import MAX_BASELINE_BYTES, FailOn, fail_on, failing, fingerprint, load, write
 from monitor.errors import ConfigError
 
 ROW = {"detector": "wire.rtp", "category": "video", "destination": "198.51.100.70", "port": 5004,
@@ -54,6 +55,30 @@ def test_fail_on_takes_the_four_keys_and_refuses_others():
             fail_on(bad)
     assert FailOn("destination", "cam.example").matches(ROW) and FailOn("destination", "198.51.100.70").matches(ROW)
     assert not FailOn("destination", "other.example").matches(ROW)
+
+
+
+def test_fail_on_refuses_a_category_action_or_detector_that_cannot_exist():
+    """A typo would match nothing and quietly switch the gate off."""
+    assert fail_on("action:ALERT") == FailOn("action", "alert") and fail_on("category:Video") == FailOn("category", "video")
+    for bad, says in (("category:geolocaton", "no category 'geolocaton'"), ("action:warn", "no action 'warn'"),
+                      ("category:geolocation:extra", "no category"), ("detector:wire rtp", "not a detector name"),
+                      ("detector:*", "not a detector name")):
+        with pytest.raises(argparse.ArgumentTypeError, match=says):
+            fail_on(bad)
+
+
+def test_a_baseline_is_read_with_a_cap_and_only_from_a_regular_file(tmp_path):
+    with pytest.raises(ConfigError, match="not a regular file"):
+        load(Path("/dev/zero"))
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000)
+    with pytest.raises(ConfigError, match=f"{deep}:1: not a gatewatch baseline"):
+        load(deep)
+    big = tmp_path / "big.json"
+    big.write_bytes(b" " * (MAX_BASELINE_BYTES + 1))
+    with pytest.raises(ConfigError, match="at most 16 MiB"):
+        load(big)
 
 
 @pytest.mark.parametrize("new,gates,baseline_given,fails", [

@@ -90,6 +90,8 @@ def test_a_filtered_summary_says_its_filters(logs):
     ("--until", "yesterday", "argument --until: 'yesterday' is not a time"),
     ("--country", "CHN", "argument --country: 'CHN' is not a country code"),
     ("--action", "drop", "argument --action: invalid choice: 'drop'"),
+    ("--min-confidence", "nan", "argument --min-confidence: 'nan': a confidence is from 0 to 1"),
+    ("--min-confidence", "high", "argument --min-confidence: 'high': not a number"),
 ])
 def test_a_bad_filter_is_one_error_line_and_exit_2(logs, option, value, says, capsys):
     for command in (("alerts",), ("alerts", "summary")):

@@ -67,6 +67,11 @@ def test_sql_runs_over_the_view_read_only_and_its_csv_cannot_run_in_a_spreadshee
                       ("SELECT 1; DROP VIEW alerts", "one query only"),
                       ("SELECT * FROM alerts WHERE 1 = (SELECT 1 FROM (INSTALL httpfs))", "INSTALL is not allowed"),
                       ("SELECT no_such_column FROM alerts", "no_such_column"),
-                      ("SELECT 'unterminated FROM alerts", "unterminated")):
+                      ("SELECT 'unterminated FROM alerts", "unterminated"),
+                      # no extension is fetched or loaded for a query (httpfs would reach the network)
+                      ("SELECT * FROM read_csv('https://example.com/x.csv')", "httpfs")):
         code, _, err = run("fleet", "query", "--sql", sql, str(tmp_path))
         assert code == 1 and len(err.strip().splitlines()) == 1 and says in err, (sql, err)
+    settings = "SELECT current_setting('autoinstall_known_extensions') AS fetching, current_setting('autoload_known_extensions') AS loading"
+    code, out, err = run("fleet", "query", "--sql", settings, str(tmp_path), "--format", "jsonl")
+    assert code == 0 and json.loads(out) == {"fetching": False, "loading": False}, (out, err)
