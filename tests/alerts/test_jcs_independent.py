@@ -210,13 +210,13 @@ def tools_or_skip() -> None:
         pytest.skip(f"the recipe needs {', '.join(missing)} (deploy/setup-dev.sh installs them when run as root)")
 
 
-def recipe(*args: object, jcs_command: str | None = None) -> subprocess.CompletedProcess:
+def recipe(*args: object, jcs_command: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
     tools_or_skip()
     env = {**os.environ, "PYTHON": sys.executable}
     if jcs_command:
         env["JCS"] = jcs_command
     return subprocess.run(["bash", str(RECIPE), *map(str, args)], capture_output=True, text=True, env=env, timeout=300,
-                          check=False)
+                          check=False, cwd=cwd)
 
 
 @pytest.mark.parametrize("canonicaliser", ["rfc8785", "independent"])
@@ -241,6 +241,62 @@ def test_the_shell_recipe_names_an_edited_record_at_file_and_line(demo_logs, tmp
     done = recipe(folder)
     assert done.returncode == 1 and f"{path}:3: edited: record 3 does not match its hash" in done.stdout, done.stdout
     shutil.rmtree(folder)  # edited on purpose: not a record the schema check should see
+
+
+def longest_chain(demo_logs: Path) -> list[Path]:
+    return max(chains(demo_logs).values(), key=lambda files: len(files[0].read_text().splitlines()))
+
+
+@pytest.mark.parametrize("stem", ["alerts-a b", "alerts--x *[a]?\\z", "alerts-line\nbreak"])
+def test_the_shell_recipe_checks_a_file_whose_name_has_spaces_or_glob_characters(demo_logs, tmp_path, stem):
+    """Names were split on white space (``alerts-a``, ``b``: "ok: 0 records" each, exit 0 on an edited log)."""
+    source = longest_chain(demo_logs)[0]
+    folder = tmp_path / "-odd folder"
+    folder.mkdir()
+    path = folder / f"{stem}-000000000001.jsonl"
+    lines = source.read_text().splitlines()
+    record = json.loads(lines[1])
+    record["message"] = str(record.get("message")) + " (edited)"
+    lines[1] = json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+    path.write_text("\n".join(lines) + "\n")
+    shown = str(path.relative_to(tmp_path)).replace("\\", "\\\\").replace("\n", "\\n")
+    done = recipe("--", folder.name, cwd=tmp_path)  # a folder named -...: after --
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"{shown}:2: edited: record 2 does not match its hash" in done.stdout, done.stdout
+    assert ": ok: " not in done.stdout and "0 records" not in done.stdout, done.stdout
+    path.write_text(source.read_text())  # the same name untouched holds
+    done = recipe("--", folder.name, cwd=tmp_path)
+    assert done.returncode == 0 and done.stdout.startswith(f"{shown[:-len('-000000000001.jsonl')]}: ok: {len(lines)} records"), done.stdout
+    assert recipe(folder.name, cwd=tmp_path).returncode == 2  # before --, a LOG starting with - is an unknown option
+    shutil.rmtree(folder)
+
+
+def test_the_shell_recipe_fails_a_folder_with_no_alert_files_and_a_chain_with_no_records(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "alerts-v-00000000000x.jsonl").write_text("")  # not an alert file's name
+    done = recipe(empty)
+    assert done.returncode == 1 and done.stdout == f"{empty}: BROKEN: no alert files\n", done.stdout + done.stderr
+    (empty / "alerts-v-000000000001.jsonl").write_text("")
+    done = recipe(empty)
+    assert done.returncode == 1 and f"{empty}/alerts-v: BROKEN" in done.stdout and ": ok: " not in done.stdout, done.stdout
+
+
+def test_the_shell_recipe_names_a_line_with_a_nul_byte_in_one_line(demo_logs, tmp_path):
+    source = longest_chain(demo_logs)[0]
+    folder = tmp_path / "nul"
+    folder.mkdir()
+    path = folder / source.name
+    lines = source.read_bytes().split(b"\n")
+    lines[2] = lines[2].replace(b'"message":"', b'"message":"\x00', 1)
+    assert b"\x00" in lines[2]
+    path.write_bytes(b"\n".join(lines))
+    done = recipe(folder)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr and done.stderr == "", done.stderr
+    problems = [line for line in done.stdout.splitlines() if not line.startswith(f"{path.parent}/{source.name.rsplit('-', 1)[0]}:")]
+    assert len(problems) == 1 and problems[0].startswith(f"{path}:3: invalid: the canonicaliser"), done.stdout
+    shutil.rmtree(folder)
 
 
 if __name__ == "__main__":  # the recipe's JCS: JSON values in, one a line; their JCS out, one a line
