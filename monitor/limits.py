@@ -9,7 +9,10 @@ is enforced and what is counted.
 
 from __future__ import annotations
 
+import errno
 import gzip
+import os
+import stat
 import zlib
 from pathlib import Path
 from typing import BinaryIO
@@ -92,3 +95,14 @@ def open_input(path: Path) -> BinaryIO | BoundedDecompression:
     if path.suffix == ".gz":
         return BoundedDecompression(path)
     return path.open("rb")
+
+
+def read_at_most(path: Path, limit: int, regular_only: bool = False) -> bytes | None:
+    """The bytes of ``path``, or None when it holds more than ``limit`` (only limit + 1 are ever
+    read: a path naming a disk image or /dev/zero costs nothing). ``regular_only`` refuses a
+    device, FIFO or folder before reading (OSError). OSError otherwise as open and read raise it."""
+    with path.open("rb") as handle:
+        if regular_only and not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        data = handle.read(limit + 1)
+    return None if len(data) > limit else data

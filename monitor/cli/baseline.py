@@ -23,14 +23,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import re
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..config.model import ACTIONS, CATEGORIES
 from ..errors import ConfigError
+from ..limits import read_at_most
 from .output import write_output
 
 FORMAT = 1
@@ -85,13 +84,10 @@ def fail_on(text: str) -> FailOn:
 def load(path: Path) -> set[str]:
     """The fingerprints a baseline file accepts; a file that is not one is a ConfigError naming file:line."""
     try:
-        with path.open("rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                raise ConfigError(f"{path}: not a regular file: cannot be a baseline")
-            data = handle.read(MAX_BASELINE_BYTES + 1)
+        data = read_at_most(path, MAX_BASELINE_BYTES, regular_only=True)
     except OSError as error:
         raise ConfigError(f"{path}: {error.strerror}: cannot read the baseline") from None
-    if len(data) > MAX_BASELINE_BYTES:
+    if data is None:
         raise ConfigError(f"{path}: a baseline holds at most {MAX_BASELINE_BYTES >> 20} MiB")
     try:
         doc = json.loads(data.decode("utf-8"))

@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import PolicyError, where
-from ..limits import MAX_INT_DIGITS, MAX_YAML_BYTES, MAX_YAML_DEPTH
+from ..limits import MAX_INT_DIGITS, MAX_YAML_BYTES, MAX_YAML_DEPTH, read_at_most
 
 
 class Located(dict):
@@ -171,11 +171,10 @@ def load_yaml(path: str | Path) -> Located:
 def _text_of(path: Path) -> str:
     """The file as text: at most MAX_YAML_BYTES of UTF-8 with no control characters YAML forbids."""
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_YAML_BYTES + 1)
+        data = read_at_most(path, MAX_YAML_BYTES)
     except OSError as error:
         raise PolicyError(f"{path}: cannot read: {error.strerror or error}") from None
-    if len(data) > MAX_YAML_BYTES:
+    if data is None:
         raise PolicyError(f"{path}: larger than {MAX_YAML_BYTES} bytes; not a configuration file?")
     try:
         text = data.decode("utf-8")

@@ -69,7 +69,7 @@ def test_fail_on_refuses_a_category_action_or_detector_that_cannot_exist():
 
 
 def test_a_baseline_is_read_with_a_cap_and_only_from_a_regular_file(tmp_path):
-    with pytest.raises(ConfigError, match="not a regular file"):
+    with pytest.raises(ConfigError, match="not a regular file: cannot read the baseline"):
         load(Path("/dev/zero"))
     deep = tmp_path / "deep.json"
     deep.write_text("[" * 100_000)
