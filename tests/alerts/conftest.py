@@ -3,6 +3,7 @@ one flow, and replays of it into folders."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -54,3 +55,16 @@ def policy_trial_records(out: Path) -> list[dict]:
 @pytest.fixture
 def drive(tmp_path) -> tuple[Path, Path]:
     return reports_drive(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def trial_records(tmp_path_factory) -> list[dict]:
+    """The policy trial's records (every category, destinations, names, positions), as the writer wrote them."""
+    return policy_trial_records(tmp_path_factory.mktemp("trial") / "out")
+
+
+@pytest.fixture
+def forged(tmp_path):
+    """A folder for forged logs, removed after the test (they are not records the schema check should see)."""
+    yield tmp_path / "forged"
+    shutil.rmtree(tmp_path / "forged", ignore_errors=True)

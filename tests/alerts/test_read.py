@@ -24,19 +24,6 @@ import pytest
 from monitor.alerts.chain import seal
 
 from ..builders import run
-from .conftest import policy_trial_records
-
-
-@pytest.fixture(scope="module")
-def trial_records(tmp_path_factory) -> list[dict]:
-    return policy_trial_records(tmp_path_factory.mktemp("trial") / "out")
-
-
-@pytest.fixture
-def forged(tmp_path):
-    """A folder for forged logs, removed after the test (they are not records the schema check should see)."""
-    yield tmp_path / "forged"
-    shutil.rmtree(tmp_path / "forged", ignore_errors=True)
 
 
 def good_pair(records: list[dict]) -> tuple[dict, dict]:

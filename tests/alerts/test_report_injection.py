@@ -19,7 +19,6 @@ import hashlib
 import html
 import json
 import re
-import shutil
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -30,7 +29,6 @@ from monitor.alerts.files import ChainedWriter, WriterSettings, safe_name
 from monitor.alerts.reportmap import SCRIPT
 
 from ..builders import run
-from .conftest import policy_trial_records
 from .test_report import browse, chromium
 
 VEHICLE = '<img src=x onerror="document.title=1">'
@@ -84,18 +82,6 @@ def server():
     httpd.server_close()
 
 
-@pytest.fixture(scope="module")
-def templates(tmp_path_factory) -> list[dict]:
-    """The policy trial's records (every category, destinations, names, positions), as the writer wrote them."""
-    return policy_trial_records(tmp_path_factory.mktemp("trial") / "out")
-
-
-@pytest.fixture
-def forged(tmp_path):
-    yield tmp_path / "forged"
-    shutil.rmtree(tmp_path / "forged", ignore_errors=True)  # not records the schema check should see
-
-
 def poisoned(record: dict, texts: list[str], shift: int) -> dict:
     """The record with every string (the chain's aside: the writer seals it) replaced by a payload,
     a different one per field, shifted per record so every field carries every payload."""
@@ -115,17 +101,17 @@ def poisoned(record: dict, texts: list[str], shift: int) -> dict:
     return walk(copy.deepcopy(record))
 
 
-def write_poisoned_log(folder: Path, templates: list[dict], texts: list[str]) -> int:
+def write_poisoned_log(folder: Path, trial_records: list[dict], texts: list[str]) -> int:
     """Every template poisoned len(texts) times, written and sealed by the real writer; with a
     record whose port is markup and one whose category is a list (not records: skipped, named).
     A DNS log beside it looks up payloads. How many records are written."""
     writer = ChainedWriter(folder, VEHICLE, WriterSettings(fsync=1000.0))
     n = 0
     for shift in range(len(texts)):
-        for template in templates:
+        for template in trial_records:
             writer.append(poisoned(template, texts, shift))
             n += 1
-    wrong = [copy.deepcopy(t) for t in templates if t.get("evidences")][:2]
+    wrong = [copy.deepcopy(t) for t in trial_records if t.get("evidences")][:2]
     wrong[0]["evidences"][0]["dst_endpoint"]["port"] = texts[1]
     wrong[1]["unmapped"]["gatewatch"]["category"] = [texts[0]]
     for record in wrong:
@@ -186,11 +172,11 @@ def test_a_page_with_the_payloads_pasted_raw_is_caught(tmp_path, server):
     assert {"/script", "/onerror", "/img", "/link", "/json", "/svg-text"} <= set(seen), seen
 
 
-def test_injected_records_run_nothing_in_a_vehicle_folder(tmp_path, server, templates, forged):
+def test_injected_records_run_nothing_in_a_vehicle_folder(tmp_path, server, trial_records, forged):
     chromium()
     port, seen = server
     texts = payloads(port)
-    written = write_poisoned_log(forged, templates, texts)
+    written = write_poisoned_log(forged, trial_records, texts)
     page = tmp_path / "report.html"
     code, out, err = run("report", str(forged), "-o", str(page), "--title", texts[0])
     assert code == 0 and "Traceback" not in err, err[-3000:]
@@ -200,11 +186,11 @@ def test_injected_records_run_nothing_in_a_vehicle_folder(tmp_path, server, temp
     assert_inert(tmp_path, page, texts, seen, forged)
 
 
-def test_injected_records_run_nothing_through_the_collector_layout(tmp_path, server, templates, forged):
+def test_injected_records_run_nothing_through_the_collector_layout(tmp_path, server, trial_records, forged):
     chromium()
     port, seen = server
     texts = payloads(port)
-    written = write_poisoned_log(forged / "vehicle", templates, texts)
+    written = write_poisoned_log(forged / "vehicle", trial_records, texts)
     collector = forged / "collector"
     for day, half in (("2026-12-01", 0), ("2026-12-02", 1)):
         folder = collector / f"day={day}" / f"vehicle={safe_name(VEHICLE)}"

@@ -1,7 +1,9 @@
-"""A real Mosquitto broker per test, on a loopback port, its data folder owned by its user."""
+"""A real Mosquitto broker per test, on a loopback port, its data folder owned by its user; a
+real alert record to build the fleet tests' records from."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -9,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from monitor.alerts.logfiles import chain_files
 from monitor.testing.mosquitto import Mosquitto
+from monitor.testing.scene import many_alerts
+from tests.builders import run
 
 
 @pytest.fixture
@@ -41,3 +46,12 @@ def _broker(tls: bool) -> Iterator[Mosquitto]:
         yield broker
     finally:
         broker.remove()
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> dict:
+    """A real alert record (from a replay), to re-seal or mutate for the vehicles of these tests."""
+    folder = tmp_path_factory.mktemp("template")
+    code, _, err = run("replay", "-o", str(folder / "log"), "--vehicle-id", "car-7", str(many_alerts(folder, 2)))
+    assert code == 0, err
+    return json.loads(chain_files(folder / "log")[0].read_bytes().splitlines()[0])

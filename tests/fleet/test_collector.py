@@ -15,12 +15,10 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 
 from monitor.alerts.chain import GENESIS, chain_of, digest, seal
 from monitor.alerts.files import ChainedWriter, WriterSettings
 from monitor.alerts.logfiles import chain_files, sequences
-from monitor.testing.scene import many_alerts
 from monitor.fleet.broker import Broker
 from monitor.fleet.collector import STATS_FILE, Collector, CollectorError
 from monitor.fleet.keys import Keys
@@ -35,15 +33,6 @@ def wait_until(condition: Callable[[], bool], timeout: float = 90, what: str = "
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.05)
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory) -> dict:
-    """A real alert record (from a replay), to re-seal for the vehicles of these tests."""
-    folder = tmp_path_factory.mktemp("template")
-    code, _, err = run("replay", "-o", str(folder / "log"), "--vehicle-id", "car-7", str(many_alerts(folder, 2)))
-    assert code == 0, err
-    return json.loads(chain_files(folder / "log")[0].read_bytes().splitlines()[0])
 
 
 def of_vehicle(template: dict, vehicle: str) -> dict:
