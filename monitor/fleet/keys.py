@@ -16,11 +16,10 @@ import hmac
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..alerts.chain import digest
+from ..alerts.chain import digest, read_key
 from ..errors import ConfigError
 
 ALGORITHMS = ("sha256", "hmac-sha256")
-MAX_KEY_BYTES = 4096  # a key file is read with a cap: a path naming a disk image is an error, not a read
 MAX_KEYS = 1_000_000
 
 
@@ -39,7 +38,7 @@ class Keys:
             raise ConfigError(f"{folder}: not a folder of <vehicle>.key files")
         keys = {}
         for path in sorted(folder.glob("*.key"))[:MAX_KEYS]:
-            keys[path.stem] = _read_key(path)
+            keys[path.stem] = read_key(path)  # capped, stripped, at least MIN_KEY_BYTES: as the vehicle reads it
         return cls(keys, default)
 
     def expected(self, vehicle: str) -> tuple[str, bytes | None]:
@@ -58,16 +57,3 @@ class Keys:
         if not hmac.compare_digest(digest(record, key), chain["hash"]):
             return "the record does not match its hash"
         return None
-
-
-def _read_key(path: Path) -> bytes:
-    try:
-        with path.open("rb") as handle:
-            key = handle.read(MAX_KEY_BYTES + 1).strip()
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read the HMAC key file: {error.strerror or error}") from None
-    if len(key) > MAX_KEY_BYTES:
-        raise ConfigError(f"{path}: an HMAC key file holds at most {MAX_KEY_BYTES} bytes")
-    if len(key) < 16:
-        raise ConfigError(f"{path}: the HMAC key must be at least 16 bytes")
-    return key
