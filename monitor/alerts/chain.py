@@ -29,6 +29,7 @@ import rfc8785
 
 from ..config.alerts import MAX_KEY_BYTES
 from ..errors import ConfigError
+from ..limits import read_at_most
 
 GENESIS = "0" * 64
 CHAIN = "chain"  # under record["unmapped"]
@@ -126,11 +127,10 @@ def read_key(path: str | Path | None) -> bytes | None:
     if not path:
         return None
     try:
-        with open(path, "rb") as handle:
-            key = handle.read(MAX_KEY_BYTES + 1)
+        key = read_at_most(Path(path), MAX_KEY_BYTES)
     except OSError as error:
         raise ConfigError(f"{path}: cannot read the HMAC key file: {error.strerror or error}") from None
-    if len(key) > MAX_KEY_BYTES:
+    if key is None:
         raise ConfigError(f"{path}: the HMAC key file is larger than {MAX_KEY_BYTES} bytes: not a key file")
     key = key.strip()
     if len(key) < MIN_KEY_BYTES:
