@@ -15,7 +15,7 @@ OUT    ?= out/demo
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml deploy/setup-dev.sh
+$(STAMP): pyproject.toml setup.py deploy/setup-dev.sh
 	bash deploy/setup-dev.sh test "$(PYTHON)" "$(VENV)"
 	touch $(STAMP) $(DEMO_STAMP)
 
@@ -27,10 +27,15 @@ $(DEMO_STAMP): pyproject.toml deploy/setup-dev.sh
 demo: $(DEMO_STAMP)
 	$(VENV)/bin/gatewatch demo -o $(OUT)
 
+# The whole suite on the native core (its build is mandatory here), then the equivalence,
+# hostile-input and seed tests a second time on the numpy reference (GATEWATCH_NATIVE=0).
+REFERENCE_TESTS ?= tests/native tests/hostile tests/test_seeds.py
 test: $(STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	GATEWATCH_NATIVE_REQUIRED=1 $(PY) -m pytest $(PYTEST_ARGS)
+	GATEWATCH_NATIVE=0 $(PY) -m pytest -q $(REFERENCE_TESTS)
 	mkdir -p out/ci
 	$(VENV)/bin/gatewatch test seeds/ --junit out/ci/junit.xml --sarif out/ci/gatewatch.sarif
+	GATEWATCH_NATIVE=0 $(VENV)/bin/gatewatch test seeds/
 
 bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[bench]'

@@ -17,9 +17,11 @@ venv=${3:-.venv}
 # (systemd-analyze checks the unit); passwd (useradd for the install-script test); mosquitto
 # (the uplink and collector tests start a broker on loopback); a Java runtime (Spark runs the
 # fleet queries); jq and openssl (docs/verify-chain.sh checks alert chains without gatewatch);
-# groff-base and man-db (`gatewatch man`'s page is rendered with groff -ww and man -l).
+# groff-base and man-db (`gatewatch man`'s page is rendered with groff -ww and man -l); gcc and
+# python3-dev build the native core; gcc-aarch64-linux-gnu, qemu-user-static and file cross-build
+# its C kernels for a Raspberry Pi and run their tests under emulation.
 test_packages=(python3-venv libpcap0.8 iproute2 nftables conntrack chromium systemd passwd mosquitto default-jre-headless jq openssl
-               groff-base man-db)
+               groff-base man-db gcc python3-dev gcc-aarch64-linux-gnu qemu-user-static file)
 
 install_missing() {
     local missing=() pkg
@@ -46,6 +48,7 @@ case "$job" in
         extras="" ;;
     test)
         install_missing "${test_packages[@]}"
+        export GATEWATCH_NATIVE_REQUIRED=1  # the tests run on the native core: a failed build is an error
         extras="[test,fleet,spark]" ;;
     *)
         echo "setup-dev.sh: unknown job '$job' (demo or test)" >&2; exit 2 ;;

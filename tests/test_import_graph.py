@@ -33,7 +33,7 @@ from .conftest import PROJECT
 
 #: Lowest first. Packages of equal rank (canbus, net) must not import each other.
 ORDER = [
-    ("errors",), ("resources", "source", "limits"), ("timeline",), ("canbus", "net"), ("recordings",), ("config",), ("state",), ("detect",),
+    ("errors",), ("resources", "source", "limits", "native"), ("timeline",), ("canbus", "net"), ("recordings",), ("config",), ("state",), ("detect",),
     ("policy",), ("alerts",), ("enforce", "fleet"), ("pipeline",), ("daemon",), ("testing", "scenarios"), ("bench",), ("cli",), ("__main__",),
 ]
 RANK = {part: rank for rank, parts in enumerate(ORDER) for part in parts}

@@ -19,7 +19,7 @@ from enum import IntEnum
 from pathlib import Path
 from typing import TextIO
 
-from .. import __version__
+from .. import __version__, native
 from ..errors import MonitorError, OutputError
 
 #: Where ``gatewatch run`` writes unless told (-o), as deploy/gatewatch.service sets it; what
@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Monitor what data leaves a connected vehicle: CAN buses and IP uplinks.",
         epilog=HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"gatewatch {__version__}")
+    parser.add_argument("--version", action="version", version=f"gatewatch {__version__}, core {native.DESCRIPTION}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output on stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module, help_text) in SUBCOMMANDS.items():

@@ -1,0 +1,1 @@
+# apps kernels: wrappers over src/ (none yet)

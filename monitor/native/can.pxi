@@ -1,0 +1,1 @@
+# can kernels: wrappers over src/ (none yet)

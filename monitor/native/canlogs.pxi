@@ -1,0 +1,1 @@
+# canlogs kernels: wrappers over src/ (none yet)

@@ -1,0 +1,1 @@
+# flows kernels: wrappers over src/ (none yet)

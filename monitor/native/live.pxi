@@ -1,0 +1,1 @@
+# live kernels: wrappers over src/ (none yet)

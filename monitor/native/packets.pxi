@@ -1,0 +1,1 @@
+# packets kernels: wrappers over src/ (none yet)
