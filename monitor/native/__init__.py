@@ -28,3 +28,29 @@ def _load():
 
 kernels, DESCRIPTION = _load()
 CORE = "native" if kernels is not None else "numpy"
+
+
+class use_numpy:
+    """Run a block on the numpy reference even where the native core is loaded (equivalence
+    tests, benchmarks side by side). Callers read ``native.kernels`` per call, never bind it at
+    import, so this switch reaches them."""
+
+    def __enter__(self):
+        global kernels
+        self._saved, kernels = kernels, None
+        return self
+
+    def __exit__(self, *exc_info):
+        global kernels
+        kernels = self._saved
+        return False
+
+
+def loaded_core():
+    """The compiled module itself, whatever GATEWATCH_NATIVE says (None if it was not built):
+    the equivalence tests compare it with the numpy code in both CI passes."""
+    try:
+        from . import _core  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return _core

@@ -32,3 +32,10 @@ def test_the_core_is_native_where_it_is_required() -> None:
 def test_the_version_names_the_core() -> None:
     child = subprocess.run([sys.executable, "-m", "monitor", "--version"], capture_output=True, text=True, check=True)
     assert f"core {native.CORE}" in child.stdout
+
+
+def test_use_numpy_switches_the_kernels_off_for_a_block() -> None:
+    before = native.kernels
+    with native.use_numpy():
+        assert native.kernels is None
+    assert native.kernels is before
