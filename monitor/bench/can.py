@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import native
 from ..canbus.candump import read_candump
 from ..canbus.dbc import load_dbc
 from ..canbus.decode import decode_batch
@@ -120,40 +121,68 @@ def _run_on(db, plan, path: Path, dbc: Path, repeat: int, directory: Path) -> di
         for chunk, _ in read_candump(path):
             decode_batch(plan, chunk)
 
-    results = [
-        _timed("cantools_decode", n, cantools_decode, repeat),
-        _timed("python_can_reader", n, python_can_reader, repeat),
-        _timed("python_can_reader+cantools", n, python_can_cantools, repeat),
-        _timed("gatewatch_parse", n, gatewatch_parse, repeat),
-        _timed("gatewatch_decode", n, lambda: decode_batch(plan, batch), repeat),
-        _timed("gatewatch_end_to_end", n, gatewatch_end_to_end, repeat),
-    ]
+    contenders = [("cantools_decode", cantools_decode), ("python_can_reader", python_can_reader),
+                  ("python_can_reader+cantools", python_can_cantools)]
+    ours = [("gatewatch_parse", gatewatch_parse), ("gatewatch_decode", lambda: decode_batch(plan, batch)),
+            ("gatewatch_end_to_end", gatewatch_end_to_end)]
+    results = [_timed(name, n, action, repeat) for name, action in contenders]
+    results += [_timed(name, n, action, repeat) for name, action in _on_every_core(ours)]
+    report: dict = {"frames": n, "dbc": str(dbc), "repeat": repeat, "core": native.DESCRIPTION, "cores": _cores(),
+                    "results": {r.name: _row(r) for r in results}, "ratios": {}}
     fps = {r.name: r.frames_per_s for r in results}
-    report: dict = {
-        "frames": n,
-        "dbc": str(dbc),
-        "repeat": repeat,
-        "results": {r.name: {"frames": r.frames, "frames_per_s": r.frames_per_s, "seconds": r.seconds} for r in results},
-        "ratios": {
-            "decode_vs_cantools": fps["gatewatch_decode"] / fps["cantools_decode"],
-            "end_to_end_vs_python_can_cantools": fps["gatewatch_end_to_end"] / fps["python_can_reader+cantools"],
-        },
-    }
-    for suffix, file in canfiles.write_files(batch, directory, FILE_FRAMES).items():  # the same frames, python-can's writers
-        timed = {name: _timed(name, None, action, repeat) for name, action in canfiles.contenders(db, plan, file).items()}
-        report["results"].update({r.name: {"frames": r.frames, "frames_per_s": r.frames_per_s, "seconds": r.seconds}
-                                  for r in timed.values()})
-        ours, theirs = timed[f"gatewatch_{suffix}_end_to_end"], timed[f"python_can_{suffix}+cantools"]
-        report["ratios"][f"{suffix}_end_to_end_vs_python_can_cantools"] = ours.frames_per_s / theirs.frames_per_s
+    for suffix in _core_suffixes():
+        report["ratios"]["decode_vs_cantools" + suffix] = fps["gatewatch_decode" + suffix] / fps["cantools_decode"]
+        report["ratios"]["end_to_end_vs_python_can_cantools" + suffix] = (
+            fps["gatewatch_end_to_end" + suffix] / fps["python_can_reader+cantools"])
+    for kind, file in canfiles.write_files(batch, directory, FILE_FRAMES).items():  # the same frames, python-can's writers
+        actions = canfiles.contenders(db, plan, file)
+        theirs_name = f"python_can_{kind}+cantools"
+        theirs = _timed(theirs_name, None, actions.pop(theirs_name), repeat)
+        timed = [theirs] + [_timed(name, None, action, repeat) for name, action in _on_every_core(list(actions.items()))]
+        report["results"].update({r.name: _row(r) for r in timed})
+        for r in timed[1:]:
+            suffix = r.name.removeprefix(f"gatewatch_{kind}_end_to_end")
+            report["ratios"][f"{kind}_end_to_end_vs_python_can_cantools{suffix}"] = r.frames_per_s / theirs.frames_per_s
     return report
 
 
+def _row(r: Result) -> dict:
+    return {"frames": r.frames, "frames_per_s": r.frames_per_s, "seconds": r.seconds}
+
+
+def _cores() -> list[str]:
+    """The cores gatewatch's contenders run on, the one in use first."""
+    return ["native", "numpy"] if native.kernels is not None else ["numpy"]
+
+
+def _core_suffixes() -> list[str]:
+    """Result-name suffixes: none for the core in use, ``@numpy`` for the reference beside it."""
+    return ["", "@numpy"] if native.kernels is not None else [""]
+
+
+def _on_every_core(actions: list[tuple[str, Callable[[], object]]]) -> list[tuple[str, Callable[[], object]]]:
+    """Each of gatewatch's actions on the core in use and, where that is native, on the numpy
+    reference too (named ``...@numpy``): the two side by side in one run."""
+    out = list(actions)
+    if native.kernels is not None:
+        out += [(name + "@numpy", _numpy(action)) for name, action in actions]
+    return out
+
+
+def _numpy(action: Callable[[], object]) -> Callable[[], object]:
+    def on_numpy() -> object:
+        with native.use_numpy():
+            return action()
+    return on_numpy
+
+
 def format_table(report: dict) -> str:
-    lines = [f"frames: {report['frames']}   dbc: {report['dbc']}   best of {report['repeat']} runs", ""]
-    lines.append(f"{'contender':<30}{'frames/s':>14}{'seconds':>10}")
+    lines = [f"frames: {report['frames']}   dbc: {report['dbc']}   best of {report['repeat']} runs   core: {report['core']}",
+             "(gatewatch_*@numpy: the numpy reference core, in the same run)" if "numpy" in report["cores"][1:] else "", ""]
+    lines.append(f"{'contender':<36}{'frames/s':>14}{'seconds':>10}")
     for name, r in report["results"].items():
-        lines.append(f"{name:<30}{r['frames_per_s']:>14,.0f}{r['seconds']:>10.3f}")
+        lines.append(f"{name:<36}{r['frames_per_s']:>14,.0f}{r['seconds']:>10.3f}")
     lines.append("")
     for name, ratio in report["ratios"].items():
-        lines.append(f"{name:<40}{ratio:>8.1f}x")
+        lines.append(f"{name:<48}{ratio:>8.1f}x")
     return "\n".join(lines)

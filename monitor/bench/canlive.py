@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import native
 from ..canbus.dbc import load_dbc
 from ..canbus.frames import FrameBatch
 from ..canbus.rawsocket import RawSocketCanSource
@@ -120,14 +121,31 @@ def run(dbc: Path, frames_per_bus: int) -> dict:
             "queue_drops": sum(s.stats.queue_drops for s in sources)}
 
 
+def run_on_cores(dbc: Path, frames_per_bus: int) -> dict:
+    """``run`` on the core in use and, where that is native, again on the numpy reference."""
+    report = run(dbc, frames_per_bus)
+    report["core"] = native.DESCRIPTION
+    if native.kernels is not None:
+        with native.use_numpy():
+            report["numpy"] = run(dbc, frames_per_bus)
+    return report
+
+
 def format_table(report: dict) -> str:
+    lines = _table(report, f"core {report['core']}")
+    if "numpy" in report:
+        lines += _table(report["numpy"], "the numpy reference core, in the same run")
+    return "\n".join(lines)
+
+
+def _table(report: dict, core: str) -> list[str]:
     us = report["cpu_us_per_frame"]
     verdict = "met" if us is not None and us <= TARGET_US else "NOT MET"
-    return "\n".join([
-        (f"live CAN: {report['buses']} buses over socket pairs, {report['offered_frames_per_s']:,} frames/s offered "
+    return [
+        (f"live CAN ({core}): {report['buses']} buses over socket pairs, {report['offered_frames_per_s']:,} frames/s offered "
         f"(full-length classic frames), through the daemon's path"),
         f"  frames sent / received        {report['frames_sent']:,} / {report['frames_received']:,}",
         f"  wall (s)                      {report['seconds']:.2f}",
         f"  CPU (s)                       {report['cpu_seconds']:.2f}   ({report['cpu_share_of_one_core']:.1%} of a core)",
         f"  CPU per frame (us)            {us:.2f}   target <= {TARGET_US}: {verdict}" if us is not None else "  no frames",
-    ])
+    ]

@@ -3,7 +3,8 @@ CPU time and peak RSS from ``os.wait4``), so memory is compared process to proce
 
   suricata_single   Suricata in ``--runmode single`` with EVE flow, DNS, TLS and HTTP logging and
                     no rules (when ``suricata`` is on PATH; Debian bookworm-backports)
-  gatewatch_flows   ``gatewatch flows --format jsonl`` on the same capture
+  gatewatch_flows   ``gatewatch flows --format jsonl`` on the same capture, on the core in use,
+                    and (gatewatch_flows@numpy) on the numpy reference core beside it
   dpkt_flows        pure Python with dpkt: every packet parsed to L4, flow keys counted, DNS
                     queries and TLS SNI read (the fair pure-Python baseline; timed on the first
                     N packets, as scapy is)
@@ -11,7 +12,9 @@ CPU time and peak RSS from ``os.wait4``), so memory is compared process to proce
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -63,10 +66,11 @@ print(json.dumps({"seconds": time.perf_counter() - start, "cpu_seconds": usage.r
 """
 
 
-def measured(argv: list[str]) -> dict:
+def measured(argv: list[str], env: dict[str, str] | None = None) -> dict:
     """Run ``argv`` to its end: wall seconds, CPU seconds (user + system) and peak RSS (MB) of
-    that process alone, and its exit status."""
-    shim = subprocess.run([sys.executable, "-c", SHIM, *argv], check=True, capture_output=True, text=True)
+    that process alone, and its exit status. ``env`` adds to this process's environment."""
+    shim = subprocess.run([sys.executable, "-c", SHIM, *argv], check=True, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})})
     return json.loads(shim.stdout)
 
 
@@ -85,12 +89,23 @@ def suricata(capture: Path) -> dict:
     return run
 
 
-def gatewatch_flows(capture: Path) -> dict:
+def gatewatch_flows(capture: Path, numpy_core: bool = False) -> dict:
+    """``gatewatch flows`` as a process, on the core in use or (``numpy_core``) on the numpy
+    reference; ``records_sha256`` digests its records in sorted order, for the identity check."""
     with tempfile.TemporaryDirectory(prefix="gatewatch-flows-") as tmp:
         out = Path(tmp) / "flows.jsonl"
-        run = measured([sys.executable, "-m", "monitor", "flows", "--format", "jsonl", "-o", str(out), str(capture)])
+        run = measured([sys.executable, "-m", "monitor", "flows", "--format", "jsonl", "-o", str(out), str(capture)],
+                       env={"GATEWATCH_NATIVE": "0"} if numpy_core else None)
         run["flows"] = _count_lines(out)
+        run["records_sha256"] = _sorted_digest(out)
     return run
+
+
+def _sorted_digest(path: Path) -> str:
+    if not path.exists():
+        return ""
+    with path.open("rb") as lines:
+        return hashlib.sha256(b"".join(sorted(lines))).hexdigest()
 
 
 def _count_lines(path: Path, containing: str = "") -> int:

@@ -23,6 +23,7 @@ import threading
 import time
 from pathlib import Path
 
+from .. import native
 from ..canbus.live import BATCH_S as CAN_BATCH_S
 from ..daemon.sources import IP_BATCH_S
 
@@ -41,25 +42,34 @@ def run(directory: Path, seconds: int = 600) -> dict:
     if child.returncode:
         raise RuntimeError(f"bench daemon child failed: {child.stderr.strip()[-2000:]}")
     report = json.loads(child.stdout.splitlines()[-1])
+    report["core"] = native.DESCRIPTION
     report["startup_to_ready_s"] = startup_to_ready()
     report["replay"] = replay_as_a_process(config, log, capture, seconds)
+    if native.kernels is not None:  # the numpy reference core beside the native one, in the same run
+        report["startup_to_ready_s@numpy"] = startup_to_ready(numpy_core=True)
+        report["replay@numpy"] = replay_as_a_process(config, log, capture, seconds, numpy_core=True)
     return report
 
 
-def replay_as_a_process(config: Path, log: Path, capture: Path, seconds: int) -> dict:
+def replay_as_a_process(config: Path, log: Path, capture: Path, seconds: int, numpy_core: bool = False) -> dict:
     """``gatewatch replay`` of the same drive, its recordings read as fast as they go (1 s slices of
-    CAN and IP): wall, CPU and peak RSS of the process, and how many times faster than real time."""
+    CAN and IP): wall, CPU and peak RSS of the process, and how many times faster than real time;
+    on the core in use or (``numpy_core``) on the numpy reference."""
     from .contenders import measured
 
     with tempfile.TemporaryDirectory(prefix="gatewatch-replay-") as out:
         run = measured([sys.executable, "-m", "monitor", "replay", "--config", str(config), "-o", out, "--force",
-                        str(log), str(capture)])
+                        str(log), str(capture)], env=_core_env(numpy_core))
     run["times_real_time"] = round(seconds / run["seconds"], 1)
     run["times_real_time_per_cpu"] = round(seconds / run["cpu_seconds"], 1)
     return run
 
 
-def startup_to_ready(timeout: float = 30.0) -> float:
+def _core_env(numpy_core: bool) -> dict[str, str]:
+    return {"GATEWATCH_NATIVE": "0"} if numpy_core else {}
+
+
+def startup_to_ready(timeout: float = 30.0, numpy_core: bool = False) -> float:
     with tempfile.TemporaryDirectory() as tmp, socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener:
         address = f"{tmp}/notify"
         listener.bind(address)
@@ -68,7 +78,7 @@ def startup_to_ready(timeout: float = 30.0) -> float:
             config = Path(tmp, "virtual.yaml")
             config.write_text("version: 1\nextends: default\nsources:\n  can: [{name: bench, interface: virtual, channel: bench}]\n")
             args = ["--config", str(config)]
-        env = {**os.environ, "NOTIFY_SOCKET": address}
+        env = {**os.environ, "NOTIFY_SOCKET": address, **_core_env(numpy_core)}
         start = time.perf_counter()
         daemon = subprocess.Popen([sys.executable, "-m", "monitor", "run", *args, "-o", f"{tmp}/out"], env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -147,7 +157,8 @@ TARGETS = {"startup_to_ready_s": 1.0, "rss_steady_median_mb": 90.0, "cpu_share_o
 
 
 def format_table(report: dict) -> str:
-    lines = [(f"drive: {report['drive_s']} s, {report['can_frames']} CAN frames on {report['can_buses']} buses, "
+    lines = [f"core: {report['core']}" + ("   (@numpy: the numpy reference core, in the same run)" if "replay@numpy" in report else ""),
+             (f"drive: {report['drive_s']} s, {report['can_frames']} CAN frames on {report['can_buses']} buses, "
               f"{report['packets']} packets; {report['findings']} findings, {report['alerts']} alerts, "
               f"{report['queue_drops']} queue drops")]
     for key, label in (("startup_to_ready_s", "start-up to READY (s)"), ("rss_after_imports_mb", "RSS after imports (MB)"),
@@ -158,15 +169,22 @@ def format_table(report: dict) -> str:
         target = TARGETS.get(key)
         verdict = "" if target is None else f"   target <= {target}: {'met' if report[key] <= target else 'MISSED'}"
         lines.append(f"  {label:<46} {report[key]}{verdict}")
-    replay = report.get("replay")
-    if replay:
-        speed, rss = replay["times_real_time_per_cpu"], replay["peak_rss_mb"]
-        lines += [f"gatewatch replay of the same drive, as a process (exit {replay['status']}):",
-                  f"  {'wall (s)':<46} {replay['seconds']:.2f}",
-                  f"  {'CPU (s)':<46} {replay['cpu_seconds']:.2f}",
-                  f"  {'times real time (per CPU second)':<46} {speed}{_verdict(speed, REPLAY_TARGETS[0], True)}",
-                  f"  {'peak RSS (MB)':<46} {rss:.1f}{_verdict(rss, REPLAY_TARGETS[1], False)}"]
+    if "startup_to_ready_s@numpy" in report:
+        lines.append(f"  {'start-up to READY (s) @numpy':<46} {report['startup_to_ready_s@numpy']}")
+    for name in ("replay", "replay@numpy"):
+        if name in report:
+            lines += _replay_lines(report[name], "" if name == "replay" else " @numpy")
     return "\n".join(lines)
+
+
+def _replay_lines(replay: dict, suffix: str) -> list[str]:
+    speed, rss = replay["times_real_time_per_cpu"], replay["peak_rss_mb"]
+    return [f"gatewatch replay of the same drive, as a process{suffix} (exit {replay['status']}):",
+            f"  {'wall (s)':<46} {replay['seconds']:.2f}",
+            f"  {'CPU (s)':<46} {replay['cpu_seconds']:.2f}",
+            f"  {'times real time (wall)':<46} {replay['times_real_time']}{_verdict(replay['times_real_time'], REPLAY_TARGETS[0], True)}",
+            f"  {'times real time (per CPU second)':<46} {speed}",
+            f"  {'peak RSS (MB)':<46} {rss:.1f}{_verdict(rss, REPLAY_TARGETS[1], False)}"]
 
 
 def _verdict(value: float, target: float, at_least: bool) -> str:

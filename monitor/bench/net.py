@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from .. import native
 from ..errors import SourceError
 from ..net.capture import read_capture
 from ..net.headers import Status, parse_headers
@@ -130,9 +131,14 @@ def time_scapy(capture: Path, limit: int) -> dict:
 def run(capture: Path, scapy_packets: int, dpkt_packets: int = 200_000) -> dict:
     total = sum(len(b) for b in read_capture(capture))  # also warms the page cache for all
     gatewatch = time_gatewatch(capture)
-    scapy = time_scapy(capture, min(scapy_packets, total))
-    dpkt = contenders.dpkt_flows(capture, min(dpkt_packets, total))
+    results = {"gatewatch_end_to_end": gatewatch}
     processes = {"suricata_single": contenders.suricata(capture), "gatewatch_flows": contenders.gatewatch_flows(capture)}
+    if native.kernels is not None:  # the numpy reference beside the native core, in the same run
+        with native.use_numpy():
+            results["gatewatch_end_to_end@numpy"] = time_gatewatch(capture)
+        processes["gatewatch_flows@numpy"] = contenders.gatewatch_flows(capture, numpy_core=True)
+    results["scapy_full_dissection"] = scapy = time_scapy(capture, min(scapy_packets, total))
+    results["dpkt_flows"] = dpkt = contenders.dpkt_flows(capture, min(dpkt_packets, total))
     ratios = {"gatewatch_vs_scapy": gatewatch["packets_per_s"] / scapy["packets_per_s"]}
     if "skipped" not in dpkt:
         ratios["gatewatch_vs_dpkt"] = gatewatch["packets_per_s"] / dpkt["packets_per_s"]
@@ -144,8 +150,10 @@ def run(capture: Path, scapy_packets: int, dpkt_packets: int = 200_000) -> dict:
     return {
         "packets": total,
         "capture": str(capture),
-        "results": {"scapy_full_dissection": scapy, "dpkt_flows": dpkt, "gatewatch_end_to_end": gatewatch},
+        "core": native.DESCRIPTION,
+        "results": results,
         "processes": processes,
+        "records_identical_to_numpy": _same_records(processes),
         "gatewatch_packets_per_s": gatewatch["packets_per_s"],
         "ratios": ratios,
         "targets": {"wall >= 2x suricata": ratios.get("wall_suricata_over_gatewatch", 0) >= 2,
@@ -155,8 +163,15 @@ def run(capture: Path, scapy_packets: int, dpkt_packets: int = 200_000) -> dict:
     }
 
 
+def _same_records(processes: dict) -> bool | None:
+    """Did ``gatewatch flows`` write the same records on both cores (None: one core ran)?"""
+    if "gatewatch_flows@numpy" not in processes:
+        return None
+    return processes["gatewatch_flows"]["records_sha256"] == processes["gatewatch_flows@numpy"]["records_sha256"]
+
+
 def format_table(report: dict) -> str:
-    lines = [f"capture: {report['capture']}   packets: {report['packets']}", "",
+    lines = [f"capture: {report['capture']}   packets: {report['packets']}   core: {report['core']}", "",
              f"{'in this process':<26}{'packets':>10}{'packets/s':>14}{'seconds':>10}"]
     for name, result in report["results"].items():
         if "skipped" in result:
@@ -172,6 +187,9 @@ def format_table(report: dict) -> str:
                          f"{result['flows']:>10,}" + ("" if result["status"] == 0 else f"  exit {result['status']}"))
     g = report["results"]["gatewatch_end_to_end"]
     lines += ["", f"gatewatch flows: {g['flows']:,} ({g['named_flows']:,} with names)"]
+    if report["records_identical_to_numpy"] is not None:
+        lines.append("records of the native and numpy cores: "
+                     + ("identical" if report["records_identical_to_numpy"] else "DIFFERENT"))
     lines += [f"{name}: {value:.2f}" for name, value in report["ratios"].items()]
     lines += [f"target {name}: {'met' if ok else 'NOT MET'}" for name, ok in report["targets"].items() if name != "skipped"]
     lines += [f"targets skipped: {report['targets']['skipped']}"] if "skipped" in report["targets"] else []

@@ -125,7 +125,7 @@ def _run_net(args: argparse.Namespace, out: TextIO) -> int:
                 bench_net.build_capture(sources, args.packets, capture)
         report = bench_net.run(capture, args.scapy_packets)
     print(json.dumps(report) if args.json else bench_net.format_table(report), file=out)
-    return 0
+    return 1 if report["records_identical_to_numpy"] is False else 0
 
 
 def _run_can(args: argparse.Namespace, out: TextIO) -> int:
@@ -141,7 +141,7 @@ def _run_can(args: argparse.Namespace, out: TextIO) -> int:
     if args.live:
         from ..bench import canlive
 
-        report = canlive.run(dbc, max(args.frames // canlive.BUSES, 1))  # nothing to write: socket pairs
+        report = canlive.run_on_cores(dbc, max(args.frames // canlive.BUSES, 1))  # nothing to write: socket pairs
         print(json.dumps(report) if args.json else canlive.format_table(report), file=out)
         return 0
     with _folder(args) as folder:

@@ -8,6 +8,7 @@ import pytest
 from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.l2 import Ether
 
+from monitor import native
 from monitor.net.packets import LINKTYPE_ETHERNET
 from monitor.net.pcapwriter import write_pcap
 
@@ -66,9 +67,13 @@ def test_bench_net_json_has_the_documented_shape(capture) -> None:
     assert code == 0, err
     report = json.loads(out)
     assert report["packets"] == 4 and report["capture"] == str(capture)
-    assert set(report["results"]) == {"scapy_full_dissection", "dpkt_flows", "gatewatch_end_to_end"}
+    both = native.kernels is not None  # the numpy reference core runs beside the native one
+    assert report["core"] == native.DESCRIPTION
+    assert set(report["results"]) == {"scapy_full_dissection", "dpkt_flows", "gatewatch_end_to_end"} | (
+        {"gatewatch_end_to_end@numpy"} if both else set())
     assert all(r["packets_per_s"] > 0 for r in report["results"].values() if "skipped" not in r)
-    assert set(report["processes"]) == {"suricata_single", "gatewatch_flows"}
+    assert set(report["processes"]) == {"suricata_single", "gatewatch_flows"} | ({"gatewatch_flows@numpy"} if both else set())
+    assert report["records_identical_to_numpy"] is (True if both else None)
     flows = report["processes"]["gatewatch_flows"]
     assert flows["status"] == 0 and flows["cpu_seconds"] > 0 and flows["peak_rss_mb"] > 10
     suricata = report["processes"]["suricata_single"]
