@@ -67,4 +67,5 @@ def _how(stats: dict) -> str:
     if stats.get("state") == "replayed":
         files = stats.get("files", {})
         return f"  replay of {len(files)} recording(s): " + ", ".join(Path(name).name for name in files)
-    return f"  mode {stats.get('mode')}, up {stats.get('uptime_s')} s, pid {stats.get('pid')}, config {stats.get('config')}"
+    return (f"  mode {stats.get('mode')}, up {stats.get('uptime_s')} s, pid {stats.get('pid')}, config {stats.get('config')}, "
+            f"core {stats.get('core', 'unknown')}")

@@ -33,6 +33,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+from .. import native
 from ..alerts.log import AlertLog, prepare
 from ..detect.finding import Destination, Finding
 from ..enforce.dnsforward import DnsForwarder
@@ -235,7 +236,7 @@ class Daemon:
     # ------------------------------------------------------------ counters
 
     def stats(self) -> dict:
-        out = {"state": self.state, "mode": self.policy.mode, "config": self.config.path,
+        out = {"state": self.state, "mode": self.policy.mode, "config": self.config.path, "core": native.CORE,
                "uptime_s": round(time.monotonic() - self.started, 3), "alerts": self.log.counts["alerts"],
                "alert_log": self.log.summary(),
                "daemon": dict(self.counts),

@@ -14,6 +14,7 @@ import time
 import uuid
 from pathlib import Path
 
+from monitor import native
 from monitor.daemon.service import STATS_EVERY_S
 
 from ..builders import run
@@ -68,6 +69,7 @@ def test_a_killed_daemon_is_reported_gone_with_exit_3(tmp_path):
         assert code == 0, text
         assert text.startswith("running: 0 CAN frames, 0 packets, 0 findings, 0 alerts, 0 drops\n")
         assert f", pid {daemon.pid}, " in text.splitlines()[1]
+        assert text.splitlines()[1].endswith(f", core {native.CORE}")  # the daemon's core, from its stats
         daemon.send_signal(signal.SIGKILL)
         daemon.wait(timeout=30)
     finally:
