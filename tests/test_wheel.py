@@ -6,6 +6,7 @@ whose policy extends the shipped one, and ``gatewatch bench can`` writes only wh
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import sysconfig
@@ -112,3 +113,14 @@ def test_the_lab_commands_are_not_in_the_installed_cli(installed):
     for gone in ("detect", "road", "hostile"):
         result = installed.run("bench", gone)
         assert result.returncode == 2 and f"invalid choice: '{gone}'" in result.stderr
+
+
+def test_the_wheel_carries_the_native_core_and_says_so(installed):
+    """The compiled core is in the wheel (where it is required, as in CI) and the installed
+    gatewatch names the core it runs."""
+    cores = [n for n in installed.names if n.startswith("monitor/native/_core.") and n.endswith(".so")]
+    if os.environ.get("GATEWATCH_NATIVE_REQUIRED") == "1":
+        assert cores, "the wheel has no compiled core"
+    version = installed.run("--version")
+    assert version.returncode == 0, version.stderr
+    assert f"core {'native' if cores else 'numpy'}" in version.stdout
