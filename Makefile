@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed-test
 DEMO_STAMP := $(VENV)/.installed-demo
 OUT    ?= out/demo
 
-.PHONY: demo test bench fuzz hostile score lint clean setup
+.PHONY: demo test bench fuzz hostile score lint clean setup pi-wheel
 
 setup: $(STAMP)
 
@@ -57,6 +57,11 @@ hostile: $(STAMP)
 CORPUS ?= ../shared/corpus
 score: $(STAMP)
 	$(PY) -m lab.score --corpus $(CORPUS) $(ARGS)
+
+# An aarch64 wheel for a Raspberry Pi with a 64-bit OS, cross-built and checked under qemu
+# (deploy/pi-wheel.sh; root once, for Debian's arm64 architecture). Out: dist/pi/.
+pi-wheel: $(STAMP)
+	bash deploy/pi-wheel.sh $(PY) dist/pi
 
 lint: $(STAMP)
 	$(PY) -m pip install -q ruff mypy
