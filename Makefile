@@ -45,9 +45,18 @@ bench: $(STAMP)
 # e.g. make score ARGS="--seeds 2", make hostile ARGS="--kills 5 --json".
 # Coverage-guided fuzzing of every reader of outside input (long; not part of make test).
 FUZZ_RUNS ?= 20000
+# The native core is fuzzed as a second build with the address and undefined-behaviour
+# sanitizers (out/fuzz/native, loaded through GATEWATCH_NATIVE_PATH; gcc's runtimes preloaded
+# into Python): a memory error in a kernel stops the target and keeps its input.
+SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g
 fuzz: $(STAMP)
-	$(PY) -m pip install -q -e '.[fuzz]'
-	$(PY) -m lab.fuzz --all --runs $(FUZZ_RUNS)
+	$(PY) -m pip install -q -e '.[fuzz]' 'setuptools>=77' 'Cython>=3.0'
+	GATEWATCH_NATIVE_REQUIRED=1 GATEWATCH_NATIVE_CFLAGS="$(SANITIZE)" $(PY) setup.py -q build_ext \
+		--build-lib out/fuzz/native --build-temp out/fuzz/native-tmp --force
+	LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)" \
+	ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	GATEWATCH_NATIVE_PATH="$$(ls $(CURDIR)/out/fuzz/native/monitor/native/_core*.so)" \
+		$(PY) -m lab.fuzz --all --runs $(FUZZ_RUNS)
 
 # Robustness figures: crafted inputs as processes, fuzzed inputs, SIGKILLs of a replay, spoofed flows.
 hostile: $(STAMP)

@@ -65,6 +65,52 @@ def _dbc(path: Path) -> object:
     return compile_plan([(load_dbc(path), str(path))])
 
 
+FRAME_RECORD = 70  # bytes per fuzzed frame: id (4, little-endian; bit 31 extended), dlc (1), flags (1), 64 data
+
+
+def _decode(data: bytes) -> object:
+    """Frames made of the bytes, decoded with every shipped DBC's plan (the decode kernel)."""
+    import numpy as np
+
+    from monitor.canbus.decode import decode_batch
+    from monitor.canbus.frames import FrameBatch
+
+    n = min(len(data) // FRAME_RECORD, 4096)
+    raw = np.frombuffer(data[: n * FRAME_RECORD], np.uint8).reshape(n, FRAME_RECORD)
+    batch = FrameBatch.empty(n, ("fuzz",))
+    ident = raw[:, :4].copy().view("<u4").ravel()
+    batch.is_extended[:] = (ident >> 31) == 1
+    batch.arbitration_id[:] = np.where(batch.is_extended, ident & 0x1FFFFFFF, ident & 0x7FF)
+    batch.is_fd[:] = (raw[:, 5] & 1) == 1
+    batch.dlc[:] = np.minimum(raw[:, 4], np.where(batch.is_fd, 64, 8))
+    batch.data[:] = raw[:, 6:]
+    return [decode_batch(plan, batch).errors for plan in _decode_plans()]
+
+
+def _decode_plans() -> list:
+    from monitor.canbus.dbc import load_dbc
+    from monitor.canbus.plan import compile_plan
+
+    if not _PLANS:
+        for path in sorted(shipped("dbc").rglob("*.dbc")):
+            _PLANS.append(compile_plan([(load_dbc(path), str(path))]))
+    return _PLANS
+
+
+_PLANS: list = []
+
+
+def _decode_seeds() -> list[bytes]:
+    from monitor.canbus.candump import parse_candump
+
+    batch, _ = parse_candump(_can_seeds()[0])
+    records = []
+    for i in range(min(len(batch), 256)):
+        ident = int(batch.arbitration_id[i]) | (1 << 31 if batch.is_extended[i] else 0)
+        records.append(ident.to_bytes(4, "little") + bytes([int(batch.dlc[i]), int(batch.is_fd[i])]) + batch.data[i].tobytes())
+    return [b"".join(records)]
+
+
 def _capture(path: Path) -> object:
     from monitor.net.capture import read_capture
 
@@ -284,6 +330,7 @@ def targets() -> tuple[Target, ...]:
         Target("blf", _as_file(".blf", _can_log), (MonitorError,), _converted(".blf")),
         Target("trc", _as_file(".trc", _can_log), (MonitorError,), _converted(".trc")),
         Target("dbc", _as_file(".dbc", _dbc), (MonitorError,), _dbc_seeds),
+        Target("dbc_decode", _decode, (), _decode_seeds),
         Target("pcap", _as_file(".pcap", _capture), (MonitorError,), _capture_seeds),
         Target("pcapng", _as_file(".pcapng", _capture), (MonitorError,), _pcapng_seeds),
         Target("l2_l4_fragments_flows_apps", _pipeline, (), _pipeline_seeds),
@@ -343,7 +390,9 @@ def fuzz_all(runs: int, names: list[str]) -> dict:
     """Every target (or those named) for ``runs`` inputs each, one process per target: inputs
     run, crashes kept, in out/fuzz/summary.json for make hostile."""
     out = PROJECT / "out" / "fuzz" / "summary.json"
-    summary: dict = {"runs_asked": runs, "targets": {}}
+    from monitor import native
+
+    summary: dict = {"runs_asked": runs, "core": native.DESCRIPTION, "targets": {}}  # the sanitizer build under make fuzz
     if names and out.is_file():  # a run of some targets updates theirs and keeps the others'
         summary["targets"] = json.loads(out.read_text()).get("targets", {})
     for target in targets():
