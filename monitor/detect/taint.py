@@ -45,6 +45,7 @@ from ..state import VehicleState
 from .base import Detector
 from .finding import Finding, Position
 from .memory import FlowMemory, Repeats, forgotten
+from .taintmemo import RuleMemo
 from .taintrate import text_rate_per_gb
 from .taintscan import Hit, Plan, Segments, segments, text_match
 from .wire.text import degrees_minutes
@@ -81,6 +82,7 @@ class Taint(Detector):
         self.counts: Counter = Counter()
         self.expected = 0.0  # random position matches the plans predicted for the bytes searched
         self.tails: FlowMemory[tuple[bytes, int]] = FlowMemory(limit=4096)  # flow id -> (last bytes, stream bytes read)
+        self.memo = RuleMemo()  # the plan's per-position values, from one batch to the next
 
     def on_net(self, view: NetView, state: VehicleState) -> list[Finding]:
         raw = np.flatnonzero(view.outbound & view.own_payload() & (view.length >= 8))
@@ -92,7 +94,7 @@ class Taint(Detector):
         times = view.ts[np.concatenate([raw, stream_rows])]
         t0, t1 = float(times.min()), float(times.max())
         ts, lats, lons = state.positions(t0 - self.t.history_s, t1 + LOOKAHEAD_S)
-        plan = Plan(segments(ts, lats, lons, t0, t1, self.t.position_tolerance_deg))
+        plan = Plan(segments(ts, lats, lons, t0, t1, self.t.position_tolerance_deg), self.memo)
         vin = state.vin if self.t.vin else None
         if not len(plan.seg) and not vin:
             return []

@@ -82,6 +82,10 @@ class Segments:
     def __len__(self) -> int:
         return len(self.lat)
 
+    def take(self, rows) -> Segments:
+        return Segments(self.lat[rows], self.lon[rows], self.dlat[rows], self.dlon[rows], self.margin[rows],
+                        self.moving[rows], self.current[rows], self.quantum)
+
 
 def segments(ts, lats, lons, t0: float, t1: float, cap_deg: float) -> Segments:
     """Consecutive repeats (a parked vehicle) are one position; at most MAX_POSITIONS points,
@@ -163,7 +167,23 @@ class Rules:
         return np.ones(len(self.lat), bool) if self.corroborate else self.alone["adjacent"] | self.alone["near"]
 
 
-def _rules(spec: Spec, seg: Segments) -> Rules:
+def _rules(spec: Spec, seg: Segments, values: RuleValues | None = None) -> Rules:
+    """One encoding's rules for the plan: the per-position values (computed, or a memo's) and
+    what depends on all of them together (the rates, whether to corroborate)."""
+    lat, lon, dlat, dlon, r_lat, r_lon, p = values if values is not None else rule_values(spec, seg)
+    rates = {"corroborated": float((p.sum() * 2 * (MAX_GAP + 1)) ** 2 * 2 * CORROBORATE_BYTES * GB)}
+    corroborate = rates["corroborated"] <= PARTS["corroborated"] * SHARE_PER_GB
+    alone = {rule: np.zeros(len(p), bool) for rule in OFFSETS}
+    return Rules(spec, lat, lon, dlat, dlon, r_lat, r_lon, alone, rates, corroborate, p=p)
+
+
+RuleValues = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def rule_values(spec: Spec, seg: Segments) -> RuleValues:
+    """Per position, for one encoding: (lat, lon, dlat, dlon) as the encoding reads them, the
+    tolerances r_lat and r_lon, and p, the chance a random word pair matches it. Each position's
+    values depend on it alone (and the plan's quantum), so a memo may keep them across batches."""
     lat, lon, dlat, dlon = seg.lat, seg.lon, seg.dlat, seg.dlon
     margin = seg.margin.copy()
     if spec.magnitude:  # magnitudes of both ends; a segment across zero dips to it
@@ -177,11 +197,7 @@ def _rules(spec: Spec, seg: Segments) -> Rules:
     r_lon = np.maximum(resolution(spec, lon, q), resolution(spec, lon + dlon, q)) + margin / np.maximum(np.cos(np.radians(lat)), MIN_COS)
     bound = pairs_bound(_seg_count(count, spec, lat, dlat), _tol_count(count, spec, lat, dlat, r_lat),
                         _seg_count(lon_count, spec, lon, dlon), _tol_count(lon_count, spec, lon, dlon, r_lon))
-    p = pair_probability(spec, bound)
-    rates = {"corroborated": float((p.sum() * 2 * (MAX_GAP + 1)) ** 2 * 2 * CORROBORATE_BYTES * GB)}
-    corroborate = rates["corroborated"] <= PARTS["corroborated"] * SHARE_PER_GB
-    alone = {rule: np.zeros(len(p), bool) for rule in OFFSETS}
-    return Rules(spec, lat, lon, dlat, dlon, r_lat, r_lon, alone, rates, corroborate, p=p)
+    return lat, lon, dlat, dlon, r_lat, r_lon, pair_probability(spec, bound)
 
 
 def _allocate(all_rules: list[Rules], seg: Segments) -> None:
@@ -249,7 +265,9 @@ def _top16(rules: Rules) -> np.ndarray | None:
 class Plan:
     """The rules of every encoding for one batch's track, and the lookup table."""
 
-    def __init__(self, seg: Segments) -> None:
+    def __init__(self, seg: Segments, memo=None) -> None:
+        """``memo`` (taintmemo.RuleMemo) keeps the per-position values across batches: the track
+        a batch sees is mostly the one the batch before saw."""
         self.seg = seg
         self.counts: dict[str, int] = {}
         self.rules: list[Rules] = []
@@ -258,7 +276,8 @@ class Plan:
         self.tables = (first.tobytes(), second.tobytes(), self.table)
         if not len(seg):
             return
-        every = [_rules(spec, seg) for spec in SPECS]
+        values = memo.values(seg) if memo is not None else [None] * len(SPECS)
+        every = [_rules(spec, seg, v) for spec, v in zip(SPECS, values, strict=True)]
         _allocate(every, seg)
         for rules in every:
             spec = rules.spec
