@@ -1,7 +1,7 @@
 # apps kernels: the TLS ClientHello, DNS message and HTTP request-head extractors
 # (src/gw_tls.c, ...). Each wrapper returns plain Python values that the owning module
 # (monitor/net/app/*.py) turns into its own objects, so both paths build the same results.
-from libc.stdint cimport uint8_t, int32_t
+from libc.stdint cimport uint8_t, uint16_t, int32_t, uint32_t
 
 cdef extern from "gw_tls.h" nogil:
     enum:
@@ -54,3 +54,67 @@ def tls_parse_client_hello(const uint8_t[::1] message not None):
     with nogil:
         verdict = gw_tls_parse_client_hello(&message[0], n, &out)
     return _apps_tls_result(verdict, &message[0], &out)
+
+
+cdef extern from "gw_dns.h" nogil:
+    ctypedef struct gw_dns_item:
+        int32_t name_off
+        int32_t name_len
+        uint32_t type
+        uint32_t klass_or_ttl
+        int32_t rdata_kind
+        int32_t rdata_off
+        int32_t rdata_len
+    ctypedef struct gw_dns_message:
+        uint16_t id
+        uint8_t is_response
+        uint8_t rcode
+        int32_t questions
+        int32_t answers
+        int32_t malformed
+    int gw_dns_parse(const uint8_t *data, size_t n, gw_dns_message *msg, gw_dns_item *items, size_t items_cap,
+                     uint8_t *text, size_t text_cap, int32_t *parts, size_t parts_cap)
+
+# Room for a message of a few hundred questions and records, on the C stack (no allocation);
+# a bigger one is read by dns.py (verdict GW_DNS_FULL).
+cdef enum:
+    _APPS_DNS_ITEMS = 128
+    _APPS_DNS_TEXT = 32768
+    _APPS_DNS_PARTS = 512
+
+
+cdef inline str _apps_ascii(const uint8_t *base, int32_t off, int32_t length):
+    return base[off:off + length].decode("ascii", "backslashreplace")
+
+
+def dns_parse_message(const uint8_t[::1] data not None):
+    """dns.parse_message in C: (verdict, id, is_response, rcode, questions, question_classes,
+    answers as (name, rtype, ttl, rdata, strings), malformed); verdicts as in gw_dns.h."""
+    cdef size_t n = data.shape[0]
+    cdef gw_dns_message msg
+    cdef gw_dns_item items[_APPS_DNS_ITEMS]
+    cdef uint8_t text[_APPS_DNS_TEXT]
+    cdef int32_t parts[2 * _APPS_DNS_PARTS]
+    cdef int verdict, i, k
+    cdef const uint8_t *d = &data[0] if n else NULL
+    with nogil:
+        verdict = gw_dns_parse(d, n, &msg, items, _APPS_DNS_ITEMS, text, _APPS_DNS_TEXT, parts, _APPS_DNS_PARTS)
+    if verdict != 0:
+        return verdict, 0, False, 0, None, None, None, 0
+    questions, classes, answers = [], [], []
+    cdef gw_dns_item *item
+    for i in range(msg.questions):
+        item = &items[i]
+        questions.append((_apps_ascii(text, item.name_off, item.name_len), item.type))
+        classes.append(item.klass_or_ttl)
+    for i in range(msg.questions, msg.questions + msg.answers):
+        item = &items[i]
+        rdata, strings = None, ()
+        if item.rdata_kind == 1:
+            rdata = _apps_ascii(text, item.rdata_off, item.rdata_len)
+        elif item.rdata_kind == 2:
+            strings = tuple([d[parts[2 * k]:parts[2 * k] + parts[2 * k + 1]].decode("utf-8", "replace")
+                             for k in range(item.rdata_off, item.rdata_off + item.rdata_len)])
+            rdata = "".join(strings)
+        answers.append((_apps_ascii(text, item.name_off, item.name_len), item.type, item.klass_or_ttl, rdata, strings))
+    return 0, msg.id, bool(msg.is_response), msg.rcode, questions, classes, answers, msg.malformed

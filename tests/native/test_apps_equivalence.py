@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor import native
-from monitor.net.app import tls
+from monitor.net.app import dns, tls
 from tests.builders import client_hello
 from tests.conftest import PROJECT, corpus_files, ids
 
@@ -88,6 +88,10 @@ def test_pipeline_is_the_same_both_ways_on_the_seeds(on, path: Path) -> None:
 @pytest.mark.parametrize("path", CAPTURES, ids=ids(CAPTURES))
 def test_parsers_agree_on_every_input_of_a_corpus_capture(on, path: Path) -> None:
     inputs = parser_inputs([path])
+    for data in inputs["dns"]:
+        assert_same(dns.parse_message, data)
+        for cut in range(0, len(data), max(len(data) // 16, 1)):
+            assert_same(dns.parse_message, data[:cut])
     for data in inputs["tls"]:
         assert_same(tls.client_hello_from_records, data)
         for cut in range(0, len(data), max(len(data) // 16, 1)):
@@ -147,3 +151,103 @@ def test_tls_garbage(core, data: bytes) -> None:
         assert_same(tls.client_hello_from_records, b"\x16\x03\x01" + data)
         assert_same(tls.client_hello_from_records, data)
         assert_same(tls.parse_client_hello, b"\x01" + data)
+
+
+# ------------------------------------------------------------------ DNS
+
+
+def _name(labels: list[bytes]) -> bytes:
+    return b"".join(bytes([len(label)]) + label for label in labels) + b"\0"
+
+
+def _dns(questions: list[bytes], answers: list[bytes], ident: int = 0x1234, flags: int = 0x8180,
+         counts: tuple[int, int] | None = None) -> bytes:
+    qd, an = counts or (len(questions), len(answers))
+    return (ident.to_bytes(2, "big") + flags.to_bytes(2, "big") + qd.to_bytes(2, "big") + an.to_bytes(2, "big")
+            + bytes(4) + b"".join(questions) + b"".join(answers))
+
+
+def _rr(owner: bytes, rtype: int, rdata: bytes, ttl: int = 300) -> bytes:
+    return owner + rtype.to_bytes(2, "big") + b"\0\1" + ttl.to_bytes(4, "big") + len(rdata).to_bytes(2, "big") + rdata
+
+
+QUESTION = _name([b"api", b"vehicle", b"example"]) + b"\0\1\0\1"
+POINTER = b"\xc0\x0c"  # to the first question's name
+RESPONSE = _dns([QUESTION], [
+    _rr(POINTER, 5, b"\x03cdn" + POINTER),
+    _rr(POINTER, 1, bytes([93, 184, 216, 34])),
+    _rr(POINTER, 28, bytes.fromhex("20010db8000000000000ff0000420001")),
+    _rr(POINTER, 28, bytes(10) + b"\xff\xff\x0a\x00\x00\x01"),
+    _rr(POINTER, 15, b"\0\x0a\x04mail" + POINTER),
+    _rr(POINTER, 16, b"\x05hello\x00\x03\xc3\xa9!\x09cut"),
+    _rr(POINTER, 16, b""),
+    _rr(POINTER, 12, b"\x01x\xc0\xff"),  # a bad name in rdata: rdata None, the record kept
+    _rr(POINTER, 6, bytes(22)),
+    _rr(_name([b"a" * 63] * 4), 1, bytes(4)),  # owner over 255 octets: skipped and counted
+    _rr(POINTER, 41, b"", ttl=0xFFFFFFFF),
+])
+QUERY = _dns([QUESTION, _name([b"\xff\x80", b"x"]) + b"\0\x1c\0\1"], [], flags=0x0100)
+
+
+def test_dns_messages_of_the_net_tests(on) -> None:
+    for message in (RESPONSE, QUERY):
+        assert_same(dns.parse_message, message)
+        for cut in range(len(message) + 1):
+            assert_same(dns.parse_message, message[:cut])
+    parsed = dns.parse_message(RESPONSE)
+    assert parsed.malformed_records == 1 and len(parsed.answers) == 10
+    assert parsed.answers[2].rdata == "2001:db8::ff00:42:1" and parsed.answers[5].strings == ("hello", "", "é!", "cut")
+
+
+def test_dns_pointer_loops_and_long_chains(on) -> None:
+    loop = _dns([b"\xc0\x0c\0\1\0\1"], [])
+    two = _dns([b"\xc0\x0e\xc0\x0c" + b"\0\1\0\1"], [])
+    chain = b"".join(b"\x01a" for _ in range(200)) + b"\0"  # 401 octets, no pointer: walked to the end
+    for message in (loop, two, _dns([chain + b"\0\1\0\1"], []), _dns([chain + b"\0\1"], []),
+                    _dns([b"\x01a\xc0\x0c\0\1\0\1"], []), _dns([], [], counts=(65535, 65535))):
+        assert_same(dns.parse_message, message)
+
+
+def test_dns_messages_too_big_for_the_c_arrays(on) -> None:
+    many = _dns([QUESTION] + [POINTER + b"\0\1\0\1"] * 300, [])
+    long_txt = _dns([QUESTION], [_rr(POINTER, 16, b"\x00" * 1000)])
+    for message in (many, long_txt):
+        assert_same(dns.parse_message, message)
+    assert len(dns.parse_message(many).questions) == 301
+
+
+labels = st.lists(st.binary(min_size=0, max_size=70), min_size=0, max_size=6)
+names = st.builds(_name, labels) | st.just(POINTER) | st.builds(lambda n: n[:-1] + POINTER, st.builds(_name, labels))
+records = st.builds(_rr, names, st.sampled_from([1, 2, 5, 6, 12, 15, 16, 28, 41, 65, 0xFFFF]),
+                    st.binary(max_size=40) | st.sampled_from([bytes(4), bytes(16), POINTER, b"\0\1" + POINTER]),
+                    st.integers(0, 2**32 - 1))
+questions = st.builds(lambda n, t: n + t, names, st.binary(min_size=4, max_size=4))
+dns_messages = st.builds(_dns, st.lists(questions, min_size=0, max_size=4), st.lists(records, max_size=6),
+                         st.integers(0, 0xFFFF), st.integers(0, 0xFFFF)) | st.just(RESPONSE) | st.just(QUERY)
+
+
+@EXAMPLES
+@given(damaged(dns_messages))
+def test_dns_damaged_messages(core, data: bytes) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(native, "kernels", core)
+        assert_same(dns.parse_message, data)
+
+
+@EXAMPLES
+@given(st.binary(max_size=200), st.integers(0, 300), st.integers(0, 300))
+def test_dns_garbage_after_a_header(core, body: bytes, qd: int, an: int) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(native, "kernels", core)
+        assert_same(dns.parse_message, _dns([body], [], counts=(qd, an)))
+        assert_same(dns.parse_message, body)
+
+
+@EXAMPLES
+@given(st.lists(st.sampled_from([0, 0, 0, 1, 0xABC, 0xFFFF]), min_size=8, max_size=8), st.binary(min_size=4, max_size=4))
+def test_dns_addresses_read_as_text(core, hextets: list[int], v4: bytes) -> None:
+    v6 = b"".join(h.to_bytes(2, "big") for h in hextets)
+    message = _dns([QUESTION], [_rr(POINTER, 28, v6), _rr(POINTER, 1, v4)])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(native, "kernels", core)
+        assert_same(dns.parse_message, message)
