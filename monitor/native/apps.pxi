@@ -1,7 +1,7 @@
 # apps kernels: the TLS ClientHello, DNS message and HTTP request-head extractors
 # (src/gw_tls.c, ...). Each wrapper returns plain Python values that the owning module
 # (monitor/net/app/*.py) turns into its own objects, so both paths build the same results.
-from libc.stdint cimport uint8_t, uint16_t, int32_t, uint32_t
+from libc.stdint cimport uint8_t, uint16_t, int32_t, uint32_t, int64_t
 
 cdef extern from "gw_tls.h" nogil:
     enum:
@@ -118,3 +118,42 @@ def dns_parse_message(const uint8_t[::1] data not None):
             rdata = "".join(strings)
         answers.append((_apps_ascii(text, item.name_off, item.name_len), item.type, item.klass_or_ttl, rdata, strings))
     return 0, msg.id, bool(msg.is_response), msg.rcode, questions, classes, answers, msg.malformed
+
+
+cdef extern from "gw_http.h" nogil:
+    ctypedef struct gw_span:
+        int32_t off
+        int32_t len
+    ctypedef struct gw_http_request:
+        gw_span method, uri, version, host, content_type, upgrade
+    int gw_http_parse_requests(const uint8_t *s, size_t n, gw_http_request *out, size_t cap, size_t *count,
+                               size_t *consumed, int64_t max_digits)
+
+cdef enum:
+    _APPS_HTTP_REQUESTS = 64  # per stream on the C stack; more: read by http.py (GW_HTTP_FULL)
+
+
+cdef inline object _apps_latin1(const uint8_t *s, gw_span sp):
+    if sp.off < 0:
+        return None
+    return s[sp.off:sp.off + sp.len].decode("latin-1")
+
+
+def http_parse_requests(const uint8_t[::1] stream not None, int64_t max_digits):
+    """http.parse_requests in C: (verdict, requests as (method, uri, version, host,
+    content_type, upgrade), consumed); verdict 1: more requests than the C holds."""
+    cdef size_t n = stream.shape[0], count = 0, consumed = 0
+    cdef gw_http_request out[_APPS_HTTP_REQUESTS]
+    cdef int verdict
+    cdef size_t i
+    if n == 0:
+        return 0, [], 0
+    cdef const uint8_t *s = &stream[0]
+    with nogil:
+        verdict = gw_http_parse_requests(s, n, out, _APPS_HTTP_REQUESTS, &count, &consumed, max_digits)
+    if verdict != 0:
+        return verdict, None, 0
+    requests = [(_apps_latin1(s, out[i].method), _apps_latin1(s, out[i].uri), _apps_latin1(s, out[i].version),
+                 _apps_latin1(s, out[i].host), _apps_latin1(s, out[i].content_type), _apps_latin1(s, out[i].upgrade))
+                for i in range(count)]
+    return 0, requests, consumed

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor import native
-from monitor.net.app import dns, tls
+from monitor.net.app import dns, http, tls
 from tests.builders import client_hello
 from tests.conftest import PROJECT, corpus_files, ids
 
@@ -92,6 +92,10 @@ def test_parsers_agree_on_every_input_of_a_corpus_capture(on, path: Path) -> Non
         assert_same(dns.parse_message, data)
         for cut in range(0, len(data), max(len(data) // 16, 1)):
             assert_same(dns.parse_message, data[:cut])
+    for data in inputs["http"]:
+        assert_same(http.parse_requests, data)
+        for cut in range(0, len(data), max(len(data) // 16, 1)):
+            assert_same(http.parse_requests, data[:cut])
     for data in inputs["tls"]:
         assert_same(tls.client_hello_from_records, data)
         for cut in range(0, len(data), max(len(data) // 16, 1)):
@@ -251,3 +255,72 @@ def test_dns_addresses_read_as_text(core, hextets: list[int], v4: bytes) -> None
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(native, "kernels", core)
         assert_same(dns.parse_message, message)
+
+
+# ------------------------------------------------------------------ HTTP
+
+REQUESTS = [
+    b"POST /v1/telemetry HTTP/1.1\r\nUser-Agent: t\r\nHost: collect.example.net:8080\r\nContent-Length: 2\r\n\r\n{}",
+    b"GET http://proxy.example/x HTTP/1.1\r\nUpgrade: h2c\r\nContent-Type: a/b\r\n\r\n",
+    b"\r\n\nM-SEARCH * HTTP/1.1\nHOST: 239.255.255.250:1900\nMAN: \"ssdp:discover\"\n\n",
+    b"DESCRIBE rtsp://cam.local/stream RTSP/1.0\r\nCSeq: 2\r\n\r\n",
+    b"BREW /pot HTTP/1.1\r\nhost:\xa0tea.example\x85\r\n\r\n",
+    b"CONNECT api.example:443 HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+    b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+    b"GET  /two  spaces  HTTP/1.1\r\r\nHost : x \r\n\r\n",
+]
+LENGTHS = ["0", "3", "+3", "-3", "1_0", "_1", "1_", "1__0", "007", "", " ", "0x10", "\xb2", "9" * 30, "1" * 4300,
+           "1" * 4301, "1_" * 4300 + "1", "\x1c5\x1f"]
+
+
+def test_http_requests_of_the_net_tests(on) -> None:
+    for stream in REQUESTS + [b"".join(REQUESTS)]:
+        assert_same(http.parse_requests, stream)
+        for cut in range(len(stream) + 1):
+            assert_same(http.parse_requests, stream[:cut])
+    requests, _ = http.parse_requests(REQUESTS[0])
+    assert http.host_of(requests[0]) == "collect.example.net"
+
+
+def test_http_content_length_is_read_as_int_reads_it(on) -> None:
+    for value in LENGTHS:
+        stream = b"GET / HTTP/1.1\r\nContent-Length: " + value.encode("latin-1") + b"\r\n\r\n" + b"x" * 20 + b"\r\nGET /2 HTTP/1.1\r\n\r\n"
+        assert_same(http.parse_requests, stream)
+
+
+def test_http_limits(on) -> None:
+    long_head = b"GET / HTTP/1.1\r\nX: " + b"y" * http.MAX_HEAD + b"\r\n\r\n"
+    long_line = b"FOO /" + b"z" * http.MAX_LINE + b" HTTP/1.1\r\n\r\n"
+    long_method = b"A" * 33 + b" / HTTP/1.1\r\n\r\n"
+    many = b"GET / HTTP/1.1\r\n\r\n" * 100
+    for stream in (long_head, long_line, long_method, b"A" * 32 + b" / HTTP/1.1\r\n\r\n", many):
+        assert_same(http.parse_requests, stream)
+    assert len(http.parse_requests(many)[0]) == 100
+
+
+header_lines = st.lists(st.sampled_from([b"Host: h.example", b"host:x", b"Content-Length: 4", b"Content-Length: 99999",
+                                         b"Upgrade: websocket", b"content-type : t", b"X-Y: z", b"no colon", b"",
+                                         b"\xa0Host\x85: sp"]), max_size=5)
+request_heads = st.builds(
+    lambda line, fields, eol, body: line + eol + eol.join(fields) + (eol if fields else b"") + eol + body,
+    st.sampled_from([b"GET / HTTP/1.1", b"POST /p HTTP/1.0", b"NOTIFY * HTTP/1.1", b"FOO /x RTSP/1.0", b"GET /",
+                     b"BAR /y HTTP/1.1 ", b"get / HTTP/1.1", b"SETUP rtsp://a/b RTSP/1.0"]),
+    header_lines, st.sampled_from([b"\r\n", b"\n"]), st.binary(max_size=6))
+http_streams = st.builds(b"".join, st.lists(request_heads | st.sampled_from([b"\r\n", b"\n", b"\r"]), min_size=1, max_size=5))
+
+
+@EXAMPLES
+@given(damaged(http_streams))
+def test_http_damaged_streams(core, data: bytes) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(native, "kernels", core)
+        assert_same(http.parse_requests, data)
+
+
+@EXAMPLES
+@given(st.binary(max_size=120))
+def test_http_garbage(core, data: bytes) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(native, "kernels", core)
+        assert_same(http.parse_requests, data)
+        assert_same(http.parse_requests, b"GET / HTTP/1.1\r\n" + data)
