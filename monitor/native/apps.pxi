@@ -3,6 +3,8 @@
 # (monitor/net/app/*.py) turns into its own objects, so both paths build the same results.
 from libc.stdint cimport uint8_t, uint16_t, int32_t, uint32_t, int64_t
 
+import numpy as np
+
 cdef extern from "gw_tls.h" nogil:
     enum:
         GW_TLS_MAX_ALPN
@@ -157,3 +159,96 @@ def http_parse_requests(const uint8_t[::1] stream not None, int64_t max_digits):
                  _apps_latin1(s, out[i].host), _apps_latin1(s, out[i].content_type), _apps_latin1(s, out[i].upgrade))
                 for i in range(count)]
     return 0, requests, consumed
+
+
+cdef extern from "gw_apps.h" nogil:
+    ctypedef struct gw_apps_rules:
+        uint8_t mode_new, mode_tls, mode_http, mode_http_pending, mode_quic
+        uint8_t proto_tcp, proto_udp, syn
+        uint16_t dns_port
+        const uint32_t *quic_versions
+        size_t n_quic_versions
+        const uint32_t *method_prefixes
+        size_t n_method_prefixes
+    ctypedef struct gw_apps_batch:
+        const uint8_t *data
+        size_t data_len
+        const uint8_t *proto
+        const int64_t *captured_len
+        const int64_t *payload
+        const uint16_t *sport
+        const uint16_t *dport
+        size_t n_packets
+        const int64_t *rows
+        const int64_t *slots
+        const uint8_t *is_orig
+        const uint8_t *in_order
+        const uint8_t *moved
+        size_t n
+        const uint8_t *mode
+        const uint8_t *flags
+        size_t n_slots
+    int gw_apps_select(const gw_apps_batch *b, const gw_apps_rules *rules, int64_t *picked, int64_t *kinds,
+                       size_t *count)
+
+
+cdef inline const uint8_t *_apps_u8(const uint8_t[::1] a):
+    return &a[0] if a.shape[0] else NULL
+
+
+def apps_select(const uint8_t[::1] data not None, const uint8_t[::1] proto not None,
+                const int64_t[::1] captured_len not None, const int64_t[::1] payload not None,
+                const uint16_t[::1] sport not None, const uint16_t[::1] dport not None,
+                const int64_t[::1] rows not None, const int64_t[::1] slots not None,
+                const uint8_t[::1] is_orig not None, dict chunks not None, const uint8_t[::1] past_depth,
+                const uint8_t[::1] mode not None, const uint8_t[:, ::1] flags not None, tuple rules not None,
+                const uint32_t[::1] quic_versions not None, const uint32_t[::1] method_prefixes not None):
+    """AppInspector._select in C: (picked, kinds) as int64 arrays, or None where an index is
+    outside its column (the numpy code then runs and fails, or not, as it does).
+    rules: (NEW, TLS, HTTP, HTTP_PENDING, QUIC, TCP, UDP, SYN, DNS port)."""
+    cdef Py_ssize_t n = rows.shape[0], n_packets = proto.shape[0]
+    if not (captured_len.shape[0] == payload.shape[0] == sport.shape[0] == dport.shape[0] == n_packets):
+        raise ValueError("the header columns differ in length")
+    if slots.shape[0] != n or is_orig.shape[0] != n or (past_depth is not None and past_depth.shape[0] != n):
+        raise ValueError("rows, slots, is_orig and past_depth differ in length")
+    if flags.shape[1] != 2:
+        raise ValueError("flags must have two columns (originator, responder)")
+    cdef uint8_t[::1] in_order = np.zeros(n, np.uint8) if past_depth is None else np.array(past_depth, np.uint8)
+    cdef uint8_t[::1] moved = np.zeros(n, np.uint8)
+    cdef Py_ssize_t key
+    for k, chunk in chunks.items():
+        if type(k) is not int or not 0 <= k < n:
+            return None
+        key = k
+        in_order[key] = 1
+        moved[key] = len(chunk) != captured_len[rows[key]] if 0 <= rows[key] < <int64_t>n_packets else 0
+    cdef gw_apps_rules r
+    r.mode_new, r.mode_tls, r.mode_http, r.mode_http_pending, r.mode_quic = rules[:5]
+    r.proto_tcp, r.proto_udp, r.syn, r.dns_port = rules[5:9]
+    r.quic_versions = &quic_versions[0] if quic_versions.shape[0] else NULL
+    r.n_quic_versions = quic_versions.shape[0]
+    r.method_prefixes = &method_prefixes[0] if method_prefixes.shape[0] else NULL
+    r.n_method_prefixes = method_prefixes.shape[0]
+    cdef gw_apps_batch b
+    b.data, b.data_len = _apps_u8(data), data.shape[0]
+    b.proto, b.n_packets = _apps_u8(proto), <size_t>n_packets
+    b.captured_len = &captured_len[0] if n_packets else NULL
+    b.payload = &payload[0] if n_packets else NULL
+    b.sport = &sport[0] if n_packets else NULL
+    b.dport = &dport[0] if n_packets else NULL
+    b.rows = &rows[0] if n else NULL
+    b.slots = &slots[0] if n else NULL
+    b.is_orig, b.in_order, b.moved, b.n = _apps_u8(is_orig), &in_order[0] if n else NULL, &moved[0] if n else NULL, <size_t>n
+    b.mode = _apps_u8(mode)
+    b.flags = &flags[0, 0] if flags.shape[0] else NULL
+    b.n_slots = <size_t>min(mode.shape[0], flags.shape[0])
+    picked = np.empty(n, np.int64)
+    kinds = np.empty(n, np.int64)
+    cdef int64_t[::1] p = picked, kd = kinds
+    cdef size_t count = 0
+    cdef int verdict
+    with nogil:
+        verdict = gw_apps_select(&b, &r, &p[0] if n else NULL, &kd[0] if n else NULL, &count)
+    if verdict != 0:
+        return None
+    return picked[:count], kinds[:count]
