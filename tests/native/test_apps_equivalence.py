@@ -433,3 +433,42 @@ def test_selection_gates_byte_by_byte(core, proto: int, mode: int, bases: tuple[
     chunks = {i: bytes(15) for i in range(n)} if proto == 6 else {}
     _assert_same_selection(inspector, SimpleNamespace(data=data), h, rows, np.zeros(n, np.int64), np.ones(n, bool),
                            chunks, None)
+
+
+# ------------------------------------------------------------------ the whole pipeline on hostile frames
+
+
+def _frame(ip_proto: int, sport: int, dport: int, payload: bytes, flags: int = 0x18) -> bytes:
+    """Ethernet/IPv4 with a UDP or TCP header (checksums zero: not verified here)."""
+    if ip_proto == 17:
+        l4 = sport.to_bytes(2, "big") + dport.to_bytes(2, "big") + (8 + len(payload)).to_bytes(2, "big") + bytes(2)
+    else:
+        l4 = sport.to_bytes(2, "big") + dport.to_bytes(2, "big") + (1000).to_bytes(4, "big") + bytes(4) + bytes([0x50, flags]) + b"\xff\xff" + bytes(4)
+    total = 20 + len(l4) + len(payload)
+    ip = b"\x45\0" + total.to_bytes(2, "big") + bytes(4) + b"\x40" + bytes([ip_proto]) + bytes(2) + bytes([10, 0, 0, 2, 10, 0, 0, 9])
+    return bytes(6) + bytes([2]) + bytes(5) + b"\x08\x00" + ip + l4 + payload
+
+
+app_payloads = damaged(st.sampled_from([RESPONSE, QUERY, *HELLOS, *REQUESTS]))
+frames = st.builds(_frame, st.sampled_from([6, 17]), st.sampled_from([53, 443, 80, 40000]), st.sampled_from([53, 443, 80, 8080]),
+                   app_payloads | st.binary(max_size=60))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(frames, min_size=1, max_size=12))
+def test_pipeline_is_the_same_both_ways_on_hostile_frames(core, frame_list: list[bytes]) -> None:
+    from monitor.net.packets import LINKTYPE_ETHERNET, from_packets
+    from monitor.net.pipeline import NetConfig, NetPipeline
+
+    def run():
+        pipeline = NetPipeline(NetConfig(keep_events=True))
+        pipeline.process(from_packets(frame_list, list(range(len(frame_list))), LINKTYPE_ETHERNET))
+        pipeline.finish()
+        events = [(e.kind, e.slot, repr(e.detail)) for e in pipeline.inspector.events]
+        return pipeline.drain(), pipeline.summary(), events
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(native, "kernels", core)
+        native_side = run()
+    with native.use_numpy():
+        assert run() == native_side
