@@ -116,7 +116,7 @@ class AppInspector:
         if any(m.dtype != np.bool_ for m in masks) or mode.dtype != np.uint8 or flags.dtype != np.uint8 \
                 or flags.ndim != 2 or batch.data.dtype != np.uint8 or not flags.flags.c_contiguous:
             return None
-        as_u8 = lambda m: np.ascontiguousarray(m).view(np.uint8)  # noqa: E731 - bool masks as bytes
+        as_u8 = lambda m: np.ascontiguousarray(m).view(np.uint8)  # bool masks as bytes
         return core.apps_select(
             np.ascontiguousarray(batch.data), np.ascontiguousarray(h.proto, np.uint8),
             np.ascontiguousarray(h.captured_len, np.int64), np.ascontiguousarray(h.payload, np.int64),
