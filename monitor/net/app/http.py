@@ -14,9 +14,12 @@ protocol that merely starts with a word and a space is not taken for HTTP.
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 
 import numpy as np
+
+from ... import native
 
 METHODS = (b"GET", b"POST", b"PUT", b"HEAD", b"DELETE", b"OPTIONS", b"PATCH", b"CONNECT", b"TRACE",
            b"DESCRIBE", b"SETUP", b"PLAY", b"PAUSE", b"TEARDOWN", b"ANNOUNCE", b"RECORD",
@@ -73,6 +76,16 @@ def may_start_request(first: np.ndarray) -> np.ndarray:
 
 def parse_requests(stream: bytes) -> tuple[list[Request], int]:
     """(requests whose head is complete, bytes consumed). Stops at anything not a request."""
+    core = native.kernels
+    if core is not None:
+        # Content-Length is read as int() reads it, under the same digit limit.
+        verdict, found, used = core.http_parse_requests(stream, sys.get_int_max_str_digits())
+        if verdict == 0:
+            return [Request(*fields) for fields in found], used
+    return _parse_requests(stream)  # the reference; also streams of more requests than the C holds
+
+
+def _parse_requests(stream: bytes) -> tuple[list[Request], int]:
     requests: list[Request] = []
     pos = _skip_blank_lines(stream, 0)
     while pos < len(stream) and starts_request(stream[pos : pos + MAX_LINE]):

@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ... import native
 from ..flowrecord import DONE, HTTP, HTTP_PENDING, IGNORE, NEW, QUIC, TLS, FlowRecorder
 from ..flows import SYN, FlowTable
 from ..headers import IPPROTO_TCP, IPPROTO_UDP, Headers
@@ -31,6 +32,10 @@ DNS_PORT = 53
 NEW_BUDGET = 4  # client payload segments to look at before giving up on naming a TCP flow
 QUIC_BUDGET = 8
 QUIC_VERSIONS = tuple(quic.SALTS)
+# What the C prefilter tests against (src/gw_apps.h gw_apps_rules), from the same constants.
+_RULES = (NEW, TLS, HTTP, HTTP_PENDING, QUIC, IPPROTO_TCP, IPPROTO_UDP, SYN, DNS_PORT)
+_QUIC_VERSIONS = np.array(QUIC_VERSIONS, np.uint32)
+_METHOD_PREFIXES = np.array(http.METHOD_PREFIXES, np.uint32)
 
 
 @dataclass
@@ -96,6 +101,31 @@ class AppInspector:
 
     def _select(self, batch, h, rows, slots, is_orig, chunks, past_depth):
         """Indexes (into rows) of packets worth Python's time, and which handler takes each."""
+        core = native.kernels
+        if core is not None:
+            selected = self._select_native(core, batch, h, rows, slots, is_orig, chunks, past_depth)
+            if selected is not None:
+                return selected
+        return self._select_numpy(batch, h, rows, slots, is_orig, chunks, past_depth)
+
+    def _select_native(self, core, batch, h, rows, slots, is_orig, chunks, past_depth):
+        """The same selection in one C pass (src/gw_apps.c); None where the columns are not of
+        the types it reads (the numpy code then decides)."""
+        mode, flags = self.recorder.mode, self.flows.flags
+        masks = [is_orig] if past_depth is None else [is_orig, past_depth]
+        if any(m.dtype != np.bool_ for m in masks) or mode.dtype != np.uint8 or flags.dtype != np.uint8 \
+                or flags.ndim != 2 or batch.data.dtype != np.uint8 or not flags.flags.c_contiguous:
+            return None
+        as_u8 = lambda m: np.ascontiguousarray(m).view(np.uint8)  # bool masks as bytes
+        return core.apps_select(
+            np.ascontiguousarray(batch.data), np.ascontiguousarray(h.proto, np.uint8),
+            np.ascontiguousarray(h.captured_len, np.int64), np.ascontiguousarray(h.payload, np.int64),
+            np.ascontiguousarray(h.sport, np.uint16), np.ascontiguousarray(h.dport, np.uint16),
+            np.ascontiguousarray(rows, np.int64), np.ascontiguousarray(slots, np.int64), as_u8(is_orig), chunks,
+            None if past_depth is None else as_u8(past_depth), np.ascontiguousarray(mode), flags, _RULES,
+            _QUIC_VERSIONS, _METHOD_PREFIXES)
+
+    def _select_numpy(self, batch, h, rows, slots, is_orig, chunks, past_depth):
         proto = h.proto[rows]
         has = h.captured_len[rows] > 0
         in_order = np.zeros(len(rows), dtype=bool)

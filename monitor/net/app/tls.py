@@ -11,6 +11,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
+from ... import native
+
 HANDSHAKE, CLIENT_HELLO = 22, 1
 EXT_SERVER_NAME, EXT_ALPN = 0, 16
 MAX_HELLO = 1 << 16
@@ -37,6 +39,38 @@ def looks_like_client_hello(head: bytes) -> bool:
 
 def client_hello_from_records(stream: bytes) -> ClientHello:
     """Raises NeedMore for a prefix of a ClientHello, NotTls for anything else."""
+    core = native.kernels
+    if core is not None:
+        return _from_native(core.tls_hello_from_records(stream), _client_hello_from_records, stream)
+    return _client_hello_from_records(stream)
+
+
+def parse_client_hello(message: bytes) -> ClientHello:
+    """A whole handshake message (type, 3-byte length, body)."""
+    core = native.kernels
+    if core is not None:
+        return _from_native(core.tls_parse_client_hello(message), _parse_client_hello, message)
+    return _parse_client_hello(message)
+
+
+# The C extractor's verdicts (src/gw_tls.h) as this module's outcomes.
+_NEED_MORE, _TOO_MANY_ALPN = 1, 6
+_NOT_TLS = {2: "not a TLS handshake record", 3: "first handshake message is not a ClientHello",
+            4: "not a ClientHello", 5: "field runs past the end of the ClientHello"}
+
+
+def _from_native(result: tuple, reference, data: bytes) -> ClientHello:
+    verdict, version, sni, alpn = result
+    if verdict == 0:
+        return ClientHello(version, sni, alpn)
+    if verdict == _NEED_MORE:
+        raise NeedMore
+    if verdict == _TOO_MANY_ALPN:  # more ALPN names than the C output holds: rare, read here
+        return reference(data)
+    raise NotTls(_NOT_TLS[verdict])
+
+
+def _client_hello_from_records(stream: bytes) -> ClientHello:
     handshake = bytearray()
     pos = 0
     while True:
@@ -45,7 +79,7 @@ def client_hello_from_records(stream: bytes) -> ClientHello:
             if handshake[0] != CLIENT_HELLO or length > MAX_HELLO:
                 raise NotTls("first handshake message is not a ClientHello")
             if len(handshake) >= 4 + length:
-                return parse_client_hello(bytes(handshake[: 4 + length]))
+                return _parse_client_hello(bytes(handshake[: 4 + length]))
         if pos + 5 > len(stream):
             raise NeedMore
         content_type, major = stream[pos], stream[pos + 1]
@@ -61,8 +95,7 @@ def client_hello_from_records(stream: bytes) -> ClientHello:
         pos += 5 + record_length
 
 
-def parse_client_hello(message: bytes) -> ClientHello:
-    """A whole handshake message (type, 3-byte length, body)."""
+def _parse_client_hello(message: bytes) -> ClientHello:
     r = _Reader(message)
     if r.u8() != CLIENT_HELLO:
         raise NotTls("not a ClientHello")
