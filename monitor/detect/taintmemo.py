@@ -37,8 +37,12 @@ class RuleMemo:
         if missing:
             fresh = seg.take(np.array(missing))
             at = rows[missing]
+            by_numbers: dict[tuple, np.ndarray] = {}  # the byte order changes no value: one computation per pair of specs
             for k, spec in enumerate(SPECS):
-                self.table[k][:, at] = np.stack(rule_values(spec, fresh))
+                numbers = (spec.kind, spec.width, spec.scale)
+                if numbers not in by_numbers:
+                    by_numbers[numbers] = np.stack(rule_values(spec, fresh))
+                self.table[k][:, at] = by_numbers[numbers]
             self.computed += len(missing)
         picked = self.table[:, :, rows]
         return [tuple(picked[k]) for k in range(len(SPECS))]  # type: ignore[misc]
