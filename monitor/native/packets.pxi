@@ -47,3 +47,111 @@ def pcap_walk(const uint8_t[::1] buf, int64_t pos, bint big_endian, int64_t ns_p
     with nogil:
         reason = gw_pcap_walk(data, length, pos, &fmt, &out, &rows, &stop)
     return rows, stop, reason
+
+
+cdef extern from "gw_headers.h" nogil:
+    ctypedef struct gw_headers_batch:
+        const uint8_t *data
+        int64_t size
+        const int64_t *offset
+        const int32_t *caplen
+        const int32_t *wirelen
+        const uint16_t *linktype
+        int64_t rows
+        int strict_length
+    ctypedef struct gw_headers_columns:
+        uint8_t *status
+        uint32_t *vlan
+        int64_t *l3
+        uint8_t *version
+        uint8_t *proto
+        uint64_t *src
+        uint64_t *dst
+        int64_t *ip_bytes
+        uint16_t *sport
+        uint16_t *dport
+        uint8_t *tcp_flags
+        uint32_t *tcp_seq
+        int64_t *payload
+        int64_t *payload_len
+        int64_t *captured_len
+        uint32_t *frag_id
+        int64_t *frag_offset
+        uint8_t *frag_more
+        uint8_t *depth
+        uint8_t *tunnel_kind
+        int64_t *tunnel_ident
+        uint8_t *outer_version
+        uint64_t *outer_src
+        uint64_t *outer_dst
+    int64_t gw_parse_headers(const gw_headers_batch *batch, gw_headers_columns *out)
+    int GW_MAX_TUNNELS
+
+
+cdef inline void _headers_need(Py_ssize_t got, Py_ssize_t rows, str name) except *:
+    if got != rows:
+        raise ValueError(f"parse_headers: column {name} has {got} rows, not {rows}")
+
+
+def headers_parse(const uint8_t[::1] data, const int64_t[::1] offset, const int32_t[::1] caplen,
+                  const int32_t[::1] wirelen, const uint16_t[::1] linktype, bint strict_length,
+                  uint8_t[::1] status, uint32_t[::1] vlan, int64_t[::1] l3, uint8_t[::1] version,
+                  uint8_t[::1] proto, uint64_t[:, ::1] src, uint64_t[:, ::1] dst, int64_t[::1] ip_bytes,
+                  uint16_t[::1] sport, uint16_t[::1] dport, uint8_t[::1] tcp_flags, uint32_t[::1] tcp_seq,
+                  int64_t[::1] payload, int64_t[::1] payload_len, int64_t[::1] captured_len,
+                  uint32_t[::1] frag_id, int64_t[::1] frag_offset, uint8_t[::1] frag_more, uint8_t[::1] depth,
+                  uint8_t[:, ::1] tunnel_kind=None, int64_t[:, ::1] tunnel_ident=None,
+                  uint8_t[::1] outer_version=None, uint64_t[:, ::1] outer_src=None,
+                  uint64_t[:, ::1] outer_dst=None):
+    """Fill the Headers columns (every row, every column) from the batch; the tunnel columns
+    too when given (all five or none). Returns the number of rows that carry a tunnel."""
+    cdef Py_ssize_t n = offset.shape[0]
+    if data.shape[0] == 0:
+        raise ValueError("parse_headers: the batch's data buffer is empty")
+    for got, name in ((caplen.shape[0], "caplen"), (wirelen.shape[0], "wirelen"), (linktype.shape[0], "linktype"),
+                      (status.shape[0], "status"), (vlan.shape[0], "vlan"), (l3.shape[0], "l3"),
+                      (version.shape[0], "version"), (proto.shape[0], "proto"), (src.shape[0], "src"),
+                      (dst.shape[0], "dst"), (ip_bytes.shape[0], "ip_bytes"), (sport.shape[0], "sport"),
+                      (dport.shape[0], "dport"), (tcp_flags.shape[0], "tcp_flags"), (tcp_seq.shape[0], "tcp_seq"),
+                      (payload.shape[0], "payload"), (payload_len.shape[0], "payload_len"),
+                      (captured_len.shape[0], "captured_len"), (frag_id.shape[0], "frag_id"),
+                      (frag_offset.shape[0], "frag_offset"), (frag_more.shape[0], "frag_more"),
+                      (depth.shape[0], "depth")):
+        _headers_need(got, n, name)
+    if src.shape[1] != 2 or dst.shape[1] != 2:
+        raise ValueError("parse_headers: src and dst must be [N, 2]")
+    cdef bint tunnels = tunnel_kind is not None
+    if tunnels != (tunnel_ident is not None) or tunnels != (outer_version is not None) or \
+            tunnels != (outer_src is not None) or tunnels != (outer_dst is not None):
+        raise ValueError("parse_headers: give all five tunnel columns or none")
+    if tunnels:
+        for got, name in ((tunnel_kind.shape[0], "tunnel_kind"), (tunnel_ident.shape[0], "tunnel_ident"),
+                          (outer_version.shape[0], "outer_version"), (outer_src.shape[0], "outer_src"),
+                          (outer_dst.shape[0], "outer_dst")):
+            _headers_need(got, n, name)
+        if tunnel_kind.shape[1] != GW_MAX_TUNNELS or tunnel_ident.shape[1] != GW_MAX_TUNNELS \
+                or outer_src.shape[1] != 2 or outer_dst.shape[1] != 2:
+            raise ValueError("parse_headers: tunnel columns of the wrong width")
+    cdef gw_headers_batch batch
+    cdef gw_headers_columns out
+    cdef int64_t found = 0
+    if n == 0:
+        return 0
+    batch.data = &data[0]
+    batch.size = data.shape[0]
+    batch.offset, batch.caplen, batch.wirelen, batch.linktype = &offset[0], &caplen[0], &wirelen[0], &linktype[0]
+    batch.rows = n
+    batch.strict_length = strict_length
+    out.status, out.vlan, out.l3, out.version, out.proto = &status[0], &vlan[0], &l3[0], &version[0], &proto[0]
+    out.src, out.dst, out.ip_bytes = &src[0, 0], &dst[0, 0], &ip_bytes[0]
+    out.sport, out.dport, out.tcp_flags, out.tcp_seq = &sport[0], &dport[0], &tcp_flags[0], &tcp_seq[0]
+    out.payload, out.payload_len, out.captured_len = &payload[0], &payload_len[0], &captured_len[0]
+    out.frag_id, out.frag_offset, out.frag_more, out.depth = &frag_id[0], &frag_offset[0], &frag_more[0], &depth[0]
+    out.tunnel_kind = &tunnel_kind[0, 0] if tunnels else NULL
+    out.tunnel_ident = &tunnel_ident[0, 0] if tunnels else NULL
+    out.outer_version = &outer_version[0] if tunnels else NULL
+    out.outer_src = &outer_src[0, 0] if tunnels else NULL
+    out.outer_dst = &outer_dst[0, 0] if tunnels else NULL
+    with nogil:
+        found = gw_parse_headers(&batch, &out)
+    return found

@@ -68,3 +68,18 @@ def assert_same_replay(fast, reference) -> None:
     (fast_batches, fast_stats), (ref_batches, ref_stats) = fast, reference
     assert asdict(fast_stats) == asdict(ref_stats)
     assert_same_batches(fast_batches, ref_batches)
+
+
+def assert_same_headers(fast, reference) -> None:
+    if isinstance(reference, tuple) and reference and reference[0] == "raised":
+        assert fast == reference
+        return
+    for f in fields(reference):
+        x, y = getattr(fast, f.name), getattr(reference, f.name)
+        if f.name == "tunnel":
+            assert (x is None) == (y is None), f"tunnel: {x is None} != {y is None}"
+            if y is not None:
+                for g in fields(y):
+                    assert_same_arrays(getattr(x, g.name), getattr(y, g.name), f"tunnel.{g.name}")
+        else:
+            assert_same_arrays(x, y, f.name)
