@@ -49,6 +49,43 @@ def pcap_walk(const uint8_t[::1] buf, int64_t pos, bint big_endian, int64_t ns_p
     return rows, stop, reason
 
 
+cdef extern from "gw_pcapng.h" nogil:
+    ctypedef struct gw_pcapng_state:
+        int big_endian
+        int64_t section_base
+        int64_t interfaces
+        int64_t file_pos
+        int64_t file_size
+    int gw_pcapng_walk(const uint8_t *buf, int64_t len, int64_t pos, const gw_pcapng_state *state,
+                       int64_t *rows, int64_t capacity, int64_t *count, int64_t *stop)
+
+
+def pcapng_walk(const uint8_t[::1] buf, int64_t pos, bint big_endian, int64_t section_base, int64_t interfaces,
+                int64_t file_pos, int64_t file_size, int64_t[:, ::1] rows):
+    """Walk pcapng packet blocks of buf from pos into rows ([capacity, 5]: data position, caplen,
+    wirelen, raw time, interface). Returns (rows written, position stopped at, reason): 0 the
+    chunk ends inside the next block, 1 the block there is for the Python walk (section,
+    interface or damaged), 2 the rows are full."""
+    if rows.shape[1] != 5:
+        raise ValueError("pcapng_walk: rows must be [N, 5]")
+    if pos < 0 or pos > buf.shape[0]:
+        raise ValueError(f"pcapng_walk: position {pos} is outside the buffer")
+    if section_base < 0 or interfaces < 0 or file_pos < 0 or file_size < 0:
+        raise ValueError("pcapng_walk: negative counts or positions")
+    cdef gw_pcapng_state state
+    state.big_endian = big_endian
+    state.section_base = section_base
+    state.interfaces = interfaces
+    state.file_pos = file_pos
+    state.file_size = file_size
+    cdef int64_t capacity = rows.shape[0], count = 0, stop = pos, length = buf.shape[0]
+    cdef int64_t *out = &rows[0, 0] if capacity else NULL
+    cdef const uint8_t *data = &buf[0] if length else NULL
+    cdef int reason
+    with nogil:
+        reason = gw_pcapng_walk(data, length, pos, &state, out, capacity, &count, &stop)
+    return count, stop, reason
+
 cdef extern from "gw_headers.h" nogil:
     ctypedef struct gw_headers_batch:
         const uint8_t *data
