@@ -153,3 +153,24 @@ def test_hostile_tunnel_headers_parse_the_same(monkeypatch, kind, gtp, gre, nois
 
 def draw_port(sport: int) -> int:
     return 2152 if sport != 2152 else 9999
+
+
+@SETTINGS
+@given(raw=st.binary(min_size=1, max_size=400), picks=st.lists(st.tuples(st.integers(0, 399), st.integers(-5, 500),
+                                                                      st.integers(-5, 600), st.sampled_from(LINKTYPES)),
+                                                            min_size=1, max_size=10))
+def test_unpadded_buffers_and_lengths_past_them_parse_the_same(monkeypatch, raw, picks) -> None:
+    """A buffer without the PAD zeros, packets overlapping it and running past its end: both
+    readers repeat the buffer's last byte there."""
+    offset, caplen, wirelen, linktype = (np.array(column) for column in zip(*picks))
+    batch = PacketBatch(np.frombuffer(raw, np.uint8), (offset % len(raw)).astype(np.int64), caplen.astype(np.int32),
+                        wirelen.astype(np.int32), np.zeros(len(picks), np.int64), linktype.astype(np.uint16),
+                        np.zeros(len(picks), np.uint16), ("",))
+    _same(monkeypatch, batch)
+
+
+@pytest.mark.parametrize("rows", [slice(None, None, 3), slice(5, None), np.array([9, 2, 2, 0])], ids=["step", "tail", "picked"])
+def test_taken_rows_parse_the_same(monkeypatch, rows) -> None:
+    """take() gives strided or reordered columns over the same buffer."""
+    frames = [bytes(wrap(packet, up)) for wrap, _ in WRAPS.values() for up, packet in session()[:1]]
+    _same(monkeypatch, from_packets(frames, list(range(len(frames))), 1).take(rows))
