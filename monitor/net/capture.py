@@ -2,7 +2,10 @@
 
 The record walk is the one per-packet Python loop on the replay path, so it does the least it
 can: it finds where each record starts; the record headers are then decoded for the whole
-batch at once with numpy. Files are read in chunks, so captures larger than memory replay.
+batch at once with numpy. With the native core (monitor/native) the walk runs in C instead and
+fills the batch columns as it goes (gw_pcap.c, gw_pcapng.c); the Python walk stays the
+reference, and rare events (a damaged record's resync, pcapng section and interface blocks)
+are handled here on both paths. Files are read in chunks, so captures larger than memory replay.
 
 A damaged record (a length no writer produces) is counted and the reader looks for the next
 plausible record; a file that ends inside a record ends the replay with a warning, never an

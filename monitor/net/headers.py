@@ -12,6 +12,10 @@ rows that still carry a tunnel, so the loop runs over layers, never over packets
 flow is keyed on the innermost 5-tuple. Every chain an evader can stretch has a bound (VLAN
 tags, MPLS labels, IPv6 extension headers, GTP-U extension headers, tunnel layers); a packet
 past one is not guessed at but counted as Status.DEPTH_LIMIT.
+
+With the native core (monitor/native/src/gw_headers.c) the same rules run in C, one row at a
+time, straight into the same columns; this numpy code is the reference it is tested against
+(tests/native/test_headers_equivalence.py) and the fallback without the core.
 """
 
 from __future__ import annotations
