@@ -2,7 +2,10 @@
 
 The record walk is the one per-packet Python loop on the replay path, so it does the least it
 can: it finds where each record starts; the record headers are then decoded for the whole
-batch at once with numpy. Files are read in chunks, so captures larger than memory replay.
+batch at once with numpy. With the native core (monitor/native) the walk runs in C instead and
+fills the batch columns as it goes (gw_pcap.c, gw_pcapng.c); the Python walk stays the
+reference, and rare events (a damaged record's resync, pcapng section and interface blocks)
+are handled here on both paths. Files are read in chunks, so captures larger than memory replay.
 
 A damaged record (a length no writer produces) is counted and the reader looks for the next
 plausible record; a file that ends inside a record ends the replay with a warning, never an
@@ -20,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import native
 from ..errors import SourceError
 from ..source import Source
 from .packets import PAD, PacketBatch
@@ -139,8 +143,11 @@ class PcapWalker:
             self.linktype = linktype & 0xFFFF  # upper bits carry FCS length flags
             self.header_done = True
             pos = 24
-        caplen_at = struct.Struct(self.endian + "I").unpack_from
         limit = max(self.snaplen, MAX_RECORD)
+        core = native.kernels
+        if core is not None:
+            return self._walk_native(core, buf, pos, file_pos, limit)
+        caplen_at = struct.Struct(self.endian + "I").unpack_from
         starts: list[int] = []
         end = len(buf)
         while pos + 16 <= end:
@@ -157,6 +164,23 @@ class PcapWalker:
             starts.append(pos)
             pos = following
         return np.array(starts, dtype=np.int64), pos
+
+    def _walk_native(self, core, buf: memoryview, pos: int, file_pos: int, limit: int):
+        """The same walk in C (monitor/native/src/gw_pcap.c), columns filled as it goes; a
+        damaged record stops it and is skipped here, as above."""
+        end = len(buf)
+        parts: list[_PcapRows] = []
+        while True:
+            rows = _PcapRows.empty(max((end - pos) // 16, 1))
+            count, pos, reason = core.pcap_walk(buf, pos, self.endian == ">", self.ns_per_tick, limit,
+                                                rows.offset, rows.caplen, rows.wirelen, rows.ts_ns)
+            parts.append(rows.head(count))
+            if reason == 1:  # damaged: same resync (and warning) as the Python walk
+                pos = self._resync(buf, pos, file_pos, limit)
+                if pos < 0:
+                    return _PcapRows.join(parts), end
+            elif reason == 0:
+                return _PcapRows.join(parts), pos
 
     def _resync(self, buf: memoryview, pos: int, file_pos: int, limit: int) -> int:
         """Skip a damaged record: find the next place where two headers in a row look sane."""
@@ -178,7 +202,12 @@ class PcapWalker:
         end = at + 16 + caplen
         return end if sane and frac < 1_000_000_000 and end <= len(buf) else 0
 
-    def to_batch(self, data: np.ndarray, starts: np.ndarray) -> PacketBatch:
+    def to_batch(self, data: np.ndarray, starts) -> PacketBatch:
+        if isinstance(starts, _PcapRows):  # the native walk filled the columns already
+            n = len(starts)
+            return PacketBatch(data=data, offset=starts.offset, caplen=starts.caplen, wirelen=starts.wirelen,
+                               ts_ns=starts.ts_ns, linktype=np.full(n, self.linktype, dtype=np.uint16),
+                               interface=np.zeros(n, dtype=np.uint16), interface_names=("",))
         e = self.endian
         sec = gather_u32(data, starts, e)
         frac = gather_u32(data, starts + 4, e)
@@ -195,6 +224,35 @@ class PcapWalker:
             interface=np.zeros(n, dtype=np.uint16),
             interface_names=("",),
         )
+
+
+@dataclass
+class _PcapRows:
+    """Batch columns of pcap records as the native walk writes them (offsets past the headers)."""
+
+    offset: np.ndarray  # int64
+    caplen: np.ndarray  # int32
+    wirelen: np.ndarray  # int32
+    ts_ns: np.ndarray  # int64
+
+    @classmethod
+    def empty(cls, capacity: int) -> _PcapRows:
+        return cls(np.empty(capacity, np.int64), np.empty(capacity, np.int32), np.empty(capacity, np.int32),
+                   np.empty(capacity, np.int64))
+
+    def head(self, count: int) -> _PcapRows:
+        # Copies: a view would keep the whole (mostly unused) capacity alive with the batch.
+        return _PcapRows(self.offset[:count].copy(), self.caplen[:count].copy(), self.wirelen[:count].copy(),
+                         self.ts_ns[:count].copy())
+
+    @classmethod
+    def join(cls, parts: list[_PcapRows]) -> _PcapRows:
+        if len(parts) == 1:
+            return parts[0]
+        return cls(*(np.concatenate([getattr(p, name) for p in parts]) for name in ("offset", "caplen", "wirelen", "ts_ns")))
+
+    def __len__(self) -> int:
+        return int(self.offset.shape[0])
 
 
 class CaptureSource(Source):

@@ -12,6 +12,10 @@ rows that still carry a tunnel, so the loop runs over layers, never over packets
 flow is keyed on the innermost 5-tuple. Every chain an evader can stretch has a bound (VLAN
 tags, MPLS labels, IPv6 extension headers, GTP-U extension headers, tunnel layers); a packet
 past one is not guessed at but counted as Status.DEPTH_LIMIT.
+
+With the native core (monitor/native/src/gw_headers.c) the same rules run in C, one row at a
+time, straight into the same columns; this numpy code is the reference it is tested against
+(tests/native/test_headers_equivalence.py) and the fallback without the core.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from enum import IntEnum
 
 import numpy as np
 
+from .. import native
 from . import tunnels
 from .packets import (
     LINKTYPE_ETHERNET,
@@ -126,6 +131,9 @@ def parse_headers(batch: PacketBatch, strict_length: bool = False) -> Headers:
     claims, as long as the wire length confirms it. ``strict_length`` instead treats any IP
     datagram not captured whole as truncated, which is what Suricata does.
     """
+    core = native.kernels
+    if core is not None and batch.data.size:
+        return _parse_native(core, batch, strict_length)
     n = len(batch)
     r = _Reader(batch)
     status = np.zeros(n, dtype=np.uint8)
@@ -145,6 +153,36 @@ def parse_headers(batch: PacketBatch, strict_length: bool = False) -> Headers:
         rows, kinds = _unwrap(r, h, step, depth)
     _transport_layer(r, h)
     return h
+
+
+def _parse_native(core, batch: PacketBatch, strict_length: bool) -> Headers:
+    """parse_headers in C (monitor/native/src/gw_headers.c): every column of every row in one
+    pass. The tunnel columns are made (and the pass run again to fill them) only for a batch
+    where a tunnel was found, as the numpy code makes them only then."""
+    n = len(batch)
+    h = Headers(
+        status=np.empty(n, np.uint8), vlan=np.empty(n, np.uint32), l3=np.empty(n, np.int64),
+        version=np.empty(n, np.uint8), proto=np.empty(n, np.uint8), src=np.empty((n, 2), np.uint64),
+        dst=np.empty((n, 2), np.uint64), ip_bytes=np.empty(n, np.int64), sport=np.empty(n, np.uint16),
+        dport=np.empty(n, np.uint16), tcp_flags=np.empty(n, np.uint8), tcp_seq=np.empty(n, np.uint32),
+        payload=np.empty(n, np.int64), payload_len=np.empty(n, np.int64), captured_len=np.empty(n, np.int64),
+        frag_id=np.empty(n, np.uint32), frag_offset=np.empty(n, np.int64), frag_more=np.empty(n, bool),
+        depth=np.empty(n, np.uint8),
+    )
+    columns = (h.status, h.vlan, h.l3, h.version, h.proto, h.src, h.dst, h.ip_bytes, h.sport, h.dport, h.tcp_flags,
+               h.tcp_seq, h.payload, h.payload_len, h.captured_len, h.frag_id, h.frag_offset,
+               h.frag_more.view(np.uint8), h.depth)
+    inputs = (batch.data, _contiguous(batch.offset, np.int64), _contiguous(batch.caplen, np.int32),
+              _contiguous(batch.wirelen, np.int32), _contiguous(batch.linktype, np.uint16), strict_length)
+    if core.headers_parse(*inputs, *columns):
+        t = h.tunnel = tunnels.TunnelColumns.empty(n)
+        core.headers_parse(*inputs, *columns, t.kind, t.ident, t.outer_version, t.outer_src, t.outer_dst)
+    return h
+
+
+def _contiguous(column: np.ndarray, dtype) -> np.ndarray:
+    """A batch column as the C reads it (batches split by take() may hold strided views)."""
+    return np.ascontiguousarray(column, dtype=dtype)
 
 
 def _unwrap(r: _Reader, h: Headers, step: tunnels.Step, depth: int) -> tuple[np.ndarray, np.ndarray]:

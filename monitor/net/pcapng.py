@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import native
 from .packets import PacketBatch
 
 SHB, IDB, PB, SPB, EPB = 0x0A0D0D0A, 1, 2, 3, 6
@@ -50,47 +51,82 @@ class PcapngWalker:
         pos, end = 0, len(buf)
         if self.stopped:  # the rest of the file after a damaged block is not read as blocks
             return _columns(rows), end
-        append = rows.append
+        core = native.kernels
+        if core is not None:
+            return self._walk_native(core, buf, file_pos)
         while pos + 12 <= end:
-            btype, blen = struct.unpack_from(self.endian + "II", buf, pos)
-            if btype == SHB:
-                if pos + 12 > end:
-                    break
-                magic = struct.unpack_from("<I", buf, pos + 8)[0]
-                self.endian = "<" if magic == BYTE_ORDER_MAGIC else ">"
-                blen = struct.unpack_from(self.endian + "I", buf, pos + 4)[0]
-            if blen < MIN_BLOCK.get(btype, 12) or blen % 4 or blen > MAX_BLOCK or file_pos + pos + blen > self.file_size:
-                self.stats.damaged += 1
-                self.stats.warn(f"{self.path}: damaged block at byte {file_pos + pos} (length {blen}); replay stopped there")
-                self.stopped = True
-                return _columns(rows), end
-            if pos + blen > end:
+            following = self._block(buf, pos, end, file_pos, rows.append)
+            if following is None:
                 break
-            e = self.endian
-            if btype == EPB:
-                ifid, ts_hi, ts_lo, caplen, wirelen = struct.unpack_from(e + "IIIII", buf, pos + 8)
-                if 28 + caplen > blen or ifid + self.section_base >= len(self.interfaces):
-                    self._damaged(file_pos + pos, "enhanced packet block")
-                else:
-                    append((pos + 28, caplen, wirelen, _raw_time(ts_hi, ts_lo), self.section_base + ifid))
-            elif btype == SPB:
-                wirelen = struct.unpack_from(e + "I", buf, pos + 8)[0]
-                if self.section_base >= len(self.interfaces):
-                    self._damaged(file_pos + pos, "simple packet block")
-                else:
-                    append((pos + 12, min(wirelen, blen - 16), wirelen, -1, self.section_base))
-            elif btype == PB:
-                ifid, _drops, ts_hi, ts_lo, caplen, wirelen = struct.unpack_from(e + "HHIIII", buf, pos + 8)
-                if 28 + caplen > blen or ifid + self.section_base >= len(self.interfaces):
-                    self._damaged(file_pos + pos, "packet block")
-                else:
-                    append((pos + 28, caplen, wirelen, _raw_time(ts_hi, ts_lo), self.section_base + ifid))
-            elif btype == IDB:
-                self._interface(buf, pos, blen)
-            elif btype == SHB:
-                self.section_base = len(self.interfaces)
-            pos += blen
+            if self.stopped:
+                return _columns(rows), end
+            pos = following
         return _columns(rows), pos
+
+    def _walk_native(self, core, buf: memoryview, file_pos: int):
+        """The same walk with the packet blocks in C (monitor/native/src/gw_pcapng.c); section and
+        interface blocks and damage come back here, one block each, to _block."""
+        parts: list[np.ndarray] = []
+        pos, end = 0, len(buf)
+        while pos + 12 <= end:
+            rows = np.empty((max((end - pos) // 12, 1), 5), np.int64)
+            count, pos, reason = core.pcapng_walk(buf, pos, self.endian == ">", self.section_base, len(self.interfaces),
+                                                  file_pos, self.file_size, rows)
+            parts.append(rows[:count].copy())
+            if reason == 0:
+                break
+            if reason == 1:
+                handed: list[tuple[int, int, int, int, int]] = []
+                following = self._block(buf, pos, end, file_pos, handed.append)
+                parts.append(_columns(handed))
+                if following is None:
+                    break
+                if self.stopped:
+                    return np.concatenate(parts), end
+                pos = following
+        return np.concatenate(parts) if parts else _columns([]), pos
+
+    def _block(self, buf: memoryview, pos: int, end: int, file_pos: int, append):
+        """Read the block at pos: the position after it, or None when it runs past the chunk (the
+        walk waits for more); a damaged length stops the walk (self.stopped)."""
+        btype, blen = struct.unpack_from(self.endian + "II", buf, pos)
+        if btype == SHB:
+            if pos + 12 > end:
+                return None
+            magic = struct.unpack_from("<I", buf, pos + 8)[0]
+            self.endian = "<" if magic == BYTE_ORDER_MAGIC else ">"
+            blen = struct.unpack_from(self.endian + "I", buf, pos + 4)[0]
+        if blen < MIN_BLOCK.get(btype, 12) or blen % 4 or blen > MAX_BLOCK or file_pos + pos + blen > self.file_size:
+            self.stats.damaged += 1
+            self.stats.warn(f"{self.path}: damaged block at byte {file_pos + pos} (length {blen}); replay stopped there")
+            self.stopped = True
+            return end
+        if pos + blen > end:
+            return None
+        e = self.endian
+        if btype == EPB:
+            ifid, ts_hi, ts_lo, caplen, wirelen = struct.unpack_from(e + "IIIII", buf, pos + 8)
+            if 28 + caplen > blen or ifid + self.section_base >= len(self.interfaces):
+                self._damaged(file_pos + pos, "enhanced packet block")
+            else:
+                append((pos + 28, caplen, wirelen, _raw_time(ts_hi, ts_lo), self.section_base + ifid))
+        elif btype == SPB:
+            wirelen = struct.unpack_from(e + "I", buf, pos + 8)[0]
+            if self.section_base >= len(self.interfaces):
+                self._damaged(file_pos + pos, "simple packet block")
+            else:
+                append((pos + 12, min(wirelen, blen - 16), wirelen, -1, self.section_base))
+        elif btype == PB:
+            ifid, _drops, ts_hi, ts_lo, caplen, wirelen = struct.unpack_from(e + "HHIIII", buf, pos + 8)
+            if 28 + caplen > blen or ifid + self.section_base >= len(self.interfaces):
+                self._damaged(file_pos + pos, "packet block")
+            else:
+                append((pos + 28, caplen, wirelen, _raw_time(ts_hi, ts_lo), self.section_base + ifid))
+        elif btype == IDB:
+            self._interface(buf, pos, blen)
+        elif btype == SHB:
+            self.section_base = len(self.interfaces)
+        return pos + blen
 
     def _damaged(self, at: int, what: str) -> None:
         self.stats.damaged += 1
