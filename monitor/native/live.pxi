@@ -124,3 +124,59 @@ def live_can_records_to_columns(const uint8_t[:, ::1] records, const int64_t[::1
 def live_can_seconds(int64_t sec, int64_t nsec):
     """A kernel timespec in seconds, as the receive loop computes it (for the equivalence tests)."""
     return gw_can_seconds(sec, nsec)
+
+
+# taint scan kernels (src/gw_taintscan.c)
+cdef extern from "gw_taintscan.h" nogil:
+    int64_t gw_taint_candidates(const uint8_t *buf, size_t size, const uint8_t *first_map, const uint8_t *second_map,
+                                const uint8_t *table, int64_t *out_at, uint8_t *out_flags, int64_t capacity)
+    int64_t gw_taint_merge(double *low, double *high, int64_t count)
+    int64_t gw_taint_latitude_rows(const uint8_t *buf, size_t size, const int64_t *at, int64_t n, int width, int big,
+                                   int kind, double scale, const double *low, const double *high, int64_t ranges,
+                                   int64_t *out_rows)
+
+TAINT_KINDS = {"int": 0, "mag": 1, "j1939": 2, "float": 3}
+
+
+def taint_candidates(const uint8_t[::1] buf, const uint8_t[::1] first, const uint8_t[::1] second,
+                     const uint8_t[::1] table, int64_t[::1] out_at, uint8_t[::1] out_flags):
+    """Offsets whose byte pair is a wanted top 16 bits (taintscan._candidates): writes up to
+    len(out_at) of them and their table flags, returns how many there are (more than the room
+    given: call again with that much)."""
+    if first.shape[0] != 256 or second.shape[0] != 256 or table.shape[0] != 65536:
+        raise ValueError("taint: the byte maps have 256 entries and the table 65536")
+    if out_at.shape[0] != out_flags.shape[0]:
+        raise ValueError("taint: out_at and out_flags differ in length")
+    cdef const uint8_t *data = &buf[0] if buf.shape[0] else NULL
+    cdef int64_t *at = &out_at[0] if out_at.shape[0] else NULL
+    cdef uint8_t *flags = &out_flags[0] if out_flags.shape[0] else NULL
+    cdef int64_t found
+    with nogil:
+        found = gw_taint_candidates(data, <size_t>buf.shape[0], &first[0], &second[0], &table[0], at, flags,
+                                    out_at.shape[0])
+    return found
+
+
+def taint_latitude_rows(const uint8_t[::1] buf, const int64_t[::1] at, int width, bint big, str kind, double scale,
+                        double[::1] low, double[::1] high, int64_t[::1] out_rows):
+    """The indexes of the offsets ``at`` whose word (``width`` bytes, ``kind`` as taintrate.Spec)
+    lies in one of the ranges [low[k], high[k]] (sorted by low; merged in place, so pass copies).
+    Offsets whose word does not fit in ``buf`` are skipped. Returns how many rows it wrote."""
+    if width not in (4, 8) or kind not in TAINT_KINDS or (width == 8 and kind != "float"):
+        raise ValueError(f"taint: no {width}-byte {kind} encoding")
+    if low.shape[0] != high.shape[0]:
+        raise ValueError("taint: low and high differ in length")
+    if out_rows.shape[0] < at.shape[0]:
+        raise ValueError("taint: out_rows is shorter than at")
+    cdef int code = TAINT_KINDS[kind]
+    cdef int64_t ranges, kept = 0, k
+    for k in range(1, low.shape[0]):
+        if low[k] < low[k - 1]:
+            raise ValueError("taint: the ranges must be sorted by low")
+    if at.shape[0] == 0 or low.shape[0] == 0 or buf.shape[0] == 0:
+        return 0
+    with nogil:
+        ranges = gw_taint_merge(&low[0], &high[0], low.shape[0])
+        kept = gw_taint_latitude_rows(&buf[0], <size_t>buf.shape[0], &at[0], at.shape[0], width, big, code, scale,
+                                      &low[0], &high[0], ranges, &out_rows[0])
+    return kept
