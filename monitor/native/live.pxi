@@ -134,6 +134,8 @@ cdef extern from "gw_taintscan.h" nogil:
     int64_t gw_taint_latitude_rows(const uint8_t *buf, size_t size, const int64_t *at, int64_t n, int width, int big,
                                    int kind, double scale, const double *low, const double *high, int64_t ranges,
                                    int64_t *out_rows)
+    int64_t gw_taint_text_windows(const uint8_t *buf, size_t size, int64_t before, int64_t after, int64_t *out_start,
+                                  int64_t *out_end, int64_t capacity)
 
 TAINT_KINDS = {"int": 0, "mag": 1, "j1939": 2, "float": 3}
 
@@ -180,3 +182,21 @@ def taint_latitude_rows(const uint8_t[::1] buf, const int64_t[::1] at, int width
         kept = gw_taint_latitude_rows(&buf[0], <size_t>buf.shape[0], &at[0], at.shape[0], width, big, code, scale,
                                       &low[0], &high[0], ranges, &out_rows[0])
     return kept
+
+
+def taint_text_windows(const uint8_t[::1] buf, int64_t before, int64_t after, int64_t[::1] out_start,
+                       int64_t[::1] out_end):
+    """Where decimal text can be (taint._text_windows): writes up to len(out_start) merged
+    windows [start, end) and returns how many there are (more than the room: call again)."""
+    if not 0 <= before <= 1 << 30 or not 0 <= after <= 1 << 30:
+        raise ValueError("taint: window sizes are 0 .. 2^30 bytes")
+    if out_start.shape[0] != out_end.shape[0]:
+        raise ValueError("taint: out_start and out_end differ in length")
+    cdef int64_t found
+    if buf.shape[0] < 4:
+        return 0
+    cdef int64_t *starts = &out_start[0] if out_start.shape[0] else NULL
+    cdef int64_t *ends = &out_end[0] if out_end.shape[0] else NULL
+    with nogil:
+        found = gw_taint_text_windows(&buf[0], <size_t>buf.shape[0], before, after, starts, ends, out_start.shape[0])
+    return found

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from monitor import native
+from monitor.detect.taint import _text_windows, position_hits
 from monitor.detect.taintrate import SPECS
 from monitor.detect.taintscan import (
     MAX_LAT_MATCHES,
@@ -163,6 +164,49 @@ def test_a_buffer_full_of_one_position_counts_the_same_overflow(core, place, enc
 @pytest.mark.parametrize("place", sorted(PLACES))
 def test_megabytes_of_random_bytes_alike(core, place):
     same_search(plan_at(place)[0], np.random.default_rng(7).bytes(1 << 21))
+
+
+# --- text: decimal degrees and NMEA, and where they may be -------------------------------------
+
+TEXT_BYTES = st.lists(st.one_of(st.sampled_from([b".", b"0", b"7", b"-", b",", b" ", b"N", b"E", b"S", b"W", b"\0"]),
+                                st.binary(max_size=6)), max_size=300).map(b"".join)
+
+
+@st.composite
+def text_payloads(draw) -> tuple[str, bytes]:
+    """Digits, dots and separators around the drive's positions as decimal text and NMEA."""
+    place = draw(st.sampled_from(sorted(PLACES)))
+    _, lat, lon = plan_at(place)
+    i = draw(st.integers(0, int(NOW * 10)))
+    la, lo = float(lat[i]), float(lon[i])
+    digits = draw(st.integers(4, 8))
+    nmea = (f"{int(abs(la)):02d}{(abs(la) % 1) * 60:07.4f},{'N' if la >= 0 else 'S'},"
+            f"{int(abs(lo)):03d}{(abs(lo) % 1) * 60:07.4f},{'E' if lo >= 0 else 'W'}")
+    text = draw(st.sampled_from([f"{la:.{digits}f},{lo:.{digits}f}", f'{{"lat":{la:.{digits}f},"lon":{lo:.{digits}f}}}', nmea]))
+    return place, draw(TEXT_BYTES) + text.encode() + draw(TEXT_BYTES)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=st.one_of(text_payloads(), st.tuples(st.sampled_from(sorted(PLACES)), st.one_of(TEXT_BYTES, HOSTILE))))
+def test_text_positions_and_their_windows_alike(core, case):
+    place, buf = case
+    plan = plan_at(place)[0]
+    ours = _text_windows(buf)
+    with native.use_numpy():
+        assert ours == _text_windows(buf)
+    before = dict(plan.counts)
+    hits = position_hits(buf, plan)
+    counted, plan.counts = dict(plan.counts), before
+    with native.use_numpy():
+        assert hits == position_hits(buf, plan)
+    assert counted == plan.counts
+
+
+def test_a_buffer_of_dots_and_digits_has_the_same_windows(core):
+    for buf in (b"1.23" * 100_000, b"9.99." * 50_000, b"0" * 1000 + b".00", np.random.default_rng(3).bytes(1 << 20)):
+        ours = _text_windows(buf)
+        with native.use_numpy():
+            assert ours == _text_windows(buf)
 
 
 # --- files: the corpus captures and the seeds' -----------------------------------------------

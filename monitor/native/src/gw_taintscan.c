@@ -106,3 +106,33 @@ int64_t gw_taint_latitude_rows(const uint8_t *buf, size_t size, const int64_t *a
     }
     return kept;
 }
+
+static int is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
+
+int64_t gw_taint_text_windows(const uint8_t *buf, size_t size, int64_t before, int64_t after, int64_t *out_start,
+                              int64_t *out_end, int64_t capacity) {
+    int64_t found = 0, end = 0;
+    if (size < 4)
+        return 0;
+    const uint8_t *dot = buf + 1;
+    const uint8_t *last = buf + size - 3; /* a dot needs a digit before it and two after */
+    while (dot <= last && (dot = memchr(dot, '.', (size_t)(last - dot) + 1)) != NULL) {
+        int64_t i = dot - buf;
+        dot++;
+        if (!is_digit(buf[i - 1]) || !is_digit(buf[i + 1]) || !is_digit(buf[i + 2]))
+            continue;
+        int64_t start = i > before ? i - before : 0;
+        int64_t stop = (uint64_t)(i + after) < size ? i + after : (int64_t)size;
+        if (found && start <= end) { /* overlaps the window before: one window */
+            end = stop;
+            if (found <= capacity)
+                out_end[found - 1] = stop;
+            continue;
+        }
+        if (found < capacity)
+            out_start[found] = start, out_end[found] = stop;
+        found++;
+        end = stop;
+    }
+    return found;
+}

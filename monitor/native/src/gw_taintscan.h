@@ -28,4 +28,10 @@ double gw_taint_degrees(const uint8_t *word, int width, int big, int kind, doubl
 int64_t gw_taint_latitude_rows(const uint8_t *buf, size_t size, const int64_t *at, int64_t n, int width, int big,
                                int kind, double scale, const double *low, const double *high, int64_t ranges,
                                int64_t *out_rows);
+
+/* Where decimal text can be (taint._text_windows): around each '.' at 1 .. size - 3 with a digit
+ * before it and two after, [i - before, i + after) clipped to the buffer, overlapping windows
+ * merged. Writes at most `capacity` windows; returns how many there are. */
+int64_t gw_taint_text_windows(const uint8_t *buf, size_t size, int64_t before, int64_t after, int64_t *out_start,
+                              int64_t *out_end, int64_t capacity);
 #endif

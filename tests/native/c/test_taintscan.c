@@ -89,10 +89,33 @@ static void test_latitude_rows(void) {
     CHECK_EQ(n, 0); /* no ranges */
 }
 
+static void test_text_windows(void) {
+    const char *text = "1.23 xx.5 48.1371540,11.5761240 ....9.9 end 7.77";
+    size_t size = strlen(text);
+    int64_t start[8], end[8];
+    int64_t n = gw_taint_text_windows((const uint8_t *)text, size, 12, 48, start, end, 8);
+    /* dots with a digit before and two after: 1 (1.23), 12, 23, 45 (not 5 in xx.5, nor 9.9's: one digit after) */
+    CHECK_EQ(n, 1); /* all within 48 bytes of each other: one window */
+    CHECK(start[0] == 0 && end[0] == (int64_t)size);
+    n = gw_taint_text_windows((const uint8_t *)text, size, 2, 3, start, end, 8);
+    CHECK_EQ(n, 4); /* 1.23 | 48.137 | 11.576 | 7.77 (the last clipped at the end) */
+    CHECK(start[0] == 0 && end[0] == 4);
+    CHECK(start[1] == 10 && end[1] == 15);
+    CHECK(start[2] == 21 && end[2] == 26);
+    CHECK(start[3] == 43 && end[3] == (int64_t)size);
+    CHECK_EQ(gw_taint_text_windows((const uint8_t *)text, size, 2, 3, start, end, 1), 4); /* counted past capacity */
+    CHECK_EQ(gw_taint_text_windows((const uint8_t *)"1.23", 4, 12, 48, start, end, 8), 1); /* the dot at 1 <= size - 3 */
+    CHECK(start[0] == 0 && end[0] == 4);
+    CHECK_EQ(gw_taint_text_windows((const uint8_t *)"1.2", 3, 12, 48, start, end, 8), 0);
+    CHECK_EQ(gw_taint_text_windows((const uint8_t *)"x1.23", 5, 12, 48, start, end, 8), 1);
+    CHECK_EQ(gw_taint_text_windows((const uint8_t *)"..", 2, 12, 48, start, end, 8), 0);
+}
+
 int main(void) {
     test_candidates();
     test_merge();
     test_degrees();
     test_latitude_rows();
+    test_text_windows();
     return GW_TEST_END();
 }
