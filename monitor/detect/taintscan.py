@@ -416,10 +416,10 @@ def _candidates(tables: tuple[bytes, bytes, np.ndarray], buf: bytes) -> tuple[np
 
 def _candidates_native(core, tables: tuple[bytes, bytes, np.ndarray], buf: bytes) -> tuple[np.ndarray, np.ndarray]:
     """As ``_candidates``, one pass over the bytes in C. Ciphertext leaves about one offset in
-    6,000; a payload with more (hostile, or zeros near the equator) gets a second pass with room
-    for all of them."""
+    6,000 (one in 200 for a track at the equator, whose latitudes' top bits are common); a
+    payload with more (hostile: zeros, repeated words) gets a second pass with room for all."""
     first, second, table = tables
-    room = len(buf) // 1024 + 64
+    room = len(buf) // 64 + 64
     at, flags = np.empty(room, np.int64), np.empty(room, np.uint8)
     n = core.taint_candidates(buf, first, second, table, at, flags)
     if n > room:
