@@ -1,4 +1,4 @@
-# live kernels: the raw SocketCAN receive loop (src/gw_recvmmsg.c)
+# live kernels: the raw SocketCAN receive loop (src/gw_recvmmsg.c) and the taint scan's inner loops (src/gw_taintscan.c)
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
 
 cdef extern from "gw_recvmmsg.h" nogil:
