@@ -4,7 +4,9 @@ python-can builds a Message per frame (70-100 µs CPU a frame on Pi-class boards
 hardbyte/python-can#1135, #2097). Here each ``recvmsg_into`` writes the kernel's record into a
 preallocated buffer row; a block of rows becomes FrameBatch columns in one vectorized step.
 Kernel receive timestamps (SO_TIMESTAMPNS) and the socket's drop counter (SO_RXQ_OVFL) are read
-from the ancillary data.
+from the ancillary data. Where the native core is loaded, one compiled call
+(native/src/gw_recvmmsg.c) does the waiting, the receiving and the conversion to columns with
+the GIL released, until the batch is full or its time is up; the code here is its reference.
 
 Record layout (linux/can.h, host byte order):
     can_id u32 (EFF 0x80000000, RTR 0x40000000, ERR 0x20000000) | len u8 | flags u8 | res0 u8
@@ -13,6 +15,7 @@ Record layout (linux/can.h, host byte order):
 
 from __future__ import annotations
 
+import os
 import socket
 import struct
 import time
@@ -20,6 +23,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .. import native
 from ..errors import SourceError
 from . import recvmmsg
 from .frames import MAX_DATA, BatchBuilder, FrameBatch
@@ -85,6 +89,7 @@ class RawSocketCanSource(CanBusSource):
         self._sizes = np.zeros(block, np.int64)
         self._stamps = np.zeros(block, np.float64)
         self._multi = recvmmsg.MultiReceiver(self._records) if recvmmsg.available() else None
+        self._block: FrameBatch | None = None  # the compiled loop's rows (made at its first use)
 
     @classmethod
     def from_kwargs(cls, name: str, bus_kwargs: dict, **kwargs) -> RawSocketCanSource:
@@ -114,9 +119,33 @@ class RawSocketCanSource(CanBusSource):
         return sock
 
     def _fill(self, builder: BatchBuilder, timeout: float) -> None:
+        core = native.kernels
+        if core is not None and core.live_can_receive_supported():
+            self._fill_native(core, builder, timeout)
+            return
         n = self._receive(min(builder.room, len(self._rows)), timeout)
         if n:
             builder.add_batch(records_to_batch(self._records[:n], self._sizes[:n], self._stamps[:n], self.name))
+
+    def _fill_native(self, core, builder: BatchBuilder, timeout: float) -> None:
+        """The compiled loop (native/src/gw_recvmmsg.c): waits, gathers, receives and converts
+        records into columns with the GIL released, until the builder is full or ``timeout``
+        has passed; Python runs once per batch, not once per system call."""
+        sock = self.sock
+        assert sock is not None, "read before open"
+        if self._block is None or len(self._block) < builder.room:
+            self._block = FrameBatch.empty(max(builder.room, self.batch_size), (self.name,))
+        block = self._block
+        n, unstamped, drops, _, error = core.live_can_receive(sock.fileno(), block, builder.room, timeout, self.gather_s)
+        if drops >= 0:
+            self.stats.kernel_drops = drops
+        if n:
+            rows = block.take(slice(0, n))
+            if unstamped:  # no SO_TIMESTAMPNS on this socket: the wall clock, as below
+                rows.timestamp[np.isnan(rows.timestamp)] = self.wall_clock()
+            builder.add_batch(rows)
+        if error:  # after the rows it did receive: they are kept
+            raise OSError(error, os.strerror(error))
 
     def _receive(self, limit: int, timeout: float) -> int:
         """Receive up to ``limit`` records: wait ``timeout`` for the first, then drain (many per

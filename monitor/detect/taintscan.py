@@ -34,10 +34,25 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .. import native
 from .finding import Position
 from .geo import lon_delta
-from .taintrate import (BUDGET_PER_GB, CAN_QUANTUM_DEG, GB, SHARE_PER_GB, SPECS, Spec, can_quantum, count, intervals, lon_count,
-                        pair_probability, pairs_bound, resolution, to_degrees)
+from .taintrate import (
+    BUDGET_PER_GB,
+    CAN_QUANTUM_DEG,
+    GB,
+    SHARE_PER_GB,
+    SPECS,
+    Spec,
+    can_quantum,
+    count,
+    intervals,
+    lon_count,
+    pair_probability,
+    pairs_bound,
+    resolution,
+    to_degrees,
+)
 
 MAX_GAP = 12  # bytes between the end of one coordinate and the start of the other
 CORROBORATE_BYTES = 1024
@@ -310,29 +325,31 @@ class Plan:
     def hits(self, buf: bytes) -> list[Hit]:
         if not self.rules or len(buf) < 4:
             return []
+        core = native.kernels  # per call: native.use_numpy() switches it off for a block
         b = np.frombuffer(buf, np.uint8)
-        where, flags = _candidates(self.tables, buf)
+        where, flags = _candidates(self.tables, buf) if core is None else _candidates_native(core, self.tables, buf)
         out: list[Hit] = []
         for rules in self.rules:
             bit, back = GROUPS[(rules.spec.width, rules.spec.big)]
             at = where[(flags & bit) != 0] - back
             at = at[(at >= 0) & (at + rules.spec.width <= len(buf))]
-            out += self._pairs(rules, b, at, len(buf))
+            out += self._pairs(rules, b, at, len(buf), core)
         return _drop_repeated_magnitudes(out)
 
-    def _pairs(self, rules: Rules, b: np.ndarray, at: np.ndarray, size: int) -> list[Hit]:
-        spec = rules.spec
-        values = to_degrees(spec, _words(b, at, spec))
+    def _pairs(self, rules: Rules, b: np.ndarray, at: np.ndarray, size: int, core=None) -> list[Hit]:
         use = np.flatnonzero(rules.usable())
         low = (np.minimum(rules.lat, rules.lat + rules.dlat) - rules.r_lat)[use]
         high = (np.maximum(rules.lat, rules.lat + rules.dlat) + rules.r_lat)[use]
-        inside = (values[:, None] >= low[None, :]) & (values[:, None] <= high[None, :])
-        rows = np.flatnonzero(inside.any(1))
-        rows = rows[_some_longitude(rules, b, at[rows], use, size)]
-        if len(rows) > MAX_LAT_MATCHES:
-            self._count("latitudes_over_limit", len(rows) - MAX_LAT_MATCHES)
-            rows = rows[:MAX_LAT_MATCHES]
-        found = [h for h in (self._pair(rules, b, int(at[i]), values[i], use[inside[i]], size) for i in rows) if h]
+        if core is None:
+            at, values, inside = _latitudes(rules, b, at, low, high)
+        else:
+            at, values, inside = _latitudes_native(core, rules, b, at, low, high)
+        keep = _some_longitude(rules, b, at, use, size)
+        at, values, inside = at[keep], values[keep], inside[keep]
+        if len(at) > MAX_LAT_MATCHES:
+            self._count("latitudes_over_limit", len(at) - MAX_LAT_MATCHES)
+            at, values, inside = at[:MAX_LAT_MATCHES], values[:MAX_LAT_MATCHES], inside[:MAX_LAT_MATCHES]
+        found = [h for h in (self._pair(rules, b, int(at[i]), values[i], use[inside[i]], size) for i in range(len(at))) if h]
         return [h for h in found if h.rule != "weak"] + _corroborated(found, rules, self)
 
     def _pair(self, rules: Rules, b: np.ndarray, a: int, lat_value: float, ks: np.ndarray, size: int):
@@ -351,6 +368,29 @@ class Plan:
             rule = "weak"
         position = _signed(rules, k, s, lat_value, float(lon_values[row]), self.seg)
         return Hit(a, rules.spec.name, position, max(a, int(others[row])) + w, rule, rules.rates.get(rule))
+
+
+def _latitudes(rules: Rules, b: np.ndarray, at: np.ndarray, low: np.ndarray, high: np.ndarray):
+    """The offsets whose word lies within a usable position's latitude range [low, high]: those
+    offsets, their values and, per offset, which ranges hold it (the numpy reference)."""
+    values = to_degrees(rules.spec, _words(b, at, rules.spec))
+    inside = (values[:, None] >= low[None, :]) & (values[:, None] <= high[None, :])
+    rows = np.flatnonzero(inside.any(1))
+    return at[rows], values[rows], inside[rows]
+
+
+def _latitudes_native(core, rules: Rules, b: np.ndarray, at: np.ndarray, low: np.ndarray, high: np.ndarray):
+    """As ``_latitudes``, the test over every candidate in C (native/src/gw_taintscan.c: the
+    ranges merged and searched, not a candidates x positions matrix); values and ranges are then
+    computed for the few offsets left, as the reference computes them."""
+    spec, at = rules.spec, np.ascontiguousarray(at, np.int64)
+    order = np.argsort(low, kind="stable")
+    rows = np.empty(len(at), np.int64)
+    n = core.taint_latitude_rows(b, at, spec.width, spec.big, spec.kind, float(spec.scale), low[order], high[order], rows)
+    at = at[rows[:n]]
+    values = to_degrees(spec, _words(b, at, spec))
+    inside = (values[:, None] >= low[None, :]) & (values[:, None] <= high[None, :])
+    return at, values, inside
 
 
 def _some_longitude(rules: Rules, b: np.ndarray, at: np.ndarray, use: np.ndarray, size: int) -> np.ndarray:
@@ -391,6 +431,20 @@ def _candidates(tables: tuple[bytes, bytes, np.ndarray], buf: bytes) -> tuple[np
     at = at[both.view(np.uint8)[at] != 0]
     flags = table[b[at].astype(np.int64) | (b[at + 1].astype(np.int64) << 8)]
     return at[flags != 0], flags[flags != 0]
+
+
+def _candidates_native(core, tables: tuple[bytes, bytes, np.ndarray], buf: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """As ``_candidates``, one pass over the bytes in C. Ciphertext leaves about one offset in
+    6,000 (one in 200 for a track at the equator, whose latitudes' top bits are common); a
+    payload with more (hostile: zeros, repeated words) gets a second pass with room for all."""
+    first, second, table = tables
+    room = len(buf) // 64 + 64
+    at, flags = np.empty(room, np.int64), np.empty(room, np.uint8)
+    n = core.taint_candidates(buf, first, second, table, at, flags)
+    if n > room:
+        at, flags = np.empty(n, np.int64), np.empty(n, np.uint8)
+        n = core.taint_candidates(buf, first, second, table, at, flags)
+    return at[:n], flags[:n]
 
 
 def _words(b: np.ndarray, at: np.ndarray, spec: Spec) -> np.ndarray:
