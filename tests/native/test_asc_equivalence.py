@@ -1,0 +1,116 @@
+"""The compiled ASC reader (src/gw_asc.c, canbus/ascfile.py) against python-can's ASCReader
+path: identical batches, channel names, stats and errors on the corpus, on files python-can's
+writer makes, and on hostile text (garbage tokens, non-ASCII, odd newlines, overlong lines,
+DLC/length mismatches, dates python-can refuses)."""
+
+from __future__ import annotations
+
+import can
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from monitor.canbus import ascfile, logs
+
+from ..conftest import corpus_files, ids
+from .canlogs_compare import assert_same_both_ways, core_or_skip
+
+CORPUS = corpus_files("can/logs/python-can/*.asc")
+SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+HEADER = "date Sam Sep 30 15:06:13.191 2017\nbase hex  timestamps absolute\ninternal events logged\n"
+
+
+@pytest.fixture
+def core():
+    return core_or_skip()
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=ids(CORPUS))
+def test_corpus_reads_the_same(path, core):
+    assert_same_both_ways(path, core)
+
+
+messages = st.builds(
+    lambda t, i, ext, kind, data, ch, rx, brs: can.Message(
+        timestamp=t, arbitration_id=i & (0x1FFFFFFF if ext else 0x7FF), is_extended_id=ext,
+        is_remote_frame=kind == "remote", is_error_frame=kind == "error", is_fd=kind == "fd",
+        data=data if kind == "fd" else data[:8], channel=ch, is_rx=rx, bitrate_switch=brs and kind == "fd"),
+    st.floats(0, 1e6, allow_nan=False), st.integers(0, 0x1FFFFFFF), st.booleans(),
+    st.sampled_from(["data", "remote", "error", "fd"]),
+    st.sampled_from([bytes(range(n)) for n in (0, 1, 5, 8, 12, 16, 20, 24, 32, 48, 64)]),
+    st.integers(0, 3), st.booleans(), st.booleans())
+
+
+@SETTINGS
+@given(st.lists(messages, max_size=30))
+def test_files_written_by_python_can_read_the_same(tmp_path, core, frames):
+    path = tmp_path / "written.asc"
+    with can.ASCWriter(str(path)) as writer:
+        for message in sorted(frames, key=lambda m: m.timestamp):
+            writer.on_message_received(message)
+    assert_same_both_ways(path, core)
+
+
+TOKENS = ["1", "2", "0", "Rx", "Tx", "d", "r", "R", "D", "8", "f", "F", "ff", "0G", "100", "+1", "-1", "0x1", "1_0",
+          "123", "123x", "1FFFFFFFx", "x", "CANFD", "canfd", "ErrorFrame", "errorframe", "15", "64", "9", "12",
+          "Length", "=", "name", "ä", "\u00a0", "\x1c", "\x00", "1.5", "0.015991", "99999999999", "ffffffffffffffffff",
+          "Start", "of", "measurement", "Begin", "Triggerblock", "Statistic:", "//", "End", "TriggerBlock"]
+SPACES = st.sampled_from([" ", "  ", "\t", " \x0b ", "\x0c"])
+fields = st.lists(st.sampled_from(TOKENS), max_size=14)
+timestamps = st.sampled_from(["0.1", "1.500000", "12.345678", "1506700000.123456", "0.00000000000000000000001",
+                              "1.5e3", "1", "001.0"])
+
+
+@st.composite
+def hostile_line(draw):
+    head = draw(st.sampled_from(["", "", "CANFD ", "1 ", "2  ", "Begin Triggerblock Sam Sep 30 15:06:13.191 2017 ",
+                                 "Begin Triggerblock Sam Foo 99 2017 "]))
+    words = [draw(timestamps)] + head.split() + draw(fields)
+    line = ""
+    for word in words:
+        line += draw(SPACES) + word
+    return line if draw(st.booleans()) else line.strip() + draw(st.sampled_from(["", " ", "\t"]))
+
+
+@SETTINGS
+@given(st.lists(hostile_line(), max_size=25), st.sampled_from(["\n", "\r\n", "\r"]),
+       st.sampled_from([HEADER, HEADER.replace("hex", "dec"), "", "date Foo 1 2 3\n", "// x\n" + HEADER]),
+       st.booleans())
+def test_hostile_text_reads_the_same(tmp_path, core, lines, newline, header, final_newline):
+    path = tmp_path / "hostile.asc"
+    text = header.replace("\n", newline) + newline.join(lines) + (newline if final_newline else "")
+    path.write_bytes(text.encode("utf-8", "surrogatepass"))
+    assert_same_both_ways(path, core)
+
+
+@SETTINGS
+@given(st.lists(st.sampled_from(["0.1 1 123 Rx d 2 01 02", "x" * 70, "ä" * 40, "ä" * 70, "", "\xff"]), max_size=12),
+       st.sampled_from(["\n", "\r\n", "\r"]))
+def test_overlong_lines_read_the_same(tmp_path, core, monkeypatch, lines, newline):
+    """Lines past MAX_LOG_LINE characters (64 here; a multi-byte line is counted in characters)."""
+    monkeypatch.setattr(logs, "MAX_LOG_LINE", 64)
+    monkeypatch.setattr(ascfile, "MAX_LOG_LINE", 64)
+    monkeypatch.setattr(ascfile, "_SURELY_OVERLONG", 4 * 65)
+    path = tmp_path / "long.asc"
+    path.write_bytes((HEADER + newline.join(lines)).replace("\xff", "").encode() + (b"\xff\xfe" if "\xff" in lines else b""))
+    assert_same_both_ways(path, core)
+
+
+def test_chunk_boundaries_inside_lines_and_newlines(tmp_path, core, monkeypatch):
+    """A read chunk ending inside a line, a multi-byte character or between "\\r" and "\\n"."""
+    monkeypatch.setattr(ascfile, "CHUNK", 7)
+    path = tmp_path / "chunks.asc"
+    path.write_bytes((HEADER + "0.1 1 123 Rx d 2 01 02\r\n0.2 1 ä Rx d 1 01\r\r\n0.3 2 7FFx Tx d 1 ff\r").encode())
+    result = assert_same_both_ways(path, core)
+    assert sum(len(part[0]["timestamp"]) for part in result if not isinstance(part[0], str)) == 2
+
+
+def test_a_big_file_of_overlong_line_is_skipped_in_bounded_memory(tmp_path, core, monkeypatch):
+    monkeypatch.setattr(logs, "MAX_LOG_LINE", 64)
+    monkeypatch.setattr(ascfile, "MAX_LOG_LINE", 64)
+    monkeypatch.setattr(ascfile, "_SURELY_OVERLONG", 4 * 65)
+    monkeypatch.setattr(ascfile, "CHUNK", 100)
+    path = tmp_path / "long.asc"
+    path.write_bytes((HEADER + "0.1 1 123 Rx d 0\n" + "y" * 5000 + "\r\n0.2 1 124 Rx d 0\n" + "z" * 5000).encode())
+    result = assert_same_both_ways(path, core)
+    assert result[-1][2][2] == 2  # two lines skipped
