@@ -51,10 +51,9 @@ class LogColumns:
         """One python-can Message (a line or object the C left to python-can), converted by
         BatchBuilder itself so it lands exactly as the reference puts it."""
         self._name_new_channels()
-        single = BatchBuilder(1)
-        single.add_message(message)
-        row = single.finish()
-        name = row.channel_names[0]
+        # the channel first, as BatchBuilder takes it: a frame it then refuses (a negative DLC)
+        # has still named its channel
+        name = "" if message.channel is None else str(message.channel)
         if name not in self.names:
             self.names.append(name)
             if self.frames.chan_n < CHANNEL_CODES and len(self.names) == self.frames.chan_n + 1:
@@ -62,6 +61,9 @@ class LogColumns:
                 self.frames.chan_n += 1
         i = self.frames.n
         self.batch.channel[i] = self.names.index(name)  # past 65535: numpy's OverflowError, as BatchBuilder's
+        single = BatchBuilder(1)
+        single.add_message(message)
+        row = single.finish()
         for column in _ROW:
             getattr(self.batch, column)[i] = getattr(row, column)[0]
         self.frames.n += 1

@@ -45,3 +45,12 @@ def test_a_channel_code_past_16_bits_fails_as_batchbuilders_does():
     with pytest.raises(OverflowError):
         columns.add_message(can.Message(channel=-5))
     assert len(columns) == 0
+
+
+def test_a_frame_batchbuilder_refuses_still_names_its_channel_as_there():
+    columns, builder = LogColumns(4, core_or_skip()), BatchBuilder(4)
+    bad = can.Message(channel=3, is_remote_frame=True, dlc=-1)
+    for target in (columns, builder):
+        with pytest.raises(OverflowError):
+            target.add_message(bad)
+    assert columns.finish().channel_names == builder.finish().channel_names == ("3",)

@@ -114,3 +114,64 @@ def test_a_big_file_of_overlong_line_is_skipped_in_bounded_memory(tmp_path, core
     path.write_bytes((HEADER + "0.1 1 123 Rx d 0\n" + "y" * 5000 + "\r\n0.2 1 124 Rx d 0\n" + "z" * 5000).encode())
     result = assert_same_both_ways(path, core)
     assert result[-1][2][2] == 2  # two lines skipped
+
+
+FIELD_CHOICES = {
+    "time": ["0.015991", "1.5", "2.000000001", "1e3", "0", "12.0x"],
+    "channel": ["1", "2", "16", "0", "01", "+1", "x", "9999999999"],
+    "id": ["123", "7FF", "1FFFFFFFx", "0x12", "ffffffffffx", "12_3", "G1", "x", "123X"],
+    "dir": ["Rx", "Tx", "rx", "TX", "Rxx"],
+    "kind": ["d", "r", "D", "R", "remote", "q"],
+    "dlc": ["0", "2", "8", "9", "F", "f", "10", "41", "100", "-1", "+2", "ff", "99999999999999999999"],
+    "byte": ["01", "ff", "FF", "0", "100", "0x1", "g", "-1", "1_0", "000000ff"],
+    "flag": ["0", "1", "2", "x"],
+    "length": ["0", "1", "2", "8", "12", "64", "3", "-1", "+8", "65"],
+}
+TEMPLATES = [
+    "time channel id dir kind dlc byte byte byte byte byte byte byte byte byte",
+    "time channel id dir kind dlc",
+    "time channel id dir kind",
+    "time CANFD channel dir id name flag flag dlc length byte byte byte byte byte byte byte byte byte byte byte byte",
+    "time CANFD channel dir id flag flag dlc length byte byte byte byte byte byte byte byte",
+    "time CANFD channel dir id flag flag dlc length",
+    "time CANFD channel dir ErrorFrame flag",
+    "time channel ErrorFrame",
+]
+
+
+@st.composite
+def shaped_line(draw):
+    words = []
+    for field in draw(st.sampled_from(TEMPLATES)).split():
+        choices = FIELD_CHOICES.get(field)
+        words.append(draw(st.sampled_from(choices)) if choices else field)
+    if words and draw(st.integers(0, 4)) == 0:
+        del words[draw(st.integers(0, len(words) - 1))]
+    return " ".join(words)
+
+
+@SETTINGS
+@given(st.lists(shaped_line(), min_size=1, max_size=30),
+       st.sampled_from([HEADER, HEADER.replace("hex", "dec"), HEADER.replace("date Sam", "date Sun")]))
+def test_frame_shaped_lines_with_odd_fields_read_the_same(tmp_path, core, lines, header):
+    path = tmp_path / "shaped.asc"
+    path.write_text(header + "\n".join(lines) + "\n")
+    assert_same_both_ways(path, core, batch_sizes=(1 << 16, 2))
+
+
+ODD_BUT_READ = [
+    "1.5 1 123 Rx r 100", "1.5 1 123 Rx r 41", "1.5 1 123 Rx R x", "1.5 01 123X Tx remote 8",
+    "1.5 1 7ff Rx d 10 01 02 03 04 05 06 07 08 09", "1.5 1 7ff Rx d f 000000ff 1 2", "1.5 1 7ff Rxx d 2 1",
+    "2.5 CANFD 2 Rx 1fffffffx 0 1 ff 0 0", "2.5 CANFD 2 Tx 12 name 1 1 f 64 " + " ".join(["ab"] * 70),
+    "2.5 CANFD 2 Rx 12 frame 0 0 9 12 1 2 3", "2.5 CANFD 3 Rx ErrorFrame ECC 1", "3.5 2 errorframe x",
+    "0.000000000000000000001 1 1 Rx d 0", "4503599627370496.5 1 1 Rx d 0", "0.12345678901234567 1 1 Rx d 0",
+]
+
+
+@pytest.mark.parametrize("base", ["hex", "dec"])
+def test_odd_lines_the_kernel_reads_itself_read_the_same(tmp_path, core, base):
+    path = tmp_path / "odd.asc"
+    path.write_text(HEADER.replace("hex", base) + "\n".join(ODD_BUT_READ) + "\n")
+    parts = assert_same_both_ways(path, core)
+    frames = sum(len(part[0]["timestamp"]) for part in parts)
+    assert base == "dec" or (frames == len(ODD_BUT_READ) and parts[-1][2][2] == 0)
