@@ -175,3 +175,15 @@ def test_odd_lines_the_kernel_reads_itself_read_the_same(tmp_path, core, base):
     parts = assert_same_both_ways(path, core)
     frames = sum(len(part[0]["timestamp"]) for part in parts)
     assert base == "dec" or (frames == len(ODD_BUT_READ) and parts[-1][2][2] == 0)
+
+
+@pytest.mark.parametrize("mismatches", [2, 5])
+def test_python_cans_warnings_are_counted_and_capped_alike(tmp_path, core, monkeypatch, mismatches):
+    """A DLC/length mismatch is python-can's warning, on both paths; past the cap the read stops."""
+    monkeypatch.setattr(logs, "MAX_READER_WARNINGS", 3)
+    path = tmp_path / "warned.asc"
+    path.write_text(HEADER + "0.1 CANFD 1 Rx 12 0 0 9 8 1 2 3 4 5 6 7 8\n" * mismatches + "0.2 1 12 Rx d 1 01\n")
+    parts = assert_same_both_ways(path, core)
+    examples = parts[-1][2][3]
+    assert "DLC vs Data Length mismatch" in examples[-1][1]
+    assert (mismatches > 3) == any("reader is stuck" in reason for _, reason in examples)

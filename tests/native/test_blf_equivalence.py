@@ -145,3 +145,20 @@ def test_times_past_2_53_ticks_are_rounded_as_python_can_rounds_them(tmp_path, c
         start = reader.start_timestamp
     times = parts[0][0]["timestamp"]
     assert times[0] != 14046286627791492475 / 1e5 + start and times[2] == 0.015 + start
+
+
+@pytest.mark.parametrize("objects", [2, 5])
+def test_unknown_header_versions_are_warned_and_capped_alike(tmp_path, core, monkeypatch, objects):
+    from monitor.canbus import logs
+
+    monkeypatch.setattr(logs, "MAX_READER_WARNINGS", 3)
+    odd = struct.pack("<4sHHLL", b"LOBJ", 32, 7, 48, 1) + bytes(32)
+    good = struct.pack("<4sHHLL", b"LOBJ", 32, 1, 48, 1) + struct.pack("<LHHQ", 2, 0, 0, 5) + bytes(16)
+    inner = odd * objects + good
+    path = tmp_path / "versions.blf"
+    path.write_bytes(blf_header(tmp_path) + struct.pack("<4sHHLL", b"LOBJ", 16, 1, 32 + len(inner), 10)
+                     + struct.pack("<H6xL4x", 0, len(inner)) + inner)
+    parts = assert_same_both_ways(path, core)
+    examples = parts[-1][2][3]
+    assert "Unknown object header version (7)" in examples[-1][1]
+    assert (objects > 3) == any("reader is stuck" in reason for _, reason in examples)
