@@ -81,9 +81,26 @@ def read_with_python_can(path: Path, batch_size: int = 1 << 16) -> Iterator[tupl
     yield from drive(path, builder, _each_message(builder, reader), close, overlong)
 
 
+#: The python-can release whose ASC and BLF reading the compiled readers reproduce, quirk for
+#: quirk; under another release those formats are read by python-can itself.
+NATIVE_PYTHON_CAN = "4.6."
+
+
+def _native_core():
+    """The compiled core, if loaded and the installed python-can is the one it reproduces."""
+    core = native.kernels
+    if core is None:
+        return None
+    try:
+        import can
+    except ImportError:
+        return None  # python-can's path says which package is missing
+    return core if can.__version__.startswith(NATIVE_PYTHON_CAN) else None
+
+
 def read_asc(path: Path, batch_size: int = 1 << 16) -> Iterator[tuple[FrameBatch, ParseStats]]:
     """Vector ASC: the compiled columnar reader when the native core is loaded, else python-can."""
-    core = native.kernels
+    core = _native_core()
     if core is not None:
         from .ascfile import read_asc_native
 
@@ -93,7 +110,7 @@ def read_asc(path: Path, batch_size: int = 1 << 16) -> Iterator[tuple[FrameBatch
 
 def read_blf(path: Path, batch_size: int = 1 << 16) -> Iterator[tuple[FrameBatch, ParseStats]]:
     """Vector BLF: the compiled columnar reader when the native core is loaded, else python-can."""
-    core = native.kernels
+    core = _native_core()
     if core is not None:
         from .blffile import read_blf_native
 
