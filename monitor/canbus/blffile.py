@@ -22,6 +22,9 @@ from .logcolumns import LogColumns
 
 TAIL, FULL, LOST, VERSION, TICKS, STUCK = range(6)
 CHECK_OK, CHECK_STOP, CHECK_SIZE, CHECK_SHORT = range(4)
+#: Inflated containers the check keeps for the read that follows (each is inflated once then),
+#: by file offset and size; past this many bytes the read inflates them again.
+KEEP_BYTES = 8 << 20
 #: python-can's BLF logger: its warnings are counted by logs.ReaderWarnings, as python-can's are.
 LOG = logging.getLogger("can.io.blf")
 
@@ -30,18 +33,20 @@ def read_blf_native(path: Path, batch_size: int, core, drive, open_python_can) -
     """Batches and stats as logs.read_with_python_can gives them; ``drive`` and
     ``open_python_can`` are logs' own (passed in: logs imports this module)."""
     columns = LogColumns(batch_size, core)
-    check(path, core)
+    kept: dict[tuple[int, int], bytes] = {}
+    check(path, core, kept)
     _, reader = open_python_can(path)
-    steps = _objects(core, columns, reader, expansion_limit(path.stat().st_size), path)
+    steps = _objects(core, columns, reader, expansion_limit(path.stat().st_size), path, kept)
     yield from drive(path, columns, steps, reader.stop, list)
 
 
-def _objects(core, columns: LogColumns, reader, limit: int, path: Path) -> Iterator[None]:
+def _objects(core, columns: LogColumns, reader, limit: int, path: Path, kept: dict) -> Iterator[None]:
     """python-can's BLFReader.__iter__ over reader.file, its container parsing done by the C."""
     from can.io import blf
 
     tail = b""
     while True:
+        at = reader.file.tell()
         data = reader.file.read(blf.OBJ_HEADER_BASE_STRUCT.size)
         if not data:
             return
@@ -57,7 +62,8 @@ def _objects(core, columns: LogColumns, reader, limit: int, path: Path) -> Itera
         if method == blf.NO_COMPRESSION:
             data = container_data
         elif method == blf.ZLIB_DEFLATE:
-            data = _inflate(container_data, limit, path)
+            inflated = kept.pop((at, obj_size), None)
+            data = inflated if inflated is not None else _inflate(container_data, limit, path)
         else:
             LOG.warning("Unknown compression method (%d)", method)
             continue
@@ -97,11 +103,12 @@ def _inflate(data: bytes, limit: int, path: Path) -> bytes:
     return inflated
 
 
-def check(path: Path, core) -> None:
-    """blfcheck.check, with the walk of the objects inside each container in C."""
+def check(path: Path, core, kept: dict | None = None) -> None:
+    """blfcheck.check, with the walk of the objects inside each container in C. Into ``kept``
+    go the first KEEP_BYTES of inflated containers, by (offset, size)."""
     size = path.stat().st_size
     limit = budget = expansion_limit(size)
-    tail = b""
+    tail, keeping = b"", 0
     with path.open("rb") as handle:
         head = handle.read(blfcheck.FILE_HEADER.size)
         if len(head) < blfcheck.FILE_HEADER.size or head[:4] != b"LOGG":
@@ -126,6 +133,9 @@ def check(path: Path, core) -> None:
                 except zlib.error:
                     return
                 budget -= len(data)
+                if kept is not None and budget >= 0 and keeping + len(data) <= KEEP_BYTES:
+                    kept[at, object_size] = data  # whole: the budget was not reached
+                    keeping += len(data)
             elif method == blfcheck.STORED:
                 data = body[blfcheck.CONTAINER.size:]
             else:

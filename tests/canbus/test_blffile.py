@@ -45,3 +45,19 @@ def test_a_container_past_the_limit_is_refused(tmp_path):
     with pytest.raises(SourceError, match="inflate past 1000 bytes"):
         blffile._inflate(zlib.compress(bytes(5000)), 1000, tmp_path / "bomb.blf")
     assert blffile._inflate(zlib.compress(bytes(1000)), 1000, tmp_path / "ok.blf") == bytes(1000)
+
+
+def test_containers_the_check_inflated_are_not_inflated_again(tmp_path, monkeypatch):
+    from monitor import native
+    from monitor.canbus.logs import read_log
+
+    monkeypatch.setattr(native, "kernels", core_or_skip())
+    path = tmp_path / "small.blf"
+    with can.BLFWriter(str(path), max_container_size=256) as writer:
+        for i in range(50):
+            writer.on_message_received(can.Message(timestamp=i, arbitration_id=i, data=b"\1\2\3"))
+    monkeypatch.setattr(blffile, "_inflate", lambda *args: pytest.fail("inflated twice"))
+    assert sum(len(batch) for batch, _ in read_log(path)) == 50
+    monkeypatch.setattr(blffile, "KEEP_BYTES", 0)
+    with pytest.raises(BaseException, match="inflated twice"):
+        list(read_log(path))
