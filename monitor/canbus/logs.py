@@ -1,8 +1,10 @@
 """CAN log files to FrameBatches, by suffix, through a registry of lazily imported readers.
 
-candump ``.log`` / ``.log.gz`` is parsed columnar by gatewatch itself; Vector ASC and BLF, PCAN
-TRC (every version python-can reads) and ASAM MF4 (with the optional ``asammdf`` extra) go
-through python-can's own readers, whose frames are written straight into batch columns.
+candump ``.log`` / ``.log.gz`` is parsed columnar by gatewatch itself; Vector ASC and BLF too
+when the native core is loaded (ascfile, blffile: C kernels giving python-can's very reading);
+otherwise they, PCAN TRC (every version python-can reads) and ASAM MF4 (with the optional
+``asammdf`` extra) go through python-can's own readers, whose frames are written straight into
+batch columns.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, BinaryIO, TextIO, cast
 
+from .. import native
 from ..errors import ConfigError, SourceError
 from ..limits import MAX_LOG_LINE
 from ..source import Source
@@ -27,8 +30,8 @@ from .frames import BatchBuilder, FrameBatch
 LOG_READERS: dict[str, tuple[str, str]] = {
     ".log": ("monitor.canbus.candump", "read_candump"),
     ".log.gz": ("monitor.canbus.candump", "read_candump"),
-    ".asc": ("monitor.canbus.logs", "read_with_python_can"),
-    ".blf": ("monitor.canbus.logs", "read_with_python_can"),
+    ".asc": ("monitor.canbus.logs", "read_asc"),
+    ".blf": ("monitor.canbus.logs", "read_blf"),
     ".trc": ("monitor.canbus.logs", "read_with_python_can"),
     ".mf4": ("monitor.canbus.logs", "read_with_python_can"),
 }
@@ -63,24 +66,88 @@ def read_with_python_can(path: Path, batch_size: int = 1 << 16) -> Iterator[tupl
     """Read ASC/BLF/TRC/MF4 with python-can. Its readers stop at the first line they cannot
     parse; that is reported as one malformed entry and the frames before it are kept."""
     builder = BatchBuilder(batch_size)
-    stats = ParseStats()
     if log_suffix(path) == ".blf":
         blfcheck.check(path)
+    handle, reader = open_python_can(path)
+    lines = handle if isinstance(handle, BoundedLines) else None
+
+    def close() -> None:
+        stop = getattr(reader, "stop", None)
+        if stop:
+            stop()
+        _close(handle)
+
+    overlong = (lambda: lines.overlong) if lines is not None else list
+    yield from drive(path, builder, _each_message(builder, reader), close, overlong)
+
+
+#: The python-can release whose ASC and BLF reading the compiled readers reproduce, quirk for
+#: quirk; under another release those formats are read by python-can itself.
+NATIVE_PYTHON_CAN = "4.6."
+
+
+def _native_core():
+    """The compiled core, if loaded and the installed python-can is the one it reproduces."""
+    core = native.kernels
+    if core is None:
+        return None
+    try:
+        import can
+    except ImportError:
+        return None  # python-can's path says which package is missing
+    return core if can.__version__.startswith(NATIVE_PYTHON_CAN) else None
+
+
+def read_asc(path: Path, batch_size: int = 1 << 16) -> Iterator[tuple[FrameBatch, ParseStats]]:
+    """Vector ASC: the compiled columnar reader when the native core is loaded, else python-can."""
+    core = _native_core()
+    if core is not None:
+        from .ascfile import read_asc_native
+
+        return read_asc_native(path, batch_size, core, drive)
+    return read_with_python_can(path, batch_size)
+
+
+def read_blf(path: Path, batch_size: int = 1 << 16) -> Iterator[tuple[FrameBatch, ParseStats]]:
+    """Vector BLF: the compiled columnar reader when the native core is loaded, else python-can."""
+    core = _native_core()
+    if core is not None:
+        from .blffile import read_blf_native
+
+        return read_blf_native(path, batch_size, core, drive, open_python_can)
+    return read_with_python_can(path, batch_size)
+
+
+def open_python_can(path: Path):
+    """The file and python-can's reader over it; SourceError (the file closed) when it cannot start."""
     handle = _open_for_python_can(path)
     try:
-        reader = _python_can_reader(path, handle)
+        return handle, _python_can_reader(path, handle)
     except ImportError as error:
         _close(handle)
         raise SourceError(f"{path}: reading this format needs an optional package: {error}") from error
     except Exception as error:  # python-can raises many kinds on open
         _close(handle)
         raise SourceError(f"{path}: python-can cannot open it: {error}") from error
+
+
+def _each_message(builder: BatchBuilder, reader) -> Iterator[None]:
+    for message in reader:
+        builder.add_message(message)
+        yield
+
+
+def drive(path: Path, builder, steps: Iterator[None], close, overlong) -> Iterator[tuple[FrameBatch, ParseStats]]:
+    """Batches from a reader that adds frames to ``builder`` (BatchBuilder or LogColumns) a step
+    at a time, with the reference's accounting: a batch out whenever the builder is full, an
+    error ends the read as one malformed entry keeping the frames before it, then the overlong
+    lines (``overlong()``: their numbers) and python-can's warnings. Shared by python-can's path
+    and the compiled readers so both report alike."""
+    stats = ParseStats()
     warnings = ReaderWarnings(path)
-    lines = handle if isinstance(handle, BoundedLines) else None
     try:
         with warnings:
-            for message in reader:
-                builder.add_message(message)
+            for _ in steps:
                 if builder.full:
                     yield _finish(builder, stats)
                     stats = ParseStats()
@@ -90,13 +157,11 @@ def read_with_python_can(path: Path, batch_size: int = 1 << 16) -> Iterator[tupl
         # python-can does not tell the line; 0 means "no line number" to the reporters.
         stats.examples.append((0, f"python-can stopped reading after frame {read}: {error}"))
     finally:
-        stop = getattr(reader, "stop", None)
-        if stop:
-            stop()
-        _close(handle)
-    if lines is not None and lines.overlong:
-        stats.malformed += len(lines.overlong)
-        stats.examples += [(number, f"line longer than {MAX_LOG_LINE} characters; skipped") for number in lines.overlong[:100]]
+        close()
+    skipped_lines = overlong()
+    if skipped_lines:
+        stats.malformed += len(skipped_lines)
+        stats.examples += [(number, f"line longer than {MAX_LOG_LINE} characters; skipped") for number in skipped_lines[:100]]
     if warnings.count:
         stats.malformed += 1
         skipped = f"python-can skipped what it could not read {warnings.count} times (first: {warnings.first})"
@@ -199,7 +264,7 @@ def _close(handle: IO | BoundedLines | None) -> None:
         handle.close()
 
 
-def _finish(builder: BatchBuilder, stats: ParseStats) -> tuple[FrameBatch, ParseStats]:
+def _finish(builder, stats: ParseStats) -> tuple[FrameBatch, ParseStats]:
     batch = builder.finish()
     stats.frames += len(batch)
     stats.lines += len(batch)

@@ -101,3 +101,21 @@ def test_an_asc_log_with_a_start_date_gives_absolute_times(tmp_path):
     batch = FrameBatch.concat([b for b, _ in read_log(path)])
     assert len(batch) == 2 and batch.timestamp[1] - batch.timestamp[0] == pytest.approx(1.0)
     assert 1_506_700_000 < batch.timestamp[0] < 1_506_900_000  # 30 September 2017, not 1970
+
+
+def test_asc_and_blf_go_native_only_under_the_python_can_release_the_kernels_reproduce(tmp_path, monkeypatch):
+    from monitor import native
+    from monitor.canbus import logs
+
+    core = native.loaded_core()
+    if core is None:
+        pytest.skip("the native core is not built")
+    monkeypatch.setattr(native, "kernels", core)
+    path = tmp_path / "one.asc"
+    path.write_text("0.1 1 123 Rx d 1 01\n0.2 1 124 Rx d 1 02\n")
+    assert logs._native_core() is core
+    assert type(logs.read_asc(path)).__name__ == "generator" and logs.read_asc(path).__qualname__ == "read_asc_native"
+    monkeypatch.setattr(can, "__version__", "9.0.0")
+    assert logs._native_core() is None
+    assert logs.read_asc(path).__qualname__ == "read_with_python_can"
+    assert len(FrameBatch.concat([b for b, _ in read_log(path)])) == 1  # python-can's header eats the first line
