@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import native
 from .frames import FrameBatch
 from .plan import DecodePlan, MessagePlan, NodePlan, SignalPlan
 
@@ -78,6 +79,17 @@ class DecodedBatch:
 
 
 def decode_batch(plan: DecodePlan, batch: FrameBatch) -> DecodedBatch:
+    core = native.kernels  # read per call: native.use_numpy() switches it off for a block
+    if core is not None:
+        from .decode_native import decode_batch_native, native_decodable  # imports this module
+
+        if native_decodable(batch):
+            return decode_batch_native(core, plan, batch)
+    return decode_batch_numpy(plan, batch)
+
+
+def decode_batch_numpy(plan: DecodePlan, batch: FrameBatch) -> DecodedBatch:
+    """The numpy reference of decode_batch (and its fallback where the core is not built)."""
     data_rows = np.flatnonzero(batch.is_data)
     n_messages = len(plan.messages)
     if len(data_rows) == len(batch):

@@ -1,1 +1,227 @@
-# can kernels: wrappers over src/ (none yet)
+# can kernels: DBC decode (src/gw_can_decode) and candump text (src/gw_candump).
+# Textually included in _core.pyx: every name here starts with can_ / _can_.
+
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+import numpy as _can_np
+
+cdef extern from "gw_can_decode.h" nogil:
+    ctypedef struct gw_can_plan:
+        int64_t n_messages
+        const int64_t *messages
+        const int64_t *nodes
+        const int64_t *signals
+        const double *scales
+        const int64_t *muxes
+        const int64_t *children
+        int64_t n_nodes, n_signals, n_muxes, n_children
+        const int32_t *standard_index
+        const uint64_t *keys
+        int64_t n_keys
+        const uint32_t *pgn_keys
+        const int64_t *pgn_index
+        int64_t n_pgn
+    ctypedef struct gw_can_frames:
+        const uint32_t *arbitration_id
+        const uint8_t *is_extended
+        const uint8_t *is_remote
+        const uint8_t *is_error
+        const uint8_t *dlc
+        const uint8_t *data
+        int64_t n
+    ctypedef struct gw_can_group_out:
+        int64_t *rows
+        uint64_t *words
+        uint8_t *error
+        int64_t *error_arg
+        int32_t *error_mux
+        uint64_t *values
+        uint8_t *present
+        uint64_t *raw
+    ctypedef struct gw_can_out:
+        gw_can_group_out *groups
+        int64_t *signal_count
+        int64_t *node_count
+        int64_t *error_count
+        int64_t *cursor
+    int GW_CAN_MSG_COLS, GW_CAN_NODE_COLS, GW_CAN_SIG_COLS, GW_CAN_MUX_COLS, GW_CAN_CHILD_COLS
+    int GW_CAN_MSG_NCOLS, GW_CAN_MSG_NRAW
+    int GW_CAN_MSG_NATIVE_COL "GW_CAN_MSG_NATIVE"
+    void gw_can_group(const gw_can_plan *plan, const gw_can_frames *frames, int32_t *index, int64_t *count)
+    int gw_can_decode(const gw_can_plan *plan, const gw_can_frames *frames, const int32_t *index,
+                      const int64_t *count, gw_can_out *out)
+    uint64_t gw_can_half_to_double_bits(uint16_t half)
+
+
+CAN_TABLE_WIDTHS = {"messages": GW_CAN_MSG_COLS, "nodes": GW_CAN_NODE_COLS, "signals": GW_CAN_SIG_COLS,
+                    "muxes": GW_CAN_MUX_COLS, "children": GW_CAN_CHILD_COLS}
+
+
+def _can_check_table(name, table, int64_t rows):
+    if table.ndim != 2 or table.shape[1] != CAN_TABLE_WIDTHS[name] or (rows >= 0 and table.shape[0] != rows):
+        raise ValueError(f"can plan table {name}: shape {table.shape}")
+
+
+def can_decode_batch(tables, arbitration_id, is_extended, is_remote, is_error, dlc, data):
+    """Decode a batch (columns; bool columns as uint8 views) with a flattened plan (dict of
+    arrays from monitor/canbus/decode_flat.py). Returns a dict of the grouped output arrays."""
+    messages, nodes, signals = tables["messages"], tables["nodes"], tables["signals"]
+    _can_check_table("messages", messages, -1)
+    _can_check_table("nodes", nodes, -1)
+    _can_check_table("signals", signals, -1)
+    _can_check_table("muxes", tables["muxes"], -1)
+    _can_check_table("children", tables["children"], -1)
+    cdef int64_t n_messages = messages.shape[0]
+    cdef int64_t n = arbitration_id.shape[0]
+    if data.ndim != 2 or data.shape[0] != n or data.shape[1] != 64:
+        raise ValueError(f"can frame data: shape {data.shape}, expected ({n}, 64)")
+    for column in (is_extended, is_remote, is_error, dlc):
+        if column.shape[0] != n:
+            raise ValueError("can frame columns differ in length")
+    cdef const int64_t[:, ::1] t_msg = messages
+    cdef const int64_t[:, ::1] t_node = nodes
+    cdef const int64_t[:, ::1] t_sig = signals
+    cdef const double[:, ::1] t_scale = tables["scales"]
+    cdef const int64_t[:, ::1] t_mux = tables["muxes"]
+    cdef const int64_t[:, ::1] t_child = tables["children"]
+    cdef const int32_t[::1] t_std = tables["standard_index"]
+    cdef const uint64_t[::1] t_keys = tables["keys"]
+    cdef const uint32_t[::1] t_pgn = tables["pgn_keys"]
+    cdef const int64_t[::1] t_pgn_index = tables["pgn_index"]
+    if t_std.shape[0] != 2048 or t_keys.shape[0] != n_messages or t_pgn.shape[0] != t_pgn_index.shape[0]:
+        raise ValueError("can plan lookup tables: bad sizes")
+    if t_scale.shape[0] != t_sig.shape[0] or t_scale.shape[1] != 2:
+        raise ValueError("can plan scales: bad shape")
+
+    cdef const uint32_t[::1] v_id = arbitration_id
+    cdef const uint8_t[::1] v_ext = is_extended
+    cdef const uint8_t[::1] v_rtr = is_remote
+    cdef const uint8_t[::1] v_err = is_error
+    cdef const uint8_t[::1] v_dlc = dlc
+    cdef const uint8_t[:, ::1] v_data = data
+
+    cdef gw_can_plan plan
+    plan.n_messages = n_messages
+    plan.messages = &t_msg[0, 0] if t_msg.shape[0] else NULL
+    plan.nodes = &t_node[0, 0] if t_node.shape[0] else NULL
+    plan.signals = &t_sig[0, 0] if t_sig.shape[0] else NULL
+    plan.scales = &t_scale[0, 0] if t_scale.shape[0] else NULL
+    plan.muxes = &t_mux[0, 0] if t_mux.shape[0] else NULL
+    plan.children = &t_child[0, 0] if t_child.shape[0] else NULL
+    plan.n_nodes, plan.n_signals = t_node.shape[0], t_sig.shape[0]
+    plan.n_muxes, plan.n_children = t_mux.shape[0], t_child.shape[0]
+    plan.standard_index = &t_std[0]
+    plan.keys = &t_keys[0] if n_messages else NULL
+    plan.n_keys = n_messages
+    plan.pgn_keys = &t_pgn[0] if t_pgn.shape[0] else NULL
+    plan.pgn_index = &t_pgn_index[0] if t_pgn.shape[0] else NULL
+    plan.n_pgn = t_pgn.shape[0]
+
+    cdef gw_can_frames frames
+    frames.n = n
+    frames.arbitration_id = &v_id[0] if n else NULL
+    frames.is_extended = &v_ext[0] if n else NULL
+    frames.is_remote = &v_rtr[0] if n else NULL
+    frames.is_error = &v_err[0] if n else NULL
+    frames.dlc = &v_dlc[0] if n else NULL
+    frames.data = &v_data[0, 0] if n else NULL
+
+    index = _can_np.empty(n, _can_np.int32)
+    count = _can_np.zeros(n_messages + 1, _can_np.int64)
+    cdef int32_t[::1] v_index = index
+    cdef int64_t[::1] v_count = count
+    with nogil:
+        if n:
+            gw_can_group(&plan, &frames, &v_index[0], &v_count[0])
+
+    # Outputs per message, sized by its frames and its value (raw) columns.
+    cdef gw_can_group_out *groups = <gw_can_group_out *>PyMem_Malloc((n_messages + 1) * sizeof(gw_can_group_out))
+    if groups == NULL:
+        raise MemoryError()
+    try:
+        out = _can_group_outputs(groups, count, messages, n_messages)
+        out["signal_count"] = _can_np.zeros(max(t_sig.shape[0], 1), _can_np.int64)
+        out["node_count"] = _can_np.zeros(max(t_node.shape[0], 1), _can_np.int64)
+        out["error_count"] = _can_np.zeros(max(n_messages, 1), _can_np.int64)
+        cursor = _can_np.zeros(n_messages + 1, _can_np.int64)
+        status = _can_decode_into(&plan, &frames, index, count, groups, out, cursor)
+    finally:
+        PyMem_Free(groups)
+    if status == -2:
+        raise ValueError("can decode: the plan tables reference out of range or hold bad signal geometry")
+    if status != 0:
+        raise ValueError("can decode: frame grouping disagrees with the counts")
+    return out
+
+
+cdef dict _can_group_outputs(gw_can_group_out *groups, count, messages, int64_t n_messages):
+    """Allocate every message's buffers (numpy arrays, kept in the returned dict) and point
+    groups[m] at them. Non-native messages get rows only (the reference decodes them)."""
+    cdef int64_t m, c, ncols, nraw
+    out = {"count": count, "rows": [], "error": [], "error_arg": [], "error_mux": [], "values": [],
+           "present": [], "raw": [], "words": []}
+    counts = count.tolist()
+    table = messages.tolist()
+    for m in range(n_messages + 1):
+        c = counts[m]
+        native_message = m < n_messages and table[m][GW_CAN_MSG_NATIVE_COL] != 0
+        ncols = table[m][GW_CAN_MSG_NCOLS] if native_message else 0
+        nraw = table[m][GW_CAN_MSG_NRAW] if native_message else 0
+        k = c if native_message else 0
+        arrays = (
+            ("rows", _can_np.empty(max(c, 1), _can_np.int64)),
+            ("words", _can_np.empty(max(c, 1), _can_np.uint64)),
+            ("error", _can_np.empty(max(k, 1), _can_np.uint8)),
+            ("error_arg", _can_np.empty(max(k, 1), _can_np.int64)),
+            ("error_mux", _can_np.empty(max(k, 1), _can_np.int32)),
+            ("values", _can_np.empty((max(ncols, 1), max(k, 1)), _can_np.uint64)),
+            ("present", _can_np.empty((max(ncols, 1), max(k, 1)), _can_np.uint8)),
+            ("raw", _can_np.empty((max(nraw, 1), max(k, 1)), _can_np.uint64)),
+        )
+        for name, array in arrays:
+            out[name].append(array)
+        _can_point(&groups[m], arrays)
+    return out
+
+
+cdef void _can_point(gw_can_group_out *group, arrays):
+    cdef int64_t[::1] rows = arrays[0][1]
+    cdef uint64_t[::1] words = arrays[1][1]
+    cdef uint8_t[::1] error = arrays[2][1]
+    cdef int64_t[::1] error_arg = arrays[3][1]
+    cdef int32_t[::1] error_mux = arrays[4][1]
+    cdef uint64_t[:, ::1] values = arrays[5][1]
+    cdef uint8_t[:, ::1] present = arrays[6][1]
+    cdef uint64_t[:, ::1] raw = arrays[7][1]
+    group.rows = &rows[0]
+    group.words = &words[0]
+    group.error = &error[0]
+    group.error_arg = &error_arg[0]
+    group.error_mux = &error_mux[0]
+    group.values = &values[0, 0]
+    group.present = &present[0, 0]
+    group.raw = &raw[0, 0]
+
+
+cdef int _can_decode_into(const gw_can_plan *plan, const gw_can_frames *frames, index, count,
+                          gw_can_group_out *groups, dict out, cursor) except? -99:
+    cdef const int32_t[::1] v_index = index
+    cdef const int64_t[::1] v_count = count
+    cdef int64_t[::1] v_sigc = out["signal_count"], v_nodec = out["node_count"], v_errc = out["error_count"]
+    cdef int64_t[::1] v_cursor = cursor
+    cdef gw_can_out result
+    result.groups = groups
+    result.signal_count = &v_sigc[0]
+    result.node_count = &v_nodec[0]
+    result.error_count = &v_errc[0]
+    result.cursor = &v_cursor[0]
+    cdef int status
+    cdef const int32_t *index_ptr = &v_index[0] if v_index.shape[0] else NULL
+    with nogil:
+        status = gw_can_decode(plan, frames, index_ptr, &v_count[0], &result)
+    return status
+
+
+def can_half_to_double_bits(uint16_t half):
+    """The C half-to-double widening, for tests against numpy's."""
+    return gw_can_half_to_double_bits(half)
