@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import native
 from ..limits import MAX_LOG_CHANNELS, MAX_LOG_LINE, open_input
 from . import swar
 from .candump_fields import CAN_ERR_FLAG, E_CHANNELS, OK, REASONS, LineFields
@@ -69,16 +70,25 @@ def parse_candump(text: bytes, first_line: int = 1, channels: set[str] | None = 
     buf[_PAD : _PAD + len(text)] = np.frombuffer(text, np.uint8)
     if not text.endswith(b"\n"):
         buf[_PAD + len(text)] = 10
-    starts, ends = _line_bounds(buf[: _PAD + len(text) + 1], _PAD)
-    stats = ParseStats(lines=len(starts))
-    line_no = first_line + np.arange(len(starts))
-    keep = ends > starts  # blank lines are not frames and not errors (python-can skips them)
-    starts, ends, line_no = starts[keep], ends[keep], line_no[keep]
+    core = native.kernels  # read per call: native.use_numpy() switches it off for a block
+    if core is not None:
+        lines, starts, ends, index = core.candump_lines(buf, _PAD, _PAD + len(text) + 1, text.count(b"\n") + 1)
+        stats = ParseStats(lines=lines)
+        line_no = first_line + index
+    else:
+        starts, ends = _line_bounds(buf[: _PAD + len(text) + 1], _PAD)
+        stats = ParseStats(lines=len(starts))
+        line_no = first_line + np.arange(len(starts))
+        keep = ends > starts  # blank lines are not frames and not errors (python-can skips them)
+        starts, ends, line_no = starts[keep], ends[keep], line_no[keep]
 
     batch = FrameBatch.empty(len(starts))
     error = np.zeros(len(starts), np.uint8)
     names: list[str] = []
-    rest = _parse_template_lines(buf, starts, ends, batch, names)
+    if core is not None:
+        rest = _parse_template_lines_native(core, buf, starts, ends, batch, names)
+    else:
+        rest = _parse_template_lines(buf, starts, ends, batch, names)
     # The template's channel, if past the cap, refuses its lines (the others are parsed next).
     error[~_admit(names, channels)[batch.channel]] = E_CHANNELS
     if len(rest):
@@ -137,6 +147,21 @@ def _parse_template_lines(
     batch.channel[rows[good]] = 0
     fits[rows[~good]] = False
     return np.flatnonzero(~fits)
+
+
+def _parse_template_lines_native(core, buf, starts, ends, batch: FrameBatch, names: list[str]) -> np.ndarray:
+    """_parse_template_lines in C (gw_candump): the same template, checks and columns."""
+    if len(starts) == 0:
+        return np.zeros(0, np.int64)
+    match = _TEMPLATE.match(buf[starts[0] : ends[0]].tobytes())
+    if match is None:
+        return np.arange(len(starts))
+    columns = (batch.timestamp, batch.arbitration_id, batch.is_extended.view(np.uint8), batch.is_error.view(np.uint8),
+               batch.dlc, batch.data)
+    fits = core.candump_template_lines(buf, starts, ends, len(match.group(1)), len(match.group(2)), match.group(3),
+                                       columns)
+    names.append(match.group(3).decode("utf-8", "replace"))
+    return np.flatnonzero(fits == 0)
 
 
 def _prefix_matches(buf, u64, starts, prefix: bytes) -> np.ndarray:

@@ -225,3 +225,85 @@ cdef int _can_decode_into(const gw_can_plan *plan, const gw_can_frames *frames, 
 def can_half_to_double_bits(uint16_t half):
     """The C half-to-double widening, for tests against numpy's."""
     return gw_can_half_to_double_bits(half)
+
+
+# -- candump text (src/gw_candump) -------------------------------------------------------------
+
+cdef extern from "gw_candump.h" nogil:
+    ctypedef struct gw_candump_template:
+        int int_digits
+        int frac_digits
+        const uint8_t *channel
+        int channel_len
+    ctypedef struct gw_candump_columns:
+        double *timestamp
+        uint32_t *arbitration_id
+        uint8_t *is_extended
+        uint8_t *is_error
+        uint8_t *dlc
+        uint8_t *data
+        uint8_t *template_line
+    int64_t gw_candump_lines(const uint8_t *buf, int64_t buf_len, int64_t begin, int64_t limit, int64_t *starts,
+                             int64_t *ends, int64_t *line_index, int64_t *kept, int64_t cap)
+    int64_t gw_candump_template_lines(const uint8_t *buf, int64_t buf_len, const int64_t *starts,
+                                      const int64_t *ends, int64_t n, const gw_candump_template *tpl,
+                                      gw_candump_columns *out)
+
+
+def candump_lines(buf, int64_t begin, int64_t limit, int64_t cap):
+    """(lines, starts, ends, line_index) of the non-blank lines of buf[begin:limit], blanks
+    stripped as candump._line_bounds strips them; cap: at least the number of newlines."""
+    cdef const uint8_t[::1] text = buf
+    if begin < 0 or limit < begin or limit > text.shape[0] or cap < 0:
+        raise ValueError("candump lines: bounds outside the buffer")
+    starts = _can_np.empty(max(cap, 1), _can_np.int64)
+    ends = _can_np.empty(max(cap, 1), _can_np.int64)
+    index = _can_np.empty(max(cap, 1), _can_np.int64)
+    cdef int64_t[::1] v_starts = starts, v_ends = ends, v_index = index
+    cdef int64_t kept = 0, lines
+    cdef const uint8_t *text_ptr = &text[0] if text.shape[0] else NULL
+    with nogil:
+        lines = gw_candump_lines(text_ptr, text.shape[0], begin, limit, &v_starts[0], &v_ends[0], &v_index[0],
+                                 &kept, cap)
+    if lines < 0:
+        raise ValueError("candump lines: more lines than cap")
+    return lines, starts[:kept], ends[:kept], index[:kept]
+
+
+def candump_template_lines(buf, starts, ends, int int_digits, int frac_digits, bytes channel, batch_columns):
+    """Fill the template lines' columns (timestamp, arbitration_id, is_extended and is_error as
+    uint8 views, dlc, data) and return a uint8 mask of them."""
+    cdef const uint8_t[::1] text = buf
+    cdef const int64_t[::1] v_starts = starts
+    cdef const int64_t[::1] v_ends = ends
+    cdef int64_t n = v_starts.shape[0]
+    if v_ends.shape[0] != n:
+        raise ValueError("candump template: starts and ends differ in length")
+    timestamp, arbitration_id, is_extended, is_error, dlc, data = batch_columns
+    cdef double[::1] c_ts = timestamp
+    cdef uint32_t[::1] c_id = arbitration_id
+    cdef uint8_t[::1] c_ext = is_extended
+    cdef uint8_t[::1] c_err = is_error
+    cdef uint8_t[::1] c_dlc = dlc
+    cdef uint8_t[:, ::1] c_data = data
+    if c_ts.shape[0] != n or c_id.shape[0] != n or c_ext.shape[0] != n or c_err.shape[0] != n or c_dlc.shape[0] != n:
+        raise ValueError("candump template: a column's length differs from the lines'")
+    if c_data.shape[0] != n or c_data.shape[1] != 64:
+        raise ValueError("candump template: data must be (lines, 64)")
+    if not 1 <= len(channel) <= 8:
+        raise ValueError("candump template: channel of 1 to 8 bytes")
+    mask = _can_np.zeros(max(n, 1), _can_np.uint8)
+    cdef uint8_t[::1] c_mask = mask
+    cdef const uint8_t *channel_ptr = channel
+    cdef gw_candump_template tpl
+    tpl.int_digits, tpl.frac_digits, tpl.channel, tpl.channel_len = int_digits, frac_digits, channel_ptr, len(channel)
+    cdef gw_candump_columns out
+    cdef int64_t parsed = 0
+    if n:
+        out.timestamp, out.arbitration_id, out.is_extended = &c_ts[0], &c_id[0], &c_ext[0]
+        out.is_error, out.dlc, out.data, out.template_line = &c_err[0], &c_dlc[0], &c_data[0, 0], &c_mask[0]
+        with nogil:
+            parsed = gw_candump_template_lines(&text[0], text.shape[0], &v_starts[0], &v_ends[0], n, &tpl, &out)
+    if parsed < 0:
+        raise ValueError("candump template: malformed template or line bounds outside the buffer")
+    return mask[:n]

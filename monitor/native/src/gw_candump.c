@@ -1,0 +1,131 @@
+/* candump -L lines on the file's template: see gw_candump.h. Each check mirrors one of the
+ * numpy reference's (candump.py, swar.py), including its SWAR character classes: a hex digit
+ * is any byte below 0x80 whose value with bit 5 set is '0'..'9' or 'a'..'f' (so bytes
+ * 0x10..0x19 count as the digits 0..9, as they do there), a decimal digit exactly '0'..'9'. */
+#include "gw_candump.h"
+
+#include "gw_common.h"
+
+#define CAN_ERR_FLAG 0x20000000u
+#define EFF_MASK 0x1FFFFFFFu
+
+static int blank(uint8_t c) { return c == 0 || c == 9 || c == 13 || c == 32; }
+
+int64_t gw_candump_lines(const uint8_t *buf, int64_t buf_len, int64_t begin, int64_t limit, int64_t *starts,
+                         int64_t *ends, int64_t *line_index, int64_t *kept, int64_t cap) {
+    if (begin < 0 || limit < begin || limit > buf_len) return -1;
+    int64_t lines = 0, n_kept = 0, start = begin;
+    for (int64_t i = begin; i < limit; i++) {
+        if (buf[i] != '\n') continue;
+        if (lines >= cap) return -1;
+        int64_t s = start, e = i;
+        for (int round = 0; round < 8; round++) { /* both sides judged on the same bounds */
+            if (e <= s) break;
+            int trail = blank(buf[e - 1]), lead = blank(buf[s]);
+            if (!trail && !lead) break;
+            e -= trail;
+            s += lead;
+        }
+        if (e > s) {
+            starts[n_kept] = s;
+            ends[n_kept] = e;
+            line_index[n_kept] = lines;
+            n_kept++;
+        }
+        lines++;
+        start = i + 1;
+    }
+    *kept = n_kept;
+    return lines;
+}
+
+static int hex_nibble(uint8_t c, uint8_t *nibble) {
+    uint8_t lower = c | 0x20;
+    *nibble = (uint8_t)((c & 0x0F) + 9 * ((c >> 6) & 1));
+    return c < 0x80 && ((lower >= 0x30 && lower <= 0x39) || (lower >= 0x61 && lower <= 0x66));
+}
+
+static int decimal(const uint8_t *p, int digits, uint64_t *value) {
+    uint64_t v = 0;
+    for (int k = 0; k < digits; k++) {
+        if (p[k] < '0' || p[k] > '9') return 0;
+        v = v * 10 + (uint64_t)(p[k] - '0');
+    }
+    *value = v;
+    return 1;
+}
+
+static int hex_value(const uint8_t *p, int digits, uint64_t *value) {
+    uint64_t v = 0;
+    for (int k = 0; k < digits; k++) {
+        uint8_t nibble;
+        if (!hex_nibble(p[k], &nibble)) return 0;
+        v = (v << 4) | nibble;
+    }
+    *value = v;
+    return 1;
+}
+
+static const double POW10[10] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+
+/* Whether the line at buf[s, e) has the template's punctuation and channel at their offsets,
+ * an id of 3 or 8 digits then '#', and 0..16 data characters, an even number: *id_len and
+ * *data_at say where the fields are. */
+static int fits(const uint8_t *buf, int64_t buf_len, int64_t s, int64_t e, const gw_candump_template *t,
+                int *id_len, int64_t *data_at) {
+    int a = t->int_digits, f = t->frac_digits;
+    int64_t id_at = a + f + 4 + t->channel_len + 1;
+    if (e - s < id_at + 4) return 0;
+    if (buf[s] != '(' || buf[s + 1 + a] != '.' || buf[s + 2 + a + f] != ')' || buf[s + 3 + a + f] != ' ') return 0;
+    if (buf[s + id_at - 1] != ' ') return 0;
+    for (int k = 0; k < t->channel_len; k++)
+        if (buf[s + 4 + a + f + k] != t->channel[k]) return 0;
+    int64_t at_std = s + id_at + 3, at_ext = s + id_at + 8;
+    if (at_ext > buf_len - 1) at_ext = buf_len - 1; /* the reference clamps the same way */
+    int hash_std = buf[at_std] == '#', hash_ext = buf[at_ext] == '#';
+    if (!hash_std && !hash_ext) return 0;
+    *id_len = hash_std ? 3 : 8;
+    *data_at = s + id_at + *id_len + 1;
+    int64_t nchars = e - *data_at;
+    return nchars >= 0 && nchars <= 16 && nchars % 2 == 0;
+}
+
+int64_t gw_candump_template_lines(const uint8_t *buf, int64_t buf_len, const int64_t *starts, const int64_t *ends,
+                                  int64_t n, const gw_candump_template *tpl, gw_candump_columns *out) {
+    if (tpl->int_digits < 1 || tpl->int_digits > 10 || tpl->frac_digits < 1 || tpl->frac_digits > 9 ||
+        tpl->channel_len < 1 || tpl->channel_len > 8)
+        return -1;
+    int64_t parsed = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t s = starts[i], e = ends[i];
+        if (s < 0 || e < s || e > buf_len) return -1;
+        out->template_line[i] = 0;
+        int id_len;
+        int64_t data_at;
+        if (!fits(buf, buf_len, s, e, tpl, &id_len, &data_at)) continue;
+        int a = tpl->int_digits, f = tpl->frac_digits;
+        uint64_t whole, frac, ident;
+        if (!decimal(buf + s + 1, a, &whole) || !decimal(buf + s + 2 + a, f, &frac)) continue;
+        uint64_t total = whole * (uint64_t)POW10[f] + frac;
+        if (total >= (1ull << 53)) continue; /* not exact as a double: the general parser rounds it */
+        if (!hex_value(buf + s + a + f + 4 + tpl->channel_len + 1, id_len, &ident)) continue;
+        int nbytes = (int)((e - data_at) / 2);
+        uint8_t bytes[8] = {0};
+        int ok = 1;
+        for (int k = 0; k < nbytes && ok; k++) {
+            uint8_t high, low;
+            ok = hex_nibble(buf[data_at + 2 * k], &high) & hex_nibble(buf[data_at + 2 * k + 1], &low);
+            bytes[k] = (uint8_t)((high << 4) | low);
+        }
+        if (!ok) continue;
+        out->timestamp[i] = (double)total / POW10[f];
+        out->arbitration_id[i] = (uint32_t)(ident & EFF_MASK);
+        out->is_extended[i] = id_len == 8;
+        out->is_error[i] = (ident & CAN_ERR_FLAG) != 0;
+        out->dlc[i] = (uint8_t)nbytes;
+        for (int k = 0; k < 8; k++) out->data[i * 64 + k] = bytes[k];
+        out->template_line[i] = 1;
+        parsed++;
+    }
+    return parsed;
+}

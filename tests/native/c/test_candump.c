@@ -1,0 +1,64 @@
+/* gw_candump alone: line bounds with blanks stripped, and template lines parsed or refused. */
+#include <string.h>
+
+#include "gw_candump.h"
+#include "gw_test.h"
+
+static int64_t lines_of(const char *text, uint8_t *buf, int64_t *starts, int64_t *ends, int64_t *index, int64_t *kept) {
+    size_t len = strlen(text);
+    memset(buf, 0, 8 + len + 1 + 64);
+    memcpy(buf + 8, text, len);
+    buf[8 + len] = '\n';
+    return gw_candump_lines(buf, (int64_t)(8 + len + 1 + 64), 8, (int64_t)(8 + len + 1), starts, ends, index, kept, 16);
+}
+
+int main(void) {
+    uint8_t buf[512];
+    int64_t starts[16], ends[16], index[16], kept = 0;
+    const char *text = "(1.5) can0 123#11\n\n  \t(2.25) can0 12345678#A0B1  \r\n(3.5) can0 12#11\n"
+                       "(4.5) can0 123#\x10\x19\n(5.5) can0 123#1G\n(6.5) can1 123#11";
+    CHECK_EQ(lines_of(text, buf, starts, ends, index, &kept), 7);
+    CHECK_EQ(kept, 6);
+    CHECK_EQ(index[1], 2);                   /* the blank line is counted, not kept */
+    CHECK_EQ(buf[starts[1]], '(');           /* leading blanks stripped */
+    CHECK_EQ(buf[ends[1] - 1], '1');         /* trailing blanks and CR stripped */
+
+    double ts[6];
+    uint32_t ids[6];
+    uint8_t ext[6], err[6], dlc[6], data[6 * 64], mask[6];
+    memset(data, 0, sizeof data);
+    gw_candump_template tpl = {1, 1, (const uint8_t *)"can0", 4};
+    gw_candump_columns out = {ts, ids, ext, err, dlc, data, mask};
+    CHECK_EQ(gw_candump_template_lines(buf, (int64_t)sizeof buf, starts, ends, kept, &tpl, &out), 2);
+    CHECK_EQ(mask[0], 1);
+    CHECK(ts[0] == 1.5);
+    CHECK_EQ(ids[0], 0x123);
+    CHECK_EQ(ext[0], 0);
+    CHECK_EQ(dlc[0], 1);
+    CHECK_EQ(data[0], 0x11);
+    CHECK_EQ(mask[1], 0); /* two fraction digits: off the template */
+    CHECK_EQ(mask[2], 0); /* two-digit id */
+    CHECK_EQ(mask[3], 1); /* bytes 0x10..0x19 are hex digits to the reference's SWAR test */
+    CHECK_EQ(data[3 * 64], 0x09);
+    CHECK_EQ(mask[4], 0); /* 'G' */
+    CHECK_EQ(mask[5], 0); /* another channel */
+
+    gw_candump_template wide = {1, 2, (const uint8_t *)"can0", 4};
+    CHECK_EQ(gw_candump_template_lines(buf, (int64_t)sizeof buf, starts, ends, kept, &wide, &out), 1);
+    CHECK_EQ(mask[1], 1);
+    CHECK(ts[1] == 2.25);
+    CHECK_EQ(ids[1], 0x12345678);
+    CHECK_EQ(ext[1], 1);
+    CHECK_EQ(dlc[1], 2);
+    CHECK_EQ(data[64], 0xA0);
+    CHECK_EQ(data[65], 0xB1);
+
+    /* refused: a malformed template, bounds outside the buffer, more lines than room */
+    gw_candump_template bad = {11, 1, (const uint8_t *)"can0", 4};
+    CHECK_EQ(gw_candump_template_lines(buf, (int64_t)sizeof buf, starts, ends, kept, &bad, &out), -1);
+    int64_t far_end[1] = {1000};
+    CHECK_EQ(gw_candump_template_lines(buf, (int64_t)sizeof buf, starts, far_end, 1, &tpl, &out), -1);
+    CHECK_EQ(gw_candump_lines(buf, 10, 0, 20, starts, ends, index, &kept, 16), -1);
+    CHECK_EQ(gw_candump_lines(buf, (int64_t)sizeof buf, 8, 200, starts, ends, index, &kept, 2), -1);
+    return GW_TEST_END();
+}
