@@ -4,11 +4,12 @@ Each message becomes rows of node, signal, multiplexer and child tables; each di
 name one value column (and one raw column if it has choices). A message the C decoder cannot
 reproduce bit for bit is marked non-native and decoded by the numpy reference instead: Python
 int arithmetic past int64 (object columns), a signal name in two places other than sibling
-multiplexer branches, a multiplexer id past int64, a multiplexer tree deeper than 32.
+multiplexer branches, a multiplexer id past int64, a multiplexer tree deeper than 32, a NaN scale or offset.
 """
 
 from __future__ import annotations
 
+import math
 import weakref
 from dataclasses import dataclass, field
 
@@ -225,6 +226,8 @@ def _float_factors(sig: SignalPlan) -> tuple[float, float]:
         raise NotNative("scale or offset is no double") from error
     if type(sig.scale) not in (int, float) or type(sig.offset) not in (int, float):
         raise NotNative("scale or offset of another number type")
+    if any(math.isnan(v) for v in values):  # a NaN factor meets NaN values: which NaN wins is numpy's loop order
+        raise NotNative("NaN scale or offset")
     return values
 
 

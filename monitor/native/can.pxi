@@ -44,6 +44,8 @@ cdef extern from "gw_can_decode.h" nogil:
         int64_t *node_count
         int64_t *error_count
         int64_t *cursor
+        int64_t *positions
+        int64_t *slot
     int GW_CAN_MSG_COLS, GW_CAN_NODE_COLS, GW_CAN_SIG_COLS, GW_CAN_MUX_COLS, GW_CAN_CHILD_COLS
     int GW_CAN_MSG_NCOLS, GW_CAN_MSG_NRAW
     int GW_CAN_MSG_NATIVE_COL "GW_CAN_MSG_NATIVE"
@@ -209,12 +211,17 @@ cdef int _can_decode_into(const gw_can_plan *plan, const gw_can_frames *frames, 
     cdef const int64_t[::1] v_count = count
     cdef int64_t[::1] v_sigc = out["signal_count"], v_nodec = out["node_count"], v_errc = out["error_count"]
     cdef int64_t[::1] v_cursor = cursor
+    cdef int64_t largest = max(int(count.max()) if len(count) else 0, 1)
+    cdef int64_t[::1] v_positions = _can_np.empty(largest, _can_np.int64)
+    cdef int64_t[::1] v_slot = _can_np.empty(largest, _can_np.int64)
     cdef gw_can_out result
     result.groups = groups
     result.signal_count = &v_sigc[0]
     result.node_count = &v_nodec[0]
     result.error_count = &v_errc[0]
     result.cursor = &v_cursor[0]
+    result.positions = &v_positions[0]
+    result.slot = &v_slot[0]
     cdef int status
     cdef const int32_t *index_ptr = &v_index[0] if v_index.shape[0] else NULL
     with nogil:

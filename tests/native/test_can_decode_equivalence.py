@@ -138,7 +138,7 @@ def messages(draw) -> Message:
     length = draw(st.sampled_from([1, 2, 4, 8, 12, 16, 32, 48, 64]))
     sigs = [draw(signals(f"S{k}", length)) for k in range(draw(st.integers(1, 5)))]
     if draw(st.booleans()):  # a multiplexer with branches, one signal shared by two of them
-        ids = sorted(set(draw(st.lists(st.integers(-3, 300), min_size=1, max_size=4))))
+        ids = sorted(set(draw(st.lists(st.integers(-3, 300), min_size=1, max_size=draw(st.sampled_from([4, 24]))))))
         mux_scale = draw(st.sampled_from([1, 1, 2, 0.5, 1.5]))
         sigs.append(Signal("MUX", start=0, length=draw(st.integers(1, 16)), is_multiplexer=True,
                            conversion=BaseConversion.factory(scale=mux_scale, offset=0)))

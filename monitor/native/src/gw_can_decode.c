@@ -150,6 +150,12 @@ static inline uint64_t extract_bits(const sig_params *p, const uint8_t *payload)
     return bits & p->mask;
 }
 
+/* The same for a signal inside the word at byte 0 (no spill): the common, classic-frame case. */
+static inline uint64_t extract_from_word(const sig_params *p, uint64_t word) {
+    uint64_t bits = p->little_endian ? word >> p->shift : bswap64(word) >> p->extra;
+    return bits & p->mask;
+}
+
 static double bits_to_double(uint64_t bits) {
     double d;
     memcpy(&d, &bits, sizeof d);
@@ -220,6 +226,18 @@ static int64_t selector_of(const int64_t *sig, uint64_t value) {
     return INT64_MIN;
 }
 
+/* The branch (0-based, in id order) of the multiplexer a selector names, or -1. */
+static int64_t find_child_slot(const gw_can_plan *plan, const int64_t *mux, int64_t selector) {
+    int64_t first = mux[GW_CAN_MUX_FIRST_CHILD], lo = first, hi = lo + mux[GW_CAN_MUX_N_CHILDREN];
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        int64_t id = plan->children[mid * GW_CAN_CHILD_COLS + GW_CAN_CHILD_ID];
+        if (id == selector) return mid - first;
+        if (id < selector) lo = mid + 1; else hi = mid;
+    }
+    return -1;
+}
+
 static int64_t find_child(const gw_can_plan *plan, const int64_t *mux, int64_t selector) {
     int64_t lo = mux[GW_CAN_MUX_FIRST_CHILD], hi = lo + mux[GW_CAN_MUX_N_CHILDREN];
     while (lo < hi) {
@@ -246,6 +264,8 @@ typedef struct {
     int32_t *error_mux;
     int64_t *signal_count;
     int64_t *node_count;
+    int64_t *positions;  /* scratch, count entries: the frames taking one branch */
+    int64_t *slot;       /* scratch, count entries: each frame's branch of one multiplexer */
 } group_ctx;
 
 static inline const uint8_t *payload_of(const group_ctx *g, int64_t pos) {
@@ -352,6 +372,74 @@ static void decode_column(const group_ctx *g, int64_t s, int64_t n_short) {
     g->signal_count[s] += count - n_short;
 }
 
+/* A branch signal for the frames that take its branch (positions), one column at a time. */
+static void decode_branch_column(const group_ctx *g, int64_t s, const int64_t *positions, int64_t n) {
+    const int64_t *sig = g->plan->signals + s * GW_CAN_SIG_COLS;
+    const sig_params p = params_of(g->plan, s);
+    uint64_t *v = g->values + sig[GW_CAN_SIG_COL] * g->count;
+    uint8_t *present = g->present + sig[GW_CAN_SIG_COL] * g->count;
+    uint64_t *raw = sig[GW_CAN_SIG_RAWCOL] >= 0 ? g->raw + sig[GW_CAN_SIG_RAWCOL] * g->count : NULL;
+    int in_word = p.window == 0 && !p.spill;
+    for (int64_t k = 0; k < n; k++) {
+        int64_t pos = positions[k];
+        uint64_t bits = in_word ? extract_from_word(&p, g->words[pos]) : extract_bits(&p, payload_of(g, pos));
+        uint64_t value = raw_bits(&p, bits);
+        v[pos] = scaled_bits(&p, value);
+        present[pos] = 1;
+        if (raw) raw[pos] = value;
+    }
+    g->signal_count[s] += n;
+}
+
+/* One multiplexer of the root node for every frame of the group: the selector column picks
+ * each frame's branch (or its error), then each branch is decoded for its frames, column by
+ * column; deeper multiplexers frame by frame. Per frame the events come in the reference's
+ * order: this multiplexer's branch (and everything under it) before the next multiplexer. */
+static void decode_root_mux(const group_ctx *g, int64_t x) {
+    const gw_can_plan *plan = g->plan;
+    const int64_t *mux = plan->muxes + x * GW_CAN_MUX_COLS;
+    const int64_t *sig = plan->signals + mux[GW_CAN_MUX_SIG] * GW_CAN_SIG_COLS;
+    const uint64_t *selector_values = g->values + sig[GW_CAN_SIG_COL] * g->count;
+    int64_t first_child = mux[GW_CAN_MUX_FIRST_CHILD], n_children = mux[GW_CAN_MUX_N_CHILDREN];
+    for (int64_t pos = 0; pos < g->count; pos++) {
+        g->slot[pos] = -1;
+        if (g->error[pos] == GW_CAN_E_SIZE) continue;
+        int64_t selector = selector_of(sig, selector_values[pos]);
+        int64_t child = find_child_slot(plan, mux, selector);
+        g->slot[pos] = child;
+        if (child < 0 && g->error[pos] == GW_CAN_OK) {
+            g->error[pos] = GW_CAN_E_MUX;
+            g->error_arg[pos] = selector;
+            g->error_mux[pos] = (int32_t)x;
+        }
+    }
+    if (n_children > 16) { /* many branches: one pass per branch would cost more than it saves */
+        for (int64_t pos = 0; pos < g->count; pos++) {
+            if (g->slot[pos] < 0) continue;
+            decode_node(g, plan->children[(first_child + g->slot[pos]) * GW_CAN_CHILD_COLS + GW_CAN_CHILD_NODE], pos, 1);
+        }
+        return;
+    }
+    for (int64_t c = 0; c < n_children; c++) {
+        int64_t n = 0;
+        for (int64_t pos = 0; pos < g->count; pos++)
+            if (g->slot[pos] == c) g->positions[n++] = pos;
+        if (n == 0) continue;
+        int64_t node_index = plan->children[(first_child + c) * GW_CAN_CHILD_COLS + GW_CAN_CHILD_NODE];
+        const int64_t *node = plan->nodes + node_index * GW_CAN_NODE_COLS;
+        g->node_count[node_index] += n;
+        if (!node[GW_CAN_NODE_UNPACK_OK]) {
+            for (int64_t k = 0; k < n; k++)
+                if (g->error[g->positions[k]] == GW_CAN_OK) g->error[g->positions[k]] = GW_CAN_E_UNPACK;
+            continue;
+        }
+        int64_t first = node[GW_CAN_NODE_FIRST_SIG], last = first + node[GW_CAN_NODE_N_SIG];
+        for (int64_t s = first; s < last; s++) decode_branch_column(g, s, g->positions, n);
+        if (node[GW_CAN_NODE_N_MUX] > 0)
+            for (int64_t k = 0; k < n; k++) decode_muxes(g, node, g->positions[k], 1);
+    }
+}
+
 /* The output is not zeroed by the caller. Root signals own the first columns (the flattener
  * numbers columns root first) and decode_column writes every row of them; the columns of
  * multiplexed signals are written only where a frame takes their branch: zero them first.
@@ -396,10 +484,8 @@ static void decode_group(const group_ctx *g, const int64_t *msg) {
     }
     int64_t first = node[GW_CAN_NODE_FIRST_SIG], last = first + node[GW_CAN_NODE_N_SIG];
     for (int64_t s = first; s < last; s++) decode_column(g, s, g->count - ok);
-    if (node[GW_CAN_NODE_N_MUX] > 0) {
-        for (int64_t pos = 0; pos < g->count; pos++)
-            if (g->error[pos] != GW_CAN_E_SIZE) decode_muxes(g, node, pos, 0);
-    }
+    int64_t first_mux = node[GW_CAN_NODE_FIRST_MUX], last_mux = first_mux + node[GW_CAN_NODE_N_MUX];
+    for (int64_t x = first_mux; x < last_mux; x++) decode_root_mux(g, x);
     for (int64_t pos = 0; pos < g->count; pos++) { /* frames in error have no signals */
         if (g->error[pos] == GW_CAN_OK) continue;
         for (int64_t k = root_cols; k < msg[GW_CAN_MSG_NCOLS]; k++) g->present[k * g->count + pos] = 0;
@@ -477,7 +563,8 @@ int gw_can_decode(const gw_can_plan *plan, const gw_can_frames *frames, const in
         int64_t errors = 0;
         if (msg[GW_CAN_MSG_NATIVE] && count[m] > 0) {
             group_ctx g = {plan, frames, o->rows, o->words, count[m], o->values, o->present, o->raw, o->error,
-                           o->error_arg, o->error_mux, out->signal_count, out->node_count};
+                           o->error_arg, o->error_mux, out->signal_count, out->node_count, out->positions,
+                           out->slot};
             decode_group(&g, msg);
             for (int64_t j = 0; j < count[m]; j++) errors += g.error[j] != GW_CAN_OK;
         }

@@ -90,6 +90,8 @@ typedef struct {
     int64_t *node_count;      /* per node: frames that reached it */
     int64_t *error_count;     /* per message: frames in error */
     int64_t *cursor;          /* scratch: n_messages + 1 entries */
+    int64_t *positions;       /* scratch: as many entries as the largest count */
+    int64_t *slot;            /* scratch: as many entries as the largest count */
 } gw_can_out;
 
 /* Message index of every frame (n_messages for unknown ids, -1 for remote and error frames) and

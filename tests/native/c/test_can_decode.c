@@ -82,8 +82,8 @@ int main(void) {
         {rows1, words1, error1, arg1, mux1, values1, present1, raw},
         {rows2, words2, NULL, NULL, NULL, NULL, NULL, NULL},
     };
-    int64_t signal_count[5] = {0}, node_count[4] = {0}, error_count[2], cursor[3];
-    gw_can_out out = {groups, signal_count, node_count, error_count, cursor};
+    int64_t signal_count[5] = {0}, node_count[4] = {0}, error_count[2], cursor[3], positions[3], slot[3];
+    gw_can_out out = {groups, signal_count, node_count, error_count, cursor, positions, slot};
     CHECK_EQ(gw_can_decode(&plan, &frames, index, count, &out), 0);
 
     CHECK_EQ(rows0[0], 0);
