@@ -31,7 +31,7 @@ import numpy as np
 from .. import native
 from ..limits import MAX_LOG_CHANNELS, MAX_LOG_LINE, open_input
 from . import swar
-from .candump_fields import CAN_ERR_FLAG, E_CHANNELS, OK, REASONS, LineFields
+from .candump_fields import CAN_ERR_FLAG, E_CHANNELS, E_TS, OK, REASONS, LineFields
 from .frames import FrameBatch, recode_channels
 
 # Spare bytes around the text: fixed-offset checks and 8-byte loads of a short last line stay
@@ -91,7 +91,9 @@ def parse_candump(text: bytes, first_line: int = 1, channels: set[str] | None = 
         rest = _parse_template_lines(buf, starts, ends, batch, names)
     # The template's channel, if past the cap, refuses its lines (the others are parsed next).
     error[~_admit(names, channels)[batch.channel]] = E_CHANNELS
-    if len(rest):
+    if len(rest) and core is not None:
+        _parse_other_lines_native(core, buf, starts[rest], ends[rest], rest, batch, error, names, channels)
+    elif len(rest):
         _parse_other_lines(buf, starts[rest], ends[rest], rest, batch, error, names, channels)
     batch = FrameBatch(**{**vars(batch), "channel_names": tuple(names)})
 
@@ -232,6 +234,38 @@ def _parse_other_lines(buf, starts, ends, rows, batch: FrameBatch, error, names:
                    "bitrate_switch", "error_state_indicator", "is_rx", "dlc", "data"):
         getattr(batch, column)[rows] = getattr(sub, column)
     batch.channel[rows] = recode_channels(names, sub)
+
+
+def _parse_other_lines_native(core, buf, starts, ends, rows, batch: FrameBatch, error, names: list[str],
+                              channels: set[str]) -> None:
+    """_parse_other_lines with the general parser in C (gw_candump); Python keeps the rare
+    timestamps the reference hands to float() and the channel naming (LineFields._channels)."""
+    n = len(starts)
+    sub = FrameBatch.empty(n)
+    flags = np.zeros((3, n), np.uint8)
+    ch_start, ch_end = np.zeros(n, np.int64), np.zeros(n, np.int64)
+    columns = (sub.timestamp, sub.arbitration_id, *(getattr(sub, c).view(np.uint8) for c in _FLAG_COLUMNS),
+               sub.dlc, sub.data)
+    core.candump_general_lines(buf, np.ascontiguousarray(starts), np.ascontiguousarray(ends), columns, flags,
+                               ch_start, ch_end)
+    fields = LineFields(buf, starts, ends)
+    fields.error, fields.sp2, fields.ch_start = flags[0], ch_end, ch_start
+    for i in np.flatnonzero(flags[2]).tolist():  # close = ch_start - 2
+        try:
+            sub.timestamp[i] = float(buf[starts[i] + 1 : ch_start[i] - 2].tobytes())
+        except ValueError:
+            fields.error[i] = E_TS  # the reference judges the timestamp before the other fields
+    channel_names, codes = fields._channels()
+    sub = FrameBatch(**{**vars(sub), "channel": codes, "channel_names": channel_names})
+    error[rows] = fields.error
+    sub = _within_channel_cap(sub, rows, error, channels)
+    for column in ("timestamp", "arbitration_id", "is_extended", "is_remote", "is_error", "is_fd",
+                   "bitrate_switch", "error_state_indicator", "is_rx", "dlc", "data"):
+        getattr(batch, column)[rows] = getattr(sub, column)
+    batch.channel[rows] = recode_channels(names, sub)
+
+
+_FLAG_COLUMNS = ("is_extended", "is_remote", "is_error", "is_fd", "bitrate_switch", "error_state_indicator", "is_rx")
 
 
 def _admit(names, channels: set[str]) -> np.ndarray:

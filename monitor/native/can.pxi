@@ -314,3 +314,64 @@ def candump_template_lines(buf, starts, ends, int int_digits, int frac_digits, b
     if parsed < 0:
         raise ValueError("candump template: malformed template or line bounds outside the buffer")
     return mask[:n]
+
+
+cdef extern from "gw_candump.h" nogil:
+    ctypedef struct gw_candump_general:
+        double *timestamp
+        uint32_t *arbitration_id
+        uint8_t *is_extended
+        uint8_t *is_remote
+        uint8_t *is_error
+        uint8_t *is_fd
+        uint8_t *bitrate_switch
+        uint8_t *error_state_indicator
+        uint8_t *is_rx
+        uint8_t *dlc
+        uint8_t *data
+        uint8_t *error
+        uint8_t *located
+        uint8_t *slow_timestamp
+        int64_t *ch_start
+        int64_t *ch_end
+    int64_t gw_candump_general_lines(const uint8_t *buf, int64_t buf_len, const int64_t *starts,
+                                     const int64_t *ends, int64_t n, gw_candump_general *out)
+
+
+def candump_general_lines(buf, starts, ends, columns, flags, ch_start, ch_end):
+    """Parse lines in any layout (candump_fields.LineFields). columns: timestamp, arbitration_id,
+    then uint8 views of is_extended, is_remote, is_error, is_fd, bitrate_switch,
+    error_state_indicator, is_rx, then dlc and data (lines, 64); flags: uint8 (3, lines) for
+    error, located, slow_timestamp; ch_start, ch_end: int64 channel bounds."""
+    cdef const uint8_t[::1] text = buf
+    cdef const int64_t[::1] v_starts = starts
+    cdef const int64_t[::1] v_ends = ends
+    cdef int64_t n = v_starts.shape[0]
+    (timestamp, arbitration_id, is_extended, is_remote, is_error, is_fd, brs, esi, is_rx, dlc, data) = columns
+    cdef double[::1] c_ts = timestamp
+    cdef uint32_t[::1] c_id = arbitration_id
+    cdef uint8_t[::1] c_ext = is_extended, c_rtr = is_remote, c_err = is_error, c_fd = is_fd
+    cdef uint8_t[::1] c_brs = brs, c_esi = esi, c_rx = is_rx, c_dlc = dlc
+    cdef uint8_t[:, ::1] c_data = data
+    cdef uint8_t[:, ::1] c_flags = flags
+    cdef int64_t[::1] c_chs = ch_start, c_che = ch_end
+    if v_ends.shape[0] != n or c_data.shape[0] != n or c_data.shape[1] != 64 or c_flags.shape[0] != 3:
+        raise ValueError("candump general: bad shapes")
+    if (c_ts.shape[0] != n or c_id.shape[0] != n or c_ext.shape[0] != n or c_rtr.shape[0] != n or c_err.shape[0] != n
+            or c_fd.shape[0] != n or c_brs.shape[0] != n or c_esi.shape[0] != n or c_rx.shape[0] != n
+            or c_dlc.shape[0] != n or c_flags.shape[1] != n or c_chs.shape[0] != n or c_che.shape[0] != n):
+        raise ValueError("candump general: a column's length differs from the lines'")
+    if n == 0:
+        return 0
+    cdef gw_candump_general out
+    out.timestamp, out.arbitration_id, out.is_extended, out.is_remote = &c_ts[0], &c_id[0], &c_ext[0], &c_rtr[0]
+    out.is_error, out.is_fd, out.bitrate_switch, out.error_state_indicator = &c_err[0], &c_fd[0], &c_brs[0], &c_esi[0]
+    out.is_rx, out.dlc, out.data = &c_rx[0], &c_dlc[0], &c_data[0, 0]
+    out.error, out.located, out.slow_timestamp = &c_flags[0, 0], &c_flags[1, 0], &c_flags[2, 0]
+    out.ch_start, out.ch_end = &c_chs[0], &c_che[0]
+    cdef int64_t ok
+    with nogil:
+        ok = gw_candump_general_lines(&text[0], text.shape[0], &v_starts[0], &v_ends[0], n, &out)
+    if ok < 0:
+        raise ValueError("candump general: line bounds outside the buffer")
+    return ok

@@ -104,12 +104,14 @@ FIELD_BYTES = st.binary(min_size=0, max_size=4) | st.sampled_from(
 
 @st.composite
 def lines(draw) -> bytes:
-    whole = draw(st.sampled_from([b"1436509052", b"0", b"9999999999", b"12345678901", b"1"]))
-    frac = draw(st.sampled_from([b"249713", b"000001", b"5", b"123456789", b"1234567890"]))
+    whole = draw(st.sampled_from([b"1436509052", b"0", b"9999999999", b"12345678901", b"1", b"", b"1_0", b"inf",
+                                  b"99999999999999999", b" 1", b"+1"]))
+    frac = draw(st.sampled_from([b"249713", b"000001", b"5", b"123456789", b"1234567890", b"5e3", b"", b"1.2"]))
     channel = draw(st.sampled_from([b"can0", b"vcan0", b"can1", b"c", b"abcdefgh", b"abcdefghi"]))
     ident = draw(st.sampled_from([b"1A3", b"7ff", b"0000013A", b"20000080", b"123", b"12", b"123456789", b"\x10\x19\x15"]))
-    sep = draw(st.sampled_from([b"#", b"#", b"##1", b"#R", b"#r4"]))
-    data = draw(st.sampled_from([b"", b"DEADBEEF", b"0011223344556677", b"001122334455667788", b"abc", b"\x10\x11"]))
+    sep = draw(st.sampled_from([b"#", b"#", b"##1", b"##", b"##G", b"#R", b"#r4", b"#R12", b"#Rx", b"##3R"]))
+    data = draw(st.sampled_from([b"", b"DEADBEEF", b"0011223344556677", b"001122334455667788", b"abc", b"\x10\x11",
+                                 b"00" * 12, b"00" * 13, b"ab" * 64, b"ab" * 65, b"0g"]))
     line = b"(" + whole + b"." + frac + b") " + channel + b" " + ident + sep + data
     if draw(st.booleans()):  # break one place
         at = draw(st.integers(0, len(line)))

@@ -36,4 +36,29 @@ typedef struct {
  * is malformed or a line's bounds are not inside buf. */
 int64_t gw_candump_template_lines(const uint8_t *buf, int64_t buf_len, const int64_t *starts, const int64_t *ends,
                                   int64_t n, const gw_candump_template *tpl, gw_candump_columns *out);
+/* The general parser's reasons, numbered as candump_fields.REASONS. */
+enum {
+    GW_CANDUMP_OK, GW_CANDUMP_E_OPEN, GW_CANDUMP_E_TS, GW_CANDUMP_E_CHANNEL, GW_CANDUMP_E_HASH, GW_CANDUMP_E_ID,
+    GW_CANDUMP_E_FD, GW_CANDUMP_E_RTR, GW_CANDUMP_E_ODD, GW_CANDUMP_E_LEN, GW_CANDUMP_E_HEX, GW_CANDUMP_E_TAIL
+};
+
+/* The general parser's output, one entry per line: values (meaningful where error is 0), the
+ * channel name's bounds and whether the line was located (where error may still be nonzero),
+ * and lines whose timestamp the caller must parse with Python's float() (slow_timestamp). */
+typedef struct {
+    double *timestamp;
+    uint32_t *arbitration_id;
+    uint8_t *is_extended, *is_remote, *is_error, *is_fd, *bitrate_switch, *error_state_indicator, *is_rx;
+    uint8_t *dlc;
+    uint8_t *data; /* rows of 64 bytes, zeroed by the caller */
+    uint8_t *error;
+    uint8_t *located;
+    uint8_t *slow_timestamp;
+    int64_t *ch_start, *ch_end;
+} gw_candump_general;
+
+/* Parse n lines in any layout, as candump_fields.LineFields; returns the lines without error,
+ * or -1 if a line's bounds are not inside buf (with 2 bytes to spare after each line). */
+int64_t gw_candump_general_lines(const uint8_t *buf, int64_t buf_len, const int64_t *starts, const int64_t *ends,
+                                 int64_t n, gw_candump_general *out);
 #endif

@@ -12,6 +12,49 @@ static int64_t lines_of(const char *text, uint8_t *buf, int64_t *starts, int64_t
     return gw_candump_lines(buf, (int64_t)(8 + len + 1 + 64), 8, (int64_t)(8 + len + 1), starts, ends, index, kept, 16);
 }
 
+/* The general parser: every kind of frame, and one line per reason. */
+static void test_general(void) {
+    uint8_t buf[1024];
+    int64_t starts[16], ends[16], index[16], kept = 0;
+    const char *text = "(1.5) can1 123##31122 R\n(2.5) vcan0 1#r4 T\n(3.5) c 20000080#00\n"
+                       "1.5) can0 1#\n(1.5)can0 1#\n(x.5) can0 1#\n(1.5) can0 123\n(1.5) can0 123456789#\n"
+                       "(1.5) can0 1##G\n(1.5) can0 1#R12\n(1.5) can0 1#123\n(1.5) can0 1#001122334455667788\n"
+                       "(1.5) can0 1#0g\n(1.5) can0 1#00 X\n(.5) can0 1#00";
+    CHECK_EQ(lines_of(text, buf, starts, ends, index, &kept), 15);
+    enum { N = 15 };
+    double ts[N];
+    uint32_t ids[N];
+    uint8_t ext[N], rtr[N], err[N], fd[N], brs[N], esi[N], rx[N], dlc[N], data[N * 64], error[N], located[N], slow[N];
+    int64_t ch_start[N], ch_end[N];
+    memset(data, 0, sizeof data);
+    gw_candump_general out = {ts, ids, ext, rtr, err, fd, brs, esi, rx, dlc, data, error, located, slow, ch_start, ch_end};
+    CHECK_EQ(gw_candump_general_lines(buf, (int64_t)sizeof buf, starts, ends, kept, &out), 4);
+    CHECK_EQ(error[0], 0);
+    CHECK_EQ(fd[0], 1);
+    CHECK_EQ(brs[0], 1);
+    CHECK_EQ(esi[0], 1);
+    CHECK_EQ(dlc[0], 2);
+    CHECK_EQ(data[0], 0x11);
+    CHECK_EQ(rx[0], 1);
+    CHECK_EQ(ch_end[0] - ch_start[0], 4);
+    CHECK_EQ(error[1], 0);
+    CHECK_EQ(rtr[1], 1);
+    CHECK_EQ(dlc[1], 4);
+    CHECK_EQ(rx[1], 0);
+    CHECK_EQ(error[2], 0);
+    CHECK_EQ(err[2], 1);
+    CHECK_EQ(ids[2], 0x80);
+    CHECK_EQ(ext[2], 1);
+    const uint8_t reasons[] = {GW_CANDUMP_E_OPEN, GW_CANDUMP_E_CHANNEL, GW_CANDUMP_E_TS, GW_CANDUMP_E_HASH, GW_CANDUMP_E_ID,
+                               GW_CANDUMP_E_FD, GW_CANDUMP_E_RTR, GW_CANDUMP_E_ODD, GW_CANDUMP_E_LEN, GW_CANDUMP_E_HEX,
+                               GW_CANDUMP_E_TAIL};
+    for (int k = 0; k < 11; k++) CHECK_EQ(error[3 + k], reasons[k]);
+    CHECK_EQ(error[14], 0); /* no integer digits: Python's float() decides */
+    CHECK_EQ(slow[14], 1);
+    int64_t far[1] = {1023};
+    CHECK_EQ(gw_candump_general_lines(buf, (int64_t)sizeof buf, starts, far, 1, &out), -1);
+}
+
 int main(void) {
     uint8_t buf[512];
     int64_t starts[16], ends[16], index[16], kept = 0;
@@ -60,5 +103,6 @@ int main(void) {
     CHECK_EQ(gw_candump_template_lines(buf, (int64_t)sizeof buf, starts, far_end, 1, &tpl, &out), -1);
     CHECK_EQ(gw_candump_lines(buf, 10, 0, 20, starts, ends, index, &kept, 16), -1);
     CHECK_EQ(gw_candump_lines(buf, (int64_t)sizeof buf, 8, 200, starts, ends, index, &kept, 2), -1);
+    test_general();
     return GW_TEST_END();
 }
