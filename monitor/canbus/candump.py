@@ -72,7 +72,7 @@ def parse_candump(text: bytes, first_line: int = 1, channels: set[str] | None = 
         buf[_PAD + len(text)] = 10
     core = native.kernels  # read per call: native.use_numpy() switches it off for a block
     if core is not None:
-        lines, starts, ends, index = core.candump_lines(buf, _PAD, _PAD + len(text) + 1, text.count(b"\n") + 1)
+        lines, starts, ends, index = core.candump_lines(buf, _PAD, _PAD + len(text) + 1)
         stats = ParseStats(lines=lines)
         line_no = first_line + index
     else:

@@ -250,6 +250,7 @@ cdef extern from "gw_candump.h" nogil:
         uint8_t *dlc
         uint8_t *data
         uint8_t *template_line
+    int64_t gw_candump_count_lines(const uint8_t *buf, int64_t buf_len, int64_t begin, int64_t limit)
     int64_t gw_candump_lines(const uint8_t *buf, int64_t buf_len, int64_t begin, int64_t limit, int64_t *starts,
                              int64_t *ends, int64_t *line_index, int64_t *kept, int64_t cap)
     int64_t gw_candump_template_lines(const uint8_t *buf, int64_t buf_len, const int64_t *starts,
@@ -257,12 +258,18 @@ cdef extern from "gw_candump.h" nogil:
                                       gw_candump_columns *out)
 
 
-def candump_lines(buf, int64_t begin, int64_t limit, int64_t cap):
+def candump_lines(buf, int64_t begin, int64_t limit, int64_t cap=-1):
     """(lines, starts, ends, line_index) of the non-blank lines of buf[begin:limit], blanks
-    stripped as candump._line_bounds strips them; cap: at least the number of newlines."""
+    stripped as candump._line_bounds strips them; cap: room for lines (-1: count them first)."""
     cdef const uint8_t[::1] text = buf
-    if begin < 0 or limit < begin or limit > text.shape[0] or cap < 0:
+    if begin < 0 or limit < begin or limit > text.shape[0]:
         raise ValueError("candump lines: bounds outside the buffer")
+    if text.shape[0] == 0:
+        empty = _can_np.zeros(0, _can_np.int64)
+        return 0, empty, empty.copy(), empty.copy()
+    if cap < 0:
+        with nogil:
+            cap = gw_candump_count_lines(&text[0], text.shape[0], begin, limit)
     starts = _can_np.empty(max(cap, 1), _can_np.int64)
     ends = _can_np.empty(max(cap, 1), _can_np.int64)
     index = _can_np.empty(max(cap, 1), _can_np.int64)

@@ -132,6 +132,8 @@ def test_bad_arguments_are_refused(core):
     buf = np.zeros(100, np.uint8)
     with pytest.raises(ValueError):
         core.candump_lines(buf, 0, 200, 10)
+    assert core.candump_lines(np.zeros(0, np.uint8), 0, 0)[0] == 0
+    assert core.candump_lines(np.full(7, 10, np.uint8), 0, 7)[0] == 7
     with pytest.raises(ValueError):
         core.candump_lines(np.full(100, 10, np.uint8), 0, 100, 5)  # more lines than cap
     starts, ends = np.array([0], np.int64), np.array([500], np.int64)

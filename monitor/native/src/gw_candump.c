@@ -4,6 +4,8 @@
  * 0x10..0x19 count as the digits 0..9, as they do there), a decimal digit exactly '0'..'9'. */
 #include "gw_candump.h"
 
+#include <string.h>
+
 #include "gw_common.h"
 
 #define CAN_ERR_FLAG 0x20000000u
@@ -11,12 +13,25 @@
 
 static int blank(uint8_t c) { return c == 0 || c == 9 || c == 13 || c == 32; }
 
+int64_t gw_candump_count_lines(const uint8_t *buf, int64_t buf_len, int64_t begin, int64_t limit) {
+    if (begin < 0 || limit < begin || limit > buf_len) return -1;
+    int64_t lines = 0;
+    const uint8_t *at = buf + begin, *end = buf + limit;
+    while (at < end && (at = memchr(at, '\n', (size_t)(end - at))) != NULL) {
+        lines++;
+        at++;
+    }
+    return lines;
+}
+
 int64_t gw_candump_lines(const uint8_t *buf, int64_t buf_len, int64_t begin, int64_t limit, int64_t *starts,
                          int64_t *ends, int64_t *line_index, int64_t *kept, int64_t cap) {
     if (begin < 0 || limit < begin || limit > buf_len) return -1;
     int64_t lines = 0, n_kept = 0, start = begin;
-    for (int64_t i = begin; i < limit; i++) {
-        if (buf[i] != '\n') continue;
+    const uint8_t *at = buf + begin, *end = buf + limit;
+    while (at < end && (at = memchr(at, '\n', (size_t)(end - at))) != NULL) {
+        int64_t i = at - buf;
+        at++;
         if (lines >= cap) return -1;
         int64_t s = start, e = i;
         for (int round = 0; round < 8; round++) { /* both sides judged on the same bounds */

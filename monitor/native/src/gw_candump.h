@@ -14,6 +14,9 @@
 int64_t gw_candump_lines(const uint8_t *buf, int64_t buf_len, int64_t begin, int64_t limit, int64_t *starts,
                          int64_t *ends, int64_t *line_index, int64_t *kept, int64_t cap);
 
+/* The number of '\n' in buf[begin, limit), or -1 if the bounds are not inside buf. */
+int64_t gw_candump_count_lines(const uint8_t *buf, int64_t buf_len, int64_t begin, int64_t limit);
+
 typedef struct {
     int int_digits;    /* a: 1..10 */
     int frac_digits;   /* f: 1..9 */

@@ -61,6 +61,8 @@ int main(void) {
     const char *text = "(1.5) can0 123#11\n\n  \t(2.25) can0 12345678#A0B1  \r\n(3.5) can0 12#11\n"
                        "(4.5) can0 123#\x10\x19\n(5.5) can0 123#1G\n(6.5) can1 123#11";
     CHECK_EQ(lines_of(text, buf, starts, ends, index, &kept), 7);
+    CHECK_EQ(gw_candump_count_lines(buf, (int64_t)sizeof buf, 8, 8 + (int64_t)strlen(text) + 1), 7);
+    CHECK_EQ(gw_candump_count_lines(buf, 10, 0, 20), -1);
     CHECK_EQ(kept, 6);
     CHECK_EQ(index[1], 2);                   /* the blank line is counted, not kept */
     CHECK_EQ(buf[starts[1]], '(');           /* leading blanks stripped */
