@@ -76,8 +76,17 @@ def flatten(plan: DecodePlan) -> FlatPlan:
     if cached is not None and cached[0]() is plan:
         return cached[1]
     flat = _flatten(plan)
-    _CACHE[key] = (weakref.ref(plan, lambda _ref, key=key: _CACHE.pop(key, None)), flat)
+    _CACHE[key] = (weakref.ref(plan, _forget(key)), flat)
     return flat
+
+
+def _forget(key: int):
+    """The callback that drops a plan's tables when the plan is collected."""
+
+    def forget(_ref: weakref.ref) -> None:
+        _CACHE.pop(key, None)
+
+    return forget
 
 
 _CACHE: dict[int, tuple[weakref.ref, FlatPlan]] = {}
@@ -237,7 +246,7 @@ def _signal_row(sig: SignalPlan, col: int, rawcol: int) -> list[int]:
     if not 0 <= sig.window <= 1 << 20 or not 0 <= sig.shift <= 63:
         raise NotNative("signal position out of range")
     mode = _mode(sig)
-    scale_i = sig.scale if mode in (INT, INT_PRODUCT) else 0
-    offset_i = sig.offset if mode == INT else 0
+    scale_i = int(sig.scale) if mode in (INT, INT_PRODUCT) else 0  # ints already (_mode checked)
+    offset_i = int(sig.offset) if mode == INT else 0
     return [sig.length, KIND[sig.kind], int(sig.little_endian), sig.window, sig.shift, int(sig.spill), mode,
             col, rawcol, scale_i, offset_i]
