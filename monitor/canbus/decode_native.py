@@ -48,9 +48,7 @@ def _flags(column: np.ndarray) -> np.ndarray:
 
 def _columns(message, layout: MessageLayout, out: dict, m: int, rows: np.ndarray) -> MessageColumns:
     n = len(rows)
-    cols = MessageColumns(message=message, rows=rows)
-    cols.error = out["error"][m]
-    cols.error_arg = out["error_arg"][m]
+    cols = MessageColumns(message=message, rows=rows, error=out["error"][m], error_arg=out["error_arg"][m])
     values, present, raw = out["values"][m], out["present"][m].view(bool), out["raw"][m]
     in_error = int(out["error_count"][m]) > 0
     signal_count, node_count = out["signal_count"], out["node_count"]

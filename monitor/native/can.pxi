@@ -160,30 +160,44 @@ cdef dict _can_group_outputs(gw_can_group_out *groups, count, messages, int64_t 
     """Allocate every message's buffers (numpy arrays, kept in the returned dict) and point
     groups[m] at them. Non-native messages get rows only (the reference decodes them)."""
     cdef int64_t m, c, ncols, nraw
+    cdef gw_can_group_out unused_group
     out = {"count": count, "rows": [], "error": [], "error_arg": [], "error_mux": [], "values": [],
            "present": [], "raw": [], "words": []}
     counts = count.tolist()
     table = messages.tolist()
+    unused = None  # one set of 1-entry arrays for every message without frames (never written)
     for m in range(n_messages + 1):
         c = counts[m]
+        if c == 0:
+            if unused is None:
+                unused = _can_group_arrays(0, 0, 0, 0)
+                _can_point(&unused_group, unused)
+            for name, array in unused:
+                out[name].append(array)
+            groups[m] = unused_group
+            continue
         native_message = m < n_messages and table[m][GW_CAN_MSG_NATIVE_COL] != 0
         ncols = table[m][GW_CAN_MSG_NCOLS] if native_message else 0
         nraw = table[m][GW_CAN_MSG_NRAW] if native_message else 0
-        k = c if native_message else 0
-        arrays = (
-            ("rows", _can_np.empty(max(c, 1), _can_np.int64)),
-            ("words", _can_np.empty(max(c, 1), _can_np.uint64)),
-            ("error", _can_np.empty(max(k, 1), _can_np.uint8)),
-            ("error_arg", _can_np.empty(max(k, 1), _can_np.int64)),
-            ("error_mux", _can_np.empty(max(k, 1), _can_np.int32)),
-            ("values", _can_np.empty((max(ncols, 1), max(k, 1)), _can_np.uint64)),
-            ("present", _can_np.empty((max(ncols, 1), max(k, 1)), _can_np.uint8)),
-            ("raw", _can_np.empty((max(nraw, 1), max(k, 1)), _can_np.uint64)),
-        )
+        arrays = _can_group_arrays(c, c if native_message else 0, ncols, nraw)
         for name, array in arrays:
             out[name].append(array)
         _can_point(&groups[m], arrays)
     return out
+
+
+def _can_group_arrays(c, k, ncols, nraw):
+    """One message's buffers: c frames, k of them decoded here (0 for the reference's)."""
+    return (
+        ("rows", _can_np.empty(max(c, 1), _can_np.int64)),
+        ("words", _can_np.empty(max(c, 1), _can_np.uint64)),
+        ("error", _can_np.empty(max(k, 1), _can_np.uint8)),
+        ("error_arg", _can_np.empty(max(k, 1), _can_np.int64)),
+        ("error_mux", _can_np.empty(max(k, 1), _can_np.int32)),
+        ("values", _can_np.empty((max(ncols, 1), max(k, 1)), _can_np.uint64)),
+        ("present", _can_np.empty((max(ncols, 1), max(k, 1)), _can_np.uint8)),
+        ("raw", _can_np.empty((max(nraw, 1), max(k, 1)), _can_np.uint64)),
+    )
 
 
 cdef void _can_point(gw_can_group_out *group, arrays):
