@@ -15,6 +15,8 @@ Accepted, as python-can's CanutilsLogReader and can-utils' candump write it:
     (1436509052.249713) can0 123#R  / 123#R4        remote frame, optional length
     (1436509052.249713) can0 20000080#0000000000000000   error frame (CAN_ERR_FLAG)
     ... optional trailing " R" / " T" (received / transmitted)
+Where the compiled core is loaded, line bounds, template lines and the general parser run in C
+(gw_candump), with the same checks and results; the numpy code here is their reference.
 Deliberate difference from python-can: any id with CAN_ERR_FLAG is an error frame (the kernel's
 rule), and error frames keep their id bits, channel and data (python-can drops them).
 """

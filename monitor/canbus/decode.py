@@ -11,6 +11,9 @@ sign, float reinterpretation and scaling, following cantools' rules bit for bit:
 * a multiplexer value with no branch: "expected multiplexer id A, B or C, but got X";
 * IdentityConversion and LinearIntegerConversion give ints, LinearConversion floats computed
   as Python computes ``raw * scale + offset``.
+
+Where the compiled core is loaded, decode_batch runs it (decode_native.py over gw_can_decode);
+this module's numpy code is the reference it is tested against, and the fallback.
 """
 
 from __future__ import annotations

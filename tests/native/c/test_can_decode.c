@@ -6,7 +6,7 @@
 #include "gw_can_decode.h"
 #include "gw_test.h"
 
-/* message 0 (id 0x100, 2 bytes): A = bits 0..7 LE unsigned, B = bits 8..15 LE signed, B * 0.5 + 1.
+/* message 0 (id 0x100, 2 bytes): A = bits 0..7 LE unsigned, B = bits 8..15 LE signed, B * 0.1 - 0.3.
  * message 1 (id 0x200, 8 bytes): MUX = byte 0 (root), branch 1 -> C (BE 16 bits at byte 1),
  * branch 7 -> D (float32 LE at byte 4). */
 static const int64_t MESSAGES[2 * GW_CAN_MSG_COLS] = {0, 2, 1, 2, 0, 1, 8, 1, 3, 0};
@@ -24,7 +24,7 @@ static const int64_t SIGNALS[5 * GW_CAN_SIG_COLS] = {
     16, GW_CAN_KIND_U, 0, 0, 8, 0, GW_CAN_MODE_INT, 1, -1, 3, -2,
     32, GW_CAN_KIND_F, 1, 0, 32, 0, GW_CAN_MODE_IDENTITY, 2, -1, 0, 0,
 };
-static const double SCALES[5 * 2] = {0, 0, 0.5, 1.0, 0, 0, 0, 0, 0, 0};
+static const double SCALES[5 * 2] = {0, 0, 0.1, -0.3, 0, 0, 0, 0, 0, 0};
 static const int64_t MUXES[1 * GW_CAN_MUX_COLS] = {2, 0, 2};
 static const int64_t CHILDREN[2 * GW_CAN_CHILD_COLS] = {1, 2, 7, 3};
 static const uint64_t KEYS[2] = {0x100, 0x200};
@@ -55,7 +55,7 @@ int main(void) {
     uint8_t dlc[N] = {2, 8, 8, 8, 1, 8};
     uint8_t data[N * 64];
     memset(data, 0, sizeof data);
-    data[0] = 200, data[1] = 0xFE;                   /* A = 200, B = -2 -> 0.0 */
+    data[0] = 200, data[1] = 3;                      /* A = 200, B = 3 */
     data[64] = 1, data[65] = 0x12, data[66] = 0x34;  /* branch 1: C = 0x1234 * 3 - 2 */
     float f = 1.5f;
     data[128] = 7;
@@ -89,7 +89,11 @@ int main(void) {
     CHECK_EQ(rows0[0], 0);
     CHECK_EQ(rows0[1], 4);
     CHECK_EQ(values0[0], 200);
-    CHECK(values0[2] == bits_of(0.0)); /* -2 * 0.5 + 1 */
+    /* 3 * 0.1 - 0.3 rounded twice, as numpy does (a fused multiply-add would give 2.8e-17) */
+    volatile double product = 3.0 * 0.1;
+    double expected = product + -0.3;
+    CHECK(values0[2] == bits_of(expected));
+    CHECK(expected > 5e-17);
     CHECK_EQ(error0[0], GW_CAN_OK);
     CHECK_EQ(error0[1], GW_CAN_E_SIZE);
     CHECK_EQ(arg0[1], 1);
