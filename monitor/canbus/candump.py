@@ -15,6 +15,8 @@ Accepted, as python-can's CanutilsLogReader and can-utils' candump write it:
     (1436509052.249713) can0 123#R  / 123#R4        remote frame, optional length
     (1436509052.249713) can0 20000080#0000000000000000   error frame (CAN_ERR_FLAG)
     ... optional trailing " R" / " T" (received / transmitted)
+Where the compiled core is loaded, line bounds, template lines and the general parser run in C
+(gw_candump), with the same checks and results; the numpy code here is their reference.
 Deliberate difference from python-can: any id with CAN_ERR_FLAG is an error frame (the kernel's
 rule), and error frames keep their id bits, channel and data (python-can drops them).
 """
@@ -28,9 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import native
 from ..limits import MAX_LOG_CHANNELS, MAX_LOG_LINE, open_input
 from . import swar
-from .candump_fields import CAN_ERR_FLAG, E_CHANNELS, OK, REASONS, LineFields
+from .candump_fields import CAN_ERR_FLAG, E_CHANNELS, E_TS, OK, REASONS, LineFields
 from .frames import FrameBatch, recode_channels
 
 # Spare bytes around the text: fixed-offset checks and 8-byte loads of a short last line stay
@@ -69,19 +72,30 @@ def parse_candump(text: bytes, first_line: int = 1, channels: set[str] | None = 
     buf[_PAD : _PAD + len(text)] = np.frombuffer(text, np.uint8)
     if not text.endswith(b"\n"):
         buf[_PAD + len(text)] = 10
-    starts, ends = _line_bounds(buf[: _PAD + len(text) + 1], _PAD)
-    stats = ParseStats(lines=len(starts))
-    line_no = first_line + np.arange(len(starts))
-    keep = ends > starts  # blank lines are not frames and not errors (python-can skips them)
-    starts, ends, line_no = starts[keep], ends[keep], line_no[keep]
+    core = native.kernels  # read per call: native.use_numpy() switches it off for a block
+    if core is not None:
+        lines, starts, ends, index = core.candump_lines(buf, _PAD, _PAD + len(text) + 1)
+        stats = ParseStats(lines=lines)
+        line_no = first_line + index
+    else:
+        starts, ends = _line_bounds(buf[: _PAD + len(text) + 1], _PAD)
+        stats = ParseStats(lines=len(starts))
+        line_no = first_line + np.arange(len(starts))
+        keep = ends > starts  # blank lines are not frames and not errors (python-can skips them)
+        starts, ends, line_no = starts[keep], ends[keep], line_no[keep]
 
     batch = FrameBatch.empty(len(starts))
     error = np.zeros(len(starts), np.uint8)
     names: list[str] = []
-    rest = _parse_template_lines(buf, starts, ends, batch, names)
+    if core is not None:
+        rest = _parse_template_lines_native(core, buf, starts, ends, batch, names)
+    else:
+        rest = _parse_template_lines(buf, starts, ends, batch, names)
     # The template's channel, if past the cap, refuses its lines (the others are parsed next).
     error[~_admit(names, channels)[batch.channel]] = E_CHANNELS
-    if len(rest):
+    if len(rest) and core is not None:
+        _parse_other_lines_native(core, buf, starts[rest], ends[rest], rest, batch, error, names, channels)
+    elif len(rest):
         _parse_other_lines(buf, starts[rest], ends[rest], rest, batch, error, names, channels)
     batch = FrameBatch(**{**vars(batch), "channel_names": tuple(names)})
 
@@ -137,6 +151,21 @@ def _parse_template_lines(
     batch.channel[rows[good]] = 0
     fits[rows[~good]] = False
     return np.flatnonzero(~fits)
+
+
+def _parse_template_lines_native(core, buf, starts, ends, batch: FrameBatch, names: list[str]) -> np.ndarray:
+    """_parse_template_lines in C (gw_candump): the same template, checks and columns."""
+    if len(starts) == 0:
+        return np.zeros(0, np.int64)
+    match = _TEMPLATE.match(buf[starts[0] : ends[0]].tobytes())
+    if match is None:
+        return np.arange(len(starts))
+    columns = (batch.timestamp, batch.arbitration_id, batch.is_extended.view(np.uint8), batch.is_error.view(np.uint8),
+               batch.dlc, batch.data)
+    fits = core.candump_template_lines(buf, starts, ends, len(match.group(1)), len(match.group(2)), match.group(3),
+                                       columns)
+    names.append(match.group(3).decode("utf-8", "replace"))
+    return np.flatnonzero(fits == 0)
 
 
 def _prefix_matches(buf, u64, starts, prefix: bytes) -> np.ndarray:
@@ -207,6 +236,38 @@ def _parse_other_lines(buf, starts, ends, rows, batch: FrameBatch, error, names:
                    "bitrate_switch", "error_state_indicator", "is_rx", "dlc", "data"):
         getattr(batch, column)[rows] = getattr(sub, column)
     batch.channel[rows] = recode_channels(names, sub)
+
+
+def _parse_other_lines_native(core, buf, starts, ends, rows, batch: FrameBatch, error, names: list[str],
+                              channels: set[str]) -> None:
+    """_parse_other_lines with the general parser in C (gw_candump); Python keeps the rare
+    timestamps the reference hands to float() and the channel naming (LineFields._channels)."""
+    n = len(starts)
+    sub = FrameBatch.empty(n)
+    flags = np.zeros((3, n), np.uint8)
+    ch_start, ch_end = np.zeros(n, np.int64), np.zeros(n, np.int64)
+    columns = (sub.timestamp, sub.arbitration_id, *(getattr(sub, c).view(np.uint8) for c in _FLAG_COLUMNS),
+               sub.dlc, sub.data)
+    core.candump_general_lines(buf, np.ascontiguousarray(starts), np.ascontiguousarray(ends), columns, flags,
+                               ch_start, ch_end)
+    fields = LineFields(buf, starts, ends)
+    fields.error, fields.sp2, fields.ch_start = flags[0], ch_end, ch_start
+    for i in np.flatnonzero(flags[2]).tolist():  # close = ch_start - 2
+        try:
+            sub.timestamp[i] = float(buf[starts[i] + 1 : ch_start[i] - 2].tobytes())
+        except ValueError:
+            fields.error[i] = E_TS  # the reference judges the timestamp before the other fields
+    channel_names, codes = fields._channels()
+    sub = FrameBatch(**{**vars(sub), "channel": codes, "channel_names": channel_names})
+    error[rows] = fields.error
+    sub = _within_channel_cap(sub, rows, error, channels)
+    for column in ("timestamp", "arbitration_id", "is_extended", "is_remote", "is_error", "is_fd",
+                   "bitrate_switch", "error_state_indicator", "is_rx", "dlc", "data"):
+        getattr(batch, column)[rows] = getattr(sub, column)
+    batch.channel[rows] = recode_channels(names, sub)
+
+
+_FLAG_COLUMNS = ("is_extended", "is_remote", "is_error", "is_fd", "bitrate_switch", "error_state_indicator", "is_rx")
 
 
 def _admit(names, channels: set[str]) -> np.ndarray:

@@ -11,6 +11,9 @@ sign, float reinterpretation and scaling, following cantools' rules bit for bit:
 * a multiplexer value with no branch: "expected multiplexer id A, B or C, but got X";
 * IdentityConversion and LinearIntegerConversion give ints, LinearConversion floats computed
   as Python computes ``raw * scale + offset``.
+
+Where the compiled core is loaded, decode_batch runs it (decode_native.py over gw_can_decode);
+this module's numpy code is the reference it is tested against, and the fallback.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import native
 from .frames import FrameBatch
 from .plan import DecodePlan, MessagePlan, NodePlan, SignalPlan
 
@@ -78,6 +82,17 @@ class DecodedBatch:
 
 
 def decode_batch(plan: DecodePlan, batch: FrameBatch) -> DecodedBatch:
+    core = native.kernels  # read per call: native.use_numpy() switches it off for a block
+    if core is not None:
+        from .decode_native import decode_batch_native, native_decodable  # imports this module
+
+        if native_decodable(batch):
+            return decode_batch_native(core, plan, batch)
+    return decode_batch_numpy(plan, batch)
+
+
+def decode_batch_numpy(plan: DecodePlan, batch: FrameBatch) -> DecodedBatch:
+    """The numpy reference of decode_batch (and its fallback where the core is not built)."""
     data_rows = np.flatnonzero(batch.is_data)
     n_messages = len(plan.messages)
     if len(data_rows) == len(batch):

@@ -1,0 +1,42 @@
+"""Shared by the can equivalence tests: run a public function on the compiled core and on the
+numpy reference, and compare what they return field by field, bit for bit."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from monitor import native
+
+REQUIRED = os.environ.get("GATEWATCH_NATIVE_REQUIRED") == "1"
+
+
+def core_or_skip():
+    core = native.loaded_core()
+    if core is None:
+        if REQUIRED:
+            pytest.fail("the native core is not built, and GATEWATCH_NATIVE_REQUIRED=1")
+        pytest.skip("the native core is not built (python setup.py build_ext --inplace)")
+    return core
+
+
+def both(monkeypatch, core, function, *args, **kwargs):
+    """(native result, numpy result) of function(*args, **kwargs)."""
+    with monkeypatch.context() as patch:
+        patch.setattr(native, "kernels", core)
+        got = function(*args, **kwargs)
+    with native.use_numpy():
+        want = function(*args, **kwargs)
+    return got, want
+
+
+def same_array(a, b, what: str) -> None:
+    assert isinstance(a, np.ndarray) and isinstance(b, np.ndarray), what
+    assert a.dtype == b.dtype, f"{what}: dtype {a.dtype} != {b.dtype}"
+    assert a.shape == b.shape, f"{what}: shape {a.shape} != {b.shape}"
+    if a.dtype == object:
+        assert a.tolist() == b.tolist(), what
+    else:
+        assert a.tobytes() == b.tobytes(), f"{what}: values differ"
