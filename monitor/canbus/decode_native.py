@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .decode import DecodedBatch, MessageColumns, decode_message
+from .decoded import DecodedBatch, MessageColumns
 from .decode_flat import MessageLayout, flatten
 from .frames import MAX_DATA, FrameBatch
 from .plan import DecodePlan
@@ -20,7 +20,9 @@ def native_decodable(batch: FrameBatch) -> bool:
     return batch.data.ndim == 2 and batch.data.shape[1] == MAX_DATA
 
 
-def decode_batch_native(core, plan: DecodePlan, batch: FrameBatch) -> DecodedBatch:
+def decode_batch_native(core, plan: DecodePlan, batch: FrameBatch, decode_message) -> DecodedBatch:
+    """``decode_message`` is the numpy decode of one message (decode.py's), for the messages the
+    C cannot reproduce exactly; handed in, so this module does not import the one that calls it."""
     flat = flatten(plan)
     out = core.can_decode_batch(
         flat.tables,
