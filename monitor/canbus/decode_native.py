@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .decoded import DecodedBatch, MessageColumns
 from .decode_flat import MessageLayout, flatten
+from .decoded import DecodedBatch, MessageColumns
 from .frames import MAX_DATA, FrameBatch
 from .plan import DecodePlan
 

@@ -4,13 +4,10 @@ the way a hostile sender would (cuts, length fields past the end, huge counts, z
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import pytest
 from hypothesis import strategies as st
 
-from monitor import native
 from monitor.net.app import dns, http, tls
 from monitor.net.capture import read_capture
 from monitor.net.pipeline import NetConfig, NetPipeline
@@ -72,11 +69,3 @@ def damaged(draw, messages: st.SearchStrategy[bytes]) -> bytes:
     return bytes(data)
 
 
-def required_core():
-    """The compiled module; skips (or, with GATEWATCH_NATIVE_REQUIRED=1, fails) without it."""
-    loaded = native.loaded_core()
-    if loaded is None:
-        if os.environ.get("GATEWATCH_NATIVE_REQUIRED") == "1":
-            pytest.fail("the native core is not built, and GATEWATCH_NATIVE_REQUIRED=1")
-        pytest.skip("the native core is not built (python setup.py build_ext --inplace)")
-    return loaded

@@ -6,20 +6,11 @@ from __future__ import annotations
 import os
 
 import numpy as np
-import pytest
 
 from monitor import native
 
 REQUIRED = os.environ.get("GATEWATCH_NATIVE_REQUIRED") == "1"
 
-
-def core_or_skip():
-    core = native.loaded_core()
-    if core is None:
-        if REQUIRED:
-            pytest.fail("the native core is not built, and GATEWATCH_NATIVE_REQUIRED=1")
-        pytest.skip("the native core is not built (python setup.py build_ext --inplace)")
-    return core
 
 
 def both(monkeypatch, core, function, *args, **kwargs):

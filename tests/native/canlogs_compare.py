@@ -3,23 +3,11 @@ with the compiled core on and on the python-can reference, column by column."""
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
-import pytest
 
 from monitor import native
 from monitor.canbus.frames import _COLUMNS
 from monitor.canbus.logs import read_log
-
-
-def core_or_skip():
-    core = native.loaded_core()
-    if core is None:
-        if os.environ.get("GATEWATCH_NATIVE_REQUIRED") == "1":
-            pytest.fail("the native core is not built, and GATEWATCH_NATIVE_REQUIRED=1")
-        pytest.skip("the native core is not built (python setup.py build_ext --inplace)")
-    return core
 
 
 def outcome(path, batch_size: int) -> list:

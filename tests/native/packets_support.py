@@ -3,28 +3,19 @@ public function (native, then the numpy reference) and the comparisons of their 
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, fields
 
 import numpy as np
-import pytest
 
 from monitor import native
 from monitor.net.capture import ReplayStats, read_capture
 
-
-def core_or_skip():
-    core = native.loaded_core()
-    if core is None:
-        if os.environ.get("GATEWATCH_NATIVE_REQUIRED") == "1":
-            pytest.fail("the native core is not built, and GATEWATCH_NATIVE_REQUIRED=1")
-        pytest.skip("the native core is not built (python setup.py build_ext --inplace)")
-    return core
+from .core import required_core
 
 
 def both(monkeypatch, function, *args, **kwargs):
     """(native result, numpy result) of one call; exceptions are results too (type, message)."""
-    monkeypatch.setattr(native, "kernels", core_or_skip())
+    monkeypatch.setattr(native, "kernels", required_core())
     fast = _outcome(function, *args, **kwargs)
     with native.use_numpy():
         reference = _outcome(function, *args, **kwargs)

@@ -16,7 +16,8 @@ from monitor.net.app import dns, http, tls
 from tests.builders import client_hello
 from tests.conftest import PROJECT, corpus_files, ids
 
-from .apps_cases import damaged, parser_inputs, required_core, run_pipeline
+from .apps_cases import damaged, parser_inputs, run_pipeline
+from .core import required_core
 
 CAPTURES = corpus_files("pcap/*.pcap") + corpus_files("pcap/*.pcapng")
 SEEDS = sorted((PROJECT / "seeds").glob("*/capture.pcap"))

@@ -17,7 +17,8 @@ from monitor import native
 from monitor.net.app.inspect import AppInspector
 from tests.conftest import PROJECT, corpus_files, ids
 
-from .apps_cases import required_core, run_pipeline
+from .apps_cases import run_pipeline
+from .core import required_core
 
 CAPTURES = corpus_files("pcap/*.pcap") + corpus_files("pcap/*.pcapng")
 SEEDS = sorted((PROJECT / "seeds").glob("*/capture.pcap"))

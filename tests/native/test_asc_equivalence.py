@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from monitor.canbus import ascfile, logs
 
 from ..conftest import corpus_files, ids
-from .canlogs_compare import assert_same_both_ways, core_or_skip
+from .canlogs_compare import assert_same_both_ways
+from .core import required_core
 
 CORPUS = corpus_files("can/logs/python-can/*.asc")
 SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -22,7 +23,7 @@ HEADER = "date Sam Sep 30 15:06:13.191 2017\nbase hex  timestamps absolute\ninte
 
 @pytest.fixture
 def core():
-    return core_or_skip()
+    return required_core()
 
 
 @pytest.mark.parametrize("path", CORPUS, ids=ids(CORPUS))

@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ..conftest import corpus_files, ids
-from .canlogs_compare import assert_same_both_ways, core_or_skip
+from .canlogs_compare import assert_same_both_ways
+from .core import required_core
 
 CORPUS = corpus_files("can/logs/python-can/*.blf")
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -23,7 +24,7 @@ SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 
 @pytest.fixture
 def core():
-    return core_or_skip()
+    return required_core()
 
 
 @pytest.mark.parametrize("path", CORPUS, ids=ids(CORPUS))

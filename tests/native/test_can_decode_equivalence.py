@@ -25,7 +25,8 @@ from monitor.canbus.plan import compile_plan
 from monitor.testing.oracle import random_frames, valid_frames
 
 from ..conftest import PROJECT, corpus_files, ids
-from .can_compare import both, core_or_skip, same_array
+from .can_compare import both, same_array
+from .core import required_core
 
 CORPUS_DBCS = corpus_files("can/dbc/*/*.dbc")
 REPO_DBCS = sorted((PROJECT / "dbc").rglob("*.dbc"))
@@ -34,7 +35,7 @@ SEED_LOGS = sorted((PROJECT / "seeds").glob("*/can.log"))
 
 @pytest.fixture
 def core():
-    return core_or_skip()
+    return required_core()
 
 
 def same_decoded(got, want) -> None:

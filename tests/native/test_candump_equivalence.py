@@ -19,14 +19,15 @@ from monitor.canbus.candump import parse_candump, read_candump
 from monitor.limits import MAX_LOG_CHANNELS
 
 from ..conftest import PROJECT, corpus_files, ids
-from .can_compare import both, core_or_skip, same_array
+from .can_compare import both, same_array
+from .core import required_core
 
 LOGS = corpus_files("can/logs/**/*.log") + sorted((PROJECT / "seeds").glob("*/can.log"))
 
 
 @pytest.fixture
 def core():
-    return core_or_skip()
+    return required_core()
 
 
 def same_parse(got, want) -> None:

@@ -35,6 +35,7 @@ from monitor.canbus.rawsocket import (
     records_to_batch,
 )
 from tests.conftest import PROJECT, corpus_files, ids
+from tests.native.core import required_core
 
 COLUMNS = ("timestamp", "channel", "arbitration_id", "is_extended", "is_remote", "is_error", "is_fd",
            "bitrate_switch", "error_state_indicator", "is_rx", "dlc", "data")
@@ -47,11 +48,7 @@ WALL = 42.0  # the injected wall clock: what rows without a kernel timestamp get
 @pytest.fixture
 def core(monkeypatch):
     """The compiled module, switched on even where GATEWATCH_NATIVE=0 left it off."""
-    loaded = native.loaded_core()
-    if loaded is None:
-        if os.environ.get("GATEWATCH_NATIVE_REQUIRED") == "1":
-            pytest.fail("the native core is not built, and GATEWATCH_NATIVE_REQUIRED=1")
-        pytest.skip("the native core is not built (python setup.py build_ext --inplace)")
+    loaded = required_core()
     if not loaded.live_can_receive_supported():
         pytest.skip("the compiled receive loop needs Linux (poll + recvmmsg)")
     monkeypatch.setattr(native, "kernels", loaded)

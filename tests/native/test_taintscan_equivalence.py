@@ -9,7 +9,6 @@ captures read as payload; and every buffer a seed's replay searches, through the
 
 from __future__ import annotations
 
-import os
 import random
 import struct
 
@@ -31,6 +30,7 @@ from monitor.detect.taintscan import (
 from monitor.scenarios import load_scenario, run_scenario
 from tests.conftest import PROJECT, corpus_files, ids
 from tests.detect.test_taintscan import drive, pack
+from tests.native.core import required_core
 
 PLACES = {"north-east": (48.137154, 11.576124), "north-west": (40.712776, -74.005974),
           "south-east": (-33.868820, 151.209296), "south-west": (-12.046374, -77.042793),
@@ -45,11 +45,7 @@ BYTES_PER_FILE = 1 << 20
 
 @pytest.fixture
 def core(monkeypatch):
-    loaded = native.loaded_core()
-    if loaded is None:
-        if os.environ.get("GATEWATCH_NATIVE_REQUIRED") == "1":
-            pytest.fail("the native core is not built, and GATEWATCH_NATIVE_REQUIRED=1")
-        pytest.skip("the native core is not built (python setup.py build_ext --inplace)")
+    loaded = required_core()
     monkeypatch.setattr(native, "kernels", loaded)
     return loaded
 
