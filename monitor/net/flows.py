@@ -70,6 +70,7 @@ class FlowTable:
         self.lookup: dict[bytes, int] = {}
         self.free: list[int] = []
         self.size = 0  # slots ever used (the high-water mark)
+        self._finished_in_batch: list[int] | None = None  # slots finished during update, free after it
         self._allocate(1024)
 
     # ------------------------------------------------------------ storage
@@ -97,7 +98,12 @@ class FlowTable:
     # ------------------------------------------------------------ packets in
 
     def update(self, h: Headers, rows: np.ndarray, ts_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Account the given rows of h; returns (slot, is_orig) per row."""
+        """Account the given rows of h; returns (slot, is_orig) per row.
+
+        Units (see ``_units``) get their slots in turn; a unit's packets are counted before any
+        eviction that follows it, so an evicted flow's record holds them, and a slot finished
+        during the batch is not handed out again before the next one: every row's slot is the
+        slot of its own flow."""
         if len(rows) == 0:
             return np.zeros(0, np.int64), np.zeros(0, bool)
         keys, a_is_src = canonical_keys(h, rows)
@@ -105,17 +111,43 @@ class FlowTable:
         order, unit, starts = self._units(keys, a_is_src, ts_ns, flags, seq)
         first_rows = order[starts]
         ports = (h.sport[rows][first_rows], h.dport[rows][first_rows])
-        slots, close_after = self._slots_for_units(keys, first_rows, a_is_src, flags, seq, ts_ns, ports)
+        batch = _UnitRows(order, unit, np.append(starts, len(order)), keys, a_is_src, flags, seq, ts_ns,
+                          h.ip_bytes[rows], h.payload_len[rows])
+        self._finished_in_batch = []
+        try:
+            slots, close_after = self._slots_for_units(keys, first_rows, a_is_src, flags, seq, ts_ns, ports, batch)
+            self._account(batch, slots, len(slots))
+        finally:
+            self.free.extend(self._finished_in_batch)
+            self._finished_in_batch = None
         slot_of_row = np.empty(len(rows), dtype=np.int64)
         slot_of_row[order] = slots[unit]
         is_orig = a_is_src == self.a_initiates[slot_of_row]
-        self._accumulate(slots, unit, order, is_orig, h.ip_bytes[rows], h.payload_len[rows], flags, ts_ns)
-        for side, opening in enumerate((_bare_syn(keys, flags), _syn_ack(keys, flags))):
-            rows_ = np.flatnonzero(opening)
-            self.isn[slot_of_row[rows_], side] = seq[rows_]
         for slot in close_after:
-            self._finish(slot, "idle_timeout")
+            if self.active[slot]:  # not evicted since
+                self._finish(slot, "idle_timeout")
         return slot_of_row, is_orig
+
+    def _account(self, batch: _UnitRows, slots: np.ndarray, upto: int) -> None:
+        """Count the packets of the units not counted yet, up to unit ``upto``."""
+        done = batch.accounted
+        if upto <= done:
+            return
+        lo, hi = batch.bounds[done], batch.bounds[upto]
+        order = batch.order[lo:hi]
+        unit = batch.unit[lo:hi] - done
+        unit_slots = slots[done:upto]
+        is_orig = np.zeros(len(batch.a_is_src), dtype=bool)
+        is_orig[order] = batch.a_is_src[order] == self.a_initiates[unit_slots[unit]]
+        self._accumulate(unit_slots, unit, order, is_orig, batch.ip_bytes, batch.payload, batch.flags, batch.ts_ns)
+        rows = np.sort(order)  # time order: the last SYN (SYN/ACK) of a flow is the one kept
+        row_slots = np.empty(len(batch.a_is_src), dtype=np.int64)
+        row_slots[order] = unit_slots[unit]
+        for side, opening in enumerate((_bare_syn(batch.keys[rows], batch.flags[rows]),
+                                        _syn_ack(batch.keys[rows], batch.flags[rows]))):
+            opened = rows[opening]
+            self.isn[row_slots[opened], side] = batch.seq[opened]
+        batch.accounted = upto
 
     def _units(self, keys, a_is_src, ts_ns, flags, seq):
         """Sort rows into units: runs of one key not broken by an idle gap or a port reuse."""
@@ -143,7 +175,7 @@ class FlowTable:
         unit = np.cumsum(unit_start) - 1
         return order, unit, np.flatnonzero(unit_start)
 
-    def _slots_for_units(self, keys, first_rows, a_is_src, flags, seq, ts_ns, ports):
+    def _slots_for_units(self, keys, first_rows, a_is_src, flags, seq, ts_ns, ports, batch):
         key_bytes = keys[first_rows].tobytes()
         size = KEY_DTYPE.itemsize
         first_keys, first_flags = keys[first_rows], flags[first_rows]
@@ -176,6 +208,7 @@ class FlowTable:
             if slot is None:
                 if len(lookup) >= self.config.max_flows:
                     self._open_slots(slots, opened, first_keys, initiates, first_ts)
+                    self._account(batch, slots, u)
                     self._evict()
                 slot = self._new_slot(k)
                 slots[u] = slot
@@ -271,7 +304,7 @@ class FlowTable:
         """The table is full: finish the least recently seen sixteenth of it."""
         live = np.flatnonzero(self.active[: self.size])
         count = max(1, len(live) // 16)
-        oldest = live[np.argpartition(self.last_ns[live], count - 1)[:count]]
+        oldest = live[np.lexsort((live, self.last_ns[live]))[:count]]  # ties: the lowest slot
         self._finish_many(oldest, "evicted")
         self.stats.evicted += count
 
@@ -295,13 +328,34 @@ class FlowTable:
             if lookup.get(key_bytes) == slot:
                 del lookup[key_bytes]
             closed(slot)
-        self.free.extend(slot_list)
+        if self._finished_in_batch is not None:  # not reused before the batch's rows are all counted
+            self._finished_in_batch.extend(slot_list)
+        else:
+            self.free.extend(slot_list)
         self.active[slots] = False
         self.stats.finished += len(slots)
 
     def _report(self, slots: np.ndarray, reason: str) -> None:
         self.stats.reasons[reason] = self.stats.reasons.get(reason, 0) + len(slots)
         self.recorder.report_many(self, slots, reason)
+
+
+@dataclass
+class _UnitRows:
+    """A batch's rows sorted into units (``order``; unit i is rows order[bounds[i]:bounds[i + 1]])
+    and their per-row columns; ``accounted``: the units counted so far."""
+
+    order: np.ndarray
+    unit: np.ndarray
+    bounds: np.ndarray
+    keys: np.ndarray
+    a_is_src: np.ndarray
+    flags: np.ndarray
+    seq: np.ndarray
+    ts_ns: np.ndarray
+    ip_bytes: np.ndarray
+    payload: np.ndarray
+    accounted: int = 0
 
 
 def _before_in_group(flag: np.ndarray, group_start: np.ndarray) -> np.ndarray:
