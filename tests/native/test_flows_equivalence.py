@@ -38,7 +38,8 @@ def core():
 
 @SETTINGS
 @given(st.one_of(st.integers(-(2**63), 2**63 - 1).map(lambda ns: ns / 1e9),
-                 st.floats(allow_nan=False, allow_infinity=False), st.floats(1e-7, 1e20)))
+                 st.floats(allow_nan=False, allow_infinity=False), st.floats(1e-7, 1e20),
+                 st.integers(-1074, 1023).map(lambda k: 2.0**k)))  # powers of two: narrower below
 def test_doubles_are_written_as_python_repr(core, value: float) -> None:
     assert core.flowjson_double(value) == repr(value)
 

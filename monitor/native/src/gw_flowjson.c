@@ -1,6 +1,7 @@
 /* Finished-flow records as JSON lines from columns (see gw_flowjson.h). */
 #include "gw_flowjson.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,27 +69,141 @@ static int format_int(int64_t value, char *out) {
     return 1 + format_uint(0 - (uint64_t)value, out + 1);
 }
 
-/* The shortest digits that read back as value (Python's repr): the correctly rounded 15-, 16-
- * or 17-digit form, whichever is first to round-trip. Up to 15 digits every decimal survives
- * a (normal) double, so the 15-digit form with its trailing zeros dropped is then the shortest.
- * Subnormals hold fewer digits: every precision is tried, from one. */
+#ifdef __SIZEOF_INT128__
+typedef unsigned __int128 u128;
+
+static int within(u128 x, u128 low, u128 high, int inclusive) {
+    return inclusive ? (x >= low && x <= high) : (x > low && x < high);
+}
+
+/* The shortest digits of value exactly, in 128-bit integers, where they fit: value = m 2^e
+ * with e <= 0, scaled by 10^q (q <= 20) to 17 integer digits. A p-digit number reads back as
+ * value if it lies inside the interval of
+ * reals that round to value (the midpoints to its neighbours, included when m is even): one
+ * of the two p-digit numbers around value does, if any p-digit number does, and the nearer is
+ * taken. The shortest such p is found by bisection: if p digits read back, so do p + 1. Returns 0 when
+ * value is out of this range (the caller then uses printf and strtod). */
+static int exact_digits(double value, char *digits, int *exponent) {
+    uint64_t bits;
+    memcpy(&bits, &value, sizeof bits);
+    int biased = (int)((bits >> 52) & 0x7ff);
+    uint64_t m = bits & ((1ULL << 52) - 1);
+    if (biased == 0 || biased == 0x7ff)
+        return 0;
+    m |= 1ULL << 52;
+    int e = biased - 1075;
+    if (e > 0 || e < -120)
+        return 0;
+    int q = 16 - (int)floor(log10(value));
+    if (q < 0 || q > 20)
+        return 0;
+    u128 pow10[22];
+    pow10[0] = 1;
+    for (int i = 1; i < 22; i++)
+        pow10[i] = pow10[i - 1] * 10;
+    u128 den = (u128)1 << (-e + 2); /* quarter units of 2^e: value = 4m, its neighbours' midpoints 4m -+ 2 */
+    u128 low = 4 * (u128)m - ((m == 1ULL << 52 && biased > 1) ? 1 : 2), high = 4 * (u128)m + 2;
+    u128 scaled = 4 * (u128)m * pow10[q]; /* value 10^q, times den */
+    if (scaled < pow10[16] * den) /* log10 was one too low or high: 17 integer digits exactly */
+        q++, scaled *= 10;
+    else if (scaled >= pow10[17] * den)
+        q--, scaled /= 10; /* exact: a factor of 10 was just multiplied in */
+    if (q < 0 || q > 20)
+        return 0;
+    int inclusive = (m & 1) == 0;
+    u128 lo_bound = low * pow10[q], hi_bound = high * pow10[q];
+    uint64_t best = 0;
+    int best_p = 0, lo_p = 1, hi_p = 17;
+    while (lo_p <= hi_p) {
+        int p = (lo_p + hi_p) / 2;
+        u128 unit = den * pow10[17 - p];
+        u128 below = scaled / unit, rest = scaled % unit;
+        /* of the two p-digit neighbours of value, those inside; the nearer (ties: the even) */
+        int below_in = within(below * unit, lo_bound, hi_bound, inclusive);
+        int above_in = rest && within((below + 1) * unit, lo_bound, hi_bound, inclusive);
+        int take_above = above_in && (!below_in || rest * 2 > unit || (rest * 2 == unit && (below & 1)));
+        if (below_in || above_in)
+            best = (uint64_t)(below + take_above), best_p = p, hi_p = p - 1;
+        else
+            lo_p = p + 1;
+    }
+    if (!best_p)
+        return 0;
+    *exponent = 16 - q;
+    if (best == (uint64_t)pow10[best_p]) /* rounded up to a power of ten: one digit more, then dropped */
+        (*exponent)++, best /= 10;
+    int n = format_uint(best, digits);
+    while (n > 1 && digits[n - 1] == '0')
+        n--;
+    return n;
+}
+#endif
+
+/* Adds one unit in the last digit of printf's "d.ddde+XX" (a carry out of the first digit
+ * becomes "1.000" and the exponent one more). */
+static void increment_digits(char *text, size_t size) {
+    char *e = strchr(text, 'e');
+    for (char *p = e - 1; p >= text; p--) {
+        if (*p < '0' || *p > '9')
+            continue;
+        if (*p != '9') {
+            (*p)++;
+            return;
+        }
+        *p = '0';
+    }
+    text[0] = '1';
+    snprintf(e, size - (size_t)(e - text), "e%+03d", atoi(e + 1) + 1);
+}
+
+/* A `precision`-digit form of value that reads back as value, in text; 0 if none does. The
+ * nearer of the two p-digit numbers around value is printf's correctly rounded one; if it does
+ * not read back but the one above does (value a power of two: the interval of reals rounding
+ * to it is narrower below), that one. */
+static int digits_reading_back(double value, int precision, char *text, size_t size) {
+    snprintf(text, size, "%.*e", precision - 1, value);
+    double back = strtod(text, NULL);
+    if (back == value)
+        return 1;
+    if (back > value)
+        return 0;
+    increment_digits(text, size);
+    return strtod(text, NULL) == value;
+}
+
+/* The shortest digits that read back as value (Python's repr), by printf and strtod. Some
+ * p-digit number reads back if some p-digit number with fewer significant digits does, so 16
+ * digits are tried first: times (int ns / 1e9) mostly need 17. Up to 15 digits every decimal
+ * survives a normal double, so the only 15-digit form reading back, trailing zeros dropped, is
+ * the shortest. Subnormals hold fewer digits: every precision is tried, from one. */
 static int shortest_digits(double value, char *digits, int *exponent) {
     char text[48];
-    for (int precision = value < 2.2250738585072014e-308 ? 1 : 15; precision <= 17; precision++) {
-        snprintf(text, sizeof text, "%.*e", precision - 1, value);
-        if (precision < 17 && strtod(text, NULL) != value)
-            continue;
-        char *e = strchr(text, 'e');
-        int n = 0;
-        for (char *p = text; p < e; p++)
-            if (*p >= '0' && *p <= '9')
-                digits[n++] = *p;
-        while (n > 1 && digits[n - 1] == '0')
-            n--;
-        *exponent = atoi(e + 1);
-        return n;
+#ifdef __SIZEOF_INT128__
+    int exact = exact_digits(value, digits, exponent);
+    if (exact)
+        return exact;
+#endif
+    if (value < 2.2250738585072014e-308) {
+        int precision = 1;
+        while (precision < 17 && !digits_reading_back(value, precision, text, sizeof text))
+            precision++;
+        if (precision == 17 && !digits_reading_back(value, 17, text, sizeof text))
+            snprintf(text, sizeof text, "%.16e", value);
+    } else if (!digits_reading_back(value, 16, text, sizeof text)) {
+        if (!digits_reading_back(value, 17, text, sizeof text))
+            snprintf(text, sizeof text, "%.16e", value); /* not reached: 17 digits always do */
+    } else if (!digits_reading_back(value, 15, text, sizeof text)) {
+        digits_reading_back(value, 16, text, sizeof text);
     }
-    return 0; /* not reached */
+    char *e = strchr(text, 'e');
+    int n = 0;
+    for (char *p = text; p < e; p++)
+        if (*p >= '0' && *p <= '9')
+            digits[n++] = *p;
+    while (n > 1 && digits[n - 1] == '0')
+        n--;
+    *exponent = atoi(e + 1);
+    return n;
 }
 
 int gw_format_double(double value, char *out) {
@@ -217,6 +332,18 @@ static void put_int(writer *w, int64_t value) { w->at += format_int(value, (char
 
 static void put_double(writer *w, double value) { w->at += gw_format_double(value, (char *)w->at); }
 
+/* A double written before in this line, written again by copying its text. */
+typedef struct {
+    const uint8_t *at;
+    int len;
+} written;
+
+static written put_double_kept(writer *w, double value) {
+    written text = {w->at, gw_format_double(value, (char *)w->at)};
+    w->at += text.len;
+    return text;
+}
+
 static void put_address(writer *w, uint8_t version, uint64_t hi, uint64_t lo) {
     *w->at++ = '"';
     w->at += gw_format_address(version, hi, lo, (char *)w->at);
@@ -254,8 +381,9 @@ static void put_flags(writer *w, uint8_t flags) {
 
 static void write_row(writer *w, const gw_flow_columns *c, int64_t r) {
     double first = (double)c->first_ns[r] / 1e9; /* as numpy's int64 / 1e9 */
+    double last = (double)c->last_ns[r] / 1e9;
     PUT_LITERAL(w, "{\"ts\": ");
-    put_double(w, first);
+    written first_text = put_double_kept(w, first); /* ts, then first_seen and maybe last_seen again */
     PUT_LITERAL(w, ", \"flow_id\": ");
     put_int(w, c->flow_id[r]);
     PUT_LITERAL(w, ", \"community_id\": ");
@@ -290,9 +418,12 @@ static void write_row(writer *w, const gw_flow_columns *c, int64_t r) {
     PUT_LITERAL(w, ", \"resp_bytes\": ");
     put_int(w, c->resp_bytes[r]);
     PUT_LITERAL(w, ", \"first_seen\": ");
-    put_double(w, first);
+    put(w, (const char *)first_text.at, (size_t)first_text.len);
     PUT_LITERAL(w, ", \"last_seen\": ");
-    put_double(w, (double)c->last_ns[r] / 1e9);
+    if (last == first)
+        put(w, (const char *)first_text.at, (size_t)first_text.len);
+    else
+        put_double(w, last);
     PUT_LITERAL(w, ", \"duration\": ");
     /* as numpy: the int64 difference (wrapping), then / 1e9 */
     put_double(w, (double)(int64_t)((uint64_t)c->last_ns[r] - (uint64_t)c->first_ns[r]) / 1e9);

@@ -34,6 +34,10 @@ static void test_doubles(void) {
     CHECK(double_is(-2.5, "-2.5"));
     CHECK(double_is(9.223372036854776e18, "9.223372036854776e+18"));
     CHECK(double_is(-9.223372036854776e9, "-9223372036.854776"));
+    CHECK(double_is(5.9604644775390625e-08, "5.960464477539063e-08")); /* 2^-24: the 16 digits above */
+    CHECK(double_is(5.684341886080801486968994140625e-14, "5.684341886080802e-14")); /* 2^-44 */
+    CHECK(double_is(5e-324, "5e-324"));
+    CHECK(double_is(1.7976931348623157e308, "1.7976931348623157e+308"));
 }
 
 static void test_addresses(void) {
