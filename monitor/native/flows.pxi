@@ -1,5 +1,5 @@
 # flows kernels: wrappers over src/gw_flowjson (the finished-flow record writer).
-from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdint cimport int8_t, int64_t, uint8_t, uint32_t, uint64_t
 
 cdef extern from "gw_flowjson.h" nogil:
     ctypedef struct gw_text_column:
@@ -159,3 +159,193 @@ def flowjson_double(double value):
     cdef char text[40]
     cdef int n = gw_format_double(value, text)
     return text[:n].decode("ascii")
+
+
+# ------------------------------------------------------------ the flow table (gw_flowtable)
+
+cdef extern from "gw_flowtable.h" nogil:
+    ctypedef struct gw_flowindex:
+        int64_t *entries
+        int64_t cap
+        int64_t live
+        int64_t used
+
+    ctypedef struct gw_flowcolumns:
+        uint8_t *keys
+        int64_t key_size
+        int64_t proto_offset
+        int64_t capacity
+        const int64_t *last_ns
+        const int64_t *packets
+        const uint8_t *flags
+        const uint32_t *isn
+        uint8_t *active
+        int64_t size
+        int64_t *free_slots
+        int64_t n_free
+        int64_t idle_s[7]
+        int64_t max_flows
+
+    ctypedef struct gw_flowunits:
+        int64_t n
+        const uint8_t *keys
+        const int64_t *first_ns
+        const int8_t *opening
+        const uint32_t *first_seq
+        int64_t *slots
+        uint8_t *opened
+        int64_t *finished
+        uint8_t *why
+        int64_t n_finished
+        int64_t *close_after
+        int64_t n_close_after
+
+    int GW_WALK_DONE
+    int GW_WALK_EVICT
+    int GW_WALK_NO_ROOM
+    int GW_END_IDLE
+    int GW_END_REUSE
+
+    int gw_flowtable_walk(gw_flowcolumns *t, gw_flowindex *index, gw_flowunits *u, int64_t *next, int resume_open)
+    int64_t gw_flowindex_forget(gw_flowindex *index, const gw_flowcolumns *t, const int64_t *slots, int64_t n)
+    int gw_flowindex_rehash(const gw_flowindex *source, gw_flowindex *to, const gw_flowcolumns *t)
+    int64_t gw_flowindex_find(const gw_flowindex *index, const gw_flowcolumns *t, const uint8_t *key)
+
+
+cdef class FlowIndex:
+    """The flow table's key -> slot index (open addressing, entries in a numpy array) over the
+    table's key column, and the walk over a batch's units (flows.py holds the reference)."""
+
+    cdef public object entries
+    cdef public int64_t live, used
+    cdef int64_t key_size, proto_offset
+
+    def __init__(self, int64_t key_size, int64_t proto_offset, int64_t capacity=1024):
+        if key_size <= 0 or not 0 <= proto_offset < key_size or capacity < 4 or capacity & (capacity - 1):
+            raise ValueError("FlowIndex: key size, protocol offset or capacity (a power of two) out of range")
+        self.key_size, self.proto_offset = key_size, proto_offset
+        self.entries = _flows_np.full(capacity, -1, dtype=_flows_np.int64)
+        self.live = self.used = 0
+
+    cdef int _columns(self, gw_flowcolumns *t, uint8_t[::1] keys, const int64_t[::1] last_ns,
+                      const int64_t[::1] packets, const uint8_t[::1] flags, const uint32_t[::1] isn,
+                      uint8_t[::1] active, int64_t size, int64_t[::1] free_slots, int64_t n_free) except -1:
+        cdef int64_t capacity = keys.shape[0] // self.key_size
+        if (capacity < 1 or last_ns.shape[0] < capacity or packets.shape[0] < 2 * capacity
+                or flags.shape[0] < 2 * capacity or isn.shape[0] < 2 * capacity or active.shape[0] < capacity
+                or not 0 <= size <= capacity or not 0 <= n_free <= free_slots.shape[0]):
+            raise ValueError("FlowIndex: the table's columns disagree on its capacity")
+        t.keys, t.key_size, t.proto_offset, t.capacity = &keys[0], self.key_size, self.proto_offset, capacity
+        t.last_ns, t.packets, t.flags, t.isn, t.active = &last_ns[0], &packets[0], &flags[0], &isn[0], &active[0]
+        t.size, t.n_free = size, n_free
+        t.free_slots = &free_slots[0] if free_slots.shape[0] else NULL
+        return 0
+
+    def reserve(self, keys, int64_t more):
+        """Room for ``more`` entries: the index grows (rehashed) to keep under half full."""
+        cdef int64_t cap = self.entries.shape[0]
+        if self.used + more <= cap // 2:
+            return
+        while self.live + more > cap // 2:
+            cap *= 2
+        cdef gw_flowcolumns t
+        cdef gw_flowindex source, to
+        cdef int64_t[::1] old = self.entries
+        new = _flows_np.full(cap, -1, dtype=_flows_np.int64)
+        cdef int64_t[::1] fresh = new
+        cdef const uint8_t[::1] key_bytes = keys
+        t.keys, t.key_size, t.capacity = <uint8_t *> &key_bytes[0], self.key_size, key_bytes.shape[0] // self.key_size
+        source.entries, source.cap, source.live, source.used = &old[0], old.shape[0], self.live, self.used
+        to.entries, to.cap, to.live, to.used = &fresh[0], cap, 0, 0
+        cdef int status
+        with nogil:
+            status = gw_flowindex_rehash(&source, &to, &t)
+        if status != 0:
+            raise ValueError("FlowIndex: rehash found no room")  # not reached: sized above
+        self.entries, self.live, self.used = new, to.live, to.used
+
+    def forget(self, keys, const int64_t[::1] slots):
+        """Drop the entries pointing at these slots (finished flows)."""
+        cdef gw_flowcolumns t
+        cdef gw_flowindex index
+        cdef int64_t[::1] entries = self.entries
+        cdef const uint8_t[::1] key_bytes = keys
+        cdef int64_t capacity = key_bytes.shape[0] // self.key_size, i, removed
+        for i in range(slots.shape[0]):
+            if not 0 <= slots[i] < capacity:
+                raise ValueError("FlowIndex.forget: a slot past the table")
+        if slots.shape[0] == 0:
+            return 0
+        t.keys, t.key_size, t.capacity = <uint8_t *> &key_bytes[0], self.key_size, capacity
+        index.entries, index.cap, index.live, index.used = &entries[0], entries.shape[0], self.live, self.used
+        with nogil:
+            removed = gw_flowindex_forget(&index, &t, &slots[0], slots.shape[0])
+        self.live = index.live
+        return removed
+
+    def find(self, keys, const uint8_t[::1] key):
+        """The slot of one key (bytes of key_size), or -1."""
+        if key.shape[0] != self.key_size:
+            raise ValueError("FlowIndex.find: a key of the wrong size")
+        cdef gw_flowcolumns t
+        cdef gw_flowindex index
+        cdef int64_t[::1] entries = self.entries
+        cdef const uint8_t[::1] key_bytes = keys
+        t.keys, t.key_size, t.capacity = <uint8_t *> &key_bytes[0], self.key_size, key_bytes.shape[0] // self.key_size
+        index.entries, index.cap, index.live, index.used = &entries[0], entries.shape[0], self.live, self.used
+        return gw_flowindex_find(&index, &t, &key[0])
+
+    def walk(self, table, const int64_t[::1] idle_s, int64_t max_flows, units, int64_t start, bint resume_open):
+        """FlowTable._slots_for_units in C from unit ``start``: returns (status, next unit).
+
+        ``table``: (keys u8, last_ns, packets flat, flags flat, isn flat, active u8, size,
+        free stack, n_free) -> the new (size, n_free) are in the result's third and fourth
+        places; ``units``: a dict of the units' arrays and counts (n_finished, n_close_after),
+        updated in place."""
+        keys, last_ns, packets, flags, isn, active, size, free_slots, n_free = table
+        cdef gw_flowcolumns t
+        self._columns(&t, keys, last_ns, packets, flags, isn, active, size, free_slots, n_free)
+        if idle_s.shape[0] != 7:
+            raise ValueError("FlowIndex.walk: seven idle timeouts")
+        cdef int i
+        for i in range(7):
+            t.idle_s[i] = idle_s[i]
+        t.max_flows = max_flows
+        cdef const uint8_t[::1] unit_keys = units["keys"]
+        cdef const int64_t[::1] first_ns = units["first_ns"]
+        cdef const int8_t[::1] opening = units["opening"]
+        cdef const uint32_t[::1] first_seq = units["first_seq"]
+        cdef int64_t[::1] slots = units["slots"]
+        cdef uint8_t[::1] opened = units["opened"]
+        cdef int64_t[::1] finished = units["finished"]
+        cdef uint8_t[::1] why = units["why"]
+        cdef int64_t[::1] close_after = units["close_after"]
+        cdef int64_t n = first_ns.shape[0]
+        if (unit_keys.shape[0] != n * self.key_size or opening.shape[0] != n or first_seq.shape[0] != n
+                or slots.shape[0] != n or opened.shape[0] != n or finished.shape[0] != n or why.shape[0] != n
+                or close_after.shape[0] != n or not 0 <= start <= n):
+            raise ValueError("FlowIndex.walk: the units' arrays need one value per unit")
+        if n == 0:
+            return GW_WALK_DONE, 0, size, n_free
+        cdef gw_flowunits u
+        u.n, u.keys, u.first_ns, u.opening, u.first_seq = n, &unit_keys[0], &first_ns[0], &opening[0], &first_seq[0]
+        u.slots, u.opened, u.finished, u.why, u.close_after = &slots[0], &opened[0], &finished[0], &why[0], &close_after[0]
+        u.n_finished, u.n_close_after = units["n_finished"], units["n_close_after"]
+        if not (0 <= u.n_finished <= n and 0 <= u.n_close_after <= n):
+            raise ValueError("FlowIndex.walk: counts out of range")
+        cdef gw_flowindex index
+        cdef int64_t[::1] entries = self.entries
+        index.entries, index.cap, index.live, index.used = &entries[0], entries.shape[0], self.live, self.used
+        cdef int64_t next_unit = start
+        cdef int status
+        with nogil:
+            status = gw_flowtable_walk(&t, &index, &u, &next_unit, resume_open)
+        self.live, self.used = index.live, index.used
+        units["n_finished"], units["n_close_after"] = u.n_finished, u.n_close_after
+        if status == GW_WALK_NO_ROOM:
+            raise ValueError("FlowIndex.walk: no free slot or index entry (reserve them first)")
+        return status, next_unit, t.size, t.n_free
+
+
+FLOWTABLE_DONE, FLOWTABLE_EVICT = GW_WALK_DONE, GW_WALK_EVICT
+FLOWTABLE_END_IDLE, FLOWTABLE_END_REUSE = GW_END_IDLE, GW_END_REUSE

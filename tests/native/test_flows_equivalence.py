@@ -1,6 +1,9 @@
-"""The compiled flow kernels against the numpy reference: the finished-flow records written
-by C (gw_flowjson) must be byte for byte those of flowjson.py, with the same FlowStats, on the
-corpus captures, the seeds' captures and generated packet streams; and its number and address
+"""The compiled flow kernels against the numpy reference: with the flow table's index and unit
+walk in C (gw_flowtable) and the finished-flow records written by C (gw_flowjson), the records
+must be those of the numpy FlowTable and flowjson.py (as sorted multisets of JSON lines; on
+captures in the same order too) with the same FlowStats, on the corpus captures, the seeds'
+captures and generated packet streams (port reuse, idle gaps across batches, RST/FIN, SYN/ACK
+first, a small max_flows, batches from one packet); and the writer's number and address
 formatting must be Python's repr and inet_ntop."""
 
 from __future__ import annotations
