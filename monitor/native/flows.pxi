@@ -1,5 +1,5 @@
 # flows kernels: wrappers over src/gw_flowjson (the finished-flow record writer).
-from libc.stdint cimport int8_t, int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdint cimport int8_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 
 cdef extern from "gw_flowjson.h" nogil:
     ctypedef struct gw_text_column:
@@ -349,3 +349,33 @@ cdef class FlowIndex:
 
 FLOWTABLE_DONE, FLOWTABLE_EVICT = GW_WALK_DONE, GW_WALK_EVICT
 FLOWTABLE_END_IDLE, FLOWTABLE_END_REUSE = GW_END_IDLE, GW_END_REUSE
+
+
+# ------------------------------------------------------------ Community IDs (gw_communityid)
+
+cdef extern from "gw_communityid.h" nogil:
+    int GW_COMMUNITY_QUOTED
+    int gw_community_id(uint16_t seed, uint8_t version, uint8_t proto, uint64_t a_hi, uint64_t a_lo, uint64_t b_hi,
+                        uint64_t b_lo, uint16_t a_port, uint16_t b_port, char *out)
+
+
+def flowjson_community_ids(const uint8_t[::1] version, const uint8_t[::1] proto, const uint64_t[::1] a_hi,
+                           const uint64_t[::1] a_lo, const uint64_t[::1] b_hi, const uint64_t[::1] b_lo,
+                           const uint16_t[::1] a_port, const uint16_t[::1] b_port, uint16_t seed=0):
+    """Quoted Community IDs of canonical keys, GW_COMMUNITY_QUOTED bytes each in one blob, and
+    per key 1 where it has one (0: a version other than 4 or 6, its bytes left blank)."""
+    cdef Py_ssize_t n = version.shape[0], i
+    if (proto.shape[0] != n or a_hi.shape[0] != n or a_lo.shape[0] != n or b_hi.shape[0] != n or b_lo.shape[0] != n
+            or a_port.shape[0] != n or b_port.shape[0] != n):
+        raise ValueError("flowjson_community_ids: one value per key in every column")
+    out = bytearray(n * GW_COMMUNITY_QUOTED)
+    ok = _flows_np.zeros(n, dtype=_flows_np.uint8)
+    if n == 0:
+        return bytes(out), ok
+    cdef uint8_t[::1] view = out
+    cdef uint8_t[::1] ok_view = ok
+    with nogil:
+        for i in range(n):
+            ok_view[i] = gw_community_id(seed, version[i], proto[i], a_hi[i], a_lo[i], b_hi[i], b_lo[i], a_port[i],
+                                         b_port[i], <char *> &view[i * GW_COMMUNITY_QUOTED]) == 0
+    return bytes(out), ok

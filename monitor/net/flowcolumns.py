@@ -87,7 +87,7 @@ class FlowColumns:
         }
         numbers = {name: np.ascontiguousarray(column) for name, column in numbers.items()}
         texts = {
-            "community": _communities(recorder, keys, slot_list, icmp_rows),
+            "community": _communities(core, recorder, keys, slot_list, icmp_rows),
             "direction": text_table(_DIRECTION_TEXTS, direction),
             "app_proto": _sparse(slot_list, recorder.app, "null", encode_basestring_ascii),
             "names": _names(core, recorder, slot_list, numbers),
@@ -127,13 +127,28 @@ def _flow_ids(recorder: FlowRecorder, slot_list: list[int]) -> np.ndarray:
     return np.fromiter(map(recorder.flow_id.get, slot_list, repeat(0)), dtype=np.int64, count=len(slot_list))
 
 
-def _communities(recorder: FlowRecorder, keys: np.ndarray, slot_list: list[int], icmp_rows: list[int]):
-    from .community_id import community_ids
-
-    ids = community_ids(keys)
-    for row in icmp_rows:  # fixed when the flow opened, from its first packet's type
-        ids[row] = ids[row] or recorder.community.get(slot_list[row])
-    return text_table(['"' + i + '"' if i is not None else "null" for i in ids])
+def _communities(core, recorder: FlowRecorder, keys: np.ndarray, slot_list: list[int], icmp_rows: list[int]):
+    """Community IDs, as flowrecord's ``_communities`` has them: computed in C for the keys,
+    an ICMP flow's fixed when it opened (from its first packet's type), null where none."""
+    column = lambda name: np.ascontiguousarray(keys[name])
+    blob, ok = core.flowjson_community_ids(column("version"), column("proto"), column("a_hi"), column("a_lo"),
+                                           column("b_hi"), column("b_lo"), column("a_port"), column("b_port"))
+    n, width = len(keys), len(blob) // max(len(keys), 1)
+    index = np.arange(n, dtype=np.int64)
+    index[ok == 0] = n  # "null"
+    extra = []
+    for row in icmp_rows:
+        text = recorder.community.get(slot_list[row])
+        if text is None:
+            index[row] = n
+        else:
+            index[row] = n + 1 + len(extra)
+            extra.append('"' + text + '"')
+    tail = ("null" + "".join(extra)).encode("ascii")
+    lengths = np.array([width] * n + [4] + [len(text) for text in extra], dtype=np.int64)
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    return blob + tail, offsets, index
 
 
 def _sparse(slot_list: list[int], per_slot: dict, default: str, encode):

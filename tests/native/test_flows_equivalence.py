@@ -142,3 +142,25 @@ def test_generated_streams_reach_the_cases_they_are_for(core) -> None:
     assert native_lines == numpy_lines and native_stats == numpy_stats
     assert {"evicted", "idle_timeout", "end_of_input"} <= set(numpy_stats.reasons), numpy_stats.reasons
     assert numpy_stats.evicted > 0
+
+
+@SETTINGS
+@given(st.lists(st.tuples(st.sampled_from([4, 6, 0]), st.sampled_from([6, 17, 132, 47, 50, 1, 58, 0, 255]),
+                          st.integers(0, 2**64 - 1), st.integers(0, 2**64 - 1), st.integers(0, 2**64 - 1),
+                          st.integers(0, 2**64 - 1), st.integers(0, 65535), st.integers(0, 65535)), max_size=30))
+def test_community_ids_are_those_of_community_id_py(core, rows) -> None:
+    from monitor.net.community_id import community_ids
+    from monitor.net.flowkeys import KEY_DTYPE
+
+    keys = np.zeros(len(rows), dtype=KEY_DTYPE)
+    for i, (version, proto, a_hi, a_lo, b_hi, b_lo, a_port, b_port) in enumerate(rows):
+        keys[i] = (a_hi, a_lo, b_hi, b_lo, a_port, b_port, 0, proto, version)
+    column = lambda name: np.ascontiguousarray(keys[name])
+    blob, ok = core.flowjson_community_ids(column("version"), column("proto"), column("a_hi"), column("a_lo"),
+                                           column("b_hi"), column("b_lo"), column("a_port"), column("b_port"))
+    expected = community_ids(keys)
+    for i, want in enumerate(expected):
+        if want is None:  # ICMP (fixed from the first packet) or not IP
+            assert not ok[i] or keys["proto"][i] in (1, 58)
+        else:
+            assert ok[i] and blob[32 * i : 32 * i + 32].decode() == f'"{want}"'
