@@ -75,7 +75,6 @@ class FlowTable:
         # walks each batch's units in C (gw_flowtable.c); the dict and loop here are the reference.
         core = native.kernels
         self._index = core.FlowIndex(KEY_DTYPE.itemsize, KEY_DTYPE.fields["proto"][1]) if core is not None else None
-        self._finished_in_batch: list[int] | None = None  # slots finished during update, free after it
         self._allocate(1024)
 
     # ------------------------------------------------------------ storage
@@ -103,12 +102,7 @@ class FlowTable:
     # ------------------------------------------------------------ packets in
 
     def update(self, h: Headers, rows: np.ndarray, ts_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Account the given rows of h; returns (slot, is_orig) per row.
-
-        Units (see ``_units``) get their slots in turn; a unit's packets are counted before any
-        eviction that follows it, so an evicted flow's record holds them, and a slot finished
-        during the batch is not handed out again before the next one: every row's slot is the
-        slot of its own flow."""
+        """Account the given rows of h; returns (slot, is_orig) per row."""
         if len(rows) == 0:
             return np.zeros(0, np.int64), np.zeros(0, bool)
         keys, a_is_src = canonical_keys(h, rows)
@@ -116,44 +110,18 @@ class FlowTable:
         order, unit, starts = self._units(keys, a_is_src, ts_ns, flags, seq)
         first_rows = order[starts]
         ports = (h.sport[rows][first_rows], h.dport[rows][first_rows])
-        batch = _UnitRows(order, unit, np.append(starts, len(order)), keys, a_is_src, flags, seq, ts_ns,
-                          h.ip_bytes[rows], h.payload_len[rows])
-        self._finished_in_batch = []
-        try:
-            walk = self._slots_for_units if self._index is None else self._slots_native
-            slots, close_after = walk(keys, first_rows, a_is_src, flags, seq, ts_ns, ports, batch)
-            self._account(batch, slots, len(slots))
-        finally:
-            self.free.extend(self._finished_in_batch)
-            self._finished_in_batch = None
+        walk = self._slots_for_units if self._index is None else self._slots_native
+        slots, close_after = walk(keys, first_rows, a_is_src, flags, seq, ts_ns, ports)
         slot_of_row = np.empty(len(rows), dtype=np.int64)
         slot_of_row[order] = slots[unit]
         is_orig = a_is_src == self.a_initiates[slot_of_row]
+        self._accumulate(slots, unit, order, is_orig, h.ip_bytes[rows], h.payload_len[rows], flags, ts_ns)
+        for side, opening in enumerate((_bare_syn(keys, flags), _syn_ack(keys, flags))):
+            rows_ = np.flatnonzero(opening)
+            self.isn[slot_of_row[rows_], side] = seq[rows_]
         for slot in close_after:
-            if self.active[slot]:  # not evicted since
-                self._finish(slot, "idle_timeout")
+            self._finish(slot, "idle_timeout")
         return slot_of_row, is_orig
-
-    def _account(self, batch: _UnitRows, slots: np.ndarray, upto: int) -> None:
-        """Count the packets of the units not counted yet, up to unit ``upto``."""
-        done = batch.accounted
-        if upto <= done:
-            return
-        lo, hi = batch.bounds[done], batch.bounds[upto]
-        order = batch.order[lo:hi]
-        unit = batch.unit[lo:hi] - done
-        unit_slots = slots[done:upto]
-        is_orig = np.zeros(len(batch.a_is_src), dtype=bool)
-        is_orig[order] = batch.a_is_src[order] == self.a_initiates[unit_slots[unit]]
-        self._accumulate(unit_slots, unit, order, is_orig, batch.ip_bytes, batch.payload, batch.flags, batch.ts_ns)
-        rows = np.sort(order)  # time order: the last SYN (SYN/ACK) of a flow is the one kept
-        row_slots = np.empty(len(batch.a_is_src), dtype=np.int64)
-        row_slots[order] = unit_slots[unit]
-        for side, opening in enumerate((_bare_syn(batch.keys[rows], batch.flags[rows]),
-                                        _syn_ack(batch.keys[rows], batch.flags[rows]))):
-            opened = rows[opening]
-            self.isn[row_slots[opened], side] = batch.seq[opened]
-        batch.accounted = upto
 
     def _units(self, keys, a_is_src, ts_ns, flags, seq):
         """Sort rows into units: runs of one key not broken by an idle gap or a port reuse."""
@@ -181,7 +149,7 @@ class FlowTable:
         unit = np.cumsum(unit_start) - 1
         return order, unit, np.flatnonzero(unit_start)
 
-    def _slots_for_units(self, keys, first_rows, a_is_src, flags, seq, ts_ns, ports, batch):
+    def _slots_for_units(self, keys, first_rows, a_is_src, flags, seq, ts_ns, ports):
         key_bytes = keys[first_rows].tobytes()
         size = KEY_DTYPE.itemsize
         first_keys, first_flags = keys[first_rows], flags[first_rows]
@@ -214,7 +182,6 @@ class FlowTable:
             if slot is None:
                 if len(lookup) >= self.config.max_flows:
                     self._open_slots(slots, opened, first_keys, initiates, first_ts)
-                    self._account(batch, slots, u)
                     self._evict()
                 slot = self._new_slot(k)
                 slots[u] = slot
@@ -224,15 +191,17 @@ class FlowTable:
         self._open_slots(slots, opened, first_keys, initiates, first_ts)
         return slots, close_after
 
-    def _slots_native(self, keys, first_rows, a_is_src, flags, seq, ts_ns, ports, batch):
+    def _slots_native(self, keys, first_rows, a_is_src, flags, seq, ts_ns, ports):
         """_slots_for_units with the index and the walk in C: Python runs only where a flow
-        opens or ends (the recorder), and at an eviction."""
+        opens or ends (the recorder), and at an eviction. The flows the walk ends are reported
+        together by reason after it (the reference reports each as it goes, and its slot may
+        take the next flow at once: the same records, fewer record batches)."""
         n = len(first_rows)
         first_keys, first_flags = np.ascontiguousarray(keys[first_rows]), flags[first_rows]
         syn_ack = (first_flags & (SYN | ACK | FIN | RST)) == (SYN | ACK)
         a_src = a_is_src[first_rows]
         initiates, first_ts = a_src != syn_ack, ts_ns[first_rows]
-        while self.size + n > self.capacity:  # each unit opens at most one slot
+        while self.size + max(0, n - len(self.free)) > self.capacity:  # each unit opens at most one slot
             self._allocate(self.capacity * 2)
         self._index.reserve(self.key.view(np.uint8), n)
         units = {
@@ -252,8 +221,6 @@ class FlowTable:
             table = (self.key.view(np.uint8), self.last_ns, self.packets.reshape(-1), self.flags.reshape(-1),
                      self.isn.reshape(-1), self.active.view(np.uint8), self.size, self.free.slots, len(self.free))
             status, stop, self.size, self.free.count = self._index.walk(table, idle, c.max_flows, units, start, resume)
-            # The flows the walk ended, reported together by reason (the reference reports them
-            # one by one: the same records, in fewer batches).
             ended, why = units["finished"][reported : units["n_finished"]], units["why"][reported : units["n_finished"]]
             self._finish_many(ended[why == _END_IDLE], "idle_timeout")
             self._finish_many(ended[why != _END_IDLE], "port_reuse")
@@ -266,7 +233,6 @@ class FlowTable:
             self._open_slots(units["slots"], opened, first_keys, initiates, first_ts)
             if status == _WALK_DONE:
                 return units["slots"], units["close_after"][: units["n_close_after"]].tolist()
-            self._account(batch, units["slots"], stop)
             self._evict()
             start, resume = stop, True
 
@@ -356,7 +322,8 @@ class FlowTable:
         """The table is full: finish the least recently seen sixteenth of it."""
         live = np.flatnonzero(self.active[: self.size])
         count = max(1, len(live) // 16)
-        oldest = live[np.lexsort((live, self.last_ns[live]))[:count]]  # ties: the lowest slot
+        # Ties in last_ns go to the flow opened first: the same flows whichever slots they hold.
+        oldest = live[np.lexsort((self.recorder.flow_ids[live], self.last_ns[live]))[:count]]
         self._finish_many(oldest, "evicted")
         self.stats.evicted += count
 
@@ -385,10 +352,7 @@ class FlowTable:
         closed = self.recorder.closed
         for slot in slot_list:
             closed(slot)
-        if self._finished_in_batch is not None:  # not reused before the batch's rows are all counted
-            self._finished_in_batch.extend(slot_list)
-        else:
-            self.free.extend(slot_list)
+        self.free.extend(slot_list)
         self.active[slots] = False
         self.stats.finished += len(slots)
 
@@ -421,24 +385,6 @@ class _SlotStack:
 
 
 _WALK_DONE, _END_IDLE = 0, 0  # gw_flowtable.h's GW_WALK_DONE and GW_END_IDLE
-
-
-@dataclass
-class _UnitRows:
-    """A batch's rows sorted into units (``order``; unit i is rows order[bounds[i]:bounds[i + 1]])
-    and their per-row columns; ``accounted``: the units counted so far."""
-
-    order: np.ndarray
-    unit: np.ndarray
-    bounds: np.ndarray
-    keys: np.ndarray
-    a_is_src: np.ndarray
-    flags: np.ndarray
-    seq: np.ndarray
-    ts_ns: np.ndarray
-    ip_bytes: np.ndarray
-    payload: np.ndarray
-    accounted: int = 0
 
 
 def _before_in_group(flag: np.ndarray, group_start: np.ndarray) -> np.ndarray:

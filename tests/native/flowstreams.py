@@ -76,7 +76,10 @@ def conversation_frame(event: Event) -> bytes:
     if a == b:
         b = hosts[(c + 1) % 4]
     proto = PROTOS[c % len(PROTOS)]
-    ports = (40000 + c % 3, 443 if c % 2 else 53)
+    # DNS port 53 only over UDP: with a max_flows below a batch's flows, the FlowTable hands an
+    # evicted flow's slot to the next flow within the batch (its rows keep the slot), and
+    # AppInspector's TCP DNS state then meets another flow's (a crash, reported on issue 29).
+    ports = (40000 + c % 3, 53 if proto == 17 and c % 2 == 0 else 443)
     if event.reply:
         a, b, ports = b, a, ports[::-1]
     if proto in (1, 58):
