@@ -203,10 +203,14 @@ cdef extern from "gw_flowtable.h" nogil:
     int GW_WALK_DONE
     int GW_WALK_EVICT
     int GW_WALK_NO_ROOM
+    int GW_WALK_ENDED
+    int GW_RESUME_NONE
+    int GW_RESUME_OPEN
+    int GW_RESUME_CHECK
     int GW_END_IDLE
     int GW_END_REUSE
 
-    int gw_flowtable_walk(gw_flowcolumns *t, gw_flowindex *index, gw_flowunits *u, int64_t *next, int resume_open)
+    int gw_flowtable_walk(gw_flowcolumns *t, gw_flowindex *index, gw_flowunits *u, int64_t *next, int resume)
     int64_t gw_flowindex_forget(gw_flowindex *index, const gw_flowcolumns *t, const int64_t *slots, int64_t n)
     int gw_flowindex_rehash(const gw_flowindex *source, gw_flowindex *to, const gw_flowcolumns *t)
     int64_t gw_flowindex_find(const gw_flowindex *index, const gw_flowcolumns *t, const uint8_t *key)
@@ -295,7 +299,7 @@ cdef class FlowIndex:
         index.entries, index.cap, index.live, index.used = &entries[0], entries.shape[0], self.live, self.used
         return gw_flowindex_find(&index, &t, &key[0])
 
-    def walk(self, table, const int64_t[::1] idle_s, int64_t max_flows, units, int64_t start, bint resume_open):
+    def walk(self, table, const int64_t[::1] idle_s, int64_t max_flows, units, int64_t start, int resume):
         """FlowTable._slots_for_units in C from unit ``start``: returns (status, next unit).
 
         ``table``: (keys u8, last_ns, packets flat, flags flat, isn flat, active u8, size,
@@ -325,6 +329,8 @@ cdef class FlowIndex:
                 or slots.shape[0] != n or opened.shape[0] != n or finished.shape[0] != n or why.shape[0] != n
                 or close_after.shape[0] != n or not 0 <= start <= n):
             raise ValueError("FlowIndex.walk: the units' arrays need one value per unit")
+        if not GW_RESUME_NONE <= resume <= GW_RESUME_CHECK:
+            raise ValueError("FlowIndex.walk: resume is one of the FLOWTABLE_RESUME_ codes")
         if n == 0:
             return GW_WALK_DONE, 0, size, n_free
         cdef gw_flowunits u
@@ -339,7 +345,7 @@ cdef class FlowIndex:
         cdef int64_t next_unit = start
         cdef int status
         with nogil:
-            status = gw_flowtable_walk(&t, &index, &u, &next_unit, resume_open)
+            status = gw_flowtable_walk(&t, &index, &u, &next_unit, resume)
         self.live, self.used = index.live, index.used
         units["n_finished"], units["n_close_after"] = u.n_finished, u.n_close_after
         if status == GW_WALK_NO_ROOM:
@@ -347,7 +353,8 @@ cdef class FlowIndex:
         return status, next_unit, t.size, t.n_free
 
 
-FLOWTABLE_DONE, FLOWTABLE_EVICT = GW_WALK_DONE, GW_WALK_EVICT
+FLOWTABLE_DONE, FLOWTABLE_EVICT, FLOWTABLE_ENDED = GW_WALK_DONE, GW_WALK_EVICT, GW_WALK_ENDED
+FLOWTABLE_RESUME_NONE, FLOWTABLE_RESUME_OPEN, FLOWTABLE_RESUME_CHECK = GW_RESUME_NONE, GW_RESUME_OPEN, GW_RESUME_CHECK
 FLOWTABLE_END_IDLE, FLOWTABLE_END_REUSE = GW_END_IDLE, GW_END_REUSE
 
 

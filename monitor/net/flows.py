@@ -193,9 +193,9 @@ class FlowTable:
 
     def _slots_native(self, keys, first_rows, a_is_src, flags, seq, ts_ns, ports):
         """_slots_for_units with the index and the walk in C: Python runs only where a flow
-        opens or ends (the recorder), and at an eviction. The flows the walk ends are reported
-        together by reason after it (the reference reports each as it goes, and its slot may
-        take the next flow at once: the same records, fewer record batches)."""
+        opens or ends (the recorder), and at an eviction. Slots go to flows as in the reference
+        (an ended flow's slot to the unit that ended it): the stream table and the inspector
+        keep state by slot."""
         n = len(first_rows)
         first_keys, first_flags = np.ascontiguousarray(keys[first_rows]), flags[first_rows]
         syn_ack = (first_flags & (SYN | ACK | FIN | RST)) == (SYN | ACK)
@@ -216,25 +216,26 @@ class FlowTable:
         idle = np.array([c.tcp_new, c.tcp_established, c.tcp_closed, c.udp_new, c.udp_established, c.other_new,
                          c.other_established], dtype=np.int64)
         first_packets = (a_src, ports[0], ports[1])
-        start, resume, reported = 0, False, 0
+        start, resume, opened_all = 0, _RESUME_NONE, []
         while True:
             table = (self.key.view(np.uint8), self.last_ns, self.packets.reshape(-1), self.flags.reshape(-1),
                      self.isn.reshape(-1), self.active.view(np.uint8), self.size, self.free.slots, len(self.free))
             status, stop, self.size, self.free.count = self._index.walk(table, idle, c.max_flows, units, start, resume)
-            ended, why = units["finished"][reported : units["n_finished"]], units["why"][reported : units["n_finished"]]
-            self._finish_many(ended[why == _END_IDLE], "idle_timeout")
-            self._finish_many(ended[why != _END_IDLE], "port_reuse")
-            reported = units["n_finished"]
-            end = stop if status != _WALK_DONE else n
-            opened = (np.flatnonzero(units["opened"][start:end]) + start).tolist()
+            opened = (np.flatnonzero(units["opened"][start : stop if status != _WALK_DONE else n]) + start).tolist()
             for u in opened:
                 self.recorder.opened(int(units["slots"][u]), first_keys[u], bool(initiates[u]),
                                      (bool(first_packets[0][u]), int(first_packets[1][u]), int(first_packets[2][u])))
-            self._open_slots(units["slots"], opened, first_keys, initiates, first_ts)
+            opened_all.extend(opened)
+            if status == _WALK_ENDED:  # reported now, so that the unit takes its slot, as in the reference
+                last = units["n_finished"] - 1
+                self._finish(int(units["finished"][last]), "idle_timeout" if units["why"][last] == _END_IDLE else "port_reuse")
+                start, resume = stop, _RESUME_CHECK
+                continue
+            self._open_slots(units["slots"], opened_all, first_keys, initiates, first_ts)
             if status == _WALK_DONE:
                 return units["slots"], units["close_after"][: units["n_close_after"]].tolist()
             self._evict()
-            start, resume = stop, True
+            start, resume = stop, _RESUME_OPEN
 
     def _idle_of(self, slot: int) -> int:
         return int(self._idle_limits(np.array([slot]))[0])
@@ -384,7 +385,8 @@ class _SlotStack:
         self.count += len(slots)
 
 
-_WALK_DONE, _END_IDLE = 0, 0  # gw_flowtable.h's GW_WALK_DONE and GW_END_IDLE
+_WALK_DONE, _WALK_ENDED, _END_IDLE = 0, 2, 0  # gw_flowtable.h's GW_WALK_ and GW_END_ codes
+_RESUME_NONE, _RESUME_OPEN, _RESUME_CHECK = 0, 1, 2
 
 
 def _before_in_group(flag: np.ndarray, group_start: np.ndarray) -> np.ndarray:

@@ -139,11 +139,12 @@ static void finish(gw_flowcolumns *t, gw_flowindex *index, gw_flowunits *u, int6
 }
 
 /* flows.py's FlowTable._slots_for_units, unit by unit. */
-int gw_flowtable_walk(gw_flowcolumns *t, gw_flowindex *index, gw_flowunits *u, int64_t *next, int resume_open) {
+int gw_flowtable_walk(gw_flowcolumns *t, gw_flowindex *index, gw_flowunits *u, int64_t *next, int resume) {
     for (int64_t i = *next; i < u->n; i++) {
         const uint8_t *key = u->keys + i * t->key_size;
+        int resuming = i == *next ? resume : GW_RESUME_NONE;
         int64_t slot = -1;
-        if (!(resume_open && i == *next)) {
+        if (resuming == GW_RESUME_NONE) {
             slot = gw_flowindex_find(index, t, key);
             if (slot >= 0) {
                 if (i > 0 && u->slots[i - 1] == slot) { /* a second unit of this key in this batch */
@@ -151,15 +152,16 @@ int gw_flowtable_walk(gw_flowcolumns *t, gw_flowindex *index, gw_flowunits *u, i
                     slot = -1;
                 } else if (ended_before(t, u, i, slot)) {
                     finish(t, index, u, slot, u->opening[i] < 0 ? GW_END_IDLE : GW_END_REUSE);
-                    slot = -1;
+                    *next = i;
+                    return GW_WALK_ENDED;
                 }
-            }
-            if (slot < 0 && index->live >= t->max_flows) {
-                *next = i;
-                return GW_WALK_EVICT;
             }
         }
         if (slot < 0) {
+            if (resuming != GW_RESUME_OPEN && index->live >= t->max_flows) {
+                *next = i;
+                return GW_WALK_EVICT;
+            }
             if (index->used >= index->cap / 2 + index->cap / 4 || (slot = new_slot(t)) < 0) {
                 *next = i;
                 return GW_WALK_NO_ROOM;

@@ -56,12 +56,18 @@ typedef struct {
 #define GW_END_REUSE 1
 
 #define GW_WALK_DONE 0
-#define GW_WALK_EVICT 1   /* the table is full before unit *next opens: evict, then walk on */
+#define GW_WALK_EVICT 1   /* the table is full before unit *next opens: evict, then resume (OPEN) */
+#define GW_WALK_ENDED 2   /* unit *next ended its key's flow (the last of `finished`): report it,
+                           * free its slot, then resume (CHECK): the unit takes that slot, as in flows.py */
 #define GW_WALK_NO_ROOM (-1) /* no free row or index entry: the caller sized them too small */
 
-/* Walks units from *next on. With resume_open set, unit *next found no slot before an
- * eviction and now opens one. Returns a GW_WALK_ code; *next: where to go on. */
-int gw_flowtable_walk(gw_flowcolumns *t, gw_flowindex *index, gw_flowunits *u, int64_t *next, int resume_open);
+#define GW_RESUME_NONE 0
+#define GW_RESUME_OPEN 1  /* unit *next opens a flow now */
+#define GW_RESUME_CHECK 2 /* unit *next opens a flow once the table has room */
+
+/* Walks units from *next on; `resume` says how unit *next goes on after a stop (GW_RESUME_).
+ * Returns a GW_WALK_ code; *next: the unit it stopped at. */
+int gw_flowtable_walk(gw_flowcolumns *t, gw_flowindex *index, gw_flowunits *u, int64_t *next, int resume);
 
 /* Removes the index entries that point at these slots (a finished flow's key may already
  * point at a newer slot: that entry stays). Returns how many were removed. */

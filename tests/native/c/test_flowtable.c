@@ -105,14 +105,22 @@ static void test_walk_ends_idle_and_reused_flows(void) {
     c.opening[1] = 0;
     c.first_seq[1] = 6; /* a new SYN after the close */
     next = 0;
-    CHECK_EQ(gw_flowtable_walk(&x.t, &x.index, &c.u, &next, 0), GW_WALK_DONE);
-    CHECK_EQ(c.u.n_finished, 2);
+    CHECK_EQ(gw_flowtable_walk(&x.t, &x.index, &c.u, &next, GW_RESUME_NONE), GW_WALK_ENDED);
+    CHECK_EQ(next, 0);
+    CHECK_EQ(c.u.n_finished, 1);
     CHECK_EQ(c.finished[0], 0);
     CHECK_EQ(c.why[0], GW_END_IDLE);
+    CHECK(!x.active[0]);
+    x.free_slots[x.t.n_free++] = 0; /* the caller reports the flow and frees its slot */
+    CHECK_EQ(gw_flowtable_walk(&x.t, &x.index, &c.u, &next, GW_RESUME_CHECK), GW_WALK_ENDED);
+    CHECK_EQ(next, 1);
+    CHECK_EQ(c.slots[0], 0); /* the unit that ended the flow took its slot */
     CHECK_EQ(c.finished[1], 1);
     CHECK_EQ(c.why[1], GW_END_REUSE);
-    CHECK(c.slots[0] >= 2 && c.slots[1] >= 2); /* finished slots are not free until the caller frees them */
-    CHECK(!x.active[0] && !x.active[1]);
+    x.free_slots[x.t.n_free++] = 1;
+    CHECK_EQ(gw_flowtable_walk(&x.t, &x.index, &c.u, &next, GW_RESUME_CHECK), GW_WALK_DONE);
+    CHECK_EQ(c.slots[1], 1);
+    CHECK(x.active[0] && x.active[1]);
 }
 
 static void test_walk_stops_for_an_eviction_and_resumes(void) {
@@ -126,7 +134,7 @@ static void test_walk_stops_for_an_eviction_and_resumes(void) {
     CHECK_EQ(gw_flowtable_walk(&x.t, &x.index, &b.u, &next, 0), GW_WALK_EVICT);
     CHECK_EQ(next, 2);
     gw_flowindex_forget(&x.index, &x.t, &b.slots[0], 1); /* the caller evicts the first */
-    CHECK_EQ(gw_flowtable_walk(&x.t, &x.index, &b.u, &next, 1), GW_WALK_DONE);
+    CHECK_EQ(gw_flowtable_walk(&x.t, &x.index, &b.u, &next, GW_RESUME_OPEN), GW_WALK_DONE);
     CHECK_EQ(b.slots[2], 2);
     CHECK_EQ(x.index.live, 2);
 }
