@@ -1,9 +1,8 @@
 """The compiled flow kernels against the numpy reference: with the flow table's index and unit
 walk in C (gw_flowtable) and the finished-flow records written by C (gw_flowjson), the records
-must be those of the numpy FlowTable and flowjson.py (as sorted multisets of JSON lines: the
-native table reports the flows a batch's walk ended in one batch per reason, the reference one
-by one) with the same FlowStats, on the corpus captures, the seeds'
-captures and generated packet streams (port reuse, idle gaps across batches, RST/FIN, SYN/ACK
+must be those of the numpy FlowTable and flowjson.py (compared as sorted multisets of JSON
+lines) with the same FlowStats, on the corpus captures, the seeds' captures and generated
+packet streams (port reuse, idle gaps across batches, RST/FIN, SYN/ACK
 first, a small max_flows, batches from one packet); and the writer's number and address
 formatting must be Python's repr and inet_ntop."""
 
