@@ -101,6 +101,7 @@ class _Writer:
         from ..policy.countries import Countries
 
         self.sink, self.fmt = sink, fmt
+        self.takes_columns = fmt == "jsonl"  # with the native core, C writes the lines (flowcolumns.py)
         self.rows: list[dict] = []
         self.countries = Countries(GeoIp())  # the built-in table: the remote side's country
 
@@ -121,6 +122,14 @@ class _Writer:
         places = {address: fields_text(self.countries.place(address).as_dict()) for address in set(remotes)}
         write = self.sink.write
         for line in flow_lines(flows, list(map(places.__getitem__, remotes))):
+            write(line)
+
+    def columns(self, flows) -> None:
+        """The same lines as ``batch``, written by the native core from the flows' columns."""
+        remotes, entry = flows.remotes()
+        places = [fields_text(self.countries.place(address).as_dict()) for address in remotes]
+        write = self.sink.write
+        for line in flows.lines(places, entry).splitlines(True):
             write(line)
 
     def close(self) -> None:

@@ -20,9 +20,11 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from .. import native
 from .community_id import community_id, community_ids
 from .direction import VehicleNetworks
 from .flowbatch import AddressTexts, FlowBatch, directions, tcp_flags
+from .flowcolumns import FlowColumns
 from .names import NameCache
 
 if TYPE_CHECKING:
@@ -42,6 +44,10 @@ class BatchSink(Protocol):
     def __call__(self, record: dict) -> None: ...
 
     def batch(self, flows: FlowBatch) -> None: ...
+
+
+# A BatchSink whose ``takes_columns`` is true also has ``columns(flows: FlowColumns)``: with the
+# native core it gets the numpy columns and has C write the lines (flowcolumns.py).
 
 
 class FlowRecorder:
@@ -156,6 +162,10 @@ class FlowRecorder:
         """The records of finishing slots, built as columns for the whole batch (flowbatch.py)
         and handed to the sink as a FlowBatch if it takes one, else record by record."""
         if not len(slots):
+            return
+        core = native.kernels
+        if core is not None and getattr(self.sink, "takes_columns", False):
+            self.sink.columns(FlowColumns.build(core, self, table, slots, reason))
             return
         batch = self.batch(table, slots, reason)
         if isinstance(self.sink, BatchSink):

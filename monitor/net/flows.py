@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import native
 from .flowkeys import KEY_DTYPE, canonical_keys, group_keys
 from .flowrecord import FlowRecorder
 from .headers import IPPROTO_TCP, IPPROTO_UDP, Headers
@@ -68,8 +69,12 @@ class FlowTable:
         self.recorder = recorder or FlowRecorder()
         self.stats = FlowStats()
         self.lookup: dict[bytes, int] = {}
-        self.free: list[int] = []
+        self.free = _SlotStack()
         self.size = 0  # slots ever used (the high-water mark)
+        # The native core, if loaded when the table is made, keeps the key -> slot index and
+        # walks each batch's units in C (gw_flowtable.c); the dict and loop here are the reference.
+        core = native.kernels
+        self._index = core.FlowIndex(KEY_DTYPE.itemsize, KEY_DTYPE.fields["proto"][1]) if core is not None else None
         self._allocate(1024)
 
     # ------------------------------------------------------------ storage
@@ -105,7 +110,8 @@ class FlowTable:
         order, unit, starts = self._units(keys, a_is_src, ts_ns, flags, seq)
         first_rows = order[starts]
         ports = (h.sport[rows][first_rows], h.dport[rows][first_rows])
-        slots, close_after = self._slots_for_units(keys, first_rows, a_is_src, flags, seq, ts_ns, ports)
+        walk = self._slots_for_units if self._index is None else self._slots_native
+        slots, close_after = walk(keys, first_rows, a_is_src, flags, seq, ts_ns, ports)
         slot_of_row = np.empty(len(rows), dtype=np.int64)
         slot_of_row[order] = slots[unit]
         is_orig = a_is_src == self.a_initiates[slot_of_row]
@@ -184,6 +190,52 @@ class FlowTable:
             slots[u] = slot
         self._open_slots(slots, opened, first_keys, initiates, first_ts)
         return slots, close_after
+
+    def _slots_native(self, keys, first_rows, a_is_src, flags, seq, ts_ns, ports):
+        """_slots_for_units with the index and the walk in C: Python runs only where a flow
+        opens or ends (the recorder), and at an eviction. Slots go to flows as in the reference
+        (an ended flow's slot to the unit that ended it): the stream table and the inspector
+        keep state by slot."""
+        n = len(first_rows)
+        first_keys, first_flags = np.ascontiguousarray(keys[first_rows]), flags[first_rows]
+        syn_ack = (first_flags & (SYN | ACK | FIN | RST)) == (SYN | ACK)
+        a_src = a_is_src[first_rows]
+        initiates, first_ts = a_src != syn_ack, ts_ns[first_rows]
+        while self.size + max(0, n - len(self.free)) > self.capacity:  # each unit opens at most one slot
+            self._allocate(self.capacity * 2)
+        self._index.reserve(self.key.view(np.uint8), n)
+        units = {
+            "keys": first_keys.view(np.uint8).reshape(-1), "first_ns": np.ascontiguousarray(first_ts, dtype=np.int64),
+            "opening": np.where(_bare_syn(first_keys, first_flags), 0,
+                                np.where(_syn_ack(first_keys, first_flags), 1, -1)).astype(np.int8),
+            "first_seq": np.ascontiguousarray(seq[first_rows], dtype=np.uint32),
+            "slots": np.zeros(n, np.int64), "opened": np.zeros(n, np.uint8), "finished": np.zeros(n, np.int64),
+            "why": np.zeros(n, np.uint8), "close_after": np.zeros(n, np.int64), "n_finished": 0, "n_close_after": 0,
+        }
+        c = self.config
+        idle = np.array([c.tcp_new, c.tcp_established, c.tcp_closed, c.udp_new, c.udp_established, c.other_new,
+                         c.other_established], dtype=np.int64)
+        first_packets = (a_src, ports[0], ports[1])
+        start, resume, opened_all = 0, _RESUME_NONE, []
+        while True:
+            table = (self.key.view(np.uint8), self.last_ns, self.packets.reshape(-1), self.flags.reshape(-1),
+                     self.isn.reshape(-1), self.active.view(np.uint8), self.size, self.free.slots, len(self.free))
+            status, stop, self.size, self.free.count = self._index.walk(table, idle, c.max_flows, units, start, resume)
+            opened = (np.flatnonzero(units["opened"][start : stop if status != _WALK_DONE else n]) + start).tolist()
+            for u in opened:
+                self.recorder.opened(int(units["slots"][u]), first_keys[u], bool(initiates[u]),
+                                     (bool(first_packets[0][u]), int(first_packets[1][u]), int(first_packets[2][u])))
+            opened_all.extend(opened)
+            if status == _WALK_ENDED:  # reported now, so that the unit takes its slot, as in the reference
+                last = units["n_finished"] - 1
+                self._finish(int(units["finished"][last]), "idle_timeout" if units["why"][last] == _END_IDLE else "port_reuse")
+                start, resume = stop, _RESUME_CHECK
+                continue
+            self._open_slots(units["slots"], opened_all, first_keys, initiates, first_ts)
+            if status == _WALK_DONE:
+                return units["slots"], units["close_after"][: units["n_close_after"]].tolist()
+            self._evict()
+            start, resume = stop, _RESUME_OPEN
 
     def _idle_of(self, slot: int) -> int:
         return int(self._idle_limits(np.array([slot]))[0])
@@ -271,7 +323,8 @@ class FlowTable:
         """The table is full: finish the least recently seen sixteenth of it."""
         live = np.flatnonzero(self.active[: self.size])
         count = max(1, len(live) // 16)
-        oldest = live[np.argpartition(self.last_ns[live], count - 1)[:count]]
+        # Ties in last_ns go to the flow opened first: the same flows whichever slots they hold.
+        oldest = live[np.lexsort((self.recorder.flow_ids[live], self.last_ns[live]))[:count]]
         self._finish_many(oldest, "evicted")
         self.stats.evicted += count
 
@@ -286,14 +339,19 @@ class FlowTable:
         if not len(slots):
             return
         self._report(slots, reason)
-        keys = self.key[slots].tobytes()
-        size = KEY_DTYPE.itemsize
-        lookup, closed = self.lookup, self.recorder.closed
         slot_list = slots.tolist()
-        for i, slot in enumerate(slot_list):
-            key_bytes = keys[i * size : (i + 1) * size]
-            if lookup.get(key_bytes) == slot:
-                del lookup[key_bytes]
+        if self._index is not None:
+            self._index.forget(self.key.view(np.uint8), np.ascontiguousarray(slots, dtype=np.int64))
+        else:
+            keys = self.key[slots].tobytes()
+            size = KEY_DTYPE.itemsize
+            lookup = self.lookup
+            for i, slot in enumerate(slot_list):
+                key_bytes = keys[i * size : (i + 1) * size]
+                if lookup.get(key_bytes) == slot:
+                    del lookup[key_bytes]
+        closed = self.recorder.closed
+        for slot in slot_list:
             closed(slot)
         self.free.extend(slot_list)
         self.active[slots] = False
@@ -302,6 +360,33 @@ class FlowTable:
     def _report(self, slots: np.ndarray, reason: str) -> None:
         self.stats.reasons[reason] = self.stats.reasons.get(reason, 0) + len(slots)
         self.recorder.report_many(self, slots, reason)
+
+
+class _SlotStack:
+    """Free slots, taken from the end: a numpy array the C walk pops from in place."""
+
+    def __init__(self) -> None:
+        self.slots = np.zeros(1024, dtype=np.int64)
+        self.count = 0
+
+    def __len__(self) -> int:
+        return self.count
+
+    def pop(self) -> int:
+        self.count -= 1
+        return int(self.slots[self.count])
+
+    def extend(self, slots: list[int]) -> None:
+        if self.count + len(slots) > len(self.slots):
+            grown = np.zeros(max(2 * len(self.slots), self.count + len(slots)), dtype=np.int64)
+            grown[: self.count] = self.slots[: self.count]
+            self.slots = grown
+        self.slots[self.count : self.count + len(slots)] = slots
+        self.count += len(slots)
+
+
+_WALK_DONE, _WALK_ENDED, _END_IDLE = 0, 2, 0  # gw_flowtable.h's GW_WALK_ and GW_END_ codes
+_RESUME_NONE, _RESUME_OPEN, _RESUME_CHECK = 0, 1, 2
 
 
 def _before_in_group(flag: np.ndarray, group_start: np.ndarray) -> np.ndarray:
