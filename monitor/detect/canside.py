@@ -76,7 +76,8 @@ class CanRules(Detector):
         self.buses: dict[str, BusState] = {}
         self.seen_unknown: set = set()
         self.range_seen: Counter = Counter()
-        self._ranged_signals: dict[int, list] = {}  # id(message plan) -> signals with a range
+        self._ranged_signals: dict[int, tuple] = {}  # id(message plan) -> (message, signals with a range, minima, maxima)
+        self._dbc_limits: dict[int, tuple] = {}  # id(decode plan) -> (plan, {key: DBC window limit or None})
         self.counts: Counter = Counter()
         self.timing_repeats = Repeats(thresholds.wire.repeat_s)  # per (bus, key)
         self._known_extra = {bus: {int(i) for i in ids} for bus, ids in self.t.known_ids.items()}
@@ -197,7 +198,24 @@ class CanRules(Detector):
     def _limit(self, bus, bs: BusState, key: int, view) -> float | None:
         if key in bs.learned_max:
             return self.learned_limit(bs, key) if bs.learned_frames[key] >= self.t.min_learning_frames else None
-        message = view.plan.lookup(key_id(key), bool(key >> (ID_BITS - 1))) if view is not None else None
+        return self._dbc_limit(view.plan, key) if view is not None else None
+
+    def _dbc_limit(self, plan, key: int) -> float | None:
+        """The window limit the DBC's cycle time gives an id, cached per plan: a plan lookup is a
+        few numpy calls, and every id is judged in every window. The cache holds the plan itself,
+        so an id() reused by a later plan is never mistaken for it."""
+        entry = self._dbc_limits.get(id(plan))
+        if entry is None or entry[0] is not plan:
+            entry = self._dbc_limits[id(plan)] = (plan, {})
+        limits = entry[1]
+        if key in limits:
+            return limits[key]
+        limit = self._cycle_limit(plan.lookup(key_id(key), bool(key >> (ID_BITS - 1))))
+        if len(limits) < MAX_TRACKED_UNKNOWN:  # a fuzzer's random ids would grow it without end
+            limits[key] = limit
+        return limit
+
+    def _cycle_limit(self, message) -> float | None:
         if message is not None and message.cycle_time_ms:
             expected = self.t.window_s / (message.cycle_time_ms / 1000) * message.frames_per_cycle
             return expected * (1 + self.t.cycle_tolerance) + self.t.rate_margin
@@ -210,12 +228,12 @@ class CanRules(Detector):
         per message, not four per signal); only signals with a violation are looked at one by one."""
         found = []
         for cols in view.decoded.messages:
-            signals = [sig for sig in self._ranged(cols.message) if sig.name in cols.values]
-            if not signals or not len(cols.rows):
+            if not len(cols.rows):
+                continue
+            signals, low, high = self._ranged_present(cols)
+            if not signals:
                 continue
             values = np.column_stack([cols.values[sig.name] for sig in signals])
-            low = np.array([sig.minimum for sig in signals])
-            high = np.array([sig.maximum for sig in signals])
             with np.errstate(invalid="ignore"):
                 bad = (values < low) | (values > high)
             for k, sig in enumerate(signals):
@@ -241,11 +259,23 @@ class CanRules(Detector):
                                     batch.timestamp[at[0]], batch.timestamp[at[-1]]),
                         evidence={"value": _plain(values[np.flatnonzero(bad)[0]]), "range": [sig.minimum, sig.maximum]})]
 
-    def _ranged(self, message) -> list:
-        """The message's signals that have a DBC range (found once per message plan)."""
+    def _ranged_present(self, cols) -> tuple[list, np.ndarray, np.ndarray]:
+        """The ranged signals decoded in this batch, with their minima and maxima as arrays. A
+        message decodes the same signals batch after batch (a multiplexed one may not), so the
+        arrays made for all of its ranged signals serve whenever all of them are present."""
+        message, signals, low, high = self._ranged(cols.message)
+        if all(sig.name in cols.values for sig in signals):
+            return signals, low, high
+        signals = [sig for sig in signals if sig.name in cols.values]
+        return signals, np.array([sig.minimum for sig in signals]), np.array([sig.maximum for sig in signals])
+
+    def _ranged(self, message) -> tuple:
+        """(message, its signals that have a DBC range, their minima, their maxima), found once per
+        message plan; the entry holds the message so that a reused id() is never taken for it."""
         found = self._ranged_signals.get(id(message))
-        if found is None:
-            found = [s for node in message.root.walk() for s in node.signals if s.minimum is not None]
+        if found is None or found[0] is not message:
+            signals = [s for node in message.root.walk() for s in node.signals if s.minimum is not None]
+            found = (message, signals, np.array([s.minimum for s in signals]), np.array([s.maximum for s in signals]))
             self._ranged_signals[id(message)] = found
         return found
 
