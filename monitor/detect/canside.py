@@ -52,6 +52,27 @@ def key_id(key):
 
 
 @dataclass(frozen=True)
+class Ranged:
+    """Signals of a message with a DBC range, as the range check reads them: their minima and
+    maxima as arrays, their names, and the matrix columns of each name."""
+
+    message: object
+    signals: list
+    low: np.ndarray
+    high: np.ndarray
+    names: frozenset
+    columns: dict  # signal name -> its columns (a name in two multiplexed branches has two)
+
+    @classmethod
+    def of(cls, message, signals: list) -> Ranged:
+        columns: dict = {}
+        for k, sig in enumerate(signals):
+            columns.setdefault(sig.name, []).append(k)
+        return cls(message, signals, np.array([s.minimum for s in signals]), np.array([s.maximum for s in signals]),
+                   frozenset(columns), columns)
+
+
+@dataclass(frozen=True)
 class CanThresholds:
     known_ids: dict = field(default_factory=dict)  # bus -> ids allowed beyond the DBCs
     learn_s: float = 0.0  # seconds at the start of each bus to learn ids and rates from (0: DBC only)
@@ -76,7 +97,7 @@ class CanRules(Detector):
         self.buses: dict[str, BusState] = {}
         self.seen_unknown: set = set()
         self.range_seen: Counter = Counter()
-        self._ranged_signals: dict[int, tuple] = {}  # id(message plan) -> (message, signals with a range, minima, maxima)
+        self._ranged_signals: dict[int, Ranged] = {}  # id(message plan) -> its signals with a range
         self._dbc_limits: dict[int, tuple] = {}  # id(decode plan) -> (plan, {key: DBC window limit or None})
         self.counts: Counter = Counter()
         self.timing_repeats = Repeats(thresholds.wire.repeat_s)  # per (bus, key)
@@ -230,18 +251,19 @@ class CanRules(Detector):
         for cols in view.decoded.messages:
             if not len(cols.rows):
                 continue
-            signals, low, high = self._ranged_present(cols)
-            if not signals:
+            ranged = self._ranged_present(cols)
+            if not ranged.signals:
                 continue
-            values = np.column_stack([cols.values[sig.name] for sig in signals])
+            values = np.column_stack([cols.values[sig.name] for sig in ranged.signals])
             with np.errstate(invalid="ignore"):
-                bad = (values < low) | (values > high)
-            for k, sig in enumerate(signals):
-                present = cols.present.get(sig.name)
+                bad = (values < ranged.low) | (values > ranged.high)
+            for name, present in cols.present.items():  # None: the signal is in every row
                 if present is not None:
-                    bad[:, k] &= present
+                    for k in ranged.columns.get(name, ()):
+                        bad[:, k] &= present
             for k in np.flatnonzero(bad.any(0)).tolist():
-                found += self._range_finding(view, cols, signals[k], cols.values[signals[k].name], bad[:, k])
+                sig = ranged.signals[k]
+                found += self._range_finding(view, cols, sig, cols.values[sig.name], bad[:, k])
         return found
 
     def _range_finding(self, view: CanView, cols, sig, values, bad: np.ndarray) -> list[Finding]:
@@ -259,23 +281,21 @@ class CanRules(Detector):
                                     batch.timestamp[at[0]], batch.timestamp[at[-1]]),
                         evidence={"value": _plain(values[np.flatnonzero(bad)[0]]), "range": [sig.minimum, sig.maximum]})]
 
-    def _ranged_present(self, cols) -> tuple[list, np.ndarray, np.ndarray]:
-        """The ranged signals decoded in this batch, with their minima and maxima as arrays. A
-        message decodes the same signals batch after batch (a multiplexed one may not), so the
-        arrays made for all of its ranged signals serve whenever all of them are present."""
-        message, signals, low, high = self._ranged(cols.message)
-        if all(sig.name in cols.values for sig in signals):
-            return signals, low, high
-        signals = [sig for sig in signals if sig.name in cols.values]
-        return signals, np.array([sig.minimum for sig in signals]), np.array([sig.maximum for sig in signals])
+    def _ranged_present(self, cols) -> Ranged:
+        """The ranged signals decoded in this batch. A message decodes the same signals batch
+        after batch (a multiplexed one may not), so the arrays made once for all of its ranged
+        signals serve whenever all of them are present."""
+        ranged = self._ranged(cols.message)
+        if cols.values.keys() >= ranged.names:
+            return ranged
+        return Ranged.of(cols.message, [sig for sig in ranged.signals if sig.name in cols.values])
 
-    def _ranged(self, message) -> tuple:
-        """(message, its signals that have a DBC range, their minima, their maxima), found once per
-        message plan; the entry holds the message so that a reused id() is never taken for it."""
+    def _ranged(self, message) -> Ranged:
+        """The message's signals that have a DBC range, found once per message plan (the entry
+        holds the message, so that a reused id() is never taken for it)."""
         found = self._ranged_signals.get(id(message))
-        if found is None or found[0] is not message:
-            signals = [s for node in message.root.walk() for s in node.signals if s.minimum is not None]
-            found = (message, signals, np.array([s.minimum for s in signals]), np.array([s.maximum for s in signals]))
+        if found is None or found.message is not message:
+            found = Ranged.of(message, [s for node in message.root.walk() for s in node.signals if s.minimum is not None])
             self._ranged_signals[id(message)] = found
         return found
 
