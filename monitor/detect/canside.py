@@ -54,22 +54,22 @@ def key_id(key):
 @dataclass(frozen=True)
 class Ranged:
     """Signals of a message with a DBC range, as the range check reads them: their minima and
-    maxima as arrays, their names, and the matrix columns of each name."""
+    maxima as column vectors (a row per signal), their names, and the rows of each name."""
 
     message: object
     signals: list
     low: np.ndarray
     high: np.ndarray
     names: frozenset
-    columns: dict  # signal name -> its columns (a name in two multiplexed branches has two)
+    columns: dict  # signal name -> its rows (a name in two multiplexed branches has two)
 
     @classmethod
     def of(cls, message, signals: list) -> Ranged:
         columns: dict = {}
         for k, sig in enumerate(signals):
             columns.setdefault(sig.name, []).append(k)
-        return cls(message, signals, np.array([s.minimum for s in signals]), np.array([s.maximum for s in signals]),
-                   frozenset(columns), columns)
+        low, high = (np.array([getattr(s, end) for s in signals]).reshape(-1, 1) for end in ("minimum", "maximum"))
+        return cls(message, signals, low, high, frozenset(columns), columns)
 
 
 @dataclass(frozen=True)
@@ -246,24 +246,30 @@ class CanRules(Detector):
 
     def _ranges(self, view: CanView) -> list[Finding]:
         """All ranged signals of a message are tested in one matrix comparison (a few numpy calls
-        per message, not four per signal); only signals with a violation are looked at one by one."""
+        per message, not four per signal); only signals with a violation are looked at one by one.
+        The matrix has a row per signal (np.array of the columns: one call, where column_stack
+        made each column 2-D first)."""
         found = []
-        for cols in view.decoded.messages:
-            if not len(cols.rows):
-                continue
-            ranged = self._ranged_present(cols)
-            if not ranged.signals:
-                continue
-            values = np.column_stack([cols.values[sig.name] for sig in ranged.signals])
-            with np.errstate(invalid="ignore"):
-                bad = (values < ranged.low) | (values > ranged.high)
-            for name, present in cols.present.items():  # None: the signal is in every row
-                if present is not None:
-                    for k in ranged.columns.get(name, ()):
-                        bad[:, k] &= present
-            for k in np.flatnonzero(bad.any(0)).tolist():
-                sig = ranged.signals[k]
-                found += self._range_finding(view, cols, sig, cols.values[sig.name], bad[:, k])
+        with np.errstate(invalid="ignore"):
+            for cols in view.decoded.messages:
+                if len(cols.rows):
+                    found += self._message_ranges(view, cols)
+        return found
+
+    def _message_ranges(self, view: CanView, cols) -> list[Finding]:
+        ranged = self._ranged_present(cols)
+        if not ranged.signals:
+            return []
+        values = np.array([cols.values[sig.name] for sig in ranged.signals])
+        bad = (values < ranged.low) | (values > ranged.high)
+        for name, present in cols.present.items():  # None: the signal is in every row
+            if present is not None:
+                for k in ranged.columns.get(name, ()):
+                    bad[k] &= present
+        found = []
+        for k in np.flatnonzero(bad.any(1)).tolist():
+            sig = ranged.signals[k]
+            found += self._range_finding(view, cols, sig, cols.values[sig.name], bad[k])
         return found
 
     def _range_finding(self, view: CanView, cols, sig, values, bad: np.ndarray) -> list[Finding]:
