@@ -14,8 +14,8 @@ A burst is payload sent with gaps shorter than ``gap_s``; a burst that lasts lon
 from __future__ import annotations
 
 from collections import deque
-from itertools import islice
 from dataclasses import dataclass, field
+from itertools import islice
 
 import numpy as np
 
