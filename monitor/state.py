@@ -46,8 +46,10 @@ class Series:
         if len(self.chunks) > 1:
             ts = np.concatenate([c[0] for c in self.chunks])
             values = np.concatenate([c[1] for c in self.chunks])
-            order = np.argsort(ts, kind="stable")
-            self.chunks = deque([(ts[order], values[order])])
+            if not _ascending(ts):  # chunks usually come in time order: a stable sort would keep it
+                order = np.argsort(ts, kind="stable")
+                ts, values = ts[order], values[order]
+            self.chunks = deque([(ts, values)])
         return self.chunks[0]
 
     def at(self, t: float):
@@ -59,6 +61,11 @@ class Series:
         ts, values = self.arrays()
         lo, hi = np.searchsorted(ts, [t0, t1], side="right")
         return ts[lo:hi], values[lo:hi]
+
+
+def _ascending(ts: np.ndarray) -> bool:
+    """Non-decreasing and free of NaN: then a stable argsort is the identity."""
+    return bool(np.all(ts[1:] >= ts[:-1]))
 
 
 @dataclass

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .median import median
+
 RECENT = 24
 
 
@@ -47,7 +49,7 @@ def judge(starts: np.ndarray, sizes: np.ndarray, t: BeaconThresholds, opened: fl
     first = max(0, min(first, len(starts) - RECENT))
     starts, sizes = starts[first:], sizes[first:]
     intervals = np.diff(starts)
-    period = float(np.median(intervals))
+    period = float(median(intervals))
     if starts[-1] - max(opened, starts[0] - period) < t.min_span_s:
         return None
     jitter = float(np.std(intervals) / period) if period > 0 else float("inf")

@@ -52,6 +52,27 @@ def key_id(key):
 
 
 @dataclass(frozen=True)
+class Ranged:
+    """Signals of a message with a DBC range, as the range check reads them: their minima and
+    maxima as column vectors (a row per signal), their names, and the rows of each name."""
+
+    message: object
+    signals: list
+    low: np.ndarray
+    high: np.ndarray
+    names: frozenset
+    columns: dict  # signal name -> its rows (a name in two multiplexed branches has two)
+
+    @classmethod
+    def of(cls, message, signals: list) -> Ranged:
+        columns: dict = {}
+        for k, sig in enumerate(signals):
+            columns.setdefault(sig.name, []).append(k)
+        low, high = (np.array([getattr(s, end) for s in signals]).reshape(-1, 1) for end in ("minimum", "maximum"))
+        return cls(message, signals, low, high, frozenset(columns), columns)
+
+
+@dataclass(frozen=True)
 class CanThresholds:
     known_ids: dict = field(default_factory=dict)  # bus -> ids allowed beyond the DBCs
     learn_s: float = 0.0  # seconds at the start of each bus to learn ids and rates from (0: DBC only)
@@ -76,7 +97,8 @@ class CanRules(Detector):
         self.buses: dict[str, BusState] = {}
         self.seen_unknown: set = set()
         self.range_seen: Counter = Counter()
-        self._ranged_signals: dict[int, list] = {}  # id(message plan) -> signals with a range
+        self._ranged_signals: dict[int, Ranged] = {}  # id(message plan) -> its signals with a range
+        self._dbc_limits: dict[int, tuple] = {}  # id(decode plan) -> (plan, {key: DBC window limit or None})
         self.counts: Counter = Counter()
         self.timing_repeats = Repeats(thresholds.wire.repeat_s)  # per (bus, key)
         self._known_extra = {bus: {int(i) for i in ids} for bus, ids in self.t.known_ids.items()}
@@ -197,7 +219,24 @@ class CanRules(Detector):
     def _limit(self, bus, bs: BusState, key: int, view) -> float | None:
         if key in bs.learned_max:
             return self.learned_limit(bs, key) if bs.learned_frames[key] >= self.t.min_learning_frames else None
-        message = view.plan.lookup(key_id(key), bool(key >> (ID_BITS - 1))) if view is not None else None
+        return self._dbc_limit(view.plan, key) if view is not None else None
+
+    def _dbc_limit(self, plan, key: int) -> float | None:
+        """The window limit the DBC's cycle time gives an id, cached per plan: a plan lookup is a
+        few numpy calls, and every id is judged in every window. The cache holds the plan itself,
+        so an id() reused by a later plan is never mistaken for it."""
+        entry = self._dbc_limits.get(id(plan))
+        if entry is None or entry[0] is not plan:
+            entry = self._dbc_limits[id(plan)] = (plan, {})
+        limits = entry[1]
+        if key in limits:
+            return limits[key]
+        limit = self._cycle_limit(plan.lookup(key_id(key), bool(key >> (ID_BITS - 1))))
+        if len(limits) < MAX_TRACKED_UNKNOWN:  # a fuzzer's random ids would grow it without end
+            limits[key] = limit
+        return limit
+
+    def _cycle_limit(self, message) -> float | None:
         if message is not None and message.cycle_time_ms:
             expected = self.t.window_s / (message.cycle_time_ms / 1000) * message.frames_per_cycle
             return expected * (1 + self.t.cycle_tolerance) + self.t.rate_margin
@@ -207,23 +246,30 @@ class CanRules(Detector):
 
     def _ranges(self, view: CanView) -> list[Finding]:
         """All ranged signals of a message are tested in one matrix comparison (a few numpy calls
-        per message, not four per signal); only signals with a violation are looked at one by one."""
+        per message, not four per signal); only signals with a violation are looked at one by one.
+        The matrix has a row per signal (np.array of the columns: one call, where column_stack
+        made each column 2-D first)."""
         found = []
-        for cols in view.decoded.messages:
-            signals = [sig for sig in self._ranged(cols.message) if sig.name in cols.values]
-            if not signals or not len(cols.rows):
-                continue
-            values = np.column_stack([cols.values[sig.name] for sig in signals])
-            low = np.array([sig.minimum for sig in signals])
-            high = np.array([sig.maximum for sig in signals])
-            with np.errstate(invalid="ignore"):
-                bad = (values < low) | (values > high)
-            for k, sig in enumerate(signals):
-                present = cols.present.get(sig.name)
-                if present is not None:
-                    bad[:, k] &= present
-            for k in np.flatnonzero(bad.any(0)).tolist():
-                found += self._range_finding(view, cols, signals[k], cols.values[signals[k].name], bad[:, k])
+        with np.errstate(invalid="ignore"):
+            for cols in view.decoded.messages:
+                if len(cols.rows):
+                    found += self._message_ranges(view, cols)
+        return found
+
+    def _message_ranges(self, view: CanView, cols) -> list[Finding]:
+        ranged = self._ranged_present(cols)
+        if not ranged.signals:
+            return []
+        values = np.array([cols.values[sig.name] for sig in ranged.signals])
+        bad = (values < ranged.low) | (values > ranged.high)
+        for name, present in cols.present.items():  # None: the signal is in every row
+            if present is not None:
+                for k in ranged.columns.get(name, ()):
+                    bad[k] &= present
+        found = []
+        for k in np.flatnonzero(bad.any(1)).tolist():
+            sig = ranged.signals[k]
+            found += self._range_finding(view, cols, sig, cols.values[sig.name], bad[k])
         return found
 
     def _range_finding(self, view: CanView, cols, sig, values, bad: np.ndarray) -> list[Finding]:
@@ -241,11 +287,21 @@ class CanRules(Detector):
                                     batch.timestamp[at[0]], batch.timestamp[at[-1]]),
                         evidence={"value": _plain(values[np.flatnonzero(bad)[0]]), "range": [sig.minimum, sig.maximum]})]
 
-    def _ranged(self, message) -> list:
-        """The message's signals that have a DBC range (found once per message plan)."""
+    def _ranged_present(self, cols) -> Ranged:
+        """The ranged signals decoded in this batch. A message decodes the same signals batch
+        after batch (a multiplexed one may not), so the arrays made once for all of its ranged
+        signals serve whenever all of them are present."""
+        ranged = self._ranged(cols.message)
+        if cols.values.keys() >= ranged.names:
+            return ranged
+        return Ranged.of(cols.message, [sig for sig in ranged.signals if sig.name in cols.values])
+
+    def _ranged(self, message) -> Ranged:
+        """The message's signals that have a DBC range, found once per message plan (the entry
+        holds the message, so that a reused id() is never taken for it)."""
         found = self._ranged_signals.get(id(message))
-        if found is None:
-            found = [s for node in message.root.walk() for s in node.signals if s.minimum is not None]
+        if found is None or found.message is not message:
+            found = Ranged.of(message, [s for node in message.root.walk() for s in node.signals if s.minimum is not None])
             self._ranged_signals[id(message)] = found
         return found
 

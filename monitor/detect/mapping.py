@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..state import DISTANCE, SPEED, VehicleState
+from .median import median
 
 MAX_SAMPLE_GAP_S = 5.0  # speed samples further apart than this leave the distance between unknown
 
@@ -134,12 +135,12 @@ def judge(starts: np.ndarray, sizes: np.ndarray, motion: Motion, now: float, t: 
         return None
     travelled = np.diff(motion.distance(starts))
     dt = np.maximum(np.diff(starts), 1e-3)
-    period = float(np.median(dt))
+    period = float(median(dt))
     km = float(travelled.sum())
-    per_km = float(np.median(sizes[1:] / np.maximum(travelled, 1e-3)))  # one odd upload does not make a volume
+    per_km = float(median(sizes[1:] / np.maximum(travelled, 1e-3)))  # one odd upload does not make a volume
     known = np.isfinite(motion.between(starts[0], starts[-1] + 1))
     whole = np.minimum.reduceat(known, np.clip(np.floor(starts - starts[0]).astype(int), 0, len(known) - 1))[:-1]
-    large = bool(np.median(sizes) >= t.min_steady_upload_bytes)  # multi-packet uploads (records of a map)
+    large = bool(median(sizes) >= t.min_steady_upload_bytes)  # multi-packet uploads (records of a map)
     follows = _follows(sizes[1:][whole], travelled[whole], dt[whole], t)  # intervals with the distance known throughout
     moving = km_per_s * 3600 >= t.min_speed_kmh
     window = float(np.clip(t.window_periods * period, t.min_window_s, t.max_window_s))
@@ -202,7 +203,8 @@ def _stops(starts: np.ndarray, sizes: np.ndarray, km_per_s: np.ndarray, moving: 
     starts off is not counted against it."""
     standing = np.isfinite(km_per_s) & ~moving
     padded = np.concatenate(([False, False], standing, [False, False]))
-    parked = np.all([padded[k : k + len(standing)] for k in range(5)], axis=0)
+    n = len(standing)
+    parked = padded[0:n] & padded[1 : n + 1] & padded[2 : n + 2] & padded[3 : n + 3] & padded[4 : n + 4]
     index = np.clip((np.floor(starts) - np.floor(starts[0])).astype(int), 0, len(moving) - 1)
     parked_bytes, moving_bytes = sizes[parked[index]].sum(), sizes[moving[index]].sum()
     parked_s, moving_s = int(parked.sum()), int(moving.sum())

@@ -24,6 +24,7 @@ import numpy as np
 BINARY_NEAR = 32  # bytes between a latitude and its longitude (as taint)
 TEXT_NEAR = 64
 MAX_GATED = 1 << 18  # offsets per buffer and encoding whose top bits fit, tested exactly
+GATE_SLICE = 1 << 16  # offsets whose second byte is read at a time (bounds the temporaries)
 MAX_CANDIDATES = 4096  # latitude-like values per buffer and encoding examined (a hostile payload full of them)
 FRACTION = re.compile(rb"\.\d{2,}")
 WHOLE = re.compile(rb"(?<![\d.])(-?)(\d{1,5})$")  # the digits right before a fraction
@@ -101,10 +102,14 @@ def _axis(buf: bytes, bytes_in: _ByteRanges, enc: Encoding, lo: float, hi: float
     high, low = (0, 1) if np.dtype(enc.dtype).byteorder == ">" else (width - 1, width - 2)  # where the top bytes sit
     u8, parts = bytes_in.u8, []
     for first, last in _top16_ranges(enc, ranges):
-        at = bytes_in.where(first >> 8, last >> 8) - high
-        at = at[(at >= 0) & (at < len(view))]
-        top = u8[at + high].astype(np.uint16) << 8 | u8[at + low]
-        parts.append(at[(top >= first) & (top <= last)])
+        where = bytes_in.where(first >> 8, last >> 8)
+        # In slices: a common top byte (zero, in zero-padded payloads) is most of a buffer, and
+        # the offsets' temporaries were then some twenty times the buffer (the replay's peak RSS).
+        for begin in range(0, max(len(where), 1), GATE_SLICE):
+            at = where[begin : begin + GATE_SLICE] - high
+            at = at[(at >= 0) & (at < len(view))]
+            top = u8[at + high].astype(np.uint16) << 8 | u8[at + low]
+            parts.append(at[(top >= first) & (top <= last)])
     at = np.unique(np.concatenate(parts))[:MAX_GATED] if parts else np.zeros(0, np.int64)
     return _select(view[at], at, ranges, lo, hi, enc)
 

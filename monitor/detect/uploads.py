@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from itertools import islice
 
 import numpy as np
 
@@ -58,6 +59,11 @@ class Bursts:
     open: list | None = None  # [start, end, bytes]
     streams: int = 0  # bursts longer than max_burst_s: kept out of the uploads
     opened: float = float("inf")  # the first packet seen, set-up included
+    # ``closed`` as a float array, extended by the bursts closed since it was last read: the
+    # uploads are read at every new burst, and converting the whole deque each time was most of it.
+    _rows: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)), repr=False, compare=False)
+    _closed_count: int = field(default=0, repr=False, compare=False)  # bursts ever closed into ``closed``
+    _rows_count: int = field(default=0, repr=False, compare=False)  # of them, those already in ``_rows``
 
     def add(self, ts: np.ndarray, sizes: np.ndarray) -> int:
         """Time-ordered payload rows; returns how many bursts they started."""
@@ -81,6 +87,7 @@ class Bursts:
             self.streams += 1
         else:
             self.closed.append(tuple(self.open))
+            self._closed_count += 1
         self.open = None
 
     def seen(self, ts: np.ndarray) -> None:
@@ -90,14 +97,25 @@ class Bursts:
     def clear(self) -> None:
         self.closed.clear()
         self.open, self.opened = None, float("inf")
+        self._rows, self._closed_count, self._rows_count = np.zeros((0, 3)), 0, 0
 
     def uploads(self, since: float = float("-inf")) -> tuple[np.ndarray, np.ndarray]:
         """(start times, bytes) of the bursts since ``since``, the open one included unless it is
         already a stream."""
-        rows = [b for b in self.closed if b[0] >= since]
+        array = self._closed_rows()
+        array = array[array[:, 0] >= since] if since != float("-inf") else array.copy()
         if self.open is not None and self.open[1] - self.open[0] <= self.max_burst_s and self.open[0] >= since:
-            rows.append(tuple(self.open))
-        if not rows:
+            array = np.concatenate((array, np.array([self.open], dtype=float)))
+        if not len(array):
             return np.zeros(0), np.zeros(0)
-        array = np.array(rows, dtype=float)
         return array[:, 0], array[:, 2]
+
+    def _closed_rows(self) -> np.ndarray:
+        """``closed`` as rows of floats (start, end, bytes): the rows made before, with the bursts
+        closed since; the deque's bound applies to both."""
+        new = self._closed_count - self._rows_count
+        if new:
+            tail = list(islice(self.closed, max(0, len(self.closed) - new), None))
+            self._rows = np.concatenate((self._rows, np.array(tail, dtype=float).reshape(-1, 3)))[-MAX_BURSTS:]
+            self._rows_count = self._closed_count
+        return self._rows
