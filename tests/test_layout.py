@@ -28,6 +28,7 @@ COVERED_BY = {
     # canbus: the native decode's plan flattening and column building, compared with the numpy decode.
     "canbus/decode_flat.py": "tests/native/test_can_decode_equivalence.py",
     "canbus/decode_native.py": "tests/native/test_can_decode_equivalence.py",
+    "net/flowcolumns.py": "tests/native/test_flows_equivalence.py",  # the native record writer's columns
     # alerts: the log is written by every replay and read back by the review commands.
     "alerts/bounded.py": "tests/alerts/test_read.py",  # hostile lines, a million bad ones
     "alerts/episodes.py": "tests/alerts/test_records.py",

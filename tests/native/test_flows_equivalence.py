@@ -8,7 +8,6 @@ formatting must be Python's repr and inet_ntop."""
 
 from __future__ import annotations
 
-import os
 import socket
 from pathlib import Path
 
@@ -17,9 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor import native
 from tests.conftest import PROJECT, corpus_files, ids
 
+from .core import required_core
 from .flowstreams import EVENTS, NS, T0, both_ways, conversation_frame, flow_lines
 
 SETTINGS = settings(max_examples=150, deadline=None)
@@ -29,12 +28,7 @@ SEED_CAPTURES = sorted(PROJECT.glob("seeds/*/capture.pcap"))
 
 @pytest.fixture(scope="module")
 def core():
-    loaded = native.loaded_core()
-    if loaded is None:
-        if os.environ.get("GATEWATCH_NATIVE_REQUIRED") == "1":
-            pytest.fail("the native core is not built, and GATEWATCH_NATIVE_REQUIRED=1")
-        pytest.skip("the native core is not built (python setup.py build_ext --inplace)")
-    return loaded
+    return required_core()
 
 
 # ------------------------------------------------------------ formatting primitives
@@ -88,7 +82,7 @@ def test_bad_text_columns_are_refused_before_c_runs(core) -> None:
 def _capture_lines(path: Path) -> tuple[str, object]:
     from monitor.net.capture import read_capture
 
-    from .flowstreams import Lines, _Writer, NetConfig, NetPipeline
+    from .flowstreams import Lines, NetConfig, NetPipeline, _Writer
 
     lines = Lines()
     pipeline = NetPipeline(NetConfig(), sink=_Writer(lines, "jsonl"))
