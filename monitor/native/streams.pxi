@@ -1,5 +1,6 @@
-# streams kernels: TCP checksum verdicts for the reassembly (src/gw_checksum.c). Names start
-# with streams: this file is included into one module beside the other kernels' .pxi files.
+# streams kernels: TCP checksum verdicts and the in-order walk of the reassembly (src/gw_checksum.c,
+# src/gw_streams.c). Names start with streams: this file is included into one module beside the
+# other kernels' .pxi files.
 from libc.stdint cimport int64_t, uint8_t
 
 cdef extern from "gw_checksum.h" nogil:
@@ -32,3 +33,75 @@ def streams_checksums(const uint8_t[::1] data, const int64_t[::1] l3, const uint
     cdef int64_t length = data.shape[0]
     with nogil:
         gw_checksum_verdicts(bytes_, length, &rows, n, &out[0])
+
+
+cdef extern from "gw_streams.h" nogil:
+    enum: GW_ROW_COLUMNS
+    enum: GW_S_COLUMNS
+    enum: GW_C_COUNT
+    ctypedef struct gw_streams_batch:
+        const uint8_t *data
+        int64_t data_len
+        const int64_t *rows
+        int64_t n_rows
+        int64_t *senders
+        int64_t n_senders
+        int64_t *done_fid
+        uint8_t *done_bits
+        int64_t n_slots
+        int mode
+        int64_t depth, window
+        uint8_t *past
+        uint8_t *touched
+        int64_t *out_offset
+        int64_t *out_len
+        uint8_t *out
+        int64_t out_capacity, out_used
+        int64_t counters[GW_C_COUNT]
+        int order[GW_C_COUNT]
+        int n_order
+        int64_t *discards
+        int64_t n_discards
+    int64_t gw_streams_walk(gw_streams_batch *b, int64_t start)
+
+#: gw_streams.h's counters, in its order, by reassembly.py's names.
+STREAMS_COUNTERS = ("retransmitted", "beyond_window", "depth_reached", "checksum_offloaded", "checksum_unverifiable",
+                    "checksum_reliable_senders", "bad_checksum")
+
+
+def streams_walk(const uint8_t[::1] data, const int64_t[:, ::1] rows, int64_t[:, ::1] senders,
+                 int64_t[::1] done_fid, uint8_t[::1] done_bits, int mode, int64_t depth, int64_t window,
+                 uint8_t[::1] past, uint8_t[::1] touched, int64_t[::1] out_offset, int64_t[::1] out_len,
+                 uint8_t[::1] out, int64_t out_used, int64_t start, int64_t[::1] discards):
+    """Walk the rows from start while they are the common case (see gw_streams.h); returns
+    (the first row left to the Python, out bytes used, [(counter name, amount)] in the order
+    first counted, the number of flow ids written to discards)."""
+    cdef int64_t n = rows.shape[0]
+    if rows.shape[1] != GW_ROW_COLUMNS or senders.shape[1] != GW_S_COLUMNS:
+        raise ValueError("streams_walk: the row or sender matrix has the wrong number of columns")
+    if past.shape[0] != n or touched.shape[0] != n or out_offset.shape[0] != n or out_len.shape[0] != n \
+            or discards.shape[0] != n:
+        raise ValueError("streams_walk: the per-row outputs differ in length from the rows")
+    if done_fid.shape[0] != done_bits.shape[0]:
+        raise ValueError("streams_walk: done_fid and done_bits differ in length")
+    if mode < 0 or mode > 2 or start < 0 or start > n or out_used < 0 or out_used > out.shape[0]:
+        raise ValueError("streams_walk: mode, start or out_used out of range")
+    if n == 0 or senders.shape[0] == 0 or done_fid.shape[0] == 0:
+        return start, out_used, [], 0
+    cdef gw_streams_batch b
+    cdef uint8_t spare = 0
+    b.data = &data[0] if data.shape[0] else NULL
+    b.data_len = data.shape[0]
+    b.rows, b.n_rows = &rows[0, 0], n
+    b.senders, b.n_senders = &senders[0, 0], senders.shape[0]
+    b.done_fid, b.done_bits, b.n_slots = &done_fid[0], &done_bits[0], done_fid.shape[0]
+    b.mode, b.depth, b.window = mode, depth, window
+    b.past, b.touched, b.out_offset, b.out_len = &past[0], &touched[0], &out_offset[0], &out_len[0]
+    b.out = &out[0] if out.shape[0] else &spare
+    b.out_capacity, b.out_used = out.shape[0], out_used
+    b.discards = &discards[0]
+    cdef int64_t stop
+    with nogil:
+        stop = gw_streams_walk(&b, start)
+    counted = [(STREAMS_COUNTERS[b.order[i]], b.counters[b.order[i]]) for i in range(b.n_order)]
+    return stop, b.out_used, counted, b.n_discards

@@ -64,6 +64,7 @@ from typing import Literal
 import numpy as np
 
 from .. import native
+from . import streamwalk
 
 MOD = 1 << 32
 HALF = 1 << 31
@@ -339,18 +340,25 @@ class StreamTable:
         columns = (idx, fids[idx], slots[idx], h.sport[r], h.src[r, 1], h.src[r, 0], h.tcp_seq[r], flags[idx], times,
                    codes)
         past = done.copy()
-        for i, fid, slot, *segment in zip(*(c.tolist() for c in columns)):
-            if self.done_fid[slot] == fid and self.done_bits[slot] & side[i]:
-                past[i] = True  # its sender reached the depth earlier in this batch
-                continue
-            self.slots[fid] = slot
-            chunk, finished = self._segment(data, h, int(rows[i]), fid, *segment)
-            if chunk:
-                chunks[i] = chunk
-            if finished:
-                bits = self.done_bits[slot] if self.done_fid[slot] == fid else 0
-                self.done_fid[slot], self.done_bits[slot] = fid, bits | side[i]
+        core = native.kernels
+        if core is None or not streamwalk.walk(self, core, data, h, rows, side, past, chunks, columns):
+            for values in zip(*(c.tolist() for c in columns)):
+                self._row(data, h, rows, side, past, chunks, *values)
         return chunks, past & (h.proto[rows] == 6) & (h.captured_len[rows] > 0)
+
+    def _row(self, data, h, rows, side, past, chunks, i: int, fid: int, slot: int, *segment) -> bool:
+        """One wanted row (i: its index into rows); whether it reached its sender."""
+        if self.done_fid[slot] == fid and self.done_bits[slot] & side[i]:
+            past[i] = True  # its sender reached the depth earlier in this batch
+            return False
+        self.slots[fid] = slot
+        chunk, finished = self._segment(data, h, int(rows[i]), fid, *segment)
+        if chunk:
+            chunks[i] = chunk
+        if finished:
+            bits = self.done_bits[slot] if self.done_fid[slot] == fid else 0
+            self.done_fid[slot], self.done_bits[slot] = fid, bits | side[i]
+        return True
 
     def _verdicts(self, data: np.ndarray, h, r: np.ndarray) -> np.ndarray:
         """Each row's checksum verdict from the compiled core (VERDICTS), or FALLBACK for all

@@ -1,0 +1,154 @@
+"""StreamTable.process on the compiled core: the in-order walk (src/gw_streams.c) over a batch.
+
+The C takes rows while they are the common case (a confirmed sender with nothing held or set
+aside, its segment next in order or behind it); at the first row that needs more it stops, the
+Python handles that row on the same state (StreamTable._row), and the C resumes after it. So
+the results are the reference's: each sender's state is copied into a matrix row before the
+walk and written back before the Python touches it and at the end; the counters, the waiting
+set, the slots and the handed-out chunks are applied in row order before every Python row;
+and the senders' recency order (which sender ``max_streams`` forgets) is rebuilt at the end
+from the last row that touched each. A batch that could make the table forget a sender is
+left to the Python whole."""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Matrix columns, as gw_streams.h numbers them.
+ROW_COLUMNS = 9
+EXISTS, SIMPLE, ANCHOR, NEXT, BASE, CONFIRMED, DELIVERED, VERDICT, DIRTY = range(9)
+NEW, FOLLOWED, GONE = 0, 1, 2
+MODES = {"auto": 0, "verify": 1, "ignore": 2}
+
+
+class Walk:
+    """One batch's walk: the row and sender matrices, the outputs, and the sync with the table."""
+
+    def __init__(self, table, core, data, h, rows, side, past, chunks, columns) -> None:
+        self.table, self.core, self.data, self.h, self.rows = table, core, data, h, rows
+        self.side, self.past, self.chunks, self.columns = side, past, chunks, columns
+        idx, fids, slots, sport, lo, hi, seq, flags, _times, codes = columns
+        keys = np.stack([fids.view(np.uint64), sport.astype(np.uint64), lo, hi], axis=1)
+        _, first, self.sender_of = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        self.sender_of = self.sender_of.reshape(-1)
+        self.keys = [(f, s, int(a), int(b)) for f, s, a, b in zip(fids[first].tolist(), sport[first].tolist(),
+                                                                  lo[first].tolist(), hi[first].tolist())]
+        r = rows[idx]
+        sizes = self.h.captured_len[r].astype(np.int64)
+        self.matrix = np.stack([self.sender_of.astype(np.int64), fids, slots.astype(np.int64),
+                                side[idx].astype(np.int64), seq.astype(np.int64), flags.astype(np.int64),
+                                self.h.payload[r].astype(np.int64), sizes, codes.astype(np.int64)], axis=1)
+        self.matrix = np.ascontiguousarray(self.matrix, np.int64)
+        self.state = np.zeros((len(self.keys), 9), np.int64)
+        for u in range(len(self.keys)):
+            self._load(u)
+        n = len(idx)
+        self.walked_past, self.touched = np.zeros(n, np.uint8), np.zeros(n, np.uint8)
+        self.out_offset, self.out_len = np.zeros(n, np.int64), np.zeros(n, np.int64)
+        self.out = np.empty(int(np.clip(sizes, 0, None).sum()), np.uint8)
+        self.discards = np.zeros(n, np.int64)
+        self.used = 0
+
+    def fits(self) -> bool:
+        """No sender can be forgotten in this batch (a row may make at most two, one per side)."""
+        return len(self.table.senders) + 2 * len(self.keys) <= self.table.config.max_streams
+
+    def run(self) -> None:
+        table, config = self.table, self.table.config
+        data = np.ascontiguousarray(self.data, np.uint8)
+        n, start = len(self.matrix), 0
+        values = list(zip(*(c.tolist() for c in self.columns)))
+        while True:
+            stop, self.used, counted, discarded = self.core.streams_walk(
+                data, self.matrix, self.state, table.done_fid, table.done_bits, MODES[config.checksum],
+                config.depth, config.window, self.walked_past, self.touched, self.out_offset, self.out_len,
+                self.out, self.used, start, self.discards)
+            self._apply(start, stop, counted, discarded)
+            if stop >= n:
+                break
+            u = int(self.sender_of[stop])
+            self._store(u)
+            self.touched[stop] = table._row(self.data, self.h, self.rows, self.side, self.past, self.chunks,
+                                            *values[stop])
+            self._load(u)
+            start = stop + 1
+        for u in range(len(self.keys)):
+            self._store(u)
+        self._reorder()
+
+    def _apply(self, start: int, stop: int, counted: list, discarded: int) -> None:
+        """What the C did for rows [start, stop), applied to the table in row order."""
+        table = self.table
+        for name, amount in counted:
+            table.stats[name] += amount
+        for fid in self.discards[:discarded].tolist():
+            table.waiting.discard(fid)
+        idx, fids, slots = (c[start:stop] for c in self.columns[:3])
+        walked = self.touched[start:stop].astype(bool)
+        for fid, slot in zip(fids[walked].tolist(), slots[walked].tolist()):
+            table.slots[fid] = slot
+        self.past[idx[self.walked_past[start:stop].astype(bool)]] = True
+        lengths = self.out_len[start:stop]
+        out = self.out
+        for i, at, size in zip(idx[lengths > 0].tolist(), self.out_offset[start:stop][lengths > 0].tolist(),
+                               lengths[lengths > 0].tolist()):
+            self.chunks[i] = out[at : at + size].tobytes()
+
+    def _load(self, u: int) -> None:
+        """Sender u's state from the table into its matrix row."""
+        sender = self.table.senders.get(self.keys[u])
+        row = self.state[u]
+        row[:] = 0
+        if sender is None:
+            row[SIMPLE], row[ANCHOR] = 1, -1  # not followed yet: a SYN starts it here
+            return
+        row[EXISTS], row[SIMPLE] = FOLLOWED, not sender.pieces and not sender.aside
+        row[ANCHOR], row[NEXT], row[BASE] = sender.anchor, sender.next, sender.base
+        row[CONFIRMED], row[DELIVERED], row[VERDICT] = sender.confirmed, sender.delivered, sender.verdict
+
+    def _store(self, u: int) -> None:
+        """Sender u's matrix row back into the table, if the C changed it."""
+        row = self.state[u]
+        if not row[DIRTY]:
+            return
+        row[DIRTY] = 0
+        key, senders = self.keys[u], self.table.senders
+        if row[EXISTS] == GONE:
+            senders.pop(key, None)  # it reached depth: forgotten (its later rows are past)
+            return
+        sender = senders.get(key)
+        if sender is None:
+            from .reassembly import Sender
+
+            sender = senders[key] = Sender(self.table.memory)
+        anchor, nxt, base, confirmed, delivered, verdict = row[[ANCHOR, NEXT, BASE, CONFIRMED, DELIVERED,
+                                                                VERDICT]].tolist()
+        if sender.verdict != verdict:
+            sender.aside = []  # as _checked leaves a sender it has just found reliable
+        sender.anchor, sender.next, sender.base = anchor, nxt, base
+        sender.confirmed, sender.delivered, sender.verdict = bool(confirmed), delivered, verdict
+
+    def _reorder(self) -> None:
+        """The senders' recency: every sender a row reached moves last, in the order of its last row."""
+        reached = np.flatnonzero(self.touched)
+        if not len(reached):
+            return
+        who = self.sender_of[reached][::-1]
+        _, last = np.unique(who, return_index=True)
+        senders = self.table.senders
+        for u in who[np.sort(last)][::-1].tolist():
+            key = self.keys[u]
+            if key in senders:
+                senders[key] = senders.pop(key)
+
+
+def walk(table, core, data, h, rows, side, past, chunks, columns) -> bool:
+    """Run a batch's wanted rows on the compiled core; False (nothing done) when the batch is
+    left to the Python whole."""
+    if not len(columns[0]) or data.dtype != np.uint8 or data.ndim != 1:
+        return False
+    batch = Walk(table, core, data, h, rows, side, past, chunks, columns)
+    if not batch.fits():
+        return False
+    batch.run()
+    return True

@@ -1,0 +1,83 @@
+/* gw_streams: the in-order walk on hand-made rows: a SYN then in-order data, a retransmission,
+ * the depth cut, a hole (left to the Python), a bad checksum under verify, a row past depth. */
+#include <string.h>
+
+#include "gw_streams.h"
+#include "gw_test.h"
+
+#define ROWS 8
+
+static void row(int64_t *r, int64_t sender, int64_t seq, int64_t flags, int64_t start, int64_t size, int64_t code) {
+    r[GW_ROW_SENDER] = sender, r[GW_ROW_FID] = 7, r[GW_ROW_SLOT] = 0, r[GW_ROW_SIDE] = 1;
+    r[GW_ROW_SEQ] = seq, r[GW_ROW_FLAGS] = flags, r[GW_ROW_START] = start, r[GW_ROW_SIZE] = size;
+    r[GW_ROW_CODE] = code;
+}
+
+typedef struct {
+    int64_t rows[ROWS * GW_ROW_COLUMNS], senders[GW_S_COLUMNS], done_fid[1], offset[ROWS], len[ROWS], discards[ROWS];
+    uint8_t done_bits[1], past[ROWS], touched[ROWS], out[64];
+    gw_streams_batch b;
+} fixture;
+
+static void setup(fixture *f, const uint8_t *data, int64_t n_rows, int mode, int64_t depth) {
+    memset(f, 0, sizeof *f);
+    f->senders[GW_S_SIMPLE] = 1, f->senders[GW_S_ANCHOR] = -1;
+    f->done_fid[0] = -1;
+    gw_streams_batch *b = &f->b;
+    b->data = data, b->data_len = 16, b->rows = f->rows, b->n_rows = n_rows;
+    b->senders = f->senders, b->n_senders = 1, b->done_fid = f->done_fid, b->done_bits = f->done_bits, b->n_slots = 1;
+    b->mode = mode, b->depth = depth, b->window = 1 << 20;
+    b->past = f->past, b->touched = f->touched, b->out_offset = f->offset, b->out_len = f->len;
+    b->out = f->out, b->out_capacity = sizeof f->out, b->discards = f->discards;
+}
+
+int main(void) {
+    const uint8_t *data = (const uint8_t *)"abcdefghijklmnop";
+    static fixture f;
+    /* SYN at 2^32-1 (wraps: first byte at 0), "abcd", "cdef" (half retransmitted), "ghij" with a good checksum. */
+    setup(&f, data, 4, GW_MODE_AUTO, 1 << 20);
+    row(f.rows, 0, 0xFFFFFFFFLL, 0x02, 0, 0, 0);
+    row(f.rows + GW_ROW_COLUMNS, 0, 0, 0x10, 0, 4, 0);
+    row(f.rows + 2 * GW_ROW_COLUMNS, 0, 2, 0x10, 2, 4, 0);
+    row(f.rows + 3 * GW_ROW_COLUMNS, 0, 6, 0x10, 6, 4, 1);
+    CHECK_EQ(gw_streams_walk(&f.b, 0), 4);
+    CHECK_EQ(f.b.out_used, 10);
+    CHECK(memcmp(f.out, "abcdefghij", 10) == 0);
+    CHECK_EQ(f.len[2], 2);
+    CHECK_EQ(f.senders[GW_S_NEXT], 10);
+    CHECK_EQ(f.senders[GW_S_VERDICT], 1);
+    CHECK_EQ(f.b.n_discards, 1);
+    CHECK_EQ(f.b.n_order, 3); /* unverifiable, reliable senders, bad checksum (made at 0) */
+    CHECK_EQ(f.b.order[0], GW_C_UNVERIFIABLE);
+    CHECK_EQ(f.b.counters[GW_C_UNVERIFIABLE], 3);
+
+    /* A hole: the row after the SYN starts past the in-order end, and is left to the Python. */
+    setup(&f, data, 2, GW_MODE_IGNORE, 1 << 20);
+    row(f.rows, 0, 99, 0x02, 0, 0, 4);
+    row(f.rows + GW_ROW_COLUMNS, 0, 105, 0x10, 0, 4, 4);
+    CHECK_EQ(gw_streams_walk(&f.b, 0), 1);
+    CHECK_EQ(f.touched[0], 1);
+    CHECK_EQ(f.touched[1], 0);
+
+    /* Depth 3: "abc" handed out, depth_reached, the sender gone and its next row past. */
+    setup(&f, data, 3, GW_MODE_IGNORE, 3);
+    row(f.rows, 0, 99, 0x02, 0, 0, 4);
+    row(f.rows + GW_ROW_COLUMNS, 0, 100, 0x10, 0, 4, 4);
+    row(f.rows + 2 * GW_ROW_COLUMNS, 0, 104, 0x10, 4, 4, 4);
+    CHECK_EQ(gw_streams_walk(&f.b, 0), 3);
+    CHECK_EQ(f.len[1], 3);
+    CHECK_EQ(f.b.counters[GW_C_DEPTH_REACHED], 1);
+    CHECK_EQ(f.senders[GW_S_EXISTS], GW_SENDER_GONE);
+    CHECK_EQ(f.past[2], 1);
+    CHECK_EQ(f.done_bits[0], 1);
+
+    /* Verify: a bad checksum is dropped; a row whose payload leaves the data is the Python's. */
+    setup(&f, data, 3, GW_MODE_VERIFY, 1 << 20);
+    row(f.rows, 0, 99, 0x02, 0, 0, 1);
+    row(f.rows + GW_ROW_COLUMNS, 0, 100, 0x10, 0, 4, 2);
+    row(f.rows + 2 * GW_ROW_COLUMNS, 0, 100, 0x10, 10, 40, 1);
+    CHECK_EQ(gw_streams_walk(&f.b, 0), 2);
+    CHECK_EQ(f.b.counters[GW_C_BAD_CHECKSUM], 1);
+    CHECK_EQ(f.b.out_used, 0);
+    return GW_TEST_END();
+}
