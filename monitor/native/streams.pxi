@@ -51,6 +51,8 @@ cdef extern from "gw_streams.h" nogil:
         int64_t n_slots
         int mode
         int64_t depth, window
+        int64_t unreliable_after, max_segments
+        int64_t unreliable_senders, reliable_senders
         uint8_t *past
         uint8_t *touched
         int64_t *out_offset
@@ -66,11 +68,12 @@ cdef extern from "gw_streams.h" nogil:
 
 #: gw_streams.h's counters, in its order, by reassembly.py's names.
 STREAMS_COUNTERS = ("retransmitted", "beyond_window", "depth_reached", "checksum_offloaded", "checksum_unverifiable",
-                    "checksum_reliable_senders", "bad_checksum")
+                    "checksum_reliable_senders", "bad_checksum", "checksum_unreliable_senders")
 
 
 def streams_walk(const uint8_t[::1] data, const int64_t[:, ::1] rows, int64_t[:, ::1] senders,
                  int64_t[::1] done_fid, uint8_t[::1] done_bits, int mode, int64_t depth, int64_t window,
+                 int64_t unreliable_after, int64_t max_segments, int64_t unreliable_senders, int64_t reliable_senders,
                  uint8_t[::1] past, uint8_t[::1] touched, int64_t[::1] out_offset, int64_t[::1] out_len,
                  uint8_t[::1] out, int64_t out_used, int64_t start, int64_t[::1] discards):
     """Walk the rows from start while they are the common case (see gw_streams.h); returns
@@ -96,6 +99,8 @@ def streams_walk(const uint8_t[::1] data, const int64_t[:, ::1] rows, int64_t[:,
     b.senders, b.n_senders = &senders[0, 0], senders.shape[0]
     b.done_fid, b.done_bits, b.n_slots = &done_fid[0], &done_bits[0], done_fid.shape[0]
     b.mode, b.depth, b.window = mode, depth, window
+    b.unreliable_after, b.max_segments = unreliable_after, max_segments
+    b.unreliable_senders, b.reliable_senders = unreliable_senders, reliable_senders
     b.past, b.touched, b.out_offset, b.out_len = &past[0], &touched[0], &out_offset[0], &out_len[0]
     b.out = &out[0] if out.shape[0] else &spare
     b.out_capacity, b.out_used = out.shape[0], out_used

@@ -16,7 +16,7 @@ import numpy as np
 
 # Matrix columns, as gw_streams.h numbers them.
 ROW_COLUMNS = 9
-EXISTS, SIMPLE, ANCHOR, NEXT, BASE, CONFIRMED, DELIVERED, VERDICT, DIRTY = range(9)
+EXISTS, SIMPLE, ANCHOR, NEXT, BASE, CONFIRMED, DELIVERED, VERDICT, DIRTY, BAD = range(10)
 NEW, FOLLOWED, GONE = 0, 1, 2
 MODES = {"auto": 0, "verify": 1, "ignore": 2}
 
@@ -39,7 +39,7 @@ class Walk:
                                 side[idx].astype(np.int64), seq.astype(np.int64), flags.astype(np.int64),
                                 self.h.payload[r].astype(np.int64), sizes, codes.astype(np.int64)], axis=1)
         self.matrix = np.ascontiguousarray(self.matrix, np.int64)
-        self.state = np.zeros((len(self.keys), 9), np.int64)
+        self.state = np.zeros((len(self.keys), 10), np.int64)
         for u in range(len(self.keys)):
             self._load(u)
         n = len(idx)
@@ -61,8 +61,10 @@ class Walk:
         while True:
             stop, self.used, counted, discarded = self.core.streams_walk(
                 data, self.matrix, self.state, table.done_fid, table.done_bits, MODES[config.checksum],
-                config.depth, config.window, self.walked_past, self.touched, self.out_offset, self.out_len,
-                self.out, self.used, start, self.discards)
+                config.depth, config.window, config.unreliable_after, config.max_segments,
+                table.stats["checksum_unreliable_senders"], table.stats["checksum_reliable_senders"],
+                self.walked_past, self.touched, self.out_offset, self.out_len, self.out, self.used, start,
+                self.discards)
             self._apply(start, stop, counted, discarded)
             if stop >= n:
                 break
@@ -105,6 +107,7 @@ class Walk:
         row[EXISTS], row[SIMPLE] = FOLLOWED, not sender.pieces and not sender.aside
         row[ANCHOR], row[NEXT], row[BASE] = sender.anchor, sender.next, sender.base
         row[CONFIRMED], row[DELIVERED], row[VERDICT] = sender.confirmed, sender.delivered, sender.verdict
+        row[BAD] = sender.bad
 
     def _store(self, u: int) -> None:
         """Sender u's matrix row back into the table, if the C changed it."""
@@ -121,12 +124,12 @@ class Walk:
             from .reassembly import Sender
 
             sender = senders[key] = Sender(self.table.memory)
-        anchor, nxt, base, confirmed, delivered, verdict = row[[ANCHOR, NEXT, BASE, CONFIRMED, DELIVERED,
-                                                                VERDICT]].tolist()
+        anchor, nxt, base, confirmed, delivered, verdict, bad = row[[ANCHOR, NEXT, BASE, CONFIRMED, DELIVERED,
+                                                                     VERDICT, BAD]].tolist()
         if sender.verdict != verdict:
-            sender.aside = []  # as _checked leaves a sender it has just found reliable
+            sender.aside = []  # as _checked leaves a sender whose verdict it has just made
         sender.anchor, sender.next, sender.base = anchor, nxt, base
-        sender.confirmed, sender.delivered, sender.verdict = bool(confirmed), delivered, verdict
+        sender.confirmed, sender.delivered, sender.verdict, sender.bad = bool(confirmed), delivered, verdict, bad
 
     def _reorder(self) -> None:
         """The senders' recency: every sender a row reached moves last, in the order of its last row."""

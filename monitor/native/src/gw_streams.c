@@ -18,11 +18,12 @@
 
 /* One sender's state as the walk works on it (a copy, written back when a row is done). */
 typedef struct {
-    int64_t exists, anchor, next, base, confirmed, delivered, verdict;
+    int64_t exists, anchor, next, base, confirmed, delivered, verdict, bad;
 } sender;
 
-/* What a row's checksum lets through: the segment, nothing, or a Python decision. */
-typedef enum { TAKE, DROP, PYTHON } verdict;
+/* What a row's checksum lets through: the segment, nothing, the segment with its sender found
+ * unreliable (its first bad checksum decides), or a Python decision. */
+typedef enum { TAKE, DROP, UNRELIABLE_NOW, PYTHON } verdict;
 
 static void count(gw_streams_batch *b, int which, int64_t by) {
     int seen = 0;
@@ -36,13 +37,13 @@ static void count(gw_streams_batch *b, int which, int64_t by) {
 static void load(const int64_t *s, sender *out) {
     out->exists = s[GW_S_EXISTS], out->anchor = s[GW_S_ANCHOR], out->next = s[GW_S_NEXT];
     out->base = s[GW_S_BASE], out->confirmed = s[GW_S_CONFIRMED], out->delivered = s[GW_S_DELIVERED];
-    out->verdict = s[GW_S_VERDICT];
+    out->verdict = s[GW_S_VERDICT], out->bad = s[GW_S_BAD];
 }
 
 static void store(int64_t *s, const sender *in) {
     s[GW_S_EXISTS] = in->exists, s[GW_S_ANCHOR] = in->anchor, s[GW_S_NEXT] = in->next;
     s[GW_S_BASE] = in->base, s[GW_S_CONFIRMED] = in->confirmed, s[GW_S_DELIVERED] = in->delivered;
-    s[GW_S_VERDICT] = in->verdict, s[GW_S_DIRTY] = 1;
+    s[GW_S_VERDICT] = in->verdict, s[GW_S_BAD] = in->bad, s[GW_S_DIRTY] = 1;
 }
 
 /* Sender.syn: the first data byte is ISN+1 (a retransmitted SYN changes nothing). */
@@ -55,8 +56,24 @@ static void syn(sender *s, int64_t seq) {
     }
 }
 
+/* StreamTable._capture_unreliable: most senders so far had no good checksum. */
+static int capture_unreliable(const gw_streams_batch *b) {
+    return b->unreliable_senders >= 10 && b->unreliable_senders > b->reliable_senders;
+}
+
+/* StreamTable._checked's bad-checksum branch under auto, for a sender with nothing aside: the
+ * sender found unreliable at once (the capture's checksums mean nothing, or one bad is enough),
+ * or a segment set aside (the Python's). */
+static verdict first_bad(const gw_streams_batch *b, int64_t bad) {
+    int64_t now = capture_unreliable(b) ? b->unreliable_after : bad + 1;
+    if (b->max_segments < 1 || now < b->unreliable_after)
+        return PYTHON;
+    return UNRELIABLE_NOW;
+}
+
 /* StreamTable._checked for a sender with nothing aside: what the row's verdict lets through. */
-static verdict judge(int mode, int64_t sender_verdict, int64_t code, int *good) {
+static verdict judge(const gw_streams_batch *b, int64_t sender_verdict, int64_t bad, int64_t code, int *good) {
+    int mode = b->mode;
     *good = 0;
     if (mode == GW_MODE_IGNORE || (mode == GW_MODE_AUTO && sender_verdict == GW_UNRELIABLE))
         return TAKE;
@@ -73,7 +90,7 @@ static verdict judge(int mode, int64_t sender_verdict, int64_t code, int *good) 
     /* bad, or offloaded under verify */
     if (mode == GW_MODE_VERIFY || sender_verdict == GW_RELIABLE)
         return DROP;
-    return PYTHON; /* set aside until the sender's verdict: the Python's */
+    return first_bad(b, bad);
 }
 
 /* Sender.offset: seq as the offset nearest to the in-order end. */
@@ -121,14 +138,14 @@ static int left_to_python(const gw_streams_batch *b, const int64_t *r, const int
     if (start < 0 || size < 0 || start > b->data_len || size > b->data_len - start || size > b->out_capacity - b->out_used)
         return 1; /* numpy would clip the slice: the Python's */
     if (s.exists == GW_SENDER_NEW)
-        s.anchor = -1, s.next = s.base = s.confirmed = s.delivered = 0, s.verdict = GW_UNKNOWN;
+        s.anchor = -1, s.next = s.base = s.confirmed = s.delivered = s.bad = 0, s.verdict = GW_UNKNOWN;
     int64_t seq = r[GW_ROW_SEQ];
     if (r[GW_ROW_FLAGS] & GW_SYN) {
         syn(&s, seq);
         seq = (seq + 1) % GW_MOD;
     }
     int good;
-    verdict v = judge(b->mode, s.verdict, r[GW_ROW_CODE], &good);
+    verdict v = judge(b, s.verdict, s.bad, r[GW_ROW_CODE], &good);
     if (v == PYTHON)
         return 1;
     if (v == DROP || size == 0)
@@ -143,7 +160,7 @@ static void take(gw_streams_batch *b, int64_t row, const int64_t *r, int64_t *sr
     sender s;
     load(srow, &s);
     if (s.exists == GW_SENDER_NEW)
-        s.anchor = -1, s.next = s.base = s.confirmed = s.delivered = 0, s.verdict = GW_UNKNOWN;
+        s.anchor = -1, s.next = s.base = s.confirmed = s.delivered = s.bad = 0, s.verdict = GW_UNKNOWN;
     s.exists = GW_SENDER_FOLLOWED;
     b->touched[row] = 1;
     int64_t seq = r[GW_ROW_SEQ], size = r[GW_ROW_SIZE], fid = r[GW_ROW_FID];
@@ -152,7 +169,7 @@ static void take(gw_streams_batch *b, int64_t row, const int64_t *r, int64_t *sr
         seq = (seq + 1) % GW_MOD;
     }
     int good;
-    verdict v = judge(b->mode, s.verdict, r[GW_ROW_CODE], &good);
+    verdict v = judge(b, s.verdict, s.bad, r[GW_ROW_CODE], &good);
     int skip = b->mode == GW_MODE_IGNORE || (b->mode == GW_MODE_AUTO && s.verdict == GW_UNRELIABLE);
     if (!skip && r[GW_ROW_CODE] == GW_CODE_UNVERIFIABLE)
         count(b, GW_C_UNVERIFIABLE, 1);
@@ -161,7 +178,15 @@ static void take(gw_streams_batch *b, int64_t row, const int64_t *r, int64_t *sr
     else if (good && s.verdict == GW_UNKNOWN) {
         s.verdict = GW_RELIABLE;
         count(b, GW_C_RELIABLE_SENDERS, 1);
+        b->reliable_senders++;
         count(b, GW_C_BAD_CHECKSUM, 0); /* nothing was aside, but the Counter key is made */
+        b->discards[b->n_discards++] = fid;
+    }
+    if (v == UNRELIABLE_NOW) { /* set aside and taken back at once: the waiting set loses the flow */
+        s.bad = capture_unreliable(b) ? b->unreliable_after : s.bad + 1;
+        s.verdict = GW_UNRELIABLE;
+        count(b, GW_C_UNRELIABLE_SENDERS, 1);
+        b->unreliable_senders++;
         b->discards[b->n_discards++] = fid;
     }
     if (v == DROP)

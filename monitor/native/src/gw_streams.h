@@ -11,12 +11,12 @@ enum { GW_ROW_SENDER, GW_ROW_FID, GW_ROW_SLOT, GW_ROW_SIDE, GW_ROW_SEQ, GW_ROW_F
        GW_ROW_CODE, GW_ROW_COLUMNS };
 /* Columns of the sender matrix (int64, one row per sender of the batch). */
 enum { GW_S_EXISTS, GW_S_SIMPLE, GW_S_ANCHOR, GW_S_NEXT, GW_S_BASE, GW_S_CONFIRMED, GW_S_DELIVERED, GW_S_VERDICT,
-       GW_S_DIRTY, GW_S_COLUMNS };
+       GW_S_DIRTY, GW_S_BAD, GW_S_COLUMNS };
 /* GW_S_EXISTS: not followed yet, followed, forgotten in this batch (reached depth). */
 enum { GW_SENDER_NEW = 0, GW_SENDER_FOLLOWED = 1, GW_SENDER_GONE = 2 };
 /* Counters, in reassembly.py's names (streams.pxi lists them in this order). */
 enum { GW_C_RETRANSMITTED, GW_C_BEYOND_WINDOW, GW_C_DEPTH_REACHED, GW_C_OFFLOADED, GW_C_UNVERIFIABLE,
-       GW_C_RELIABLE_SENDERS, GW_C_BAD_CHECKSUM, GW_C_COUNT };
+       GW_C_RELIABLE_SENDERS, GW_C_BAD_CHECKSUM, GW_C_UNRELIABLE_SENDERS, GW_C_COUNT };
 enum { GW_MODE_AUTO = 0, GW_MODE_VERIFY = 1, GW_MODE_IGNORE = 2 };
 
 typedef struct {
@@ -31,6 +31,8 @@ typedef struct {
     int64_t n_slots;
     int mode;
     int64_t depth, window;
+    int64_t unreliable_after, max_segments; /* checksum auto: bad checksums before trusting none */
+    int64_t unreliable_senders, reliable_senders; /* the table's counts so far, kept up to date */
     /* outputs, per row: past its sender's depth, handled here, the bytes it brought into order */
     uint8_t *past, *touched;
     int64_t *out_offset, *out_len;

@@ -79,5 +79,21 @@ int main(void) {
     CHECK_EQ(gw_streams_walk(&f.b, 0), 2);
     CHECK_EQ(f.b.counters[GW_C_BAD_CHECKSUM], 1);
     CHECK_EQ(f.b.out_used, 0);
+
+    /* Auto, a capture whose checksums mean nothing: a new sender's first bad checksum makes it
+     * unreliable at once and its segment is taken; with fewer such senders it is the Python's. */
+    setup(&f, data, 2, GW_MODE_AUTO, 1 << 20);
+    f.b.unreliable_after = 2, f.b.max_segments = 1024, f.b.unreliable_senders = 10;
+    row(f.rows, 0, 99, 0x02, 0, 0, 2);
+    row(f.rows + GW_ROW_COLUMNS, 0, 100, 0x10, 0, 4, 2);
+    CHECK_EQ(gw_streams_walk(&f.b, 0), 2);
+    CHECK_EQ(f.senders[GW_S_VERDICT], 2);
+    CHECK_EQ(f.senders[GW_S_BAD], 2);
+    CHECK_EQ(f.b.counters[GW_C_UNRELIABLE_SENDERS], 1);
+    CHECK_EQ(f.b.out_used, 4);
+    setup(&f, data, 1, GW_MODE_AUTO, 1 << 20);
+    f.b.unreliable_after = 2, f.b.max_segments = 1024, f.b.unreliable_senders = 9;
+    row(f.rows, 0, 99, 0x02, 0, 0, 2);
+    CHECK_EQ(gw_streams_walk(&f.b, 0), 0);
     return GW_TEST_END();
 }
