@@ -71,42 +71,52 @@ STREAMS_COUNTERS = ("retransmitted", "beyond_window", "depth_reached", "checksum
                     "checksum_reliable_senders", "bad_checksum", "checksum_unreliable_senders")
 
 
-def streams_walk(const uint8_t[::1] data, const int64_t[:, ::1] rows, int64_t[:, ::1] senders,
-                 int64_t[::1] done_fid, uint8_t[::1] done_bits, int mode, int64_t depth, int64_t window,
-                 int64_t unreliable_after, int64_t max_segments, int64_t unreliable_senders, int64_t reliable_senders,
-                 uint8_t[::1] past, uint8_t[::1] touched, int64_t[::1] out_offset, int64_t[::1] out_len,
-                 uint8_t[::1] out, int64_t out_used, int64_t start, int64_t[::1] discards):
-    """Walk the rows from start while they are the common case (see gw_streams.h); returns
-    (the first row left to the Python, out bytes used, [(counter name, amount)] in the order
-    first counted, the number of flow ids written to discards)."""
-    cdef int64_t n = rows.shape[0]
-    if rows.shape[1] != GW_ROW_COLUMNS or senders.shape[1] != GW_S_COLUMNS:
-        raise ValueError("streams_walk: the row or sender matrix has the wrong number of columns")
-    if past.shape[0] != n or touched.shape[0] != n or out_offset.shape[0] != n or out_len.shape[0] != n \
-            or discards.shape[0] != n:
-        raise ValueError("streams_walk: the per-row outputs differ in length from the rows")
-    if done_fid.shape[0] != done_bits.shape[0]:
-        raise ValueError("streams_walk: done_fid and done_bits differ in length")
-    if mode < 0 or mode > 2 or start < 0 or start > n or out_used < 0 or out_used > out.shape[0]:
-        raise ValueError("streams_walk: mode, start or out_used out of range")
-    if n == 0 or senders.shape[0] == 0 or done_fid.shape[0] == 0:
-        return start, out_used, [], 0
+cdef class StreamsWalk:
+    """One batch's in-order walk (see gw_streams.h): the buffers are taken once, so each call
+    of walk(start, ...) after a row the Python handled costs no more than the rows it walks."""
     cdef gw_streams_batch b
-    cdef uint8_t spare = 0
-    b.data = &data[0] if data.shape[0] else NULL
-    b.data_len = data.shape[0]
-    b.rows, b.n_rows = &rows[0, 0], n
-    b.senders, b.n_senders = &senders[0, 0], senders.shape[0]
-    b.done_fid, b.done_bits, b.n_slots = &done_fid[0], &done_bits[0], done_fid.shape[0]
-    b.mode, b.depth, b.window = mode, depth, window
-    b.unreliable_after, b.max_segments = unreliable_after, max_segments
-    b.unreliable_senders, b.reliable_senders = unreliable_senders, reliable_senders
-    b.past, b.touched, b.out_offset, b.out_len = &past[0], &touched[0], &out_offset[0], &out_len[0]
-    b.out = &out[0] if out.shape[0] else &spare
-    b.out_capacity, b.out_used = out.shape[0], out_used
-    b.discards = &discards[0]
-    cdef int64_t stop
-    with nogil:
-        stop = gw_streams_walk(&b, start)
-    counted = [(STREAMS_COUNTERS[b.order[i]], b.counters[b.order[i]]) for i in range(b.n_order)]
-    return stop, b.out_used, counted, b.n_discards
+    cdef object keep  # the arrays the struct points into
+    cdef uint8_t spare
+
+    def __init__(self, const uint8_t[::1] data, const int64_t[:, ::1] rows, int64_t[:, ::1] senders,
+                 int64_t[::1] done_fid, uint8_t[::1] done_bits, int mode, int64_t depth, int64_t window,
+                 int64_t unreliable_after, int64_t max_segments, uint8_t[::1] past, uint8_t[::1] touched,
+                 int64_t[::1] out_offset, int64_t[::1] out_len, uint8_t[::1] out, int64_t[::1] discards):
+        cdef int64_t n = rows.shape[0]
+        if rows.shape[1] != GW_ROW_COLUMNS or senders.shape[1] != GW_S_COLUMNS:
+            raise ValueError("StreamsWalk: the row or sender matrix has the wrong number of columns")
+        if past.shape[0] != n or touched.shape[0] != n or out_offset.shape[0] != n or out_len.shape[0] != n \
+                or discards.shape[0] != n:
+            raise ValueError("StreamsWalk: the per-row outputs differ in length from the rows")
+        if done_fid.shape[0] != done_bits.shape[0]:
+            raise ValueError("StreamsWalk: done_fid and done_bits differ in length")
+        if mode < 0 or mode > 2:
+            raise ValueError(f"StreamsWalk: mode must be 0, 1 or 2, not {mode}")
+        if n == 0 or senders.shape[0] == 0 or done_fid.shape[0] == 0:
+            raise ValueError("StreamsWalk: no rows, senders or slots")
+        self.keep = (data, rows, senders, done_fid, done_bits, past, touched, out_offset, out_len, out, discards)
+        self.spare = 0
+        self.b.data = &data[0] if data.shape[0] else &self.spare
+        self.b.data_len = data.shape[0]
+        self.b.rows, self.b.n_rows = &rows[0, 0], n
+        self.b.senders, self.b.n_senders = &senders[0, 0], senders.shape[0]
+        self.b.done_fid, self.b.done_bits, self.b.n_slots = &done_fid[0], &done_bits[0], done_fid.shape[0]
+        self.b.mode, self.b.depth, self.b.window = mode, depth, window
+        self.b.unreliable_after, self.b.max_segments = unreliable_after, max_segments
+        self.b.past, self.b.touched, self.b.out_offset, self.b.out_len = &past[0], &touched[0], &out_offset[0], &out_len[0]
+        self.b.out = &out[0] if out.shape[0] else &self.spare
+        self.b.out_capacity, self.b.out_used = out.shape[0], 0
+        self.b.discards = &discards[0]
+
+    def walk(self, int64_t start, int64_t unreliable_senders, int64_t reliable_senders):
+        """Walk from row start (the table's counts of unreliable and reliable senders now);
+        returns (the first row left to the Python, [(counter name, amount)] in the order first
+        counted, the number of flow ids written to discards)."""
+        if start < 0 or start > self.b.n_rows:
+            raise ValueError(f"StreamsWalk.walk: start {start} is outside the rows")
+        self.b.unreliable_senders, self.b.reliable_senders = unreliable_senders, reliable_senders
+        cdef int64_t stop
+        with nogil:
+            stop = gw_streams_walk(&self.b, start)
+        counted = [(STREAMS_COUNTERS[self.b.order[i]], self.b.counters[self.b.order[i]]) for i in range(self.b.n_order)]
+        return stop, counted, self.b.n_discards

@@ -47,7 +47,6 @@ class Walk:
         self.out_offset, self.out_len = np.zeros(n, np.int64), np.zeros(n, np.int64)
         self.out = np.empty(int(np.clip(sizes, 0, None).sum()), np.uint8)
         self.discards = np.zeros(n, np.int64)
-        self.used = 0
 
     def fits(self) -> bool:
         """No sender can be forgotten in this batch (a row may make at most two, one per side)."""
@@ -57,44 +56,50 @@ class Walk:
         table, config = self.table, self.table.config
         data = np.ascontiguousarray(self.data, np.uint8)
         n, start = len(self.matrix), 0
-        values = list(zip(*(c.tolist() for c in self.columns)))
+        lists = [c.tolist() for c in self.columns]
+        python_chunks: dict[int, bytes] = {}
+        walker = self.core.StreamsWalk(data, self.matrix, self.state, table.done_fid, table.done_bits,
+                                       MODES[config.checksum], config.depth, config.window, config.unreliable_after,
+                                       config.max_segments, self.walked_past, self.touched, self.out_offset,
+                                       self.out_len, self.out, self.discards)
         while True:
-            stop, self.used, counted, discarded = self.core.streams_walk(
-                data, self.matrix, self.state, table.done_fid, table.done_bits, MODES[config.checksum],
-                config.depth, config.window, config.unreliable_after, config.max_segments,
-                table.stats["checksum_unreliable_senders"], table.stats["checksum_reliable_senders"],
-                self.walked_past, self.touched, self.out_offset, self.out_len, self.out, self.used, start,
-                self.discards)
-            self._apply(start, stop, counted, discarded)
+            stats = table.stats
+            stop, counted, discarded = walker.walk(start, stats["checksum_unreliable_senders"],
+                                                   stats["checksum_reliable_senders"])
+            # What the Python reads before its next row: the counters and the waiting set.
+            for name, amount in counted:
+                table.stats[name] += amount
+            if discarded:
+                table.waiting.difference_update(self.discards[:discarded].tolist())
             if stop >= n:
                 break
             u = int(self.sender_of[stop])
             self._store(u)
-            self.touched[stop] = table._row(self.data, self.h, self.rows, self.side, self.past, self.chunks,
-                                            *values[stop])
+            self.touched[stop] = table._row(self.data, self.h, self.rows, self.side, self.past, python_chunks,
+                                            *(column[stop] for column in lists))
+            self.walked_past[stop] = 2  # the Python's row: its chunk and slot are done
             self._load(u)
             start = stop + 1
         for u in range(len(self.keys)):
             self._store(u)
         self._reorder()
+        self._finish(python_chunks)
 
-    def _apply(self, start: int, stop: int, counted: list, discarded: int) -> None:
-        """What the C did for rows [start, stop), applied to the table in row order."""
-        table = self.table
-        for name, amount in counted:
-            table.stats[name] += amount
-        for fid in self.discards[:discarded].tolist():
-            table.waiting.discard(fid)
-        idx, fids, slots = (c[start:stop] for c in self.columns[:3])
-        walked = self.touched[start:stop].astype(bool)
-        for fid, slot in zip(fids[walked].tolist(), slots[walked].tolist()):
-            table.slots[fid] = slot
-        self.past[idx[self.walked_past[start:stop].astype(bool)]] = True
-        lengths = self.out_len[start:stop]
+    def _finish(self, python_chunks: dict[int, bytes]) -> None:
+        """The C rows' slots, past-depth marks and chunks; chunks in row order, as the Python
+        loop inserts them."""
+        idx, fids, slots = self.columns[:3]
+        walked = (self.touched != 0) & (self.walked_past != 2)
+        self.table.slots.update(zip(fids[walked].tolist(), slots[walked].tolist()))
+        self.past[idx[self.walked_past == 1]] = True
+        has = np.flatnonzero(self.out_len > 0)
         out = self.out
-        for i, at, size in zip(idx[lengths > 0].tolist(), self.out_offset[start:stop][lengths > 0].tolist(),
-                               lengths[lengths > 0].tolist()):
-            self.chunks[i] = out[at : at + size].tobytes()
+        mine = {i: out[at : at + size].tobytes() for i, at, size in
+                zip(idx[has].tolist(), self.out_offset[has].tolist(), self.out_len[has].tolist())}
+        if python_chunks:
+            mine.update(python_chunks)
+            mine = dict(sorted(mine.items()))
+        self.chunks.update(mine)
 
     def _load(self, u: int) -> None:
         """Sender u's state from the table into its matrix row."""
