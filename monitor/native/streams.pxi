@@ -53,6 +53,7 @@ cdef extern from "gw_streams.h" nogil:
         int64_t depth, window
         int64_t unreliable_after, max_segments
         int64_t unreliable_senders, reliable_senders
+        int64_t confirm, flow_memcap, memcap, memory_used
         uint8_t *past
         uint8_t *touched
         int64_t *out_offset
@@ -80,7 +81,8 @@ cdef class StreamsWalk:
 
     def __init__(self, const uint8_t[::1] data, const int64_t[:, ::1] rows, int64_t[:, ::1] senders,
                  int64_t[::1] done_fid, uint8_t[::1] done_bits, int mode, int64_t depth, int64_t window,
-                 int64_t unreliable_after, int64_t max_segments, uint8_t[::1] past, uint8_t[::1] touched,
+                 int64_t unreliable_after, int64_t max_segments, int64_t confirm, int64_t flow_memcap,
+                 int64_t memcap, uint8_t[::1] past, uint8_t[::1] touched,
                  int64_t[::1] out_offset, int64_t[::1] out_len, uint8_t[::1] out, int64_t[::1] discards):
         cdef int64_t n = rows.shape[0]
         if rows.shape[1] != GW_ROW_COLUMNS or senders.shape[1] != GW_S_COLUMNS:
@@ -103,18 +105,21 @@ cdef class StreamsWalk:
         self.b.done_fid, self.b.done_bits, self.b.n_slots = &done_fid[0], &done_bits[0], done_fid.shape[0]
         self.b.mode, self.b.depth, self.b.window = mode, depth, window
         self.b.unreliable_after, self.b.max_segments = unreliable_after, max_segments
+        self.b.confirm, self.b.flow_memcap, self.b.memcap = confirm, flow_memcap, memcap
         self.b.past, self.b.touched, self.b.out_offset, self.b.out_len = &past[0], &touched[0], &out_offset[0], &out_len[0]
         self.b.out = &out[0] if out.shape[0] else &self.spare
         self.b.out_capacity, self.b.out_used = out.shape[0], 0
         self.b.discards = &discards[0]
 
-    def walk(self, int64_t start, int64_t unreliable_senders, int64_t reliable_senders):
-        """Walk from row start (the table's counts of unreliable and reliable senders now);
+    def walk(self, int64_t start, int64_t unreliable_senders, int64_t reliable_senders, int64_t memory_used):
+        """Walk from row start (the table's counts of unreliable and reliable senders now, and
+        the out-of-order bytes it holds);
         returns (the first row left to the Python, [(counter name, amount)] in the order first
         counted, the number of flow ids written to discards)."""
         if start < 0 or start > self.b.n_rows:
             raise ValueError(f"StreamsWalk.walk: start {start} is outside the rows")
         self.b.unreliable_senders, self.b.reliable_senders = unreliable_senders, reliable_senders
+        self.b.memory_used = memory_used
         cdef int64_t stop
         with nogil:
             stop = gw_streams_walk(&self.b, start)

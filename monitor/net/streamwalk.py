@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 # Matrix columns, as gw_streams.h numbers them.
-ROW_COLUMNS = 9
-EXISTS, SIMPLE, ANCHOR, NEXT, BASE, CONFIRMED, DELIVERED, VERDICT, DIRTY, BAD = range(10)
+ROW_COLUMNS = 10
+EXISTS, SIMPLE, ANCHOR, NEXT, BASE, CONFIRMED, DELIVERED, VERDICT, DIRTY, BAD, WAITING = range(11)
 NEW, FOLLOWED, GONE = 0, 1, 2
 MODES = {"auto": 0, "verify": 1, "ignore": 2}
 
@@ -27,7 +27,7 @@ class Walk:
     def __init__(self, table, core, data, h, rows, side, past, chunks, columns) -> None:
         self.table, self.core, self.data, self.h, self.rows = table, core, data, h, rows
         self.side, self.past, self.chunks, self.columns = side, past, chunks, columns
-        idx, fids, slots, sport, lo, hi, seq, flags, _times, codes = columns
+        idx, fids, slots, sport, lo, hi, seq, flags, times, codes = columns
         keys = np.stack([fids.view(np.uint64), sport.astype(np.uint64), lo, hi], axis=1)
         _, first, self.sender_of = np.unique(keys, axis=0, return_index=True, return_inverse=True)
         self.sender_of = self.sender_of.reshape(-1)
@@ -37,9 +37,10 @@ class Walk:
         sizes = self.h.captured_len[r].astype(np.int64)
         self.matrix = np.stack([self.sender_of.astype(np.int64), fids, slots.astype(np.int64),
                                 side[idx].astype(np.int64), seq.astype(np.int64), flags.astype(np.int64),
-                                self.h.payload[r].astype(np.int64), sizes, codes.astype(np.int64)], axis=1)
+                                self.h.payload[r].astype(np.int64), sizes, codes.astype(np.int64),
+                                times.astype(np.int64)], axis=1)
         self.matrix = np.ascontiguousarray(self.matrix, np.int64)
-        self.state = np.zeros((len(self.keys), 10), np.int64)
+        self.state = np.zeros((len(self.keys), 11), np.int64)
         for u in range(len(self.keys)):
             self._load(u)
         n = len(idx)
@@ -60,12 +61,13 @@ class Walk:
         python_chunks: dict[int, bytes] = {}
         walker = self.core.StreamsWalk(data, self.matrix, self.state, table.done_fid, table.done_bits,
                                        MODES[config.checksum], config.depth, config.window, config.unreliable_after,
-                                       config.max_segments, self.walked_past, self.touched, self.out_offset,
+                                       config.max_segments, config.confirm, config.flow_memcap, config.memcap,
+                                       self.walked_past, self.touched, self.out_offset,
                                        self.out_len, self.out, self.discards)
         while True:
             stats = table.stats
             stop, counted, discarded = walker.walk(start, stats["checksum_unreliable_senders"],
-                                                   stats["checksum_reliable_senders"])
+                                                   stats["checksum_reliable_senders"], table.memory.used)
             # What the Python reads before its next row: the counters and the waiting set.
             for name, amount in counted:
                 table.stats[name] += amount
@@ -112,7 +114,7 @@ class Walk:
         row[EXISTS], row[SIMPLE] = FOLLOWED, not sender.pieces and not sender.aside
         row[ANCHOR], row[NEXT], row[BASE] = sender.anchor, sender.next, sender.base
         row[CONFIRMED], row[DELIVERED], row[VERDICT] = sender.confirmed, sender.delivered, sender.verdict
-        row[BAD] = sender.bad
+        row[BAD], row[WAITING] = sender.bad, sender.waiting_since
 
     def _store(self, u: int) -> None:
         """Sender u's matrix row back into the table, if the C changed it."""
@@ -129,12 +131,13 @@ class Walk:
             from .reassembly import Sender
 
             sender = senders[key] = Sender(self.table.memory)
-        anchor, nxt, base, confirmed, delivered, verdict, bad = row[[ANCHOR, NEXT, BASE, CONFIRMED, DELIVERED,
-                                                                     VERDICT, BAD]].tolist()
+        anchor, nxt, base, confirmed, delivered, verdict, bad, waiting = row[[ANCHOR, NEXT, BASE, CONFIRMED,
+                                                                              DELIVERED, VERDICT, BAD, WAITING]].tolist()
         if sender.verdict != verdict:
             sender.aside = []  # as _checked leaves a sender whose verdict it has just made
         sender.anchor, sender.next, sender.base = anchor, nxt, base
         sender.confirmed, sender.delivered, sender.verdict, sender.bad = bool(confirmed), delivered, verdict, bad
+        sender.waiting_since = waiting
 
     def _reorder(self) -> None:
         """The senders' recency: every sender a row reached moves last, in the order of its last row."""

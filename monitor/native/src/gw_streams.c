@@ -18,7 +18,7 @@
 
 /* One sender's state as the walk works on it (a copy, written back when a row is done). */
 typedef struct {
-    int64_t exists, anchor, next, base, confirmed, delivered, verdict, bad;
+    int64_t exists, anchor, next, base, confirmed, delivered, verdict, bad, waiting_since;
 } sender;
 
 /* What a row's checksum lets through: the segment, nothing, the segment with its sender found
@@ -37,13 +37,14 @@ static void count(gw_streams_batch *b, int which, int64_t by) {
 static void load(const int64_t *s, sender *out) {
     out->exists = s[GW_S_EXISTS], out->anchor = s[GW_S_ANCHOR], out->next = s[GW_S_NEXT];
     out->base = s[GW_S_BASE], out->confirmed = s[GW_S_CONFIRMED], out->delivered = s[GW_S_DELIVERED];
-    out->verdict = s[GW_S_VERDICT], out->bad = s[GW_S_BAD];
+    out->verdict = s[GW_S_VERDICT], out->bad = s[GW_S_BAD], out->waiting_since = s[GW_S_WAITING];
 }
 
 static void store(int64_t *s, const sender *in) {
     s[GW_S_EXISTS] = in->exists, s[GW_S_ANCHOR] = in->anchor, s[GW_S_NEXT] = in->next;
     s[GW_S_BASE] = in->base, s[GW_S_CONFIRMED] = in->confirmed, s[GW_S_DELIVERED] = in->delivered;
-    s[GW_S_VERDICT] = in->verdict, s[GW_S_BAD] = in->bad, s[GW_S_DIRTY] = 1;
+    s[GW_S_VERDICT] = in->verdict, s[GW_S_BAD] = in->bad, s[GW_S_WAITING] = in->waiting_since;
+    s[GW_S_DIRTY] = 1;
 }
 
 /* Sender.syn: the first data byte is ISN+1 (a retransmitted SYN changes nothing). */
@@ -105,6 +106,14 @@ static int needs_hold(const sender *s, int64_t seq, int64_t size, int64_t window
     return end > s->next && start - s->next <= window && start > s->next;
 }
 
+/* A sender picked up mid-stream whose first segment alone confirms its base (Sender._midstream,
+ * _hold and _drain on an empty sender): the segment is in order at once, unless a cap refuses
+ * to hold it (the Python's). */
+static int confirms_at_once(const gw_streams_batch *b, int64_t size) {
+    return b->window >= 0 && size >= b->confirm && b->max_segments >= 1 && size <= b->flow_memcap
+           && size <= b->memcap - b->memory_used;
+}
+
 /* Sender.add on the common case; the bytes handed out go to the batch's out buffer. */
 static void add(gw_streams_batch *b, sender *s, int64_t row, int64_t seq, const uint8_t *payload, int64_t size) {
     int64_t start = offset_of(s, seq), end = start + size;
@@ -138,7 +147,7 @@ static int left_to_python(const gw_streams_batch *b, const int64_t *r, const int
     if (start < 0 || size < 0 || start > b->data_len || size > b->data_len - start || size > b->out_capacity - b->out_used)
         return 1; /* numpy would clip the slice: the Python's */
     if (s.exists == GW_SENDER_NEW)
-        s.anchor = -1, s.next = s.base = s.confirmed = s.delivered = s.bad = 0, s.verdict = GW_UNKNOWN;
+        s.anchor = -1, s.next = s.base = s.confirmed = s.delivered = s.bad = s.waiting_since = 0, s.verdict = GW_UNKNOWN;
     int64_t seq = r[GW_ROW_SEQ];
     if (r[GW_ROW_FLAGS] & GW_SYN) {
         syn(&s, seq);
@@ -150,8 +159,10 @@ static int left_to_python(const gw_streams_batch *b, const int64_t *r, const int
         return 1;
     if (v == DROP || size == 0)
         return 0;
-    if (s.anchor < 0 || !s.confirmed)
-        return 1; /* a mid-stream start: the tentative base is the Python's */
+    if (s.anchor < 0)
+        return !confirms_at_once(b, size);
+    if (!s.confirmed)
+        return 1; /* a tentative mid-stream base: the Python's */
     return needs_hold(&s, seq, size, b->window);
 }
 
@@ -160,7 +171,7 @@ static void take(gw_streams_batch *b, int64_t row, const int64_t *r, int64_t *sr
     sender s;
     load(srow, &s);
     if (s.exists == GW_SENDER_NEW)
-        s.anchor = -1, s.next = s.base = s.confirmed = s.delivered = s.bad = 0, s.verdict = GW_UNKNOWN;
+        s.anchor = -1, s.next = s.base = s.confirmed = s.delivered = s.bad = s.waiting_since = 0, s.verdict = GW_UNKNOWN;
     s.exists = GW_SENDER_FOLLOWED;
     b->touched[row] = 1;
     int64_t seq = r[GW_ROW_SEQ], size = r[GW_ROW_SIZE], fid = r[GW_ROW_FID];
@@ -191,8 +202,13 @@ static void take(gw_streams_batch *b, int64_t row, const int64_t *r, int64_t *sr
     }
     if (v == DROP)
         count(b, GW_C_BAD_CHECKSUM, 1);
-    else if (size > 0)
+    else if (size > 0) {
+        if (s.anchor < 0) { /* mid-stream: this segment is the base, held and drained at once */
+            s.anchor = seq, s.next = s.base = 0, s.confirmed = 1;
+            s.waiting_since = r[GW_ROW_TS];
+        }
         add(b, &s, row, seq, b->data + r[GW_ROW_START], size);
+    }
     if (s.delivered >= b->depth) {
         int64_t slot = r[GW_ROW_SLOT];
         uint8_t bits = b->done_fid[slot] == fid ? b->done_bits[slot] : 0;

@@ -8,10 +8,10 @@
 
 /* Columns of the row matrix (int64, one row per wanted segment). */
 enum { GW_ROW_SENDER, GW_ROW_FID, GW_ROW_SLOT, GW_ROW_SIDE, GW_ROW_SEQ, GW_ROW_FLAGS, GW_ROW_START, GW_ROW_SIZE,
-       GW_ROW_CODE, GW_ROW_COLUMNS };
+       GW_ROW_CODE, GW_ROW_TS, GW_ROW_COLUMNS };
 /* Columns of the sender matrix (int64, one row per sender of the batch). */
 enum { GW_S_EXISTS, GW_S_SIMPLE, GW_S_ANCHOR, GW_S_NEXT, GW_S_BASE, GW_S_CONFIRMED, GW_S_DELIVERED, GW_S_VERDICT,
-       GW_S_DIRTY, GW_S_BAD, GW_S_COLUMNS };
+       GW_S_DIRTY, GW_S_BAD, GW_S_WAITING, GW_S_COLUMNS };
 /* GW_S_EXISTS: not followed yet, followed, forgotten in this batch (reached depth). */
 enum { GW_SENDER_NEW = 0, GW_SENDER_FOLLOWED = 1, GW_SENDER_GONE = 2 };
 /* Counters, in reassembly.py's names (streams.pxi lists them in this order). */
@@ -33,6 +33,7 @@ typedef struct {
     int64_t depth, window;
     int64_t unreliable_after, max_segments; /* checksum auto: bad checksums before trusting none */
     int64_t unreliable_senders, reliable_senders; /* the table's counts so far, kept up to date */
+    int64_t confirm, flow_memcap, memcap, memory_used; /* a mid-stream start confirmed by its first segment */
     /* outputs, per row: past its sender's depth, handled here, the bytes it brought into order */
     uint8_t *past, *touched;
     int64_t *out_offset, *out_len;

@@ -95,5 +95,24 @@ int main(void) {
     f.b.unreliable_after = 2, f.b.max_segments = 1024, f.b.unreliable_senders = 9;
     row(f.rows, 0, 99, 0x02, 0, 0, 2);
     CHECK_EQ(gw_streams_walk(&f.b, 0), 0);
+
+    /* Mid-stream (no SYN): a first segment of `confirm` bytes is the base and in order at once;
+     * a shorter one, or one over a cap, is the Python's (a tentative base, a refusal). */
+    setup(&f, data, 2, GW_MODE_IGNORE, 1 << 20);
+    f.b.confirm = 4, f.b.max_segments = 1024, f.b.flow_memcap = 1 << 20, f.b.memcap = 1 << 20;
+    row(f.rows, 0, 5000, 0x10, 0, 4, 4);
+    f.rows[GW_ROW_TS] = 77;
+    row(f.rows + GW_ROW_COLUMNS, 0, 5004, 0x10, 4, 2, 4);
+    CHECK_EQ(gw_streams_walk(&f.b, 0), 2);
+    CHECK_EQ(f.senders[GW_S_ANCHOR], 5000);
+    CHECK_EQ(f.senders[GW_S_NEXT], 6);
+    CHECK_EQ(f.senders[GW_S_WAITING], 77);
+    CHECK_EQ(f.b.out_used, 6);
+    setup(&f, data, 1, GW_MODE_IGNORE, 1 << 20);
+    f.b.confirm = 5, f.b.max_segments = 1024, f.b.flow_memcap = 1 << 20, f.b.memcap = 1 << 20;
+    row(f.rows, 0, 5000, 0x10, 0, 4, 4);
+    CHECK_EQ(gw_streams_walk(&f.b, 0), 0);
+    f.b.confirm = 4, f.b.memory_used = (1 << 20) - 3;
+    CHECK_EQ(gw_streams_walk(&f.b, 0), 0);
     return GW_TEST_END();
 }
