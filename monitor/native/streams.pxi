@@ -54,6 +54,7 @@ cdef extern from "gw_streams.h" nogil:
         int64_t unreliable_after, max_segments
         int64_t unreliable_senders, reliable_senders
         int64_t confirm, flow_memcap, memcap, memory_used
+        double gap_ns
         uint8_t *past
         uint8_t *touched
         int64_t *out_offset
@@ -65,6 +66,9 @@ cdef extern from "gw_streams.h" nogil:
         int n_order
         int64_t *discards
         int64_t n_discards
+        int64_t *held_at
+        int64_t *holds
+        int64_t n_holds
     int64_t gw_streams_walk(gw_streams_batch *b, int64_t start)
 
 #: gw_streams.h's counters, in its order, by reassembly.py's names.
@@ -82,13 +86,14 @@ cdef class StreamsWalk:
     def __init__(self, const uint8_t[::1] data, const int64_t[:, ::1] rows, int64_t[:, ::1] senders,
                  int64_t[::1] done_fid, uint8_t[::1] done_bits, int mode, int64_t depth, int64_t window,
                  int64_t unreliable_after, int64_t max_segments, int64_t confirm, int64_t flow_memcap,
-                 int64_t memcap, uint8_t[::1] past, uint8_t[::1] touched,
-                 int64_t[::1] out_offset, int64_t[::1] out_len, uint8_t[::1] out, int64_t[::1] discards):
+                 int64_t memcap, double gap_ns, uint8_t[::1] past, uint8_t[::1] touched,
+                 int64_t[::1] out_offset, int64_t[::1] out_len, uint8_t[::1] out, int64_t[::1] discards,
+                 int64_t[::1] held_at, int64_t[::1] holds):
         cdef int64_t n = rows.shape[0]
         if rows.shape[1] != GW_ROW_COLUMNS or senders.shape[1] != GW_S_COLUMNS:
             raise ValueError("StreamsWalk: the row or sender matrix has the wrong number of columns")
         if past.shape[0] != n or touched.shape[0] != n or out_offset.shape[0] != n or out_len.shape[0] != n \
-                or discards.shape[0] != n:
+                or discards.shape[0] != n or held_at.shape[0] != n or holds.shape[0] != n:
             raise ValueError("StreamsWalk: the per-row outputs differ in length from the rows")
         if done_fid.shape[0] != done_bits.shape[0]:
             raise ValueError("StreamsWalk: done_fid and done_bits differ in length")
@@ -96,7 +101,8 @@ cdef class StreamsWalk:
             raise ValueError(f"StreamsWalk: mode must be 0, 1 or 2, not {mode}")
         if n == 0 or senders.shape[0] == 0 or done_fid.shape[0] == 0:
             raise ValueError("StreamsWalk: no rows, senders or slots")
-        self.keep = (data, rows, senders, done_fid, done_bits, past, touched, out_offset, out_len, out, discards)
+        self.keep = (data, rows, senders, done_fid, done_bits, past, touched, out_offset, out_len, out, discards,
+                     held_at, holds)
         self.spare = 0
         self.b.data = &data[0] if data.shape[0] else &self.spare
         self.b.data_len = data.shape[0]
@@ -105,7 +111,8 @@ cdef class StreamsWalk:
         self.b.done_fid, self.b.done_bits, self.b.n_slots = &done_fid[0], &done_bits[0], done_fid.shape[0]
         self.b.mode, self.b.depth, self.b.window = mode, depth, window
         self.b.unreliable_after, self.b.max_segments = unreliable_after, max_segments
-        self.b.confirm, self.b.flow_memcap, self.b.memcap = confirm, flow_memcap, memcap
+        self.b.confirm, self.b.flow_memcap, self.b.memcap, self.b.gap_ns = confirm, flow_memcap, memcap, gap_ns
+        self.b.held_at, self.b.holds = &held_at[0], &holds[0]
         self.b.past, self.b.touched, self.b.out_offset, self.b.out_len = &past[0], &touched[0], &out_offset[0], &out_len[0]
         self.b.out = &out[0] if out.shape[0] else &self.spare
         self.b.out_capacity, self.b.out_used = out.shape[0], 0
@@ -115,7 +122,8 @@ cdef class StreamsWalk:
         """Walk from row start (the table's counts of unreliable and reliable senders now, and
         the out-of-order bytes it holds);
         returns (the first row left to the Python, [(counter name, amount)] in the order first
-        counted, the number of flow ids written to discards)."""
+        counted, the number of flow ids written to discards, the number of rows written to
+        holds, the table's held bytes now)."""
         if start < 0 or start > self.b.n_rows:
             raise ValueError(f"StreamsWalk.walk: start {start} is outside the rows")
         self.b.unreliable_senders, self.b.reliable_senders = unreliable_senders, reliable_senders
@@ -124,4 +132,4 @@ cdef class StreamsWalk:
         with nogil:
             stop = gw_streams_walk(&self.b, start)
         counted = [(STREAMS_COUNTERS[self.b.order[i]], self.b.counters[self.b.order[i]]) for i in range(self.b.n_order)]
-        return stop, counted, self.b.n_discards
+        return stop, counted, self.b.n_discards, self.b.n_holds, self.b.memory_used

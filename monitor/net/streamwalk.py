@@ -16,7 +16,7 @@ import numpy as np
 
 # Matrix columns, as gw_streams.h numbers them.
 ROW_COLUMNS = 10
-EXISTS, SIMPLE, ANCHOR, NEXT, BASE, CONFIRMED, DELIVERED, VERDICT, DIRTY, BAD, WAITING = range(11)
+EXISTS, SIMPLE, ANCHOR, NEXT, BASE, CONFIRMED, DELIVERED, VERDICT, DIRTY, BAD, WAITING, PIECES, HELD, LAST_END = range(14)
 NEW, FOLLOWED, GONE = 0, 1, 2
 MODES = {"auto": 0, "verify": 1, "ignore": 2}
 
@@ -40,7 +40,7 @@ class Walk:
                                 self.h.payload[r].astype(np.int64), sizes, codes.astype(np.int64),
                                 times.astype(np.int64)], axis=1)
         self.matrix = np.ascontiguousarray(self.matrix, np.int64)
-        self.state = np.zeros((len(self.keys), 11), np.int64)
+        self.state = np.zeros((len(self.keys), 14), np.int64)
         for u in range(len(self.keys)):
             self._load(u)
         n = len(idx)
@@ -48,6 +48,9 @@ class Walk:
         self.out_offset, self.out_len = np.zeros(n, np.int64), np.zeros(n, np.int64)
         self.out = np.empty(int(np.clip(sizes, 0, None).sum()), np.uint8)
         self.discards = np.zeros(n, np.int64)
+        self.held_at, self.holds = np.zeros(n, np.int64), np.zeros(n, np.int64)
+        self.new_pieces: dict[int, list[int]] = {}  # sender -> rows the C held as its new last pieces
+        self.starts, self.sizes = self.h.payload[r].tolist(), sizes.tolist()
 
     def fits(self) -> bool:
         """No sender can be forgotten in this batch (a row may make at most two, one per side)."""
@@ -62,17 +65,19 @@ class Walk:
         walker = self.core.StreamsWalk(data, self.matrix, self.state, table.done_fid, table.done_bits,
                                        MODES[config.checksum], config.depth, config.window, config.unreliable_after,
                                        config.max_segments, config.confirm, config.flow_memcap, config.memcap,
-                                       self.walked_past, self.touched, self.out_offset,
-                                       self.out_len, self.out, self.discards)
+                                       config.gap_timeout_s * 1e9, self.walked_past, self.touched, self.out_offset,
+                                       self.out_len, self.out, self.discards, self.held_at, self.holds)
         while True:
             stats = table.stats
-            stop, counted, discarded = walker.walk(start, stats["checksum_unreliable_senders"],
-                                                   stats["checksum_reliable_senders"], table.memory.used)
+            stop, counted, discarded, held, table.memory.used = walker.walk(
+                start, stats["checksum_unreliable_senders"], stats["checksum_reliable_senders"], table.memory.used)
             # What the Python reads before its next row: the counters and the waiting set.
             for name, amount in counted:
                 table.stats[name] += amount
             if discarded:
                 table.waiting.difference_update(self.discards[:discarded].tolist())
+            for row in self.holds[:held].tolist():
+                self.new_pieces.setdefault(int(self.sender_of[row]), []).append(row)
             if stop >= n:
                 break
             u = int(self.sender_of[stop])
@@ -111,7 +116,10 @@ class Walk:
         if sender is None:
             row[SIMPLE], row[ANCHOR] = 1, -1  # not followed yet: a SYN starts it here
             return
-        row[EXISTS], row[SIMPLE] = FOLLOWED, not sender.pieces and not sender.aside
+        pieces = sender.pieces
+        # Nothing aside, and (as _drain leaves a confirmed sender) every held piece past the hole.
+        row[EXISTS], row[SIMPLE] = FOLLOWED, not sender.aside and (not pieces or pieces[0][0] > sender.next)
+        row[PIECES], row[HELD], row[LAST_END] = len(pieces), sender.held, pieces[-1][1] if pieces else 0
         row[ANCHOR], row[NEXT], row[BASE] = sender.anchor, sender.next, sender.base
         row[CONFIRMED], row[DELIVERED], row[VERDICT] = sender.confirmed, sender.delivered, sender.verdict
         row[BAD], row[WAITING] = sender.bad, sender.waiting_since
@@ -137,7 +145,11 @@ class Walk:
             sender.aside = []  # as _checked leaves a sender whose verdict it has just made
         sender.anchor, sender.next, sender.base = anchor, nxt, base
         sender.confirmed, sender.delivered, sender.verdict, sender.bad = bool(confirmed), delivered, verdict, bad
-        sender.waiting_since = waiting
+        sender.waiting_since, sender.held = waiting, int(row[HELD])
+        data = self.data
+        for at in self.new_pieces.pop(u, []):  # after every piece held, in row order: still sorted
+            start, size, first = int(self.held_at[at]), self.sizes[at], self.starts[at]
+            sender.pieces.append([start, start + size, start, start + size, data[first : first + size].tobytes()])
 
     def _reorder(self) -> None:
         """The senders' recency: every sender a row reached moves last, in the order of its last row."""

@@ -71,10 +71,16 @@ def segment_streams(draw):
             syn_data = DATA[: draw(st.sampled_from([0, 0, 0, 5]))]
             frames.append(tcp_frame(isn, SYN, syn_data, to_server=to_server, v6=v6, port=port, checksum=draw(CHECKSUMS)))
             times.append(t)
+        grid = draw(st.booleans())  # pieces that abut and overlap by a byte: the edges of holds
         for _ in range(draw(st.integers(0, 24))):
             kind = draw(st.integers(0, 9))
-            start = draw(st.integers(0, 300))
-            size = draw(st.sampled_from([0, 1, 2, 3, 8, 16, 40, 100]))
+            if grid:
+                start = 8 * draw(st.integers(0, 12)) + draw(st.sampled_from([0, 0, 0, 1, -1]))
+                size = draw(st.sampled_from([8, 8, 16, 7, 9]))
+            else:
+                start = draw(st.integers(0, 300))
+                size = draw(st.sampled_from([0, 1, 2, 3, 8, 16, 40, 100]))
+            start = max(start, 0)
             payload = bytearray(DATA[start : start + size])
             if kind == 0 and payload:  # conflicting bytes
                 payload[draw(st.integers(0, len(payload) - 1))] ^= 0x20
@@ -82,7 +88,7 @@ def segment_streams(draw):
             if kind == 1:  # a decoy far away, or a jump past the window
                 seq += draw(st.sampled_from([(1 << 31) - 1, 1 << 31, (1 << 20) + 1, -(1 << 20) - 5, MOD - 3]))
             flags = draw(st.sampled_from([ACK, ACK | PSH, SYN, ACK]))
-            t += draw(st.sampled_from([1000, 1000, 10**6, 11 * 10**9]))
+            t += draw(st.sampled_from([1000, 1000, 10**6, 11 * 10**9, 10**10, 10**10 + 1, 5 * 10**9]))
             frames.append(tcp_frame(seq, flags, bytes(payload), to_server=to_server, v6=v6, port=port,
                                     checksum=draw(CHECKSUMS)))
             times.append(t)
@@ -129,3 +135,25 @@ def test_garbage_and_cut_frames_are_checked_the_same(frames, data) -> None:
             real = bytearray(real[:14] + junk)
         made.append(bytes(real))
     twin_run(batches_of(made, list(range(len(made))), []))
+
+
+@pytest.mark.parametrize("policy", ["first", "last", "bsd", "linux"])
+def test_pieces_held_behind_a_hole_then_the_hole_filled(policy) -> None:
+    """A SYN, a lost first segment, pieces that abut, overlap the last by a byte, come again,
+    then the lost one: the walk holds the new last pieces, the Python does the rest."""
+    isn, t = 1_000_000, 1_700_000_000 * 10**9
+    plan = [(8, 8), (16, 8), (24, 8), (31, 9), (40, 8), (24, 8), (48, 8), (56, 4), (0, 8), (64, 8)]
+    frames = [tcp_frame(isn, SYN)] + [tcp_frame(isn + 1 + a, ACK, DATA[a : a + n]) for a, n in plan]
+    times = [t + i * 10**6 for i in range(len(frames))]
+    for cuts in ([], [3], [2, 5, 9]):
+        twin_run(batches_of(frames, times, cuts), NetConfig(stream=StreamConfig(policy=policy)))
+
+
+@pytest.mark.parametrize("waited", [10**10 - 1, 10**10, 10**10 + 1, 2**53 + 5])
+def test_a_hole_skipped_at_the_gap_timeout_exactly(waited) -> None:
+    """A piece held behind a hole, then the next one exactly around gap_timeout_s later."""
+    isn, t = 7_000, 1_700_000_000 * 10**9
+    frames = [tcp_frame(isn, SYN), tcp_frame(isn + 9, ACK, DATA[8:16]), tcp_frame(isn + 17, ACK, DATA[16:24]),
+              tcp_frame(isn + 25, ACK, DATA[24:32])]
+    times = [t, t + 1, t + 1 + waited, t + 2 + waited]
+    twin_run(batches_of(frames, times, [2]))

@@ -18,7 +18,7 @@
 
 /* One sender's state as the walk works on it (a copy, written back when a row is done). */
 typedef struct {
-    int64_t exists, anchor, next, base, confirmed, delivered, verdict, bad, waiting_since;
+    int64_t exists, anchor, next, base, confirmed, delivered, verdict, bad, waiting_since, pieces, held, last_end;
 } sender;
 
 /* What a row's checksum lets through: the segment, nothing, the segment with its sender found
@@ -38,12 +38,14 @@ static void load(const int64_t *s, sender *out) {
     out->exists = s[GW_S_EXISTS], out->anchor = s[GW_S_ANCHOR], out->next = s[GW_S_NEXT];
     out->base = s[GW_S_BASE], out->confirmed = s[GW_S_CONFIRMED], out->delivered = s[GW_S_DELIVERED];
     out->verdict = s[GW_S_VERDICT], out->bad = s[GW_S_BAD], out->waiting_since = s[GW_S_WAITING];
+    out->pieces = s[GW_S_PIECES], out->held = s[GW_S_HELD], out->last_end = s[GW_S_LAST_END];
 }
 
 static void store(int64_t *s, const sender *in) {
     s[GW_S_EXISTS] = in->exists, s[GW_S_ANCHOR] = in->anchor, s[GW_S_NEXT] = in->next;
     s[GW_S_BASE] = in->base, s[GW_S_CONFIRMED] = in->confirmed, s[GW_S_DELIVERED] = in->delivered;
     s[GW_S_VERDICT] = in->verdict, s[GW_S_BAD] = in->bad, s[GW_S_WAITING] = in->waiting_since;
+    s[GW_S_PIECES] = in->pieces, s[GW_S_HELD] = in->held, s[GW_S_LAST_END] = in->last_end;
     s[GW_S_DIRTY] = 1;
 }
 
@@ -100,10 +102,35 @@ static int64_t offset_of(const sender *s, int64_t seq) {
     return s->next + (d >= GW_HALF ? d - GW_MOD : d);
 }
 
-/* Sender.add, nothing held and confirmed: 1 when it needs a piece held (the Python's). */
-static int needs_hold(const sender *s, int64_t seq, int64_t size, int64_t window) {
+/* Sender._skip_gap's test: whether the hole before the first held piece would be skipped now
+ * (old, or a cap reached); 1 too when the time cannot be compared exactly. */
+static int gap_would_skip(const gw_streams_batch *b, const sender *s, int64_t size, int64_t ts) {
+    const int64_t wide = (int64_t)1 << 62, exact = (int64_t)1 << 53;
+    if (ts < -wide || ts > wide || s->waiting_since < -wide || s->waiting_since > wide)
+        return 1;
+    int64_t waited = ts - s->waiting_since;
+    if (waited < -exact || waited > exact)
+        return 1; /* a double would round it: the Python compares exactly */
+    int old = (double)waited > b->gap_ns;
+    int full = s->pieces >= b->max_segments || s->held + size > b->flow_memcap;
+    return old || full || b->memory_used + size > b->memcap;
+}
+
+/* Sender.add for a confirmed sender with nothing aside: 1 when the walk can take the segment
+ * (in order with nothing held, behind the stream, beyond the window, or a new last piece). */
+static int placeable(const gw_streams_batch *b, const sender *s, int64_t seq, int64_t size, int64_t ts) {
     int64_t start = offset_of(s, seq), end = start + size;
-    return end > s->next && start - s->next <= window && start > s->next;
+    if (start <= s->next)
+        return end <= s->next || s->pieces == 0; /* filling the hole is the Python's */
+    if (s->pieces > 0 && gap_would_skip(b, s, size, ts))
+        return 0;
+    if (start - s->next > b->window)
+        return 1;
+    if (s->pieces > 0 && start < s->last_end)
+        return 0; /* before or over a held piece: the policies are the Python's */
+    if (s->pieces + 1 > b->max_segments || s->held + size > b->flow_memcap || b->memory_used + size > b->memcap)
+        return 0; /* refused by a cap: the Python's */
+    return 1;
 }
 
 /* A sender picked up mid-stream whose first segment alone confirms its base (Sender._midstream,
@@ -114,8 +141,19 @@ static int confirms_at_once(const gw_streams_batch *b, int64_t size) {
            && size <= b->memcap - b->memory_used;
 }
 
+/* Sender._hold and _drain for a segment after every held piece: held, nothing handed out. */
+static void hold_last(gw_streams_batch *b, sender *s, int64_t row, int64_t start, int64_t end, int64_t ts) {
+    if (s->pieces == 0)
+        s->waiting_since = ts;
+    s->pieces++, s->held += end - start, s->last_end = end;
+    b->memory_used += end - start;
+    b->held_at[row] = start;
+    b->holds[b->n_holds++] = row;
+}
+
 /* Sender.add on the common case; the bytes handed out go to the batch's out buffer. */
-static void add(gw_streams_batch *b, sender *s, int64_t row, int64_t seq, const uint8_t *payload, int64_t size) {
+static void add(gw_streams_batch *b, sender *s, int64_t row, int64_t seq, const uint8_t *payload, int64_t size,
+                int64_t ts) {
     int64_t start = offset_of(s, seq), end = start + size;
     if (end <= s->next) {
         count(b, GW_C_RETRANSMITTED, 1);
@@ -123,6 +161,10 @@ static void add(gw_streams_batch *b, sender *s, int64_t row, int64_t seq, const 
     }
     if (start - s->next > b->window) {
         count(b, GW_C_BEYOND_WINDOW, 1);
+        return;
+    }
+    if (start > s->next) {
+        hold_last(b, s, row, start, end, ts);
         return;
     }
     payload += s->next - start; /* what the receiver has in order stays as it is */
@@ -143,11 +185,14 @@ static void add(gw_streams_batch *b, sender *s, int64_t row, int64_t seq, const 
 static int left_to_python(const gw_streams_batch *b, const int64_t *r, const int64_t *srow, sender s) {
     if (s.exists == GW_SENDER_GONE || !srow[GW_S_SIMPLE])
         return 1;
+    if (s.pieces > 0 && (!s.confirmed || (r[GW_ROW_FLAGS] & GW_SYN)))
+        return 1; /* a SYN may reset what is held; a tentative base with pieces: the Python's */
     int64_t start = r[GW_ROW_START], size = r[GW_ROW_SIZE];
     if (start < 0 || size < 0 || start > b->data_len || size > b->data_len - start || size > b->out_capacity - b->out_used)
         return 1; /* numpy would clip the slice: the Python's */
     if (s.exists == GW_SENDER_NEW)
-        s.anchor = -1, s.next = s.base = s.confirmed = s.delivered = s.bad = s.waiting_since = 0, s.verdict = GW_UNKNOWN;
+        s.anchor = -1, s.next = s.base = s.confirmed = s.delivered = s.bad = s.waiting_since = 0, s.verdict = GW_UNKNOWN,
+        s.pieces = s.held = s.last_end = 0;
     int64_t seq = r[GW_ROW_SEQ];
     if (r[GW_ROW_FLAGS] & GW_SYN) {
         syn(&s, seq);
@@ -163,7 +208,7 @@ static int left_to_python(const gw_streams_batch *b, const int64_t *r, const int
         return !confirms_at_once(b, size);
     if (!s.confirmed)
         return 1; /* a tentative mid-stream base: the Python's */
-    return needs_hold(&s, seq, size, b->window);
+    return !placeable(b, &s, seq, size, r[GW_ROW_TS]);
 }
 
 /* One row the walk takes: the whole of _segment for it. */
@@ -171,7 +216,8 @@ static void take(gw_streams_batch *b, int64_t row, const int64_t *r, int64_t *sr
     sender s;
     load(srow, &s);
     if (s.exists == GW_SENDER_NEW)
-        s.anchor = -1, s.next = s.base = s.confirmed = s.delivered = s.bad = s.waiting_since = 0, s.verdict = GW_UNKNOWN;
+        s.anchor = -1, s.next = s.base = s.confirmed = s.delivered = s.bad = s.waiting_since = 0, s.verdict = GW_UNKNOWN,
+        s.pieces = s.held = s.last_end = 0;
     s.exists = GW_SENDER_FOLLOWED;
     b->touched[row] = 1;
     int64_t seq = r[GW_ROW_SEQ], size = r[GW_ROW_SIZE], fid = r[GW_ROW_FID];
@@ -207,7 +253,7 @@ static void take(gw_streams_batch *b, int64_t row, const int64_t *r, int64_t *sr
             s.anchor = seq, s.next = s.base = 0, s.confirmed = 1;
             s.waiting_since = r[GW_ROW_TS];
         }
-        add(b, &s, row, seq, b->data + r[GW_ROW_START], size);
+        add(b, &s, row, seq, b->data + r[GW_ROW_START], size, r[GW_ROW_TS]);
     }
     if (s.delivered >= b->depth) {
         int64_t slot = r[GW_ROW_SLOT];
@@ -222,6 +268,7 @@ int64_t gw_streams_walk(gw_streams_batch *b, int64_t from) {
     memset(b->counters, 0, sizeof b->counters);
     b->n_order = 0;
     b->n_discards = 0;
+    b->n_holds = 0;
     for (int64_t row = from; row < b->n_rows; row++) {
         const int64_t *r = b->rows + row * GW_ROW_COLUMNS;
         int64_t slot = r[GW_ROW_SLOT], who = r[GW_ROW_SENDER];

@@ -1,7 +1,9 @@
-/* TCP reassembly's common case in C: the rows of a batch whose sender has nothing held (no
- * out-of-order pieces, no segments aside for a checksum verdict) and is confirmed, walked in
- * order; the first row that needs more (a hole, a mid-stream start, a checksum verdict still
- * to make) stops the walk and is left to reassembly.py, which shares the senders' state. */
+/* TCP reassembly's common case in C: the rows of a batch whose sender is confirmed and has no
+ * segments aside for a checksum verdict, walked in order: next in order, retransmitted, beyond
+ * the window, or held after every piece its sender holds (a hole that stays open). The first
+ * row that needs more (filling a hole, overlapping a held piece, a gap to skip, a tentative
+ * mid-stream base, a checksum verdict still to make) stops the walk and is left to
+ * reassembly.py, which shares the senders' state. */
 #ifndef GW_STREAMS_H
 #define GW_STREAMS_H
 #include "gw_common.h"
@@ -11,7 +13,7 @@ enum { GW_ROW_SENDER, GW_ROW_FID, GW_ROW_SLOT, GW_ROW_SIDE, GW_ROW_SEQ, GW_ROW_F
        GW_ROW_CODE, GW_ROW_TS, GW_ROW_COLUMNS };
 /* Columns of the sender matrix (int64, one row per sender of the batch). */
 enum { GW_S_EXISTS, GW_S_SIMPLE, GW_S_ANCHOR, GW_S_NEXT, GW_S_BASE, GW_S_CONFIRMED, GW_S_DELIVERED, GW_S_VERDICT,
-       GW_S_DIRTY, GW_S_BAD, GW_S_WAITING, GW_S_COLUMNS };
+       GW_S_DIRTY, GW_S_BAD, GW_S_WAITING, GW_S_PIECES, GW_S_HELD, GW_S_LAST_END, GW_S_COLUMNS };
 /* GW_S_EXISTS: not followed yet, followed, forgotten in this batch (reached depth). */
 enum { GW_SENDER_NEW = 0, GW_SENDER_FOLLOWED = 1, GW_SENDER_GONE = 2 };
 /* Counters, in reassembly.py's names (streams.pxi lists them in this order). */
@@ -33,7 +35,8 @@ typedef struct {
     int64_t depth, window;
     int64_t unreliable_after, max_segments; /* checksum auto: bad checksums before trusting none */
     int64_t unreliable_senders, reliable_senders; /* the table's counts so far, kept up to date */
-    int64_t confirm, flow_memcap, memcap, memory_used; /* a mid-stream start confirmed by its first segment */
+    int64_t confirm, flow_memcap, memcap, memory_used; /* caps on held bytes, and the table's held bytes */
+    double gap_ns; /* gap_timeout_s in ns: a hole older than this is skipped (the Python's) */
     /* outputs, per row: past its sender's depth, handled here, the bytes it brought into order */
     uint8_t *past, *touched;
     int64_t *out_offset, *out_len;
@@ -44,6 +47,9 @@ typedef struct {
     int n_order;
     int64_t *discards; /* flow ids to take out of the waiting set, in order (room for n_rows) */
     int64_t n_discards;
+    int64_t *held_at; /* per row held as a new last piece: its first offset */
+    int64_t *holds;   /* those rows, in order (room for n_rows) */
+    int64_t n_holds;
 } gw_streams_batch;
 
 /* Walk rows from `from` on; returns the first row left to the Python (n_rows when none).

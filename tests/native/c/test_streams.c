@@ -15,6 +15,7 @@ static void row(int64_t *r, int64_t sender, int64_t seq, int64_t flags, int64_t 
 
 typedef struct {
     int64_t rows[ROWS * GW_ROW_COLUMNS], senders[GW_S_COLUMNS], done_fid[1], offset[ROWS], len[ROWS], discards[ROWS];
+    int64_t held_at[ROWS], holds[ROWS];
     uint8_t done_bits[1], past[ROWS], touched[ROWS], out[64];
     gw_streams_batch b;
 } fixture;
@@ -29,6 +30,7 @@ static void setup(fixture *f, const uint8_t *data, int64_t n_rows, int mode, int
     b->mode = mode, b->depth = depth, b->window = 1 << 20;
     b->past = f->past, b->touched = f->touched, b->out_offset = f->offset, b->out_len = f->len;
     b->out = f->out, b->out_capacity = sizeof f->out, b->discards = f->discards;
+    b->held_at = f->held_at, b->holds = f->holds, b->gap_ns = 1e10;
 }
 
 int main(void) {
@@ -114,5 +116,32 @@ int main(void) {
     CHECK_EQ(gw_streams_walk(&f.b, 0), 0);
     f.b.confirm = 4, f.b.memory_used = (1 << 20) - 3;
     CHECK_EQ(gw_streams_walk(&f.b, 0), 0);
+
+    /* A hole: the rows after it are held as new last pieces; one over the last piece, one that
+     * fills the hole, and one after the gap timeout are the Python's. */
+    setup(&f, data, 4, GW_MODE_IGNORE, 1 << 20);
+    f.b.max_segments = 1024, f.b.flow_memcap = 1 << 20, f.b.memcap = 1 << 20;
+    row(f.rows, 0, 99, 0x02, 0, 0, 4);
+    row(f.rows + GW_ROW_COLUMNS, 0, 104, 0x10, 4, 4, 4);
+    row(f.rows + 2 * GW_ROW_COLUMNS, 0, 108, 0x10, 8, 4, 4);
+    row(f.rows + 3 * GW_ROW_COLUMNS, 0, 111, 0x10, 11, 4, 4);
+    f.rows[GW_ROW_COLUMNS + GW_ROW_TS] = 5;
+    CHECK_EQ(gw_streams_walk(&f.b, 0), 3);
+    CHECK_EQ(f.b.n_holds, 2);
+    CHECK_EQ(f.held_at[2], 8);
+    CHECK_EQ(f.senders[GW_S_PIECES], 2);
+    CHECK_EQ(f.senders[GW_S_HELD], 8);
+    CHECK_EQ(f.senders[GW_S_LAST_END], 12);
+    CHECK_EQ(f.senders[GW_S_WAITING], 5);
+    CHECK_EQ(f.b.memory_used, 8);
+    CHECK_EQ(f.b.out_used, 0);
+    row(f.rows + 3 * GW_ROW_COLUMNS, 0, 100, 0x10, 0, 4, 4);
+    CHECK_EQ(gw_streams_walk(&f.b, 3), 3);
+    row(f.rows + 3 * GW_ROW_COLUMNS, 0, 112, 0x10, 12, 4, 4);
+    f.rows[3 * GW_ROW_COLUMNS + GW_ROW_TS] = 5 + 10000000001LL;
+    CHECK_EQ(gw_streams_walk(&f.b, 3), 3);
+    f.rows[3 * GW_ROW_COLUMNS + GW_ROW_TS] = 5 + 10000000000LL;
+    CHECK_EQ(gw_streams_walk(&f.b, 3), 4);
+    CHECK_EQ(f.senders[GW_S_PIECES], 3);
     return GW_TEST_END();
 }
