@@ -16,7 +16,8 @@ import numpy as np
 
 # Matrix columns, as gw_streams.h numbers them.
 ROW_COLUMNS = 10
-EXISTS, SIMPLE, ANCHOR, NEXT, BASE, CONFIRMED, DELIVERED, VERDICT, DIRTY, BAD, WAITING, PIECES, HELD, LAST_END = range(14)
+COLUMNS = 14
+EXISTS, SIMPLE, ANCHOR, NEXT, BASE, CONFIRMED, DELIVERED, VERDICT, DIRTY, BAD, WAITING, PIECES, HELD, LAST_END = range(COLUMNS)
 NEW, FOLLOWED, GONE = 0, 1, 2
 MODES = {"auto": 0, "verify": 1, "ignore": 2}
 
@@ -40,9 +41,7 @@ class Walk:
                                 self.h.payload[r].astype(np.int64), sizes, codes.astype(np.int64),
                                 times.astype(np.int64)], axis=1)
         self.matrix = np.ascontiguousarray(self.matrix, np.int64)
-        self.state = np.zeros((len(self.keys), 14), np.int64)
-        for u in range(len(self.keys)):
-            self._load(u)
+        self.state = np.array([self._state_of(u) for u in range(len(self.keys))], np.int64).reshape(-1, COLUMNS)
         n = len(idx)
         self.walked_past, self.touched = np.zeros(n, np.uint8), np.zeros(n, np.uint8)
         self.out_offset, self.out_len = np.zeros(n, np.int64), np.zeros(n, np.int64)
@@ -87,8 +86,8 @@ class Walk:
             self.walked_past[stop] = 2  # the Python's row: its chunk and slot are done
             self._load(u)
             start = stop + 1
-        for u in range(len(self.keys)):
-            self._store(u)
+        for u, row in enumerate(self.state.tolist()):
+            self._store(u, row)
         self._reorder()
         self._finish(python_chunks)
 
@@ -108,28 +107,32 @@ class Walk:
             mine = dict(sorted(mine.items()))
         self.chunks.update(mine)
 
-    def _load(self, u: int) -> None:
-        """Sender u's state from the table into its matrix row."""
+    def _state_of(self, u: int) -> list[int]:
+        """Sender u's state from the table, as a matrix row."""
+        row = [0] * COLUMNS
         sender = self.table.senders.get(self.keys[u])
-        row = self.state[u]
-        row[:] = 0
         if sender is None:
             row[SIMPLE], row[ANCHOR] = 1, -1  # not followed yet: a SYN starts it here
-            return
+            return row
         pieces = sender.pieces
         # Nothing aside, and (as _drain leaves a confirmed sender) every held piece past the hole.
-        row[EXISTS], row[SIMPLE] = FOLLOWED, not sender.aside and (not pieces or pieces[0][0] > sender.next)
+        row[EXISTS], row[SIMPLE] = FOLLOWED, int(not sender.aside and (not pieces or pieces[0][0] > sender.next))
         row[PIECES], row[HELD], row[LAST_END] = len(pieces), sender.held, pieces[-1][1] if pieces else 0
         row[ANCHOR], row[NEXT], row[BASE] = sender.anchor, sender.next, sender.base
-        row[CONFIRMED], row[DELIVERED], row[VERDICT] = sender.confirmed, sender.delivered, sender.verdict
+        row[CONFIRMED], row[DELIVERED], row[VERDICT] = int(sender.confirmed), sender.delivered, sender.verdict
         row[BAD], row[WAITING] = sender.bad, sender.waiting_since
+        return row
 
-    def _store(self, u: int) -> None:
-        """Sender u's matrix row back into the table, if the C changed it."""
-        row = self.state[u]
+    def _load(self, u: int) -> None:
+        self.state[u] = self._state_of(u)
+
+    def _store(self, u: int, row: list[int] | None = None) -> None:
+        """Sender u's matrix row (or row, the same as a list) back into the table, if the C changed it."""
+        if row is None:
+            row = self.state[u].tolist()
         if not row[DIRTY]:
             return
-        row[DIRTY] = 0
+        self.state[u, DIRTY] = 0
         key, senders = self.keys[u], self.table.senders
         if row[EXISTS] == GONE:
             senders.pop(key, None)  # it reached depth: forgotten (its later rows are past)
@@ -139,13 +142,11 @@ class Walk:
             from .reassembly import Sender
 
             sender = senders[key] = Sender(self.table.memory)
-        anchor, nxt, base, confirmed, delivered, verdict, bad, waiting = row[[ANCHOR, NEXT, BASE, CONFIRMED,
-                                                                              DELIVERED, VERDICT, BAD, WAITING]].tolist()
-        if sender.verdict != verdict:
+        if sender.verdict != row[VERDICT]:
             sender.aside = []  # as _checked leaves a sender whose verdict it has just made
-        sender.anchor, sender.next, sender.base = anchor, nxt, base
-        sender.confirmed, sender.delivered, sender.verdict, sender.bad = bool(confirmed), delivered, verdict, bad
-        sender.waiting_since, sender.held = waiting, int(row[HELD])
+        sender.anchor, sender.next, sender.base = row[ANCHOR], row[NEXT], row[BASE]
+        sender.confirmed, sender.delivered, sender.verdict = bool(row[CONFIRMED]), row[DELIVERED], row[VERDICT]
+        sender.bad, sender.waiting_since, sender.held = row[BAD], row[WAITING], row[HELD]
         data = self.data
         for at in self.new_pieces.pop(u, []):  # after every piece held, in row order: still sorted
             start, size, first = int(self.held_at[at]), self.sizes[at], self.starts[at]
