@@ -29,9 +29,7 @@ class Walk:
         self.table, self.core, self.data, self.h, self.rows = table, core, data, h, rows
         self.side, self.past, self.chunks, self.columns = side, past, chunks, columns
         idx, fids, slots, sport, lo, hi, seq, flags, times, codes = columns
-        keys = np.stack([fids.view(np.uint64), sport.astype(np.uint64), lo, hi], axis=1)
-        _, first, self.sender_of = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-        self.sender_of = self.sender_of.reshape(-1)
+        self.sender_of, first = _group(fids, sport, lo, hi)
         self.keys = [(f, s, int(a), int(b)) for f, s, a, b in zip(fids[first].tolist(), sport[first].tolist(),
                                                                   lo[first].tolist(), hi[first].tolist())]
         r = rows[idx]
@@ -99,9 +97,9 @@ class Walk:
         self.table.slots.update(zip(fids[walked].tolist(), slots[walked].tolist()))
         self.past[idx[self.walked_past == 1]] = True
         has = np.flatnonzero(self.out_len > 0)
-        out = self.out
-        mine = {i: out[at : at + size].tobytes() for i, at, size in
-                zip(idx[has].tolist(), self.out_offset[has].tolist(), self.out_len[has].tolist())}
+        ends = self.out_offset[has] + self.out_len[has]
+        blob = self.out[: int(ends[-1]) if len(has) else 0].tobytes()  # one copy; bytes slices after
+        mine = {i: blob[at:end] for i, at, end in zip(idx[has].tolist(), self.out_offset[has].tolist(), ends.tolist())}
         if python_chunks:
             mine.update(python_chunks)
             mine = dict(sorted(mine.items()))
@@ -164,6 +162,19 @@ class Walk:
             key = self.keys[u]
             if key in senders:
                 senders[key] = senders.pop(key)
+
+
+def _group(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows with equal values in every column as one group: each row's group, and a row of each."""
+    order = np.lexsort(columns[::-1])
+    new = np.zeros(len(order), bool)
+    new[0] = True
+    for column in columns:
+        ranked = column[order]
+        new[1:] |= ranked[1:] != ranked[:-1]
+    group = np.empty(len(order), np.int64)
+    group[order] = np.cumsum(new) - 1
+    return group, order[new]
 
 
 def walk(table, core, data, h, rows, side, past, chunks, columns) -> bool:
