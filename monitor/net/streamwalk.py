@@ -57,7 +57,6 @@ class Walk:
         table, config = self.table, self.table.config
         data = np.ascontiguousarray(self.data, np.uint8)
         n, start = len(self.matrix), 0
-        lists = [c.tolist() for c in self.columns]
         python_chunks: dict[int, bytes] = {}
         walker = self.core.StreamsWalk(data, self.matrix, self.state, table.done_fid, table.done_bits,
                                        MODES[config.checksum], config.depth, config.window, config.unreliable_after,
@@ -80,7 +79,7 @@ class Walk:
             u = int(self.sender_of[stop])
             self._store(u)
             self.touched[stop] = table._row(self.data, self.h, self.rows, self.side, self.past, python_chunks,
-                                            *(column[stop] for column in lists))
+                                            *(column[stop].item() for column in self.columns))
             self.walked_past[stop] = 2  # the Python's row: its chunk and slot are done
             self._load(u)
             start = stop + 1
@@ -93,8 +92,10 @@ class Walk:
         """The C rows' slots, past-depth marks and chunks; chunks in row order, as the Python
         loop inserts them."""
         idx, fids, slots = self.columns[:3]
-        walked = (self.touched != 0) & (self.walked_past != 2)
-        self.table.slots.update(zip(fids[walked].tolist(), slots[walked].tolist()))
+        walked = self.touched != 0  # the Python's rows too: each flow's slot as its last row left it
+        last_first = slice(None, None, -1)
+        flows, last = np.unique(fids[walked][last_first], return_index=True)
+        self.table.slots.update(zip(flows.tolist(), slots[walked][last_first][last].tolist()))
         self.past[idx[self.walked_past == 1]] = True
         has = np.flatnonzero(self.out_len > 0)
         ends = self.out_offset[has] + self.out_len[has]
