@@ -100,7 +100,8 @@ class Walk:
         has = np.flatnonzero(self.out_len > 0)
         ends = self.out_offset[has] + self.out_len[has]
         blob = self.out[: int(ends[-1]) if len(has) else 0].tobytes()  # one copy; bytes slices after
-        mine = {i: blob[at:end] for i, at, end in zip(idx[has].tolist(), self.out_offset[has].tolist(), ends.tolist())}
+        mine = dict(zip(idx[has].tolist(), map(blob.__getitem__, map(slice, self.out_offset[has].tolist(),
+                                                                      ends.tolist()))))
         if python_chunks:
             mine.update(python_chunks)
             mine = dict(sorted(mine.items()))
