@@ -1,8 +1,11 @@
 """StreamTable.process on the compiled core: the in-order walk (src/gw_streams.c) over a batch.
 
-The C takes rows while they are the common case (a confirmed sender with nothing held or set
-aside, its segment next in order or behind it); at the first row that needs more it stops, the
-Python handles that row on the same state (StreamTable._row), and the C resumes after it. So
+The C takes rows while they are the common case: a sender with nothing set aside for a checksum
+verdict whose segment is next in order, behind the stream, beyond the window, held after every
+piece it holds (a hole that stays open), or the first of a mid-stream start long enough to
+confirm itself. At the first row that needs more (filling a hole, an overlap, a gap to skip, a
+tentative base, a verdict to make) it stops, the Python handles that row on the same state
+(StreamTable._row), and the C resumes after it. So
 the results are the reference's: each sender's state is copied into a matrix row before the
 walk and written back before the Python touches it and at the end; the counters, the waiting
 set, the slots and the handed-out chunks are applied in row order before every Python row;
@@ -14,8 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-# Matrix columns, as gw_streams.h numbers them.
-ROW_COLUMNS = 10
+# The sender matrix's columns, as gw_streams.h numbers them.
 COLUMNS = 14
 EXISTS, SIMPLE, ANCHOR, NEXT, BASE, CONFIRMED, DELIVERED, VERDICT, DIRTY, BAD, WAITING, PIECES, HELD, LAST_END = range(COLUMNS)
 NEW, FOLLOWED, GONE = 0, 1, 2
@@ -50,7 +52,7 @@ class Walk:
         self.starts, self.sizes = self.h.payload[r].tolist(), sizes.tolist()
 
     def fits(self) -> bool:
-        """No sender can be forgotten in this batch (a row may make at most two, one per side)."""
+        """No sender can be forgotten in this batch (each key is made at most twice: once per side)."""
         return len(self.table.senders) + 2 * len(self.keys) <= self.table.config.max_streams
 
     def run(self) -> None:
@@ -182,6 +184,11 @@ def _group(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def walk(table, core, data, h, rows, side, past, chunks, columns) -> bool:
     """Run a batch's wanted rows on the compiled core; False (nothing done) when the batch is
     left to the Python whole."""
+    config = table.config
+    settings = (config.depth, config.window, config.unreliable_after, config.max_segments, config.confirm,
+                config.flow_memcap, config.memcap)
+    if not all(isinstance(value, int) and abs(value) < 1 << 62 for value in settings):
+        return False  # settings that are not int64s would not reach the C as they are
     if not len(columns[0]) or data.dtype != np.uint8 or data.ndim != 1:
         return False
     batch = Walk(table, core, data, h, rows, side, past, chunks, columns)

@@ -157,3 +157,11 @@ def test_a_hole_skipped_at_the_gap_timeout_exactly(waited) -> None:
               tcp_frame(isn + 25, ACK, DATA[24:32])]
     times = [t, t + 1, t + 1 + waited, t + 2 + waited]
     twin_run(batches_of(frames, times, [2]))
+
+
+@pytest.mark.parametrize("config", [StreamConfig(depth=1 << 70), StreamConfig(window=2.5e6), StreamConfig(depth=0),
+                                    StreamConfig(max_segments=0, flow_memcap=0, memcap=0), StreamConfig(confirm=0)])
+def test_odd_settings_give_the_same_results(config) -> None:
+    """Settings the C cannot take leave the batch to the Python; the edges it can take match."""
+    path = next((p for p in CAPTURES if p.name == "ndpi_netflix.pcap"), SEEDS[0])  # many TCP streams
+    twin_run(capture_batches(path), NetConfig(stream=config))
