@@ -1,6 +1,6 @@
-# streams kernels: TCP checksum verdicts and the in-order walk of the reassembly (src/gw_checksum.c,
-# src/gw_streams.c). Names start with streams: this file is included into one module beside the
-# other kernels' .pxi files.
+# streams kernels: TCP checksum verdicts, the in-order walk of the TCP reassembly and the walk of
+# IP fragments (src/gw_checksum.c, src/gw_streams.c, src/gw_fragments.c). Names start with
+# streams: this file is included into one module beside the other kernels' .pxi files.
 from libc.stdint cimport int64_t, uint8_t
 
 cdef extern from "gw_checksum.h" nogil:
@@ -133,3 +133,57 @@ cdef class StreamsWalk:
             stop = gw_streams_walk(&self.b, start)
         counted = [(STREAMS_COUNTERS[self.b.order[i]], self.b.counters[self.b.order[i]]) for i in range(self.b.n_order)]
         return stop, counted, self.b.n_discards, self.b.n_holds, self.b.memory_used
+
+
+cdef extern from "gw_fragments.h" nogil:
+    enum: GW_F_COLUMNS
+    enum: GW_D_COLUMNS
+    enum: GW_FRAG_UNITS
+    ctypedef struct gw_fragments_batch:
+        const int64_t *rows
+        int64_t n_rows
+        int64_t *datagrams
+        uint8_t *units
+        int64_t n_datagrams
+        int64_t max_held, max_pending_bytes, max_pending
+        int64_t held, pending
+        int64_t fragments
+        int64_t *created
+        int64_t n_created
+        int64_t *pieces
+        int64_t n_pieces
+    int64_t gw_fragments_walk(gw_fragments_batch *b, int64_t start)
+
+
+cdef class StreamsFragmentsWalk:
+    """One batch's walk over IP fragment rows (see gw_fragments.h); the buffers are taken once."""
+    cdef gw_fragments_batch b
+    cdef object keep  # the arrays the struct points into
+
+    def __init__(self, const int64_t[:, ::1] rows, int64_t[:, ::1] datagrams, uint8_t[:, ::1] units,
+                 int64_t max_held, int64_t max_pending_bytes, int64_t max_pending, int64_t[::1] created,
+                 int64_t[::1] pieces):
+        cdef int64_t n = rows.shape[0]
+        if rows.shape[1] != GW_F_COLUMNS or datagrams.shape[1] != GW_D_COLUMNS or units.shape[1] != GW_FRAG_UNITS:
+            raise ValueError("StreamsFragmentsWalk: a matrix has the wrong number of columns")
+        if units.shape[0] != datagrams.shape[0] or created.shape[0] != n or pieces.shape[0] != n:
+            raise ValueError("StreamsFragmentsWalk: the matrices differ in length")
+        if n == 0 or datagrams.shape[0] == 0:
+            raise ValueError("StreamsFragmentsWalk: no rows or datagrams")
+        self.keep = (rows, datagrams, units, created, pieces)
+        self.b.rows, self.b.n_rows = &rows[0, 0], n
+        self.b.datagrams, self.b.units, self.b.n_datagrams = &datagrams[0, 0], &units[0, 0], datagrams.shape[0]
+        self.b.max_held, self.b.max_pending_bytes, self.b.max_pending = max_held, max_pending_bytes, max_pending
+        self.b.created, self.b.pieces = &created[0], &pieces[0]
+
+    def walk(self, int64_t start, int64_t held, int64_t pending):
+        """Walk from row start (the table's held bytes and pending datagrams now); returns (the
+        first row left to the Python, fragments taken, datagrams made, rows whose bytes joined
+        their datagram, the table's held bytes now)."""
+        if start < 0 or start > self.b.n_rows:
+            raise ValueError(f"StreamsFragmentsWalk.walk: start {start} is outside the rows")
+        self.b.held, self.b.pending = held, pending
+        cdef int64_t stop
+        with nogil:
+            stop = gw_fragments_walk(&self.b, start)
+        return stop, self.b.fragments, self.b.n_created, self.b.n_pieces, self.b.held
