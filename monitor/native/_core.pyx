@@ -12,6 +12,7 @@ include "packets.pxi"
 include "flows.pxi"
 include "apps.pxi"
 include "live.pxi"
+include "streams.pxi"
 
 cdef extern from "gw_version.h":
     int gw_abi_version() nogil

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import native
+from . import fragwalk
 from .headers import Headers
 from .packets import LINKTYPE_RAW, PacketBatch, from_packets
 
@@ -63,16 +65,22 @@ class Reassembler:
         """Take fragment rows; returns the datagrams they completed as a raw-IP batch."""
         done: list[bytes] = []
         times: list[int] = []
-        for row in rows.tolist():
-            self.stats.fragments += 1
-            ts = int(batch.ts_ns[row])
-            datagram = self._fragment(batch, h, row, ts)
-            if datagram is not None:
-                done.append(datagram)
-                times.append(ts)
+        core = native.kernels
+        if core is None or not fragwalk.walk(self, core, batch, h, rows, done, times):
+            for row in rows.tolist():
+                self._one(batch, h, row, done, times)
         if rows.size:
             self.expire(int(batch.ts_ns[rows[-1]]))
         return from_packets(done, times, LINKTYPE_RAW, "reassembled") if done else None
+
+    def _one(self, batch: PacketBatch, h: Headers, row: int, done: list[bytes], times: list[int]) -> None:
+        """One fragment row; the datagram it completes, if any, joins done (at its time)."""
+        self.stats.fragments += 1
+        ts = int(batch.ts_ns[row])
+        datagram = self._fragment(batch, h, row, ts)
+        if datagram is not None:
+            done.append(datagram)
+            times.append(ts)
 
     def _fragment(self, batch: PacketBatch, h: Headers, row: int, ts: int) -> bytes | None:
         l3, start = int(h.l3[row]), int(h.payload[row])

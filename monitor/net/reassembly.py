@@ -63,10 +63,16 @@ from typing import Literal
 
 import numpy as np
 
+from .. import native
+from . import streamwalk
+
 MOD = 1 << 32
 HALF = 1 << 31
 SYN = 0x02
 UNKNOWN, RELIABLE, UNRELIABLE = 0, 1, 2
+#: Checksum verdicts as the compiled core gives them per row (FALLBACK: the Python decides).
+VERDICTS = {0: None, 1: "good", 2: "bad", 3: "offloaded"}
+FALLBACK = 4
 UNRELIABLE_CAPTURE = 10  # senders without a good checksum before a capture counts as one that has none
 PURGE_EVERY = 256  # batches between sweeps for the senders of ended flows
 POLICIES = ("first", "last", "bsd", "linux")
@@ -330,23 +336,45 @@ class StreamTable:
         idx = np.flatnonzero(wanted)
         r = rows[idx]
         times = ts_ns[idx] if ts_ns is not None else np.zeros(len(idx), np.int64)
-        columns = (idx, fids[idx], slots[idx], h.sport[r], h.src[r, 1], h.src[r, 0], h.tcp_seq[r], flags[idx], times)
+        codes = self._verdicts(data, h, r)
+        columns = (idx, fids[idx], slots[idx], h.sport[r], h.src[r, 1], h.src[r, 0], h.tcp_seq[r], flags[idx], times,
+                   codes)
         past = done.copy()
-        for i, fid, slot, *segment in zip(*(c.tolist() for c in columns)):
-            if self.done_fid[slot] == fid and self.done_bits[slot] & side[i]:
-                past[i] = True  # its sender reached the depth earlier in this batch
-                continue
-            self.slots[fid] = slot
-            chunk, finished = self._segment(data, h, int(rows[i]), fid, *segment)
-            if chunk:
-                chunks[i] = chunk
-            if finished:
-                bits = self.done_bits[slot] if self.done_fid[slot] == fid else 0
-                self.done_fid[slot], self.done_bits[slot] = fid, bits | side[i]
+        core = native.kernels
+        if core is None or not streamwalk.walk(self, core, data, h, rows, side, past, chunks, columns):
+            for values in zip(*(c.tolist() for c in columns)):
+                self._row(data, h, rows, side, past, chunks, *values)
         return chunks, past & (h.proto[rows] == 6) & (h.captured_len[rows] > 0)
 
+    def _row(self, data, h, rows, side, past, chunks, i: int, fid: int, slot: int, *segment) -> bool:
+        """One wanted row (i: its index into rows); whether it reached its sender."""
+        if self.done_fid[slot] == fid and self.done_bits[slot] & side[i]:
+            past[i] = True  # its sender reached the depth earlier in this batch
+            return False
+        self.slots[fid] = slot
+        chunk, finished = self._segment(data, h, int(rows[i]), fid, *segment)
+        if chunk:
+            chunks[i] = chunk
+        if finished:
+            bits = self.done_bits[slot] if self.done_fid[slot] == fid else 0
+            self.done_fid[slot], self.done_bits[slot] = fid, bits | side[i]
+        return True
+
+    def _verdicts(self, data: np.ndarray, h, r: np.ndarray) -> np.ndarray:
+        """Each row's checksum verdict from the compiled core (VERDICTS), or FALLBACK for all
+        (the numpy reference, or no checks at all)."""
+        core = native.kernels
+        codes = np.full(len(r), FALLBACK, np.uint8)
+        if core is None or self.config.checksum == "ignore" or not len(r) or data.dtype != np.uint8:
+            return codes
+        i64 = np.int64
+        columns = (h.l3[r].astype(i64), h.version[r].astype(np.uint8), h.payload[r].astype(i64),
+                   h.payload_len[r].astype(i64), h.captured_len[r].astype(i64), h.ip_bytes[r].astype(i64))
+        core.streams_checksums(np.ascontiguousarray(data), *columns, codes)
+        return codes
+
     def _segment(self, data: np.ndarray, h, row: int, fid: int, sport: int, lo: int, hi: int, seq: int,
-                 flags: int, ts: int) -> tuple[bytes, bool]:
+                 flags: int, ts: int, code: int = FALLBACK) -> tuple[bytes, bool]:
         """One row: the bytes it brought into order, and whether its sender reached depth."""
         key = (fid, sport, lo, hi)
         sender = self.senders.pop(key, None) or self._new()
@@ -356,7 +384,7 @@ class StreamTable:
             seq = (seq + 1) % MOD  # data in a SYN starts after the SYN's own sequence number
         start, size = int(h.payload[row]), int(h.captured_len[row])
         payload = data[start : start + size].tobytes()
-        segments = self._checked(data, h, row, sender, fid, seq, payload)
+        segments = self._checked(data, h, row, sender, fid, seq, payload, code)
         chunk = b"".join(sender.add(s, p, self.config, self.stats, ts) for s, p in segments if p)
         if sender.delivered >= self.config.depth:
             del self.senders[key]
@@ -382,12 +410,13 @@ class StreamTable:
             self.stats["streams_evicted"] += 1
         return Sender(self.memory)
 
-    def _checked(self, data, h, row: int, sender: Sender, fid: int, seq: int, payload: bytes) -> list[tuple[int, bytes]]:
+    def _checked(self, data, h, row: int, sender: Sender, fid: int, seq: int, payload: bytes,
+                 code: int = FALLBACK) -> list[tuple[int, bytes]]:
         """The segments reassembly may take now: this one if its checksum passes (or cannot be
         told), and under auto the ones held aside once the sender's verdict is in."""
         mode = self.config.checksum
         skip = mode == "ignore" or (mode == "auto" and sender.verdict == UNRELIABLE)
-        good = None if skip else self._checksum(data, h, row)
+        good = None if skip else self._checksum(data, h, row, code)
         if good == "offloaded" and mode == "auto":
             self.stats["checksum_offloaded"] += 1
             return [(seq, payload)]
@@ -425,8 +454,13 @@ class StreamTable:
         bad = self.stats["checksum_unreliable_senders"]
         return bad >= UNRELIABLE_CAPTURE and bad > self.stats["checksum_reliable_senders"]
 
-    def _checksum(self, data: np.ndarray, h, row: int) -> str | None:
-        """checksum_state of the row; None when it cannot be told."""
+    def _checksum(self, data: np.ndarray, h, row: int, code: int = FALLBACK) -> str | None:
+        """checksum_state of the row; None when it cannot be told. code: the compiled core's
+        verdict for it, if it gave one."""
+        if code != FALLBACK:
+            if code == 0:
+                self.stats["checksum_unverifiable"] += 1
+            return VERDICTS[code]
         if h.captured_len[row] < h.payload_len[row]:
             self.stats["checksum_unverifiable"] += 1
             return None
