@@ -29,6 +29,8 @@ COVERED_BY = {
     "canbus/decode_flat.py": "tests/native/test_can_decode_equivalence.py",
     "canbus/decode_native.py": "tests/native/test_can_decode_equivalence.py",
     "net/flowcolumns.py": "tests/native/test_flows_equivalence.py",  # the native record writer's columns
+    "net/fragwalk.py": "tests/native/test_fragments_equivalence.py",  # the native fragment walk, twinned with the reference
+    "net/streamwalk.py": "tests/native/test_streams_equivalence.py",  # the native segment walk, twinned with the reference
     # alerts: the log is written by every replay and read back by the review commands.
     "alerts/bounded.py": "tests/alerts/test_read.py",  # hostile lines, a million bad ones
     "alerts/episodes.py": "tests/alerts/test_records.py",

@@ -12,7 +12,7 @@ import pytest
 from monitor.canbus import blfcheck, blffile
 from monitor.errors import SourceError
 
-from ..native.canlogs_compare import core_or_skip
+from ..native.core import required_core
 
 
 def container(objects: bytes) -> bytes:
@@ -36,7 +36,7 @@ def test_an_inner_object_of_a_bad_size_is_refused_as_blfcheck_refuses_it(tmp_pat
     with pytest.raises(SourceError) as reference:
         blfcheck.check(path)
     with pytest.raises(SourceError) as mine:
-        blffile.check(path, core_or_skip())
+        blffile.check(path, required_core())
     assert str(mine.value) == str(reference.value)
     assert f"declares size {size}" in str(mine.value)
 
@@ -51,7 +51,7 @@ def test_containers_the_check_inflated_are_not_inflated_again(tmp_path, monkeypa
     from monitor import native
     from monitor.canbus.logs import read_log
 
-    monkeypatch.setattr(native, "kernels", core_or_skip())
+    monkeypatch.setattr(native, "kernels", required_core())
     path = tmp_path / "small.blf"
     with can.BLFWriter(str(path), max_container_size=256) as writer:
         for i in range(50):

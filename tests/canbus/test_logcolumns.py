@@ -9,7 +9,7 @@ import pytest
 from monitor.canbus.frames import BatchBuilder
 from monitor.canbus.logcolumns import LogColumns
 
-from ..native.canlogs_compare import core_or_skip
+from ..native.core import required_core
 
 
 def messages():
@@ -20,7 +20,7 @@ def messages():
 
 
 def test_python_can_messages_land_as_batchbuilder_puts_them():
-    columns, builder = LogColumns(2, core_or_skip()), BatchBuilder(2)
+    columns, builder = LogColumns(2, required_core()), BatchBuilder(2)
     got, want = [], []
     for message in messages():
         columns.add_message(message)
@@ -40,7 +40,7 @@ def test_python_can_messages_land_as_batchbuilder_puts_them():
 
 
 def test_a_channel_code_past_16_bits_fails_as_batchbuilders_does():
-    columns = LogColumns(4, core_or_skip())
+    columns = LogColumns(4, required_core())
     columns.names = [str(n) for n in range(1 << 16)]
     with pytest.raises(OverflowError):
         columns.add_message(can.Message(channel=-5))
@@ -48,7 +48,7 @@ def test_a_channel_code_past_16_bits_fails_as_batchbuilders_does():
 
 
 def test_a_frame_batchbuilder_refuses_still_names_its_channel_as_there():
-    columns, builder = LogColumns(4, core_or_skip()), BatchBuilder(4)
+    columns, builder = LogColumns(4, required_core()), BatchBuilder(4)
     bad = can.Message(channel=3, is_remote_frame=True, dlc=-1)
     for target in (columns, builder):
         with pytest.raises(OverflowError):

@@ -3,13 +3,11 @@ numpy reference, and compare what they return field by field, bit for bit."""
 
 from __future__ import annotations
 
-import os
 
 import numpy as np
 
 from monitor import native
 
-REQUIRED = os.environ.get("GATEWATCH_NATIVE_REQUIRED") == "1"
 
 
 

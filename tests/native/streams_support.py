@@ -14,7 +14,7 @@ from monitor.net.packets import from_packets
 from monitor.net.pipeline import NetConfig, NetPipeline
 from monitor.net.reassembly import StreamTable
 
-from .packets_support import core_or_skip
+from .core import required_core
 
 CLIENT, SERVER = bytes([10, 1, 0, 5]), bytes([203, 0, 113, 9])
 CLIENT6, SERVER6 = bytes(range(1, 17)), bytes(range(100, 116))
@@ -101,7 +101,7 @@ class TwinStreams:
 
 def twin_run(batches, config: NetConfig | None = None) -> tuple[dict, int]:
     """Run batches through a pipeline whose streams are a TwinStreams; its summary and batches."""
-    core = core_or_skip()
+    core = required_core()
     pipeline = NetPipeline(config or NetConfig())
     twin = pipeline.streams = TwinStreams(pipeline.config.stream, core)
     for batch in batches:
@@ -120,7 +120,7 @@ def records(batches, kernels, config: NetConfig | None = None) -> list[str]:
     streams (the rest on the numpy reference), its summary last."""
     import json
 
-    import monitor.net.reassembly as reassembly
+    from monitor.net import reassembly
 
     out: list[dict] = []
 
@@ -142,4 +142,4 @@ def records(batches, kernels, config: NetConfig | None = None) -> list[str]:
     return sorted(json.dumps(r, sort_keys=True, default=str) for r in out) + [json.dumps(pipeline.summary(), default=str)]
 
 
-__all__ = ["batches_of", "capture_batches", "records", "tcp_frame", "twin_run", "np"]
+__all__ = ["batches_of", "capture_batches", "np", "records", "tcp_frame", "twin_run"]

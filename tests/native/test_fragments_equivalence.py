@@ -20,7 +20,7 @@ from monitor.net.packets import from_packets
 from monitor.net.pipeline import NetPipeline
 from tests.conftest import PROJECT, corpus_files
 
-from .packets_support import core_or_skip
+from .core import required_core
 from .streams_support import capture_batches
 
 CAPTURES = corpus_files("pcap/*.pcap") + corpus_files("pcap/*.pcapng")
@@ -66,7 +66,7 @@ class TwinFragments:
 
 def twin_run(batches, max_pending: int = 4096) -> Reassembler:
     pipeline = NetPipeline()
-    twin = pipeline.fragments = TwinFragments(core_or_skip(), max_pending)
+    twin = pipeline.fragments = TwinFragments(required_core(), max_pending)
     for batch in batches:
         pipeline.process(batch)
     pipeline.finish()

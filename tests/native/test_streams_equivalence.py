@@ -16,7 +16,7 @@ from monitor.net.pipeline import NetConfig
 from monitor.net.reassembly import MOD, StreamConfig
 from tests.conftest import PROJECT, corpus_files
 
-from .packets_support import core_or_skip
+from .core import required_core
 from .streams_support import batches_of, capture_batches, records, tcp_frame, twin_run
 
 CAPTURES = corpus_files("pcap/*.pcap") + corpus_files("pcap/*.pcapng")
@@ -40,11 +40,11 @@ def test_real_captures_under_other_checksum_modes(path, checksum) -> None:
 @pytest.mark.parametrize("path", CAPTURES + SEEDS, ids=lambda p: p.name)
 def test_gatewatch_flows_records_are_the_same(path) -> None:
     batches = capture_batches(path)
-    assert records(batches, core_or_skip()) == records(batches, None)
+    assert records(batches, required_core()) == records(batches, None)
 
 
 def test_checksum_kernel_rejects_columns_of_other_lengths() -> None:
-    core = core_or_skip()
+    core = required_core()
     z = np.zeros(3, np.int64)
     with pytest.raises(ValueError, match="differ in length"):
         core.streams_checksums(np.zeros(10, np.uint8), z, np.zeros(2, np.uint8), z, z, z, z, np.zeros(3, np.uint8))
