@@ -66,3 +66,19 @@ def test_random_frames_never_crash_the_pipeline(frames: list[bytes]) -> None:
     pipeline.process(from_packets(frames, list(range(len(frames))), LINKTYPE_ETHERNET))
     pipeline.finish()
     assert pipeline.stats.packets == len(frames)
+
+
+def test_dns_over_tcp_replaces_another_parsers_state_in_its_slot() -> None:
+    """A slot taken over within a batch (the table full) may still hold the last flow's TCP head:
+    the DNS-over-TCP path starts its own state instead of failing on it."""
+    import struct
+
+    from monitor.net.app.streams import Head
+
+    query = bytes.fromhex("abcd01000001000000000000076578616d706c6503636f6d0000010001")
+    _, pipeline = run([Ether() / IP(src="10.0.0.1", dst="8.8.8.8") / TCP(sport=2000, dport=53, flags="S")])
+    slot = 0
+    pipeline.recorder.app_state[slot] = Head()  # what the TLS/HTTP path leaves in a slot
+    pipeline.inspector._dns(slot, True, 1_700_000_001 * 10**9, struct.pack(">H", len(query)) + query, over_tcp=True)
+    assert pipeline.inspector.stats.counts.get("dns_queries") == 1  # the framed query, read from a fresh state
+    assert isinstance(pipeline.recorder.app_state[slot], dict)

@@ -184,7 +184,9 @@ class AppInspector:
         if not over_tcp:
             self._dns_message(slot, ts, payload)
             return
-        heads = self.recorder.app_state.setdefault(slot, {})
+        heads = self.recorder.app_state.get(slot)
+        if not isinstance(heads, dict):  # a slot's state may be another parser's (a slot taken over within a batch)
+            heads = self.recorder.app_state[slot] = {}
         buf = heads.setdefault(orig, Head())
         buf.take(payload)
         while len(buf) >= 2 and len(buf) >= 2 + int.from_bytes(buf[:2], "big"):
