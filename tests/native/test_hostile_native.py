@@ -314,3 +314,20 @@ def test_taint_latitude_rows_skip_words_past_the_buffer(core, buf, at, width, ki
     rows = out[:kept]
     assert np.all((0 <= rows) & (rows < len(at)))
     assert np.all((offsets[rows] >= 0) & (offsets[rows] + width <= len(buf)))
+
+
+@pytest.mark.parametrize("low", [[5.0, float("nan"), 1.0], [float("nan"), 1.0], [2.0, 1.0]])
+def test_taint_latitude_ranges_out_of_order_are_refused(core, low):
+    """A NaN low amid the others hid a descent from the sortedness check (the C's binary search
+    then missed ranges); np.argsort puts NaN last, which stays accepted."""
+    low = np.array(low)
+    with pytest.raises(ValueError):
+        core.taint_latitude_rows(bytes(8), np.zeros(1, np.int64), 4, True, "int", 1e7, low, low + 1,
+                                 np.zeros(1, np.int64))
+
+
+def test_taint_latitude_ranges_sorted_as_argsort_sorts_them_are_read(core):
+    word = (-12_000_000).to_bytes(4, "big", signed=True)  # -1.2 degrees at scale 1e7
+    low = np.array([-5.0, 10.0, float("nan")])
+    rows = np.zeros(1, np.int64)
+    assert core.taint_latitude_rows(word, np.zeros(1, np.int64), 4, True, "int", 1e7, low, low + 6, rows) == 1
