@@ -331,3 +331,42 @@ def test_taint_latitude_ranges_sorted_as_argsort_sorts_them_are_read(core):
     low = np.array([-5.0, 10.0, float("nan")])
     rows = np.zeros(1, np.int64)
     assert core.taint_latitude_rows(word, np.zeros(1, np.int64), 4, True, "int", 1e7, low, low + 6, rows) == 1
+
+
+# ---------------------------------------------------------------- equivalence cases found here
+
+
+def _hello(extensions: bytes, declared: int | None = None) -> bytes:
+    """A ClientHello message whose extensions block says `declared` bytes (default: its size)."""
+    body = b"\x03\x03" + bytes(32) + b"\x00" + b"\x00\x02\x13\x01" + b"\x01\x00"
+    body += (len(extensions) if declared is None else declared).to_bytes(2, "big") + extensions
+    return b"\x01" + len(body).to_bytes(3, "big") + body
+
+
+def _ext(kind: int, body: bytes) -> bytes:
+    return kind.to_bytes(2, "big") + len(body).to_bytes(2, "big") + body
+
+
+SNI = _ext(0, b"\x00\x0e\x00\x00\x0bexample.com")
+ALPN = _ext(16, b"\x00\x03\x02h2")
+
+
+@pytest.mark.parametrize("message", [
+    _hello(b"", declared=4),  # found by hypothesis: C said "past the end", tls.py a hello
+    _hello(SNI + b"\x00\x10", declared=len(SNI) + 4),
+    _hello(SNI + ALPN[:4], declared=len(SNI) + 6),
+    _hello(SNI + _ext(16, b"")),  # an empty last extension: tls.py stops before it
+    _hello(SNI + _ext(0, b"\x00")),  # a one-byte last server_name: likewise
+    _hello(ALPN + SNI), _hello(SNI + ALPN + _ext(21, bytes(3))),
+])
+def test_tls_extensions_end_where_tls_py_says(core, monkeypatch, message):
+    """Regression: tls.py takes the extensions to end at (position of their length field) +
+    length, two bytes before the C did; the C now reads the same bytes the reference reads."""
+    from tests.native.test_apps_equivalence import both_ways
+    from monitor.net.app import tls
+
+    monkeypatch.setattr(native, "kernels", core)
+    for function, data in ((tls.parse_client_hello, message),
+                           (tls.client_hello_from_records, b"\x16\x03\x01" + len(message).to_bytes(2, "big") + message)):
+        native_side, reference = both_ways(function, data)
+        assert native_side == reference
