@@ -117,14 +117,14 @@ def test_blf_objects_stay_inside_the_columns(core, data, capacity, start):
     columns = frames_columns(core, capacity)
     pos = min(start, len(data))
     for _ in range(len(data) + 4):
-        status, pos, version, ticks, ten_us = core.canlogs_blf_walk(columns.frames, data, pos, 0.0)
+        status, pos, _version, _ticks, _ten_us = core.canlogs_blf_walk(columns.frames, data, pos, 0.0)
         assert 0 <= pos <= len(data) and columns.frames.n <= capacity
         assert int(columns.batch.dlc[:columns.frames.n].max(initial=0)) <= 64
         if status == 1:
             columns._start(columns.frames.chan_n)
         elif status not in (3, 4):  # tail, lost, stuck: the caller stops
             break
-    status, tail, at, size = core.canlogs_blf_check(data, 1 << 20)
+    status, tail, at, _size = core.canlogs_blf_check(data, 1 << 20)
     assert status in (0, 1, 2, 3) and 0 <= tail <= len(data) and 0 <= at <= len(data)
 
 
@@ -267,7 +267,7 @@ def test_parsers_take_any_bytes(core, data):
     for verdict, *_ in (core.tls_hello_from_records(data), core.tls_parse_client_hello(data)):
         assert 0 <= verdict <= 6
     assert 0 <= core.dns_parse_message(data)[0] <= 13
-    verdict, requests, consumed = core.http_parse_requests(data, 4300)
+    verdict, _requests, consumed = core.http_parse_requests(data, 4300)
     assert verdict in (0, 1) and 0 <= consumed <= len(data)
 
 
@@ -362,8 +362,8 @@ ALPN = _ext(16, b"\x00\x03\x02h2")
 def test_tls_extensions_end_where_tls_py_says(core, monkeypatch, message):
     """Regression: tls.py takes the extensions to end at (position of their length field) +
     length, two bytes before the C did; the C now reads the same bytes the reference reads."""
-    from tests.native.test_apps_equivalence import both_ways
     from monitor.net.app import tls
+    from tests.native.test_apps_equivalence import both_ways
 
     monkeypatch.setattr(native, "kernels", core)
     for function, data in ((tls.parse_client_hello, message),
