@@ -1,7 +1,7 @@
 # apps kernels: the TLS ClientHello, DNS message and HTTP request-head extractors
 # (src/gw_tls.c, ...). Each wrapper returns plain Python values that the owning module
 # (monitor/net/app/*.py) turns into its own objects, so both paths build the same results.
-from libc.stdint cimport uint8_t, uint16_t, int32_t, uint32_t, int64_t
+from libc.stdint cimport uint8_t, uint16_t, int32_t, uint32_t, int64_t, INT32_MAX
 
 import numpy as np
 
@@ -40,6 +40,8 @@ def tls_hello_from_records(const uint8_t[::1] stream not None):
     cdef int verdict
     if n == 0:
         return 1, 0, None, None  # no record header yet: need more
+    if n > INT32_MAX:  # past the C's int32 offsets: tls.py reads it (as for too many ALPN names)
+        return 6, 0, None, None
     cdef uint8_t[::1] scratch = bytearray(n)
     with nogil:
         verdict = gw_tls_hello_from_records(&stream[0], n, &scratch[0], n, &out)
@@ -53,6 +55,8 @@ def tls_parse_client_hello(const uint8_t[::1] message not None):
     cdef int verdict
     if n == 0:
         return 5, 0, None, None  # the type byte runs past the end
+    if n > INT32_MAX:
+        return 6, 0, None, None
     with nogil:
         verdict = gw_tls_parse_client_hello(&message[0], n, &out)
     return _apps_tls_result(verdict, &message[0], &out)
@@ -99,6 +103,8 @@ def dns_parse_message(const uint8_t[::1] data not None):
     cdef int32_t parts[2 * _APPS_DNS_PARTS]
     cdef int verdict, i, k
     cdef const uint8_t *d = &data[0] if n else NULL
+    if n > INT32_MAX:  # past the C's int32 offsets: dns.py reads it, as a message too big for the arrays
+        return 13, 0, False, 0, None, None, None, 0
     with nogil:
         verdict = gw_dns_parse(d, n, &msg, items, _APPS_DNS_ITEMS, text, _APPS_DNS_TEXT, parts, _APPS_DNS_PARTS)
     if verdict != 0:
@@ -150,6 +156,8 @@ def http_parse_requests(const uint8_t[::1] stream not None, int64_t max_digits):
     cdef size_t i
     if n == 0:
         return 0, [], 0
+    if n > INT32_MAX:  # past the C's int32 spans: http.py reads it
+        return 1, None, 0
     cdef const uint8_t *s = &stream[0]
     with nogil:
         verdict = gw_http_parse_requests(s, n, out, _APPS_HTTP_REQUESTS, &count, &consumed, max_digits)

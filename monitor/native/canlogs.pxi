@@ -85,7 +85,7 @@ cdef class CanlogsFrames:
         self.n, self.chan_n, self.chan_last = f.n, f.chan_n, f.chan_last
 
 
-def canlogs_asc_parse(CanlogsFrames frames, const uint8_t[::1] buf, Py_ssize_t pos, bint at_eof, int base,
+def canlogs_asc_parse(CanlogsFrames frames not None, const uint8_t[::1] buf, Py_ssize_t pos, bint at_eof, int base,
                       double start_time, Py_ssize_t max_line, uint64_t lines):
     """ASC lines of buf from pos into frames: (status, pos, line_end, next, lines), the statuses
     of gw_asc.h (0 more, 1 full, 2 a line for the caller, 3 done)."""
@@ -104,7 +104,7 @@ def canlogs_asc_parse(CanlogsFrames frames, const uint8_t[::1] buf, Py_ssize_t p
     return status, at, line_end, after, count
 
 
-def canlogs_blf_walk(CanlogsFrames frames, const uint8_t[::1] data, Py_ssize_t pos, double start):
+def canlogs_blf_walk(CanlogsFrames frames not None, const uint8_t[::1] data, Py_ssize_t pos, double start):
     """BLF objects of data from pos into frames: (status, pos, version, ticks, ten_us), the
     statuses of gw_blf.h."""
     if not 0 <= pos <= data.shape[0]:

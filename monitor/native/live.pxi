@@ -173,7 +173,9 @@ def taint_latitude_rows(const uint8_t[::1] buf, const int64_t[::1] at, int width
     cdef int code = TAINT_KINDS[kind]
     cdef int64_t ranges, kept = 0, k
     for k in range(1, low.shape[0]):
-        if low[k] < low[k - 1]:
+        # NaN lows last, as np.argsort puts them: one amid the others would hide a descent
+        # from this check and leave the merged ranges unsorted for the C's binary search.
+        if low[k] < low[k - 1] or (low[k - 1] != low[k - 1] and low[k] == low[k]):
             raise ValueError("taint: the ranges must be sorted by low")
     if at.shape[0] == 0 or low.shape[0] == 0 or buf.shape[0] == 0:
         return 0

@@ -32,6 +32,8 @@ static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static int select_row(const gw_apps_batch *b, const gw_apps_rules *r, size_t i, int64_t *kind) {
     int64_t row = b->rows[i], slot = b->slots[i];
     if (row < 0 || (uint64_t)row >= b->n_packets || slot < 0 || (uint64_t)slot >= b->n_slots) return -1;
+    /* payload + 9 past INT64_MAX: numpy wraps it to a negative index; the numpy code decides. */
+    if (b->payload[row] > INT64_MAX - 9) return -1;
     int64_t at = min64(b->payload[row], (int64_t)b->data_len - 5), at9 = min64(b->payload[row] + 9, (int64_t)b->data_len - 2);
     if (at < 0 || at9 < 0) return -1;
     const uint8_t *f = b->data + at;

@@ -94,8 +94,11 @@ int gw_tls_parse_client_hello(const uint8_t *msg, size_t n, gw_tls_hello *out) {
     if (!u16(&r, &len) || !take(&r, len, &at)) return GW_TLS_PAST_END; /* cipher suites */
     if (!u8(&r, &len) || !take(&r, len, &at)) return GW_TLS_PAST_END;  /* compression */
     if (r.n - r.pos < 2) return GW_TLS_HELLO;                            /* no extensions */
+    /* tls.py reads `end = r.pos + r.u16()`: the position before the length field, so the
+     * extensions are taken to end two bytes early. Mirrored, so both paths give one verdict. */
+    ext_end = r.pos;
     if (!u16(&r, &len)) return GW_TLS_PAST_END;
-    ext_end = r.pos + len;
+    ext_end += len;
     while (r.pos + 4 <= ext_end) {
         if (!u16(&r, &ext_type) || !u16(&r, &ext_len) || !take(&r, ext_len, &at)) return GW_TLS_PAST_END;
         if (ext_type == EXT_SERVER_NAME && !server_name(msg, at, ext_len, out)) return GW_TLS_PAST_END;
