@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from monitor import native
 from monitor.canbus.logcolumns import LogColumns
 from tests.conftest import PROJECT
+from tests.native.core import required_core
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 INT64_MAX = (1 << 63) - 1
@@ -25,12 +26,7 @@ INT64_MAX = (1 << 63) - 1
 
 @pytest.fixture
 def core():
-    found = native.loaded_core()
-    if found is None:
-        if os.environ.get("GATEWATCH_NATIVE_REQUIRED") == "1":
-            pytest.fail("the native core is not built, and GATEWATCH_NATIVE_REQUIRED=1")
-        pytest.skip("the native core is not built (python setup.py build_ext --inplace)")
-    return found
+    return required_core()
 
 
 def garbage(max_size: int = 600) -> st.SearchStrategy[bytes]:
