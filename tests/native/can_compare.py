@@ -3,12 +3,9 @@ numpy reference, and compare what they return field by field, bit for bit."""
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from monitor import native
-
-
 
 
 def both(monkeypatch, core, function, *args, **kwargs):

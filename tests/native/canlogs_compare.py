@@ -44,3 +44,19 @@ def assert_same_both_ways(path, core, batch_sizes=(1 << 16, 3)) -> list:
                 assert got[0][name].shape == column.shape, name
                 assert np.array_equal(got[0][name], column), name
     return reference
+
+
+def can_messages(max_time: float):
+    """python-can Messages of every kind (data, remote, error, FD at each length) on four channels."""
+    import can
+    from hypothesis import strategies as st
+
+    return st.builds(
+        lambda t, i, ext, kind, data, ch, rx, brs: can.Message(
+            timestamp=t, arbitration_id=i & (0x1FFFFFFF if ext else 0x7FF), is_extended_id=ext,
+            is_remote_frame=kind == "remote", is_error_frame=kind == "error", is_fd=kind == "fd",
+            data=data if kind == "fd" else data[:8], channel=ch, is_rx=rx, bitrate_switch=brs and kind == "fd"),
+        st.floats(0, max_time, allow_nan=False), st.integers(0, 0x1FFFFFFF), st.booleans(),
+        st.sampled_from(["data", "remote", "error", "fd"]),
+        st.sampled_from([bytes(range(n)) for n in (0, 1, 5, 8, 12, 16, 20, 24, 32, 48, 64)]),
+        st.integers(0, 3), st.booleans(), st.booleans())

@@ -17,23 +17,12 @@ from tests.builders import client_hello
 from tests.conftest import PROJECT, corpus_files, ids
 
 from .apps_cases import damaged, parser_inputs, run_pipeline
-from .core import required_core
 
 CAPTURES = corpus_files("pcap/*.pcap") + corpus_files("pcap/*.pcapng")
 SEEDS = sorted((PROJECT / "seeds").glob("*/capture.pcap"))
 EXAMPLES = settings(max_examples=200, deadline=None)
 
 
-@pytest.fixture(scope="module")
-def core():
-    return required_core()
-
-
-@pytest.fixture
-def on(core, monkeypatch):
-    """Kernels forced on, even in the GATEWATCH_NATIVE=0 pass."""
-    monkeypatch.setattr(native, "kernels", core)
-    return core
 
 
 def outcome(function, data):

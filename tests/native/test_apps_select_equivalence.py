@@ -18,22 +18,11 @@ from monitor.net.app.inspect import AppInspector
 from tests.conftest import PROJECT, corpus_files, ids
 
 from .apps_cases import run_pipeline
-from .core import required_core
 
 CAPTURES = corpus_files("pcap/*.pcap") + corpus_files("pcap/*.pcapng")
 SEEDS = sorted((PROJECT / "seeds").glob("*/capture.pcap"))
 
 
-@pytest.fixture(scope="module")
-def core():
-    return required_core()
-
-
-@pytest.fixture
-def on(core, monkeypatch):
-    """Kernels forced on, even in the GATEWATCH_NATIVE=0 pass."""
-    monkeypatch.setattr(native, "kernels", core)
-    return core
 
 
 def _assert_same_selection(inspector, *args) -> None:

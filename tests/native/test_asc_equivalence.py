@@ -13,17 +13,12 @@ from hypothesis import strategies as st
 from monitor.canbus import ascfile, logs
 
 from ..conftest import corpus_files, ids
-from .canlogs_compare import assert_same_both_ways
-from .core import required_core
+from .canlogs_compare import assert_same_both_ways, can_messages
 
 CORPUS = corpus_files("can/logs/python-can/*.asc")
 SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 HEADER = "date Sam Sep 30 15:06:13.191 2017\nbase hex  timestamps absolute\ninternal events logged\n"
 
-
-@pytest.fixture
-def core():
-    return required_core()
 
 
 @pytest.mark.parametrize("path", CORPUS, ids=ids(CORPUS))
@@ -31,15 +26,7 @@ def test_corpus_reads_the_same(path, core):
     assert_same_both_ways(path, core)
 
 
-messages = st.builds(
-    lambda t, i, ext, kind, data, ch, rx, brs: can.Message(
-        timestamp=t, arbitration_id=i & (0x1FFFFFFF if ext else 0x7FF), is_extended_id=ext,
-        is_remote_frame=kind == "remote", is_error_frame=kind == "error", is_fd=kind == "fd",
-        data=data if kind == "fd" else data[:8], channel=ch, is_rx=rx, bitrate_switch=brs and kind == "fd"),
-    st.floats(0, 1e6, allow_nan=False), st.integers(0, 0x1FFFFFFF), st.booleans(),
-    st.sampled_from(["data", "remote", "error", "fd"]),
-    st.sampled_from([bytes(range(n)) for n in (0, 1, 5, 8, 12, 16, 20, 24, 32, 48, 64)]),
-    st.integers(0, 3), st.booleans(), st.booleans())
+messages = can_messages(max_time=1e6)
 
 
 @SETTINGS

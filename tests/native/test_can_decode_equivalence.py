@@ -26,16 +26,11 @@ from monitor.testing.oracle import random_frames, valid_frames
 
 from ..conftest import PROJECT, corpus_files, ids
 from .can_compare import both, same_array
-from .core import required_core
 
 CORPUS_DBCS = corpus_files("can/dbc/*/*.dbc")
 REPO_DBCS = sorted((PROJECT / "dbc").rglob("*.dbc"))
 SEED_LOGS = sorted((PROJECT / "seeds").glob("*/can.log"))
 
-
-@pytest.fixture
-def core():
-    return required_core()
 
 
 def same_decoded(got, want) -> None:

@@ -20,14 +20,9 @@ from monitor.limits import MAX_LOG_CHANNELS
 
 from ..conftest import PROJECT, corpus_files, ids
 from .can_compare import both, same_array
-from .core import required_core
 
 LOGS = corpus_files("can/logs/**/*.log") + sorted((PROJECT / "seeds").glob("*/can.log"))
 
-
-@pytest.fixture
-def core():
-    return required_core()
 
 
 def same_parse(got, want) -> None:

@@ -18,17 +18,12 @@ from hypothesis import strategies as st
 
 from tests.conftest import PROJECT, corpus_files, ids
 
-from .core import required_core
 from .flowstreams import EVENTS, NS, T0, both_ways, conversation_frame, flow_lines
 
 SETTINGS = settings(max_examples=150, deadline=None)
 CAPTURES = corpus_files("pcap/*.pcap") + corpus_files("pcap/*.pcapng")
 SEED_CAPTURES = sorted(PROJECT.glob("seeds/*/capture.pcap"))
 
-
-@pytest.fixture(scope="module")
-def core():
-    return required_core()
 
 
 # ------------------------------------------------------------ formatting primitives

@@ -18,15 +18,10 @@ from hypothesis import strategies as st
 from monitor import native
 from monitor.canbus.logcolumns import LogColumns
 from tests.conftest import PROJECT
-from tests.native.core import required_core
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 INT64_MAX = (1 << 63) - 1
 
-
-@pytest.fixture
-def core():
-    return required_core()
 
 
 def garbage(max_size: int = 600) -> st.SearchStrategy[bytes]:
