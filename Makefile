@@ -29,7 +29,7 @@ demo: $(DEMO_STAMP)
 
 # The whole suite on the native core (its build is mandatory here), then the equivalence,
 # hostile-input and seed tests a second time on the numpy reference (GATEWATCH_NATIVE=0).
-REFERENCE_TESTS ?= tests/native tests/hostile tests/test_seeds.py
+REFERENCE_TESTS ?= tests/native tests/hostile/test_crafted_inputs.py tests/hostile/test_fuzz.py tests/test_seeds.py
 test: $(STAMP)
 	GATEWATCH_NATIVE_REQUIRED=1 $(PY) -m pytest $(PYTEST_ARGS)
 	GATEWATCH_NATIVE=0 $(PY) -m pytest -q $(REFERENCE_TESTS)

@@ -320,6 +320,10 @@ class StreamTable:
         self.done_fid = np.zeros(1024, np.int64)
         self.done_bits = np.zeros(1024, np.uint8)
 
+    def new_sender(self) -> Sender:
+        """A sender's state for the native walk (streamwalk.py), which does not import this module."""
+        return Sender(self.memory)
+
     def process(self, data: np.ndarray, h, rows: np.ndarray, slots: np.ndarray, is_orig: np.ndarray,
                 flow_ids: np.ndarray, ts_ns: np.ndarray | None = None) -> tuple[dict[int, bytes], np.ndarray]:
         """The in-order bytes each row (an index into rows) brought (rows bringing none are

@@ -141,9 +141,7 @@ class Walk:
             return
         sender = senders.get(key)
         if sender is None:
-            from .reassembly import Sender
-
-            sender = senders[key] = Sender(self.table.memory)
+            sender = senders[key] = self.table.new_sender()
         if sender.verdict != row[VERDICT]:
             sender.aside = []  # as _checked leaves a sender whose verdict it has just made
         sender.anchor, sender.next, sender.base = row[ANCHOR], row[NEXT], row[BASE]
