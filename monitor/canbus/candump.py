@@ -230,12 +230,7 @@ def _parse_other_lines(buf, starts, ends, rows, batch: FrameBatch, error, names:
     fields = LineFields(buf, starts, ends)
     fields.locate()
     sub = fields.parse_values()
-    error[rows] = fields.error
-    sub = _within_channel_cap(sub, rows, error, channels)
-    for column in ("timestamp", "arbitration_id", "is_extended", "is_remote", "is_error", "is_fd",
-                   "bitrate_switch", "error_state_indicator", "is_rx", "dlc", "data"):
-        getattr(batch, column)[rows] = getattr(sub, column)
-    batch.channel[rows] = recode_channels(names, sub)
+    _merge(sub, fields.error, rows, batch, error, names, channels)
 
 
 def _parse_other_lines_native(core, buf, starts, ends, rows, batch: FrameBatch, error, names: list[str],
@@ -259,7 +254,12 @@ def _parse_other_lines_native(core, buf, starts, ends, rows, batch: FrameBatch, 
             fields.error[i] = E_TS  # the reference judges the timestamp before the other fields
     channel_names, codes = fields._channels()
     sub = FrameBatch(**{**vars(sub), "channel": codes, "channel_names": channel_names})
-    error[rows] = fields.error
+    _merge(sub, fields.error, rows, batch, error, names, channels)
+
+
+def _merge(sub: FrameBatch, sub_error, rows, batch: FrameBatch, error, names: list[str], channels: set[str]) -> None:
+    """The general parser's lines (either core's) into ``batch`` at ``rows``, within the channel cap."""
+    error[rows] = sub_error
     sub = _within_channel_cap(sub, rows, error, channels)
     for column in ("timestamp", "arbitration_id", "is_extended", "is_remote", "is_error", "is_fd",
                    "bitrate_switch", "error_state_indicator", "is_rx", "dlc", "data"):
